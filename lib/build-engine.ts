@@ -1,0 +1,107 @@
+/**
+ * buildEngine: ONNX in, serialized engine out, in one call. The loader half of the API
+ * (stateless; compare InferenceSession, which owns state): parse, configure, build.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+
+import type { BackendOption } from './backend.js';
+import { Builder } from './builder.js';
+import type { MemoryPoolType, ProgressEvent } from './builder-config.js';
+import { InvalidArgumentError } from './errors.js';
+import type { Logger } from './logger.js';
+import type { ShapeRange } from './optimization-profile.js';
+import { parseShapeSpec, type ShapeMap } from './shapes.js';
+import { expectAbortSignal, expectBytes, expectObject, invalid } from './validate.js';
+
+export interface BuildEngineOptions {
+  /** 'auto' (default, or TENSORRT_NODE_BACKEND): TensorRT when it loads, else the sim. */
+  backend?: BackendOption;
+  logger?: Logger;
+  /** Fixes dynamic dimensions: one profile with min = opt = max. "x:1x3x224x224,..." or a map. */
+  shapes?: ShapeMap | string;
+  /** Optimization profiles: each maps input names to { min, opt, max }. */
+  profiles?: Record<string, ShapeRange>[];
+  /** Memory pool limits in bytes, e.g. { workspace: 1 << 30 }. */
+  memoryPoolLimits?: Partial<Record<MemoryPoolType, number>>;
+  /** A timing cache from an earlier build, to speed this one up. */
+  timingCache?: Uint8Array;
+  /** TensorRT's builder optimization level, 0-5. */
+  optimizationLevel?: number;
+  onProgress?: (event: ProgressEvent) => void;
+  signal?: AbortSignal;
+}
+
+export interface BuildEngineResult {
+  /** The serialized engine. */
+  engine: Uint8Array;
+  /** The timing cache after the build (empty if the backend has none). */
+  timingCache: Uint8Array;
+  backend: 'sim' | 'tensorrt';
+}
+
+/**
+ * Builds an engine from an ONNX file path or ONNX bytes and resolves to its serialized bytes.
+ * Runs on worker threads; the event loop keeps turning.
+ *
+ * @throws OnnxParseError for a model the parser rejects; ShapeError for dynamic inputs with
+ *   neither `shapes` nor `profiles`, or ranges that disagree with the model;
+ *   BackendUnavailableError when backend 'tensorrt' cannot load; CancelledError on abort
+ */
+export async function buildEngineWithCache(model: string | Uint8Array | ArrayBuffer, options: BuildEngineOptions = {}): Promise<BuildEngineResult> {
+  expectObject(options, 'buildEngine options');
+  if (options.shapes !== undefined && options.profiles !== undefined) {
+    throw new InvalidArgumentError("give either 'shapes' (fixed) or 'profiles' (ranges), not both");
+  }
+  const signal = expectAbortSignal(options.signal, 'signal');
+  let bytes: Uint8Array;
+  let modelDir = '.';
+  if (typeof model === 'string') {
+    try {
+      bytes = await readFile(model);
+    } catch (error) {
+      throw new InvalidArgumentError(`cannot read the ONNX model ${model}: ${(error as Error).message}`);
+    }
+    modelDir = dirname(resolve(model));
+  } else {
+    bytes = expectBytes(model, 'ONNX model');
+  }
+
+  const builder = new Builder({ ...(options.backend !== undefined && { backend: options.backend }), ...(options.logger && { logger: options.logger }) });
+  try {
+    const network = builder.createNetworkV2();
+    await builder.createOnnxParser(network).parse(bytes, modelDir);
+    const config = builder.createBuilderConfig();
+    for (const [pool, limit] of Object.entries(options.memoryPoolLimits ?? {})) config.setMemoryPoolLimit(pool as MemoryPoolType, limit as number);
+    if (options.timingCache) config.setTimingCache(options.timingCache);
+    if (options.optimizationLevel !== undefined) config.setBuilderOptimizationLevel(options.optimizationLevel);
+    if (options.onProgress) config.onProgress = options.onProgress;
+
+    const ranges: Record<string, ShapeRange>[] = [];
+    if (options.shapes !== undefined) {
+      const shapes = typeof options.shapes === 'string' ? parseShapeSpec(options.shapes) : expectObject(options.shapes, 'shapes') as ShapeMap;
+      const fixed: Record<string, ShapeRange> = {};
+      for (const [name, dims] of Object.entries(shapes)) fixed[name] = { min: dims, opt: dims, max: dims };
+      ranges.push(fixed);
+    } else if (options.profiles !== undefined) {
+      if (!Array.isArray(options.profiles)) invalid('an array of profiles', 'profiles', options.profiles);
+      ranges.push(...options.profiles);
+    }
+    for (const entry of ranges) {
+      const profile = builder.createOptimizationProfile();
+      for (const [name, range] of Object.entries(expectObject(entry, 'profile'))) profile.setDimensions(name, range as ShapeRange);
+      // Inputs the spec leaves out that are static need no range; a missing dynamic one is
+      // reported by the builder with the input's name.
+      if (profile.inputs.length > 0) config.addOptimizationProfile(profile);
+    }
+    const engine = await builder.buildSerializedNetwork(network, config, signal ? { signal } : {});
+    return { engine, timingCache: config.timingCache ?? new Uint8Array(0), backend: builder.backend };
+  } finally {
+    builder.dispose();
+  }
+}
+
+/** Like buildEngineWithCache, resolving to the serialized engine only. */
+export async function buildEngine(model: string | Uint8Array | ArrayBuffer, options: BuildEngineOptions = {}): Promise<Uint8Array> {
+  return (await buildEngineWithCache(model, options)).engine;
+}

@@ -1,0 +1,79 @@
+/**
+ * BuilderConfig: how to build (memory pools, optimization profiles, timing cache, progress),
+ * as TensorRT's IBuilderConfig.
+ */
+import { InvalidArgumentError } from './errors.js';
+import type { OptimizationProfile } from './optimization-profile.js';
+import { expectBytes, expectFunction, expectInteger, expectOneOf } from './validate.js';
+
+export type MemoryPoolType = 'workspace' | 'dlaManagedSram' | 'dlaLocalDram' | 'dlaGlobalDram' | 'tacticDram' | 'tacticSharedMemory';
+export const MEMORY_POOL_TYPES: readonly MemoryPoolType[] = ['workspace', 'dlaManagedSram', 'dlaLocalDram', 'dlaGlobalDram', 'tacticDram', 'tacticSharedMemory'];
+
+/** A build-progress event, from TensorRT's IProgressMonitor. */
+export type ProgressEvent =
+  | { kind: 'phaseStart'; phase: string; parent: string; steps: number }
+  | { kind: 'step'; phase: string; step: number }
+  | { kind: 'phaseFinish'; phase: string };
+
+export class BuilderConfig {
+  readonly #pools = new Map<MemoryPoolType, number>();
+  readonly #profiles: OptimizationProfile[] = [];
+  #timingCache: Uint8Array | undefined;
+  #optimizationLevel: number | undefined;
+  /** Called on the event loop for each progress event of a build using this config. */
+  onProgress: ((event: ProgressEvent) => void) | undefined;
+
+  /** Limits a memory pool, in bytes. */
+  setMemoryPoolLimit(pool: MemoryPoolType, bytes: number): this {
+    expectOneOf(pool, MEMORY_POOL_TYPES, 'memory pool');
+    this.#pools.set(pool, expectInteger(bytes, `${pool} pool limit`, 0, Number.MAX_SAFE_INTEGER));
+    return this;
+  }
+
+  getMemoryPoolLimit(pool: MemoryPoolType): number | undefined {
+    return this.#pools.get(pool);
+  }
+
+  /**
+   * Adds an optimization profile; returns its index.
+   * @throws InvalidArgumentError if the profile sets no input
+   */
+  addOptimizationProfile(profile: OptimizationProfile): number {
+    if (profile.inputs.length === 0) throw new InvalidArgumentError('an optimization profile must set the dimensions of at least one input');
+    this.#profiles.push(profile);
+    return this.#profiles.length - 1;
+  }
+
+  get optimizationProfiles(): readonly OptimizationProfile[] {
+    return this.#profiles;
+  }
+
+  /** Starts builds from a serialized timing cache (from a previous build's `timingCache`). */
+  setTimingCache(cache: Uint8Array): this {
+    this.#timingCache = expectBytes(cache, 'timing cache');
+    return this;
+  }
+
+  get timingCache(): Uint8Array | undefined {
+    return this.#timingCache;
+  }
+
+  /** TensorRT's builder optimization level, 0 (fastest build) to 5. */
+  setBuilderOptimizationLevel(level: number): this {
+    this.#optimizationLevel = expectInteger(level, 'builder optimization level', 0, 5);
+    return this;
+  }
+
+  get builderOptimizationLevel(): number | undefined {
+    return this.#optimizationLevel;
+  }
+
+  /** @internal validated plain options for the addon */
+  toNative(): { memoryPoolLimits: Record<string, number>; timingCache?: Uint8Array; optimizationLevel?: number; onProgress?: (e: ProgressEvent) => void } {
+    const out: ReturnType<BuilderConfig['toNative']> = { memoryPoolLimits: Object.fromEntries(this.#pools) };
+    if (this.#timingCache) out.timingCache = this.#timingCache;
+    if (this.#optimizationLevel !== undefined) out.optimizationLevel = this.#optimizationLevel;
+    if (this.onProgress !== undefined) out.onProgress = expectFunction<(e: ProgressEvent) => void>(this.onProgress, 'onProgress');
+    return out;
+  }
+}

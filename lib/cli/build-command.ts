@@ -1,0 +1,97 @@
+/** `tensorrt-node build MODEL.onnx -o MODEL.engine`: trtexec-style engine building. */
+import { writeFile } from 'node:fs/promises';
+
+import { BACKEND_OPTIONS, type BackendOption } from '../backend.js';
+import { buildEngineWithCache } from '../build-engine.js';
+import { Logger, SEVERITIES, type Severity } from '../logger.js';
+import type { ShapeRange } from '../optimization-profile.js';
+import { parseShapeSpec } from '../shapes.js';
+import { parseCommandLine, UsageError } from './usage.js';
+
+const HELP = `Usage: tensorrt-node build MODEL.onnx -o MODEL.engine [options]
+
+Builds an engine from an ONNX model and writes it to a file.
+
+Options:
+  -o, --output FILE          where to write the engine (required)
+  --backend NAME             auto (default), tensorrt or sim
+  --shapes SPEC              fix dynamic dimensions, e.g. x:1x3x224x224,y:1x10
+  --min-shapes SPEC          optimization profile minimum shapes (with --opt-shapes, --max-shapes)
+  --opt-shapes SPEC          optimization profile shapes to tune for
+  --max-shapes SPEC          optimization profile maximum shapes
+  --workspace MIB            workspace memory pool limit in MiB
+  --timing-cache FILE        read the timing cache from FILE if it exists, and write it back
+  --log-level LEVEL          internal-error, error, warning (default), info or verbose
+  -h, --help                 show this help`;
+
+export async function buildCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parseCommandLine(args, {
+    output: { type: 'string', short: 'o' },
+    backend: { type: 'string' },
+    shapes: { type: 'string' },
+    'min-shapes': { type: 'string' },
+    'opt-shapes': { type: 'string' },
+    'max-shapes': { type: 'string' },
+    workspace: { type: 'string' },
+    'timing-cache': { type: 'string' },
+    'log-level': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  if (positionals.length !== 1) throw new UsageError('expected exactly one ONNX model');
+  if (!values.output) throw new UsageError('missing -o/--output FILE');
+  const backend = values.backend as BackendOption | undefined;
+  if (backend !== undefined && !BACKEND_OPTIONS.includes(backend)) throw new UsageError(`--backend must be one of ${BACKEND_OPTIONS.join(', ')}`);
+  const level = (values['log-level'] ?? 'warning') as Severity;
+  if (!SEVERITIES.includes(level)) throw new UsageError(`--log-level must be one of ${SEVERITIES.join(', ')}`);
+
+  const ranges = ['min-shapes', 'opt-shapes', 'max-shapes'] as const;
+  const given = ranges.filter((r) => values[r] !== undefined);
+  if (values.shapes && given.length > 0) throw new UsageError('use either --shapes or --min/--opt/--max-shapes');
+  if (given.length > 0 && given.length < 3) throw new UsageError('--min-shapes, --opt-shapes and --max-shapes go together');
+  let profiles: Record<string, ShapeRange>[] | undefined;
+  if (given.length === 3) {
+    const [min, opt, max] = ranges.map((r) => parseShapeSpec(values[r]!, `--${r}`));
+    const profile: Record<string, ShapeRange> = {};
+    for (const name of Object.keys(min!)) {
+      if (!opt![name] || !max![name]) throw new UsageError(`input '${name}' needs --min-shapes, --opt-shapes and --max-shapes`);
+      profile[name] = { min: min![name]!, opt: opt![name]!, max: max![name]! };
+    }
+    profiles = [profile];
+  }
+  let workspace: number | undefined;
+  if (values.workspace !== undefined) {
+    workspace = Number(values.workspace);
+    if (!Number.isFinite(workspace) || workspace <= 0) throw new UsageError('--workspace takes a size in MiB');
+  }
+  let timingCache: Uint8Array | undefined;
+  if (values['timing-cache']) {
+    const { readFile } = await import('node:fs/promises');
+    timingCache = await readFile(values['timing-cache']).catch(() => undefined);
+  }
+
+  const logger = new Logger({ minSeverity: level });
+  const started = performance.now();
+  let lastPhase = '';
+  const result = await buildEngineWithCache(positionals[0]!, {
+    logger,
+    ...(backend && { backend }),
+    ...(values.shapes && { shapes: values.shapes }),
+    ...(profiles && { profiles }),
+    ...(workspace && { memoryPoolLimits: { workspace: Math.round(workspace * 1024 * 1024) } }),
+    ...(timingCache && { timingCache }),
+    onProgress: (event) => {
+      if (event.kind === 'phaseStart' && event.phase !== lastPhase && process.stderr.isTTY) {
+        lastPhase = event.phase;
+        process.stderr.write(`${event.phase}...\n`);
+      }
+    },
+  });
+  await writeFile(values.output, result.engine);
+  if (values['timing-cache'] && result.timingCache.byteLength > 0) await writeFile(values['timing-cache'], result.timingCache);
+  const ms = (performance.now() - started).toFixed(0);
+  console.log(`built ${values.output} (${result.engine.byteLength} bytes, backend ${result.backend}) in ${ms} ms`);
+}

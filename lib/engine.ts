@@ -1,0 +1,105 @@
+/**
+ * Engine: a deserialized engine, as TensorRT's ICudaEngine. Contexts keep their engine alive;
+ * disposing the engine disposes its contexts first.
+ */
+import type { BackendName } from './backend.js';
+import { awaitNative, callNative, InvalidArgumentError } from './errors.js';
+import { ExecutionContext } from './execution-context.js';
+import type { NativeEngine } from './native.js';
+import { toTensorInfo, type TensorInfo } from './network-definition.js';
+import type { ShapeRange } from './optimization-profile.js';
+import { NativeResource } from './resource.js';
+import { expectInteger } from './validate.js';
+
+export interface IOTensorInfo extends TensorInfo {
+  mode: 'input' | 'output';
+}
+
+export class Engine extends NativeResource {
+  readonly backend: BackendName;
+  readonly #native: NativeEngine;
+  readonly #io: readonly IOTensorInfo[];
+  readonly #profiles: readonly ReadonlyMap<string, ShapeRange>[];
+
+  /** @internal made by Runtime.deserializeCudaEngine */
+  constructor(parent: NativeResource, engine: NativeEngine, backend: BackendName) {
+    super('Engine', parent);
+    this.#native = engine;
+    this.backend = backend;
+    // Metadata is immutable: read it once so validation on every execute() is pure JS.
+    this.#io = Object.freeze(engine.ioTensors().map((d) => Object.freeze({ ...toTensorInfo(d), mode: d.mode })));
+    const profiles: ReadonlyMap<string, ShapeRange>[] = [];
+    const count = engine.numOptimizationProfiles();
+    for (let p = 0; p < count; p++) {
+      const map = new Map<string, ShapeRange>();
+      for (const t of this.#io) {
+        if (t.mode === 'input') map.set(t.name, Object.freeze(engine.profileShapes(p, t.name)));
+      }
+      profiles.push(map);
+    }
+    this.#profiles = profiles;
+  }
+
+  /** Every input and output, inputs first. */
+  get ioTensors(): readonly IOTensorInfo[] {
+    this.assertLive();
+    return this.#io;
+  }
+
+  get inputs(): readonly IOTensorInfo[] {
+    return this.ioTensors.filter((t) => t.mode === 'input');
+  }
+
+  get outputs(): readonly IOTensorInfo[] {
+    return this.ioTensors.filter((t) => t.mode === 'output');
+  }
+
+  /** Looks up one I/O tensor by name. */
+  getTensor(name: string): IOTensorInfo | undefined {
+    return this.ioTensors.find((t) => t.name === name);
+  }
+
+  get numOptimizationProfiles(): number {
+    this.assertLive();
+    return this.#profiles.length;
+  }
+
+  /**
+   * min/opt/max of an input in a profile, as ICudaEngine.getProfileShape.
+   * @throws InvalidArgumentError for an unknown input or profile index
+   */
+  getProfileShape(input: string, profile = 0): ShapeRange {
+    this.assertLive();
+    expectInteger(profile, 'profile index', 0, this.#profiles.length - 1);
+    const range = this.#profiles[profile]!.get(input);
+    if (!range) throw new InvalidArgumentError(`'${input}' is not an input of this engine (inputs: ${this.inputs.map((i) => i.name).join(', ')})`);
+    return range;
+  }
+
+  /** Bytes of device memory (the sim: host scratch memory) a context needs at the largest shapes. */
+  get deviceMemorySize(): number {
+    this.assertLive();
+    return callNative(() => this.#native.deviceMemorySize());
+  }
+
+  get numLayers(): number {
+    this.assertLive();
+    return callNative(() => this.#native.numLayers());
+  }
+
+  /** The engine's bytes, as Runtime.deserializeCudaEngine accepts them. */
+  async serialize(): Promise<Uint8Array> {
+    this.assertLive();
+    return awaitNative(() => this.#native.serialize());
+  }
+
+  /** A new context with its own scratch memory; contexts run in parallel with each other. */
+  createExecutionContext(): ExecutionContext {
+    this.assertLive();
+    return new ExecutionContext(this, callNative(() => this.#native.createExecutionContext()));
+  }
+
+  protected releaseNative(): void {
+    this.#native.dispose();
+  }
+}

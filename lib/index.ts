@@ -1,0 +1,43 @@
+/**
+ * tensorrt-node: NVIDIA TensorRT for Node.js. Build engines from ONNX, serialize them, load
+ * them back and run inference without blocking the event loop, on TensorRT where it is
+ * installed and on the built-in CPU simulator everywhere else.
+ */
+export { backends, type BackendInfo, type BackendName, type BackendOption } from './backend.js';
+export { buildEngine, buildEngineWithCache, type BuildEngineOptions, type BuildEngineResult } from './build-engine.js';
+export { Builder, type BuilderOptions, type BuildCallOptions } from './builder.js';
+export { BuilderConfig, type MemoryPoolType, type ProgressEvent } from './builder-config.js';
+export {
+  type DataType,
+  type DataTypeStorage,
+  bfloat16ToFloat32,
+  float16ToFloat32,
+  float32ToBfloat16,
+  float32ToFloat16,
+  fromFloat16Bits,
+  toFloat16Bits,
+} from './dtype.js';
+export { Engine, type IOTensorInfo } from './engine.js';
+export {
+  BackendUnavailableError,
+  CancelledError,
+  DataTypeError,
+  DisposedError,
+  EngineInvalidError,
+  InvalidArgumentError,
+  OnnxParseError,
+  type ParserErrorDetail,
+  ShapeError,
+  TensorRTError,
+  type TensorRTErrorCode,
+  UnsupportedError,
+} from './errors.js';
+export { ExecutionContext, type Feeds } from './execution-context.js';
+export { InferenceSession, type SessionOptions } from './inference-session.js';
+export { Logger, type LoggerOptions, type Severity } from './logger.js';
+export { NetworkDefinition, type TensorInfo } from './network-definition.js';
+export { OnnxParser } from './onnx-parser.js';
+export { OptimizationProfile, type ShapeRange } from './optimization-profile.js';
+export { Runtime, type RuntimeOptions } from './runtime.js';
+export { formatShapeSpec, parseShapeSpec, type ShapeMap } from './shapes.js';
+export { Tensor } from './tensor.js';

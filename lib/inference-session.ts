@@ -1,0 +1,124 @@
+/**
+ * InferenceSession: onnxruntime-node's shape over an engine. The runner half of the API:
+ * owns a runtime, an engine and one execution context, and runs calls one at a time.
+ */
+import { readFile } from 'node:fs/promises';
+
+import { type BackendOption, backends } from './backend.js';
+import type { Engine, IOTensorInfo } from './engine.js';
+import { EngineInvalidError, InvalidArgumentError } from './errors.js';
+import type { ExecutionContext, Feeds } from './execution-context.js';
+import type { Logger } from './logger.js';
+import { isSimEngine, Runtime } from './runtime.js';
+import type { Tensor } from './tensor.js';
+import { expectBytes, expectInteger, expectObject } from './validate.js';
+
+export interface SessionOptions {
+  /**
+   * 'auto' (default, or TENSORRT_NODE_BACKEND) picks by the engine's bytes: a sim engine runs
+   * on the sim, anything else on TensorRT.
+   */
+  backend?: BackendOption;
+  logger?: Logger;
+  /** Optimization profile to run with (default 0). */
+  profile?: number;
+}
+
+export class InferenceSession {
+  readonly #runtime: Runtime;
+  readonly #engine: Engine;
+  readonly #context: ExecutionContext;
+
+  private constructor(runtime: Runtime, engine: Engine, context: ExecutionContext) {
+    this.#runtime = runtime;
+    this.#engine = engine;
+    this.#context = context;
+  }
+
+  /**
+   * Loads a serialized engine (bytes or a file path) and prepares it to run.
+   * @throws EngineInvalidError for a corrupt, truncated or foreign engine;
+   *   BackendUnavailableError when the engine needs TensorRT and it cannot load
+   */
+  static async create(engine: string | Uint8Array | ArrayBuffer, options: SessionOptions = {}): Promise<InferenceSession> {
+    expectObject(options, 'session options');
+    let bytes: Uint8Array;
+    if (typeof engine === 'string') {
+      try {
+        bytes = await readFile(engine);
+      } catch (error) {
+        throw new InvalidArgumentError(`cannot read the engine ${engine}: ${(error as Error).message}`);
+      }
+    } else {
+      bytes = expectBytes(engine, 'engine');
+    }
+    let backend = options.backend ?? (process.env.TENSORRT_NODE_BACKEND as BackendOption | undefined) ?? 'auto';
+    if (backend === 'auto') {
+      const trt = backends()[1]!;
+      if (isSimEngine(bytes)) backend = 'sim';
+      else if (trt.available) backend = 'tensorrt';
+      else {
+        throw new EngineInvalidError(
+          `this is not a tensorrt-node sim engine, so it needs the tensorrt backend, which cannot load here: ${trt.reason}\n` +
+            "If it is a TensorRT plan, run it on a machine with TensorRT; for this machine, build the engine with backend 'sim'.",
+        );
+      }
+    }
+    const runtime = new Runtime({ backend, ...(options.logger && { logger: options.logger }) });
+    try {
+      const loaded = await runtime.deserializeCudaEngine(bytes);
+      const context = loaded.createExecutionContext();
+      if (options.profile !== undefined) context.setOptimizationProfile(expectInteger(options.profile, 'profile', 0));
+      return new InferenceSession(runtime, loaded, context);
+    } catch (error) {
+      runtime.dispose();
+      throw error;
+    }
+  }
+
+  get backend(): 'sim' | 'tensorrt' {
+    return this.#runtime.backend;
+  }
+
+  get engine(): Engine {
+    return this.#engine;
+  }
+
+  get inputNames(): string[] {
+    return this.#engine.inputs.map((t) => t.name);
+  }
+
+  get outputNames(): string[] {
+    return this.#engine.outputs.map((t) => t.name);
+  }
+
+  get inputMetadata(): readonly IOTensorInfo[] {
+    return this.#engine.inputs;
+  }
+
+  get outputMetadata(): readonly IOTensorInfo[] {
+    return this.#engine.outputs;
+  }
+
+  /**
+   * Runs the engine. Calls queue behind each other.
+   * @throws as ExecutionContext.execute
+   */
+  async run(feeds: Feeds): Promise<Record<string, Tensor>> {
+    return this.#context.execute(feeds);
+  }
+
+  /** Releases the context, the engine and the runtime. Idempotent. */
+  dispose(): void {
+    this.#runtime.dispose();
+  }
+
+  /** Same as dispose(), for onnxruntime-node familiarity. */
+  async release(): Promise<void> {
+    this.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}

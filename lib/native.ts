@@ -1,0 +1,113 @@
+/**
+ * The one file that loads the addon and types its surface. Everything else talks to the
+ * addon through these types. The addon does cheap guards only; lib/ validates first.
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import type { DataType } from './dtype.js';
+
+export interface NativeTensorDesc {
+  name: string;
+  dtype: DataType;
+  /** -1 for dynamic dimensions. */
+  shape: number[];
+  mode: 'input' | 'output';
+}
+
+export interface NativeBackendInfo {
+  name: string;
+  version: string;
+  available: boolean;
+  reason?: string;
+}
+
+export interface NativeProgressEvent {
+  kind: 'phaseStart' | 'step' | 'phaseFinish';
+  phase: string;
+  parent?: string;
+  steps?: number;
+  step?: number;
+}
+
+export interface NativeBuildOptions {
+  profiles: { inputs: { name: string; min: number[]; opt: number[]; max: number[] }[] }[];
+  memoryPoolLimits: Record<string, number>;
+  timingCache?: Uint8Array;
+  optimizationLevel?: number;
+}
+
+export interface NativeHostTensor {
+  name: string;
+  dtype: DataType;
+  shape: number[];
+  data: ArrayBufferView | ArrayBuffer;
+}
+
+export interface NativeLogger {
+  log(severity: number, message: string): void;
+  dispose(): void;
+  readonly disposed: boolean;
+}
+
+export interface NativeNetwork {
+  info(): { inputs: NativeTensorDesc[]; outputs: NativeTensorDesc[]; numLayers: number };
+  dispose(): void;
+}
+
+export interface NativeBuilder {
+  parseOnnx(bytes: Uint8Array, modelDir: string): Promise<NativeNetwork>;
+  buildSerializedNetwork(
+    network: NativeNetwork,
+    options: NativeBuildOptions,
+    onProgress?: (event: NativeProgressEvent) => void,
+  ): Promise<{ plan: Uint8Array; timingCache: Uint8Array; progressEvents: number }>;
+  cancel(): void;
+  backendInfo(): NativeBackendInfo;
+  dispose(): void;
+}
+
+export interface NativeExecutionContext {
+  setOptimizationProfile(profile: number): void;
+  getOptimizationProfile(): number;
+  execute(inputs: NativeHostTensor[]): Promise<(NativeHostTensor & { data: ArrayBuffer })[]>;
+  dispose(): void;
+}
+
+export interface NativeEngine {
+  ioTensors(): NativeTensorDesc[];
+  numOptimizationProfiles(): number;
+  profileShapes(profile: number, input: string): { min: number[]; opt: number[]; max: number[] };
+  deviceMemorySize(): number;
+  numLayers(): number;
+  serialize(): Promise<Uint8Array>;
+  createExecutionContext(): NativeExecutionContext;
+  dispose(): void;
+}
+
+export interface NativeRuntime {
+  deserializeEngine(bytes: Uint8Array): Promise<NativeEngine>;
+  backendInfo(): NativeBackendInfo;
+  dispose(): void;
+}
+
+export interface NativeAddon {
+  Logger: new (minSeverity: number, onMessage?: (severity: number, message: string) => void) => NativeLogger;
+  Builder: new (logger: NativeLogger, backend: string, adapterPath: string) => NativeBuilder;
+  Runtime: new (logger: NativeLogger, backend: string, adapterPath: string) => NativeRuntime;
+  probeBackend(name: string, adapterPath: string): NativeBackendInfo;
+  /** The leading bytes of every sim engine. */
+  simEngineMagic: Uint8Array;
+  /** A bare AsyncWorker round trip (benchmark floor). */
+  noop(): Promise<void>;
+}
+
+/** The package root (holds package.json, build/, prebuilds/, build-tensorrt/). */
+export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+const require = createRequire(import.meta.url);
+const load = require('node-gyp-build') as (dir: string) => unknown;
+
+/** The addon, loaded from prebuilds/ or build/ by node-gyp-build. */
+export const native = load(packageRoot) as NativeAddon;

@@ -1,0 +1,69 @@
+/**
+ * Runtime: deserializes engines, as TensorRT's IRuntime. Engines keep their runtime alive.
+ */
+import { type BackendInfo, type BackendName, type BackendOption, resolveBackend } from './backend.js';
+import { Engine } from './engine.js';
+import { awaitNative, callNative, EngineInvalidError } from './errors.js';
+import { getDefaultLogger, type Logger } from './logger.js';
+import { native, type NativeRuntime } from './native.js';
+import { NativeResource } from './resource.js';
+import { expectBytes, expectObject } from './validate.js';
+
+export interface RuntimeOptions {
+  /** 'auto' (default, or TENSORRT_NODE_BACKEND): TensorRT when it loads, else the sim. */
+  backend?: BackendOption;
+  logger?: Logger;
+}
+
+/** True when `bytes` start like a sim engine (used to route 'auto' deserialization). */
+export function isSimEngine(bytes: Uint8Array): boolean {
+  const magic = native.simEngineMagic;
+  if (bytes.byteLength < magic.byteLength) return false;
+  for (let i = 0; i < magic.byteLength; i++) if (bytes[i] !== magic[i]) return false;
+  return true;
+}
+
+export class Runtime extends NativeResource {
+  readonly backend: BackendName;
+  readonly logger: Logger;
+  #native: NativeRuntime;
+
+  /** @throws BackendUnavailableError when backend 'tensorrt' is asked for and cannot load */
+  constructor(options: RuntimeOptions = {}) {
+    super('Runtime');
+    expectObject(options, 'Runtime options');
+    this.logger = options.logger ?? getDefaultLogger();
+    const resolved = resolveBackend(options.backend, this.logger);
+    this.backend = resolved.name;
+    this.#native = callNative(() => new native.Runtime(this.logger.handle(), resolved.name, resolved.adapterPath));
+  }
+
+  get backendInfo(): BackendInfo {
+    this.assertLive();
+    return callNative(() => this.#native.backendInfo()) as BackendInfo;
+  }
+
+  /**
+   * Loads an engine from its serialized bytes (the TensorRT name; it also loads sim engines).
+   * @throws EngineInvalidError for bytes that are corrupt, truncated, or from another backend
+   *   or version, naming which and what to do
+   */
+  async deserializeCudaEngine(bytes: Uint8Array | ArrayBuffer): Promise<Engine> {
+    this.assertLive();
+    const plan = expectBytes(bytes, 'engine');
+    if (plan.byteLength === 0) throw new EngineInvalidError('the engine is empty (0 bytes)');
+    if (this.backend === 'tensorrt' && isSimEngine(plan)) {
+      throw new EngineInvalidError("this is a tensorrt-node sim engine; load it with backend 'sim'");
+    }
+    const engine = await awaitNative(() => this.#native.deserializeEngine(plan));
+    if (this.disposed) {
+      engine.dispose();
+      this.assertLive();
+    }
+    return new Engine(this, engine, this.backend);
+  }
+
+  protected releaseNative(): void {
+    this.#native.dispose();
+  }
+}

@@ -1,0 +1,241 @@
+// The seam between the N-API binding and the two backends (sim and tensorrt).
+//
+// Plain C++ only: no N-API types, no TensorRT types. The binding talks to a Backend through
+// this header; each backend implements it. The interface is deliberately coarse (one call
+// builds with a complete options struct, one call runs a context with all its tensors) so
+// that the TensorRT adapter stays a mechanical mapping and policy lives above it.
+//
+// Threading: every method may be called from a libuv worker thread. A Builder, Runtime and
+// Engine may be used from several threads at once (their methods are const or internally
+// locked); an ExecutionContext is used by one thread at a time (the binding queues calls).
+//
+// Errors: methods report failure by throwing tnrt::BackendError with a code the binding maps
+// to a JavaScript error class. Nothing here may abort the process.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace tnrt {
+
+// Element types, named as TensorRT names them. Values are this project's own; map to and from
+// TensorRT's enum by name in the adapter, never by raw integer (10.x and 11.x differ).
+enum class DataType : int32_t {
+  kFloat32,
+  kFloat16,
+  kBFloat16,
+  kInt8,
+  kUInt8,
+  kInt32,
+  kInt64,
+  kBool,
+  kFP8,   // float8 e4m3
+  kInt4,  // packed two per byte
+  kFP4,   // float4 e2m1, packed two per byte
+  kE8M0,  // 8-bit exponent-only scale (TensorRT 11)
+};
+
+// Bits per element (int4 and fp4 are packed).
+int dataTypeBits(DataType t);
+// Bytes needed for `count` elements, rounding packed types up to whole bytes.
+size_t dataTypeBytes(DataType t, int64_t count);
+// The TypeScript spelling: "float32", "float16", "bfloat16", "int8", ...
+const char* dataTypeName(DataType t);
+// Inverse of dataTypeName; returns false for an unknown name.
+bool dataTypeFromName(const std::string& name, DataType* out);
+
+// A shape; -1 marks a dynamic dimension.
+using Dims = std::vector<int64_t>;
+int64_t volume(const Dims& d);  // -1 if any dimension is dynamic
+std::string dimsToString(const Dims& d);  // "1x3x224x224", "-1x3" for dynamic
+
+enum class Severity : int32_t { kInternalError = 0, kError = 1, kWarning = 2, kInfo = 3, kVerbose = 4 };
+
+// Receives every message of a builder, runtime or engine. Must be thread-safe: TensorRT and
+// the sim log from worker threads.
+class LogSink {
+ public:
+  virtual ~LogSink() = default;
+  virtual void log(Severity severity, const std::string& message) = 0;
+};
+
+// Build progress, mirroring TensorRT's IProgressMonitor. Called on the build thread.
+class ProgressSink {
+ public:
+  virtual ~ProgressSink() = default;
+  virtual void phaseStart(const std::string& phase, const std::string& parent, int32_t steps) = 0;
+  // Return false to cancel the build (the build then throws BackendError kCancelled).
+  virtual bool stepComplete(const std::string& phase, int32_t step) = 0;
+  virtual void phaseFinish(const std::string& phase) = 0;
+};
+
+enum class ErrorCode : int32_t {
+  kInvalidArgument,  // a caller mistake the TypeScript layer should have caught
+  kParse,            // the ONNX model could not be read
+  kUnsupported,      // an operator or feature this backend lacks
+  kShape,            // a shape outside a profile, or inconsistent shapes
+  kDType,            // a tensor of the wrong element type
+  kEngineInvalid,    // an engine blob that is corrupt, truncated, or from another backend/version
+  kUnavailable,      // the backend cannot run here (no library, no driver, no GPU)
+  kCancelled,        // a progress callback asked to stop
+  kInternal,         // anything else
+};
+
+class BackendError : public std::runtime_error {
+ public:
+  BackendError(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  ErrorCode code() const { return code_; }
+
+ private:
+  ErrorCode code_;
+};
+
+// One error reported by the ONNX parser.
+struct ParserError {
+  std::string node;      // node name (or "" if the error is not tied to a node)
+  int32_t nodeIndex = -1;
+  std::string op;        // operator type, e.g. "Conv"
+  std::string description;
+};
+
+struct TensorDesc {
+  std::string name;
+  DataType dtype = DataType::kFloat32;
+  Dims shape;  // -1 for dynamic dimensions
+  bool isInput = false;
+};
+
+// What the parser produced: the network's inputs and outputs, and its size.
+struct NetworkInfo {
+  std::vector<TensorDesc> inputs;
+  std::vector<TensorDesc> outputs;
+  int32_t numLayers = 0;
+};
+
+// A parsed network, ready to build. Owned by the Builder that made it.
+class Network {
+ public:
+  virtual ~Network() = default;
+  virtual NetworkInfo info() const = 0;
+};
+
+struct InputProfile {
+  std::string input;
+  Dims min, opt, max;
+};
+
+// One optimization profile: a range for every dynamic input.
+struct Profile {
+  std::vector<InputProfile> inputs;
+};
+
+struct BuildOptions {
+  std::vector<Profile> profiles;
+  // Memory pool limits in bytes, keyed by TensorRT's pool names without the k prefix:
+  // "workspace", "dlaManagedSram", "dlaLocalDram", "dlaGlobalDram", "tacticSharedMemory".
+  std::map<std::string, uint64_t> memoryPoolLimits;
+  // A serialized timing cache to start from (may be empty).
+  std::vector<uint8_t> timingCache;
+  // Builder optimization level 0-5, or -1 for TensorRT's default.
+  int32_t optimizationLevel = -1;
+  ProgressSink* progress = nullptr;  // may be null; outlives the build call
+};
+
+struct BuildResult {
+  std::vector<uint8_t> plan;         // the serialized engine
+  std::vector<uint8_t> timingCache;  // the timing cache after the build (may be empty)
+};
+
+class Builder {
+ public:
+  virtual ~Builder() = default;
+  // [async] Parses an ONNX model. `modelDir` resolves external data files ("" if none).
+  // On failure returns nullptr and fills `errors` with every parser error.
+  virtual std::unique_ptr<Network> parseOnnx(const uint8_t* data, size_t size, const std::string& modelDir,
+                                             std::vector<ParserError>* errors) = 0;
+  // [async] Builds and serializes an engine.
+  virtual BuildResult buildSerializedNetwork(const Network& network, const BuildOptions& options) = 0;
+};
+
+// A tensor as seen by a context: host memory in, host memory out.
+struct HostTensorView {
+  std::string name;
+  DataType dtype = DataType::kFloat32;
+  Dims shape;
+  const void* data = nullptr;  // caller-owned, valid for the duration of execute()
+  size_t bytes = 0;
+};
+
+struct HostTensor {
+  std::string name;
+  DataType dtype = DataType::kFloat32;
+  Dims shape;
+  std::vector<uint8_t> data;
+};
+
+class ExecutionContext {
+ public:
+  virtual ~ExecutionContext() = default;
+  // [sync] Selects the optimization profile for later calls.
+  virtual void setOptimizationProfile(int32_t profile) = 0;
+  virtual int32_t optimizationProfile() const = 0;
+  // [async] Runs the engine. `inputs` names every input once with its actual shape; the
+  // backend checks dtypes and shapes against the engine and the active profile, and returns
+  // every output with its resolved shape.
+  virtual std::vector<HostTensor> execute(const std::vector<HostTensorView>& inputs) = 0;
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  // Inputs first, then outputs, in the network's order.
+  virtual std::vector<TensorDesc> ioTensors() const = 0;
+  virtual int32_t numOptimizationProfiles() const = 0;
+  // min/opt/max of one input in one profile; throws kInvalidArgument if out of range.
+  virtual InputProfile profileShapes(int32_t profile, const std::string& input) const = 0;
+  virtual uint64_t deviceMemorySize() const = 0;
+  virtual int32_t numLayers() const = 0;
+  // [async] The plan, byte for byte what deserializeEngine accepts.
+  virtual std::vector<uint8_t> serialize() const = 0;
+  // The context keeps this engine alive: implementations derive from
+  // std::enable_shared_from_this and hand the context a shared_ptr to themselves.
+  virtual std::unique_ptr<ExecutionContext> createExecutionContext() = 0;
+};
+
+class Runtime {
+ public:
+  virtual ~Runtime() = default;
+  // [async] The engine keeps this runtime alive.
+  virtual std::shared_ptr<Engine> deserializeEngine(const uint8_t* data, size_t size) = 0;
+};
+
+struct BackendInfo {
+  std::string name;     // "sim" or "tensorrt"
+  std::string version;  // e.g. "1.0.0" for the sim, "10.16.0" for TensorRT
+  bool available = false;
+  std::string reason;   // why not, when unavailable, with the fix
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual BackendInfo info() const = 0;
+  // The log sink outlives every object made from it (the objects hold the shared_ptr).
+  virtual std::shared_ptr<Builder> createBuilder(std::shared_ptr<LogSink> log) = 0;
+  virtual std::shared_ptr<Runtime> createRuntime(std::shared_ptr<LogSink> log) = 0;
+};
+
+// The symbol a backend shared library exports (the tensorrt adapter is loaded with dlopen).
+// Returns nullptr and fills `error` when the backend cannot run here.
+using CreateBackendFn = Backend* (*)(std::string* error);
+#define TNRT_CREATE_BACKEND_SYMBOL "tnrt_create_backend"
+#define TNRT_BACKEND_ABI_VERSION 1
+using BackendAbiVersionFn = int32_t (*)();
+#define TNRT_BACKEND_ABI_SYMBOL "tnrt_backend_abi_version"
+
+}  // namespace tnrt

@@ -1,0 +1,27 @@
+// Per-environment state. The addon is context-aware: each main thread, worker_thread and
+// Electron process that loads it gets its own constructors, so no JS handle ever crosses
+// environments. Backends themselves hold no JS state and are shared process-wide.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+#include <string>
+
+#include "backend/backend.h"
+
+namespace tnrt::binding {
+
+struct AddonData {
+  Napi::FunctionReference networkConstructor;
+  Napi::FunctionReference engineConstructor;
+  Napi::FunctionReference executionContextConstructor;
+};
+
+inline AddonData& addonData(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
+
+// Opens a backend by name: "sim", or "tensorrt" from the adapter library at `adapterPath`.
+// Throws a JS error (ERR_TENSORRT_BACKEND_UNAVAILABLE) saying why and what to do.
+std::shared_ptr<Backend> openBackend(Napi::Env env, const std::string& name, const std::string& adapterPath);
+
+}  // namespace tnrt::binding

@@ -1,0 +1,32 @@
+// Conversions between JavaScript values and the backend's plain structs. The TypeScript layer
+// has already validated and normalized everything; these keep only cheap guards so that a
+// caller bypassing it gets an error, never a crash.
+#pragma once
+
+#include <napi.h>
+
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+
+namespace tnrt::binding {
+
+Dims dimsFromJs(Napi::Env env, Napi::Value value, const char* what);
+Napi::Array dimsToJs(Napi::Env env, const Dims& dims);
+DataType dataTypeFromJs(Napi::Env env, Napi::Value value, const char* what);
+Napi::Object tensorDescToJs(Napi::Env env, const TensorDesc& desc);
+Napi::Array tensorDescsToJs(Napi::Env env, const std::vector<TensorDesc>& descs);
+Napi::Object backendInfoToJs(Napi::Env env, const BackendInfo& info);
+// Copies bytes into a new JS Uint8Array. A copy, not an external buffer: Electron's V8 memory
+// cage refuses external ArrayBuffers.
+Napi::Uint8Array bytesToJs(Napi::Env env, const std::vector<uint8_t>& bytes);
+// The byte range of a TypedArray, DataView or ArrayBuffer.
+struct ByteSpan {
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+};
+ByteSpan bytesFromJs(Napi::Env env, Napi::Value value, const char* what);
+std::string stringFromJs(Napi::Env env, Napi::Value value, const char* what);
+
+}  // namespace tnrt::binding

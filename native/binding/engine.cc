@@ -1,0 +1,113 @@
+#include "engine.h"
+
+#include "convert.h"
+#include "errors.h"
+#include "execution_context.h"
+#include "promise_worker.h"
+#include "type_tags.h"
+
+namespace tnrt::binding {
+
+void Engine::Init(Napi::Env env, Napi::Object exports, AddonData* data) {
+  Napi::Function ctor =
+      DefineClass(env, "Engine",
+                  {InstanceMethod("ioTensors", &Engine::IoTensors),
+                   InstanceMethod("numOptimizationProfiles", &Engine::NumOptimizationProfiles),
+                   InstanceMethod("profileShapes", &Engine::ProfileShapes),
+                   InstanceMethod("deviceMemorySize", &Engine::DeviceMemorySize),
+                   InstanceMethod("numLayers", &Engine::NumLayers), InstanceMethod("serialize", &Engine::Serialize),
+                   InstanceMethod("createExecutionContext", &Engine::CreateExecutionContext),
+                   InstanceMethod("dispose", &Engine::Dispose)});
+  data->engineConstructor = Napi::Persistent(ctor);
+  exports.Set("Engine", ctor);
+}
+
+Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) {
+  info.This().As<Napi::Object>().TypeTag(&kEngineTag);
+}
+
+void Engine::Finalize(Napi::Env env) { release(env); }
+
+Napi::Object Engine::create(Napi::Env env, std::shared_ptr<tnrt::Engine> engine, std::shared_ptr<JsLogSink> log,
+                            int64_t planBytes) {
+  Napi::Object object = addonData(env).engineConstructor.New({});
+  Engine* self = Unwrap(object);
+  self->engine_ = std::move(engine);
+  self->log_ = std::move(log);
+  self->externalBytes_ = planBytes;
+  Napi::MemoryManagement::AdjustExternalMemory(env, planBytes);
+  return object;
+}
+
+tnrt::Engine& Engine::live(Napi::Env env) {
+  if (!engine_) throwDisposed(env, "Engine");
+  return *engine_;
+}
+
+void Engine::release(Napi::Env env) {
+  if (!engine_) return;
+  engine_.reset();
+  Napi::MemoryManagement::AdjustExternalMemory(env, -externalBytes_);
+  externalBytes_ = 0;
+}
+
+Napi::Value Engine::IoTensors(const Napi::CallbackInfo& info) {
+  return tensorDescsToJs(info.Env(), live(info.Env()).ioTensors());
+}
+
+Napi::Value Engine::NumOptimizationProfiles(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), live(info.Env()).numOptimizationProfiles());
+}
+
+Napi::Value Engine::ProfileShapes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  tnrt::Engine& engine = live(env);
+  if (!info[0].IsNumber()) throwInvalid(env, "profileShapes(profile: number, input: string)");
+  std::string input = stringFromJs(env, info[1], "input name");
+  try {
+    InputProfile p = engine.profileShapes(info[0].As<Napi::Number>().Int32Value(), input);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("min", dimsToJs(env, p.min));
+    out.Set("opt", dimsToJs(env, p.opt));
+    out.Set("max", dimsToJs(env, p.max));
+    return out;
+  } catch (const BackendError& e) {
+    throw makeError(env, e.code(), e.what());
+  }
+}
+
+Napi::Value Engine::DeviceMemorySize(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(live(info.Env()).deviceMemorySize()));
+}
+
+Napi::Value Engine::NumLayers(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), live(info.Env()).numLayers());
+}
+
+Napi::Value Engine::Serialize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<tnrt::Engine> engine = engine_;
+  if (!engine) throwDisposed(env, "Engine");
+  return PromiseWorker<std::vector<uint8_t>>::Start(
+      env, "tensorrt-node serialize", [engine]() { return engine->serialize(); },
+      [](Napi::Env env, std::vector<uint8_t>& bytes) -> Napi::Value { return bytesToJs(env, bytes); }, {}, log_);
+}
+
+Napi::Value Engine::CreateExecutionContext(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  live(env);
+  try {
+    return ExecutionContext::create(env, engine_->createExecutionContext(), log_);
+  } catch (const BackendError& e) {
+    throw makeError(env, e.code(), e.what(), log_ ? log_->takeRecentErrors() : std::vector<std::string>{});
+  }
+}
+
+Napi::Value Engine::Dispose(const Napi::CallbackInfo& info) {
+  // Contexts made from this engine hold it (TensorRT requires the engine to outlive them);
+  // lib/engine.ts disposes them first, so by now this is normally the last reference.
+  release(info.Env());
+  return info.Env().Undefined();
+}
+
+}  // namespace tnrt::binding

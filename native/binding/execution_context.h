@@ -1,0 +1,40 @@
+// ExecutionContext: runs an engine. Made only by Engine.createExecutionContext.
+//
+// One call at a time per context: lib/execution-context.ts queues calls, and this class also
+// refuses a second concurrent execute() rather than let two threads share a backend context.
+// Separate contexts run in parallel on the libuv pool.
+#pragma once
+
+#include <napi.h>
+
+#include <atomic>
+#include <memory>
+
+#include "addon_data.h"
+#include "backend/backend.h"
+#include "log_sink.h"
+
+namespace tnrt::binding {
+
+class ExecutionContext : public Napi::ObjectWrap<ExecutionContext> {
+ public:
+  static void Init(Napi::Env env, Napi::Object exports, AddonData* data);
+  explicit ExecutionContext(const Napi::CallbackInfo& info);
+
+  static Napi::Object create(Napi::Env env, std::unique_ptr<tnrt::ExecutionContext> context,
+                             std::shared_ptr<JsLogSink> log);
+
+ private:
+  Napi::Value SetOptimizationProfile(const Napi::CallbackInfo& info);  // [sync]
+  Napi::Value GetOptimizationProfile(const Napi::CallbackInfo& info);  // [sync]
+  // [async] execute([{ name, dtype, shape, data }]) -> Promise<[{ name, dtype, shape, data }]>
+  Napi::Value Execute(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);  // [sync]
+
+  std::shared_ptr<JsLogSink> log_;
+  // Shared with the worker of a call in flight, so dispose() mid-call frees it afterwards.
+  std::shared_ptr<tnrt::ExecutionContext> context_;
+  std::shared_ptr<std::atomic<bool>> busy_ = std::make_shared<std::atomic<bool>>(false);
+};
+
+}  // namespace tnrt::binding

@@ -1,0 +1,64 @@
+#include "runtime.h"
+
+#include <string>
+
+#include "addon_data.h"
+#include "convert.h"
+#include "engine.h"
+#include "errors.h"
+#include "logger.h"
+#include "promise_worker.h"
+
+namespace tnrt::binding {
+
+void Runtime::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = DefineClass(env, "Runtime",
+                                    {InstanceMethod("deserializeEngine", &Runtime::DeserializeEngine),
+                                     InstanceMethod("backendInfo", &Runtime::GetBackendInfo),
+                                     InstanceMethod("dispose", &Runtime::Dispose)});
+  exports.Set("Runtime", ctor);
+}
+
+Runtime::Runtime(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Runtime>(info) {
+  Napi::Env env = info.Env();
+  log_ = Logger::sinkOf(env, info[0]);
+  std::string name = stringFromJs(env, info[1], "backend name");
+  std::string path = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
+  backend_ = openBackend(env, name, path);
+  try {
+    runtime_ = backend_->createRuntime(log_);
+  } catch (const BackendError& e) {
+    throw makeError(env, e.code(), e.what(), log_->takeRecentErrors());
+  }
+}
+
+Napi::Value Runtime::DeserializeEngine(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!runtime_) throwDisposed(env, "Runtime");
+  ByteSpan bytes = bytesFromJs(env, info[0], "engine");
+  auto runtime = runtime_;
+  auto log = log_;
+  return PromiseWorker<std::shared_ptr<tnrt::Engine>>::Start(
+      env, "tensorrt-node deserialize",
+      [runtime, bytes]() { return runtime->deserializeEngine(bytes.data, bytes.size); },
+      [log, size = bytes.size](Napi::Env env, std::shared_ptr<tnrt::Engine>& engine) -> Napi::Value {
+        if (!engine) throw makeError(env, ErrorCode::kEngineInvalid, "the backend returned no engine", log->takeRecentErrors());
+        return Engine::create(env, std::move(engine), log, static_cast<int64_t>(size));
+      },
+      {info[0].As<Napi::Object>(), info.This().As<Napi::Object>()}, log_);
+}
+
+Napi::Value Runtime::GetBackendInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!backend_) throwDisposed(env, "Runtime");
+  return backendInfoToJs(env, backend_->info());
+}
+
+Napi::Value Runtime::Dispose(const Napi::CallbackInfo& info) {
+  // Engines hold the runtime they came from, so this only drops the JS handle's share.
+  runtime_.reset();
+  backend_.reset();
+  return info.Env().Undefined();
+}
+
+}  // namespace tnrt::binding

@@ -1,0 +1,49 @@
+// The sim engine file ("plan"):
+//
+//   offset  size  field
+//   0       8     magic "TNRTSIM\0"
+//   8       4     format version (uint32, little-endian), kEngineFormatVersion
+//   12      4     reserved, 0
+//   16      8     payload length in bytes (uint64)
+//   24      8     FNV-1a 64 checksum of the payload (uint64)
+//   32      ...   payload: sim version, io tensors, profiles, device memory estimate, graph
+//
+// All integers are little-endian. The payload is versioned as a whole: any change to its
+// layout bumps kEngineFormatVersion, and engines of another version are refused with a
+// message telling the user to rebuild.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "graph.h"
+
+namespace tnrt {
+namespace sim {
+
+// The first bytes of every sim engine; also exported to lib/ to route engines by content.
+inline constexpr uint8_t kEngineMagic[8] = {'T', 'N', 'R', 'T', 'S', 'I', 'M', 0};
+constexpr uint32_t kEngineFormatVersion = 1;
+constexpr size_t kEngineHeaderSize = 32;
+
+struct EngineData {
+  std::string simVersion;
+  std::vector<TensorDesc> ioTensors;  // inputs, then outputs
+  // Every profile holds an entry for every input, static ones with min = opt = max.
+  std::vector<Profile> profiles;
+  uint64_t deviceMemorySize = 0;
+  Graph graph;
+};
+
+std::vector<uint8_t> writeEngine(const EngineData& engine);
+// Throws BackendError kEngineInvalid naming the problem and the fix. Only checks the
+// container and payload syntax; the engine validates the graph it holds.
+void readEngine(const uint8_t* data, size_t size, EngineData* engine);
+
+// FNV-1a, 64-bit: simple, dependency-free, and plenty to detect accidental corruption (it is
+// not meant to resist tampering).
+uint64_t fnv1a64(const uint8_t* data, size_t size);
+
+}  // namespace sim
+}  // namespace tnrt

@@ -1,0 +1,75 @@
+// Softmax. Opset < 13 coerces the input to 2-D at `axis` (default 1) and normalizes each row;
+// opset >= 13 normalizes along the single dimension `axis` (default -1).
+#include <cmath>
+
+#include "kernel_util.h"
+
+namespace tnrt {
+namespace sim {
+
+namespace {
+
+int64_t softmaxAxis(const Node& node, size_t rank) {
+  int64_t axis = node.attrInt("axis", node.opset < 13 ? 1 : -1);
+  return normalizeAxis(node, axis, rank);
+}
+
+void inferSoftmax(const Node& node, const std::vector<ValueRef>& in, std::vector<OutputDesc>* out) {
+  requireInputs(node, in, 1, 1);
+  requireFloat(node, in[0], "input 0");
+  softmaxAxis(node, in[0].shape->size());
+  (*out)[0].dtype = in[0].dtype;
+  (*out)[0].shape = *in[0].shape;
+}
+
+template <typename T>
+void softmaxTyped(const Node& node, const ValueRef& x, const OutputRef& y, KernelScratch& scratch) {
+  using E = Elem<T>;
+  const Dims& d = *x.shape;
+  const size_t axis = static_cast<size_t>(softmaxAxis(node, d.size()));
+  const int64_t outer = rangeVolume(d, 0, axis);
+  int64_t n, inner;
+  if (node.opset < 13) {
+    n = rangeVolume(d, axis, d.size());
+    inner = 1;
+  } else {
+    n = d[axis];
+    inner = rangeVolume(d, axis + 1, d.size());
+  }
+  if (outer * n * inner == 0) return;
+  const auto* px = static_cast<const typename E::Storage*>(x.data);
+  auto* py = static_cast<typename E::Storage*>(y.data);
+  float* e = KernelScratch::as<float>(scratch.a, static_cast<size_t>(n));
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t i = 0; i < inner; ++i) {
+      const int64_t base = o * n * inner + i;
+      // Subtracting the max keeps exp() finite for large inputs.
+      float m = -INFINITY;
+      for (int64_t k = 0; k < n; ++k) m = std::fmax(m, E::load(px, static_cast<size_t>(base + k * inner)));
+      float sum = 0.0f;
+      for (int64_t k = 0; k < n; ++k) {
+        e[k] = std::exp(E::load(px, static_cast<size_t>(base + k * inner)) - m);
+        sum += e[k];
+      }
+      const float inv = 1.0f / sum;
+      for (int64_t k = 0; k < n; ++k) E::store(py, static_cast<size_t>(base + k * inner), e[k] * inv);
+    }
+  }
+}
+
+void runSoftmax(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out,
+                KernelScratch& scratch) {
+  dispatchFloat(node, in[0].dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    softmaxTyped<T>(node, in[0], out[0], scratch);
+  });
+}
+
+}  // namespace
+
+void registerSoftmaxOps(OpRegistry& registry) {
+  registry.add({"Softmax", 1, kMaxReviewedOpset, inferSoftmax, runSoftmax, false, 1, 1});
+}
+
+}  // namespace sim
+}  // namespace tnrt

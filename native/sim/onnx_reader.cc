@@ -1,0 +1,523 @@
+#include "onnx_reader.h"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "wire_reader.h"
+
+namespace tnrt {
+namespace sim {
+
+namespace {
+
+// Tensor-level problems (bad dtype, size mismatch, unreadable external file). Caught per
+// initializer/input so that one bad tensor does not hide the others.
+class ModelError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct OnnxTypeRow {
+  int64_t onnx;
+  const char* name;
+  bool supported;
+  DataType type;
+};
+// Numbers from onnx.proto TensorProto.DataType.
+constexpr OnnxTypeRow kOnnxTypes[] = {
+    {1, "float32", true, DataType::kFloat32},     {2, "uint8", true, DataType::kUInt8},
+    {3, "int8", true, DataType::kInt8},           {4, "uint16", false, DataType::kFloat32},
+    {5, "int16", false, DataType::kFloat32},      {6, "int32", true, DataType::kInt32},
+    {7, "int64", true, DataType::kInt64},         {8, "string", false, DataType::kFloat32},
+    {9, "bool", true, DataType::kBool},           {10, "float16", true, DataType::kFloat16},
+    {11, "double", false, DataType::kFloat32},    {12, "uint32", false, DataType::kFloat32},
+    {13, "uint64", false, DataType::kFloat32},    {14, "complex64", false, DataType::kFloat32},
+    {15, "complex128", false, DataType::kFloat32}, {16, "bfloat16", true, DataType::kBFloat16},
+    {17, "float8e4m3fn", true, DataType::kFP8},   {18, "float8e4m3fnuz", false, DataType::kFloat32},
+    {19, "float8e5m2", false, DataType::kFloat32}, {20, "float8e5m2fnuz", false, DataType::kFloat32},
+    {21, "uint4", false, DataType::kFloat32},     {22, "int4", true, DataType::kInt4},
+    {23, "float4e2m1", true, DataType::kFP4},     {24, "float8e8m0", true, DataType::kE8M0},
+};
+
+// Far above any real tensor, low enough that volume * 8 bytes cannot overflow 64 bits.
+constexpr int64_t kMaxElements = int64_t{1} << 56;
+
+int64_t checkedVolume(const Dims& dims, const std::string& what) {
+  int64_t v = 1;
+  for (int64_t d : dims) {
+    if (d < 0) throw ModelError(what + " has a negative dimension");
+    if (d != 0 && v > kMaxElements / d) throw ModelError(what + " is impossibly large");
+    v *= d;
+  }
+  return v;
+}
+
+// Repeated scalar fields may arrive packed (one length-delimited run) or one per key.
+template <typename Fn>
+void readRepeatedVarint(WireReader& r, uint32_t wireType, Fn&& push) {
+  if (wireType == kLengthDelimited) {
+    WireReader packed = r.bytes();
+    while (!packed.atEnd()) push(packed.varint());
+  } else if (wireType == kVarint) {
+    push(r.varint());
+  } else {
+    throw WireError("repeated integer field has wire type " + std::to_string(wireType));
+  }
+}
+
+template <typename Fn>
+void readRepeatedFixed32(WireReader& r, uint32_t wireType, Fn&& push) {
+  if (wireType == kLengthDelimited) {
+    WireReader packed = r.bytes();
+    if (packed.remaining() % 4 != 0) throw WireError("packed float field length is not a multiple of 4");
+    while (!packed.atEnd()) push(packed.fixed32());
+  } else if (wireType == kFixed32) {
+    push(r.fixed32());
+  } else {
+    throw WireError("repeated float field has wire type " + std::to_string(wireType));
+  }
+}
+
+float bitsToFloat(uint32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+void expectWireType(uint32_t actual, uint32_t expected, const char* field) {
+  if (actual != expected) throw WireError(std::string("field '") + field + "' has the wrong wire type");
+}
+
+}  // namespace
+
+bool dataTypeFromOnnx(int64_t onnxType, DataType* out) {
+  for (const auto& row : kOnnxTypes)
+    if (row.onnx == onnxType && row.supported) {
+      *out = row.type;
+      return true;
+    }
+  return false;
+}
+
+std::string onnxTypeName(int64_t onnxType) {
+  for (const auto& row : kOnnxTypes)
+    if (row.onnx == onnxType) return row.name;
+  return "unknown type " + std::to_string(onnxType);
+}
+
+void OnnxReader::error(const std::string& message, const Node* node, int32_t nodeIndex) {
+  ParserError e;
+  if (node) {
+    e.node = node->name;
+    e.op = node->opType;
+  }
+  e.nodeIndex = nodeIndex;
+  e.description = message;
+  errors_->push_back(std::move(e));
+}
+
+std::unique_ptr<Graph> OnnxReader::read(const uint8_t* data, size_t size, std::vector<ParserError>* errors) {
+  errors_ = errors;
+  size_t errorsBefore = errors->size();
+  if (data == nullptr || size == 0) {
+    error("the model is empty");
+    return nullptr;
+  }
+  auto graph = std::make_unique<Graph>();
+  try {
+    // The graph may precede opset_import on the wire, so keep its bytes and decode it last.
+    WireReader r(data, size);
+    std::map<std::string, int64_t> opsets;
+    bool hasGraph = false;
+    WireReader graphBytes(data, 0);
+    uint32_t field, wt;
+    while (r.next(&field, &wt)) {
+      if (field == 7) {
+        expectWireType(wt, kLengthDelimited, "ModelProto.graph");
+        graphBytes = r.bytes();
+        hasGraph = true;
+      } else if (field == 8) {
+        expectWireType(wt, kLengthDelimited, "ModelProto.opset_import");
+        WireReader o = r.bytes();
+        std::string domain;
+        int64_t version = 0;
+        uint32_t f2, w2;
+        while (o.next(&f2, &w2)) {
+          if (f2 == 1 && w2 == kLengthDelimited) domain = o.string();
+          else if (f2 == 2 && w2 == kVarint) version = static_cast<int64_t>(o.varint());
+          else o.skip(w2);
+        }
+        if (domain == "ai.onnx") domain.clear();
+        opsets[domain] = version;
+      } else {
+        r.skip(wt);
+      }
+    }
+    if (!hasGraph) {
+      error("the bytes are not an ONNX model: no graph found");
+      return nullptr;
+    }
+    auto it = opsets.find("");
+    if (it == opsets.end() || it->second <= 0) {
+      error("the model does not import the default ONNX operator set (opset_import for domain '')");
+      return nullptr;
+    }
+    graph->opset = it->second;
+    readGraph(graphBytes, graph.get(), opsets);
+  } catch (const WireError& e) {
+    error(std::string("the bytes are not a valid ONNX model (") + e.what() + ")");
+    return nullptr;
+  }
+  if (errors->size() != errorsBefore) return nullptr;
+  return graph;
+}
+
+void OnnxReader::readGraph(WireReader r, Graph* graph, const std::map<std::string, int64_t>& opsets) {
+  std::vector<WireReader> nodes, initializers, inputs, outputs;
+  uint32_t field, wt;
+  while (r.next(&field, &wt)) {
+    switch (field) {
+      case 1: expectWireType(wt, kLengthDelimited, "GraphProto.node"); nodes.push_back(r.bytes()); break;
+      case 5: expectWireType(wt, kLengthDelimited, "GraphProto.initializer"); initializers.push_back(r.bytes()); break;
+      case 11: expectWireType(wt, kLengthDelimited, "GraphProto.input"); inputs.push_back(r.bytes()); break;
+      case 12: expectWireType(wt, kLengthDelimited, "GraphProto.output"); outputs.push_back(r.bytes()); break;
+      case 15:
+        r.skip(wt);
+        error("sparse initializers are not supported by the sim backend");
+        break;
+      default: r.skip(wt); break;
+    }
+  }
+
+  for (auto& bytes : initializers) {
+    Tensor t;
+    std::string name;
+    try {
+      readTensor(bytes, &t, &name);
+    } catch (const ModelError& e) {
+      error(std::string("initializer '") + name + "': " + e.what());
+      continue;
+    }
+    int32_t id = graph->valueId(name);
+    Value& v = graph->values[static_cast<size_t>(id)];
+    if (v.initializer >= 0) {
+      error("initializer '" + name + "' is defined twice");
+      continue;
+    }
+    v.dtype = t.dtype;
+    v.shape = t.shape;
+    v.hasType = v.hasShape = true;
+    v.initializer = static_cast<int32_t>(graph->initializers.size());
+    graph->initializers.push_back(std::move(t));
+  }
+
+  for (auto& bytes : inputs) {
+    Value decl;
+    std::string name, kind;
+    readValueInfo(bytes, &decl, &name, &kind);
+    int32_t id = graph->valueId(name);
+    // Older exporters list initializers as inputs too; those are constants, not engine inputs.
+    if (graph->values[static_cast<size_t>(id)].initializer >= 0) continue;
+    if (!kind.empty()) {
+      error("input '" + name + "' is " + kind + "; the sim backend supports tensor inputs only");
+    } else if (!decl.hasShape) {
+      error("input '" + name + "' has no shape; the sim backend needs the rank of every input");
+    }
+    Value& v = graph->values[static_cast<size_t>(id)];
+    v.dtype = decl.dtype;
+    v.shape = decl.shape;
+    v.hasType = decl.hasType;
+    v.hasShape = decl.hasShape;
+    graph->inputs.push_back(id);
+  }
+
+  for (auto& bytes : outputs) {
+    Value decl;
+    std::string name, kind;
+    readValueInfo(bytes, &decl, &name, &kind);
+    if (!kind.empty()) error("output '" + name + "' is " + kind + "; the sim backend supports tensor outputs only");
+    int32_t id = graph->valueId(name);
+    Value& v = graph->values[static_cast<size_t>(id)];
+    if (!v.hasType && decl.hasType) {
+      v.dtype = decl.dtype;
+      v.shape = decl.shape;
+      v.hasType = true;
+      v.hasShape = decl.hasShape;
+    }
+    graph->outputs.push_back(id);
+  }
+
+  for (size_t i = 0; i < nodes.size(); ++i) readNode(nodes[i], graph, static_cast<int32_t>(i), opsets);
+}
+
+void OnnxReader::readNode(WireReader r, Graph* graph, int32_t index, const std::map<std::string, int64_t>& opsets) {
+  Node node;
+  std::vector<std::string> inputs, outputs;
+  uint32_t field, wt;
+  while (r.next(&field, &wt)) {
+    if (wt != kLengthDelimited) {
+      r.skip(wt);
+      continue;
+    }
+    switch (field) {
+      case 1: inputs.push_back(r.string()); break;
+      case 2: outputs.push_back(r.string()); break;
+      case 3: node.name = r.string(); break;
+      case 4: node.opType = r.string(); break;
+      case 5:
+        node.attributes.emplace_back();
+        readAttribute(r.bytes(), &node.attributes.back());
+        break;
+      case 7: node.domain = r.string(); break;
+      default: r.skip(wt); break;
+    }
+  }
+  if (node.domain == "ai.onnx") node.domain.clear();
+  auto it = opsets.find(node.domain);
+  node.opset = it == opsets.end() ? 0 : it->second;
+  // Exporters often leave nodes unnamed; give each a stable name so errors can point at it.
+  if (node.name.empty()) node.name = node.opType + "_" + std::to_string(index);
+  for (const auto& name : inputs) node.inputs.push_back(name.empty() ? -1 : graph->valueId(name));
+  for (const auto& name : outputs) node.outputs.push_back(name.empty() ? -1 : graph->valueId(name));
+  graph->nodes.push_back(std::move(node));
+}
+
+void OnnxReader::readAttribute(WireReader r, Attribute* out) {
+  int64_t declaredType = 0;
+  bool sawOther = false;
+  uint32_t field, wt;
+  while (r.next(&field, &wt)) {
+    switch (field) {
+      case 1: expectWireType(wt, kLengthDelimited, "AttributeProto.name"); out->name = r.string(); break;
+      case 2: expectWireType(wt, kFixed32, "AttributeProto.f"); out->f = bitsToFloat(r.fixed32()); break;
+      case 3: expectWireType(wt, kVarint, "AttributeProto.i"); out->i = static_cast<int64_t>(r.varint()); break;
+      case 4: expectWireType(wt, kLengthDelimited, "AttributeProto.s"); out->s = r.string(); break;
+      case 5: {
+        expectWireType(wt, kLengthDelimited, "AttributeProto.t");
+        std::string ignored;
+        try {
+          readTensor(r.bytes(), &out->t, &ignored);
+        } catch (const ModelError& e) {
+          throw WireError(std::string("attribute tensor: ") + e.what());
+        }
+        break;
+      }
+      case 7:
+        readRepeatedFixed32(r, wt, [&](uint32_t bits) { out->floats.push_back(bitsToFloat(bits)); });
+        break;
+      case 8:
+        readRepeatedVarint(r, wt, [&](uint64_t v) { out->ints.push_back(static_cast<int64_t>(v)); });
+        break;
+      case 9: expectWireType(wt, kLengthDelimited, "AttributeProto.strings"); out->strings.push_back(r.string()); break;
+      case 20: expectWireType(wt, kVarint, "AttributeProto.type"); declaredType = static_cast<int64_t>(r.varint()); break;
+      case 6: case 10: case 11: case 14: case 15: case 22: case 23:
+        sawOther = true;
+        r.skip(wt);
+        break;
+      default: r.skip(wt); break;
+    }
+  }
+  if (declaredType >= 1 && declaredType <= 8) {
+    out->type = static_cast<AttrType>(declaredType);
+  } else if (declaredType != 0 || sawOther) {
+    out->type = AttrType::kOther;
+  } else {
+    // IR version 1 models omit the type; the sim never needs to tell an empty list apart.
+    out->type = !out->floats.empty() ? AttrType::kFloats
+                : !out->ints.empty() ? AttrType::kInts
+                : !out->strings.empty() ? AttrType::kStrings
+                : !out->s.empty() ? AttrType::kString
+                : out->f != 0.0f ? AttrType::kFloat : AttrType::kInt;
+  }
+}
+
+void OnnxReader::readValueInfo(WireReader r, Value* out, std::string* name, std::string* kind) {
+  uint32_t field, wt;
+  while (r.next(&field, &wt)) {
+    if (field == 1 && wt == kLengthDelimited) {
+      *name = r.string();
+    } else if (field == 2 && wt == kLengthDelimited) {
+      WireReader type = r.bytes();
+      uint32_t f2, w2;
+      while (type.next(&f2, &w2)) {
+        if (f2 == 1 && w2 == kLengthDelimited) {
+          WireReader tensor = type.bytes();
+          uint32_t f3, w3;
+          while (tensor.next(&f3, &w3)) {
+            if (f3 == 1 && w3 == kVarint) {
+              int64_t elem = static_cast<int64_t>(tensor.varint());
+              if (dataTypeFromOnnx(elem, &out->dtype)) out->hasType = true;
+              else *kind = "of element type " + onnxTypeName(elem);
+            } else if (f3 == 2 && w3 == kLengthDelimited) {
+              WireReader shape = tensor.bytes();
+              out->hasShape = true;
+              uint32_t f4, w4;
+              while (shape.next(&f4, &w4)) {
+                if (f4 != 1 || w4 != kLengthDelimited) {
+                  shape.skip(w4);
+                  continue;
+                }
+                WireReader dim = shape.bytes();
+                int64_t value = -1;  // dim_param or nothing: dynamic
+                uint32_t f5, w5;
+                while (dim.next(&f5, &w5)) {
+                  if (f5 == 1 && w5 == kVarint) {
+                    int64_t v = static_cast<int64_t>(dim.varint());
+                    value = v >= 0 ? v : -1;
+                  } else {
+                    dim.skip(w5);
+                  }
+                }
+                out->shape.push_back(value);
+              }
+            } else {
+              tensor.skip(w3);
+            }
+          }
+        } else {
+          if (f2 == 4) *kind = "a sequence";
+          else if (f2 == 5) *kind = "a map";
+          else if (f2 == 8) *kind = "a sparse tensor";
+          else if (f2 == 9) *kind = "an optional";
+          type.skip(w2);
+        }
+      }
+    } else {
+      r.skip(wt);
+    }
+  }
+}
+
+void OnnxReader::readTensor(WireReader r, Tensor* out, std::string* name) {
+  int64_t onnxType = 0;
+  std::vector<float> floats;
+  std::vector<int64_t> ints;  // int32_data and int64_data both land here
+  bool hasRaw = false, external = false, hasLength = false;
+  WireReader raw(nullptr, 0);
+  std::string location;
+  uint64_t offset = 0, length = 0;
+  uint32_t field, wt;
+  while (r.next(&field, &wt)) {
+    switch (field) {
+      case 1:
+        readRepeatedVarint(r, wt, [&](uint64_t v) { out->shape.push_back(static_cast<int64_t>(v)); });
+        break;
+      case 2: expectWireType(wt, kVarint, "TensorProto.data_type"); onnxType = static_cast<int64_t>(r.varint()); break;
+      case 3: r.skip(wt); throw ModelError("segmented tensors are not supported");
+      case 4: readRepeatedFixed32(r, wt, [&](uint32_t bits) { floats.push_back(bitsToFloat(bits)); }); break;
+      case 5:
+      case 7:
+        readRepeatedVarint(r, wt, [&](uint64_t v) { ints.push_back(static_cast<int64_t>(v)); });
+        break;
+      case 8: expectWireType(wt, kLengthDelimited, "TensorProto.name"); *name = r.string(); break;
+      case 9: expectWireType(wt, kLengthDelimited, "TensorProto.raw_data"); raw = r.bytes(); hasRaw = true; break;
+      case 13: {
+        expectWireType(wt, kLengthDelimited, "TensorProto.external_data");
+        WireReader entry = r.bytes();
+        std::string key, value;
+        uint32_t f2, w2;
+        while (entry.next(&f2, &w2)) {
+          if (f2 == 1 && w2 == kLengthDelimited) key = entry.string();
+          else if (f2 == 2 && w2 == kLengthDelimited) value = entry.string();
+          else entry.skip(w2);
+        }
+        try {
+          if (key == "location") {
+            location = value;
+          } else if (key == "offset") {
+            offset = std::stoull(value);
+          } else if (key == "length") {
+            length = std::stoull(value);
+            hasLength = true;
+          }
+        } catch (const std::exception&) {
+          throw ModelError("external data " + key + " '" + value + "' is not a number");
+        }
+        break;
+      }
+      case 14: expectWireType(wt, kVarint, "TensorProto.data_location"); external = r.varint() == 1; break;
+      default: r.skip(wt); break;
+    }
+  }
+  if (!dataTypeFromOnnx(onnxType, &out->dtype))
+    throw ModelError("element type " + onnxTypeName(onnxType) + " is not supported by the sim backend");
+  int64_t count = checkedVolume(out->shape, "the tensor");
+  size_t bytes = dataTypeBytes(out->dtype, count);
+
+  if (external) {
+    out->data = readExternalData(*name, location, offset, hasLength, length, bytes);
+    return;
+  }
+  if (hasRaw) {
+    if (raw.remaining() != bytes)
+      throw ModelError("raw_data holds " + std::to_string(raw.remaining()) + " bytes but shape " +
+                       dimsToString(out->shape) + " of " + dataTypeName(out->dtype) + " needs " + std::to_string(bytes));
+    out->data.assign(raw.data(), raw.data() + raw.remaining());
+    return;
+  }
+  // Typed fields: the element count is bounded by the message size, so this cannot explode.
+  size_t have = out->dtype == DataType::kFloat32 ? floats.size() : ints.size();
+  if (out->dtype == DataType::kInt4 || out->dtype == DataType::kFP4) {
+    if (count != 0) throw ModelError("packed 4-bit tensors must use raw_data");
+    return;
+  }
+  if (have != static_cast<size_t>(count))
+    throw ModelError("holds " + std::to_string(have) + " values but shape " + dimsToString(out->shape) + " needs " +
+                     std::to_string(count));
+  out->data.resize(bytes);
+  uint8_t* dst = out->data.data();
+  size_t elem = bytes / (count ? static_cast<size_t>(count) : 1);
+  for (size_t i = 0; i < have; ++i) {
+    if (out->dtype == DataType::kFloat32) {
+      std::memcpy(dst + i * 4, &floats[i], 4);
+    } else {
+      // int32_data carries every narrow type as its integer or bit pattern (float16 bits too).
+      uint64_t v = static_cast<uint64_t>(ints[i]);
+      for (size_t b = 0; b < elem; ++b) dst[i * elem + b] = static_cast<uint8_t>(v >> (8 * b));
+    }
+  }
+}
+
+std::vector<uint8_t> OnnxReader::readExternalData(const std::string& tensorName, const std::string& location,
+                                                  uint64_t offset, bool hasLength, uint64_t length,
+                                                  size_t expectedBytes) {
+  namespace fs = std::filesystem;
+  if (location.empty()) throw ModelError("external data has no location");
+  if (modelDir_.empty())
+    throw ModelError("its data lives in external file '" + location +
+                     "', but no model directory was given to resolve it (pass the model by path)");
+  fs::path rel(location);
+  if (rel.is_absolute() || rel.has_root_name() || rel.has_root_directory())
+    throw ModelError("external data location '" + location + "' must be relative to the model's directory");
+  for (const auto& part : rel)
+    if (part == "..") throw ModelError("external data location '" + location + "' escapes the model's directory");
+  std::error_code ec;
+  fs::path dir = fs::weakly_canonical(fs::path(modelDir_), ec);
+  fs::path full = ec ? fs::path() : fs::weakly_canonical(dir / rel, ec);
+  if (ec) throw ModelError("cannot resolve external data file '" + location + "': " + ec.message());
+  // Symlinks inside the directory could still point outside it; compare canonical paths.
+  auto mismatch = std::mismatch(dir.begin(), dir.end(), full.begin(), full.end());
+  if (mismatch.first != dir.end())
+    throw ModelError("external data location '" + location + "' resolves outside the model's directory");
+  std::ifstream file(full, std::ios::binary);
+  if (!file) throw ModelError("cannot open external data file '" + full.string() + "'");
+  uint64_t fileSize = static_cast<uint64_t>(fs::file_size(full, ec));
+  if (ec) throw ModelError("cannot read the size of external data file '" + full.string() + "'");
+  uint64_t want = hasLength ? length : expectedBytes;
+  if (want != expectedBytes)
+    throw ModelError("external data length " + std::to_string(length) + " does not match the " +
+                     std::to_string(expectedBytes) + " bytes its shape needs");
+  if (offset > fileSize || want > fileSize - offset)
+    throw ModelError("external data file '" + location + "' is too short for offset " + std::to_string(offset) +
+                     " + length " + std::to_string(want));
+  std::vector<uint8_t> data(static_cast<size_t>(want));
+  file.seekg(static_cast<std::streamoff>(offset));
+  if (want > 0 && !file.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(want)))
+    throw ModelError("reading external data for tensor '" + tensorName + "' from '" + location + "' failed");
+  return data;
+}
+
+}  // namespace sim
+}  // namespace tnrt

@@ -1,0 +1,48 @@
+// Decodes an ONNX ModelProto into a sim Graph with the hand-written wire reader.
+//
+// Only what the sim needs is kept: the default-domain opset, nodes with their attributes,
+// initializers (inline or external data), and the declared types of graph inputs and outputs.
+// Malformed bytes never crash: each problem becomes a ParserError and read() returns nullptr.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph.h"
+
+namespace tnrt {
+namespace sim {
+
+class WireReader;
+
+class OnnxReader {
+ public:
+  // `modelDir` resolves external data; "" means the model has none (or refuses it).
+  explicit OnnxReader(std::string modelDir) : modelDir_(std::move(modelDir)) {}
+
+  // Returns the decoded graph (not yet finalized), or nullptr with `errors` filled.
+  std::unique_ptr<Graph> read(const uint8_t* data, size_t size, std::vector<ParserError>* errors);
+
+ private:
+  void readGraph(WireReader r, Graph* graph, const std::map<std::string, int64_t>& opsets);
+  void readNode(WireReader r, Graph* graph, int32_t index, const std::map<std::string, int64_t>& opsets);
+  void readAttribute(WireReader r, Attribute* out);
+  void readTensor(WireReader r, Tensor* out, std::string* name);
+  void readValueInfo(WireReader r, Value* out, std::string* name, std::string* kind);
+  std::vector<uint8_t> readExternalData(const std::string& tensorName, const std::string& location,
+                                        uint64_t offset, bool hasLength, uint64_t length, size_t expectedBytes);
+  void error(const std::string& message, const Node* node = nullptr, int32_t nodeIndex = -1);
+
+  std::string modelDir_;
+  std::vector<ParserError>* errors_ = nullptr;
+};
+
+// ONNX TensorProto.DataType -> the sim's DataType; false for types the sim cannot hold.
+bool dataTypeFromOnnx(int64_t onnxType, DataType* out);
+// A readable name for any ONNX element type, for error messages ("double", "string", ...).
+std::string onnxTypeName(int64_t onnxType);
+
+}  // namespace sim
+}  // namespace tnrt

@@ -1,0 +1,98 @@
+// The table of operators the sim can run. Each entry pairs a shape-inference function with a
+// kernel and the opset range whose semantics the kernel implements, so adding an operator is
+// one new kernels/*.cc function plus one registration line (see README.md).
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "graph.h"
+
+namespace tnrt {
+namespace sim {
+
+// One input as an operator sees it. At build time `data` is set only for constants (so that
+// e.g. Reshape can resolve its target shape); at run time it is always set.
+struct ValueRef {
+  DataType dtype = DataType::kFloat32;
+  const Dims* shape = nullptr;  // nullptr: an omitted optional input
+  const void* data = nullptr;
+  bool present() const { return shape != nullptr; }
+};
+
+struct OutputDesc {
+  DataType dtype = DataType::kFloat32;
+  Dims shape;  // -1 where not known before run time
+};
+
+struct OutputRef {
+  DataType dtype = DataType::kFloat32;
+  const Dims* shape = nullptr;
+  void* data = nullptr;
+};
+
+// Buffers a kernel may use for intermediates (float16 staging, transposed operands). Owned by
+// the execution context and reused across calls so that steady-state execution does not
+// allocate.
+struct KernelScratch {
+  std::vector<uint8_t> a, b, c;
+
+  // `buffer` viewed as `count` elements of T, grown (never shrunk) as needed. The vector's
+  // storage comes from operator new, which aligns for any fundamental type.
+  template <typename T>
+  static T* as(std::vector<uint8_t>& buffer, size_t count) {
+    if (buffer.size() < count * sizeof(T)) buffer.resize(count * sizeof(T));
+    return reinterpret_cast<T*>(buffer.data());
+  }
+};
+
+// Computes output dtypes and shapes; throws BackendError (kShape, kDType, kUnsupported)
+// naming the node when the inputs are not acceptable.
+using InferFn = void (*)(const Node& node, const std::vector<ValueRef>& inputs, std::vector<OutputDesc>* outputs);
+// Fills the outputs, whose shapes `infer` produced for these same inputs.
+using KernelFn = void (*)(const Node& node, const std::vector<ValueRef>& inputs, const std::vector<OutputRef>& outputs,
+                          KernelScratch& scratch);
+
+struct OpDef {
+  std::string opType;
+  int64_t minOpset = 1;
+  int64_t maxOpset = 1;
+  InferFn infer = nullptr;
+  KernelFn kernel = nullptr;
+  // Output 0 is input 0's bytes under a new shape (Identity, Reshape, Flatten): the executor
+  // points the output at the input instead of copying.
+  bool aliasesInput0 = false;
+  // How many outputs a node of this type may have (checked before anything runs).
+  int32_t minOutputs = 1;
+  int32_t maxOutputs = 1;
+};
+
+// The newest default-domain opset whose changes the sim has reviewed.
+constexpr int64_t kMaxReviewedOpset = 25;
+
+class OpRegistry {
+ public:
+  // The process-wide registry, built on first use (thread-safe static initialization).
+  static const OpRegistry& instance();
+
+  // nullptr when the sim cannot run `opType` at `opset` in `domain`.
+  const OpDef* find(const std::string& domain, const std::string& opType, int64_t opset) const;
+  // Appends one ParserError per node the sim cannot run; returns true if all are supported.
+  bool checkGraph(const Graph& graph, std::vector<ParserError>* errors) const;
+
+  void add(OpDef def);
+
+ private:
+  std::unordered_map<std::string, OpDef> ops_;
+};
+
+// Registration hooks, one per kernels/*.cc file.
+void registerElementwiseOps(OpRegistry& registry);
+void registerActivationOps(OpRegistry& registry);
+void registerMatMulOps(OpRegistry& registry);
+void registerSoftmaxOps(OpRegistry& registry);
+void registerShapeOps(OpRegistry& registry);
+
+}  // namespace sim
+}  // namespace tnrt

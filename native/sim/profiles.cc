@@ -1,0 +1,90 @@
+#include "profiles.h"
+
+#include <string>
+
+namespace tnrt {
+namespace sim {
+
+namespace {
+
+[[noreturn]] void shapeError(const std::string& message) { throw BackendError(ErrorCode::kShape, message); }
+
+bool isDynamic(const Dims& d) {
+  for (int64_t x : d)
+    if (x < 0) return true;
+  return false;
+}
+
+std::string inputList(const std::vector<TensorDesc>& inputs) {
+  std::string s;
+  for (const auto& t : inputs) s += (s.empty() ? "'" : ", '") + t.name + "'";
+  return s.empty() ? "none" : s;
+}
+
+void checkEntry(size_t p, const TensorDesc& input, const InputProfile& ip) {
+  const std::string where = "optimization profile " + std::to_string(p) + ", input '" + input.name + "': ";
+  const size_t rank = input.shape.size();
+  const std::pair<const char*, const Dims*> parts[] = {{"min", &ip.min}, {"opt", &ip.opt}, {"max", &ip.max}};
+  for (const auto& part : parts)
+    if (part.second->size() != rank)
+      shapeError(where + part.first + " shape " + dimsToString(*part.second) + " has rank " +
+                 std::to_string(part.second->size()) + " but the input has rank " + std::to_string(rank) + " (" +
+                 dimsToString(input.shape) + ")");
+  for (size_t d = 0; d < rank; ++d) {
+    const int64_t lo = ip.min[d], mid = ip.opt[d], hi = ip.max[d], fixed = input.shape[d];
+    if (fixed >= 0 && (lo != fixed || mid != fixed || hi != fixed))
+      shapeError(where + "dimension " + std::to_string(d) + " is fixed at " + std::to_string(fixed) +
+                 " but the profile gives min/opt/max " + std::to_string(lo) + "/" + std::to_string(mid) + "/" +
+                 std::to_string(hi));
+    if (lo < 0 || lo > mid || mid > hi)
+      shapeError(where + "dimension " + std::to_string(d) + " needs 0 <= min <= opt <= max but has min/opt/max " +
+                 std::to_string(lo) + "/" + std::to_string(mid) + "/" + std::to_string(hi));
+  }
+}
+
+}  // namespace
+
+std::vector<Profile> resolveProfiles(const std::vector<TensorDesc>& inputs, const std::vector<Profile>& profiles) {
+  if (profiles.empty()) {
+    for (const auto& in : inputs)
+      if (isDynamic(in.shape))
+        shapeError("input '" + in.name + "' has dynamic shape " + dimsToString(in.shape) +
+                   "; add an optimization profile with min/opt/max shapes for it");
+    Profile implicit;
+    for (const auto& in : inputs) implicit.inputs.push_back({in.name, in.shape, in.shape, in.shape});
+    return {implicit};
+  }
+  std::vector<Profile> resolved;
+  for (size_t p = 0; p < profiles.size(); ++p) {
+    Profile out;
+    out.inputs.resize(inputs.size());
+    std::vector<bool> seen(inputs.size(), false);
+    for (const InputProfile& ip : profiles[p].inputs) {
+      size_t i = 0;
+      while (i < inputs.size() && inputs[i].name != ip.input) ++i;
+      if (i == inputs.size())
+        throw BackendError(ErrorCode::kInvalidArgument, "optimization profile " + std::to_string(p) + " names '" +
+                                                            ip.input + "', which is not an input of the network (inputs: " +
+                                                            inputList(inputs) + ")");
+      if (seen[i])
+        throw BackendError(ErrorCode::kInvalidArgument, "optimization profile " + std::to_string(p) +
+                                                            " gives input '" + ip.input + "' more than once");
+      checkEntry(p, inputs[i], ip);
+      seen[i] = true;
+      out.inputs[i] = ip;
+    }
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (seen[i]) continue;
+      if (isDynamic(inputs[i].shape))
+        shapeError("input '" + inputs[i].name + "' has dynamic shape " + dimsToString(inputs[i].shape) +
+                   " but optimization profile " + std::to_string(p) +
+                   " gives no range for it; add min/opt/max shapes for it to every optimization profile");
+      out.inputs[i] = {inputs[i].name, inputs[i].shape, inputs[i].shape, inputs[i].shape};
+    }
+    resolved.push_back(std::move(out));
+  }
+  return resolved;
+}
+
+}  // namespace sim
+}  // namespace tnrt

@@ -1,0 +1,133 @@
+#include "shape_inference.h"
+
+#include <algorithm>
+
+namespace tnrt {
+namespace sim {
+
+namespace {
+const uint64_t kEmptyStorage = 0;
+}  // namespace
+const void* const kEmptyTensorData = &kEmptyStorage;
+
+int64_t safeVolume(const Dims& shape) {
+  constexpr int64_t kLimit = int64_t{1} << 62;
+  int64_t v = 1;
+  for (int64_t d : shape) {
+    if (d < 0) return -1;
+    if (d != 0 && v > kLimit / d) return -1;
+    v *= d;
+  }
+  return v;
+}
+
+ShapeInference::ShapeInference(const Graph& graph, size_t foldLimitBytes)
+    : graph_(graph), foldLimit_(foldLimitBytes) {}
+
+void ShapeInference::run(const std::vector<Dims>& inputShapes) {
+  const auto& registry = OpRegistry::instance();
+  values_.assign(graph_.values.size(), ValueState{});
+  foldedData_.assign(graph_.values.size(), {});
+  folded_.assign(graph_.nodes.size(), false);
+  failedNode_ = -1;
+  for (size_t v = 0; v < graph_.values.size(); ++v) {
+    const Value& val = graph_.values[v];
+    if (val.initializer < 0) continue;
+    const Tensor& t = graph_.initializers[static_cast<size_t>(val.initializer)];
+    values_[v] = {t.dtype, t.shape, t.data.empty() ? kEmptyTensorData : t.data.data(), true};
+  }
+  for (size_t i = 0; i < graph_.inputs.size() && i < inputShapes.size(); ++i) {
+    int32_t id = graph_.inputs[i];
+    values_[static_cast<size_t>(id)] = {graph_.values[static_cast<size_t>(id)].dtype, inputShapes[i], nullptr, true};
+  }
+
+  std::vector<ValueRef> ins;
+  std::vector<OutputDesc> descs;
+  std::vector<OutputRef> outs;
+  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+    const Node& node = graph_.nodes[n];
+    failedNode_ = static_cast<int32_t>(n);
+    const OpDef* op = registry.find(node.domain, node.opType, node.opset);
+    if (!op)
+      throw BackendError(ErrorCode::kUnsupported, node.label() + ": operator (opset " + std::to_string(node.opset) +
+                                                      ") is not supported by the sim backend");
+    ins.assign(node.inputs.size(), ValueRef{});
+    bool allKnown = true;
+    for (size_t k = 0; k < node.inputs.size(); ++k) {
+      int32_t id = node.inputs[k];
+      if (id < 0) continue;
+      const ValueState& s = values_[static_cast<size_t>(id)];
+      ins[k] = {s.dtype, &s.shape, s.data};
+      if (!s.data) allKnown = false;
+    }
+    descs.assign(node.outputs.size(), OutputDesc{});
+    op->infer(node, ins, &descs);
+
+    size_t foldBytes = 0;
+    bool foldable = allKnown;
+    for (size_t k = 0; k < node.outputs.size(); ++k) {
+      int64_t vol = safeVolume(descs[k].shape);
+      if (vol < 0) foldable = false;
+      else foldBytes += dataTypeBytes(descs[k].dtype, vol);
+    }
+    if (foldBytes > foldLimit_) foldable = false;
+    outs.assign(node.outputs.size(), OutputRef{});
+    for (size_t k = 0; k < node.outputs.size(); ++k) {
+      int32_t id = node.outputs[k];
+      if (id < 0) continue;
+      ValueState& s = values_[static_cast<size_t>(id)];
+      s = {descs[k].dtype, descs[k].shape, nullptr, true};
+      if (foldable) {
+        auto& buf = foldedData_[static_cast<size_t>(id)];
+        // At least one byte so that even empty tensors have a non-null "known" pointer.
+        buf.assign(std::max<size_t>(1, dataTypeBytes(s.dtype, volume(s.shape))), 0);
+        s.data = buf.data();
+        outs[k] = {s.dtype, &s.shape, buf.data()};
+      }
+    }
+    if (foldable) {
+      // Omitted optional outputs still need somewhere to go.
+      for (auto& o : outs)
+        if (!o.data) o = {DataType::kFloat32, &descs[0].shape, nullptr};
+      op->kernel(node, ins, outs, scratch_);
+      folded_[n] = true;
+    }
+  }
+  failedNode_ = -1;
+}
+
+uint64_t ShapeInference::peakActivationBytes() const {
+  const auto& registry = OpRegistry::instance();
+  const size_t numNodes = graph_.nodes.size();
+  // lastUse[v]: the last node reading v. Graph outputs are the caller's memory in TensorRT.
+  std::vector<int64_t> lastUse(values_.size(), -1);
+  for (size_t n = 0; n < numNodes; ++n)
+    for (int32_t id : graph_.nodes[n].inputs)
+      if (id >= 0) lastUse[static_cast<size_t>(id)] = static_cast<int64_t>(n);
+  std::vector<bool> isOutput(values_.size(), false);
+  for (int32_t id : graph_.outputs) isOutput[static_cast<size_t>(id)] = true;
+
+  std::vector<uint64_t> freeAt(numNodes + 1, 0);
+  uint64_t live = 0, peak = 0;
+  for (size_t n = 0; n < numNodes; ++n) {
+    const Node& node = graph_.nodes[n];
+    const OpDef* op = registry.find(node.domain, node.opType, node.opset);
+    if (!folded_[n] && !(op && op->aliasesInput0)) {
+      for (int32_t id : node.outputs) {
+        if (id < 0 || isOutput[static_cast<size_t>(id)]) continue;
+        const ValueState& s = values_[static_cast<size_t>(id)];
+        int64_t vol = safeVolume(s.shape);
+        uint64_t bytes = vol > 0 ? dataTypeBytes(s.dtype, vol) : 0;
+        live += bytes;
+        int64_t last = lastUse[static_cast<size_t>(id)];
+        freeAt[last >= 0 ? static_cast<size_t>(last) : n] += bytes;
+      }
+    }
+    peak = std::max(peak, live);
+    live -= std::min(live, freeAt[n]);
+  }
+  return peak;
+}
+
+}  // namespace sim
+}  // namespace tnrt

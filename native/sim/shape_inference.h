@@ -1,0 +1,61 @@
+// Static shape inference over a Graph: dtypes and shapes of every tensor for given input
+// shapes (-1 where dynamic), plus the contents of tensors computable ahead of time (constants
+// and nodes whose inputs are all constant, "folding"). The builder runs it at each profile's
+// min and max, the parser with the declared shapes, and the engine once at load time to fold
+// constants out of the run-time loop.
+#pragma once
+
+#include <vector>
+
+#include "graph.h"
+#include "op_registry.h"
+
+namespace tnrt {
+namespace sim {
+
+struct ValueState {
+  DataType dtype = DataType::kFloat32;
+  Dims shape;
+  const void* data = nullptr;  // set when the contents are known ahead of run time
+  bool defined = false;
+};
+
+class ShapeInference {
+ public:
+  // Nodes whose inputs are all known get evaluated when their outputs total at most
+  // `foldLimitBytes` (0 folds nothing but Constant-free shapes).
+  ShapeInference(const Graph& graph, size_t foldLimitBytes);
+  ShapeInference(const ShapeInference&) = delete;
+  ShapeInference& operator=(const ShapeInference&) = delete;
+
+  // `inputShapes` is parallel to graph.inputs. Throws BackendError naming the failing node;
+  // failedNode() then gives its index.
+  void run(const std::vector<Dims>& inputShapes);
+
+  const ValueState& value(int32_t id) const { return values_[static_cast<size_t>(id)]; }
+  bool folded(size_t nodeIndex) const { return folded_[nodeIndex]; }
+  int32_t failedNode() const { return failedNode_; }
+  // Peak bytes of intermediate tensors alive at once (liveness over the node order), with
+  // unknown dims counted as 0. Inputs, outputs, constants and aliases take no engine memory.
+  uint64_t peakActivationBytes() const;
+
+ private:
+  const Graph& graph_;
+  size_t foldLimit_;
+  std::vector<ValueState> values_;
+  std::vector<std::vector<uint8_t>> foldedData_;
+  std::vector<bool> folded_;
+  int32_t failedNode_ = -1;
+  KernelScratch scratch_;
+};
+
+// Volume of a shape with every dim known, or -1 when a dim is unknown or the product would
+// exceed 2^62 elements (so callers never compute with an overflowed size).
+int64_t safeVolume(const Dims& shape);
+
+// A valid, never-dereferenced address for the contents of empty tensors, so that "data is
+// known" can always be tested as data != nullptr.
+extern const void* const kEmptyTensorData;
+
+}  // namespace sim
+}  // namespace tnrt

@@ -1,0 +1,152 @@
+#include "sim_builder.h"
+
+#include <algorithm>
+
+#include "engine_format.h"
+#include "onnx_reader.h"
+#include "op_registry.h"
+#include "profiles.h"
+#include "shape_inference.h"
+#include "sim_backend.h"
+#include "sim_log.h"
+#include "sim_network.h"
+#include "timing_cache.h"
+
+namespace tnrt {
+namespace sim {
+
+namespace {
+
+// Parse-time folding only needs to resolve shape tensors, which are tiny.
+constexpr size_t kParseFoldLimitBytes = 64 * 1024;
+
+std::vector<Dims> profileShapes(const Profile& profile, bool useMax) {
+  std::vector<Dims> shapes;
+  for (const auto& ip : profile.inputs) shapes.push_back(useMax ? ip.max : ip.min);
+  return shapes;
+}
+
+}  // namespace
+
+std::unique_ptr<Network> SimBuilder::parseOnnx(const uint8_t* data, size_t size, const std::string& modelDir,
+                                               std::vector<ParserError>* errors) {
+  std::vector<ParserError> localErrors;
+  if (!errors) errors = &localErrors;
+  try {
+    OnnxReader reader(modelDir);
+    std::unique_ptr<Graph> graph = reader.read(data, size, errors);
+    if (!graph) return nullptr;
+    // Report every unsupported operator at once, before structural checks that would stop early.
+    bool supported = OpRegistry::instance().checkGraph(*graph, errors);
+    if (!graph->finalize(errors) || !supported) return nullptr;
+
+    NetworkInfo info;
+    std::vector<Dims> inputShapes;
+    for (int32_t id : graph->inputs) {
+      const Value& v = graph->values[static_cast<size_t>(id)];
+      info.inputs.push_back({v.name, v.dtype, v.shape, true});
+      inputShapes.push_back(v.shape);
+    }
+    ShapeInference inference(*graph, kParseFoldLimitBytes);
+    try {
+      inference.run(inputShapes);
+    } catch (const BackendError& e) {
+      ParserError pe;
+      int32_t n = inference.failedNode();
+      if (n >= 0) {
+        pe.node = graph->nodes[static_cast<size_t>(n)].name;
+        pe.op = graph->nodes[static_cast<size_t>(n)].opType;
+        pe.nodeIndex = n;
+      }
+      pe.description = e.what();
+      errors->push_back(std::move(pe));
+      return nullptr;
+    }
+    for (int32_t id : graph->outputs) {
+      const ValueState& s = inference.value(id);
+      info.outputs.push_back({graph->values[static_cast<size_t>(id)].name, s.dtype, s.shape, false});
+    }
+    info.numLayers = static_cast<int32_t>(graph->nodes.size());
+    logTo(log_, Severity::kInfo,
+          "[sim] parsed ONNX model: opset " + std::to_string(graph->opset) + ", " + std::to_string(info.numLayers) +
+              " layers, " + std::to_string(info.inputs.size()) + " inputs, " + std::to_string(info.outputs.size()) +
+              " outputs, " + std::to_string(graph->initializers.size()) + " initializers");
+    return std::make_unique<SimNetwork>(std::shared_ptr<const Graph>(std::move(graph)), std::move(info));
+  } catch (const std::exception& e) {
+    // Only resource exhaustion or a sim bug gets here; still a parser error, never a crash.
+    errors->push_back({"", -1, "", std::string("internal error while parsing: ") + e.what()});
+  }
+  return nullptr;
+}
+
+BuildResult SimBuilder::buildSerializedNetwork(const Network& network, const BuildOptions& options) {
+  const auto* simNetwork = dynamic_cast<const SimNetwork*>(&network);
+  if (!simNetwork)
+    throw BackendError(ErrorCode::kInvalidArgument, "the network was not parsed by the sim backend's builder");
+  checkSimTimingCache(options.timingCache);
+  const Graph& graph = simNetwork->graph();
+  const NetworkInfo& info = simNetwork->cachedInfo();
+
+  logTo(log_, Severity::kInfo,
+        "[sim] building engine: " + std::to_string(graph.nodes.size()) + " layers, " +
+            std::to_string(options.profiles.size()) + " optimization profile(s)");
+  for (const auto& pool : options.memoryPoolLimits)
+    logTo(log_, Severity::kVerbose,
+          "[sim] memory pool '" + pool.first + "' limit " + std::to_string(pool.second) +
+              " bytes accepted (the sim runs on host memory and does not enforce it)");
+  if (options.optimizationLevel >= 0)
+    logTo(log_, Severity::kVerbose,
+          "[sim] builder optimization level " + std::to_string(options.optimizationLevel) +
+              " accepted (the sim has a single implementation per layer)");
+  if (!options.timingCache.empty())
+    logTo(log_, Severity::kVerbose, "[sim] timing cache accepted (the sim times no tactics)");
+
+  EngineData engine;
+  engine.simVersion = kSimVersion;
+  engine.profiles = resolveProfiles(info.inputs, options.profiles);
+
+  ProgressSink* progress = options.progress;
+  const std::string phase = "Building engine";
+  if (progress) progress->phaseStart(phase, "", static_cast<int32_t>(graph.nodes.size()));
+
+  // Prove the network valid at both ends of every profile's range; the max shapes also size
+  // the activation memory the engine reports.
+  ShapeInference inference(graph, kParseFoldLimitBytes);
+  for (size_t p = 0; p < engine.profiles.size(); ++p) {
+    for (bool useMax : {false, true}) {
+      try {
+        inference.run(profileShapes(engine.profiles[p], useMax));
+      } catch (const BackendError& e) {
+        if (progress) progress->phaseFinish(phase);
+        throw BackendError(e.code(), "optimization profile " + std::to_string(p) + " (" + (useMax ? "max" : "min") +
+                                         " shapes): " + e.what());
+      }
+      if (useMax) engine.deviceMemorySize = std::max(engine.deviceMemorySize, inference.peakActivationBytes());
+    }
+    logTo(log_, Severity::kVerbose, "[sim] optimization profile " + std::to_string(p) + " verified");
+  }
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    logTo(log_, Severity::kVerbose,
+          "[sim] layer " + std::to_string(n) + ": " + graph.nodes[n].label() + " -> CPU reference kernel");
+    if (progress && !progress->stepComplete(phase, static_cast<int32_t>(n))) {
+      progress->phaseFinish(phase);
+      throw BackendError(ErrorCode::kCancelled, "the engine build was cancelled by the progress callback");
+    }
+  }
+  if (progress) progress->phaseFinish(phase);
+
+  for (const auto& t : info.inputs) engine.ioTensors.push_back(t);
+  for (const auto& t : info.outputs) engine.ioTensors.push_back(t);
+  engine.graph = graph;
+
+  BuildResult result;
+  result.plan = writeEngine(engine);
+  result.timingCache = makeSimTimingCache();
+  logTo(log_, Severity::kInfo,
+        "[sim] engine built: " + std::to_string(result.plan.size()) + " bytes, activation memory estimate " +
+            std::to_string(engine.deviceMemorySize) + " bytes");
+  return result;
+}
+
+}  // namespace sim
+}  // namespace tnrt

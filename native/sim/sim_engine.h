@@ -1,0 +1,59 @@
+// A loaded sim engine. Immutable after construction, so several execution contexts may run
+// it on different threads at once. Everything a context can share is computed here once:
+// the validated graph, constants folded ahead of time, and the run-time step list.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "engine_format.h"
+#include "op_registry.h"
+#include "shape_inference.h"
+
+namespace tnrt {
+namespace sim {
+
+class SimEngine : public Engine, public std::enable_shared_from_this<SimEngine> {
+ public:
+  // One node the context must run (folded nodes are gone).
+  struct Step {
+    const Node* node;
+    const OpDef* op;
+  };
+
+  // Validates `data` (the graph, its operators, its profiles); throws BackendError
+  // kEngineInvalid if the engine cannot run here.
+  SimEngine(std::shared_ptr<Runtime> runtime, std::shared_ptr<LogSink> log, std::vector<uint8_t> plan,
+            EngineData data);
+
+  std::vector<TensorDesc> ioTensors() const override { return data_.ioTensors; }
+  int32_t numOptimizationProfiles() const override { return static_cast<int32_t>(data_.profiles.size()); }
+  InputProfile profileShapes(int32_t profile, const std::string& input) const override;
+  uint64_t deviceMemorySize() const override { return data_.deviceMemorySize; }
+  int32_t numLayers() const override { return static_cast<int32_t>(data_.graph.nodes.size()); }
+  std::vector<uint8_t> serialize() const override { return plan_; }
+  std::unique_ptr<ExecutionContext> createExecutionContext() override;
+
+  // For SimExecutionContext.
+  const Graph& graph() const { return data_.graph; }
+  // Input i of the graph is ioTensors()[i]; profile p's range for it is profiles()[p].inputs[i].
+  const std::vector<Profile>& profiles() const { return data_.profiles; }
+  const std::vector<TensorDesc>& tensors() const { return data_.ioTensors; }
+  const std::vector<Step>& steps() const { return steps_; }
+  // Static states: constant values (initializers and folded nodes) have data set.
+  const ShapeInference& constants() const { return *constants_; }
+
+ private:
+  void validate();
+
+  // Declared first so it is destroyed last: the runtime (and its log sink) outlive us.
+  std::shared_ptr<Runtime> runtime_;
+  std::shared_ptr<LogSink> log_;
+  std::vector<uint8_t> plan_;
+  EngineData data_;
+  std::unique_ptr<ShapeInference> constants_;
+  std::vector<Step> steps_;
+};
+
+}  // namespace sim
+}  // namespace tnrt

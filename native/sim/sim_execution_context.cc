@@ -1,0 +1,170 @@
+#include "sim_execution_context.h"
+
+#include <cstring>
+
+namespace tnrt {
+namespace sim {
+
+namespace {
+
+[[noreturn]] void fail(ErrorCode code, const std::string& message) { throw BackendError(code, message); }
+
+std::string rangeText(int64_t lo, int64_t hi) { return "[" + std::to_string(lo) + ", " + std::to_string(hi) + "]"; }
+
+}  // namespace
+
+SimExecutionContext::SimExecutionContext(std::shared_ptr<const SimEngine> engine) : engine_(std::move(engine)) {
+  const Graph& graph = engine_->graph();
+  const ShapeInference& constants = engine_->constants();
+  slots_.resize(graph.values.size());
+  buffers_.resize(graph.values.size());
+  for (size_t v = 0; v < graph.values.size(); ++v) {
+    const ValueState& s = constants.value(static_cast<int32_t>(v));
+    if (s.data) slots_[v] = {s.dtype, s.shape, s.data};  // constants never change
+  }
+  const auto& steps = engine_->steps();
+  stepArgs_.resize(steps.size());
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const Node& node = *steps[i].node;
+    StepArgs& args = stepArgs_[i];
+    args.ins.resize(node.inputs.size());
+    for (size_t k = 0; k < node.inputs.size(); ++k)
+      if (node.inputs[k] >= 0) args.ins[k].shape = &slots_[static_cast<size_t>(node.inputs[k])].shape;
+    args.descs.resize(node.outputs.size());
+    args.outs.resize(node.outputs.size());
+  }
+  bound_.resize(graph.inputs.size());
+  alignedInputs_.resize(graph.inputs.size());
+}
+
+void SimExecutionContext::setOptimizationProfile(int32_t profile) {
+  if (profile < 0 || profile >= engine_->numOptimizationProfiles())
+    fail(ErrorCode::kInvalidArgument, "optimization profile " + std::to_string(profile) +
+                                          " does not exist; the engine has " +
+                                          std::to_string(engine_->numOptimizationProfiles()) + " (0 to " +
+                                          std::to_string(engine_->numOptimizationProfiles() - 1) + ")");
+  profile_ = profile;
+}
+
+void SimExecutionContext::bindInputs(const std::vector<HostTensorView>& inputs) {
+  const Graph& graph = engine_->graph();
+  const std::vector<TensorDesc>& tensors = engine_->tensors();
+  const size_t numInputs = graph.inputs.size();
+  std::fill(bound_.begin(), bound_.end(), nullptr);
+  for (const HostTensorView& view : inputs) {
+    size_t i = 0;
+    while (i < numInputs && tensors[i].name != view.name) ++i;
+    if (i == numInputs) {
+      std::string names;
+      for (size_t k = 0; k < numInputs; ++k) names += (k ? ", '" : "'") + tensors[k].name + "'";
+      fail(ErrorCode::kInvalidArgument,
+           "'" + view.name + "' is not an input of the engine (inputs: " + (names.empty() ? "none" : names) + ")");
+    }
+    if (bound_[i]) fail(ErrorCode::kInvalidArgument, "input '" + view.name + "' is given more than once");
+    bound_[i] = &view;
+  }
+  const InputProfile* ranges = engine_->profiles()[static_cast<size_t>(profile_)].inputs.data();
+  for (size_t i = 0; i < numInputs; ++i) {
+    const TensorDesc& desc = tensors[i];
+    const HostTensorView* view = bound_[i];
+    if (!view) fail(ErrorCode::kInvalidArgument, "input '" + desc.name + "' is missing");
+    if (view->dtype != desc.dtype)
+      fail(ErrorCode::kDType, "input '" + desc.name + "' expects " + dataTypeName(desc.dtype) + " but received " +
+                                  dataTypeName(view->dtype));
+    if (view->shape.size() != desc.shape.size())
+      fail(ErrorCode::kShape, "input '" + desc.name + "' expects rank " + std::to_string(desc.shape.size()) + " (" +
+                                  dimsToString(desc.shape) + ") but received shape " + dimsToString(view->shape));
+    const InputProfile& range = ranges[i];
+    for (size_t d = 0; d < desc.shape.size(); ++d) {
+      const int64_t got = view->shape[d];
+      if (desc.shape[d] >= 0 && got != desc.shape[d])
+        fail(ErrorCode::kShape, "input '" + desc.name + "' dimension " + std::to_string(d) + " is " +
+                                    std::to_string(got) + " but the engine fixes it at " + std::to_string(desc.shape[d]));
+      if (got < range.min[d] || got > range.max[d])
+        fail(ErrorCode::kShape, "input '" + desc.name + "' dimension " + std::to_string(d) + " is " +
+                                    std::to_string(got) + ", outside profile " + std::to_string(profile_) +
+                                    "'s range " + rangeText(range.min[d], range.max[d]));
+    }
+    const int64_t count = safeVolume(view->shape);
+    if (count < 0) fail(ErrorCode::kShape, "input '" + desc.name + "' shape " + dimsToString(view->shape) + " is too large");
+    const size_t bytes = dataTypeBytes(desc.dtype, count);
+    if (view->bytes != bytes)
+      fail(ErrorCode::kInvalidArgument, "input '" + desc.name + "' has " + std::to_string(view->bytes) +
+                                            " bytes but shape " + dimsToString(view->shape) + " of " +
+                                            dataTypeName(desc.dtype) + " needs " + std::to_string(bytes));
+    if (bytes && !view->data) fail(ErrorCode::kInvalidArgument, "input '" + desc.name + "' has no data");
+
+    Slot& slot = slots_[static_cast<size_t>(graph.inputs[i])];
+    slot.dtype = desc.dtype;
+    slot.shape = view->shape;
+    slot.data = bytes ? view->data : kEmptyTensorData;
+    // Kernels read typed elements; copy a misaligned buffer (e.g. a Node Buffer slice).
+    const size_t align = dataTypeBits(desc.dtype) >= 8 ? static_cast<size_t>(dataTypeBits(desc.dtype) / 8) : 1;
+    if (reinterpret_cast<uintptr_t>(slot.data) % align != 0) {
+      auto& copy = alignedInputs_[i];
+      copy.assign(static_cast<const uint8_t*>(view->data), static_cast<const uint8_t*>(view->data) + bytes);
+      slot.data = copy.data();
+    }
+  }
+}
+
+void SimExecutionContext::runStep(size_t s) {
+  const SimEngine::Step& step = engine_->steps()[s];
+  const Node& node = *step.node;
+  StepArgs& args = stepArgs_[s];
+  for (size_t k = 0; k < node.inputs.size(); ++k) {
+    if (node.inputs[k] < 0) continue;
+    const Slot& in = slots_[static_cast<size_t>(node.inputs[k])];
+    args.ins[k].dtype = in.dtype;
+    args.ins[k].data = in.data;
+  }
+  step.op->infer(node, args.ins, &args.descs);
+  for (size_t k = 0; k < node.outputs.size(); ++k) {
+    OutputRef& out = args.outs[k];
+    const int32_t id = node.outputs[k];
+    if (id < 0) {
+      // An omitted optional output still gets scratch memory for the kernel to write.
+      out = {args.descs[k].dtype, &args.descs[k].shape, nullptr};
+      int64_t n = safeVolume(args.descs[k].shape);
+      out.data = KernelScratch::as<uint8_t>(scratch_.c, std::max<size_t>(1, dataTypeBytes(out.dtype, n)));
+      continue;
+    }
+    Slot& slot = slots_[static_cast<size_t>(id)];
+    slot.dtype = args.descs[k].dtype;
+    slot.shape = args.descs[k].shape;  // copy-assign: reuses the slot's capacity
+    const int64_t count = safeVolume(slot.shape);
+    if (count < 0) fail(ErrorCode::kShape, node.label() + ": output shape " + dimsToString(slot.shape) + " is invalid");
+    if (k == 0 && step.op->aliasesInput0) {
+      slot.data = slots_[static_cast<size_t>(node.inputs[0])].data;
+      continue;
+    }
+    std::vector<uint8_t>& buf = buffers_[static_cast<size_t>(id)];
+    const size_t bytes = dataTypeBytes(slot.dtype, count);
+    if (buf.size() < bytes) buf.resize(bytes);
+    slot.data = bytes ? static_cast<const void*>(buf.data()) : kEmptyTensorData;
+    out = {slot.dtype, &slot.shape, bytes ? buf.data() : nullptr};
+  }
+  if (!(step.op->aliasesInput0 && node.outputs.size() == 1)) step.op->kernel(node, args.ins, args.outs, scratch_);
+}
+
+std::vector<HostTensor> SimExecutionContext::execute(const std::vector<HostTensorView>& inputs) {
+  bindInputs(inputs);
+  for (size_t s = 0; s < stepArgs_.size(); ++s) runStep(s);
+
+  const Graph& graph = engine_->graph();
+  std::vector<HostTensor> outputs(graph.outputs.size());
+  for (size_t i = 0; i < graph.outputs.size(); ++i) {
+    const Slot& slot = slots_[static_cast<size_t>(graph.outputs[i])];
+    HostTensor& out = outputs[i];
+    out.name = graph.values[static_cast<size_t>(graph.outputs[i])].name;
+    out.dtype = slot.dtype;
+    out.shape = slot.shape;
+    const size_t bytes = dataTypeBytes(slot.dtype, volume(slot.shape));
+    const auto* src = static_cast<const uint8_t*>(slot.data);
+    if (bytes) out.data.assign(src, src + bytes);
+  }
+  return outputs;
+}
+
+}  // namespace sim
+}  // namespace tnrt

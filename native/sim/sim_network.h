@@ -1,0 +1,24 @@
+// A parsed, validated network: the graph plus what parseOnnx reports about it.
+#pragma once
+
+#include <memory>
+
+#include "graph.h"
+
+namespace tnrt {
+namespace sim {
+
+class SimNetwork : public Network {
+ public:
+  SimNetwork(std::shared_ptr<const Graph> graph, NetworkInfo info) : graph_(std::move(graph)), info_(std::move(info)) {}
+  NetworkInfo info() const override { return info_; }
+  const Graph& graph() const { return *graph_; }
+  const NetworkInfo& cachedInfo() const { return info_; }
+
+ private:
+  std::shared_ptr<const Graph> graph_;
+  NetworkInfo info_;
+};
+
+}  // namespace sim
+}  // namespace tnrt

@@ -1,0 +1,22 @@
+#include "sim_runtime.h"
+
+#include "engine_format.h"
+#include "sim_engine.h"
+#include "sim_log.h"
+
+namespace tnrt {
+namespace sim {
+
+std::shared_ptr<Engine> SimRuntime::deserializeEngine(const uint8_t* data, size_t size) {
+  EngineData engine;
+  readEngine(data, size, &engine);
+  std::vector<uint8_t> plan(data, data + size);
+  auto result = std::make_shared<SimEngine>(shared_from_this(), log_, std::move(plan), std::move(engine));
+  logTo(log_, Severity::kInfo,
+        "[sim] loaded engine: " + std::to_string(size) + " bytes, " + std::to_string(result->numLayers()) +
+            " layers, " + std::to_string(result->numOptimizationProfiles()) + " optimization profile(s)");
+  return result;
+}
+
+}  // namespace sim
+}  // namespace tnrt

@@ -1,0 +1,196 @@
+#include "tensorrt/builder.h"
+
+#include <NvOnnxParser.h>
+
+#include <optional>
+#include <utility>
+
+#include "tensorrt/network.h"
+#include "tensorrt/progress_monitor.h"
+#include "tensorrt/type_mapping.h"
+
+namespace tnrt {
+namespace trt {
+
+namespace {
+
+// Network creation flags. 10.x: explicit batch is the only mode (kEXPLICIT_BATCH is
+// deprecated and ignored), so no flag is needed and the network is weakly typed, TensorRT's
+// default. 11.x: networks are always strongly typed and kEXPLICIT_BATCH no longer exists.
+constexpr nvinfer1::NetworkDefinitionCreationFlags kNetworkFlags = 0;
+
+ParserError toParserError(const nvonnxparser::IParserError& e) {
+  ParserError out;
+  out.node = e.nodeName() ? e.nodeName() : "";
+  out.nodeIndex = e.node();
+  out.op = e.nodeOperator() ? e.nodeOperator() : "";
+  out.description = e.desc() ? e.desc() : "";
+  return out;
+}
+
+std::vector<uint8_t> copyHostMemory(const nvinfer1::IHostMemory& memory) {
+  const auto* begin = static_cast<const uint8_t*>(memory.data());
+  return std::vector<uint8_t>(begin, begin + memory.size());
+}
+
+bool hasInput(const NetworkInfo& info, const std::string& name) {
+  for (const auto& input : info.inputs)
+    if (input.name == name) return true;
+  return false;
+}
+
+}  // namespace
+
+std::shared_ptr<TrtBuilder> TrtBuilder::create(std::shared_ptr<LogSink> sink) {
+  auto logger = std::make_shared<TrtLogger>(std::move(sink));
+  const uint64_t mark = logger->mark();
+  std::unique_ptr<nvinfer1::IBuilder> builder(nvinfer1::createInferBuilder(*logger));
+  if (!builder) {
+    throw BackendError(ErrorCode::kUnavailable, logger->describeFailure("TensorRT could not create a builder", mark));
+  }
+  return std::make_shared<TrtBuilder>(std::move(logger), std::move(builder));
+}
+
+TrtBuilder::TrtBuilder(std::shared_ptr<TrtLogger> logger, std::unique_ptr<nvinfer1::IBuilder> builder)
+    : logger_(std::move(logger)), builder_(std::move(builder)) {}
+
+std::unique_ptr<Network> TrtBuilder::parseOnnx(const uint8_t* data, size_t size, const std::string& modelDir,
+                                               std::vector<ParserError>* errors) {
+  if (!data || size == 0) throw BackendError(ErrorCode::kInvalidArgument, "parseOnnx: the model is empty");
+
+  std::lock_guard<std::mutex> lock(mutex_);
+  const uint64_t mark = logger_->mark();
+  std::unique_ptr<nvinfer1::INetworkDefinition> network(builder_->createNetworkV2(kNetworkFlags));
+  if (!network) {
+    throw BackendError(ErrorCode::kInternal, logger_->describeFailure("TensorRT could not create a network", mark));
+  }
+  std::unique_ptr<nvonnxparser::IParser> parser(nvonnxparser::createParser(*network, *logger_));
+  if (!parser) {
+    throw BackendError(ErrorCode::kInternal,
+                       logger_->describeFailure("TensorRT could not create the ONNX parser", mark));
+  }
+
+  // The parser resolves external data files relative to the directory of the model's path;
+  // it never opens the path itself, so any file name inside modelDir will do.
+  const std::string modelPath = modelDir.empty() ? std::string() : modelDir + "/model.onnx";
+  if (!parser->parse(data, size, modelPath.empty() ? nullptr : modelPath.c_str())) {
+    if (errors) {
+      errors->clear();
+      for (int32_t i = 0; i < parser->getNbErrors(); ++i) {
+        if (const nvonnxparser::IParserError* e = parser->getError(i)) errors->push_back(toParserError(*e));
+      }
+      if (errors->empty()) {
+        ParserError e;
+        e.description = logger_->describeFailure("the ONNX parser failed without reporting an error", mark);
+        errors->push_back(std::move(e));
+      }
+    }
+    return nullptr;
+  }
+  return std::make_unique<TrtNetwork>(shared_from_this(), std::move(network), std::move(parser));
+}
+
+BuildResult TrtBuilder::buildSerializedNetwork(const Network& network, const BuildOptions& options) {
+  const auto* trtNetwork = dynamic_cast<const TrtNetwork*>(&network);
+  if (!trtNetwork || trtNetwork->owner() != this) {
+    throw BackendError(ErrorCode::kInvalidArgument, "the network was not parsed by this TensorRT builder");
+  }
+  const NetworkInfo info = trtNetwork->info();
+
+  std::lock_guard<std::mutex> lock(mutex_);
+  const uint64_t mark = logger_->mark();
+
+  // The config refers to the monitor and the timing cache, so both are declared first and
+  // destroyed after it.
+  std::optional<TrtProgressMonitor> monitor;
+  std::unique_ptr<nvinfer1::ITimingCache> timingCache;
+  std::unique_ptr<nvinfer1::IBuilderConfig> config(builder_->createBuilderConfig());
+  if (!config) {
+    throw BackendError(ErrorCode::kInternal,
+                       logger_->describeFailure("TensorRT could not create a builder config", mark));
+  }
+
+  for (const auto& [name, bytes] : options.memoryPoolLimits) {
+    nvinfer1::MemoryPoolType pool;
+    if (!memoryPoolFromName(name, &pool)) {
+      throw BackendError(ErrorCode::kInvalidArgument, "unknown memory pool '" + name + "' (expected one of " +
+                                                          memoryPoolNames() + ")");
+    }
+    config->setMemoryPoolLimit(pool, static_cast<size_t>(bytes));
+  }
+
+  for (size_t p = 0; p < options.profiles.size(); ++p) {
+    // Profiles belong to the builder and live as long as it does; nothing to free.
+    nvinfer1::IOptimizationProfile* profile = builder_->createOptimizationProfile();
+    if (!profile) {
+      throw BackendError(ErrorCode::kInternal,
+                         logger_->describeFailure("TensorRT could not create an optimization profile", mark));
+    }
+    const std::string where = "optimization profile " + std::to_string(p);
+    for (const auto& input : options.profiles[p].inputs) {
+      if (!hasInput(info, input.input)) {
+        throw BackendError(ErrorCode::kInvalidArgument, where + " names '" + input.input + "', which is not a network input");
+      }
+      const std::string what = where + " input '" + input.input + "'";
+      const bool ok = profile->setDimensions(input.input.c_str(), nvinfer1::OptProfileSelector::kMIN,
+                                             toTrtDims(input.min, what + " min")) &&
+                      profile->setDimensions(input.input.c_str(), nvinfer1::OptProfileSelector::kOPT,
+                                             toTrtDims(input.opt, what + " opt")) &&
+                      profile->setDimensions(input.input.c_str(), nvinfer1::OptProfileSelector::kMAX,
+                                             toTrtDims(input.max, what + " max"));
+      if (!ok) {
+        throw BackendError(ErrorCode::kShape,
+                           logger_->describeFailure(what + ": TensorRT rejected min " + dimsToString(input.min) +
+                                                        ", opt " + dimsToString(input.opt) + ", max " +
+                                                        dimsToString(input.max),
+                                                    mark));
+      }
+    }
+    if (config->addOptimizationProfile(profile) < 0) {
+      throw BackendError(ErrorCode::kShape, logger_->describeFailure(where + " is invalid", mark));
+    }
+  }
+
+  // Always attach a cache, empty if none was given, so the result carries what this build
+  // measured and the next build can start from it.
+  timingCache.reset(config->createTimingCache(options.timingCache.empty() ? nullptr : options.timingCache.data(),
+                                              options.timingCache.size()));
+  if (!timingCache) {
+    throw BackendError(ErrorCode::kInvalidArgument,
+                       logger_->describeFailure("TensorRT could not read the timing cache", mark));
+  }
+  // ignoreMismatch=false: a cache from another GPU or TensorRT version would feed the build
+  // wrong timings; refuse it and let the caller decide whether to build without it.
+  if (!config->setTimingCache(*timingCache, false)) {
+    throw BackendError(ErrorCode::kInvalidArgument,
+                       logger_->describeFailure(
+                           "TensorRT rejected the timing cache (made on another GPU or TensorRT version?)", mark));
+  }
+
+  if (options.optimizationLevel >= 0) config->setBuilderOptimizationLevel(options.optimizationLevel);
+
+  if (options.progress) {
+    monitor.emplace(*options.progress);
+    config->setProgressMonitor(&*monitor);
+  }
+
+  std::unique_ptr<nvinfer1::IHostMemory> plan(builder_->buildSerializedNetwork(trtNetwork->definition(), *config));
+  if (monitor) {
+    monitor->rethrowSinkError();
+    if (monitor->cancelled()) throw BackendError(ErrorCode::kCancelled, "the build was cancelled");
+  }
+  if (!plan || plan->size() == 0) {
+    throw BackendError(ErrorCode::kInternal, logger_->describeFailure("TensorRT could not build the engine", mark));
+  }
+
+  BuildResult result;
+  result.plan = copyHostMemory(*plan);
+  if (const nvinfer1::ITimingCache* cache = config->getTimingCache()) {
+    std::unique_ptr<nvinfer1::IHostMemory> blob(cache->serialize());
+    if (blob) result.timingCache = copyHostMemory(*blob);
+  }
+  return result;
+}
+
+}  // namespace trt
+}  // namespace tnrt

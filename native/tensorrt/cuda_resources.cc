@@ -1,0 +1,96 @@
+#include "tensorrt/cuda_resources.h"
+
+#include <utility>
+
+namespace tnrt {
+namespace trt {
+
+namespace {
+// cudaMalloc returns 256-byte aligned memory; rounding requests up to the same granule keeps
+// small shape changes from reallocating, and gives zero-byte tensors a real address.
+constexpr size_t kGranule = 256;
+size_t roundUp(size_t bytes) { return bytes == 0 ? kGranule : (bytes + kGranule - 1) / kGranule * kGranule; }
+}  // namespace
+
+std::string cudaErrorText(cudaError_t err) {
+  const char* name = cudaGetErrorName(err);
+  const char* text = cudaGetErrorString(err);
+  return std::string(name ? name : "cudaError") + ": " + (text ? text : "unknown error");
+}
+
+void checkCuda(cudaError_t err, const char* what) {
+  if (err == cudaSuccess) return;
+  throw BackendError(ErrorCode::kInternal, std::string(what) + " failed: " + cudaErrorText(err));
+}
+
+CudaStream::CudaStream() { checkCuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate"); }
+
+CudaStream::~CudaStream() {
+  if (stream_) {
+    // A destructor cannot report failure; the stream is gone either way.
+    (void)cudaStreamSynchronize(stream_);
+    (void)cudaStreamDestroy(stream_);
+  }
+}
+
+void CudaStream::synchronize(const char* what) const { checkCuda(cudaStreamSynchronize(stream_), what); }
+
+DeviceBuffer::~DeviceBuffer() { release(); }
+
+DeviceBuffer::DeviceBuffer(DeviceBuffer&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)), capacity_(std::exchange(other.capacity_, 0)) {}
+
+DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& other) noexcept {
+  if (this != &other) {
+    release();
+    data_ = std::exchange(other.data_, nullptr);
+    capacity_ = std::exchange(other.capacity_, 0);
+  }
+  return *this;
+}
+
+void DeviceBuffer::reserve(size_t bytes) {
+  if (data_ && bytes <= capacity_) return;
+  const size_t size = roundUp(bytes);
+  // Free first: holding both allocations at once could fail on a nearly full GPU.
+  release();
+  checkCuda(cudaMalloc(&data_, size), ("cudaMalloc(" + std::to_string(size) + " bytes)").c_str());
+  capacity_ = size;
+}
+
+void DeviceBuffer::release() noexcept {
+  if (data_) (void)cudaFree(data_);
+  data_ = nullptr;
+  capacity_ = 0;
+}
+
+PinnedHostBuffer::~PinnedHostBuffer() { release(); }
+
+PinnedHostBuffer::PinnedHostBuffer(PinnedHostBuffer&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)), capacity_(std::exchange(other.capacity_, 0)) {}
+
+PinnedHostBuffer& PinnedHostBuffer::operator=(PinnedHostBuffer&& other) noexcept {
+  if (this != &other) {
+    release();
+    data_ = std::exchange(other.data_, nullptr);
+    capacity_ = std::exchange(other.capacity_, 0);
+  }
+  return *this;
+}
+
+void PinnedHostBuffer::reserve(size_t bytes) {
+  if (data_ && bytes <= capacity_) return;
+  const size_t size = roundUp(bytes);
+  release();
+  checkCuda(cudaMallocHost(&data_, size), ("cudaMallocHost(" + std::to_string(size) + " bytes)").c_str());
+  capacity_ = size;
+}
+
+void PinnedHostBuffer::release() noexcept {
+  if (data_) (void)cudaFreeHost(data_);
+  data_ = nullptr;
+  capacity_ = 0;
+}
+
+}  // namespace trt
+}  // namespace tnrt

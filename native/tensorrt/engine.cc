@@ -1,0 +1,89 @@
+#include "tensorrt/engine.h"
+
+#include <utility>
+
+#include "tensorrt/cuda_resources.h"
+#include "tensorrt/execution_context.h"
+#include "tensorrt/trt_version.h"
+#include "tensorrt/type_mapping.h"
+
+namespace tnrt {
+namespace trt {
+
+TrtEngine::TrtEngine(std::shared_ptr<TrtRuntime> runtime, std::unique_ptr<nvinfer1::ICudaEngine> engine)
+    : runtime_(std::move(runtime)), engine_(std::move(engine)) {
+  checkCuda(cudaGetDevice(&device_), "cudaGetDevice");
+  std::vector<TensorDesc> outputs;
+  for (int32_t i = 0; i < engine_->getNbIOTensors(); ++i) {
+    const char* name = engine_->getIOTensorName(i);
+    const nvinfer1::TensorIOMode mode = engine_->getTensorIOMode(name);
+    if (mode == nvinfer1::TensorIOMode::kNONE) continue;
+    TensorDesc desc;
+    desc.name = name;
+    desc.isInput = mode == nvinfer1::TensorIOMode::kINPUT;
+    desc.shape = fromTrtDims(engine_->getTensorShape(name));
+    const nvinfer1::DataType type = engine_->getTensorDataType(name);
+    if (!fromTrtDataType(type, &desc.dtype)) {
+      throw BackendError(ErrorCode::kUnsupported, "engine tensor '" + desc.name + "' has element type " +
+                                                      trtDataTypeName(type) + ", which tensorrt-node does not support");
+    }
+    (desc.isInput ? io_ : outputs).push_back(std::move(desc));
+  }
+  io_.insert(io_.end(), std::make_move_iterator(outputs.begin()), std::make_move_iterator(outputs.end()));
+}
+
+int32_t TrtEngine::numOptimizationProfiles() const { return engine_->getNbOptimizationProfiles(); }
+
+InputProfile TrtEngine::profileShapes(int32_t profile, const std::string& input) const {
+  const int32_t count = engine_->getNbOptimizationProfiles();
+  if (profile < 0 || profile >= count) {
+    throw BackendError(ErrorCode::kInvalidArgument, "optimization profile " + std::to_string(profile) +
+                                                        " does not exist (the engine has " + std::to_string(count) + ")");
+  }
+  bool isInput = false;
+  for (const auto& t : io_)
+    if (t.isInput && t.name == input) isInput = true;
+  if (!isInput) throw BackendError(ErrorCode::kInvalidArgument, "'" + input + "' is not an input of the engine");
+
+  InputProfile out;
+  out.input = input;
+  out.min = fromTrtDims(engine_->getProfileShape(input.c_str(), profile, nvinfer1::OptProfileSelector::kMIN));
+  out.opt = fromTrtDims(engine_->getProfileShape(input.c_str(), profile, nvinfer1::OptProfileSelector::kOPT));
+  out.max = fromTrtDims(engine_->getProfileShape(input.c_str(), profile, nvinfer1::OptProfileSelector::kMAX));
+  return out;
+}
+
+uint64_t TrtEngine::deviceMemorySize() const {
+#if TNRT_TRT_HAS_DEVICE_MEMORY_SIZE_V2
+  const int64_t bytes = engine_->getDeviceMemorySizeV2();
+  return bytes > 0 ? static_cast<uint64_t>(bytes) : 0;
+#else
+  return static_cast<uint64_t>(engine_->getDeviceMemorySize());
+#endif
+}
+
+int32_t TrtEngine::numLayers() const { return engine_->getNbLayers(); }
+
+std::vector<uint8_t> TrtEngine::serialize() const {
+  const uint64_t mark = logger().mark();
+  std::unique_ptr<nvinfer1::IHostMemory> plan;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    plan.reset(engine_->serialize());
+  }
+  if (!plan) throw BackendError(ErrorCode::kInternal, logger().describeFailure("TensorRT could not serialize the engine", mark));
+  const auto* begin = static_cast<const uint8_t*>(plan->data());
+  return std::vector<uint8_t>(begin, begin + plan->size());
+}
+
+std::unique_ptr<ExecutionContext> TrtEngine::createExecutionContext() {
+  return std::make_unique<TrtExecutionContext>(shared_from_this());
+}
+
+std::unique_ptr<nvinfer1::IExecutionContext> TrtEngine::newTrtContext() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return std::unique_ptr<nvinfer1::IExecutionContext>(engine_->createExecutionContext());
+}
+
+}  // namespace trt
+}  // namespace tnrt

@@ -1,0 +1,279 @@
+#include "tensorrt/execution_context.h"
+
+#include <cstring>
+#include <utility>
+
+#include "tensorrt/type_mapping.h"
+
+namespace tnrt {
+namespace trt {
+
+namespace {
+
+// Runs in the member-initializer list so the stream is created on the engine's device.
+int selectDevice(int device) {
+  checkCuda(cudaSetDevice(device), "cudaSetDevice");
+  return device;
+}
+
+bool isDynamic(const Dims& d) {
+  for (int64_t x : d)
+    if (x < 0) return true;
+  return false;
+}
+
+}  // namespace
+
+TrtExecutionContext::TrtExecutionContext(std::shared_ptr<TrtEngine> engine)
+    : engine_(std::move(engine)), device_(selectDevice(engine_->device())) {
+  const nvinfer1::ICudaEngine& trtEngine = engine_->engine();
+  for (const TensorDesc& desc : engine_->ioTensors()) {
+    IoSlot slot;
+    slot.desc = desc;
+    slot.onHost = trtEngine.getTensorLocation(desc.name.c_str()) == nvinfer1::TensorLocation::kHOST;
+    slotIndex_.emplace(desc.name, slots_.size());
+    slots_.push_back(std::move(slot));
+  }
+  const uint64_t mark = engine_->logger().mark();
+  context_ = engine_->newTrtContext();
+  if (!context_) {
+    throw BackendError(ErrorCode::kInternal,
+                       engine_->logger().describeFailure(
+                           "TensorRT could not create an execution context (often: not enough free GPU memory for "
+                           "the engine's " + std::to_string(engine_->deviceMemorySize()) + " bytes of activations)",
+                           mark));
+  }
+}
+
+TrtExecutionContext::~TrtExecutionContext() {
+  // Nothing is in flight after execute() returns, but make sure before the context and the
+  // buffers it points at are freed.
+  (void)cudaSetDevice(device_);
+  (void)cudaStreamSynchronize(stream_.get());
+}
+
+void TrtExecutionContext::setOptimizationProfile(int32_t profile) {
+  const int32_t count = engine_->numOptimizationProfiles();
+  if (profile < 0 || profile >= count) {
+    throw BackendError(ErrorCode::kInvalidArgument, "optimization profile " + std::to_string(profile) +
+                                                        " does not exist (the engine has " + std::to_string(count) + ")");
+  }
+  checkCuda(cudaSetDevice(device_), "cudaSetDevice");
+  const uint64_t mark = engine_->logger().mark();
+  if (!context_->setOptimizationProfileAsync(profile, stream_.get())) {
+    throw BackendError(ErrorCode::kInvalidArgument,
+                       engine_->logger().describeFailure(
+                           "TensorRT refused to switch to optimization profile " + std::to_string(profile), mark));
+  }
+  stream_.synchronize("setOptimizationProfile");
+  profile_ = profile;
+}
+
+std::vector<HostTensor> TrtExecutionContext::execute(const std::vector<HostTensorView>& inputs) {
+  checkCuda(cudaSetDevice(device_), "cudaSetDevice");
+  const uint64_t mark = engine_->logger().mark();
+
+  // Check everything before touching the GPU, so a caller mistake costs nothing.
+  std::vector<const HostTensorView*> given(slots_.size(), nullptr);
+  for (const HostTensorView& view : inputs) {
+    IoSlot& slot = slotFor(view.name);
+    const size_t index = static_cast<size_t>(&slot - slots_.data());
+    if (!slot.desc.isInput) {
+      throw BackendError(ErrorCode::kInvalidArgument, "'" + view.name + "' is an output of the engine, not an input");
+    }
+    if (given[index]) throw BackendError(ErrorCode::kInvalidArgument, "input '" + view.name + "' is given twice");
+    validateInput(slot, view);
+    given[index] = &view;
+  }
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    if (slots_[i].desc.isInput && !given[i]) {
+      throw BackendError(ErrorCode::kInvalidArgument, "missing input '" + slots_[i].desc.name + "'");
+    }
+  }
+
+  try {
+    // Inputs first: output shapes, and whether they depend on data, are known only once
+    // every input shape (and every host shape-tensor value) is set.
+    for (size_t i = 0; i < slots_.size(); ++i)
+      if (slots_[i].desc.isInput) bindInput(slots_[i], *given[i], mark);
+    for (IoSlot& slot : slots_)
+      if (!slot.desc.isInput) bindOutput(slot, mark);
+
+    if (!context_->enqueueV3(stream_.get())) {
+      std::string what = "TensorRT could not run the engine (enqueueV3 failed)";
+      for (const IoSlot& slot : slots_) {
+        if (slot.usesAllocator && !slot.allocator->error().empty())
+          what += "; output '" + slot.desc.name + "': " + slot.allocator->error();
+      }
+      throw BackendError(ErrorCode::kInternal, engine_->logger().describeFailure(what, mark));
+    }
+    for (IoSlot& slot : slots_)
+      if (!slot.desc.isInput) copyOutputBack(slot);
+    stream_.synchronize("inference (cudaStreamSynchronize)");
+  } catch (...) {
+    // Copies queued before the failure still read and write the staging buffers; let them
+    // finish so the next call can reuse the buffers safely. Their own error, if any, is
+    // secondary to the one being thrown.
+    (void)cudaStreamSynchronize(stream_.get());
+    throw;
+  }
+
+  std::vector<HostTensor> outputs;
+  for (const IoSlot& slot : slots_) {
+    if (slot.desc.isInput) continue;
+    HostTensor out;
+    out.name = slot.desc.name;
+    out.dtype = slot.desc.dtype;
+    out.shape = slot.shape;
+    const size_t bytes = dataTypeBytes(slot.desc.dtype, volume(slot.shape));
+    const auto* begin = static_cast<const uint8_t*>(slot.host.data());
+    out.data.assign(begin, begin + bytes);
+    outputs.push_back(std::move(out));
+  }
+  return outputs;
+}
+
+TrtExecutionContext::IoSlot& TrtExecutionContext::slotFor(const std::string& name) {
+  auto found = slotIndex_.find(name);
+  if (found == slotIndex_.end()) {
+    std::string known;
+    for (const IoSlot& slot : slots_)
+      if (slot.desc.isInput) known += (known.empty() ? "'" : ", '") + slot.desc.name + "'";
+    throw BackendError(ErrorCode::kInvalidArgument,
+                       "the engine has no input named '" + name + "' (its inputs are " + known + ")");
+  }
+  return slots_[found->second];
+}
+
+void TrtExecutionContext::validateInput(const IoSlot& slot, const HostTensorView& view) const {
+  const std::string& name = slot.desc.name;
+  const Dims& expected = slot.desc.shape;
+  if (view.dtype != slot.desc.dtype) {
+    throw BackendError(ErrorCode::kDType, "input '" + name + "' must be " + dataTypeName(slot.desc.dtype) +
+                                              " but received " + dataTypeName(view.dtype));
+  }
+  bool matches = view.shape.size() == expected.size();
+  for (size_t k = 0; matches && k < expected.size(); ++k) {
+    if (view.shape[k] < 0 || (expected[k] >= 0 && view.shape[k] != expected[k])) matches = false;
+  }
+  if (!matches) {
+    throw BackendError(ErrorCode::kShape, "input '" + name + "' must have shape " + dimsToString(expected) +
+                                              " (-1: any size) but received " + dimsToString(view.shape));
+  }
+  if (isDynamic(expected)) {
+    const nvinfer1::ICudaEngine& engine = engine_->engine();
+    const Dims min = fromTrtDims(engine.getProfileShape(name.c_str(), profile_, nvinfer1::OptProfileSelector::kMIN));
+    const Dims max = fromTrtDims(engine.getProfileShape(name.c_str(), profile_, nvinfer1::OptProfileSelector::kMAX));
+    bool inside = min.size() == view.shape.size() && max.size() == view.shape.size();
+    for (size_t k = 0; inside && k < view.shape.size(); ++k) {
+      if (view.shape[k] < min[k] || view.shape[k] > max[k]) inside = false;
+    }
+    if (!inside) {
+      throw BackendError(ErrorCode::kShape, "input '" + name + "' has shape " + dimsToString(view.shape) +
+                                                ", outside optimization profile " + std::to_string(profile_) +
+                                                " (min " + dimsToString(min) + ", max " + dimsToString(max) + ")");
+    }
+  }
+  const size_t bytes = dataTypeBytes(view.dtype, volume(view.shape));
+  if (view.bytes != bytes) {
+    throw BackendError(ErrorCode::kInvalidArgument, "input '" + name + "' holds " + std::to_string(view.bytes) +
+                                                        " bytes but a " + dataTypeName(view.dtype) + " tensor of shape " +
+                                                        dimsToString(view.shape) + " needs " + std::to_string(bytes));
+  }
+  if (bytes > 0 && !view.data) throw BackendError(ErrorCode::kInvalidArgument, "input '" + name + "' has no data");
+}
+
+void TrtExecutionContext::bindInput(IoSlot& slot, const HostTensorView& view, uint64_t mark) {
+  const char* name = slot.desc.name.c_str();
+  if (!context_->setInputShape(name, toTrtDims(view.shape, "input '" + slot.desc.name + "'"))) {
+    throw BackendError(ErrorCode::kShape,
+                       engine_->logger().describeFailure("TensorRT rejected shape " + dimsToString(view.shape) +
+                                                             " for input '" + slot.desc.name + "'",
+                                                         mark));
+  }
+  // Copy into pinned memory first: the caller's buffer is pageable (and only borrowed), and
+  // from pinned memory the upload is a true asynchronous DMA.
+  const size_t bytes = view.bytes;
+  slot.host.reserve(bytes);
+  if (bytes > 0) std::memcpy(slot.host.data(), view.data, bytes);
+  void* address = slot.host.data();
+  if (!slot.onHost) {
+    slot.device.reserve(bytes);
+    if (bytes > 0) {
+      checkCuda(cudaMemcpyAsync(slot.device.data(), slot.host.data(), bytes, cudaMemcpyHostToDevice, stream_.get()),
+                "cudaMemcpyAsync (input upload)");
+    }
+    address = slot.device.data();
+  }
+  if (!context_->setTensorAddress(name, address)) {
+    throw BackendError(ErrorCode::kInternal, engine_->logger().describeFailure(
+                                                 "TensorRT refused the address of input '" + slot.desc.name + "'", mark));
+  }
+  slot.shape = view.shape;
+}
+
+void TrtExecutionContext::bindOutput(IoSlot& slot, uint64_t mark) {
+  const char* name = slot.desc.name.c_str();
+  const nvinfer1::Dims dims = context_->getTensorShape(name);
+  if (dims.nbDims < 0) {
+    throw BackendError(ErrorCode::kShape, engine_->logger().describeFailure(
+                                              "TensorRT could not infer the shape of output '" + slot.desc.name +
+                                                  "' from the input shapes",
+                                              mark));
+  }
+  slot.shape = fromTrtDims(dims);
+  slot.usesAllocator = isDynamic(slot.shape);
+
+  void* address = nullptr;
+  if (slot.usesAllocator) {
+    // Data-dependent shape: TensorRT learns the size while running and asks the allocator.
+    if (slot.onHost) {
+      throw BackendError(ErrorCode::kUnsupported,
+                         "output '" + slot.desc.name + "' is a host shape tensor with a data-dependent shape");
+    }
+    if (!slot.allocator) slot.allocator = std::make_unique<OutputAllocator>();
+    slot.allocator->reset();
+    if (!context_->setOutputAllocator(name, slot.allocator.get())) {
+      throw BackendError(ErrorCode::kInternal, engine_->logger().describeFailure(
+                                                   "TensorRT refused an output allocator for '" + slot.desc.name + "'",
+                                                   mark));
+    }
+    address = slot.allocator->data();  // null before the first call; TensorRT then asks
+  } else {
+    if (slot.allocator) (void)context_->setOutputAllocator(name, nullptr);
+    const size_t bytes = dataTypeBytes(slot.desc.dtype, volume(slot.shape));
+    slot.host.reserve(bytes);
+    if (slot.onHost) {
+      address = slot.host.data();
+    } else {
+      slot.device.reserve(bytes);
+      address = slot.device.data();
+    }
+  }
+  // A null address is left unset on purpose: the allocator will provide one.
+  if (address && !context_->setTensorAddress(name, address)) {
+    throw BackendError(ErrorCode::kInternal, engine_->logger().describeFailure(
+                                                 "TensorRT refused the address of output '" + slot.desc.name + "'", mark));
+  }
+}
+
+void TrtExecutionContext::copyOutputBack(IoSlot& slot) {
+  const void* source = slot.device.data();
+  if (slot.usesAllocator) {
+    if (!slot.allocator->shapeKnown() || isDynamic(slot.allocator->shape())) {
+      throw BackendError(ErrorCode::kInternal, "TensorRT did not report the shape of output '" + slot.desc.name + "'");
+    }
+    slot.shape = slot.allocator->shape();
+    source = slot.allocator->data();
+  }
+  if (slot.onHost) return;  // TensorRT wrote it straight into slot.host
+  const size_t bytes = dataTypeBytes(slot.desc.dtype, volume(slot.shape));
+  slot.host.reserve(bytes);
+  if (bytes > 0) {
+    checkCuda(cudaMemcpyAsync(slot.host.data(), source, bytes, cudaMemcpyDeviceToHost, stream_.get()),
+              "cudaMemcpyAsync (output download)");
+  }
+}
+
+}  // namespace trt
+}  // namespace tnrt

@@ -1,0 +1,38 @@
+// tnrt::Runtime over nvinfer1::IRuntime: turns plans back into engines. Each engine keeps
+// its runtime (and through it the logger) alive, as TensorRT requires.
+#pragma once
+
+#include <NvInferRuntime.h>
+
+#include <memory>
+#include <mutex>
+
+#include "backend/backend.h"
+#include "tensorrt/logger.h"
+
+namespace tnrt {
+namespace trt {
+
+class TrtRuntime final : public Runtime, public std::enable_shared_from_this<TrtRuntime> {
+ public:
+  // Throws BackendError kUnavailable when TensorRT cannot create a runtime.
+  static std::shared_ptr<TrtRuntime> create(std::shared_ptr<LogSink> sink);
+  TrtRuntime(std::shared_ptr<TrtLogger> logger, std::unique_ptr<nvinfer1::IRuntime> runtime);
+  TrtRuntime(const TrtRuntime&) = delete;
+  TrtRuntime& operator=(const TrtRuntime&) = delete;
+
+  // [async] Throws kEngineInvalid when TensorRT refuses the plan.
+  std::shared_ptr<Engine> deserializeEngine(const uint8_t* data, size_t size) override;
+
+  TrtLogger& logger() const { return *logger_; }
+
+ private:
+  // Destruction runs bottom-up: the IRuntime before its logger.
+  std::shared_ptr<TrtLogger> logger_;
+  std::unique_ptr<nvinfer1::IRuntime> runtime_;
+  // TensorRT does not promise that one IRuntime deserializes on several threads at once.
+  std::mutex mutex_;
+};
+
+}  // namespace trt
+}  // namespace tnrt

@@ -1,0 +1,36 @@
+#include "tensorrt/tensorrt_backend.h"
+
+#include <NvInferRuntime.h>
+
+#include <utility>
+
+#include "tensorrt/builder.h"
+#include "tensorrt/runtime.h"
+
+namespace tnrt {
+namespace trt {
+
+std::string loadedTensorRtVersion() {
+  // Encoded as (MAJOR * 100 + MINOR) * 100 + PATCH.
+  const int32_t v = getInferLibVersion();
+  return std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100);
+}
+
+BackendInfo TrtBackend::info() const {
+  BackendInfo info;
+  info.name = "tensorrt";
+  info.version = loadedTensorRtVersion();
+  info.available = true;  // tnrt_create_backend returns no backend otherwise
+  return info;
+}
+
+std::shared_ptr<Builder> TrtBackend::createBuilder(std::shared_ptr<LogSink> log) {
+  return TrtBuilder::create(std::move(log));
+}
+
+std::shared_ptr<Runtime> TrtBackend::createRuntime(std::shared_ptr<LogSink> log) {
+  return TrtRuntime::create(std::move(log));
+}
+
+}  // namespace trt
+}  // namespace tnrt

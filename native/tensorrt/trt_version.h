@@ -1,0 +1,16 @@
+// Compile-time TensorRT version tests for the few API differences between the releases the
+// adapter supports (10.0 through 11.x). NvInferVersion.h defines the numbers; since 10.12 it
+// defines them through TRT_*_ENTERPRISE macros, which the preprocessor expands just the same.
+#pragma once
+
+#include <NvInferVersion.h>
+
+#define TNRT_TRT_AT_LEAST(major, minor) \
+  (NV_TENSORRT_MAJOR > (major) || (NV_TENSORRT_MAJOR == (major) && NV_TENSORRT_MINOR >= (minor)))
+
+// DataType::kFP4 appeared in 10.8, DataType::kE8M0 in 10.12.
+#define TNRT_TRT_HAS_FP4 TNRT_TRT_AT_LEAST(10, 8)
+#define TNRT_TRT_HAS_E8M0 TNRT_TRT_AT_LEAST(10, 12)
+// ICudaEngine::getDeviceMemorySizeV2 (int64_t) appeared in 10.1; 10.0 has only the size_t
+// getDeviceMemorySize, which 11.x removed.
+#define TNRT_TRT_HAS_DEVICE_MEMORY_SIZE_V2 TNRT_TRT_AT_LEAST(10, 1)

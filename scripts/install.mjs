@@ -1,0 +1,43 @@
+// `npm install` step: make sure the addon exists (a prebuild, or a local node-gyp build), build
+// the TensorRT adapter where TensorRT is installed, and say in one line which backends work.
+// The sim backend is always there; a failed adapter build never fails the install.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+
+// 1. The addon. node-gyp-build uses prebuilds/ when one matches this platform, else compiles.
+const gypBuild = spawnSync(process.execPath, [require.resolve('node-gyp-build/bin.js')], { cwd: root, stdio: 'inherit' });
+if (gypBuild.status !== 0) {
+  console.error('tensorrt-node: building the native addon failed (see above). It needs python3, make and a C++17 compiler.');
+  process.exit(gypBuild.status ?? 1);
+}
+
+// 2. The TensorRT adapter, where TensorRT is found.
+let adapter = { built: false, reason: 'adapter build script missing' };
+const adapterScript = join(root, 'scripts', 'build-adapter.mjs');
+if (existsSync(adapterScript)) {
+  try {
+    const { buildAdapter } = await import(adapterScript);
+    adapter = await buildAdapter({ quiet: true });
+  } catch (error) {
+    adapter = { built: false, reason: `adapter build failed: ${error.message}` };
+  }
+}
+
+// 3. One line: what works, and why TensorRT does not when it does not.
+const addon = require('node-gyp-build')(root);
+const available = [`sim ${addon.probeBackend('sim', '').version}`];
+let note = '';
+if (adapter.built) {
+  const info = addon.probeBackend('tensorrt', adapter.path);
+  if (info.available) available.push(`tensorrt ${info.version}`);
+  else note = `tensorrt built but cannot run here: ${info.reason.split('\n')[0]}`;
+} else {
+  note = `tensorrt not built: ${adapter.reason.split('\n')[0]}`;
+}
+console.log(`tensorrt-node: backends available: ${available.join(', ')}${note ? ` (${note})` : ''}`);

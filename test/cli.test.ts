@@ -1,0 +1,70 @@
+// The command line, run as a user runs it (node dist/cli/main.js), on a generated model.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+import { describe, expect, it } from 'vitest';
+
+import { addModel, mlpModel } from './fixtures/models.js';
+
+const run = promisify(execFile);
+const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'tensorrt-node-cli-'));
+
+async function trt(...args: string[]) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { env: { ...process.env, TENSORRT_NODE_BACKEND: 'sim' } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('tensorrt-node CLI', () => {
+  it('builds with trtexec-style shapes and runs with a given input file', async () => {
+    const model = join(dir, 'add.onnx');
+    writeFileSync(model, addModel());
+    const engine = join(dir, 'add.engine');
+    const built = await trt('build', model, '-o', engine);
+    expect(built.stdout).toMatch(/built .*add\.engine \(\d+ bytes, backend sim\)/);
+    writeFileSync(join(dir, 'a.bin'), new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer));
+    writeFileSync(join(dir, 'b.bin'), new Uint8Array(new Float32Array([0.5, 0.5, 0.5, 0.5]).buffer));
+    const ran = await trt('run', engine, '--input', `a=${join(dir, 'a.bin')}`, '--input', `b=${join(dir, 'b.bin')}`);
+    expect(ran.code).toBe(0);
+    expect(ran.stdout).toMatch(/y\tfloat32 \[4\]\tmin 1\.5000 +max 4\.5000 +mean 3\.0000 +\[1\.5, 2\.5, 3\.5, 4\.5\]/);
+  });
+
+  it('builds a dynamic model with min/opt/max shapes and runs it at a chosen shape', async () => {
+    const model = join(dir, 'mlp.onnx');
+    writeFileSync(model, mlpModel());
+    const engine = join(dir, 'mlp.engine');
+    expect((await trt('build', model, '-o', engine, '--min-shapes', 'x:1x8', '--opt-shapes', 'x:4x8', '--max-shapes', 'x:8x8')).code).toBe(0);
+    const ran = await trt('run', engine, '--shapes', 'x:3x8', '--input', 'x=random');
+    expect(ran.stdout).toMatch(/y\tfloat32 \[3, 4\]/);
+    const outside = await trt('run', engine, '--shapes', 'x:9x8');
+    expect(outside.code).toBe(1);
+    expect(outside.stderr).toMatch(/ShapeError: .*range \[1, 8\]/);
+  });
+
+  it('explains mistakes and has --help on every command', async () => {
+    for (const command of ['build', 'run', 'backends']) {
+      const help = await trt(command, '--help');
+      expect(help.code).toBe(0);
+      expect(help.stdout).toMatch(new RegExp(`Usage: tensorrt-node ${command}`));
+    }
+    const missing = await trt('build', join(dir, 'mlp.onnx'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/missing -o\/--output/);
+    const dynamic = await trt('build', join(dir, 'mlp.onnx'), '-o', join(dir, 'x.engine'));
+    expect(dynamic.code).toBe(1);
+    expect(dynamic.stderr).toMatch(/dynamic dimensions/);
+    const corrupt = join(dir, 'corrupt.engine');
+    writeFileSync(corrupt, 'TNRTSIM\0garbage');
+    const bad = await trt('run', corrupt);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/EngineInvalidError/);
+  });
+});

@@ -3,8 +3,12 @@
 // every native/tensorrt/*.cc with -fsyntax-only against a directory of TensorRT headers (the
 // public NVIDIA/TensorRT repository's include/ works) and the CUDA headers.
 //
-//   npm run check:tensorrt -- <TensorRT include dir>
+//   npm run check:tensorrt -- <TensorRT include dir> [<more include dirs>]
 //   TENSORRT_ROOT=/opt/tensorrt npm run check:tensorrt
+//
+// Extra directories serve releases whose repository tag lacks NvOnnxParser.h (10.0-10.13
+// kept it in onnx-tensorrt): `-- v10.0.0/include v10.16/include` takes the parser header from
+// the second directory.
 //
 // Warnings are errors, except deprecations: the adapter builds against several TensorRT
 // releases, and one release's deprecated call is sometimes the only one another release has.
@@ -20,9 +24,10 @@ const sourceDir = path.join(root, 'native', 'tensorrt');
 
 function usage(message) {
   console.error(`check:tensorrt: ${message}
-usage: npm run check:tensorrt -- <TensorRT include dir>
+usage: npm run check:tensorrt -- <TensorRT include dir> [<more include dirs>]
        (or set TENSORRT_ROOT to a TensorRT install; its include/ is used)
-The directory must contain NvInferVersion.h, NvInfer.h and NvOnnxParser.h. Without TensorRT, use
+The first directory must contain NvInferVersion.h and NvInfer.h; NvOnnxParser.h may come from any
+of them. Without TensorRT, use
 the headers of the public NVIDIA/TensorRT repository:
   git clone --depth 1 --branch v10.16 https://github.com/NVIDIA/TensorRT && npm run check:tensorrt -- TensorRT/include`);
   process.exit(2);
@@ -50,18 +55,22 @@ function readFileSyncSafe(file) {
   }
 }
 
-const arg = process.argv[2];
-let includeDir;
-if (arg === '-h' || arg === '--help') usage('compile-checks native/tensorrt against TensorRT headers');
-if (arg) {
-  includeDir = path.resolve(arg);
+const args = process.argv.slice(2);
+if (args.includes('-h') || args.includes('--help')) usage('compile-checks native/tensorrt against TensorRT headers');
+let includeDirs;
+if (args.length > 0) {
+  includeDirs = args.map((a) => path.resolve(a));
 } else if (process.env.TENSORRT_ROOT) {
-  includeDir = path.join(path.resolve(process.env.TENSORRT_ROOT), 'include');
+  includeDirs = [path.join(path.resolve(process.env.TENSORRT_ROOT), 'include')];
 } else {
   usage('no TensorRT include directory given and TENSORRT_ROOT is not set');
 }
-for (const header of ['NvInferVersion.h', 'NvInfer.h', 'NvOnnxParser.h']) {
+const includeDir = includeDirs[0];
+for (const header of ['NvInferVersion.h', 'NvInfer.h']) {
   if (!existsSync(path.join(includeDir, header))) usage(`${path.join(includeDir, header)} not found`);
+}
+if (!includeDirs.some((d) => existsSync(path.join(d, 'NvOnnxParser.h')))) {
+  usage(`NvOnnxParser.h not found in ${includeDirs.join(', ')}`);
 }
 
 const cudaInclude = path.join(process.env.CUDA_PATH || '/usr/local/cuda', 'include');
@@ -77,8 +86,7 @@ const flags = [
   '-Wextra',
   '-Werror',
   '-Wno-deprecated-declarations',
-  '-isystem',
-  includeDir,
+  ...includeDirs.flatMap((d) => ['-isystem', d]),
   '-isystem',
   cudaInclude,
   `-I${path.join(root, 'native')}`,
@@ -89,7 +97,7 @@ const sources = readdirSync(sourceDir)
   .sort();
 if (sources.length === 0) usage(`no sources in ${sourceDir}`);
 
-console.log(`check:tensorrt: TensorRT ${tensorRtVersion(includeDir)} headers in ${includeDir}, ${cxx}`);
+console.log(`check:tensorrt: TensorRT ${tensorRtVersion(includeDir)} headers in ${includeDirs.join(', ')}, ${cxx}`);
 let failed = 0;
 for (const file of sources) {
   const result = spawnSync(cxx, [...flags, path.join(sourceDir, file)], { encoding: 'utf8' });

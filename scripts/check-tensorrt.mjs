@@ -27,8 +27,7 @@ function usage(message) {
 usage: npm run check:tensorrt -- <TensorRT include dir> [<more include dirs>]
        (or set TENSORRT_ROOT to a TensorRT install; its include/ is used)
 The first directory must contain NvInferVersion.h and NvInfer.h; NvOnnxParser.h may come from any
-of them. Without TensorRT, use
-the headers of the public NVIDIA/TensorRT repository:
+of them. Without TensorRT, use the headers of the public NVIDIA/TensorRT repository:
   git clone --depth 1 --branch v10.16 https://github.com/NVIDIA/TensorRT && npm run check:tensorrt -- TensorRT/include`);
   process.exit(2);
 }

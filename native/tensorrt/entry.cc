@@ -30,7 +30,7 @@ std::string unavailableReason() {
   const cudaError_t driverErr = cudaDriverGetVersion(&driverVersion);
   if (driverErr != cudaSuccess || driverVersion == 0) {
     return "no NVIDIA driver found (" +
-           (driverErr != cudaSuccess ? tnrt::trt::cudaErrorText(driverErr) : std::string("libcuda.so.1 not found")) +
+           (driverErr != cudaSuccess ? tnrt::trt::cudaErrorText(driverErr) : std::string("libcuda.so.1 could not be loaded")) +
            "). Install the NVIDIA driver (one that supports " + runtimeText +
            " or newer) and check that `nvidia-smi` works";
   }

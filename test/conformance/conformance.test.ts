@@ -1,0 +1,118 @@
+// ONNX's own backend conformance tests (Debian's libonnx-testdata), run through the public API
+// on the sim: parse, build, serialize, deserialize, execute, and compare with the stored
+// outputs at ONNX's tolerances (rtol 1e-3, atol 1e-7). Prints a per-operator table.
+//
+// `npm run conformance` runs this file alone; `npm test` runs it with the rest.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { buildEngine, InferenceSession, OnnxParseError, type Tensor } from '../../lib/index.js';
+import { loadCase, TESTDATA, type TestCase, unsupportedTypeReason } from './onnx-test-case.js';
+
+/** Operators the sim implements; every case of these must pass or carry a documented skip. */
+export const OPERATORS = [
+  'Identity', 'Constant', 'Add', 'Sub', 'Mul', 'Div', 'MatMul', 'Gemm', 'Relu', 'Sigmoid', 'Tanh', 'Softmax', 'Reshape', 'Flatten', 'Transpose',
+];
+
+/**
+ * Cases that test what TensorRT itself does not have, so no TensorRT backend (real or
+ * simulated) runs them. Keyed by case name; the value is the reason printed in the table.
+ */
+const TENSORRT_LACKS: Record<string, string> = {
+  test_identity_sequence: 'sequence types: TensorRT tensors only',
+  test_identity_opt: 'optional types: TensorRT tensors only',
+  test_add_uint8: "uint8 arithmetic: TensorRT's elementwise layers take float, int32 and int64, not uint8",
+  test_sub_uint8: "uint8 arithmetic: TensorRT's elementwise layers take float, int32 and int64, not uint8",
+  test_mul_uint8: "uint8 arithmetic: TensorRT's elementwise layers take float, int32 and int64, not uint8",
+  test_div_uint8: "uint8 arithmetic: TensorRT's elementwise layers take float, int32 and int64, not uint8",
+};
+
+const RTOL = 1e-3;
+const ATOL = 1e-7;
+
+type Outcome = { status: 'passed' } | { status: 'failed'; reason: string } | { status: 'skipped'; reason: string };
+
+function compare(actual: Tensor, expected: Tensor): string | undefined {
+  if (actual.dtype !== expected.dtype) return `dtype ${actual.dtype}, expected ${expected.dtype}`;
+  if (actual.dims.join() !== expected.dims.join()) return `dims [${actual.dims}], expected [${expected.dims}]`;
+  const a = actual.dtype === 'int64' ? Array.from(actual.data as BigInt64Array, Number) : actual.toFloat32();
+  const e = expected.dtype === 'int64' ? Array.from(expected.data as BigInt64Array, Number) : expected.toFloat32();
+  for (let i = 0; i < e.length; i++) {
+    const x = a[i]!;
+    const y = e[i]!;
+    if (Number.isNaN(y) ? !Number.isNaN(x) : !(Math.abs(x - y) <= ATOL + RTOL * Math.abs(y))) return `element ${i}: ${x}, expected ${y}`;
+  }
+  return undefined;
+}
+
+async function runCase(c: TestCase): Promise<Outcome> {
+  const lack = TENSORRT_LACKS[c.name];
+  if (lack) return { status: 'skipped', reason: lack };
+  const others = c.nodeOps.filter((op) => !OPERATORS.includes(op));
+  if (others.length > 0) return { status: 'skipped', reason: `its function body also uses ${others.join(', ')}, not in the sim's operator list yet` };
+  const badType = c.ioTypes.find((t) => t === 0 || unsupportedTypeReason(t));
+  if (badType !== undefined) return { status: 'skipped', reason: badType === 0 ? 'non-tensor inputs or outputs' : unsupportedTypeReason(badType)! };
+  let inputs: Tensor[];
+  let outputs: Tensor[];
+  try {
+    ({ inputs, outputs } = c.data());
+  } catch (error) {
+    return { status: 'skipped', reason: (error as Error).message };
+  }
+  if (inputs.length !== c.inputNames.length) return { status: 'skipped', reason: 'omitted optional inputs' };
+  try {
+    const shapes = Object.fromEntries(c.inputNames.map((n, i) => [n, [...inputs[i]!.dims]]));
+    const engine = await buildEngine(c.model, { backend: 'sim', ...(c.inputNames.length > 0 && { shapes }) });
+    const session = await InferenceSession.create(engine, { backend: 'sim' });
+    try {
+      const out = await session.run(Object.fromEntries(c.inputNames.map((n, i) => [n, inputs[i]!])));
+      for (let i = 0; i < c.outputNames.length; i++) {
+        const problem = compare(out[c.outputNames[i]!]!, outputs[i]!);
+        if (problem) return { status: 'failed', reason: `${c.outputNames[i]}: ${problem}` };
+      }
+      return { status: 'passed' };
+    } finally {
+      session.dispose();
+    }
+  } catch (error) {
+    const detail = error instanceof OnnxParseError ? error.parserErrors.map((p) => p.description).join('; ') : (error as Error).message;
+    return { status: 'failed', reason: `${(error as Error).name}: ${detail.split('\n')[0]}` };
+  }
+}
+
+const nodeDir = join(TESTDATA, 'node');
+const available = existsSync(nodeDir);
+const cases = available
+  ? readdirSync(nodeDir)
+      .filter((d) => d.startsWith('test_'))
+      .map((d) => loadCase(join(nodeDir, d), OPERATORS))
+      .filter((c) => OPERATORS.includes(c.op))
+  : [];
+const results = new Map<string, Outcome>();
+
+describe.skipIf(!available)('ONNX backend node tests on the sim', () => {
+  for (const c of cases) {
+    it(`${c.op}: ${c.name}`, async () => {
+      const outcome = await runCase(c);
+      results.set(c.name, outcome);
+      expect(outcome.status === 'failed' ? outcome.reason : 'ok').toBe('ok');
+    });
+  }
+
+  afterAll(() => {
+    const rows = OPERATORS.map((op) => {
+      const mine = cases.filter((c) => c.op === op).map((c) => [c, results.get(c.name)] as const);
+      const count = (s: string) => mine.filter(([, r]) => r?.status === s).length;
+      return { op, passed: count('passed'), failed: count('failed'), skipped: count('skipped'), mine };
+    });
+    const lines = ['', 'operator         passed  failed  skipped', ...rows.map((r) => `${r.op.padEnd(16)} ${String(r.passed).padStart(6)}  ${String(r.failed).padStart(6)}  ${String(r.skipped).padStart(7)}`)];
+    const total = (k: 'passed' | 'failed' | 'skipped') => rows.reduce((a, r) => a + r[k], 0);
+    lines.push(`${'total'.padEnd(16)} ${String(total('passed')).padStart(6)}  ${String(total('failed')).padStart(6)}  ${String(total('skipped')).padStart(7)}`);
+    for (const r of rows) {
+      for (const [c, o] of r.mine) if (o && o.status !== 'passed') lines.push(`  ${o.status} ${c.name}: ${o.reason}`);
+    }
+    console.log(lines.join('\n'));
+  });
+});

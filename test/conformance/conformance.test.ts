@@ -23,10 +23,6 @@ export const OPERATORS = [
 const TENSORRT_LACKS: Record<string, string> = {
   test_identity_sequence: 'sequence types: TensorRT tensors only',
   test_identity_opt: 'optional types: TensorRT tensors only',
-  test_add_uint8: "uint8 arithmetic: TensorRT's elementwise layers take float, int32 and int64, not uint8",
-  test_sub_uint8: "uint8 arithmetic: TensorRT's elementwise layers take float, int32 and int64, not uint8",
-  test_mul_uint8: "uint8 arithmetic: TensorRT's elementwise layers take float, int32 and int64, not uint8",
-  test_div_uint8: "uint8 arithmetic: TensorRT's elementwise layers take float, int32 and int64, not uint8",
 };
 
 const RTOL = 1e-3;

@@ -51,7 +51,8 @@ Dims broadcastShapes(const Node& node, const Dims& a, const Dims& b) {
 int64_t rangeVolume(const Dims& d, size_t begin, size_t end) {
   int64_t v = 1;
   for (size_t i = begin; i < end && i < d.size(); ++i) {
-    if (d[i] < 0) return -1;
+    // Declared shapes are untrusted: treat an overflowing product as unknown.
+    if (d[i] < 0 || (d[i] != 0 && v > (int64_t{1} << 62) / d[i])) return -1;
     v *= d[i];
   }
   return v;

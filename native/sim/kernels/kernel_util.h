@@ -25,7 +25,7 @@ int64_t normalizeAxis(const Node& node, int64_t axis, size_t rank, bool inclusiv
 // Numpy multidirectional broadcasting of two shapes; -1 (unknown) dims stay -1 unless the
 // other side fixes them.
 Dims broadcastShapes(const Node& node, const Dims& a, const Dims& b);
-// Product of dims [begin, end); -1 if any of them is unknown.
+// Product of dims [begin, end); -1 if any of them is unknown or the product overflows.
 int64_t rangeVolume(const Dims& d, size_t begin, size_t end);
 size_t elementSize(DataType t);
 // float32 or float16, else throwDType naming the input.

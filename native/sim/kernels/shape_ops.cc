@@ -127,7 +127,7 @@ void inferReshape(const Node& node, const std::vector<ValueRef>& in, std::vector
   int64_t restVolume = 1;  // input volume without the copied dims; -1 if unknown
   for (size_t i = 0; i < inShape.size(); ++i) {
     if (copied[i]) continue;
-    if (inShape[i] < 0) {
+    if (inShape[i] < 0 || (inShape[i] != 0 && restVolume > (int64_t{1} << 62) / inShape[i])) {
       restVolume = -1;
       break;
     }
@@ -143,8 +143,7 @@ void inferReshape(const Node& node, const std::vector<ValueRef>& in, std::vector
                            " with the -1 entry at " + std::to_string(inferAt));
     result[static_cast<size_t>(inferAt)] = restVolume / explicitProduct;
   } else if (explicitProduct != restVolume) {
-    throwShape(node, "cannot reshape " + dimsToString(inShape) + " (" + std::to_string(volume(inShape)) +
-                         " elements) into " + dimsToString(result));
+    throwShape(node, "cannot reshape " + dimsToString(inShape) + " into " + dimsToString(result));
   }
 }
 

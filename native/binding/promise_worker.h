@@ -58,6 +58,8 @@ class PromiseWorker : public Napi::AsyncWorker {
       deferred_.Resolve(toJs_(env, result_));
     } catch (const Napi::Error& e) {
       deferred_.Reject(e.Value());
+    } catch (const std::exception& e) {
+      deferred_.Reject(makeError(env, ErrorCode::kInternal, e.what()).Value());
     }
   }
 

@@ -27,6 +27,16 @@ std::shared_ptr<Backend> openBackend(Napi::Env env, const std::string& name, con
   throwInvalid(env, "unknown backend '" + name + "'; expected 'sim' or 'tensorrt'");
 }
 
+BackendArgs backendArgsFromJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  BackendArgs args;
+  args.log = Logger::sinkOf(env, info[0]);
+  std::string name = stringFromJs(env, info[1], "backend name");
+  std::string path = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
+  args.backend = openBackend(env, name, path);
+  return args;
+}
+
 namespace {
 
 // probeBackend(name, adapterPath) -> { name, version, available, reason? }. Never throws for an

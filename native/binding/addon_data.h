@@ -9,6 +9,8 @@
 #include <string>
 
 #include "backend/backend.h"
+#include "errors.h"
+#include "log_sink.h"
 
 namespace tnrt::binding {
 
@@ -23,5 +25,24 @@ inline AddonData& addonData(Napi::Env env) { return *env.GetInstanceData<AddonDa
 // Opens a backend by name: "sim", or "tensorrt" from the adapter library at `adapterPath`.
 // Throws a JS error (ERR_TENSORRT_BACKEND_UNAVAILABLE) saying why and what to do.
 std::shared_ptr<Backend> openBackend(Napi::Env env, const std::string& name, const std::string& adapterPath);
+
+// The (logger, backendName, adapterPath) arguments that Builder and Runtime are constructed
+// with, resolved to the logger's sink and the opened backend.
+struct BackendArgs {
+  std::shared_ptr<JsLogSink> log;
+  std::shared_ptr<Backend> backend;
+};
+BackendArgs backendArgsFromJs(const Napi::CallbackInfo& info);
+
+// Calls a backend factory (createBuilder, createRuntime), turning its failure into a JS error
+// that carries the logger's recent errors.
+template <typename Factory>
+auto createFromBackend(Napi::Env env, const BackendArgs& args, Factory&& factory) -> decltype(factory()) {
+  try {
+    return factory();
+  } catch (const BackendError& e) {
+    throw makeError(env, e.code(), e.what(), args.log->takeRecentErrors());
+  }
+}
 
 }  // namespace tnrt::binding

@@ -6,7 +6,6 @@
 #include "addon_data.h"
 #include "convert.h"
 #include "errors.h"
-#include "logger.h"
 #include "network.h"
 #include "promise_worker.h"
 
@@ -93,16 +92,10 @@ void Builder::Init(Napi::Env env, Napi::Object exports) {
 }
 
 Builder::Builder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Builder>(info) {
-  Napi::Env env = info.Env();
-  log_ = Logger::sinkOf(env, info[0]);
-  std::string name = stringFromJs(env, info[1], "backend name");
-  std::string path = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
-  backend_ = openBackend(env, name, path);
-  try {
-    builder_ = backend_->createBuilder(log_);
-  } catch (const BackendError& e) {
-    throw makeError(env, e.code(), e.what(), log_->takeRecentErrors());
-  }
+  BackendArgs args = backendArgsFromJs(info);
+  builder_ = createFromBackend(info.Env(), args, [&] { return args.backend->createBuilder(args.log); });
+  log_ = std::move(args.log);
+  backend_ = std::move(args.backend);
 }
 
 Napi::Value Builder::ParseOnnx(const Napi::CallbackInfo& info) {

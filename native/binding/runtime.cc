@@ -6,7 +6,6 @@
 #include "convert.h"
 #include "engine.h"
 #include "errors.h"
-#include "logger.h"
 #include "promise_worker.h"
 
 namespace tnrt::binding {
@@ -20,16 +19,10 @@ void Runtime::Init(Napi::Env env, Napi::Object exports) {
 }
 
 Runtime::Runtime(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Runtime>(info) {
-  Napi::Env env = info.Env();
-  log_ = Logger::sinkOf(env, info[0]);
-  std::string name = stringFromJs(env, info[1], "backend name");
-  std::string path = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
-  backend_ = openBackend(env, name, path);
-  try {
-    runtime_ = backend_->createRuntime(log_);
-  } catch (const BackendError& e) {
-    throw makeError(env, e.code(), e.what(), log_->takeRecentErrors());
-  }
+  BackendArgs args = backendArgsFromJs(info);
+  runtime_ = createFromBackend(info.Env(), args, [&] { return args.backend->createRuntime(args.log); });
+  log_ = std::move(args.log);
+  backend_ = std::move(args.backend);
 }
 
 Napi::Value Runtime::DeserializeEngine(const Napi::CallbackInfo& info) {

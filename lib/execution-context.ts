@@ -6,7 +6,7 @@
  */
 import { STORAGE } from './dtype.js';
 import type { Engine, IOTensorInfo } from './engine.js';
-import { awaitNative, callNative, DataTypeError, InvalidArgumentError, ShapeError } from './errors.js';
+import { callNative, DataTypeError, fromNativeError, InvalidArgumentError, ShapeError } from './errors.js';
 import type { NativeExecutionContext, NativeHostTensor } from './native.js';
 import { NativeResource } from './resource.js';
 import { Tensor } from './tensor.js';
@@ -14,11 +14,20 @@ import { expectDims, expectInteger, expectObject, expectString } from './validat
 
 export type Feeds = Record<string, Tensor>;
 
+/** What execute() checks one input against under the active profile, computed once. */
+interface InputCheck {
+  info: IOTensorInfo;
+  min: readonly number[];
+  max: readonly number[];
+  /** Set by setInputShape. */
+  fixed: readonly number[] | undefined;
+}
+
 export class ExecutionContext extends NativeResource {
   readonly engine: Engine;
   readonly #native: NativeExecutionContext;
-  readonly #inputShapes = new Map<string, readonly number[]>();
   #profile = 0;
+  #checks: InputCheck[];
   #queue: Promise<unknown> = Promise.resolve();
   #inFlight = 0;
 
@@ -27,6 +36,14 @@ export class ExecutionContext extends NativeResource {
     super('ExecutionContext', engine);
     this.engine = engine;
     this.#native = context;
+    this.#checks = this.#checksFor(0);
+  }
+
+  #checksFor(profile: number): InputCheck[] {
+    return this.engine.inputs.map((info) => {
+      const range = this.engine.getProfileShape(info.name, profile);
+      return { info, min: range.min, max: range.max, fixed: undefined };
+    });
   }
 
   /** The optimization profile used by later calls (default 0). */
@@ -43,7 +60,7 @@ export class ExecutionContext extends NativeResource {
     expectInteger(profile, 'optimization profile', 0, this.engine.numOptimizationProfiles - 1);
     callNative(() => this.#native.setOptimizationProfile(profile));
     this.#profile = profile;
-    this.#inputShapes.clear();
+    this.#checks = this.#checksFor(profile);
   }
 
   /**
@@ -53,15 +70,15 @@ export class ExecutionContext extends NativeResource {
    */
   setInputShape(name: string, dims: readonly number[]): void {
     this.assertLive();
-    const input = this.#input(expectString(name, 'input name'));
+    const check = this.#check(expectString(name, 'input name'));
     const shape = expectDims(dims, `shape of '${name}'`);
-    this.#checkShape(input, shape);
-    this.#inputShapes.set(name, Object.freeze(shape));
+    this.#checkShape(check, shape);
+    check.fixed = Object.freeze(shape);
   }
 
   /** The shape set with setInputShape, if any. */
   getInputShape(name: string): readonly number[] | undefined {
-    return this.#inputShapes.get(name);
+    return this.#check(name).fixed;
   }
 
   /**
@@ -73,16 +90,13 @@ export class ExecutionContext extends NativeResource {
   async execute(feeds: Feeds): Promise<Record<string, Tensor>> {
     this.assertLive();
     const inputs = this.#prepare(feeds);
-    const run = async (): Promise<Record<string, Tensor>> => {
+    // The caller's stack, for errors that surface on a later tick.
+    const callSite = new Error();
+    const run = (): Promise<Record<string, Tensor>> => {
       this.assertLive();
-      const outputs = await awaitNative(() => this.#native.execute(inputs));
-      const result: Record<string, Tensor> = {};
-      for (const o of outputs) {
-        const Storage = STORAGE[o.dtype];
-        const data = new Storage(o.data, 0, o.data.byteLength / Storage.BYTES_PER_ELEMENT);
-        result[o.name] = new Tensor(o.dtype, data, o.shape);
-      }
-      return result;
+      return this.#native.execute(inputs).then(toTensors, (error: unknown) => {
+        throw fromNativeError(error, callSite);
+      });
     };
     // An idle context starts at once (the native call is queued on the libuv pool before this
     // returns); a busy one chains behind the calls in flight.
@@ -91,52 +105,57 @@ export class ExecutionContext extends NativeResource {
     return next;
   }
 
-  #input(name: string): IOTensorInfo {
-    const t = this.engine.getTensor(name);
-    if (!t || t.mode !== 'input') {
-      throw new InvalidArgumentError(`'${name}' is not an input of this engine (inputs: ${this.engine.inputs.map((i) => i.name).join(', ')})`);
+  #check(name: string): InputCheck {
+    const check = this.#checks.find((c) => c.info.name === name);
+    if (!check) {
+      throw new InvalidArgumentError(`'${name}' is not an input of this engine (inputs: ${this.#checks.map((c) => c.info.name).join(', ')})`);
     }
-    return t;
+    return check;
   }
 
-  #checkShape(input: IOTensorInfo, dims: readonly number[]): void {
-    if (dims.length !== input.shape.length) {
-      throw new ShapeError(`input '${input.name}' expects rank ${input.shape.length} [${input.shape.join(', ')}] but received dims [${dims.join(', ')}]`);
+  #checkShape({ info, min, max }: InputCheck, dims: readonly number[]): void {
+    if (dims.length !== info.shape.length) {
+      throw new ShapeError(`input '${info.name}' expects rank ${info.shape.length} [${info.shape.join(', ')}] but received dims [${dims.join(', ')}]`);
     }
-    const range = this.engine.getProfileShape(input.name, this.#profile);
-    dims.forEach((d, i) => {
-      const fixed = input.shape[i]!;
+    for (let i = 0; i < dims.length; i++) {
+      const d = dims[i]!;
+      const fixed = info.shape[i]!;
       if (fixed >= 0 && d !== fixed) {
-        throw new ShapeError(`input '${input.name}' dimension ${i} must be ${fixed} but is ${d} (dims [${dims.join(', ')}])`);
+        throw new ShapeError(`input '${info.name}' dimension ${i} must be ${fixed} but is ${d} (dims [${dims.join(', ')}])`);
       }
-      if (d < range.min[i]! || d > range.max[i]!) {
+      if (d < min[i]! || d > max[i]!) {
         throw new ShapeError(
-          `input '${input.name}' dimension ${i} is ${d}, outside optimization profile ${this.#profile}'s range [${range.min[i]}, ${range.max[i]}] ` +
-            `(min [${range.min.join(', ')}], max [${range.max.join(', ')}])`,
+          `input '${info.name}' dimension ${i} is ${d}, outside optimization profile ${this.#profile}'s range [${min[i]}, ${max[i]}] ` +
+            `(min [${min.join(', ')}], max [${max.join(', ')}])`,
         );
       }
-    });
+    }
   }
 
   #prepare(feeds: Feeds): NativeHostTensor[] {
     expectObject(feeds, 'feeds');
-    for (const name of Object.keys(feeds)) this.#input(name);
     const inputs: NativeHostTensor[] = [];
-    for (const input of this.engine.inputs) {
-      const tensor = feeds[input.name];
+    let given = 0;
+    for (const check of this.#checks) {
+      const { info } = check;
+      const tensor = feeds[info.name];
       if (tensor === undefined) {
-        throw new InvalidArgumentError(`missing input '${input.name}' (${input.dtype} [${input.shape.join(', ')}]); the engine's inputs are ${this.engine.inputs.map((i) => i.name).join(', ')}`);
+        throw new InvalidArgumentError(`missing input '${info.name}' (${info.dtype} [${info.shape.join(', ')}]); the engine's inputs are ${this.#checks.map((c) => c.info.name).join(', ')}`);
       }
-      if (!(tensor instanceof Tensor)) throw new InvalidArgumentError(`input '${input.name}' must be a Tensor`);
-      if (tensor.dtype !== input.dtype) {
-        throw new DataTypeError(`input '${input.name}' expects ${input.dtype} but received a ${tensor.dtype} Tensor`);
+      given++;
+      if (!(tensor instanceof Tensor)) throw new InvalidArgumentError(`input '${info.name}' must be a Tensor`);
+      if (tensor.dtype !== info.dtype) {
+        throw new DataTypeError(`input '${info.name}' expects ${info.dtype} but received a ${tensor.dtype} Tensor`);
       }
-      const set = this.#inputShapes.get(input.name);
+      const set = check.fixed;
       if (set && (set.length !== tensor.dims.length || set.some((d, i) => d !== tensor.dims[i]))) {
-        throw new ShapeError(`input '${input.name}' was set to [${set.join(', ')}] with setInputShape but received dims [${tensor.dims.join(', ')}]`);
+        throw new ShapeError(`input '${info.name}' was set to [${set.join(', ')}] with setInputShape but received dims [${tensor.dims.join(', ')}]`);
       }
-      this.#checkShape(input, tensor.dims);
-      inputs.push({ name: input.name, dtype: tensor.dtype, shape: [...tensor.dims], data: tensor.data });
+      this.#checkShape(check, tensor.dims);
+      inputs.push({ name: info.name, dtype: tensor.dtype, shape: tensor.dims as number[], data: tensor.data });
+    }
+    if (Object.keys(feeds).length !== given) {
+      for (const name of Object.keys(feeds)) this.#check(name);
     }
     return inputs;
   }
@@ -144,4 +163,13 @@ export class ExecutionContext extends NativeResource {
   protected releaseNative(): void {
     this.#native.dispose();
   }
+}
+
+function toTensors(outputs: (NativeHostTensor & { data: ArrayBuffer })[]): Record<string, Tensor> {
+  const result: Record<string, Tensor> = {};
+  for (const o of outputs) {
+    const Storage = STORAGE[o.dtype];
+    result[o.name] = new Tensor(o.dtype, new Storage(o.data, 0, o.data.byteLength / Storage.BYTES_PER_ELEMENT), o.shape);
+  }
+  return result;
 }

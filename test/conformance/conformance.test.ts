@@ -13,7 +13,22 @@ import { loadCase, TESTDATA, type TestCase, unsupportedTypeReason } from './onnx
 
 /** Operators the sim implements; every case of these must pass or carry a documented skip. */
 export const OPERATORS = [
-  'Identity', 'Constant', 'Add', 'Sub', 'Mul', 'Div', 'MatMul', 'Gemm', 'Relu', 'Sigmoid', 'Tanh', 'Softmax', 'Reshape', 'Flatten', 'Transpose',
+  // convolution, matrix products
+  'Conv', 'ConvTranspose', 'Gemm', 'MatMul',
+  // activations and unary math
+  'Relu', 'LeakyRelu', 'PRelu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Clip', 'Elu', 'Selu', 'Softplus', 'Softsign',
+  'Exp', 'Log', 'Sqrt', 'Abs', 'Neg', 'Reciprocal', 'Pow', 'Erf',
+  // pooling
+  'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'LRN',
+  // elementwise with broadcasting
+  'Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Sum', 'Mean',
+  // normalization and reduction
+  'Softmax', 'LogSoftmax', 'BatchNormalization', 'InstanceNormalization', 'LayerNormalization', 'ReduceMean', 'ReduceSum', 'ReduceMax',
+  // shape and data movement
+  'Flatten', 'Reshape', 'Transpose', 'Concat', 'Split', 'Slice', 'Squeeze', 'Unsqueeze', 'Pad', 'Gather', 'Shape', 'Expand', 'Tile',
+  'Resize', 'Upsample', 'DepthToSpace', 'Identity', 'Constant', 'ConstantOfShape', 'Cast', 'Dropout',
+  // quantization
+  'QuantizeLinear', 'DequantizeLinear',
 ];
 
 /**

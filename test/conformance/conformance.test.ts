@@ -93,17 +93,22 @@ async function runCase(c: TestCase): Promise<Outcome> {
   }
 }
 
-const nodeDir = join(TESTDATA, 'node');
-const available = existsSync(nodeDir);
-const cases = available
-  ? readdirSync(nodeDir)
-      .filter((d) => d.startsWith('test_'))
-      .map((d) => loadCase(join(nodeDir, d), OPERATORS))
-      .filter((c) => OPERATORS.includes(c.op))
-  : [];
+const NETWORKS = 'pytorch-converted networks';
+
+function listCases(folder: string): string[] {
+  const dir = join(TESTDATA, folder);
+  return existsSync(dir) ? readdirSync(dir).filter((d) => d.startsWith('test_')).map((d) => join(dir, d)) : [];
+}
+
+// Per-operator cases from node/, and whole small networks from pytorch-converted/ (each
+// network counts under one row; its operators must all be in the list).
+const cases = [
+  ...listCases('node').map((d) => loadCase(d, OPERATORS)).filter((c) => OPERATORS.includes(c.op)),
+  ...listCases('pytorch-converted').map((d) => ({ ...loadCase(d, OPERATORS), op: NETWORKS })),
+];
 const results = new Map<string, Outcome>();
 
-describe.skipIf(!available)('ONNX backend node tests on the sim', () => {
+describe.skipIf(cases.length === 0)('ONNX backend tests on the sim', () => {
   for (const c of cases) {
     it(`${c.op}: ${c.name}`, async () => {
       const outcome = await runCase(c);
@@ -113,14 +118,15 @@ describe.skipIf(!available)('ONNX backend node tests on the sim', () => {
   }
 
   afterAll(() => {
-    const rows = OPERATORS.map((op) => {
+    const rows = [...OPERATORS, NETWORKS].map((op) => {
       const mine = cases.filter((c) => c.op === op).map((c) => [c, results.get(c.name)] as const);
       const count = (s: string) => mine.filter(([, r]) => r?.status === s).length;
       return { op, passed: count('passed'), failed: count('failed'), skipped: count('skipped'), mine };
     });
-    const lines = ['', 'operator         passed  failed  skipped', ...rows.map((r) => `${r.op.padEnd(16)} ${String(r.passed).padStart(6)}  ${String(r.failed).padStart(6)}  ${String(r.skipped).padStart(7)}`)];
+    const row = (name: string, p: number, f: number, k: number) => `${name.padEnd(26)} ${String(p).padStart(6)}  ${String(f).padStart(6)}  ${String(k).padStart(7)}`;
+    const lines = ['', `${'operator'.padEnd(26)} passed  failed  skipped`, ...rows.map((r) => row(r.op, r.passed, r.failed, r.skipped))];
     const total = (k: 'passed' | 'failed' | 'skipped') => rows.reduce((a, r) => a + r[k], 0);
-    lines.push(`${'total'.padEnd(16)} ${String(total('passed')).padStart(6)}  ${String(total('failed')).padStart(6)}  ${String(total('skipped')).padStart(7)}`);
+    lines.push(row('total', total('passed'), total('failed'), total('skipped')));
     for (const r of rows) {
       for (const [c, o] of r.mine) if (o && o.status !== 'passed') lines.push(`  ${o.status} ${c.name}: ${o.reason}`);
     }

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { fromBinary } from '@bufbuild/protobuf';
-import { ModelProtoSchema, TensorProto_DataType } from 'onnx-buf';
+import { ModelProtoSchema, TensorProto_DataType, TensorProtoSchema } from 'onnx-buf';
 import { describe, expect, it } from 'vitest';
 
 import { buildEngine, InferenceSession, Runtime, ShapeError, Tensor } from '../lib/index.js';
@@ -47,7 +47,7 @@ describe.skipIf(networks.length === 0)('pytorch-converted networks, random input
         const type = input.type?.value.case === 'tensorType' ? input.type.value.value.elemType : 0;
         // Integer inputs (Embedding indices) need valid index values, which random floats are not.
         if (type !== TensorProto_DataType.FLOAT) return;
-        shapes[input.name] = [...tensorFromProto(fromBinary((await import('onnx-buf')).TensorProtoSchema, readFileSync(join(dir, 'test_data_set_0', `input_${k}.pb`)))).dims];
+        shapes[input.name] = [...tensorFromProto(fromBinary(TensorProtoSchema, readFileSync(join(dir, 'test_data_set_0', `input_${k}.pb`)))).dims];
       }
       await compareWithOnnxRuntime(model, shapes, 17);
     });

@@ -14,10 +14,17 @@ import { lenetModel, mobileModel, resnetBlockModel } from './fixtures/cnn-models
 import { randomFloats } from './fixtures/models.js';
 import { expectClose, runOnnxRuntime } from './fixtures/oracle.js';
 
-async function compareWithOnnxRuntime(model: Uint8Array, shapes: Record<string, number[]>, seed: number, rtol = 1e-3, atol = 1e-4) {
+/** Returns false (compares nothing) when onnxruntime itself cannot run the model. */
+async function compareWithOnnxRuntime(model: Uint8Array, shapes: Record<string, number[]>, seed: number, rtol = 1e-3, atol = 1e-4): Promise<boolean> {
   const feeds: Record<string, { data: Float32Array; dims: number[] }> = {};
   for (const [name, dims] of Object.entries(shapes)) feeds[name] = { data: randomFloats(dims.reduce((a, b) => a * b, 1), seed++), dims };
-  const expected = await runOnnxRuntime(model, feeds);
+  let expected: Awaited<ReturnType<typeof runOnnxRuntime>>;
+  try {
+    expected = await runOnnxRuntime(model, feeds);
+  } catch (error) {
+    if (/Could not find an implementation/.test(String(error))) return false;
+    throw error;
+  }
   const engine = await buildEngine(model, { backend: 'sim', shapes });
   const session = await InferenceSession.create(engine, { backend: 'sim' });
   try {
@@ -26,6 +33,7 @@ async function compareWithOnnxRuntime(model: Uint8Array, shapes: Record<string, 
       expect(out[name]!.dims, name).toEqual(e.dims);
       expectClose(out[name]!.data as Float32Array, e.data, rtol, atol);
     }
+    return true;
   } finally {
     session.dispose();
   }
@@ -36,7 +44,7 @@ const networks = existsSync(networksDir) ? readdirSync(networksDir).filter((d) =
 
 describe.skipIf(networks.length === 0)('pytorch-converted networks, random inputs: sim = onnxruntime', () => {
   for (const name of networks) {
-    it(name, async () => {
+    it(name, async (ctx) => {
       const dir = join(networksDir, name);
       const model = readFileSync(join(dir, 'model.onnx'));
       const graph = fromBinary(ModelProtoSchema, model).graph!;
@@ -46,23 +54,25 @@ describe.skipIf(networks.length === 0)('pytorch-converted networks, random input
       for (const [k, input] of inputs.entries()) {
         const type = input.type?.value.case === 'tensorType' ? input.type.value.value.elemType : 0;
         // Integer inputs (Embedding indices) need valid index values, which random floats are not.
-        if (type !== TensorProto_DataType.FLOAT) return;
+        if (type !== TensorProto_DataType.FLOAT) ctx.skip('integer inputs (indices) need valid values, not random floats; the conformance suite runs it');
         shapes[input.name] = [...tensorFromProto(fromBinary(TensorProtoSchema, readFileSync(join(dir, 'test_data_set_0', `input_${k}.pb`)))).dims];
       }
-      await compareWithOnnxRuntime(model, shapes, 17);
+      // onnxruntime dropped some opsets PyTorch once exported (Gemm-6); the conformance suite
+      // checks those against the stored outputs instead.
+      if (!(await compareWithOnnxRuntime(model, shapes, 17))) ctx.skip('onnxruntime cannot run this opset');
     });
   }
 });
 
 describe('CNNs built in code, random inputs: sim = onnxruntime', () => {
   it('LeNet (conv, max/avg pool, gemm, softmax) at batch 3', async () => {
-    await compareWithOnnxRuntime(lenetModel(), { x: [3, 1, 28, 28] }, 1);
+    expect(await compareWithOnnxRuntime(lenetModel(), { x: [3, 1, 28, 28] }, 1)).toBe(true);
   });
   it('a ResNet basic block with batch norm and global pooling', async () => {
-    await compareWithOnnxRuntime(resnetBlockModel(), { x: [2, 16, 12, 10] }, 2);
+    expect(await compareWithOnnxRuntime(resnetBlockModel(), { x: [2, 16, 12, 10] }, 2)).toBe(true);
   });
   it('depthwise/pointwise convolutions, HardSwish, Concat, Resize, Transpose, Reshape', async () => {
-    await compareWithOnnxRuntime(mobileModel(), { x: [1, 8, 16, 16] }, 3);
+    expect(await compareWithOnnxRuntime(mobileModel(), { x: [1, 8, 16, 16] }, 3)).toBe(true);
   });
 });
 

@@ -158,14 +158,16 @@ void inferResize(const Node& node, const std::vector<ValueRef>& in, std::vector<
   (*out)[0].shape = p.out;
 }
 
-// The input coordinate that output index x maps to.
-double sourceCoord(Coord c, int64_t x, double scale, int64_t inLen, int64_t outLen) {
+// The input coordinate that output index x maps to. ONNX measures the resized length as
+// scale * input length, unrounded, so align_corners downsampling by a scale that does not land
+// on whole pixels stretches by (in - 1) / (in * scale - 1).
+double sourceCoord(Coord c, int64_t x, double scale, int64_t inLen) {
   const auto xd = static_cast<double>(x);
+  const double outLen = scale * static_cast<double>(inLen);
   switch (c) {
     case Coord::kHalfPixel: return (xd + 0.5) / scale - 0.5;
     case Coord::kPytorchHalfPixel: return outLen > 1 ? (xd + 0.5) / scale - 0.5 : 0.0;
-    case Coord::kAlignCorners:
-      return outLen == 1 ? 0.0 : xd * static_cast<double>(inLen - 1) / static_cast<double>(outLen - 1);
+    case Coord::kAlignCorners: return outLen == 1 ? 0.0 : xd * static_cast<double>(inLen - 1) / (outLen - 1);
     case Coord::kAsymmetric: return xd / scale;
     case Coord::kTfHalfPixelForNN: return (xd + 0.5) / scale;
   }
@@ -245,7 +247,7 @@ void nearestGather(const ResizePlan& p, const ValueRef& x, const OutputRef& y) {
     for (int64_t o = 0; o < od[k]; ++o) {
       const int64_t i = d[k] == od[k] && p.scales[k] == 1.0
                             ? o
-                            : nearestIndex(p.rounding, sourceCoord(p.coord, o, p.scales[k], d[k], od[k]), d[k]);
+                            : nearestIndex(p.rounding, sourceCoord(p.coord, o, p.scales[k], d[k]), d[k]);
       map[k][static_cast<size_t>(o)] = i * strides[k];
     }
   }
@@ -267,7 +269,7 @@ void interpolatePass(const ResizePlan& p, const float* src, float* dst, int64_t 
                      int64_t inner, size_t k) {
   std::vector<Taps> taps(static_cast<size_t>(outLen));
   for (int64_t o = 0; o < outLen; ++o)
-    taps[static_cast<size_t>(o)] = interpolationTaps(p, sourceCoord(p.coord, o, p.scales[k], inLen, outLen), inLen);
+    taps[static_cast<size_t>(o)] = interpolationTaps(p, sourceCoord(p.coord, o, p.scales[k], inLen), inLen);
   for (int64_t b = 0; b < outer; ++b) {
     const float* s = src + b * inLen * inner;
     float* t = dst + b * outLen * inner;

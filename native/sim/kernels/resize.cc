@@ -226,7 +226,7 @@ Taps interpolationTaps(const ResizePlan& p, double x, int64_t inLen) {
 }
 
 template <typename U>
-void nearestGather(const ResizePlan& p, const ValueRef& x, const OutputRef& y) {
+void nearestGather(const ResizePlan& p, const ValueRef& x, const OutputRef& y, std::vector<uint8_t>& mapBuffer) {
   const Dims& d = *x.shape;
   const Dims& od = *y.shape;
   const size_t rank = od.size();
@@ -241,9 +241,12 @@ void nearestGather(const ResizePlan& p, const ValueRef& x, const OutputRef& y) {
   int64_t strides[kMaxRank], idx[kMaxRank] = {};
   denseStrides(d, strides);
   // map[k][o]: the input element offset contribution of output index o along dim k.
-  std::vector<std::vector<int64_t>> map(rank);
+  size_t total = 0;
+  for (size_t k = 0; k < rank; ++k) total += static_cast<size_t>(od[k]);
+  int64_t* flat = KernelScratch::as<int64_t>(mapBuffer, total);
+  int64_t* map[kMaxRank];
+  for (size_t k = 0, at = 0; k < rank; at += static_cast<size_t>(od[k]), ++k) map[k] = flat + at;
   for (size_t k = 0; k < rank; ++k) {
-    map[k].resize(static_cast<size_t>(od[k]));
     for (int64_t o = 0; o < od[k]; ++o) {
       const int64_t i = d[k] == od[k] && p.scales[k] == 1.0
                             ? o
@@ -252,7 +255,7 @@ void nearestGather(const ResizePlan& p, const ValueRef& x, const OutputRef& y) {
     }
   }
   const int64_t inner = od[rank - 1];
-  const int64_t* innerMap = map[rank - 1].data();
+  const int64_t* innerMap = map[rank - 1];
   for (int64_t o = 0; o < n; o += inner) {
     int64_t off = 0;
     for (size_t k = 0; k + 1 < rank; ++k) off += map[k][static_cast<size_t>(idx[k])];
@@ -294,7 +297,7 @@ void runResize(const Node& node, const std::vector<ValueRef>& in, const std::vec
   resizeShape(node, in, &p);
   if (volume(*out[0].shape) <= 0) return;
   if (p.mode == Mode::kNearest) {
-    dispatchBytes(node, in[0].dtype, [&](auto tag) { nearestGather<typename decltype(tag)::type>(p, in[0], out[0]); });
+    dispatchBytes(node, in[0].dtype, [&](auto tag) { nearestGather<typename decltype(tag)::type>(p, in[0], out[0], scratch.a); });
     return;
   }
   dispatchFloat(node, in[0].dtype, [&](auto tag) {

@@ -229,7 +229,7 @@ void padValue(const Node& node, const std::vector<ValueRef>& in, DataType t, voi
 
 template <typename U>
 void padTyped(PadMode mode, const ValueRef& x, const OutputRef& y, const std::vector<int64_t>& begin, U fill,
-              std::vector<int64_t>& map) {
+              std::vector<uint8_t>& mapBuffer) {
   const Dims& d = *x.shape;
   const Dims& od = *y.shape;
   const size_t rank = od.size();
@@ -248,12 +248,12 @@ void padTyped(PadMode mode, const ValueRef& x, const OutputRef& y, const std::ve
     offsets[k] = total;
     total += static_cast<size_t>(od[k]);
   }
-  map.resize(total);
+  int64_t* map = KernelScratch::as<int64_t>(mapBuffer, total);
   for (size_t k = 0; k < rank; ++k)
     for (int64_t o = 0; o < od[k]; ++o) map[offsets[k] + static_cast<size_t>(o)] = padSource(mode, o, begin[k], d[k]);
   int64_t strides[kMaxRank], idx[kMaxRank] = {};
   denseStrides(d, strides);
-  const int64_t* inner = map.data() + offsets[rank - 1];
+  const int64_t* inner = map + offsets[rank - 1];
   for (int64_t o = 0; o < n; o += od[rank - 1]) {
     int64_t off = 0;
     bool outside = false;
@@ -277,13 +277,11 @@ void runPad(const Node& node, const std::vector<ValueRef>& in, const std::vector
   const PadMode mode = padMode(node);
   uint64_t fillBytes = 0;
   padValue(node, in, in[0].dtype, &fillBytes);
-  std::vector<int64_t> map;
-  (void)scratch;
   dispatchBytes(node, in[0].dtype, [&](auto tag) {
     using U = typename decltype(tag)::type;
     U fill;
     std::memcpy(&fill, &fillBytes, sizeof(U));
-    padTyped<U>(mode, in[0], out[0], b, fill, map);
+    padTyped<U>(mode, in[0], out[0], b, fill, scratch.a);
   });
 }
 

@@ -11,6 +11,11 @@ const OpRegistry& OpRegistry::instance() {
     registerMatMulOps(r);
     registerSoftmaxOps(r);
     registerShapeOps(r);
+    registerConcatSplitOps(r);
+    registerSlicePadOps(r);
+    registerGatherExpandOps(r);
+    registerResizeOps(r);
+    registerCastQuantOps(r);
     return r;
   }();
   return registry;

@@ -93,6 +93,11 @@ void registerActivationOps(OpRegistry& registry);
 void registerMatMulOps(OpRegistry& registry);
 void registerSoftmaxOps(OpRegistry& registry);
 void registerShapeOps(OpRegistry& registry);
+void registerConcatSplitOps(OpRegistry& registry);
+void registerSlicePadOps(OpRegistry& registry);
+void registerGatherExpandOps(OpRegistry& registry);
+void registerResizeOps(OpRegistry& registry);
+void registerCastQuantOps(OpRegistry& registry);
 
 }  // namespace sim
 }  // namespace tnrt

@@ -38,6 +38,13 @@ export const OPERATORS = [
 const TENSORRT_LACKS: Record<string, string> = {
   test_identity_sequence: 'sequence types: TensorRT tensors only',
   test_identity_opt: 'optional types: TensorRT tensors only',
+  test_resize_tf_crop_and_resize: "coordinate_transformation_mode tf_crop_and_resize: TensorRT's resize layer has only align_corners, asymmetric and half_pixel transformations (no roi cropping or extrapolation)",
+  test_training_dropout: 'Dropout with training_mode=true: TensorRT builds inference engines, where Dropout is an identity',
+  test_training_dropout_default: 'Dropout with training_mode=true: TensorRT builds inference engines, where Dropout is an identity',
+  test_training_dropout_default_mask: 'Dropout with training_mode=true: TensorRT builds inference engines, where Dropout is an identity',
+  test_training_dropout_mask: 'Dropout with training_mode=true: TensorRT builds inference engines, where Dropout is an identity',
+  test_training_dropout_zero_ratio: 'Dropout with training_mode=true: TensorRT builds inference engines, where Dropout is an identity',
+  test_training_dropout_zero_ratio_mask: 'Dropout with training_mode=true: TensorRT builds inference engines, where Dropout is an identity',
 };
 
 const RTOL = 1e-3;

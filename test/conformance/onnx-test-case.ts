@@ -32,8 +32,13 @@ export function unsupportedTypeReason(onnxType: number): string | undefined {
   return `TensorRT has no ${T[onnxType]?.toLowerCase() ?? `type ${onnxType}`} tensors`;
 }
 
-export function tensorFromProto(proto: TensorProto): Tensor {
-  const dtype = DTYPES[proto.dataType];
+/**
+ * `expectedType` is the graph's declared element type: ONNX 1.12's test data stores bfloat16
+ * tensors with data_type UINT16 (the same 16-bit patterns), which the declaration disambiguates.
+ */
+export function tensorFromProto(proto: TensorProto, expectedType?: number): Tensor {
+  const bfloat16AsUint16 = proto.dataType === T.UINT16 && expectedType === T.BFLOAT16;
+  const dtype = bfloat16AsUint16 ? 'bfloat16' : DTYPES[proto.dataType];
   if (!dtype) throw new Error(unsupportedTypeReason(proto.dataType));
   const dims = proto.dims.map(Number);
   const count = dims.reduce((a, b) => a * b, 1);
@@ -109,6 +114,9 @@ export function loadCase(dir: string, knownOps: readonly string[]): TestCase {
     inputNames: graphInputs.map((i) => i.name),
     ioTypes,
     outputNames: graph.output.map((o) => o.name),
-    data: () => ({ inputs: read('input_').map(tensorFromProto), outputs: read('output_').map(tensorFromProto) }),
+    data: () => ({
+      inputs: read('input_').map((t, i) => tensorFromProto(t, ioTypes[i])),
+      outputs: read('output_').map((t, i) => tensorFromProto(t, ioTypes[graphInputs.length + i])),
+    }),
   };
 }

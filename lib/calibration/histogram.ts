@@ -175,11 +175,15 @@ export class CalibrationHistogram extends NativeResource {
   #enqueue<T>(start: () => Promise<T>): Promise<T> {
     // Created now, so that a rejection points at the caller rather than at the queue.
     const callSite = new Error();
+    // An idle histogram starts the call now, so that it runs even if dispose() follows at once.
+    const run =
+      this.#pending === 0
+        ? new Promise<T>((resolve) => resolve(start()))
+        : this.#queue.then(() => {
+            this.assertLive();
+            return start();
+          });
     this.#pending++;
-    const run = this.#queue.then(() => {
-      this.assertLive();
-      return start();
-    });
     const settled = run.catch((error: unknown) => {
       throw fromNativeError(error, callSite);
     }).finally(() => {

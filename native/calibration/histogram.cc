@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <limits>
 
 namespace tnrt::calibration {
 
@@ -21,35 +20,32 @@ constexpr size_t kScanWidth = 16;
 AbsHistogram::AbsHistogram() : lanes_(kLanes * kHistogramBins, 0), indices_(kChunk, 0) {}
 
 float AbsHistogram::scanMaxAbs(const float* data, size_t count, bool& anyNonFinite) {
-  // Independent per-lane maxima: a plain `m = max(m, x)` reduction is not vectorized without
-  // -ffast-math (reordering it changes NaN semantics); lane-wise maxima are.
-  float maxima[kScanWidth] = {};
-  int32_t bad[kScanWidth] = {};
-  const float kMaxFinite = std::numeric_limits<float>::max();
+  // Works on the bit patterns: with the sign bit cleared, a float's bits order like its value
+  // (+0 < finite < +Inf < NaN), so one integer maximum gives both max|x| and whether any value
+  // is non-finite. Independent per-lane maxima vectorize with plain SSE2; a float max
+  // reduction would not without -ffast-math (reordering it changes NaN semantics).
+  int32_t maxima[kScanWidth] = {};
   size_t i = 0;
   for (; i + kScanWidth <= count; i += kScanWidth) {
     for (size_t j = 0; j < kScanWidth; ++j) {
-      float a = std::fabs(data[i + j]);
-      maxima[j] = a > maxima[j] ? a : maxima[j];  // NaN compares false and is ignored here
-      bad[j] |= a <= kMaxFinite ? 0 : 1;           // NaN and Inf both fail this comparison
+      int32_t bits;
+      std::memcpy(&bits, data + i + j, sizeof bits);
+      bits &= 0x7fffffff;
+      maxima[j] = bits > maxima[j] ? bits : maxima[j];
     }
   }
-  float m = 0.0f;
-  int32_t anyBad = 0;
-  for (size_t j = 0; j < kScanWidth; ++j) {
-    m = maxima[j] > m ? maxima[j] : m;
-    anyBad |= bad[j];
-  }
+  int32_t m = 0;
+  for (size_t j = 0; j < kScanWidth; ++j) m = std::max(m, maxima[j]);
   for (; i < count; ++i) {
-    float a = std::fabs(data[i]);
-    if (a <= kMaxFinite) {
-      m = a > m ? a : m;
-    } else {
-      anyBad = 1;
-    }
+    int32_t bits;
+    std::memcpy(&bits, data + i, sizeof bits);
+    m = std::max(m, bits & 0x7fffffff);
   }
-  anyNonFinite = anyBad != 0;
-  return m;
+  constexpr int32_t kInfinityBits = 0x7f800000;
+  anyNonFinite = m >= kInfinityBits;
+  float result;
+  std::memcpy(&result, &m, sizeof result);
+  return result;
 }
 
 void AbsHistogram::add(const float* data, size_t count) {

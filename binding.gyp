@@ -8,6 +8,7 @@
       "sources": [
         "<!@(node -p \"require('fs').readdirSync('native/binding').filter(f => f.endsWith('.cc')).map(f => 'native/binding/' + f).join(' ')\")",
         "<!@(node -p \"require('fs').readdirSync('native/backend').filter(f => f.endsWith('.cc')).map(f => 'native/backend/' + f).join(' ')\")",
+        "<!@(node -p \"require('fs').readdirSync('native/calibration').filter(f => f.endsWith('.cc')).map(f => 'native/calibration/' + f).join(' ')\")",
         "<!@(node -p \"require('./scripts/sim-sources.cjs').join(' ')\")"
       ],
       "include_dirs": [

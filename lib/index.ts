@@ -6,6 +6,23 @@
 export { backends, type BackendInfo, type BackendName, type BackendOption } from './backend.js';
 export { buildEngine, buildEngineWithCache, type BuildEngineOptions, type BuildEngineResult } from './build-engine.js';
 export { Builder, type BuilderOptions, type BuildCallOptions } from './builder.js';
+export {
+  CALIBRATION_ALGORITHMS,
+  type CalibrationAlgorithm,
+  type CalibrationCache,
+  float32ToHex,
+  formatCalibrationCache,
+  hexToFloat32,
+  parseCalibrationCache,
+} from './calibration/calibration-cache.js';
+export {
+  CALIBRATION_METHODS,
+  CalibrationHistogram,
+  type CalibrationMethod,
+  type EntropyThreshold,
+  scaleFromThreshold,
+  type ThresholdOptions,
+} from './calibration/histogram.js';
 export { BuilderConfig, type MemoryPoolType, type ProgressEvent } from './builder-config.js';
 export {
   type DataType,

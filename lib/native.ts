@@ -92,10 +92,36 @@ export interface NativeRuntime {
   dispose(): void;
 }
 
+/** Result of the entropy threshold search (native/calibration/entropy.h). */
+export interface NativeEntropyResult {
+  threshold: number;
+  bins: number;
+  divergence: number;
+}
+
+/** One tensor's 2048-bin |x| histogram (native/binding/calibration_histogram.h). */
+export interface NativeCalibrationHistogram {
+  /** Calls must not overlap; lib/calibration/histogram.ts queues them. */
+  add(values: Float32Array): Promise<void>;
+  entropyThreshold(): Promise<NativeEntropyResult>;
+  percentileThreshold(percent: number): number;
+  readonly maxAbs: number;
+  readonly binWidth: number;
+  readonly total: number;
+  readonly skipped: number;
+  /** A copy of the 2048 counts. */
+  readonly counts: Float64Array;
+  dispose(): void;
+}
+
 export interface NativeAddon {
   Logger: new (minSeverity: number, onMessage?: (severity: number, message: string) => void) => NativeLogger;
   Builder: new (logger: NativeLogger, backend: string, adapterPath: string) => NativeBuilder;
   Runtime: new (logger: NativeLogger, backend: string, adapterPath: string) => NativeRuntime;
+  CalibrationHistogram: {
+    new (counts?: Float64Array, maxAbs?: number): NativeCalibrationHistogram;
+    readonly bins: number;
+  };
   probeBackend(name: string, adapterPath: string): NativeBackendInfo;
   /** The leading bytes of every sim engine. */
   simEngineMagic: Uint8Array;

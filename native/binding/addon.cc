@@ -5,6 +5,7 @@
 #include "addon_data.h"
 #include "backend/loader.h"
 #include "builder.h"
+#include "calibration_histogram.h"
 #include "convert.h"
 #include "engine.h"
 #include "errors.h"
@@ -76,6 +77,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Runtime::Init(env, exports);
   Engine::Init(env, exports, data);
   ExecutionContext::Init(env, exports, data);
+  CalibrationHistogram::Init(env, exports);
   exports.Set("probeBackend", Napi::Function::New(env, ProbeBackend, "probeBackend"));
   exports.Set("noop", Napi::Function::New(env, Noop, "noop"));
   // So that lib/ can route an engine to the sim by its first bytes without a native call.

@@ -1,0 +1,245 @@
+// Calibration statistics, native next to plain JavaScript, measured in one run:
+// - histogram throughput: MB/s of float32 activations (gaussian, 64 MB in 1 MB batches by
+//   default) through CalibrationHistogram.add() and through the same algorithm in JS below;
+// - the entropy threshold search per tensor, native and in JS.
+// Goal: native >= 10x the JavaScript implementation.
+import { CalibrationHistogram } from 'tensorrt-node';
+
+const TOTAL_MB = Number(process.env.BENCH_MB ?? 64);
+const BATCH_MB = Number(process.env.BENCH_BATCH_MB ?? 1);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const BINS = 2048;
+const LEVELS = 128;
+
+// ---- The same algorithms, written plainly in JavaScript ------------------------------------
+
+/** 2048-bin |x| histogram; range grows to the new max and old counts are split proportionally. */
+class JsHistogram {
+  counts = new Float64Array(BINS);
+  range = 0;
+  total = 0;
+
+  add(values) {
+    let max = 0;
+    for (let i = 0; i < values.length; i++) {
+      const a = Math.abs(values[i]);
+      if (a > max && a !== Infinity) max = a;
+    }
+    if (max > this.range) this.grow(max);
+    const scale = this.range > 0 ? BINS / this.range : 0;
+    const counts = this.counts;
+    for (let i = 0; i < values.length; i++) {
+      const a = Math.abs(values[i]);
+      if (!(a <= 3.4028234663852886e38)) continue; // NaN, Inf
+      counts[Math.min(BINS - 1, Math.floor(a * scale))]++;
+      this.total++;
+    }
+  }
+
+  grow(range) {
+    if (this.range > 0 && this.total > 0) {
+      const r = this.range / range;
+      const next = new Float64Array(BINS);
+      for (let b = 0; b < BINS; b++) {
+        const c = this.counts[b];
+        if (c === 0) continue;
+        const lo = b * r;
+        const hi = (b + 1) * r;
+        const j = Math.min(Math.floor(lo), BINS - 1);
+        if (hi <= j + 1 || j === BINS - 1) {
+          next[j] += c;
+        } else {
+          const first = Math.round((c * (j + 1 - lo)) / (hi - lo));
+          next[j] += first;
+          next[j + 1] += c - first;
+        }
+      }
+      this.counts = next;
+    }
+    this.range = range;
+  }
+}
+
+/** The entropy search bin by bin, as the GTC 2017 talk writes it: O(i) per candidate. */
+function jsEntropyPlain(counts, binWidth) {
+  let best = Infinity;
+  let bestBins = 0;
+  const levelSum = new Float64Array(LEVELS);
+  const levelNonZero = new Float64Array(LEVELS);
+  for (let i = LEVELS; i <= BINS; i++) {
+    let outliers = 0;
+    for (let k = i; k < BINS; k++) outliers += counts[k];
+    if (outliers > 0 && counts[i - 1] === 0) continue;
+    levelSum.fill(0);
+    levelNonZero.fill(0);
+    let inside = 0;
+    for (let k = 0; k < i; k++) {
+      const c = counts[k];
+      inside += c;
+      if (c > 0) {
+        const level = Math.floor((k * LEVELS) / i);
+        levelSum[level] += c;
+        levelNonZero[level]++;
+      }
+    }
+    if (inside === 0) continue;
+    const total = inside + outliers;
+    let kl = 0;
+    for (let k = 0; k < i; k++) {
+      let p = counts[k];
+      if (k === i - 1) p += outliers;
+      if (p === 0) continue;
+      const level = Math.floor((k * LEVELS) / i);
+      const q = levelSum[level] / levelNonZero[level] / inside;
+      kl += (p / total) * Math.log(p / total / q);
+    }
+    if (kl < best) {
+      best = kl;
+      bestBins = i;
+    }
+  }
+  return { threshold: (bestBins + 0.5) * binWidth, bins: bestBins, divergence: best };
+}
+
+/** The same search with the prefix-sum formulation the native code uses: O(128) per candidate. */
+function jsEntropyPrefix(counts, binWidth) {
+  const count = new Float64Array(BINS + 1);
+  const nonZero = new Float64Array(BINS + 1);
+  const xlogx = new Float64Array(BINS + 1);
+  for (let k = 0; k < BINS; k++) {
+    const c = counts[k];
+    count[k + 1] = count[k] + c;
+    nonZero[k + 1] = nonZero[k] + (c > 0 ? 1 : 0);
+    xlogx[k + 1] = xlogx[k] + (c > 0 ? c * Math.log(c) : 0);
+  }
+  const total = count[BINS];
+  let best = Infinity;
+  let bestBins = 0;
+  for (let i = LEVELS; i <= BINS; i++) {
+    const inside = count[i];
+    const outliers = total - inside;
+    const last = counts[i - 1];
+    if (inside <= 0 || (outliers > 0 && last === 0)) continue;
+    const lastFolded = last + outliers;
+    const pTerm = (xlogx[i - 1] + (lastFolded > 0 ? lastFolded * Math.log(lastFolded) : 0)) / total - Math.log(total);
+    const lastLevel = Math.floor(((i - 1) * LEVELS) / i);
+    let qSum = 0;
+    for (let j = 0; j < LEVELS; j++) {
+      const begin = Math.ceil((j * i) / LEVELS);
+      const end = Math.ceil(((j + 1) * i) / LEVELS);
+      const g = count[end] - count[begin];
+      if (g <= 0) continue;
+      const logMean = Math.log(g / (nonZero[end] - nonZero[begin]));
+      qSum += g * logMean;
+      if (j === lastLevel) qSum += outliers * logMean;
+    }
+    const kl = pTerm - (qSum / total - Math.log(inside));
+    if (kl < best) {
+      best = kl;
+      bestBins = i;
+    }
+  }
+  return { threshold: (bestBins + 0.5) * binWidth, bins: bestBins, divergence: best };
+}
+
+// ---- Measurement ----------------------------------------------------------------------------
+
+function gaussianData(count, seed) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(1 - next()));
+    const phi = 2 * Math.PI * next();
+    out[i] = r * Math.cos(phi);
+    if (i + 1 < count) out[i + 1] = r * Math.sin(phi);
+  }
+  return out;
+}
+
+const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+const seconds = (start) => Number(process.hrtime.bigint() - start) / 1e9;
+
+const floatsPerBatch = Math.round((BATCH_MB * 1024 * 1024) / 4);
+const batches = Math.round(TOTAL_MB / BATCH_MB);
+const data = gaussianData(floatsPerBatch * batches, 1234);
+const batchList = Array.from({ length: batches }, (_, b) => data.subarray(b * floatsPerBatch, (b + 1) * floatsPerBatch));
+
+async function nativeHistogram() {
+  const histogram = new CalibrationHistogram();
+  const start = process.hrtime.bigint();
+  for (const batch of batchList) await histogram.add(batch);
+  const s = seconds(start);
+  return { s, histogram };
+}
+
+function jsHistogram() {
+  const histogram = new JsHistogram();
+  const start = process.hrtime.bigint();
+  for (const batch of batchList) histogram.add(batch);
+  return { s: seconds(start), histogram };
+}
+
+// Warm up both (JIT, page faults), then interleave rounds so machine noise hits both alike.
+{
+  const { histogram } = await nativeHistogram();
+  histogram.dispose();
+  jsHistogram();
+}
+const nativeTimes = [];
+const jsTimes = [];
+let lastNative;
+let lastJs;
+for (let r = 0; r < ROUNDS; r++) {
+  const n = await nativeHistogram();
+  nativeTimes.push(n.s);
+  lastNative?.dispose();
+  lastNative = n.histogram;
+  const j = jsHistogram();
+  jsTimes.push(j.s);
+  lastJs = j.histogram;
+}
+
+// The two histograms should be the same statistics; report their largest bin difference.
+const nativeCounts = lastNative.counts;
+let maxDiff = 0;
+for (let k = 0; k < BINS; k++) maxDiff = Math.max(maxDiff, Math.abs(nativeCounts[k] - lastJs.counts[k]));
+
+const ENTROPY_RUNS = Number(process.env.BENCH_ENTROPY_RUNS ?? 20);
+const binWidth = lastNative.binWidth;
+async function timeAsync(fn, runs) {
+  const samples = [];
+  for (let r = 0; r < runs; r++) {
+    const start = process.hrtime.bigint();
+    await fn();
+    samples.push(seconds(start) * 1e3);
+  }
+  return median(samples);
+}
+await timeAsync(() => lastNative.entropyThreshold(), 3);
+const nativeEntropyMs = await timeAsync(() => lastNative.entropyThreshold(), ENTROPY_RUNS);
+jsEntropyPrefix(nativeCounts, binWidth);
+const jsPrefixMs = await timeAsync(() => jsEntropyPrefix(nativeCounts, binWidth), ENTROPY_RUNS);
+const plainRuns = Math.max(3, Math.round(ENTROPY_RUNS / 4));
+jsEntropyPlain(nativeCounts, binWidth);
+const jsPlainMs = await timeAsync(() => jsEntropyPlain(nativeCounts, binWidth), plainRuns);
+const nativeResult = await lastNative.entropyThreshold();
+const plainResult = jsEntropyPlain(nativeCounts, binWidth);
+
+const nativeMBs = TOTAL_MB / median(nativeTimes);
+const jsMBs = TOTAL_MB / median(jsTimes);
+console.log(`histogram of |x|, ${TOTAL_MB} MB of float32 gaussian activations in ${BATCH_MB} MB batches (median of ${ROUNDS} rounds):`);
+console.log(`  native CalibrationHistogram.add(): ${nativeMBs.toFixed(0)} MB/s`);
+console.log(`  plain JavaScript:                  ${jsMBs.toFixed(0)} MB/s`);
+console.log(`  ratio native / JS: ${(nativeMBs / jsMBs).toFixed(1)}x (goal >= 10x); largest bin difference ${maxDiff} of ${lastNative.total} values`);
+console.log(`entropy threshold search per tensor (2048 bins, 128 levels):`);
+console.log(`  native entropyThreshold():             ${nativeEntropyMs.toFixed(3)} ms (median of ${ENTROPY_RUNS}, includes the async round trip)`);
+console.log(`  JavaScript, bin by bin (O(i) per candidate):  ${jsPlainMs.toFixed(3)} ms  -> ratio ${(jsPlainMs / nativeEntropyMs).toFixed(1)}x`);
+console.log(`  JavaScript, prefix sums as native (O(128)):   ${jsPrefixMs.toFixed(3)} ms  -> ratio ${(jsPrefixMs / nativeEntropyMs).toFixed(1)}x`);
+console.log(`  same answer: native ${nativeResult.bins} bins, JS ${plainResult.bins} bins`);
+lastNative.dispose();

@@ -1,0 +1,205 @@
+/**
+ * CalibrationHistogram: the per-tensor statistics of INT8 calibration, as TensorRT's entropy
+ * calibrator collects them: a 2048-bin histogram of |x| over [0, max|x|], filled batch by
+ * batch on the libuv pool, and the three ways to turn it into a clipping threshold (entropy,
+ * min-max, percentile). The scale of symmetric int8 quantization is threshold / 127.
+ */
+import { callNative, fromNativeError, InvalidArgumentError } from '../errors.js';
+import { native, type NativeCalibrationHistogram } from '../native.js';
+import { NativeResource } from '../resource.js';
+import { expectObject, expectOneOf, invalid } from '../validate.js';
+
+/** How a threshold is chosen from the statistics. */
+export type CalibrationMethod = 'entropy' | 'minmax' | 'percentile';
+
+export const CALIBRATION_METHODS: readonly CalibrationMethod[] = ['entropy', 'minmax', 'percentile'];
+
+/** The outcome of the entropy search. */
+export interface EntropyThreshold {
+  /** Clipping threshold, (bins + 0.5) * binWidth; 0 for an empty or all-zero histogram. */
+  threshold: number;
+  /** The winning number of histogram bins, 128..2048 (0 when threshold is 0). */
+  bins: number;
+  /** KL(P||Q) of the winner, in nats. */
+  divergence: number;
+}
+
+export interface ThresholdOptions {
+  /** For method 'percentile': the share of |x| values, in percent, kept unclipped. Default 99.99. */
+  percentile?: number;
+}
+
+/** Number of int8 levels on each side of zero: scale = threshold / 127. */
+export const INT8_MAX_LEVEL = 127;
+
+function expectPercent(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !(value > 0 && value <= 100)) invalid('a number in (0, 100]', what, value);
+  return value;
+}
+
+export class CalibrationHistogram extends NativeResource {
+  /** Number of bins, as in TensorRT's entropy calibrator. */
+  static readonly bins: number = 2048;
+
+  #native: NativeCalibrationHistogram;
+  // The addon refuses overlapping calls on one histogram; this chain makes them wait instead.
+  #queue: Promise<unknown> = Promise.resolve();
+  #pending = 0;
+
+  /** An empty histogram; its range is set by the first add(). */
+  constructor() {
+    super('CalibrationHistogram');
+    this.#native = callNative(() => new native.CalibrationHistogram());
+  }
+
+  /**
+   * A histogram with known counts over [0, maxAbs], for restoring saved statistics or merging
+   * them elsewhere.
+   * @param counts 2048 non-negative integers (a plain array or any typed array)
+   * @param maxAbs the upper end of the range: a finite number > 0 (0 only when all counts are 0)
+   * @throws InvalidArgumentError for counts of another length or with negative, fractional
+   *   or non-finite entries, and for a maxAbs that is negative, not finite, or 0 with counts
+   */
+  static fromCounts(counts: ArrayLike<number>, maxAbs: number): CalibrationHistogram {
+    const what = 'the counts of CalibrationHistogram.fromCounts()';
+    if (typeof counts !== 'object' || counts === null || typeof counts.length !== 'number') invalid('an array of 2048 counts', what, counts);
+    if (counts.length !== CalibrationHistogram.bins) invalid(`an array of ${CalibrationHistogram.bins} counts`, what, counts);
+    const copy = Float64Array.from(counts);
+    let any = false;
+    for (let k = 0; k < copy.length; k++) {
+      const c = copy[k]!;
+      if (!Number.isSafeInteger(c) || c < 0) invalid('integers >= 0', `${what} (bin ${k})`, counts[k]);
+      if (c > 0) any = true;
+    }
+    if (typeof maxAbs !== 'number' || !Number.isFinite(maxAbs) || maxAbs < 0 || !Number.isFinite(Math.fround(maxAbs)) || (any && maxAbs === 0)) {
+      invalid(any ? 'a finite float32 > 0' : 'a finite float32 >= 0', 'maxAbs of CalibrationHistogram.fromCounts()', maxAbs);
+    }
+    const histogram = new CalibrationHistogram();
+    histogram.#native.dispose();
+    histogram.#native = callNative(() => new native.CalibrationHistogram(copy, maxAbs));
+    return histogram;
+  }
+
+  /**
+   * Adds |x| of a batch of activations; runs on the libuv thread pool. Calls may be issued
+   * without awaiting the previous one: they run one after another, in order. The array is
+   * read while the promise is pending, so it must not be modified or transferred until then.
+   * NaN and ±Inf are not binned (see `skipped`). When the batch holds a larger |x| than the
+   * range so far, the range grows to it and the existing counts are re-binned (see
+   * native/calibration/histogram.h for the policy).
+   * @throws InvalidArgumentError if `values` is not a Float32Array; DisposedError after dispose()
+   */
+  add(values: Float32Array): Promise<void> {
+    this.assertLive();
+    if (!(values instanceof Float32Array)) invalid('a Float32Array', 'the values of CalibrationHistogram.add()', values);
+    return this.#enqueue(() => this.#native.add(values));
+  }
+
+  /**
+   * Runs TensorRT's entropy threshold search (KL divergence over candidate widths of 128 to
+   * 2048 bins, 128 quantization levels) on the libuv pool, after any pending add().
+   * @throws DisposedError after dispose()
+   */
+  entropyThreshold(): Promise<EntropyThreshold> {
+    this.assertLive();
+    return this.#enqueue(() => this.#native.entropyThreshold());
+  }
+
+  /**
+   * The |x| below which `percent` percent of the values fall, from the histogram (linear
+   * within a bin, so exact to one bin width).
+   * @throws InvalidArgumentError for a percent outside (0, 100] or while an add() is pending;
+   *   DisposedError after dispose()
+   */
+  percentileThreshold(percent: number): number {
+    this.#assertIdle('percentileThreshold()');
+    expectPercent(percent, 'the percent of percentileThreshold()');
+    return callNative(() => this.#native.percentileThreshold(percent));
+  }
+
+  /**
+   * The clipping threshold by `method`: 'entropy' (TensorRT's EntropyCalibration2),
+   * 'minmax' (max |x|, TensorRT's MinMaxCalibration), or 'percentile' (`options.percentile`,
+   * default 99.99). Waits for pending add() calls.
+   * @throws InvalidArgumentError for an unknown method or a percentile outside (0, 100];
+   *   DisposedError after dispose()
+   */
+  async threshold(method: CalibrationMethod, options: ThresholdOptions = {}): Promise<number> {
+    this.assertLive();
+    expectOneOf(method, CALIBRATION_METHODS, 'the calibration method');
+    expectObject(options, 'the threshold options');
+    const percent = options.percentile === undefined ? 99.99 : expectPercent(options.percentile, 'the percentile option');
+    if (method === 'entropy') return (await this.entropyThreshold()).threshold;
+    await this.#enqueue(() => Promise.resolve());
+    this.assertLive();
+    return method === 'minmax' ? this.maxAbs : this.percentileThreshold(percent);
+  }
+
+  /** The exact max |x| over the finite values added (the histogram's range). */
+  get maxAbs(): number {
+    this.#assertIdle('maxAbs');
+    return this.#native.maxAbs;
+  }
+
+  /** maxAbs / 2048. */
+  get binWidth(): number {
+    this.#assertIdle('binWidth');
+    return this.#native.binWidth;
+  }
+
+  /** Number of values binned. */
+  get total(): number {
+    this.#assertIdle('total');
+    return this.#native.total;
+  }
+
+  /** Number of NaN and ±Inf values seen and left out. */
+  get skipped(): number {
+    this.#assertIdle('skipped');
+    return this.#native.skipped;
+  }
+
+  /** A copy of the 2048 counts; bin k holds |x| in [k, k+1) * binWidth (the last includes maxAbs). */
+  get counts(): Float64Array {
+    this.#assertIdle('counts');
+    return this.#native.counts;
+  }
+
+  #assertIdle(what: string): void {
+    this.assertLive();
+    if (this.#pending > 0) {
+      throw new InvalidArgumentError(`CalibrationHistogram.${what} was read while ${this.#pending} call(s) were pending; await them first`);
+    }
+  }
+
+  #enqueue<T>(start: () => Promise<T>): Promise<T> {
+    // Created now, so that a rejection points at the caller rather than at the queue.
+    const callSite = new Error();
+    // An idle histogram starts the call now, so that it runs even if dispose() follows at once.
+    const run =
+      this.#pending === 0
+        ? new Promise<T>((resolve) => resolve(start()))
+        : this.#queue.then(() => {
+            this.assertLive();
+            return start();
+          });
+    this.#pending++;
+    const settled = run.catch((error: unknown) => {
+      throw fromNativeError(error, callSite);
+    }).finally(() => {
+      this.#pending--;
+    });
+    this.#queue = settled.catch(() => undefined);
+    return settled;
+  }
+
+  protected releaseNative(): void {
+    this.#native.dispose();
+  }
+}
+
+/** Symmetric int8 scale for a threshold: threshold / 127. */
+export function scaleFromThreshold(threshold: number): number {
+  if (typeof threshold !== 'number' || !(threshold >= 0) || !Number.isFinite(threshold)) invalid('a finite number >= 0', 'the threshold', threshold);
+  return threshold / INT8_MAX_LEVEL;
+}

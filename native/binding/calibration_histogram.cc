@@ -1,0 +1,152 @@
+#include "calibration_histogram.h"
+
+#include <cmath>
+
+#include "calibration/entropy.h"
+#include "calibration/percentile.h"
+#include "errors.h"
+#include "promise_worker.h"
+
+namespace tnrt::binding {
+
+namespace {
+
+// Clears the busy flag when the worker's function returns or throws.
+struct BusyGuard {
+  std::atomic<bool>& flag;
+  ~BusyGuard() { flag.store(false); }
+};
+
+}  // namespace
+
+void CalibrationHistogram::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = DefineClass(
+      env, "CalibrationHistogram",
+      {InstanceMethod("add", &CalibrationHistogram::Add),
+       InstanceMethod("entropyThreshold", &CalibrationHistogram::EntropyThreshold),
+       InstanceMethod("percentileThreshold", &CalibrationHistogram::PercentileThreshold),
+       InstanceAccessor("maxAbs", &CalibrationHistogram::MaxAbs, nullptr),
+       InstanceAccessor("binWidth", &CalibrationHistogram::BinWidth, nullptr),
+       InstanceAccessor("total", &CalibrationHistogram::Total, nullptr),
+       InstanceAccessor("skipped", &CalibrationHistogram::Skipped, nullptr),
+       InstanceAccessor("counts", &CalibrationHistogram::Counts, nullptr),
+       InstanceMethod("dispose", &CalibrationHistogram::Dispose),
+       StaticValue("bins", Napi::Number::New(env, calibration::kHistogramBins))});
+  exports.Set("CalibrationHistogram", ctor);
+}
+
+CalibrationHistogram::CalibrationHistogram(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<CalibrationHistogram>(info), shared_(std::make_shared<Shared>()) {
+  Napi::Env env = info.Env();
+  if (info.Length() == 0 || info[0].IsUndefined()) return;
+  // Restoring known counts: cheap guards only, lib/ has validated them.
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      info[0].As<Napi::TypedArray>().ElementLength() != calibration::kHistogramBins || !info[1].IsNumber()) {
+    throwInvalid(env, "CalibrationHistogram(counts: Float64Array of 2048 counts, maxAbs: number)");
+  }
+  Napi::Float64Array values = info[0].As<Napi::Float64Array>();
+  const double maxAbs = info[1].As<Napi::Number>().DoubleValue();
+  calibration::AbsHistogram::Counts counts{};
+  bool anyCount = false;
+  for (size_t k = 0; k < counts.size(); ++k) {
+    const double c = values[k];
+    if (!(c >= 0.0 && c <= 9007199254740992.0) || c != std::floor(c)) throwInvalid(env, "counts must be integers >= 0");
+    counts[k] = static_cast<uint64_t>(c);
+    anyCount = anyCount || c > 0.0;
+  }
+  if (!(maxAbs >= 0.0 && std::isfinite(static_cast<float>(maxAbs))) || (anyCount && maxAbs == 0.0)) {
+    throwInvalid(env, "maxAbs must be a finite float32 > 0 when any count is non-zero");
+  }
+  shared_->histogram.assign(counts, static_cast<float>(maxAbs));
+}
+
+CalibrationHistogram::Shared& CalibrationHistogram::idle(Napi::Env env) {
+  if (!shared_) throwDisposed(env, "CalibrationHistogram");
+  if (shared_->busy.load()) throwInvalid(env, "CalibrationHistogram is busy: await the previous add() first");
+  return *shared_;
+}
+
+std::shared_ptr<CalibrationHistogram::Shared> CalibrationHistogram::claim(Napi::Env env) {
+  idle(env);
+  shared_->busy.store(true);
+  return shared_;
+}
+
+Napi::Value CalibrationHistogram::Add(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  idle(env);
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    throwInvalid(env, "add(values: Float32Array)");
+  }
+  Napi::Float32Array values = info[0].As<Napi::Float32Array>();
+  const float* data = values.Data();
+  const size_t count = values.ElementLength();
+  auto shared = claim(env);
+  return PromiseWorker<bool>::Start(
+      env, "tensorrt-node calibration histogram",
+      [shared, data, count] {
+        BusyGuard guard{shared->busy};
+        shared->histogram.add(data, count);
+        return true;
+      },
+      [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); },
+      {values, info.This().As<Napi::Object>()}, nullptr);
+}
+
+Napi::Value CalibrationHistogram::EntropyThreshold(const Napi::CallbackInfo& info) {
+  auto shared = claim(info.Env());
+  return PromiseWorker<calibration::EntropyResult>::Start(
+      info.Env(), "tensorrt-node entropy threshold",
+      [shared] {
+        BusyGuard guard{shared->busy};
+        return calibration::entropyThreshold(shared->histogram.counts(), shared->histogram.binWidth());
+      },
+      [](Napi::Env env, calibration::EntropyResult& result) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("threshold", result.threshold);
+        out.Set("bins", result.bins);
+        out.Set("divergence", result.divergence);
+        return out;
+      },
+      {info.This().As<Napi::Object>()}, nullptr);
+}
+
+Napi::Value CalibrationHistogram::PercentileThreshold(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Shared& shared = idle(env);
+  const double percent = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : NAN;
+  if (!(percent > 0.0 && percent <= 100.0)) throwInvalid(env, "percentileThreshold(percent in (0, 100])");
+  return Napi::Number::New(env, calibration::percentileThreshold(shared.histogram.counts(), shared.histogram.binWidth(), percent));
+}
+
+Napi::Value CalibrationHistogram::MaxAbs(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), idle(info.Env()).histogram.maxAbs());
+}
+
+Napi::Value CalibrationHistogram::BinWidth(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), idle(info.Env()).histogram.binWidth());
+}
+
+Napi::Value CalibrationHistogram::Total(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(idle(info.Env()).histogram.total()));
+}
+
+Napi::Value CalibrationHistogram::Skipped(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(idle(info.Env()).histogram.skipped()));
+}
+
+Napi::Value CalibrationHistogram::Counts(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const auto& counts = idle(env).histogram.counts();
+  Napi::Float64Array out = Napi::Float64Array::New(env, counts.size());
+  for (size_t k = 0; k < counts.size(); ++k) out[k] = static_cast<double>(counts[k]);
+  return out;
+}
+
+Napi::Value CalibrationHistogram::Dispose(const Napi::CallbackInfo& info) {
+  // A running worker holds its own reference to the state; it is freed when that finishes.
+  shared_.reset();
+  return info.Env().Undefined();
+}
+
+}  // namespace tnrt::binding

@@ -1,0 +1,68 @@
+// The histogram of |x| that TensorRT's entropy calibrator collects for one tensor: 2048 bins
+// over [0, max|x| seen so far]. Plain C++ (no N-API) so the sim, the binding and a future
+// adapter-side calibrator can share it.
+//
+// Range policy. TensorRT sets each tensor's range from the data and does not publish how it
+// treats a later batch whose |x| exceeds that range. We keep the histogram exactly as a
+// one-pass histogram over [0, max|x| of all data] would look: when a batch exceeds the range,
+// the range becomes that batch's max|x| (not a rounded-up value, so the final bin width is
+// max|x| / 2048, the width the GTC 2017 description of the algorithm assumes) and the existing
+// counts are re-binned into the wider bins. A new bin is at least as wide as an old one, so an
+// old bin overlaps at most two new bins; its count is split between them in proportion to the
+// overlap (values assumed uniform within a bin), rounded so that the total is preserved
+// exactly. Earlier data therefore stays in the histogram, displaced by less than one new bin
+// width: the entropy search works on bins of that width, so its result moves by at most one
+// bin, the same granularity the algorithm itself has. Non-finite values (NaN, ±Inf) are not
+// binned; they are counted in skipped().
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace tnrt::calibration {
+
+constexpr int kHistogramBins = 2048;
+
+class AbsHistogram {
+ public:
+  using Counts = std::array<uint64_t, kHistogramBins>;
+
+  AbsHistogram();
+
+  // Adds |x| of every finite value. Allocates nothing: it works in buffers made by the
+  // constructor. Not thread-safe; callers serialize calls on one histogram.
+  void add(const float* data, size_t count);
+
+  // Replaces the state with `counts` over [0, range] (range > 0 unless all counts are zero);
+  // used to restore a histogram and to test the searches on known histograms.
+  void assign(const Counts& counts, float range);
+
+  const Counts& counts() const { return counts_; }
+  // The upper end of the binned range: max|x| over all finite values added.
+  float maxAbs() const { return range_; }
+  double binWidth() const { return static_cast<double>(range_) / kHistogramBins; }
+  uint64_t total() const { return total_; }
+  uint64_t skipped() const { return skipped_; }
+
+ private:
+  // Max of |x| over `count` values; sets `anyNonFinite` when a NaN or ±Inf is among them.
+  static float scanMaxAbs(const float* data, size_t count, bool& anyNonFinite);
+  void growRange(float newRange);
+  void binAll(const float* data, size_t count);      // every value finite
+  void binFiniteOnly(const float* data, size_t count);  // skips non-finite values
+  void flushLanes();
+
+  Counts counts_{};
+  Counts scratch_{};  // re-binning target, kept to avoid allocating in add()
+  // Four per-call sub-histograms: consecutive values hitting the same bin then increment
+  // different memory words, which keeps the increments from waiting on each other.
+  std::vector<uint32_t> lanes_;
+  std::vector<int32_t> indices_;  // bin indices of one chunk, computed in a vectorizable loop
+  float range_ = 0.0f;
+  uint64_t total_ = 0;
+  uint64_t skipped_ = 0;
+};
+
+}  // namespace tnrt::calibration

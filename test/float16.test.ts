@@ -4,14 +4,21 @@
 // atol = 1e-3 * max(1, max |fp32|) (float16 keeps 11 significant bits, ~5e-4 relative per
 // rounding, and weights, activations and sums all round). The structure is checked too: which
 // initializers are float16, where the Casts are, and the graph I/O types.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { fromBinary } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import * as ort from 'onnxruntime-node';
-import { ModelProtoSchema, TensorProto_DataType, TensorProtoSchema, type GraphProto } from 'onnx-buf';
+import {
+  AttributeProto_AttributeType,
+  AttributeProtoSchema,
+  ModelProtoSchema,
+  NodeProtoSchema,
+  TensorProto_DataType,
+  TensorProtoSchema,
+  type GraphProto,
+} from 'onnx-buf';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { fromFloat16Bits, toFloat16Bits } from '../lib/dtype.js';
@@ -253,6 +260,39 @@ describe('convertToFloat16 on models built in code', () => {
     const graph = parseModel(await convertToFloat16(fp32, { blockList: { nodeNames: ['kept'] } })).graph!;
     expect(graph.initializer.map((t) => [t.name, t.dataType])).toEqual([['w', F32], ['w_fp16', F16]]);
     expect(graph.node.find((n) => n.name === 'converted')!.input).toEqual(['a_to_fp16', 'w_fp16']);
+  });
+
+  it('keeps If in float32 and feeds its branches float32 copies of the outer values they read', async () => {
+    // y = If(cond, then: h * 2, else: h - 1) with h = Relu(x): the branches read h from outside.
+    const base = parseModel(makeModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: [2, 3] }, { name: 'cond', dtype: 'bool', shape: [] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: [2, 3] }],
+      initializers: [makeTensor('two', 'float32', [], [2]), makeTensor('one', 'float32', [], [1])],
+      nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['h'] }],
+    }));
+    const branch = (op: string, constant: string, out: string) =>
+      parseModel(makeModel({ inputs: [], outputs: [{ name: out, dtype: 'float32', shape: [2, 3] }], nodes: [{ op, inputs: ['h', constant], outputs: [out] }] })).graph!;
+    const graphAttribute = (name: string, g: GraphProto) => create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.GRAPH, g });
+    base.graph!.node.push(create(NodeProtoSchema, {
+      opType: 'If', name: 'if', input: ['cond'], output: ['y'],
+      attribute: [graphAttribute('then_branch', branch('Mul', 'two', 't')), graphAttribute('else_branch', branch('Sub', 'one', 'e'))],
+    }));
+    const fp32 = toBinary(ModelProtoSchema, base);
+    const graph = parseModel(await convertToFloat16(fp32)).graph!;
+    const ifNode = graph.node.find((n) => n.opType === 'If')!;
+    expect(ifNode.attribute.map((a) => a.g!.node[0]!.input)).toEqual([['h_to_fp32', 'two'], ['h_to_fp32', 'one']]);
+    expect([initializerType(graph, 'two'), initializerType(graph, 'one')]).toEqual([F32, F32]);
+    for (const cond of [true, false]) {
+      const x = randomFloats(6, 5);
+      const feeds = { x: new ort.Tensor('float32', x, [2, 3]), cond: new ort.Tensor('bool', Uint8Array.of(cond ? 1 : 0), []) };
+      const results = [];
+      for (const model of [fp32, await convertToFloat16(fp32)]) {
+        const session = await ort.InferenceSession.create(model, { logSeverityLevel: 3 });
+        results.push((await session.run(feeds)).y!.data as Float32Array);
+        await session.release();
+      }
+      expectFloat16Close(results[1]!, results[0]!);
+    }
   });
 
   it('refuses bad options with what was expected, for which option, and what arrived', async () => {

@@ -202,7 +202,12 @@ function tensorValueInfo(name: string, elemType: number): ValueInfoProto {
   });
 }
 
-/** Rewrites the main graph in place. Exported for tests of the rewrite alone. */
+/**
+ * The rewrite behind {@link convertToFloat16}, on a parsed model whose external data is loaded:
+ * changes the main graph in place (its subgraphs only where they read outer values, which get
+ * float32 Casts). Exported for passes that compose it (INT8's optional float16 remainder).
+ * Throws InvalidArgumentError when a float32 tensor's data is malformed or still external.
+ */
 export function convertGraphToFloat16(model: ModelProto, options: { keepIoTypes: boolean; opTypes: ReadonlySet<string>; nodeNames: ReadonlySet<string> }): void {
   const graph = model.graph!;
   const opset = Number(model.opsetImport.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 1n);

@@ -54,6 +54,8 @@ export { InferenceSession, type SessionOptions } from './inference-session.js';
 export { Logger, type LoggerOptions, type Severity } from './logger.js';
 export { NetworkDefinition, type TensorInfo } from './network-definition.js';
 export { OnnxParser } from './onnx-parser.js';
+export { type LoadedModel, parseModel, readModel, type ReadModelOptions, writeModel, type WriteModelOptions } from './onnx/model-io.js';
+export { convertToFloat16, type Float16Options } from './precision/float16.js';
 export { OptimizationProfile, type ShapeRange } from './optimization-profile.js';
 export { Runtime, type RuntimeOptions } from './runtime.js';
 export { formatShapeSpec, parseShapeSpec, type ShapeMap } from './shapes.js';

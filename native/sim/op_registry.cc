@@ -11,6 +11,8 @@ const OpRegistry& OpRegistry::instance() {
     registerMatMulOps(r);
     registerSoftmaxOps(r);
     registerShapeOps(r);
+    registerConvOps(r);
+    registerPoolOps(r);
     return r;
   }();
   return registry;

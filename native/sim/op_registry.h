@@ -93,6 +93,8 @@ void registerActivationOps(OpRegistry& registry);
 void registerMatMulOps(OpRegistry& registry);
 void registerSoftmaxOps(OpRegistry& registry);
 void registerShapeOps(OpRegistry& registry);
+void registerConvOps(OpRegistry& registry);
+void registerPoolOps(OpRegistry& registry);
 
 }  // namespace sim
 }  // namespace tnrt

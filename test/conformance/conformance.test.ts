@@ -38,6 +38,7 @@ export const OPERATORS = [
 const TENSORRT_LACKS: Record<string, string> = {
   test_identity_sequence: 'sequence types: TensorRT tensors only',
   test_identity_opt: 'optional types: TensorRT tensors only',
+  test_maxpool_2d_uint8: "uint8 tensors: TensorRT's pooling layer takes float32, float16, bfloat16 and int8 only",
 };
 
 const RTOL = 1e-3;

@@ -58,10 +58,141 @@ inline void taps(int64_t start, int64_t kernel, int64_t dilation, int64_t begin,
   if (*hi < *lo) *hi = *lo;
 }
 
+// Per output position of one dim: where its window starts, its in-bounds kernel offsets
+// [lo, hi), and (for count_include_pad) how many taps fall inside the padded input. Built once
+// per call so the inner loops carry no divisions.
+struct DimTaps {
+  std::vector<int64_t> start, lo, hi, padded;
+};
+
+void buildTaps(const Window3& g, int i, DimTaps& t) {
+  const auto n = static_cast<size_t>(g.out[i]);
+  t.start.resize(n), t.lo.resize(n), t.hi.resize(n), t.padded.resize(n);
+  for (size_t o = 0; o < n; ++o) {
+    const int64_t s = static_cast<int64_t>(o) * g.stride[i] - g.padBegin[i];
+    t.start[o] = s;
+    taps(s, g.kernel[i], g.dilation[i], 0, g.in[i], &t.lo[o], &t.hi[o]);
+    int64_t lo, hi;
+    taps(s, g.kernel[i], g.dilation[i], -g.padBegin[i], g.in[i] + g.padEnd[i], &lo, &hi);
+    t.padded[o] = hi - lo;
+  }
+}
+
+DimTaps* tapTables(const Window3& g) {
+  thread_local DimTaps tables[3];
+  for (int i = 0; i < 3; ++i) buildTaps(g, i, tables[i]);
+  return tables;
+}
+
+template <typename T, bool kIndices>
+void maxPoolLoop(const Window3& g, const DimTaps* t, const int64_t* ist, int64_t planes,
+                 const typename Elem<T>::Storage* x, typename Elem<T>::Storage* y, int64_t* indices) {
+  using E = Elem<T>;
+  using Cmp = typename E::Compute;
+  const int64_t inVol = g.in[0] * g.in[1] * g.in[2];
+  const int64_t dd = g.dilation[0], dh = g.dilation[1], dw = g.dilation[2];
+  int64_t o = 0;
+  for (int64_t p = 0; p < planes; ++p) {
+    const auto* xp = x + p * inVol;
+    for (int64_t od = 0; od < g.out[0]; ++od) {
+      for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+        for (int64_t ow = 0; ow < g.out[2]; ++ow, ++o) {
+          Cmp best = std::numeric_limits<Cmp>::lowest();
+          if constexpr (std::is_floating_point_v<Cmp>) best = -std::numeric_limits<Cmp>::infinity();
+          int64_t arg = -1;
+          for (int64_t kd = t[0].lo[od]; kd < t[0].hi[od]; ++kd) {
+            const int64_t id = t[0].start[od] + kd * dd;
+            for (int64_t kh = t[1].lo[oh]; kh < t[1].hi[oh]; ++kh) {
+              const int64_t ih = t[1].start[oh] + kh * dh;
+              const auto* row = xp + (id * g.in[1] + ih) * g.in[2] + t[2].start[ow];
+              for (int64_t kw = t[2].lo[ow]; kw < t[2].hi[ow]; ++kw) {
+                const Cmp v = E::load(row, static_cast<size_t>(kw * dw));
+                // Strictly greater keeps the first maximum, as the ONNX reference does; NaN wins.
+                if constexpr (kIndices) {
+                  if (v > best || arg < 0 || (v != v && best == best)) {
+                    best = v;
+                    arg = id * ist[0] + ih * ist[1] + (t[2].start[ow] + kw * dw) * ist[2];
+                  }
+                } else {
+                  best = (v > best || v != v) && best == best ? v : best;
+                }
+              }
+            }
+          }
+          E::store(y, static_cast<size_t>(o), best);
+          if constexpr (kIndices) indices[o] = arg < 0 ? -1 : p * inVol + arg;
+        }
+      }
+    }
+  }
+}
+
+// Max or average pooling one output row at a time: for every window tap (kd, kh, kw) the
+// output positions whose tap lands inside the input form one contiguous range, so the inner
+// loop runs branch-free across the row and vectorizes (unit stride) instead of walking a
+// few taps per output.
+template <typename T, bool kMax>
+void poolRows(const Window3& g, const DimTaps* t, bool includePad, int64_t planes,
+              const typename Elem<T>::Storage* x, typename Elem<T>::Storage* y) {
+  using E = Elem<T>;
+  using Acc = std::conditional_t<kMax, typename E::Compute, float>;
+  const int64_t OW = g.out[2], W = g.in[2], sw = g.stride[2], KW = g.kernel[2];
+  const int64_t inVol = g.in[0] * g.in[1] * W;
+  thread_local std::vector<Acc> accRow;
+  thread_local std::vector<int64_t> owLo, owHi;
+  thread_local std::vector<float> wCount;
+  accRow.resize(static_cast<size_t>(OW));
+  owLo.resize(static_cast<size_t>(KW)), owHi.resize(static_cast<size_t>(KW)), wCount.resize(static_cast<size_t>(OW));
+  for (int64_t kw = 0; kw < KW; ++kw) {
+    const int64_t off = kw * g.dilation[2] - g.padBegin[2];
+    owLo[kw] = off >= 0 ? 0 : std::min(OW, (-off + sw - 1) / sw);
+    owHi[kw] = off > W - 1 ? 0 : std::min(OW, (W - 1 - off) / sw + 1);
+    if (owHi[kw] < owLo[kw]) owHi[kw] = owLo[kw];
+  }
+  for (int64_t ow = 0; ow < OW; ++ow)
+    wCount[ow] = static_cast<float>(includePad ? t[2].padded[ow] : t[2].hi[ow] - t[2].lo[ow]);
+  Acc init = kMax ? std::numeric_limits<Acc>::lowest() : Acc{0};
+  if constexpr (kMax && std::is_floating_point_v<Acc>) init = -std::numeric_limits<Acc>::infinity();
+  Acc* acc = accRow.data();
+  int64_t o = 0;
+  for (int64_t p = 0; p < planes; ++p) {
+    const auto* xp = x + p * inVol;
+    for (int64_t od = 0; od < g.out[0]; ++od) {
+      for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+        std::fill(acc, acc + OW, init);
+        for (int64_t kd = t[0].lo[od]; kd < t[0].hi[od]; ++kd) {
+          const int64_t id = t[0].start[od] + kd * g.dilation[0];
+          for (int64_t kh = t[1].lo[oh]; kh < t[1].hi[oh]; ++kh) {
+            const auto* row = xp + (id * g.in[1] + t[1].start[oh] + kh * g.dilation[1]) * W;
+            for (int64_t kw = 0; kw < KW; ++kw) {
+              const auto* src = row + kw * g.dilation[2] - g.padBegin[2];
+              for (int64_t ow = owLo[kw]; ow < owHi[kw]; ++ow) {
+                const Acc v = E::load(src, static_cast<size_t>(ow * sw));
+                // NaN wins a max, as in the ONNX reference.
+                if constexpr (kMax) acc[ow] = (v > acc[ow] || v != v) ? v : acc[ow];
+                else acc[ow] += v;
+              }
+            }
+          }
+        }
+        const float hd = static_cast<float>(includePad ? t[0].padded[od] * t[1].padded[oh]
+                                                       : (t[0].hi[od] - t[0].lo[od]) * (t[1].hi[oh] - t[1].lo[oh]));
+        for (int64_t ow = 0; ow < OW; ++ow, ++o) {
+          if constexpr (kMax) {
+            E::store(y, static_cast<size_t>(o), acc[ow]);
+          } else {
+            const float count = hd * wCount[ow];
+            E::store(y, static_cast<size_t>(o), count > 0 ? acc[ow] / count : 0.0f);
+          }
+        }
+      }
+    }
+  }
+}
+
 template <typename T>
 void maxPoolTyped(const Node& node, const ValueRef& vx, const std::vector<OutputRef>& out) {
   using E = Elem<T>;
-  using Cmp = typename E::Compute;
   const Dims& xs = *vx.shape;
   const Dims& ys = *out[0].shape;
   Window w = poolWindow(node, xs);
@@ -69,7 +200,9 @@ void maxPoolTyped(const Node& node, const ValueRef& vx, const std::vector<Output
   const Window3 g = toWindow3(w, xs.data() + 2, ys.data() + 2);
   const auto* x = static_cast<const typename E::Storage*>(vx.data);
   auto* y = static_cast<typename E::Storage*>(out[0].data);
-  int64_t* indices = out.size() > 1 && out[1].data ? static_cast<int64_t*>(out[1].data) : nullptr;
+  // An omitted Indices output (empty name) is not computed.
+  const bool wantIndices = node.outputs.size() > 1 && node.outputs[1] >= 0 && out[1].data;
+  int64_t* indices = wantIndices ? static_cast<int64_t*>(out[1].data) : nullptr;
   // Index strides of (d, h, w) inside one plane: row-major, or column-major for storage_order 1.
   int64_t ist[3] = {g.in[1] * g.in[2], g.in[2], 1};
   if (node.attrInt("storage_order", 0) == 1) {
@@ -79,48 +212,9 @@ void maxPoolTyped(const Node& node, const ValueRef& vx, const std::vector<Output
       s *= g.in[i];
     }
   }
-  const int64_t planes = xs[0] * xs[1], inVol = g.in[0] * g.in[1] * g.in[2];
-  const int64_t outVol = g.out[0] * g.out[1] * g.out[2];
-  for (int64_t p = 0; p < planes; ++p) {
-    const auto* xp = x + p * inVol;
-    int64_t o = p * outVol;
-    for (int64_t od = 0; od < g.out[0]; ++od) {
-      const int64_t sd = od * g.stride[0] - g.padBegin[0];
-      int64_t d0, d1;
-      taps(sd, g.kernel[0], g.dilation[0], 0, g.in[0], &d0, &d1);
-      for (int64_t oh = 0; oh < g.out[1]; ++oh) {
-        const int64_t sh = oh * g.stride[1] - g.padBegin[1];
-        int64_t h0, h1;
-        taps(sh, g.kernel[1], g.dilation[1], 0, g.in[1], &h0, &h1);
-        for (int64_t ow = 0; ow < g.out[2]; ++ow, ++o) {
-          const int64_t sw = ow * g.stride[2] - g.padBegin[2];
-          int64_t w0, w1;
-          taps(sw, g.kernel[2], g.dilation[2], 0, g.in[2], &w0, &w1);
-          Cmp best = std::numeric_limits<Cmp>::lowest();
-          if constexpr (std::is_floating_point_v<Cmp>) best = -std::numeric_limits<Cmp>::infinity();
-          int64_t arg = -1;
-          for (int64_t kd = d0; kd < d1; ++kd) {
-            const int64_t id = sd + kd * g.dilation[0];
-            for (int64_t kh = h0; kh < h1; ++kh) {
-              const int64_t ih = sh + kh * g.dilation[1];
-              const int64_t rowAt = (id * g.in[1] + ih) * g.in[2];
-              for (int64_t kw = w0; kw < w1; ++kw) {
-                const int64_t iw = sw + kw * g.dilation[2];
-                const Cmp v = E::load(xp, static_cast<size_t>(rowAt + iw));
-                // Strictly greater keeps the first maximum, as the ONNX reference does; NaN wins.
-                if (v > best || (arg < 0) || (v != v && best == best)) {
-                  best = v;
-                  arg = id * ist[0] + ih * ist[1] + iw * ist[2];
-                }
-              }
-            }
-          }
-          E::store(y, static_cast<size_t>(o), best);
-          if (indices) indices[o] = arg < 0 ? -1 : p * inVol + arg;
-        }
-      }
-    }
-  }
+  const DimTaps* t = tapTables(g);
+  if (indices) maxPoolLoop<T, true>(g, t, ist, xs[0] * xs[1], x, y, indices);
+  else poolRows<T, true>(g, t, false, xs[0] * xs[1], x, y);
 }
 
 void runMaxPool(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out, KernelScratch&) {
@@ -143,46 +237,9 @@ void avgPoolTyped(const Node& node, const ValueRef& vx, const OutputRef& vy) {
   const bool includePad = node.attrInt("count_include_pad", 0) == 1;
   const auto* x = static_cast<const typename E::Storage*>(vx.data);
   auto* y = static_cast<typename E::Storage*>(vy.data);
-  const int64_t planes = xs[0] * xs[1], inVol = g.in[0] * g.in[1] * g.in[2];
-  const int64_t outVol = g.out[0] * g.out[1] * g.out[2];
-  // With count_include_pad the divisor counts taps inside the explicitly padded input, but
-  // not taps a ceil_mode window hangs past the end padding.
-  auto padded = [&](int i, int64_t start) {
-    int64_t lo, hi;
-    taps(start, g.kernel[i], g.dilation[i], -g.padBegin[i], g.in[i] + g.padEnd[i], &lo, &hi);
-    return hi - lo;
-  };
-  for (int64_t p = 0; p < planes; ++p) {
-    const auto* xp = x + p * inVol;
-    int64_t o = p * outVol;
-    for (int64_t od = 0; od < g.out[0]; ++od) {
-      const int64_t sd = od * g.stride[0] - g.padBegin[0];
-      int64_t d0, d1;
-      taps(sd, g.kernel[0], g.dilation[0], 0, g.in[0], &d0, &d1);
-      for (int64_t oh = 0; oh < g.out[1]; ++oh) {
-        const int64_t sh = oh * g.stride[1] - g.padBegin[1];
-        int64_t h0, h1;
-        taps(sh, g.kernel[1], g.dilation[1], 0, g.in[1], &h0, &h1);
-        for (int64_t ow = 0; ow < g.out[2]; ++ow, ++o) {
-          const int64_t sw = ow * g.stride[2] - g.padBegin[2];
-          int64_t w0, w1;
-          taps(sw, g.kernel[2], g.dilation[2], 0, g.in[2], &w0, &w1);
-          float sum = 0.0f;
-          for (int64_t kd = d0; kd < d1; ++kd) {
-            const int64_t id = sd + kd * g.dilation[0];
-            for (int64_t kh = h0; kh < h1; ++kh) {
-              const int64_t rowAt = (id * g.in[1] + sh + kh * g.dilation[1]) * g.in[2];
-              for (int64_t kw = w0; kw < w1; ++kw)
-                sum += E::load(xp, static_cast<size_t>(rowAt + sw + kw * g.dilation[2]));
-            }
-          }
-          const int64_t count = includePad ? padded(0, sd) * padded(1, sh) * padded(2, sw)
-                                           : (d1 - d0) * (h1 - h0) * (w1 - w0);
-          E::store(y, static_cast<size_t>(o), count > 0 ? sum / static_cast<float>(count) : 0.0f);
-        }
-      }
-    }
-  }
+  const int64_t planes = xs[0] * xs[1];
+  const DimTaps* t = tapTables(g);
+  poolRows<T, false>(g, t, includePad, planes, x, y);
 }
 
 void runAveragePool(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out,

@@ -214,11 +214,52 @@ void packIm2col(const void* ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc,
       lo = std::min(lo, s.len);
       hi = std::max(lo, std::min(hi, s.len));
       for (int64_t t = 0; t < lo; ++t) d[t] = 0.0f;
-      if (sw == 1) std::memcpy(d + lo, row + iw0 + lo, static_cast<size_t>(hi - lo) * sizeof(float));
-      else for (int64_t t = lo; t < hi; ++t) d[t] = row[iw0 + t * sw];
+      // Runs are short (at most one panel), so an inline loop beats a memcpy call.
+      if (sw == 1) {
+        const float* src = row + iw0;
+        for (int64_t t = lo; t < hi; ++t) d[t] = src[t];
+      } else {
+        for (int64_t t = lo; t < hi; ++t) d[t] = row[iw0 + t * sw];
+      }
       for (int64_t t = hi; t < s.len; ++t) d[t] = 0.0f;
     }
     if (tail > 0) std::memset(dst + (panels - 1) * kc * nr + kk * nr + (nr - tail), 0, static_cast<size_t>(tail) * sizeof(float));
+  }
+}
+
+// Depthwise convolution (one input channel per group) as a direct loop: a GEMM with one
+// row per group would spend its time packing. For every tap the valid output columns form
+// one range, so the inner loop is a branch-free axpy along the output row.
+TNRT_SIM_CPU_CLONES
+void depthwiseChannel(const float* x, const float* w, float bias, float* y, const Window3& g) {
+  const int64_t OW = g.out[2], W = g.in[2], sw = g.stride[2];
+  for (int64_t od = 0; od < g.out[0]; ++od) {
+    for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+      float* yr = y + (od * g.out[1] + oh) * OW;
+      for (int64_t ow = 0; ow < OW; ++ow) yr[ow] = bias;
+      for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
+        const int64_t id = od * g.stride[0] - g.padBegin[0] + kd * g.dilation[0];
+        if (id < 0 || id >= g.in[0]) continue;
+        for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+          const int64_t ih = oh * g.stride[1] - g.padBegin[1] + kh * g.dilation[1];
+          if (ih < 0 || ih >= g.in[1]) continue;
+          const float* row = x + (id * g.in[1] + ih) * W;
+          const float* wk = w + (kd * g.kernel[1] + kh) * g.kernel[2];
+          for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+            const int64_t off = kw * g.dilation[2] - g.padBegin[2];
+            const int64_t lo = off >= 0 ? 0 : std::min(OW, (-off + sw - 1) / sw);
+            const int64_t hi = off > W - 1 ? 0 : std::min(OW, (W - 1 - off) / sw + 1);
+            const float wv = wk[kw];
+            if (sw == 1) {
+              const float* src = row + off;
+              for (int64_t ow = lo; ow < hi; ++ow) yr[ow] += wv * src[ow];
+            } else {
+              for (int64_t ow = lo; ow < hi; ++ow) yr[ow] += wv * row[ow * sw + off];
+            }
+          }
+        }
+      }
+    }
   }
 }
 
@@ -242,6 +283,13 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
   bool pointwise = kvol == 1;
   for (int i = 0; i < 3; ++i) pointwise = pointwise && g.stride[i] == 1 && g.padBegin[i] == 0 && g.padEnd[i] == 0;
 
+  if (Cg == 1 && group > 1) {
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t m = 0; m < M; ++m)
+        depthwiseChannel(f.x + (n * C + m / Mg) * inVol, f.w + m * kvol, f.b ? f.b[m] : 0.0f, f.y + (n * M + m) * outVol, g);
+    finishOutput<T>(f, out);
+    return;
+  }
   for (int64_t n = 0; n < N; ++n) {
     for (int64_t grp = 0; grp < group; ++grp) {
       const float* x = f.x + (n * C + grp * Cg) * inVol;

@@ -6,7 +6,9 @@
 #include "gemm_core.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #if defined(__x86_64__)
@@ -160,9 +162,14 @@ struct KernelChoice {
 
 const KernelChoice& kernelChoice() {
   static const KernelChoice choice = [] {
+    // TNRT_SIM_GEMM_KERNEL=generic|avx2 caps the choice, so one machine can test every path.
+    const char* cap = std::getenv("TNRT_SIM_GEMM_KERNEL");
+    const std::string limit = cap ? cap : "";
+    if (limit == "generic") return KernelChoice{microGeneric, kGenericMR, kGenericNR, "generic"};
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return KernelChoice{microAvx512, kAvx512MR, kAvx512NR, "avx512f"};
+    if (limit != "avx2" && __builtin_cpu_supports("avx512f"))
+      return KernelChoice{microAvx512, kAvx512MR, kAvx512NR, "avx512f"};
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
       return KernelChoice{microAvx2, kAvx2MR, kAvx2NR, "avx2+fma"};
 #endif

@@ -42,6 +42,14 @@ struct GemmArgs {
 // the largest block once, so steady-state calls do not allocate.
 void sgemm(const GemmArgs& args);
 
+// Marks a hot loop to be compiled for AVX-512, AVX2 and baseline x86-64, one picked at load
+// time (GCC/Clang function multiversioning through an ifunc); a no-op elsewhere.
+#if defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__))
+#define TNRT_SIM_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TNRT_SIM_CPU_CLONES
+#endif
+
 // Name of the micro-kernel the CPU dispatch picked ("avx512f", "avx2+fma", "generic").
 const char* sgemmKernelName();
 

@@ -161,7 +161,7 @@ describe('Builder + BuilderConfig + OptimizationProfile', () => {
     // millisecond, so first keep the libuv pool (4 threads) busy with four long executions;
     // the build then starts after abort() and must stop at its first progress step.
     using runtime = new Runtime({ backend: 'sim' });
-    const heavy = await runtime.deserializeCudaEngine(await buildEngine(bigMatMulModel(384), { backend: 'sim' }));
+    const heavy = await runtime.deserializeCudaEngine(await buildEngine(bigMatMulModel(384, 16), { backend: 'sim' }));
     const x = new Tensor('float32', randomFloats(384 * 384, 1), [384, 384]);
     const busy = Array.from({ length: 4 }, () => heavy.createExecutionContext().execute({ x }));
     const running = new AbortController();

@@ -16,6 +16,8 @@ const OpRegistry& OpRegistry::instance() {
     registerGatherExpandOps(r);
     registerResizeOps(r);
     registerCastQuantOps(r);
+    registerConvOps(r);
+    registerPoolOps(r);
     return r;
   }();
   return registry;

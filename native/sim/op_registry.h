@@ -98,6 +98,8 @@ void registerSlicePadOps(OpRegistry& registry);
 void registerGatherExpandOps(OpRegistry& registry);
 void registerResizeOps(OpRegistry& registry);
 void registerCastQuantOps(OpRegistry& registry);
+void registerConvOps(OpRegistry& registry);
+void registerPoolOps(OpRegistry& registry);
 
 }  // namespace sim
 }  // namespace tnrt

@@ -1,8 +1,10 @@
 // Matrix products: MatMul (numpy semantics, broadcast batch dims, 1-D operands) and Gemm.
-// Both reduce to one i-k-j loop whose innermost loop runs over contiguous rows of B and Y,
-// which the compiler vectorizes and which streams memory in order.
+// Float types run on the blocked sgemm of gemm_core.h (float16 through float32 copies);
+// integer types use one i-k-j loop with wrapping arithmetic, whose innermost loop runs over
+// contiguous rows of B and Y.
 #include <type_traits>
 
+#include "gemm_core.h"
 #include "kernel_util.h"
 
 namespace tnrt {
@@ -13,6 +15,15 @@ namespace {
 // Y[M,N] = A[M,K] * B[K,N], all row-major and dense.
 template <typename C>
 void gemmCore(const C* A, const C* B, C* Y, int64_t M, int64_t K, int64_t N) {
+  if constexpr (std::is_same_v<C, float>) {
+    GemmArgs g;
+    g.M = M, g.N = N, g.K = K;
+    g.A = A, g.lda = K;
+    g.B = B, g.ldb = N;
+    g.C = Y, g.ldc = N;
+    sgemm(g);
+    return;
+  }
   for (int64_t i = 0; i < M; ++i) {
     C* y = Y + i * N;
     for (int64_t j = 0; j < N; ++j) y[j] = C{0};
@@ -159,13 +170,9 @@ void gemmTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
   const Dims& b = *in[1].shape;
   const int64_t M = ta ? a[1] : a[0], K = ta ? a[0] : a[1], N = tb ? b[0] : b[1];
   if (M * N == 0) return;
-  const Cmp* A = operand<T>(in[0].data, M, K, ta, scratch.a);
-  const Cmp* B = operand<T>(in[1].data, K, N, tb, scratch.b);
   auto* Ystore = static_cast<typename E::Storage*>(vy.data);
   Cmp* Y = std::is_same_v<T, Cmp> ? reinterpret_cast<Cmp*>(Ystore)
                                   : KernelScratch::as<Cmp>(scratch.c, static_cast<size_t>(M * N));
-  gemmCore<Cmp>(A, B, Y, M, K, N);
-
   const bool hasC = in.size() > 2 && in[2].present() && beta != 0.0f;
   const auto* Cs = hasC ? static_cast<const typename E::Storage*>(in[2].data) : nullptr;
   int64_t cRows = 1, cCols = 1;
@@ -174,6 +181,25 @@ void gemmTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
     if (c.size() == 2) cRows = c[0];
     if (!c.empty()) cCols = c[c.size() - 1];
   }
+  if constexpr (std::is_same_v<Cmp, float>) {
+    // sgemm reads transposed operands in place and folds alpha and beta*C into its epilogue.
+    GemmArgs g;
+    g.M = M, g.N = N, g.K = K;
+    g.A = operand<T>(in[0].data, 1, M * K, false, scratch.a), g.lda = ta ? M : K, g.transA = ta;
+    g.B = operand<T>(in[1].data, 1, K * N, false, scratch.b), g.ldb = tb ? K : N, g.transB = tb;
+    g.C = Y, g.ldc = N, g.alpha = alpha, g.accumulate = hasC;
+    if (hasC)
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t j = 0; j < N; ++j)
+          Y[i * N + j] = beta * E::load(Cs, static_cast<size_t>((cRows == 1 ? 0 : i) * cCols + (cCols == 1 ? 0 : j)));
+    sgemm(g);
+    if constexpr (!std::is_same_v<T, Cmp>)
+      for (int64_t i = 0; i < M * N; ++i) E::store(Ystore, static_cast<size_t>(i), Y[i]);
+    return;
+  }
+  const Cmp* A = operand<T>(in[0].data, M, K, ta, scratch.a);
+  const Cmp* B = operand<T>(in[1].data, K, N, tb, scratch.b);
+  gemmCore<Cmp>(A, B, Y, M, K, N);
   for (int64_t i = 0; i < M; ++i) {
     for (int64_t j = 0; j < N; ++j) {
       Cmp y = Y[i * N + j];

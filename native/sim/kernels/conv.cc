@@ -1,0 +1,400 @@
+// Convolutions: Conv and ConvTranspose (1-D, 2-D, 3-D; groups, strides, dilations, pads,
+// auto_pad, optional bias), computed in float32 on the blocked sgemm of gemm_core.h.
+//
+// Conv is an implicit GEMM per (image, group): Y[M/g, outVol] = W[M/g, C/g*kvol] x col, where
+// col is the im2col view of the input. The column matrix is never built; its blocks are
+// packed straight from the input into sgemm's panel format. ConvTranspose is the adjoint:
+// col = W^T x X by sgemm, then col2im scatters col into the output.
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+
+#include "gemm_core.h"
+#include "kernel_util.h"
+#include "window_geometry.h"
+
+namespace tnrt {
+namespace sim {
+
+namespace {
+
+// Checks what Conv and ConvTranspose share: input count, float types, ranks, group.
+int64_t checkConvInputs(const Node& node, const std::vector<ValueRef>& in) {
+  requireInputs(node, in, 2, 3);
+  requireFloat(node, in[0], "input X");
+  requireSameType(node, in);
+  const Dims& x = *in[0].shape;
+  const Dims& w = *in[1].shape;
+  if (x.size() < 3 || x.size() > 2 + kMaxSpatial)
+    throwUnsupported(node, "input X of rank " + std::to_string(x.size()) + " is not supported (1-D to 3-D only)");
+  if (w.size() != x.size())
+    throwShape(node, "weight W has rank " + std::to_string(w.size()) + " but X has rank " + std::to_string(x.size()));
+  if (in.size() > 2 && in[2].present() && in[2].shape->size() != 1)
+    throwShape(node, "bias B must be 1-D but is " + dimsToString(*in[2].shape));
+  const int64_t group = node.attrInt("group", 1);
+  if (group < 1) throwShape(node, "group must be positive but is " + std::to_string(group));
+  return group;
+}
+
+void requireDim(const Node& node, int64_t actual, int64_t expected, const std::string& what) {
+  if (actual >= 0 && expected >= 0 && actual != expected)
+    throwShape(node, what + " is " + std::to_string(actual) + " but must be " + std::to_string(expected));
+}
+
+void inferConv(const Node& node, const std::vector<ValueRef>& in, std::vector<OutputDesc>* out) {
+  const int64_t group = checkConvInputs(node, in);
+  const Dims& x = *in[0].shape;
+  const Dims& w = *in[1].shape;
+  const size_t spatial = x.size() - 2;
+  Window win = readWindow(node, spatial, w.data() + 2, false);
+  const int64_t C = x[1], M = w[0];
+  if (C >= 0) {
+    if (C % group != 0) throwShape(node, "input channels " + std::to_string(C) + " are not divisible by group");
+    requireDim(node, w[1], C / group, "weight dim 1 (input channels per group)");
+  }
+  if (M >= 0 && M % group != 0) throwShape(node, "output channels " + std::to_string(M) + " are not divisible by group");
+  if (in.size() > 2 && in[2].present()) requireDim(node, (*in[2].shape)[0], M, "bias length");
+  Dims y{x[0], M};
+  for (size_t d = 0; d < spatial; ++d) y.push_back(forwardExtent(node, win, d, x[2 + d]));
+  (*out)[0].dtype = in[0].dtype;
+  (*out)[0].shape = std::move(y);
+}
+
+// Per-dim output extent and begin padding of ConvTranspose, following the ONNX formulas:
+// out = stride*(in-1) + output_padding + span - padBegin - padEnd, or, when output_shape or
+// SAME auto_pad fixes `out`, the padding that achieves it.
+struct TransposeGeometry {
+  Window win;
+  int64_t out[kMaxSpatial] = {-1, -1, -1};
+};
+
+TransposeGeometry transposeGeometry(const Node& node, const Dims& x, const Dims& w) {
+  const size_t spatial = x.size() - 2;
+  TransposeGeometry t{readWindow(node, spatial, w.data() + 2, false)};
+  Window& win = t.win;
+  std::vector<int64_t> outPad = attrInts(node, "output_padding");
+  if (!outPad.empty() && outPad.size() != spatial) throwShape(node, "output_padding needs one value per spatial dim");
+  std::vector<int64_t> outShape = attrInts(node, "output_shape");
+  if (outShape.size() == spatial + 2) outShape.erase(outShape.begin(), outShape.begin() + 2);  // N, C included
+  if (!outShape.empty() && outShape.size() != spatial) throwShape(node, "output_shape needs one value per spatial dim");
+  for (size_t d = 0; d < spatial; ++d) {
+    const int64_t in = x[2 + d], s = win.stride[d], op = outPad.empty() ? 0 : outPad[d];
+    if (op < 0) throwUnsupported(node, "negative output_padding is not supported");
+    if (win.kernel[d] < 0) continue;  // kernel unknown until the weight's shape is
+    const int64_t full = in < 0 ? -1 : s * (in - 1) + op + win.span(d);
+    int64_t target = -1;
+    if (!outShape.empty()) target = outShape[d];
+    else if (win.autoPad == AutoPad::kSameUpper || win.autoPad == AutoPad::kSameLower) target = in < 0 ? -1 : in * s;
+    if (!outShape.empty() || win.autoPad == AutoPad::kSameUpper || win.autoPad == AutoPad::kSameLower) {
+      t.out[d] = target;
+      if (full < 0 || target < 0) continue;
+      // Negative when `target` exceeds the full extent: the output then grows at the end with
+      // positions no input reaches (they hold the bias), as the ONNX reference computes it.
+      const int64_t total = full - target;
+      const int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);  // floor(total / 2)
+      // The odd element of padding goes to the end for SAME_UPPER, else to the beginning.
+      win.padBegin[d] = win.autoPad == AutoPad::kSameUpper ? half : total - half;
+      win.padEnd[d] = total - win.padBegin[d];
+      continue;
+    }
+    if (full < 0) continue;
+    t.out[d] = full - win.padBegin[d] - win.padEnd[d];
+    if (t.out[d] < 1) throwShape(node, "pads leave an empty output");
+  }
+  return t;
+}
+
+void inferConvTranspose(const Node& node, const std::vector<ValueRef>& in, std::vector<OutputDesc>* out) {
+  const int64_t group = checkConvInputs(node, in);
+  const Dims& x = *in[0].shape;
+  const Dims& w = *in[1].shape;
+  requireDim(node, w[0], x[1], "weight dim 0 (input channels)");
+  if (x[1] >= 0 && x[1] % group != 0) throwShape(node, "input channels are not divisible by group");
+  const int64_t M = w[1] < 0 ? -1 : w[1] * group;
+  if (in.size() > 2 && in[2].present()) requireDim(node, (*in[2].shape)[0], M, "bias length");
+  const TransposeGeometry t = transposeGeometry(node, x, w);
+  Dims y{x[0], M};
+  for (size_t d = 0; d + 2 < x.size(); ++d) y.push_back(t.out[d]);
+  (*out)[0].dtype = in[0].dtype;
+  (*out)[0].shape = std::move(y);
+}
+
+// ---- float32 staging ----------------------------------------------------------------------
+
+// The operands as float32: the caller's bytes for float32, else float16 widened into scratch.
+struct FloatOperands {
+  const float *x = nullptr, *w = nullptr, *b = nullptr;
+  float* y = nullptr;
+};
+
+template <typename T>
+FloatOperands stageOperands(const std::vector<ValueRef>& in, const OutputRef& out, KernelScratch& scratch) {
+  FloatOperands f;
+  const bool hasBias = in.size() > 2 && in[2].present();
+  if constexpr (std::is_same_v<T, float>) {
+    f.x = static_cast<const float*>(in[0].data);
+    f.w = static_cast<const float*>(in[1].data);
+    f.b = hasBias ? static_cast<const float*>(in[2].data) : nullptr;
+    f.y = static_cast<float*>(out.data);
+  } else {
+    const int64_t nx = volume(*in[0].shape), nw = volume(*in[1].shape), nb = hasBias ? volume(*in[2].shape) : 0;
+    float* a = KernelScratch::as<float>(scratch.a, static_cast<size_t>(nx + nw + nb));
+    auto widen = [](const void* src, int64_t n, float* dst) {
+      for (int64_t i = 0; i < n; ++i) dst[i] = Elem<T>::load(static_cast<const uint16_t*>(src), static_cast<size_t>(i));
+    };
+    widen(in[0].data, nx, a);
+    widen(in[1].data, nw, a + nx);
+    if (hasBias) widen(in[2].data, nb, a + nx + nw);
+    f.x = a, f.w = a + nx, f.b = hasBias ? a + nx + nw : nullptr;
+    f.y = KernelScratch::as<float>(scratch.b, static_cast<size_t>(volume(*out.shape)));
+  }
+  return f;
+}
+
+template <typename T>
+void finishOutput(const FloatOperands& f, const OutputRef& out) {
+  if constexpr (!std::is_same_v<T, float>) {
+    const int64_t n = volume(*out.shape);
+    for (int64_t i = 0; i < n; ++i) Elem<T>::store(static_cast<uint16_t*>(out.data), static_cast<size_t>(i), f.y[i]);
+  }
+}
+
+// ---- Conv ---------------------------------------------------------------------------------
+
+// What the im2col packer needs: one image's group of input channels and the geometry.
+struct Im2col {
+  const float* x = nullptr;
+  Window3 g;
+  int64_t inVol = 0, kvol = 0;
+};
+
+// A run of output columns inside one B panel that share (od, oh), so their inputs along w are
+// evenly spaced in one input row.
+struct Segment {
+  int64_t panel, j, od, oh, ow, len;
+};
+
+void packIm2col(const void* ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, int64_t nr, float* dst) {
+  const Im2col& c = *static_cast<const Im2col*>(ctx);
+  const Window3& g = c.g;
+  const int64_t OW = g.out[2], OH = g.out[1];
+  thread_local std::vector<Segment> segments;
+  segments.clear();
+  const int64_t panels = (nc + nr - 1) / nr;
+  for (int64_t p = 0; p < panels; ++p) {
+    int64_t col = n0 + p * nr;
+    const int64_t end = n0 + std::min(nc, (p + 1) * nr);
+    while (col < end) {
+      const int64_t ow = col % OW, rest = col / OW;
+      const int64_t len = std::min(OW - ow, end - col);
+      segments.push_back({p, col - n0 - p * nr, rest / OH, rest % OH, ow, len});
+      col += len;
+    }
+  }
+  const int64_t tail = panels * nr - nc;  // zero columns at the end of the last panel
+  const int64_t KW = g.kernel[2], KH = g.kernel[1];
+  const int64_t D = g.in[0], H = g.in[1], W = g.in[2], sw = g.stride[2];
+  for (int64_t kk = 0; kk < kc; ++kk) {
+    const int64_t k = k0 + kk, r = k % c.kvol;
+    const int64_t fw = r % KW, fh = (r / KW) % KH, fd = r / (KW * KH);
+    const float* xc = c.x + (k / c.kvol) * c.inVol;
+    for (const Segment& s : segments) {
+      float* d = dst + s.panel * kc * nr + kk * nr + s.j;
+      const int64_t id = s.od * g.stride[0] - g.padBegin[0] + fd * g.dilation[0];
+      const int64_t ih = s.oh * g.stride[1] - g.padBegin[1] + fh * g.dilation[1];
+      if (id < 0 || id >= D || ih < 0 || ih >= H) {
+        std::memset(d, 0, static_cast<size_t>(s.len) * sizeof(float));
+        continue;
+      }
+      const float* row = xc + (id * H + ih) * W;
+      const int64_t iw0 = s.ow * sw - g.padBegin[2] + fw * g.dilation[2];
+      // Columns t in [lo, hi) read inside the row; the rest read padding.
+      int64_t lo = iw0 >= 0 ? 0 : (-iw0 + sw - 1) / sw;
+      int64_t hi = iw0 >= W ? 0 : (W - 1 - iw0) / sw + 1;
+      lo = std::min(lo, s.len);
+      hi = std::max(lo, std::min(hi, s.len));
+      for (int64_t t = 0; t < lo; ++t) d[t] = 0.0f;
+      // Runs are short (at most one panel), so an inline loop beats a memcpy call.
+      if (sw == 1) {
+        const float* src = row + iw0;
+        for (int64_t t = lo; t < hi; ++t) d[t] = src[t];
+      } else {
+        for (int64_t t = lo; t < hi; ++t) d[t] = row[iw0 + t * sw];
+      }
+      for (int64_t t = hi; t < s.len; ++t) d[t] = 0.0f;
+    }
+    if (tail > 0) std::memset(dst + (panels - 1) * kc * nr + kk * nr + (nr - tail), 0, static_cast<size_t>(tail) * sizeof(float));
+  }
+}
+
+// Depthwise convolution (one input channel per group) as a direct loop: a GEMM with one
+// row per group would spend its time packing. For every tap the valid output columns form
+// one range, so the inner loop is a branch-free axpy along the output row.
+TNRT_SIM_CPU_CLONES
+void depthwiseChannel(const float* x, const float* w, float bias, float* y, const Window3& g) {
+  const int64_t OW = g.out[2], W = g.in[2], sw = g.stride[2];
+  for (int64_t od = 0; od < g.out[0]; ++od) {
+    for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+      float* yr = y + (od * g.out[1] + oh) * OW;
+      for (int64_t ow = 0; ow < OW; ++ow) yr[ow] = bias;
+      for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
+        const int64_t id = od * g.stride[0] - g.padBegin[0] + kd * g.dilation[0];
+        if (id < 0 || id >= g.in[0]) continue;
+        for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+          const int64_t ih = oh * g.stride[1] - g.padBegin[1] + kh * g.dilation[1];
+          if (ih < 0 || ih >= g.in[1]) continue;
+          const float* row = x + (id * g.in[1] + ih) * W;
+          const float* wk = w + (kd * g.kernel[1] + kh) * g.kernel[2];
+          for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+            const int64_t off = kw * g.dilation[2] - g.padBegin[2];
+            const int64_t lo = off >= 0 ? 0 : std::min(OW, (-off + sw - 1) / sw);
+            const int64_t hi = off > W - 1 ? 0 : std::min(OW, (W - 1 - off) / sw + 1);
+            const float wv = wk[kw];
+            if (sw == 1) {
+              const float* src = row + off;
+              for (int64_t ow = lo; ow < hi; ++ow) yr[ow] += wv * src[ow];
+            } else {
+              for (int64_t ow = lo; ow < hi; ++ow) yr[ow] += wv * row[ow * sw + off];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+template <typename T>
+void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRef& out, KernelScratch& scratch) {
+  const Dims& xs = *in[0].shape;
+  const Dims& ws = *in[1].shape;
+  const Dims& ys = *out.shape;
+  if (volume(ys) == 0) return;
+  const size_t spatial = xs.size() - 2;
+  Window win = readWindow(node, spatial, ws.data() + 2, false);
+  for (size_t d = 0; d < spatial; ++d) forwardExtent(node, win, d, xs[2 + d]);  // resolves SAME pads
+  const Window3 g = toWindow3(win, xs.data() + 2, ys.data() + 2);
+  const FloatOperands f = stageOperands<T>(in, out, scratch);
+
+  const int64_t group = node.attrInt("group", 1);
+  const int64_t N = xs[0], C = xs[1], M = ys[1], Cg = C / group, Mg = M / group;
+  const int64_t inVol = g.in[0] * g.in[1] * g.in[2], outVol = g.out[0] * g.out[1] * g.out[2];
+  const int64_t kvol = g.kernel[0] * g.kernel[1] * g.kernel[2];
+  // A 1x1 window with unit strides and no padding reads the input itself as the column matrix.
+  bool pointwise = kvol == 1;
+  for (int i = 0; i < 3; ++i) pointwise = pointwise && g.stride[i] == 1 && g.padBegin[i] == 0 && g.padEnd[i] == 0;
+
+  if (Cg == 1 && group > 1) {
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t m = 0; m < M; ++m)
+        depthwiseChannel(f.x + (n * C + m / Mg) * inVol, f.w + m * kvol, f.b ? f.b[m] : 0.0f, f.y + (n * M + m) * outVol, g);
+    finishOutput<T>(f, out);
+    return;
+  }
+  for (int64_t n = 0; n < N; ++n) {
+    for (int64_t grp = 0; grp < group; ++grp) {
+      const float* x = f.x + (n * C + grp * Cg) * inVol;
+      GemmArgs a;
+      a.M = Mg, a.N = outVol, a.K = Cg * kvol;
+      a.A = f.w + grp * Mg * a.K, a.lda = a.K;
+      a.C = f.y + (n * M + grp * Mg) * outVol, a.ldc = outVol;
+      a.rowBias = f.b ? f.b + grp * Mg : nullptr;
+      Im2col ctx{x, g, inVol, kvol};
+      if (pointwise) {
+        a.B = x, a.ldb = inVol;
+      } else {
+        a.packB = packIm2col, a.packCtx = &ctx;
+      }
+      sgemm(a);
+    }
+  }
+  finishOutput<T>(f, out);
+}
+
+void runConv(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out,
+             KernelScratch& scratch) {
+  dispatchFloat(node, in[0].dtype, [&](auto tag) { convTyped<typename decltype(tag)::type>(node, in, out[0], scratch); });
+}
+
+// ---- ConvTranspose ------------------------------------------------------------------------
+
+// Adds col[(m*kvol + f), i] into y[m] at the output position input i and kernel offset f hit.
+void col2im(const float* col, const Window3& g, int64_t Mg, float* y) {
+  const int64_t kvol = g.kernel[0] * g.kernel[1] * g.kernel[2];
+  const int64_t inVol = g.in[0] * g.in[1] * g.in[2], outVol = g.out[0] * g.out[1] * g.out[2];
+  const int64_t W = g.in[2], OW = g.out[2], sw = g.stride[2];
+  for (int64_t m = 0; m < Mg; ++m) {
+    float* ym = y + m * outVol;
+    for (int64_t f = 0; f < kvol; ++f) {
+      const int64_t fw = f % g.kernel[2], fh = (f / g.kernel[2]) % g.kernel[1], fd = f / (g.kernel[2] * g.kernel[1]);
+      const float* cf = col + (m * kvol + f) * inVol;
+      const int64_t owBase = fw * g.dilation[2] - g.padBegin[2];
+      // Inputs iw in [lo, hi) land inside the output row.
+      int64_t lo = owBase >= 0 ? 0 : (-owBase + sw - 1) / sw;
+      int64_t hi = owBase >= OW ? 0 : std::min(W, (OW - 1 - owBase) / sw + 1);
+      if (hi <= lo) continue;
+      for (int64_t id = 0; id < g.in[0]; ++id) {
+        const int64_t od = id * g.stride[0] - g.padBegin[0] + fd * g.dilation[0];
+        if (od < 0 || od >= g.out[0]) continue;
+        for (int64_t ih = 0; ih < g.in[1]; ++ih) {
+          const int64_t oh = ih * g.stride[1] - g.padBegin[1] + fh * g.dilation[1];
+          if (oh < 0 || oh >= g.out[1]) continue;
+          const float* src = cf + (id * g.in[1] + ih) * W;
+          float* dst = ym + (od * g.out[1] + oh) * OW;
+          for (int64_t iw = lo; iw < hi; ++iw) dst[iw * sw + owBase] += src[iw];
+        }
+      }
+    }
+  }
+}
+
+template <typename T>
+void convTransposeTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRef& out,
+                        KernelScratch& scratch) {
+  const Dims& xs = *in[0].shape;
+  const Dims& ws = *in[1].shape;
+  const Dims& ys = *out.shape;
+  if (volume(ys) == 0) return;
+  const TransposeGeometry t = transposeGeometry(node, xs, ws);
+  // The forward geometry with input and output swapped: output position = input*stride - pad + f*dilation.
+  const Window3 g = toWindow3(t.win, xs.data() + 2, ys.data() + 2);
+  const FloatOperands f = stageOperands<T>(in, out, scratch);
+
+  const int64_t group = node.attrInt("group", 1);
+  const int64_t N = xs[0], C = xs[1], M = ys[1], Cg = C / group, Mg = M / group;
+  const int64_t inVol = g.in[0] * g.in[1] * g.in[2], outVol = g.out[0] * g.out[1] * g.out[2];
+  const int64_t kvol = g.kernel[0] * g.kernel[1] * g.kernel[2];
+  float* col = KernelScratch::as<float>(scratch.c, static_cast<size_t>(Mg * kvol * inVol));
+  for (int64_t n = 0; n < N; ++n) {
+    for (int64_t grp = 0; grp < group; ++grp) {
+      float* y = f.y + (n * M + grp * Mg) * outVol;
+      for (int64_t m = 0; m < Mg; ++m) std::fill(y + m * outVol, y + (m + 1) * outVol, f.b ? f.b[grp * Mg + m] : 0.0f);
+      if (Cg == 0 || inVol == 0) continue;
+      GemmArgs a;
+      a.M = Mg * kvol, a.N = inVol, a.K = Cg;
+      a.A = f.w + grp * Cg * Mg * kvol, a.lda = Mg * kvol, a.transA = true;
+      a.B = f.x + (n * C + grp * Cg) * inVol, a.ldb = inVol;
+      a.C = col, a.ldc = inVol;
+      sgemm(a);
+      col2im(col, g, Mg, y);
+    }
+  }
+  finishOutput<T>(f, out);
+}
+
+void runConvTranspose(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out,
+                      KernelScratch& scratch) {
+  dispatchFloat(node, in[0].dtype,
+                [&](auto tag) { convTransposeTyped<typename decltype(tag)::type>(node, in, out[0], scratch); });
+}
+
+}  // namespace
+
+void registerConvOps(OpRegistry& registry) {
+  // Conv and ConvTranspose keep their semantics from opset 1 on (opset 11 only relaxed
+  // kernel_shape inference and documented the SAME padding split).
+  registry.add({"Conv", 1, kMaxReviewedOpset, inferConv, runConv, false, 1, 1});
+  registry.add({"ConvTranspose", 1, kMaxReviewedOpset, inferConvTranspose, runConvTranspose, false, 1, 1});
+}
+
+}  // namespace sim
+}  // namespace tnrt

@@ -1,0 +1,271 @@
+// Goto/BLIS-style blocking: B is packed in kc x nc blocks that stay in L2, A in mc x kc blocks
+// whose MR-row micro-panels stay in L1, and a micro-kernel keeps an MR x NR tile of C in
+// vector registers across the whole kc loop. Only the micro-kernel is ISA-specific; it is
+// compiled once per instruction set with function target attributes (the addon ships as one
+// generic x86-64 prebuild, so -march=native is not an option) and picked once at run time.
+#include "gemm_core.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace tnrt {
+namespace sim {
+
+namespace {
+
+// How a micro-kernel writes its tile: C = alpha*acc + (load ? C : bias ? bias[i] : 0).
+struct Epilogue {
+  float alpha;
+  bool load;
+  const float* bias;  // already offset to the tile's first row
+};
+
+using MicroKernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
+                             int64_t nr, const Epilogue& ep);
+
+// Shared by every ISA: finishes a partial (edge) tile from a dense MR x NR accumulator copy.
+inline void storeEdge(const float* tile, int64_t NR, float* c, int64_t ldc, int64_t mr, int64_t nr,
+                      const Epilogue& ep) {
+  for (int64_t i = 0; i < mr; ++i) {
+    const float add = ep.bias ? ep.bias[i] : 0.0f;
+    for (int64_t j = 0; j < nr; ++j) {
+      const float v = ep.alpha * tile[i * NR + j];
+      c[i * ldc + j] = ep.load ? c[i * ldc + j] + v : v + add;
+    }
+  }
+}
+
+// Portable micro-kernel (also the ARM path): plain loops over a small tile that the compiler
+// keeps in registers and vectorizes with whatever the baseline ISA offers.
+constexpr int64_t kGenericMR = 4, kGenericNR = 8;
+void microGeneric(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr, int64_t nr,
+                  const Epilogue& ep) {
+  float acc[kGenericMR][kGenericNR] = {};
+  for (int64_t k = 0; k < kc; ++k) {
+    for (int64_t i = 0; i < kGenericMR; ++i) {
+      const float ai = a[i];
+      for (int64_t j = 0; j < kGenericNR; ++j) acc[i][j] += ai * b[j];
+    }
+    a += kGenericMR;
+    b += kGenericNR;
+  }
+  storeEdge(&acc[0][0], kGenericNR, c, ldc, mr, nr, ep);
+}
+
+#if defined(__x86_64__)
+
+// AVX-512: 8 rows x 32 columns = 16 zmm accumulators, enough independent FMAs to cover the
+// FMA latency on two pipes; A values are broadcast from memory.
+constexpr int64_t kAvx512MR = 8, kAvx512NR = 32;
+__attribute__((target("avx512f"))) void microAvx512(int64_t kc, const float* a, const float* b, float* c,
+                                                    int64_t ldc, int64_t mr, int64_t nr, const Epilogue& ep) {
+  __m512 acc[kAvx512MR][2];
+#pragma GCC unroll 8
+  for (int i = 0; i < kAvx512MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 8
+    for (int i = 0; i < kAvx512MR; ++i) {
+      const __m512 ai = _mm512_set1_ps(a[i]);
+      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+    }
+    a += kAvx512MR;
+    b += kAvx512NR;
+  }
+  const __m512 alpha = _mm512_set1_ps(ep.alpha);
+  if (mr == kAvx512MR && nr == kAvx512NR) {
+#pragma GCC unroll 8
+    for (int i = 0; i < kAvx512MR; ++i) {
+      float* ci = c + i * ldc;
+      __m512 r0 = _mm512_mul_ps(acc[i][0], alpha), r1 = _mm512_mul_ps(acc[i][1], alpha);
+      if (ep.load) {
+        r0 = _mm512_add_ps(r0, _mm512_loadu_ps(ci));
+        r1 = _mm512_add_ps(r1, _mm512_loadu_ps(ci + 16));
+      } else if (ep.bias) {
+        const __m512 bi = _mm512_set1_ps(ep.bias[i]);
+        r0 = _mm512_add_ps(r0, bi);
+        r1 = _mm512_add_ps(r1, bi);
+      }
+      _mm512_storeu_ps(ci, r0);
+      _mm512_storeu_ps(ci + 16, r1);
+    }
+    return;
+  }
+  alignas(64) float tile[kAvx512MR * kAvx512NR];
+  for (int i = 0; i < kAvx512MR; ++i) {
+    _mm512_store_ps(tile + i * kAvx512NR, acc[i][0]);
+    _mm512_store_ps(tile + i * kAvx512NR + 16, acc[i][1]);
+  }
+  storeEdge(tile, kAvx512NR, c, ldc, mr, nr, ep);
+}
+
+// AVX2 + FMA: the classic 6 x 16 tile (12 ymm accumulators, 2 for B, 1 broadcast).
+constexpr int64_t kAvx2MR = 6, kAvx2NR = 16;
+__attribute__((target("avx2,fma"))) void microAvx2(int64_t kc, const float* a, const float* b, float* c,
+                                                  int64_t ldc, int64_t mr, int64_t nr, const Epilogue& ep) {
+  __m256 acc[kAvx2MR][2];
+#pragma GCC unroll 6
+  for (int i = 0; i < kAvx2MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 6
+    for (int i = 0; i < kAvx2MR; ++i) {
+      const __m256 ai = _mm256_broadcast_ss(a + i);
+      acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+    }
+    a += kAvx2MR;
+    b += kAvx2NR;
+  }
+  const __m256 alpha = _mm256_set1_ps(ep.alpha);
+  if (mr == kAvx2MR && nr == kAvx2NR) {
+#pragma GCC unroll 6
+    for (int i = 0; i < kAvx2MR; ++i) {
+      float* ci = c + i * ldc;
+      __m256 r0 = _mm256_mul_ps(acc[i][0], alpha), r1 = _mm256_mul_ps(acc[i][1], alpha);
+      if (ep.load) {
+        r0 = _mm256_add_ps(r0, _mm256_loadu_ps(ci));
+        r1 = _mm256_add_ps(r1, _mm256_loadu_ps(ci + 8));
+      } else if (ep.bias) {
+        const __m256 bi = _mm256_set1_ps(ep.bias[i]);
+        r0 = _mm256_add_ps(r0, bi);
+        r1 = _mm256_add_ps(r1, bi);
+      }
+      _mm256_storeu_ps(ci, r0);
+      _mm256_storeu_ps(ci + 8, r1);
+    }
+    return;
+  }
+  alignas(32) float tile[kAvx2MR * kAvx2NR];
+  for (int i = 0; i < kAvx2MR; ++i) {
+    _mm256_store_ps(tile + i * kAvx2NR, acc[i][0]);
+    _mm256_store_ps(tile + i * kAvx2NR + 8, acc[i][1]);
+  }
+  storeEdge(tile, kAvx2NR, c, ldc, mr, nr, ep);
+}
+
+#endif  // __x86_64__
+
+struct KernelChoice {
+  MicroKernel fn;
+  int64_t mr, nr;
+  const char* name;
+};
+
+const KernelChoice& kernelChoice() {
+  static const KernelChoice choice = [] {
+    // TNRT_SIM_GEMM_KERNEL=generic|avx2 caps the choice, so one machine can test every path.
+    const char* cap = std::getenv("TNRT_SIM_GEMM_KERNEL");
+    const std::string limit = cap ? cap : "";
+    if (limit == "generic") return KernelChoice{microGeneric, kGenericMR, kGenericNR, "generic"};
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (limit != "avx2" && __builtin_cpu_supports("avx512f"))
+      return KernelChoice{microAvx512, kAvx512MR, kAvx512NR, "avx512f"};
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+      return KernelChoice{microAvx2, kAvx2MR, kAvx2NR, "avx2+fma"};
+#endif
+    return KernelChoice{microGeneric, kGenericMR, kGenericNR, "generic"};
+  }();
+  return choice;
+}
+
+// Block sizes: a kc x nc block of packed B (256 x 512 floats = 512 KiB) fits in L2, an MR x kc
+// micro-panel of A (8 KiB) in L1.
+constexpr int64_t kKC = 256, kNC = 512, kMC = 192;
+
+// A 64-byte-aligned view of a thread-local, grow-only buffer.
+float* alignedBuffer(std::vector<float>& storage, size_t count) {
+  if (storage.size() < count + 16) storage.resize(count + 16);
+  auto p = reinterpret_cast<uintptr_t>(storage.data());
+  return reinterpret_cast<float*>((p + 63) & ~uintptr_t{63});
+}
+
+void packA(const GemmArgs& g, int64_t i0, int64_t mc, int64_t k0, int64_t kc, int64_t mr, float* dst) {
+  for (int64_t p = 0; p < mc; p += mr) {
+    const int64_t rows = std::min(mr, mc - p);
+    for (int64_t k = 0; k < kc; ++k) {
+      float* d = dst + k * mr;
+      for (int64_t i = 0; i < rows; ++i) {
+        const int64_t r = i0 + p + i, col = k0 + k;
+        d[i] = g.transA ? g.A[col * g.lda + r] : g.A[r * g.lda + col];
+      }
+      for (int64_t i = rows; i < mr; ++i) d[i] = 0.0f;
+    }
+    dst += kc * mr;
+  }
+}
+
+void packDenseB(const GemmArgs& g, int64_t k0, int64_t kc, int64_t n0, int64_t nc, int64_t nr, float* dst) {
+  for (int64_t p = 0; p < nc; p += nr) {
+    const int64_t cols = std::min(nr, nc - p);
+    for (int64_t k = 0; k < kc; ++k) {
+      float* d = dst + k * nr;
+      if (!g.transB) {
+        std::memcpy(d, g.B + (k0 + k) * g.ldb + n0 + p, static_cast<size_t>(cols) * sizeof(float));
+      } else {
+        for (int64_t j = 0; j < cols; ++j) d[j] = g.B[(n0 + p + j) * g.ldb + k0 + k];
+      }
+      for (int64_t j = cols; j < nr; ++j) d[j] = 0.0f;
+    }
+    dst += kc * nr;
+  }
+}
+
+}  // namespace
+
+const char* sgemmKernelName() { return kernelChoice().name; }
+
+void sgemm(const GemmArgs& g) {
+  if (g.M <= 0 || g.N <= 0) return;
+  if (g.K <= 0) {
+    // An empty sum: C keeps its value (accumulate) or becomes the bias.
+    if (!g.accumulate)
+      for (int64_t i = 0; i < g.M; ++i)
+        std::fill(g.C + i * g.ldc, g.C + i * g.ldc + g.N, g.rowBias ? g.rowBias[i] : 0.0f);
+    return;
+  }
+  const KernelChoice& kc0 = kernelChoice();
+  const int64_t MR = kc0.mr, NR = kc0.nr;
+  const int64_t mcMax = std::min<int64_t>(kMC, (g.M + MR - 1) / MR * MR);
+  const int64_t ncMax = std::min<int64_t>(kNC, (g.N + NR - 1) / NR * NR);
+  const int64_t kcMax = std::min<int64_t>(kKC, g.K);
+  thread_local std::vector<float> aStorage, bStorage;
+  float* Ap = alignedBuffer(aStorage, static_cast<size_t>(mcMax * kcMax));
+  float* Bp = alignedBuffer(bStorage, static_cast<size_t>(ncMax * kcMax));
+
+  for (int64_t jc = 0; jc < g.N; jc += kNC) {
+    const int64_t nc = std::min(kNC, g.N - jc);
+    for (int64_t pc = 0; pc < g.K; pc += kKC) {
+      const int64_t kc = std::min(kKC, g.K - pc);
+      if (g.packB) g.packB(g.packCtx, pc, kc, jc, nc, NR, Bp);
+      else packDenseB(g, pc, kc, jc, nc, NR, Bp);
+      // Later K blocks add onto what the first one stored.
+      const bool first = pc == 0;
+      for (int64_t ic = 0; ic < g.M; ic += kMC) {
+        const int64_t mc = std::min(kMC, g.M - ic);
+        packA(g, ic, mc, pc, kc, MR, Ap);
+        for (int64_t ir = 0; ir < mc; ir += MR) {
+          const float* a = Ap + ir * kc;
+          const int64_t row = ic + ir;
+          Epilogue ep{g.alpha, g.accumulate || !first, g.rowBias ? g.rowBias + row : nullptr};
+          for (int64_t jr = 0; jr < nc; jr += NR) {
+            kc0.fn(kc, a, Bp + jr * kc, g.C + row * g.ldc + jc + jr, g.ldc, std::min(MR, mc - ir),
+                   std::min(NR, nc - jr), ep);
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace sim
+}  // namespace tnrt

@@ -1,0 +1,57 @@
+// The sim's float32 matrix-product engine: C[M,N] = alpha * A[M,K] * B[K,N] (+ C or + a
+// per-row bias), cache-blocked with packed operands and a register-tiled micro-kernel chosen at
+// run time for the CPU (AVX-512, AVX2+FMA, or portable C++). MatMul, Gemm, Conv and
+// ConvTranspose all run on it, so one fast loop serves every convolution-heavy network.
+//
+// B can come from a dense matrix or from a caller-supplied packer: Conv packs its im2col view
+// of the input straight into the panel format, so the column matrix is never materialized.
+#pragma once
+
+#include <cstdint>
+
+namespace tnrt {
+namespace sim {
+
+// Writes the kc x nc block of B that starts at row k0, column n0 as ceil(nc / nr) panels of
+// nr columns each: panel p holds, for every k in [0, kc), the nr values B[k0+k][n0+p*nr+j]
+// contiguously (zeros past column n0+nc). `ctx` is the caller's state.
+using GemmPackB = void (*)(const void* ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc, int64_t nr, float* dst);
+
+struct GemmArgs {
+  int64_t M = 0, N = 0, K = 0;
+  // A is M x K row-major with leading dimension lda, or (transA) stored K x M.
+  const float* A = nullptr;
+  int64_t lda = 0;
+  bool transA = false;
+  // Dense B (when packB is null): K x N row-major with leading dimension ldb, or (transB)
+  // stored N x K.
+  const float* B = nullptr;
+  int64_t ldb = 0;
+  bool transB = false;
+  GemmPackB packB = nullptr;
+  const void* packCtx = nullptr;
+  float* C = nullptr;
+  int64_t ldc = 0;
+  float alpha = 1.0f;
+  // true: C += alpha*A*B. false: C = alpha*A*B + (rowBias ? rowBias[i] : 0).
+  bool accumulate = false;
+  const float* rowBias = nullptr;
+};
+
+// [sync] Runs the product on the calling thread. Packing buffers are thread-local and grow to
+// the largest block once, so steady-state calls do not allocate.
+void sgemm(const GemmArgs& args);
+
+// Marks a hot loop to be compiled for AVX-512, AVX2 and baseline x86-64, one picked at load
+// time (GCC/Clang function multiversioning through an ifunc); a no-op elsewhere.
+#if defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__))
+#define TNRT_SIM_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TNRT_SIM_CPU_CLONES
+#endif
+
+// Name of the micro-kernel the CPU dispatch picked ("avx512f", "avx2+fma", "generic").
+const char* sgemmKernelName();
+
+}  // namespace sim
+}  // namespace tnrt

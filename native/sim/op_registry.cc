@@ -11,6 +11,7 @@ const OpRegistry& OpRegistry::instance() {
     registerMatMulOps(r);
     registerSoftmaxOps(r);
     registerShapeOps(r);
+    registerReduceOps(r);
     return r;
   }();
   return registry;

@@ -93,6 +93,7 @@ void registerActivationOps(OpRegistry& registry);
 void registerMatMulOps(OpRegistry& registry);
 void registerSoftmaxOps(OpRegistry& registry);
 void registerShapeOps(OpRegistry& registry);
+void registerReduceOps(OpRegistry& registry);
 
 }  // namespace sim
 }  // namespace tnrt

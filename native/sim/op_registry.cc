@@ -12,6 +12,7 @@ const OpRegistry& OpRegistry::instance() {
     registerSoftmaxOps(r);
     registerShapeOps(r);
     registerReduceOps(r);
+    registerNormalizationOps(r);
     return r;
   }();
   return registry;

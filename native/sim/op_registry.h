@@ -94,6 +94,7 @@ void registerMatMulOps(OpRegistry& registry);
 void registerSoftmaxOps(OpRegistry& registry);
 void registerShapeOps(OpRegistry& registry);
 void registerReduceOps(OpRegistry& registry);
+void registerNormalizationOps(OpRegistry& registry);
 
 }  // namespace sim
 }  // namespace tnrt

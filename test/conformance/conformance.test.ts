@@ -38,6 +38,8 @@ export const OPERATORS = [
 const TENSORRT_LACKS: Record<string, string> = {
   test_identity_sequence: 'sequence types: TensorRT tensors only',
   test_identity_opt: 'optional types: TensorRT tensors only',
+  test_batchnorm_epsilon_training_mode: 'BatchNormalization training_mode=1 (batch statistics, running-mean/var outputs): TensorRT builds inference engines only',
+  test_batchnorm_example_training_mode: 'BatchNormalization training_mode=1 (batch statistics, running-mean/var outputs): TensorRT builds inference engines only',
 };
 
 const RTOL = 1e-3;

@@ -57,15 +57,18 @@ struct LeakyReluOp {
   explicit LeakyReluOp(const Node& n) : alpha(n.attrFloat("alpha", 0.01f)) {}
   float operator()(float x) const { return x >= 0.0f ? x : alpha * x; }
 };
+// Clamps to [0, 1] letting NaN through (fmin/fmax would turn it into a bound).
+inline float clamp01(float v) { return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v); }
+
 struct HardSigmoidOp {
   float alpha, beta;
   explicit HardSigmoidOp(const Node& n) : alpha(n.attrFloat("alpha", 0.2f)), beta(n.attrFloat("beta", 0.5f)) {}
-  float operator()(float x) const { return std::fmin(1.0f, std::fmax(0.0f, alpha * x + beta)); }
+  float operator()(float x) const { return clamp01(alpha * x + beta); }
 };
 struct HardSwishOp {
   // ONNX defines HardSwish as x * HardSigmoid(x) with alpha = 1/6, beta = 0.5.
   explicit HardSwishOp(const Node&) {}
-  float operator()(float x) const { return x * std::fmin(1.0f, std::fmax(0.0f, x * (1.0f / 6.0f) + 0.5f)); }
+  float operator()(float x) const { return x * clamp01(x * (1.0f / 6.0f) + 0.5f); }
 };
 struct EluOp {
   float alpha;

@@ -11,12 +11,54 @@ namespace sim {
 
 namespace {
 
+// The shape input 1 is broadcast as. From opset 7 that is its own shape under numpy rules.
+// Before, Add/Sub/Mul/Div broadcast B only with broadcast=1 (aligned at `axis`, else at the
+// end: numpy's trailing alignment once B is padded with 1s after `axis`), and PRelu's slope was
+// one value or one per channel (dim 1). Exporters of that era (e.g. the pytorch-converted ONNX
+// tests) still produce these forms.
+Dims operandShapeB(const Node& node, const Dims& a, const Dims& b) {
+  if (node.opset >= 7) return b;
+  if (node.opType == "PRelu") {
+    if (b.size() != 1) throwShape(node, "before opset 7 the slope must be 1-D but has shape " + dimsToString(b));
+    if (b[0] == 1 || a.size() < 2) return b;
+    Dims perChannel(a.size() - 1, 1);
+    perChannel[0] = b[0];
+    return perChannel;
+  }
+  if (node.attrInt("broadcast", 0) == 0) return b;  // the caller requires equal shapes
+  const Attribute* axisAttr = node.attr("axis");
+  if (axisAttr == nullptr) return b;
+  const int64_t axis = normalizeAxis(node, axisAttr->i, a.size());
+  if (axis + static_cast<int64_t>(b.size()) > static_cast<int64_t>(a.size()))
+    throwShape(node, "B " + dimsToString(b) + " does not fit in A " + dimsToString(a) + " at axis " + std::to_string(axis));
+  Dims padded = b;
+  padded.resize(a.size() - static_cast<size_t>(axis), 1);
+  return padded;
+}
+
+// Before opset 7 the output always has A's shape: B broadcasts in one direction only, and
+// without broadcast=1 not at all.
+void requireLegacyBroadcast(const Node& node, const Dims& a, const Dims& b, const Dims& result) {
+  bool ok = result.size() == a.size();
+  for (size_t i = 0; ok && i < a.size(); ++i) ok = result[i] == a[i] || a[i] < 0;
+  if (ok && node.opType != "PRelu" && node.attrInt("broadcast", 0) == 0) {
+    ok = a.size() == b.size();
+    for (size_t i = 0; ok && i < a.size(); ++i) ok = a[i] == b[i] || a[i] < 0 || b[i] < 0;
+  }
+  if (!ok)
+    throwShape(node, "before opset 7 input 1 " + dimsToString(b) + " must " +
+                         (node.opType == "PRelu" || node.attrInt("broadcast", 0) != 0 ? "broadcast to" : "equal (broadcast=0)") +
+                         " input 0 " + dimsToString(a));
+}
+
 void inferBinary(const Node& node, const std::vector<ValueRef>& in, std::vector<OutputDesc>* out) {
   requireInputs(node, in, 2, 2);
   requireSameType(node, in);
   dispatchArithmetic(node, in[0].dtype, [](auto) {});  // rejects types the kernel lacks
+  const Dims b = operandShapeB(node, *in[0].shape, *in[1].shape);
   (*out)[0].dtype = in[0].dtype;
-  (*out)[0].shape = broadcastShapes(node, *in[0].shape, *in[1].shape);
+  (*out)[0].shape = broadcastShapes(node, *in[0].shape, b);
+  if (node.opset < 7) requireLegacyBroadcast(node, *in[0].shape, *in[1].shape, (*out)[0].shape);
   requireMaxRank(node, (*out)[0].shape);
 }
 
@@ -106,9 +148,12 @@ struct DivOp {
 
 template <typename Op>
 void runBinary(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out, KernelScratch&) {
+  ValueRef b = in[1];
+  const Dims shapeB = operandShapeB(node, *in[0].shape, *in[1].shape);
+  b.shape = &shapeB;
   dispatchArithmetic(node, in[0].dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    binaryLoop<T>(in[0], in[1], out[0], Op{});
+    binaryLoop<T>(in[0], b, out[0], Op{});
   });
 }
 
@@ -263,14 +308,14 @@ void runPow(const Node& node, const std::vector<ValueRef>& in, const std::vector
 
 // ---- PRelu ----
 
-// The slope broadcasts to X in one direction only (opset 7 on): the output has X's shape.
+// The slope broadcasts to X in one direction only: the output has X's shape.
 void inferPRelu(const Node& node, const std::vector<ValueRef>& in, std::vector<OutputDesc>* out) {
   requireInputs(node, in, 2, 2);
   requireSameType(node, in);
   if (node.opset >= 9) dispatchArithmetic(node, in[0].dtype, [](auto) {});
   else requireFloat(node, in[0], "input 0");
   const Dims& x = *in[0].shape;
-  const Dims& slope = *in[1].shape;
+  const Dims slope = operandShapeB(node, x, *in[1].shape);
   bool ok = slope.size() <= x.size();
   for (size_t k = 0; ok && k < slope.size(); ++k) {
     const int64_t ds = slope[slope.size() - 1 - k], dx = x[x.size() - 1 - k];
@@ -291,15 +336,14 @@ struct PReluOp {
 }  // namespace
 
 void registerElementwiseOps(OpRegistry& registry) {
-  // Opset 7 introduced numpy broadcasting; earlier versions used the legacy axis/broadcast
-  // attributes, which the sim does not implement.
-  registry.add({"Add", 7, kMaxReviewedOpset, inferBinary, runBinary<AddOp>, false, 1, 1});
-  registry.add({"Sub", 7, kMaxReviewedOpset, inferBinary, runBinary<SubOp>, false, 1, 1});
-  registry.add({"Mul", 7, kMaxReviewedOpset, inferBinary, runBinary<MulOp>, false, 1, 1});
-  registry.add({"Div", 7, kMaxReviewedOpset, inferBinary, runBinary<DivOp>, false, 1, 1});
+  // Opset 7 introduced numpy broadcasting; earlier versions' broadcast/axis attributes are
+  // mapped onto it by operandShapeB.
+  registry.add({"Add", 1, kMaxReviewedOpset, inferBinary, runBinary<AddOp>, false, 1, 1});
+  registry.add({"Sub", 1, kMaxReviewedOpset, inferBinary, runBinary<SubOp>, false, 1, 1});
+  registry.add({"Mul", 1, kMaxReviewedOpset, inferBinary, runBinary<MulOp>, false, 1, 1});
+  registry.add({"Div", 1, kMaxReviewedOpset, inferBinary, runBinary<DivOp>, false, 1, 1});
   registry.add({"Pow", 7, kMaxReviewedOpset, inferPow, runPow, false, 1, 1});
-  // Before opset 7 PRelu's slope followed legacy per-channel rules the sim does not implement.
-  registry.add({"PRelu", 7, kMaxReviewedOpset, inferPRelu, runBinary<PReluOp>, false, 1, 1});
+  registry.add({"PRelu", 1, kMaxReviewedOpset, inferPRelu, runBinary<PReluOp>, false, 1, 1});
   // Opset 6 is Max/Min/Sum/Mean without broadcasting (enforced in inferVariadic); opset 1
   // differs from it only by consumed_inputs.
   registry.add({"Max", 1, kMaxReviewedOpset, inferVariadic, runVariadic<MaxOp>, false, 1, 1});

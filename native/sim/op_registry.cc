@@ -18,6 +18,8 @@ const OpRegistry& OpRegistry::instance() {
     registerCastQuantOps(r);
     registerConvOps(r);
     registerPoolOps(r);
+    registerReduceOps(r);
+    registerNormalizationOps(r);
     return r;
   }();
   return registry;

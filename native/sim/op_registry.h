@@ -100,6 +100,8 @@ void registerResizeOps(OpRegistry& registry);
 void registerCastQuantOps(OpRegistry& registry);
 void registerConvOps(OpRegistry& registry);
 void registerPoolOps(OpRegistry& registry);
+void registerReduceOps(OpRegistry& registry);
+void registerNormalizationOps(OpRegistry& registry);
 
 }  // namespace sim
 }  // namespace tnrt

@@ -1,5 +1,10 @@
-// Unary element-wise activations: Relu, Sigmoid, Tanh.
+// Unary element-wise operators: the activations Relu, Sigmoid, Tanh, LeakyRelu, HardSigmoid,
+// HardSwish, Elu, Selu, Softplus, Softsign, Clip, and the math functions Exp, Log, Sqrt, Abs,
+// Neg, Reciprocal, Erf. Attribute-parameterized ones read their attributes once per kernel call
+// into a small functor.
 #include <cmath>
+#include <limits>
+#include <type_traits>
 
 #include "kernel_util.h"
 
@@ -8,7 +13,7 @@ namespace sim {
 
 namespace {
 
-void inferRelu(const Node& node, const std::vector<ValueRef>& in, std::vector<OutputDesc>* out) {
+void inferArithmeticUnary(const Node& node, const std::vector<ValueRef>& in, std::vector<OutputDesc>* out) {
   requireInputs(node, in, 1, 1);
   dispatchArithmetic(node, in[0].dtype, [](auto) {});
   (*out)[0].dtype = in[0].dtype;
@@ -47,6 +52,46 @@ struct SigmoidOp {
 struct TanhOp {
   float operator()(float x) const { return std::tanh(x); }
 };
+struct LeakyReluOp {
+  float alpha;
+  explicit LeakyReluOp(const Node& n) : alpha(n.attrFloat("alpha", 0.01f)) {}
+  float operator()(float x) const { return x >= 0.0f ? x : alpha * x; }
+};
+// Clamps to [0, 1] letting NaN through (fmin/fmax would turn it into a bound).
+inline float clamp01(float v) { return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v); }
+
+struct HardSigmoidOp {
+  float alpha, beta;
+  explicit HardSigmoidOp(const Node& n) : alpha(n.attrFloat("alpha", 0.2f)), beta(n.attrFloat("beta", 0.5f)) {}
+  float operator()(float x) const { return clamp01(alpha * x + beta); }
+};
+struct HardSwishOp {
+  // ONNX defines HardSwish as x * HardSigmoid(x) with alpha = 1/6, beta = 0.5.
+  explicit HardSwishOp(const Node&) {}
+  float operator()(float x) const { return x * clamp01(x * (1.0f / 6.0f) + 0.5f); }
+};
+struct EluOp {
+  float alpha;
+  explicit EluOp(const Node& n) : alpha(n.attrFloat("alpha", 1.0f)) {}
+  // expm1 keeps the small-|x| negative side accurate (exp(x) - 1 cancels).
+  float operator()(float x) const { return x >= 0.0f ? x : alpha * std::expm1(x); }
+};
+struct SeluOp {
+  float alpha, gamma;
+  // The defaults are ONNX's float32 roundings of the self-normalizing constants.
+  explicit SeluOp(const Node& n)
+      : alpha(n.attrFloat("alpha", 1.67326319217681884765625f)), gamma(n.attrFloat("gamma", 1.05070102214813232421875f)) {}
+  float operator()(float x) const { return x > 0.0f ? gamma * x : gamma * alpha * std::expm1(x); }
+};
+struct SoftplusOp {
+  explicit SoftplusOp(const Node&) {}
+  // log(1 + exp(x)) overflows for large x; this form never exponentiates a positive number.
+  float operator()(float x) const { return std::fmax(x, 0.0f) + std::log1p(std::exp(-std::fabs(x))); }
+};
+struct SoftsignOp {
+  explicit SoftsignOp(const Node&) {}
+  float operator()(float x) const { return x / (1.0f + std::fabs(x)); }
+};
 
 void runRelu(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out, KernelScratch&) {
   dispatchArithmetic(node, in[0].dtype, [&](auto tag) {
@@ -64,13 +109,145 @@ void runFloatUnary(const Node& node, const std::vector<ValueRef>& in, const std:
   });
 }
 
+struct ExpOp {
+  float operator()(float x) const { return std::exp(x); }
+};
+struct LogOp {
+  float operator()(float x) const { return std::log(x); }
+};
+struct SqrtOp {
+  float operator()(float x) const { return std::sqrt(x); }
+};
+struct ReciprocalOp {
+  float operator()(float x) const { return 1.0f / x; }
+};
+struct ErfOp {
+  // The C library's erff is accurate to about 1 ulp over the whole range.
+  float operator()(float x) const { return std::erf(x); }
+};
+struct AbsOp {
+  template <typename C>
+  C operator()(C x) const {
+    if constexpr (std::is_unsigned_v<C>) return x;
+    else return x < C{0} ? wrapSub(C{0}, x) : x;  // the most negative integer wraps to itself, as numpy does
+  }
+};
+struct NegOp {
+  template <typename C>
+  C operator()(C x) const { return wrapSub(C{0}, x); }
+};
+
+template <typename Op>
+void runArithmeticUnary(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out,
+                        KernelScratch&) {
+  dispatchArithmetic(node, in[0].dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    unaryLoop<T>(in[0], out[0], Op{});
+  });
+}
+
+// Neg is defined for signed types only; Abs for every numeric type.
+void inferNeg(const Node& node, const std::vector<ValueRef>& in, std::vector<OutputDesc>* out) {
+  inferArithmeticUnary(node, in, out);
+  if (in[0].dtype == DataType::kUInt8) throwDType(node, "Neg is not defined for uint8");
+}
+
+template <typename Op>
+void runParamUnary(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out,
+                   KernelScratch&) {
+  const Op op(node);
+  dispatchFloat(node, in[0].dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    unaryLoop<T>(in[0], out[0], op);
+  });
+}
+
+// Clip: bounds are the min/max attributes before opset 11 and optional scalar inputs from
+// opset 11 on. Opset 12 added integer types.
+void inferClip(const Node& node, const std::vector<ValueRef>& in, std::vector<OutputDesc>* out) {
+  if (node.opset < 11) {
+    requireInputs(node, in, 1, 1);
+    requireFloat(node, in[0], "input 0");
+  } else {
+    requireInputs(node, in, 1, 3);
+    requireSameType(node, in);
+    if (node.opset < 12) requireFloat(node, in[0], "input 0");
+    else dispatchArithmetic(node, in[0].dtype, [](auto) {});
+    for (size_t i = 1; i < in.size(); ++i) {
+      if (!in[i].present()) continue;
+      // A scalar, or a 1-element tensor as exporters sometimes write.
+      const int64_t n = volume(*in[i].shape);
+      if (in[i].shape->size() > 1 || (n != 1 && n != -1))
+        throwShape(node, std::string(i == 1 ? "min" : "max") + " must be a scalar but has shape " +
+                             dimsToString(*in[i].shape));
+    }
+  }
+  (*out)[0].dtype = in[0].dtype;
+  (*out)[0].shape = *in[0].shape;
+}
+
+template <typename T>
+void clipTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRef& out) {
+  using E = Elem<T>;
+  using C = typename E::Compute;
+  C lo = std::numeric_limits<C>::lowest(), hi = std::numeric_limits<C>::max();
+  if constexpr (std::is_floating_point_v<C>) {
+    lo = -std::numeric_limits<C>::infinity();
+    hi = std::numeric_limits<C>::infinity();
+  }
+  if (node.opset < 11) {
+    // inferClip admitted only float types here.
+    if constexpr (std::is_floating_point_v<C>) {
+      lo = node.attrFloat("min", lo);
+      hi = node.attrFloat("max", hi);
+    }
+  } else {
+    const auto bound = [&](size_t i, C fallback) {
+      if (i >= in.size() || !in[i].present()) return fallback;
+      return E::load(static_cast<const typename E::Storage*>(in[i].data), 0);
+    };
+    lo = bound(1, lo);
+    hi = bound(2, hi);
+  }
+  // max-then-min order: with min > max every element becomes max, as ONNX specifies; NaN
+  // inputs fail both comparisons and pass through.
+  unaryLoop<T>(in[0], out, [lo, hi](C x) {
+    C v = x < lo ? lo : x;
+    return v > hi ? hi : v;
+  });
+}
+
+void runClip(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out, KernelScratch&) {
+  dispatchArithmetic(node, in[0].dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    clipTyped<T>(node, in, out[0]);
+  });
+}
+
 }  // namespace
 
 void registerActivationOps(OpRegistry& registry) {
   // Opsets 1-5 differ only by the legacy consumed_inputs attribute, which changes nothing here.
-  registry.add({"Relu", 1, kMaxReviewedOpset, inferRelu, runRelu, false, 1, 1});
+  registry.add({"Relu", 1, kMaxReviewedOpset, inferArithmeticUnary, runRelu, false, 1, 1});
   registry.add({"Sigmoid", 1, kMaxReviewedOpset, inferFloatUnary, runFloatUnary<SigmoidOp>, false, 1, 1});
   registry.add({"Tanh", 1, kMaxReviewedOpset, inferFloatUnary, runFloatUnary<TanhOp>, false, 1, 1});
+  // Later opsets of these only add types (bfloat16, double) the sim does not run.
+  registry.add({"LeakyRelu", 1, kMaxReviewedOpset, inferFloatUnary, runParamUnary<LeakyReluOp>, false, 1, 1});
+  registry.add({"HardSigmoid", 1, kMaxReviewedOpset, inferFloatUnary, runParamUnary<HardSigmoidOp>, false, 1, 1});
+  registry.add({"HardSwish", 14, kMaxReviewedOpset, inferFloatUnary, runParamUnary<HardSwishOp>, false, 1, 1});
+  registry.add({"Elu", 1, kMaxReviewedOpset, inferFloatUnary, runParamUnary<EluOp>, false, 1, 1});
+  registry.add({"Selu", 1, kMaxReviewedOpset, inferFloatUnary, runParamUnary<SeluOp>, false, 1, 1});
+  registry.add({"Softplus", 1, kMaxReviewedOpset, inferFloatUnary, runParamUnary<SoftplusOp>, false, 1, 1});
+  registry.add({"Softsign", 1, kMaxReviewedOpset, inferFloatUnary, runParamUnary<SoftsignOp>, false, 1, 1});
+  // Opsets 1-5 of these carry consumed_inputs only; 13 adds bfloat16.
+  registry.add({"Exp", 1, kMaxReviewedOpset, inferFloatUnary, runFloatUnary<ExpOp>, false, 1, 1});
+  registry.add({"Log", 1, kMaxReviewedOpset, inferFloatUnary, runFloatUnary<LogOp>, false, 1, 1});
+  registry.add({"Sqrt", 1, kMaxReviewedOpset, inferFloatUnary, runFloatUnary<SqrtOp>, false, 1, 1});
+  registry.add({"Reciprocal", 1, kMaxReviewedOpset, inferFloatUnary, runFloatUnary<ReciprocalOp>, false, 1, 1});
+  registry.add({"Erf", 9, kMaxReviewedOpset, inferFloatUnary, runFloatUnary<ErfOp>, false, 1, 1});
+  registry.add({"Abs", 1, kMaxReviewedOpset, inferArithmeticUnary, runArithmeticUnary<AbsOp>, false, 1, 1});
+  registry.add({"Neg", 1, kMaxReviewedOpset, inferNeg, runArithmeticUnary<NegOp>, false, 1, 1});
+  registry.add({"Clip", 1, kMaxReviewedOpset, inferClip, runClip, false, 1, 1});
 }
 
 }  // namespace sim

@@ -1,4 +1,4 @@
-// Softmax. Opset < 13 coerces the input to 2-D at `axis` (default 1) and normalizes each row;
+// Softmax and LogSoftmax. Opset < 13 coerces the input to 2-D at `axis` (default 1) and normalizes each row;
 // opset >= 13 normalizes along the single dimension `axis` (default -1).
 #include <cmath>
 
@@ -22,7 +22,7 @@ void inferSoftmax(const Node& node, const std::vector<ValueRef>& in, std::vector
   (*out)[0].shape = *in[0].shape;
 }
 
-template <typename T>
+template <typename T, bool kLog>
 void softmaxTyped(const Node& node, const ValueRef& x, const OutputRef& y, KernelScratch& scratch) {
   using E = Elem<T>;
   const Dims& d = *x.shape;
@@ -51,24 +51,36 @@ void softmaxTyped(const Node& node, const ValueRef& x, const OutputRef& y, Kerne
         e[k] = std::exp(E::load(px, static_cast<size_t>(base + k * inner)) - m);
         sum += e[k];
       }
-      const float inv = 1.0f / sum;
-      for (int64_t k = 0; k < n; ++k) E::store(py, static_cast<size_t>(base + k * inner), e[k] * inv);
+      if constexpr (kLog) {
+        // x - max - log(sum): never forms exp(x) itself, so large inputs and tiny
+        // probabilities stay finite instead of becoming log(0).
+        const float logSum = std::log(sum);
+        for (int64_t k = 0; k < n; ++k) {
+          const size_t at = static_cast<size_t>(base + k * inner);
+          E::store(py, at, (E::load(px, at) - m) - logSum);
+        }
+      } else {
+        const float inv = 1.0f / sum;
+        for (int64_t k = 0; k < n; ++k) E::store(py, static_cast<size_t>(base + k * inner), e[k] * inv);
+      }
     }
   }
 }
 
+template <bool kLog>
 void runSoftmax(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out,
                 KernelScratch& scratch) {
   dispatchFloat(node, in[0].dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    softmaxTyped<T>(node, in[0], out[0], scratch);
+    softmaxTyped<T, kLog>(node, in[0], out[0], scratch);
   });
 }
 
 }  // namespace
 
 void registerSoftmaxOps(OpRegistry& registry) {
-  registry.add({"Softmax", 1, kMaxReviewedOpset, inferSoftmax, runSoftmax, false, 1, 1});
+  registry.add({"Softmax", 1, kMaxReviewedOpset, inferSoftmax, runSoftmax<false>, false, 1, 1});
+  registry.add({"LogSoftmax", 1, kMaxReviewedOpset, inferSoftmax, runSoftmax<true>, false, 1, 1});
 }
 
 }  // namespace sim

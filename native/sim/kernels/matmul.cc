@@ -155,6 +155,11 @@ void inferGemm(const Node& node, const std::vector<ValueRef>& in, std::vector<Ou
       if (dc >= 0 && dy >= 0 && dc != 1 && dc != dy)
         throwShape(node, "C of shape " + dimsToString(c) + " cannot broadcast to " + dimsToString(mn));
     }
+    // Gemm-6 broadcast C only when asked to (broadcast=1); otherwise C is exactly M x N.
+    if (node.opset < 7 && node.attrInt("broadcast", 0) == 0) {
+      const bool exact = c.size() == 2 && (c[0] < 0 || M < 0 || c[0] == M) && (c[1] < 0 || N < 0 || c[1] == N);
+      if (!exact) throwShape(node, "Gemm-6 without broadcast=1 needs C of shape " + dimsToString(mn) + " but got " + dimsToString(c));
+    }
   }
   (*out)[0].dtype = in[0].dtype;
   (*out)[0].shape = {M, N};
@@ -225,8 +230,9 @@ void runGemm(const Node& node, const std::vector<ValueRef>& in, const std::vecto
 
 void registerMatMulOps(OpRegistry& registry) {
   registry.add({"MatMul", 1, kMaxReviewedOpset, inferMatMul, runMatMul, false, 1, 1});
-  // Gemm before opset 7 had a `broadcast` attribute with different C rules.
-  registry.add({"Gemm", 7, kMaxReviewedOpset, inferGemm, runGemm, false, 1, 1});
+  // Gemm-6 had a `broadcast` attribute gating C's broadcast (checked in inferGemm); older
+  // versions differ in more ways and are not supported.
+  registry.add({"Gemm", 6, kMaxReviewedOpset, inferGemm, runGemm, false, 1, 1});
 }
 
 }  // namespace sim

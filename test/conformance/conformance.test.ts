@@ -48,7 +48,6 @@ const TENSORRT_LACKS: Record<string, string> = {
   test_training_dropout_mask: 'Dropout with training_mode=true: TensorRT builds inference engines, where Dropout is an identity',
   test_training_dropout_zero_ratio: 'Dropout with training_mode=true: TensorRT builds inference engines, where Dropout is an identity',
   test_training_dropout_zero_ratio_mask: 'Dropout with training_mode=true: TensorRT builds inference engines, where Dropout is an identity',
-  test_maxpool_2d_uint8: "uint8 tensors: TensorRT's pooling layer takes float32, float16, bfloat16 and int8 only",
   test_batchnorm_epsilon_training_mode: 'BatchNormalization training_mode=1 (batch statistics, running-mean/var outputs): TensorRT builds inference engines only',
   test_batchnorm_example_training_mode: 'BatchNormalization training_mode=1 (batch statistics, running-mean/var outputs): TensorRT builds inference engines only',
 };

@@ -16,10 +16,11 @@ namespace {
 
 void requirePoolType(const Node& node, const ValueRef& x, bool allowInt8) {
   if (x.dtype == DataType::kFloat32 || x.dtype == DataType::kFloat16) return;
-  if (allowInt8 && x.dtype == DataType::kInt8) return;
-  // TensorRT's pooling layer takes float32, float16, bfloat16 and int8 tensors only.
+  // Max pooling only compares, so the 8-bit integer types work as they are; averaging them
+  // would need a rounding rule, so AveragePool and LRN stay floating point.
+  if (allowInt8 && (x.dtype == DataType::kInt8 || x.dtype == DataType::kUInt8)) return;
   throwDType(node, std::string("element type ") + dataTypeName(x.dtype) + " is not supported by " + node.opType +
-                       (allowInt8 ? " (float32, float16 or int8)" : " (float32 or float16)"));
+                       (allowInt8 ? " (float32, float16, int8 or uint8)" : " (float32 or float16)"));
 }
 
 Window poolWindow(const Node& node, const Dims& x) {
@@ -222,6 +223,7 @@ void runMaxPool(const Node& node, const std::vector<ValueRef>& in, const std::ve
     case DataType::kFloat32: maxPoolTyped<float>(node, in[0], out); return;
     case DataType::kFloat16: maxPoolTyped<Fp16>(node, in[0], out); return;
     case DataType::kInt8: maxPoolTyped<int8_t>(node, in[0], out); return;
+    case DataType::kUInt8: maxPoolTyped<uint8_t>(node, in[0], out); return;
     default: throwDType(node, "unsupported element type");
   }
 }

@@ -11,7 +11,12 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
 // 1. The addon. node-gyp-build uses prebuilds/ when one matches this platform, else compiles.
-const gypBuild = spawnSync(process.execPath, [require.resolve('node-gyp-build/bin.js')], { cwd: root, stdio: 'inherit' });
+// JOBS=max lets node-gyp compile the sources in parallel (it builds one file at a time otherwise).
+const gypBuild = spawnSync(process.execPath, [require.resolve('node-gyp-build/bin.js')], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, JOBS: process.env.JOBS ?? 'max' },
+});
 if (gypBuild.status !== 0) {
   console.error('tensorrt-node: building the native addon failed (see above). It needs python3, make and a C++17 compiler.');
   process.exit(gypBuild.status ?? 1);

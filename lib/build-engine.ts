@@ -8,13 +8,23 @@ import { dirname, resolve } from 'node:path';
 import type { BackendOption } from './backend.js';
 import { Builder } from './builder.js';
 import type { MemoryPoolType, ProgressEvent } from './builder-config.js';
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError, UnsupportedError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { ShapeRange } from './optimization-profile.js';
 import { parseShapeSpec, type ShapeMap } from './shapes.js';
-import { expectAbortSignal, expectBytes, expectObject, invalid } from './validate.js';
+import { convertToFloat16 } from './precision/float16.js';
+import { expectAbortSignal, expectBytes, expectObject, expectOneOf, invalid } from './validate.js';
+
+export type Precision = 'fp32' | 'fp16' | 'int8';
+export const PRECISIONS: readonly Precision[] = ['fp32', 'fp16', 'int8'];
 
 export interface BuildEngineOptions {
+  /**
+   * 'fp32' (default) builds the model as it is. 'fp16' rewrites it to float16 first
+   * (convertToFloat16), which TensorRT 10 and 11 and the sim all run the same way: the explicit
+   * path of DESIGN.md, chosen on every backend because TensorRT 11 has no other.
+   */
+  precision?: Precision;
   /** 'auto' (default, or TENSORRT_NODE_BACKEND): TensorRT when it loads, else the sim. */
   backend?: BackendOption;
   logger?: Logger;
@@ -66,6 +76,9 @@ export async function buildEngineWithCache(model: string | Uint8Array | ArrayBuf
   } else {
     bytes = expectBytes(model, 'ONNX model');
   }
+  const precision = options.precision === undefined ? 'fp32' : expectOneOf(options.precision, PRECISIONS, 'precision');
+  if (precision === 'fp16') bytes = await convertToFloat16(bytes, { baseDir: modelDir });
+  if (precision === 'int8') throw new UnsupportedError("precision 'int8' is not available yet in buildEngine");
 
   const builder = new Builder({ ...(options.backend !== undefined && { backend: options.backend }), ...(options.logger && { logger: options.logger }) });
   try {

@@ -1,0 +1,65 @@
+// The one switch: buildEngine's `precision`, and the accuracy report that compares a
+// reduced-precision engine with its float32 reference.
+import { describe, expect, it } from 'vitest';
+
+import { buildEngine, InferenceSession, Tensor } from '../lib/index.js';
+import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
+import { compareAccuracy } from '../lib/precision/accuracy.js';
+import { lenetModel } from './fixtures/cnn-models.js';
+import { randomFloats } from './fixtures/models.js';
+import { runOnnxRuntime } from './fixtures/oracle.js';
+
+function matmulModel(w: number[]): Uint8Array {
+  return makeModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: [2, 3] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: [2, 3] }],
+    initializers: [makeTensor('W', 'float32', [3, 3], w)],
+    nodes: [{ op: 'MatMul', inputs: ['x', 'W'], outputs: ['y'] }],
+  });
+}
+
+describe('compareAccuracy', () => {
+  it('reports the arithmetic of known cases', async () => {
+    const identity = await InferenceSession.create(await buildEngine(matmulModel([1, 0, 0, 0, 1, 0, 0, 0, 1]), { backend: 'sim' }));
+    const doubled = await InferenceSession.create(await buildEngine(matmulModel([2, 0, 0, 0, 2, 0, 0, 0, 2]), { backend: 'sim' }));
+    const negated = await InferenceSession.create(await buildEngine(matmulModel([-1, 0, 0, 0, -1, 0, 0, 0, -1]), { backend: 'sim' }));
+    const x = new Tensor('float32', [1, 5, 2, -3, 0, 4], [2, 3]);
+    // y = 2x: same direction (cosine 1), same argmax per row, largest error max|x| = 5.
+    const twice = await compareAccuracy(identity, doubled, [{ x }]);
+    expect(twice.outputs[0]).toMatchObject({ name: 'y', maxAbsError: 5, top1Agreement: 1 });
+    expect(twice.outputs[0]!.cosineSimilarity).toBeCloseTo(1, 12);
+    // y = -x: opposite direction (cosine -1); argmax flips to the row minimum in both rows.
+    const flipped = await compareAccuracy(identity, negated, [{ x }, { x }]);
+    expect(flipped.samples).toBe(2);
+    expect(flipped.outputs[0]!.cosineSimilarity).toBeCloseTo(-1, 12);
+    expect(flipped.outputs[0]!.top1Agreement).toBe(0);
+    expect(flipped.outputs[0]!.maxAbsError).toBe(10);
+    for (const s of [identity, doubled, negated]) s.dispose();
+  });
+});
+
+describe("buildEngine({ precision: 'fp16' })", () => {
+  it('runs a float16 engine within float16 tolerance of onnxruntime in float32', async () => {
+    const model = lenetModel();
+    const fp16 = await InferenceSession.create(await buildEngine(model, { backend: 'sim', precision: 'fp16', shapes: 'x:4x1x28x28' }));
+    const fp32 = await InferenceSession.create(await buildEngine(model, { backend: 'sim', shapes: 'x:4x1x28x28' }));
+    expect(fp16.inputMetadata[0]!.dtype).toBe('float32'); // float32 I/O, float16 inside
+    const inputs = [0, 1, 2].map((k) => ({ x: new Tensor('float32', randomFloats(4 * 784, 50 + k), [4, 1, 28, 28]) }));
+    for (const feeds of inputs) {
+      const expected = await runOnnxRuntime(model, { x: { data: feeds.x.data as Float32Array, dims: [4, 1, 28, 28] } });
+      const out = (await fp16.run(feeds)).y!.data as Float32Array;
+      // Softmax probabilities: float16 keeps ~3 significant digits through the network.
+      for (let i = 0; i < out.length; i++) expect(Math.abs(out[i]! - expected.y!.data[i]!)).toBeLessThan(5e-3);
+    }
+    const report = await compareAccuracy(fp32, fp16, inputs);
+    expect(report.outputs[0]!.cosineSimilarity).toBeGreaterThan(0.9999);
+    expect(report.outputs[0]!.maxAbsError).toBeGreaterThan(0); // it really ran in float16
+    expect(report.outputs[0]!.top1Agreement).toBe(1);
+    fp16.dispose();
+    fp32.dispose();
+  });
+
+  it('refuses an unknown precision', async () => {
+    await expect(buildEngine(lenetModel(), { backend: 'sim', precision: 'fp8' as never })).rejects.toThrow(/Expected one of 'fp32', 'fp16', 'int8' for precision but received the string "fp8"/);
+  });
+});

@@ -49,6 +49,18 @@ describe('tensorrt-node CLI', () => {
     expect(outside.stderr).toMatch(/ShapeError: .*range \[1, 8\]/);
   });
 
+  it('builds in float16 with --fp16 and reports its accuracy against float32', async () => {
+    const model = join(dir, 'mlp16.onnx');
+    writeFileSync(model, mlpModel());
+    const built = await trt('build', model, '-o', join(dir, 'mlp16.engine'), '--fp16', '--shapes', 'x:4x8');
+    expect(built.code).toBe(0);
+    expect(built.stdout).toMatch(/backend sim, fp16/);
+    const line = built.stdout.match(/y: max \|error\| (\S+), cosine (\S+), top-1 agreement (\S+)% \(8 samples\)/);
+    expect(line).not.toBeNull();
+    expect(Number(line![1])).toBeLessThan(1e-2);
+    expect(Number(line![2])).toBeGreaterThan(0.999);
+  });
+
   it('explains mistakes and has --help on every command', async () => {
     for (const command of ['build', 'run', 'backends']) {
       const help = await trt(command, '--help');

@@ -2,7 +2,10 @@
 import { writeFile } from 'node:fs/promises';
 
 import { BACKEND_OPTIONS, type BackendOption } from '../backend.js';
-import { buildEngineWithCache } from '../build-engine.js';
+import { buildEngine, buildEngineWithCache } from '../build-engine.js';
+import { InferenceSession } from '../inference-session.js';
+import { compareAccuracy, formatAccuracyReport } from '../precision/accuracy.js';
+import { randomFeeds } from './random-inputs.js';
 import { Logger, SEVERITIES, type Severity } from '../logger.js';
 import type { ShapeRange } from '../optimization-profile.js';
 import { parseShapeSpec } from '../shapes.js';
@@ -19,6 +22,8 @@ Options:
   --min-shapes SPEC          optimization profile minimum shapes (with --opt-shapes, --max-shapes)
   --opt-shapes SPEC          optimization profile shapes to tune for
   --max-shapes SPEC          optimization profile maximum shapes
+  --fp16                     build in float16 (the model is rewritten to float16 first)
+  --no-accuracy              skip the accuracy report of a --fp16 build against float32
   --workspace MIB            workspace memory pool limit in MiB
   --timing-cache FILE        read the timing cache from FILE if it exists, and write it back
   --log-level LEVEL          internal-error, error, warning (default), info or verbose
@@ -33,6 +38,8 @@ export async function buildCommand(args: string[]): Promise<void> {
     'opt-shapes': { type: 'string' },
     'max-shapes': { type: 'string' },
     workspace: { type: 'string' },
+    fp16: { type: 'boolean' },
+    'no-accuracy': { type: 'boolean' },
     'timing-cache': { type: 'string' },
     'log-level': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -76,13 +83,18 @@ export async function buildCommand(args: string[]): Promise<void> {
   const logger = new Logger({ minSeverity: level });
   const started = performance.now();
   let lastPhase = '';
-  const result = await buildEngineWithCache(positionals[0]!, {
+  const common = {
     logger,
     ...(backend && { backend }),
     ...(values.shapes && { shapes: values.shapes }),
     ...(profiles && { profiles }),
     ...(workspace && { memoryPoolLimits: { workspace: Math.round(workspace * 1024 * 1024) } }),
     ...(timingCache && { timingCache }),
+  };
+  const precision = values.fp16 ? 'fp16' : 'fp32';
+  const result = await buildEngineWithCache(positionals[0]!, {
+    ...common,
+    precision,
     onProgress: (event) => {
       if (event.kind === 'phaseStart' && event.phase !== lastPhase && process.stderr.isTTY) {
         lastPhase = event.phase;
@@ -93,5 +105,19 @@ export async function buildCommand(args: string[]): Promise<void> {
   await writeFile(values.output, result.engine);
   if (values['timing-cache'] && result.timingCache.byteLength > 0) await writeFile(values['timing-cache'], result.timingCache);
   const ms = (performance.now() - started).toFixed(0);
-  console.log(`built ${values.output} (${result.engine.byteLength} bytes, backend ${result.backend}) in ${ms} ms`);
+  console.log(`built ${values.output} (${result.engine.byteLength} bytes, backend ${result.backend}, ${precision}) in ${ms} ms`);
+  if (precision !== 'fp32' && !values['no-accuracy']) {
+    // The reduced-precision engine against a float32 build of the same model, on held-out
+    // random inputs (seeded, so the report is reproducible).
+    const reference = await buildEngine(positionals[0]!, { ...common, backend: result.backend });
+    const fp32 = await InferenceSession.create(reference, { backend: result.backend, logger });
+    const reduced = await InferenceSession.create(result.engine, { backend: result.backend, logger });
+    try {
+      const report = await compareAccuracy(fp32, reduced, randomFeeds(fp32, 8, 12345));
+      console.log(`accuracy of ${precision} against fp32:\n${formatAccuracyReport(report)}`);
+    } finally {
+      fp32.dispose();
+      reduced.dispose();
+    }
+  }
 }

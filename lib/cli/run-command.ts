@@ -2,11 +2,11 @@
 import { readFile } from 'node:fs/promises';
 
 import { BACKEND_OPTIONS, type BackendOption } from '../backend.js';
-import { type DataType, STORAGE, storageLength } from '../dtype.js';
-import type { IOTensorInfo } from '../engine.js';
+import { STORAGE, storageLength } from '../dtype.js';
 import { InferenceSession } from '../inference-session.js';
 import { parseShapeSpec } from '../shapes.js';
 import { Tensor } from '../tensor.js';
+import { defaultDims, makeRandom, randomTensor } from './random-inputs.js';
 import { parseCommandLine, UsageError } from './usage.js';
 
 const HELP = `Usage: tensorrt-node run MODEL.engine [options]
@@ -23,29 +23,6 @@ Options:
   --iterations N            run N times and report the mean latency (default 1)
   --seed N                  seed for random inputs (default 1)
   -h, --help                show this help`;
-
-/** A small deterministic generator, so `run` prints the same numbers on every machine. */
-function makeRandom(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-}
-
-function randomTensor(dtype: DataType, dims: number[], random: () => number): Tensor {
-  const count = dims.reduce((a, b) => a * b, 1);
-  const data = new STORAGE[dtype](storageLength(dtype, count));
-  for (let i = 0; i < data.length; i++) {
-    if (dtype === 'float32') (data as Float32Array)[i] = random() * 2 - 1;
-    else if (dtype === 'int64') (data as BigInt64Array)[i] = BigInt(Math.floor(random() * 10));
-    else if (dtype === 'bool') (data as Uint8Array)[i] = random() < 0.5 ? 0 : 1;
-    else (data as unknown as number[])[i] = Math.floor(random() * 10);
-  }
-  return new Tensor(dtype, data, dims);
-}
 
 function summarize(t: Tensor): string {
   const values = t.dtype === 'int64' ? Array.from(t.data as BigInt64Array, Number) : Array.from(t.toFloat32());
@@ -127,9 +104,4 @@ export async function runCommand(args: string[]): Promise<void> {
   } finally {
     session.dispose();
   }
-}
-
-function defaultDims(session: InferenceSession, input: IOTensorInfo, profile: number): number[] {
-  if (input.shape.every((d) => d >= 0)) return [...input.shape];
-  return [...session.engine.getProfileShape(input.name, profile).opt];
 }

@@ -29,7 +29,7 @@ describe('tensorrt-node CLI', () => {
     writeFileSync(model, addModel());
     const engine = join(dir, 'add.engine');
     const built = await trt('build', model, '-o', engine);
-    expect(built.stdout).toMatch(/built .*add\.engine \(\d+ bytes, backend sim\)/);
+    expect(built.stdout).toMatch(/built .*add\.engine \(\d+ bytes, backend sim, fp32\)/);
     writeFileSync(join(dir, 'a.bin'), new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer));
     writeFileSync(join(dir, 'b.bin'), new Uint8Array(new Float32Array([0.5, 0.5, 0.5, 0.5]).buffer));
     const ran = await trt('run', engine, '--input', `a=${join(dir, 'a.bin')}`, '--input', `b=${join(dir, 'b.bin')}`);

@@ -25,6 +25,8 @@ const SAME_SINCE: Readonly<Record<string, number>> = {
   Log: 6, LRN: 1, MatMul: 1, Max: 8, MaxPool: 1, Mean: 8, Min: 8, Mul: 7, Neg: 6, Not: 1, Or: 7, Pad: 11, Pow: 7,
   PRelu: 7, Reciprocal: 6, Relu: 6, Reshape: 5, Resize: 11, Selu: 6, Shape: 1, Sigmoid: 6, Slice: 10, Softplus: 1,
   Softsign: 1, SpaceToDepth: 1, Sqrt: 6, Sub: 7, Sum: 8, Tanh: 6, Tile: 6, Transpose: 1, Where: 9, Xor: 7,
+  // Changed at 13 itself: the softmaxes from coerce-to-2D to one axis, the others from attributes to inputs.
+  Softmax: 13, LogSoftmax: 13, Hardmax: 13, Squeeze: 13, Unsqueeze: 13, ReduceSum: 13, Split: 13,
 };
 
 /** Attributes older versions carry that opset 13 dropped, with the value under which dropping them changes nothing. */

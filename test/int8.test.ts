@@ -277,7 +277,7 @@ function inputShapes(model: ModelProto): Shapes {
 /**
  * The float32 reference for a pytorch-converted model: the file itself where onnxruntime runs
  * it; otherwise (onnxruntime has no Gemm-6 kernel) the same graph relabelled opset 13 by hand
- * here, without the Gemm `broadcast` flag Gemm-7 made implicit. Either way the reference must
+ * here, without the flags opset 7 retired (Gemm's `broadcast`, BatchNormalization's `is_test`). Either way the reference must
  * reproduce the expected output ONNX ships in test_data_set_0, which vouches for it.
  */
 async function floatReference(name: string): Promise<Uint8Array> {
@@ -289,7 +289,8 @@ async function floatReference(name: string): Promise<Uint8Array> {
     const model = parseModel(bytes);
     model.opsetImport[0]!.version = 13n;
     model.irVersion = 7n;
-    for (const n of model.graph!.node) if (n.opType === 'Gemm') n.attribute = n.attribute.filter((a) => a.name !== 'broadcast');
+    const dropped = ['broadcast', 'is_test', 'spatial', 'consumed_inputs'];
+    for (const n of model.graph!.node) n.attribute = n.attribute.filter((a) => !dropped.includes(a.name));
     bytes = toBinary(ModelProtoSchema, model);
   }
   const proto = (file: string) => fromBinary(TensorProtoSchema, readFileSync(join(PYTORCH, name, 'test_data_set_0', file)));
@@ -342,6 +343,26 @@ describe('quantizeInt8 on PyTorch-converted networks (opset 6, raised to 13)', (
   }
 });
 
+describe('quantizeInt8 on PyTorch-converted networks without weights', () => {
+  // BatchNormalization-6 carries is_test, which opset 13 dropped; AveragePool is a fused op.
+  for (const [name, op] of [['test_BatchNorm2d_eval', 'BatchNormalization'], ['test_AvgPool2d', 'AveragePool']] as const) {
+    it(`${name}: Q/DQ on the ${op} input, opset 13, cosine >= 0.99`, async () => {
+      const path = join(PYTORCH, name, 'model.onnx');
+      const float32 = await floatReference(name);
+      const { model } = await readModel(path);
+      const shapes = inputShapes(model);
+      const int8 = await quantizeInt8(path, { calibrationData: calibration(shapes), method: 'minmax', backend: 'sim' });
+      const g = graphOf(int8);
+      const node = g.node.find((n) => n.opType === op)!;
+      expect(node.attribute.map((a) => a.name)).not.toContain('is_test');
+      expectActivationQdq(g, node, 0, model.graph!.node[0]!.input[0]!);
+      const e = await evaluate(`${name} (minmax)`, float32, int8, shapes);
+      expect(e.cosine).toBeGreaterThanOrEqual(0.99);
+      expectAgreement(e);
+    });
+  }
+});
+
 describe('quantizeInt8 calibration cache', () => {
   it('writes TensorRT cache text that round-trips byte for byte, and a second run from it skips calibration', async () => {
     const float32 = lenetModel();
@@ -382,6 +403,8 @@ describe('quantizeInt8 calibration cache', () => {
     const cache = parseCalibrationCache(readFileSync(cachePath));
     expect(cache.algorithm).toBe('MinMaxCalibration');
     expect(cache.version).toBe('100300');
+    await quantizeInt8(float32, { calibrationData: calibration(shapes), method: 'percentile', backend: 'sim', calibrationCache: { write: cachePath } });
+    expect(parseCalibrationCache(readFileSync(cachePath)).algorithm).toBe('LegacyCalibration');
     cache.scales.delete('h2');
     await expect(quantizeInt8(float32, { calibrationCache: { read: formatCalibrationCache(cache) } })).rejects.toThrow(/lacks 'h2'/);
   });
@@ -451,6 +474,12 @@ describe('quantizeInt8 options', () => {
     await expect(quantizeInt8(softmax, { calibrationData: [] })).rejects.toThrow(/Softmax_1.*changed meaning at opset 13/);
     const int8 = await quantizeInt8(mlpModel(), { calibrationData: calibration({ x: [4, 8] }, 2), backend: 'sim' });
     await expect(quantizeInt8(int8, { calibrationData: [] })).rejects.toThrow(/already holds (Quantize|Dequantize)Linear/);
+  });
+
+  it('writes the model to outputPath and takes shapes as a spec string', async () => {
+    const outputPath = join(dir, 'lenet.int8.onnx');
+    const bytes = await quantizeInt8(lenetModel(), { calibrationData: calibration({ x: [2, 1, 28, 28] }, 2), shapes: 'x:2x1x28x28', backend: 'sim', outputPath });
+    expect(Buffer.from(readFileSync(outputPath))).toEqual(Buffer.from(bytes));
   });
 
   it('is exported from the package entry point', () => {

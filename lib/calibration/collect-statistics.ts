@@ -107,20 +107,21 @@ export async function collectStatistics(
     const iterator = Symbol.asyncIterator in data ? (data as AsyncIterable<CalibrationFeeds>) : (data as Iterable<CalibrationFeeds>);
     for await (const raw of iterator) {
       const feeds = checkBatch(raw, batches, inputs);
-      if (!session) {
-        // The engine is built on the first batch, so that its shapes can fix dynamic dimensions.
-        const shapes = options.shapes ?? Object.fromEntries(inputs.map((name) => [name, [...feeds[name]!.dims]]));
-        const bytes = await withExposedOutputs(model, exposed);
-        const engine = await buildEngine(bytes, { backend: options.backend, shapes });
-        session = await InferenceSession.create(engine, { backend: options.backend === 'auto' ? 'auto' : options.backend });
-      }
-      let outputs: Record<string, Tensor>;
-      try {
-        const used = Object.fromEntries(inputs.map((name) => [name, feeds[name]!]));
-        outputs = exposed.length > 0 ? await session.run(used) : {};
-      } catch (error) {
-        if (error instanceof TensorRTError) error.message = `calibration batch ${batches}: ${error.message}`;
-        throw error;
+      // Where every tensor to calibrate is a graph input, the feeds are all there is to bin: no engine is needed.
+      let outputs: Record<string, Tensor> = {};
+      if (exposed.length > 0) {
+        if (!session) {
+          // The engine is built on the first batch, so that its shapes can fix dynamic dimensions.
+          const shapes = options.shapes ?? Object.fromEntries(inputs.map((name) => [name, [...feeds[name]!.dims]]));
+          const engine = await buildEngine(await withExposedOutputs(model, exposed), { backend: options.backend, shapes });
+          session = await InferenceSession.create(engine, { backend: options.backend });
+        }
+        try {
+          outputs = await session.run(Object.fromEntries(inputs.map((name) => [name, feeds[name]!])));
+        } catch (error) {
+          if (error instanceof TensorRTError) error.message = `calibration batch ${batches}: ${error.message}`;
+          throw error;
+        }
       }
       const pending: Promise<void>[] = [];
       for (const [name, histogram] of histograms) {

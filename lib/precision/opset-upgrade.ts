@@ -18,7 +18,7 @@ export const QDQ_PER_AXIS_OPSET = 13;
  * type list, added optional inputs or clarified the text count as the same.
  */
 const SAME_SINCE: Readonly<Record<string, number>> = {
-  Abs: 6, Add: 7, And: 7, ArgMax: 1, ArgMin: 1, AveragePool: 7, BatchNormalization: 1, Cast: 6, Ceil: 6, Clip: 11,
+  Abs: 6, Add: 7, And: 7, ArgMax: 1, ArgMin: 1, AveragePool: 1, BatchNormalization: 1, Cast: 6, Ceil: 6, Clip: 11,
   Concat: 4, Constant: 1, ConstantOfShape: 9, Conv: 1, ConvTranspose: 1, DepthToSpace: 1, Div: 7, Dropout: 12,
   Elu: 6, Equal: 7, Erf: 9, Exp: 6, Expand: 8, Flatten: 1, Floor: 6, Gather: 1, Gemm: 1, GlobalAveragePool: 1,
   GlobalMaxPool: 1, Greater: 7, HardSigmoid: 6, Identity: 1, InstanceNormalization: 6, LeakyRelu: 6, Less: 7,
@@ -38,7 +38,7 @@ const DROPPED: Readonly<Record<string, Readonly<Record<string, bigint | undefine
 };
 
 function refuse(node: NodeProto, from: number, why: string): never {
-  const label = node.name ? `node '${node.name}' (${node.opType})` : `a ${node.opType} node`;
+  const label = node.name ? `node '${node.name}' (${node.opType})` : `${/^[AEIOU]/.test(node.opType) ? 'an' : 'a'} ${node.opType} node`;
   throw new UnsupportedError(
     `quantizeInt8 needs opset >= ${QDQ_PER_AXIS_OPSET} for per-axis QuantizeLinear/DequantizeLinear, but the model is at opset ${from} and ${label} ${why}; ` +
       `convert the model to opset ${QDQ_PER_AXIS_OPSET} or later first (e.g. onnx.version_converter)`,

@@ -12,7 +12,7 @@ import { basename } from 'node:path';
 import type { ModelProto, NodeProto } from 'onnx-buf';
 
 import { BACKEND_OPTIONS, backends, type BackendOption } from '../backend.js';
-import { formatCalibrationCache, parseCalibrationCache, type CalibrationAlgorithm } from '../calibration/calibration-cache.js';
+import { type CalibrationAlgorithm, type CalibrationCache, formatCalibrationCache, parseCalibrationCache } from '../calibration/calibration-cache.js';
 import { type CalibrationData, collectStatistics, isCalibrationData } from '../calibration/collect-statistics.js';
 import { CALIBRATION_METHODS, type CalibrationMethod, scaleFromThreshold } from '../calibration/histogram.js';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
@@ -58,7 +58,7 @@ export interface Int8Options {
   calibrationCache?: {
     /** A cache (its text, its bytes, or a file path) whose scales replace calibration. */
     read?: string | Uint8Array;
-    /** File the calibrated scales are written to, in TensorRT's format. */
+    /** File the scales used (calibrated, or taken from `read`) are written to, in TensorRT's format. */
     write?: string;
     /**
      * The TensorRT version in the cache header, as digits (10.16.0 is '101600'). Default: the
@@ -162,7 +162,7 @@ function checkNodeNames(model: ModelProto, o: Normalized): void {
   }
 }
 
-async function readCacheScales(source: string | Uint8Array): Promise<Map<string, number>> {
+async function readCache(source: string | Uint8Array): Promise<CalibrationCache> {
   let text: string | Uint8Array = source;
   // A string that is not cache text is a path: cache text always starts with its TRT- header.
   if (typeof source === 'string' && !source.startsWith('TRT-')) {
@@ -172,7 +172,7 @@ async function readCacheScales(source: string | Uint8Array): Promise<Map<string,
       throw new InvalidArgumentError(`Expected cache text or a readable file for calibrationCache.read but ${source} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }
   }
-  return parseCalibrationCache(text).scales;
+  return parseCalibrationCache(text);
 }
 
 /** Unnamed nodes get names, so that the float16 pass can be told to leave quantized ones alone. */
@@ -227,8 +227,11 @@ export async function quantizeInt8(model: Uint8Array | ArrayBuffer | string, opt
   const plan = planQuantization(graph, selected, constants);
 
   let scales: Map<string, number>;
+  let header: Pick<CalibrationCache, 'version' | 'algorithm'>;
   if (o.cacheRead !== undefined) {
-    const cached = await readCacheScales(o.cacheRead);
+    const cache = await readCache(o.cacheRead);
+    header = { version: o.cacheVersion ?? cache.version, algorithm: cache.algorithm };
+    const cached = cache.scales;
     const missing = plan.activations.filter((t) => !cached.has(t));
     if (missing.length > 0) {
       throw new InvalidArgumentError(
@@ -251,15 +254,17 @@ export async function quantizeInt8(model: Uint8Array | ArrayBuffer | string, opt
     } finally {
       for (const h of histograms.values()) h.dispose();
     }
-    if (o.cacheWrite !== undefined) {
-      const trt = backends().find((b) => b.name === 'tensorrt');
-      const version = o.cacheVersion ?? (o.backend !== 'sim' && trt?.available ? trtVersionDigits(trt.version) : DEFAULT_CACHE_VERSION);
-      const text = formatCalibrationCache({ version, algorithm: ALGORITHM[o.method], scales });
-      try {
-        await writeFile(o.cacheWrite, text);
-      } catch (error) {
-        throw new InvalidArgumentError(`Expected a writable file for calibrationCache.write but ${o.cacheWrite} cannot be written: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-      }
+    const trt = backends().find((b) => b.name === 'tensorrt');
+    const version = o.cacheVersion ?? (o.backend !== 'sim' && trt?.available ? trtVersionDigits(trt.version) : DEFAULT_CACHE_VERSION);
+    header = { version, algorithm: ALGORITHM[o.method] };
+  }
+  if (o.cacheWrite !== undefined) {
+    // Only the tensors this model quantizes, in graph order: a cache read for another selection is narrowed too.
+    const text = formatCalibrationCache({ ...header, scales });
+    try {
+      await writeFile(o.cacheWrite, text);
+    } catch (error) {
+      throw new InvalidArgumentError(`Expected a writable file for calibrationCache.write but ${o.cacheWrite} cannot be written: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }
   }
 

@@ -196,7 +196,8 @@ function nameNodes(nodes: readonly NodeProto[], taken: Set<string>): void {
  * `exclude`) get a Q/DQ pair (zero point 0) on each float activation input and their constant
  * weights become int8 initializers with a per-output-channel DequantizeLinear (axis 0 for
  * Conv, 1 for ConvTranspose, the output-feature axis for Gemm and MatMul); biases and other
- * parameters stay float, in float16 with `floatOpsIn: 'float16'` as are the ops around them.
+ * parameters stay float32. With `floatOpsIn: 'float16'` the ops left unquantized run in
+ * float16 (the quantized ones keep float32 between their DequantizeLinear and the next Q).
  * Models below opset 13 are raised to it where that changes nothing. Writes the scales to
  * `calibrationCache.write` in TensorRT's cache format, and the model to `outputPath` when
  * given. Resolves to the quantized model's bytes.

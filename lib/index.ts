@@ -56,6 +56,8 @@ export { NetworkDefinition, type TensorInfo } from './network-definition.js';
 export { OnnxParser } from './onnx-parser.js';
 export { type LoadedModel, parseModel, readModel, type ReadModelOptions, writeModel, type WriteModelOptions } from './onnx/model-io.js';
 export { convertToFloat16, type Float16Options } from './precision/float16.js';
+export { type CalibrationData, type CalibrationFeeds, type Int8Options, type NodeSelection, quantizeInt8 } from './precision/int8.js';
+export { QUANTIZABLE_OPS } from './precision/qdq-plan.js';
 export { OptimizationProfile, type ShapeRange } from './optimization-profile.js';
 export { Runtime, type RuntimeOptions } from './runtime.js';
 export { formatShapeSpec, parseShapeSpec, type ShapeMap } from './shapes.js';

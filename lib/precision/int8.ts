@@ -1,0 +1,288 @@
+/**
+ * INT8 by rewriting the model (DESIGN.md, Precision, explicit path): post-training
+ * quantization that works on every backend and on TensorRT 11, which has no calibrators. The
+ * float model runs on calibration data with the tensors to quantize exposed as outputs; a
+ * histogram per tensor gives its scale (entropy, min-max or percentile); then Q/DQ pairs go on
+ * those activations and int8 per-channel weights replace the float ones. The scales can be
+ * written as, and read back from, TensorRT's calibration cache, which skips calibration.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+
+import type { ModelProto, NodeProto } from 'onnx-buf';
+
+import { BACKEND_OPTIONS, backends, type BackendOption } from '../backend.js';
+import { type CalibrationAlgorithm, type CalibrationCache, formatCalibrationCache, parseCalibrationCache } from '../calibration/calibration-cache.js';
+import { type CalibrationData, collectStatistics, isCalibrationData } from '../calibration/collect-statistics.js';
+import { CALIBRATION_METHODS, type CalibrationMethod, scaleFromThreshold } from '../calibration/histogram.js';
+import { InvalidArgumentError, UnsupportedError } from '../errors.js';
+import { readModel, writeModel } from '../onnx/model-io.js';
+import { parseShapeSpec, type ShapeMap } from '../shapes.js';
+import { expectBytes, expectObject, expectOneOf, expectString, invalid } from '../validate.js';
+import { convertGraphToFloat16 } from './float16.js';
+import { upgradeToOpset13 } from './opset-upgrade.js';
+import { GraphConstants, insertQdq } from './qdq-insertion.js';
+import { planQuantization, QUANTIZABLE_OPS } from './qdq-plan.js';
+
+export type { CalibrationData, CalibrationFeeds } from '../calibration/collect-statistics.js';
+
+/** Nodes chosen by operator type and/or node name. */
+export interface NodeSelection {
+  opTypes?: readonly string[];
+  nodeNames?: readonly string[];
+}
+
+export interface Int8Options {
+  /**
+   * Calibration batches: an Iterable or AsyncIterable of feeds (input name -> Tensor), read
+   * once, one batch at a time. Required unless `calibrationCache.read` supplies the scales.
+   */
+  calibrationData?: CalibrationData;
+  /** How a tensor's clipping threshold is chosen (default 'entropy', TensorRT's EntropyCalibration2). */
+  method?: CalibrationMethod;
+  /** For method 'percentile': the share of |x| kept unclipped, in percent (default 99.99). */
+  percentile?: number;
+  /** Fixes dynamic input dimensions for calibration, as in buildEngine; default: the first batch's shapes. */
+  shapes?: ShapeMap | string;
+  /** Backend that runs the float model during calibration (default 'auto'). */
+  backend?: BackendOption;
+  /**
+   * Only these nodes are quantized (by op type, from {@link QUANTIZABLE_OPS}, or by name).
+   * Default: every node of a quantizable op type.
+   */
+  include?: NodeSelection;
+  /** Nodes left in float, by op type or node name; wins over `include`. */
+  exclude?: NodeSelection;
+  /** Precision of the float ops left around the quantized ones (default 'float32'). */
+  floatOpsIn?: 'float32' | 'float16';
+  calibrationCache?: {
+    /** A cache (its text, its bytes, or a file path) whose scales replace calibration. */
+    read?: string | Uint8Array;
+    /** File the scales used (calibrated, or taken from `read`) are written to, in TensorRT's format. */
+    write?: string;
+    /**
+     * The TensorRT version in the cache header, as digits (10.16.0 is '101600'). Default: the
+     * version of the TensorRT backend that calibrated, else '101600'.
+     */
+    version?: string;
+  };
+  /** Also write the quantized model to this file (with external data if the input had it). */
+  outputPath?: string;
+  /** Directory a model given as bytes keeps its external data in. */
+  baseDir?: string;
+}
+
+const ALGORITHM: Record<CalibrationMethod, CalibrationAlgorithm> = {
+  entropy: 'EntropyCalibration2',
+  minmax: 'MinMaxCalibration',
+  // TensorRT's percentile calibrator is the legacy one (its quantile cutoff).
+  percentile: 'LegacyCalibration',
+};
+const DEFAULT_CACHE_VERSION = '101600';
+
+interface Normalized {
+  data: CalibrationData | undefined;
+  method: CalibrationMethod;
+  percentile: number | undefined;
+  shapes: ShapeMap | undefined;
+  backend: BackendOption;
+  include: { opTypes: Set<string>; nodeNames: Set<string> } | undefined;
+  exclude: { opTypes: Set<string>; nodeNames: Set<string> };
+  floatOpsIn: 'float32' | 'float16';
+  cacheRead: string | Uint8Array | undefined;
+  cacheWrite: string | undefined;
+  cacheVersion: string | undefined;
+  outputPath: string | undefined;
+  baseDir: string | undefined;
+}
+
+function selection(value: unknown, what: string, checkOps: boolean): { opTypes: Set<string>; nodeNames: Set<string> } {
+  const o = expectObject(value, what) as NodeSelection;
+  const names = (v: unknown, field: string): Set<string> => {
+    if (v === undefined) return new Set();
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === '')) invalid('an array of non-empty strings', `${what}.${field}`, v);
+    return new Set(v as string[]);
+  };
+  const opTypes = names(o.opTypes, 'opTypes');
+  if (checkOps) {
+    for (const op of opTypes) {
+      if (!QUANTIZABLE_OPS.includes(op)) invalid(`one of ${QUANTIZABLE_OPS.map((x) => `'${x}'`).join(', ')}`, `an entry of ${what}.opTypes`, op);
+    }
+  }
+  return { opTypes, nodeNames: names(o.nodeNames, 'nodeNames') };
+}
+
+function validate(options: unknown): Normalized {
+  const o = expectObject(options, 'quantizeInt8 options') as Int8Options;
+  const cache = o.calibrationCache === undefined ? {} : (expectObject(o.calibrationCache, 'calibrationCache') as NonNullable<Int8Options['calibrationCache']>);
+  let cacheRead: string | Uint8Array | undefined;
+  if (cache.read !== undefined) cacheRead = typeof cache.read === 'string' ? expectString(cache.read, 'calibrationCache.read') : expectBytes(cache.read, 'calibrationCache.read');
+  if (cacheRead === undefined && o.calibrationData === undefined) {
+    invalid('an Iterable or AsyncIterable of feeds (or calibrationCache.read)', 'calibrationData', undefined);
+  }
+  if (o.calibrationData !== undefined && !isCalibrationData(o.calibrationData)) invalid('an Iterable or AsyncIterable of feeds', 'calibrationData', o.calibrationData);
+  const method = o.method === undefined ? 'entropy' : expectOneOf(o.method, CALIBRATION_METHODS, 'method');
+  if (o.percentile !== undefined) {
+    if (method !== 'percentile') invalid("method 'percentile' (percentile means nothing to the others)", 'method when percentile is given', method);
+    if (typeof o.percentile !== 'number' || !(o.percentile > 0 && o.percentile <= 100)) invalid('a number in (0, 100]', 'percentile', o.percentile);
+  }
+  let shapes: ShapeMap | undefined;
+  if (o.shapes !== undefined) shapes = typeof o.shapes === 'string' ? parseShapeSpec(o.shapes) : (expectObject(o.shapes, 'shapes') as ShapeMap);
+  const backend = o.backend === undefined ? 'auto' : expectOneOf(o.backend, BACKEND_OPTIONS, 'backend');
+  const floatOpsIn = o.floatOpsIn === undefined ? 'float32' : expectOneOf(o.floatOpsIn, ['float32', 'float16'] as const, 'floatOpsIn');
+  const cacheVersion = cache.version === undefined ? undefined : expectString(cache.version, 'calibrationCache.version');
+  if (cacheVersion !== undefined && !/^\d+$/.test(cacheVersion)) invalid("a string of digits such as '101600'", 'calibrationCache.version', cacheVersion);
+  return {
+    data: o.calibrationData,
+    method,
+    percentile: o.percentile,
+    shapes,
+    backend,
+    include: o.include === undefined ? undefined : selection(o.include, 'include', true),
+    exclude: o.exclude === undefined ? { opTypes: new Set(), nodeNames: new Set() } : selection(o.exclude, 'exclude', false),
+    floatOpsIn,
+    cacheRead,
+    cacheWrite: cache.write === undefined ? undefined : expectString(cache.write, 'calibrationCache.write'),
+    cacheVersion,
+    outputPath: o.outputPath === undefined ? undefined : expectString(o.outputPath, 'outputPath'),
+    baseDir: o.baseDir === undefined ? undefined : expectString(o.baseDir, 'baseDir'),
+  };
+}
+
+/** Node names the lists mention must exist, so a typo does not silently quantize (or keep) the wrong node. */
+function checkNodeNames(model: ModelProto, o: Normalized): void {
+  const names = new Set(model.graph!.node.map((n) => n.name));
+  for (const [what, set] of [['include.nodeNames', o.include?.nodeNames], ['exclude.nodeNames', o.exclude.nodeNames]] as const) {
+    for (const name of set ?? []) if (!names.has(name)) invalid('the name of a node in the model', `an entry of ${what}`, name);
+  }
+  for (const n of model.graph!.node) {
+    if (o.include?.nodeNames.has(n.name) && !QUANTIZABLE_OPS.includes(n.opType)) {
+      invalid(`a node of a quantizable op type (${QUANTIZABLE_OPS.join(', ')})`, `include.nodeNames entry '${n.name}'`, n.opType);
+    }
+  }
+}
+
+async function readCache(source: string | Uint8Array): Promise<CalibrationCache> {
+  let text: string | Uint8Array = source;
+  // A string that is not cache text is a path: cache text always starts with its TRT- header.
+  if (typeof source === 'string' && !source.startsWith('TRT-')) {
+    try {
+      text = await readFile(source);
+    } catch (error) {
+      throw new InvalidArgumentError(`Expected cache text or a readable file for calibrationCache.read but ${source} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  }
+  return parseCalibrationCache(text);
+}
+
+/** Unnamed nodes get names, so that the float16 pass can be told to leave quantized ones alone. */
+function nameNodes(nodes: readonly NodeProto[], taken: Set<string>): void {
+  for (const n of nodes) {
+    if (n.name) continue;
+    let name = `${n.opType}_int8`;
+    for (let k = 1; taken.has(name); k++) name = `${n.opType}_int8_${k}`;
+    taken.add(name);
+    n.name = name;
+  }
+}
+
+/**
+ * Quantizes a float32 ONNX model to explicit INT8 (QuantizeLinear/DequantizeLinear), the form
+ * TensorRT 10 and 11 both build from. Unless `calibrationCache.read` gives the scales, the
+ * float model runs on `backend` over `calibrationData` (streamed one batch at a time) with the
+ * activation inputs of the quantized nodes exposed as outputs, and each activation's scale is
+ * threshold / 127 from its 2048-bin histogram by `method`. Conv, ConvTranspose, Gemm, MatMul,
+ * Add, Mul, pooling, BatchNormalization and Clip nodes (narrowed by `include`, minus
+ * `exclude`) get a Q/DQ pair (zero point 0) on each float activation input and their constant
+ * weights become int8 initializers with a per-output-channel DequantizeLinear (axis 0 for
+ * Conv, 1 for ConvTranspose, the output-feature axis for Gemm and MatMul); biases and other
+ * parameters stay float32. With `floatOpsIn: 'float16'` the ops left unquantized run in
+ * float16 (the quantized ones keep float32 between their DequantizeLinear and the next Q).
+ * Models below opset 13 are raised to it where that changes nothing. Writes the scales to
+ * `calibrationCache.write` in TensorRT's cache format, and the model to `outputPath` when
+ * given. Resolves to the quantized model's bytes.
+ * @throws InvalidArgumentError for bad options, node names not in the model, empty
+ *   calibration data, a batch that is not an object of Tensors or lacks an input, a cache
+ *   that does not parse or lacks a needed tensor, and unreadable files; UnsupportedError for
+ *   a model that is already quantized or whose opset cannot be raised to 13 safely;
+ *   OnnxParseError for bytes that are not an ONNX model; ShapeError, DataTypeError and
+ *   backend errors from running the float model on a batch
+ */
+export async function quantizeInt8(model: Uint8Array | ArrayBuffer | string, options: Int8Options): Promise<Uint8Array> {
+  const o = validate(options);
+  const loaded = await readModel(model, { loadExternalData: true, ...(o.baseDir !== undefined ? { baseDir: o.baseDir } : {}) });
+  const m = loaded.model;
+  const graph = m.graph!;
+  const already = graph.node.find((n) => n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear');
+  if (already) throw new UnsupportedError(`the model already holds ${already.opType} node '${already.name}'; quantizeInt8 takes a float model`);
+  checkNodeNames(m, o);
+  // Raised before calibration too: a refusal should come before minutes of calibration, not after.
+  upgradeToOpset13(m);
+
+  const constants = new GraphConstants(graph);
+  const selected = (n: NodeProto): boolean => {
+    if (!QUANTIZABLE_OPS.includes(n.opType) || (n.domain !== '' && n.domain !== 'ai.onnx')) return false;
+    if (o.exclude.opTypes.has(n.opType) || o.exclude.nodeNames.has(n.name)) return false;
+    return o.include === undefined || o.include.opTypes.has(n.opType) || o.include.nodeNames.has(n.name);
+  };
+  const plan = planQuantization(graph, selected, constants);
+
+  let scales: Map<string, number>;
+  let header: Pick<CalibrationCache, 'version' | 'algorithm'>;
+  if (o.cacheRead !== undefined) {
+    const cache = await readCache(o.cacheRead);
+    header = { version: o.cacheVersion ?? cache.version, algorithm: cache.algorithm };
+    const cached = cache.scales;
+    const missing = plan.activations.filter((t) => !cached.has(t));
+    if (missing.length > 0) {
+      throw new InvalidArgumentError(
+        `Expected a scale for every tensor to quantize in calibrationCache.read but it lacks ${missing.map((t) => `'${t}'`).join(', ')}; recalibrate, or exclude the nodes that read them`,
+      );
+    }
+    scales = new Map(plan.activations.map((t) => [t, Math.fround(cached.get(t)!)]));
+  } else {
+    const initializers = new Set(graph.initializer.map((t) => t.name));
+    const inputs = graph.input.map((i) => i.name).filter((n) => !initializers.has(n));
+    const { histograms } = await collectStatistics(m, inputs, plan.activations, o.data!, { backend: o.backend, shapes: o.shapes });
+    scales = new Map();
+    try {
+      for (const [name, histogram] of histograms) {
+        const threshold = await histogram.threshold(o.method, o.percentile === undefined ? {} : { percentile: o.percentile });
+        // A tensor that was zero throughout calibration has no range; any positive scale stores
+        // its zeros exactly, and threshold 1 keeps a later non-zero value from becoming huge.
+        scales.set(name, Math.fround(scaleFromThreshold(threshold > 0 ? threshold : 1)));
+      }
+    } finally {
+      for (const h of histograms.values()) h.dispose();
+    }
+    const trt = backends().find((b) => b.name === 'tensorrt');
+    const version = o.cacheVersion ?? (o.backend !== 'sim' && trt?.available ? trtVersionDigits(trt.version) : DEFAULT_CACHE_VERSION);
+    header = { version, algorithm: ALGORITHM[o.method] };
+  }
+  if (o.cacheWrite !== undefined) {
+    // Only the tensors this model quantizes, in graph order: a cache read for another selection is narrowed too.
+    const text = formatCalibrationCache({ ...header, scales });
+    try {
+      await writeFile(o.cacheWrite, text);
+    } catch (error) {
+      throw new InvalidArgumentError(`Expected a writable file for calibrationCache.write but ${o.cacheWrite} cannot be written: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  }
+
+  const taken = new Set(graph.node.map((n) => n.name));
+  nameNodes(plan.nodes, taken);
+  insertQdq(graph, plan, scales, constants);
+  if (o.floatOpsIn === 'float16') {
+    // The quantized ops stay float32 around their Q/DQ (TensorRT fuses DQ -> op -> Q into one int8 kernel); the rest go to float16.
+    convertGraphToFloat16(m, { keepIoTypes: true, opTypes: new Set(), nodeNames: new Set(plan.nodes.map((n) => n.name)) });
+  }
+  if (o.outputPath === undefined) return writeModel(m);
+  const externalDataPath = loaded.hadExternalData ? `${basename(o.outputPath)}.data` : undefined;
+  return writeModel(m, { path: o.outputPath, ...(externalDataPath !== undefined ? { externalDataPath } : {}) });
+}
+
+/** '10.16.0' -> '101600', the way TensorRT numbers itself in cache headers (major * 10000 + minor * 100 + patch). */
+function trtVersionDigits(version: string): string {
+  const [major = 0, minor = 0, patch = 0] = version.split('.').map((x) => Number.parseInt(x, 10) || 0);
+  return String(major * 10000 + minor * 100 + patch);
+}

@@ -8,11 +8,12 @@ import { dirname, resolve } from 'node:path';
 import type { BackendOption } from './backend.js';
 import { Builder } from './builder.js';
 import type { MemoryPoolType, ProgressEvent } from './builder-config.js';
-import { InvalidArgumentError, UnsupportedError } from './errors.js';
+import { InvalidArgumentError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { ShapeRange } from './optimization-profile.js';
 import { parseShapeSpec, type ShapeMap } from './shapes.js';
 import { convertToFloat16 } from './precision/float16.js';
+import { type Int8Options, quantizeInt8 } from './precision/int8.js';
 import { expectAbortSignal, expectBytes, expectObject, expectOneOf, invalid } from './validate.js';
 
 export type Precision = 'fp32' | 'fp16' | 'int8';
@@ -21,10 +22,17 @@ export const PRECISIONS: readonly Precision[] = ['fp32', 'fp16', 'int8'];
 export interface BuildEngineOptions {
   /**
    * 'fp32' (default) builds the model as it is. 'fp16' rewrites it to float16 first
-   * (convertToFloat16), which TensorRT 10 and 11 and the sim all run the same way: the explicit
-   * path of DESIGN.md, chosen on every backend because TensorRT 11 has no other.
+   * (convertToFloat16); 'int8' calibrates and inserts Q/DQ (quantizeInt8). Both are the
+   * explicit path of DESIGN.md, chosen on every backend and TensorRT version: TensorRT 11 has no
+   * other, and TensorRT 10 runs it the same way, so one engine recipe serves both.
    */
   precision?: Precision;
+  /**
+   * For precision 'int8': how to calibrate, as quantizeInt8 takes it (calibrationData and/or
+   * calibrationCache, method, include/exclude, floatOpsIn). The model is quantized with explicit
+   * QuantizeLinear/DequantizeLinear pairs, which TensorRT 10 and 11 and the sim all run.
+   */
+  calibration?: Omit<Int8Options, 'backend' | 'shapes' | 'outputPath' | 'baseDir'>;
   /** 'auto' (default, or TENSORRT_NODE_BACKEND): TensorRT when it loads, else the sim. */
   backend?: BackendOption;
   logger?: Logger;
@@ -78,7 +86,20 @@ export async function buildEngineWithCache(model: string | Uint8Array | ArrayBuf
   }
   const precision = options.precision === undefined ? 'fp32' : expectOneOf(options.precision, PRECISIONS, 'precision');
   if (precision === 'fp16') bytes = await convertToFloat16(bytes, { baseDir: modelDir });
-  if (precision === 'int8') throw new UnsupportedError("precision 'int8' is not available yet in buildEngine");
+  if (precision === 'int8') {
+    const calibration = expectObject(options.calibration ?? {}, 'calibration') as BuildEngineOptions['calibration'];
+    if (!calibration?.calibrationData && !calibration?.calibrationCache?.read) {
+      throw new InvalidArgumentError("precision 'int8' needs calibration.calibrationData (batches of inputs) or calibration.calibrationCache.read (a TensorRT calibration cache)");
+    }
+    bytes = await quantizeInt8(bytes, {
+      ...calibration,
+      baseDir: modelDir,
+      ...(options.backend !== undefined && { backend: options.backend }),
+      ...(options.shapes !== undefined && { shapes: options.shapes }),
+    });
+  } else if (options.calibration !== undefined) {
+    throw new InvalidArgumentError(`the calibration option applies to precision 'int8' only (precision is '${precision}')`);
+  }
 
   const builder = new Builder({ ...(options.backend !== undefined && { backend: options.backend }), ...(options.logger && { logger: options.logger }) });
   try {

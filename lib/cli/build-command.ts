@@ -5,6 +5,7 @@ import { BACKEND_OPTIONS, type BackendOption } from '../backend.js';
 import { buildEngine, buildEngineWithCache } from '../build-engine.js';
 import { InferenceSession } from '../inference-session.js';
 import { compareAccuracy, formatAccuracyReport } from '../precision/accuracy.js';
+import { INT8_HELP, INT8_OPTIONS, int8Plan } from './int8-options.js';
 import { randomFeeds } from './random-inputs.js';
 import { Logger, SEVERITIES, type Severity } from '../logger.js';
 import type { ShapeRange } from '../optimization-profile.js';
@@ -23,7 +24,9 @@ Options:
   --opt-shapes SPEC          optimization profile shapes to tune for
   --max-shapes SPEC          optimization profile maximum shapes
   --fp16                     build in float16 (the model is rewritten to float16 first)
-  --no-accuracy              skip the accuracy report of a --fp16 build against float32
+  --int8                     build in INT8: calibrate, insert Q/DQ, build (see --calib-*)
+${INT8_HELP}
+  --no-accuracy              skip the accuracy report against a float32 build
   --workspace MIB            workspace memory pool limit in MiB
   --timing-cache FILE        read the timing cache from FILE if it exists, and write it back
   --log-level LEVEL          internal-error, error, warning (default), info or verbose
@@ -39,6 +42,8 @@ export async function buildCommand(args: string[]): Promise<void> {
     'max-shapes': { type: 'string' },
     workspace: { type: 'string' },
     fp16: { type: 'boolean' },
+    int8: { type: 'boolean' },
+    ...INT8_OPTIONS,
     'no-accuracy': { type: 'boolean' },
     'timing-cache': { type: 'string' },
     'log-level': { type: 'string' },
@@ -91,10 +96,13 @@ export async function buildCommand(args: string[]): Promise<void> {
     ...(workspace && { memoryPoolLimits: { workspace: Math.round(workspace * 1024 * 1024) } }),
     ...(timingCache && { timingCache }),
   };
-  const precision = values.fp16 ? 'fp16' : 'fp32';
+  if (values.fp16 && values.int8) throw new UsageError('choose one of --fp16 and --int8');
+  const precision = values.fp16 ? 'fp16' : values.int8 ? 'int8' : 'fp32';
+  const int8 = values.int8 ? await int8Plan(positionals[0]!, values, values.shapes ? parseShapeSpec(values.shapes, '--shapes') : {}) : undefined;
   const result = await buildEngineWithCache(positionals[0]!, {
     ...common,
     precision,
+    ...(int8 && { calibration: int8.calibration }),
     onProgress: (event) => {
       if (event.kind === 'phaseStart' && event.phase !== lastPhase && process.stderr.isTTY) {
         lastPhase = event.phase;
@@ -107,13 +115,14 @@ export async function buildCommand(args: string[]): Promise<void> {
   const ms = (performance.now() - started).toFixed(0);
   console.log(`built ${values.output} (${result.engine.byteLength} bytes, backend ${result.backend}, ${precision}) in ${ms} ms`);
   if (precision !== 'fp32' && !values['no-accuracy']) {
-    // The reduced-precision engine against a float32 build of the same model, on held-out
-    // random inputs (seeded, so the report is reproducible).
+    // The reduced-precision engine against a float32 build of the same model, on the held-out
+    // calibration batches, else on seeded random inputs (so the report is reproducible).
     const reference = await buildEngine(positionals[0]!, { ...common, backend: result.backend });
     const fp32 = await InferenceSession.create(reference, { backend: result.backend, logger });
     const reduced = await InferenceSession.create(result.engine, { backend: result.backend, logger });
     try {
-      const report = await compareAccuracy(fp32, reduced, randomFeeds(fp32, 8, 12345));
+      const inputs = int8?.heldOut ? int8.heldOut() : randomFeeds(fp32, 8, 12345);
+      const report = await compareAccuracy(fp32, reduced, inputs);
       console.log(`accuracy of ${precision} against fp32:\n${formatAccuracyReport(report)}`);
     } finally {
       fp32.dispose();

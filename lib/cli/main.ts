@@ -6,6 +6,7 @@
 import { TensorRTError } from '../errors.js';
 import { backendsCommand } from './backends-command.js';
 import { buildCommand } from './build-command.js';
+import { quantizeCommand } from './quantize-command.js';
 import { runCommand } from './run-command.js';
 import { UsageError } from './usage.js';
 
@@ -14,6 +15,7 @@ const USAGE = `Usage: tensorrt-node <command> [options]
 Commands:
   build MODEL.onnx -o MODEL.engine   build an engine from an ONNX model
   run MODEL.engine                   run an engine on given or random inputs
+  quantize MODEL.onnx -o OUT.onnx    calibrate and insert INT8 Q/DQ (explicit quantization)
   backends                           list backends and whether they can run here
 
 Run 'tensorrt-node <command> --help' for a command's options.`;
@@ -22,6 +24,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   build: buildCommand,
   run: runCommand,
   backends: backendsCommand,
+  quantize: quantizeCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -10,43 +10,30 @@ struct Message {
 }  // namespace
 
 JsLogSink::JsLogSink(Napi::Env env, Napi::Function callback, Severity minSeverity) : minSeverity_(minSeverity) {
-  if (callback.IsEmpty()) return;
-  tsfn_ = Napi::ThreadSafeFunction::New(env, callback, "tensorrt-node logger", 0, 1);
   // A logger must never keep the process alive on its own.
-  tsfn_.Unref(env);
-  open_ = true;
+  if (!callback.IsEmpty()) tsfn_.open(env, callback, "tensorrt-node logger", false);
 }
 
 JsLogSink::~JsLogSink() { close(); }
 
-void JsLogSink::close() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (!open_) return;
-  open_ = false;
-  tsfn_.Release();
-}
+void JsLogSink::close() { tsfn_.release(); }
 
 void JsLogSink::log(Severity severity, const std::string& message) {
-  std::lock_guard<std::mutex> lock(mutex_);
   if (severity <= Severity::kError) {
+    std::lock_guard<std::mutex> lock(mutex_);
     recentErrors_.push_back(message);
     if (recentErrors_.size() > kMaxRecent) recentErrors_.pop_front();
   }
-  if (!open_ || severity > minSeverity_) return;
+  if (severity > minSeverity_) return;
   auto* payload = new Message{severity, message};
-  napi_status status = tsfn_.NonBlockingCall(payload, [](Napi::Env env, Napi::Function fn, Message* msg) {
+  bool queued = tsfn_.call(payload, [](Napi::Env env, Napi::Function fn, Message* msg) {
+    // lib/logger.ts wraps the user's callback so that it never throws.
     if (env != nullptr && !fn.IsEmpty()) {
-      // A throwing user callback must not take the process down with it; the error is
-      // reported through process 'uncaughtException' like any callback error would be.
       fn.Call({Napi::Number::New(env, static_cast<int32_t>(msg->severity)), Napi::String::New(env, msg->text)});
     }
     delete msg;
   });
-  if (status != napi_ok) {
-    delete payload;
-    // The environment is going away; stop trying.
-    if (status == napi_closing) open_ = false;
-  }
+  if (!queued) delete payload;
 }
 
 std::vector<std::string> JsLogSink::takeRecentErrors() {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "safe_tsfn.h"
 
 namespace tnrt::binding {
 
@@ -32,9 +33,8 @@ class JsLogSink : public LogSink {
 
  private:
   static constexpr size_t kMaxRecent = 16;
-  std::mutex mutex_;
-  Napi::ThreadSafeFunction tsfn_;
-  bool open_ = false;
+  SafeTsfn tsfn_;
+  std::mutex mutex_;  // guards recentErrors_
   Severity minSeverity_;
   std::deque<std::string> recentErrors_;
 };

@@ -10,21 +10,14 @@ struct JsProgressSink::Event {
 };
 
 JsProgressSink::JsProgressSink(Napi::Env env, Napi::Function callback) {
-  if (callback.IsEmpty()) return;
-  tsfn_ = Napi::ThreadSafeFunction::New(env, callback, "tensorrt-node build progress", 0, 1);
-  hasCallback_ = true;
+  // The build's own AsyncWorker keeps the loop alive while events can arrive.
+  if (!callback.IsEmpty()) tsfn_.open(env, callback, "tensorrt-node build progress", false);
 }
 
-JsProgressSink::~JsProgressSink() {
-  if (hasCallback_) tsfn_.Release();
-}
+JsProgressSink::~JsProgressSink() = default;
 
 void JsProgressSink::post(Event* event) {
-  if (!hasCallback_) {
-    delete event;
-    return;
-  }
-  napi_status status = tsfn_.NonBlockingCall(event, [](Napi::Env env, Napi::Function fn, Event* e) {
+  bool queued = tsfn_.call(event, [](Napi::Env env, Napi::Function fn, Event* e) {
     if (env != nullptr && !fn.IsEmpty()) {
       Napi::Object info = Napi::Object::New(env);
       info.Set("kind", e->kind);
@@ -39,7 +32,7 @@ void JsProgressSink::post(Event* event) {
     }
     delete e;
   });
-  if (status == napi_ok) {
+  if (queued) {
     posted_.fetch_add(1);
   } else {
     delete event;

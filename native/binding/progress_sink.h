@@ -12,6 +12,7 @@
 #include <string>
 
 #include "backend/backend.h"
+#include "safe_tsfn.h"
 
 namespace tnrt::binding {
 
@@ -35,8 +36,7 @@ class JsProgressSink : public ProgressSink {
   struct Event;
   void post(Event* event);
 
-  Napi::ThreadSafeFunction tsfn_;
-  bool hasCallback_ = false;
+  SafeTsfn tsfn_;
   std::atomic<bool> cancelled_{false};
   std::atomic<int64_t> posted_{0};
 };

@@ -1,0 +1,52 @@
+/** The INT8 options `build --int8` and `quantize` share: calibration data, cache and method. */
+import { existsSync } from 'node:fs';
+
+import { CALIBRATION_METHODS, type CalibrationMethod } from '../calibration/histogram.js';
+import type { Feeds } from '../execution-context.js';
+import type { Int8Options } from '../precision/int8.js';
+import { calibrationBatches, listCalibrationFiles, modelInputs } from './calibration-files.js';
+import { UsageError } from './usage.js';
+
+export const INT8_OPTIONS = {
+  'calib-data': { type: 'string' },
+  'calib-cache': { type: 'string' },
+  'calib-method': { type: 'string' },
+} as const;
+
+export const INT8_HELP = `  --calib-data DIR           calibration batches: DIR/*.bin (one input) or DIR/<input>/*.bin,
+                             raw little-endian data at the input's shape (see --shapes);
+                             the last fifth (at least one batch, from five up) is held out
+                             for the accuracy report
+  --calib-cache FILE         TensorRT calibration cache: read if it exists (no calibration),
+                             written after calibrating
+  --calib-method M           entropy (default, TensorRT's EntropyCalibration2), minmax or percentile`;
+
+export interface Int8Plan {
+  calibration: Omit<Int8Options, 'backend' | 'shapes' | 'outputPath' | 'baseDir'>;
+  /** Batches kept out of calibration, for the accuracy report; undefined without --calib-data. */
+  heldOut: (() => AsyncIterable<Feeds>) | undefined;
+}
+
+export async function int8Plan(
+  modelPath: string,
+  values: { 'calib-data'?: string; 'calib-cache'?: string; 'calib-method'?: string },
+  shapes: Record<string, number[]>,
+): Promise<Int8Plan> {
+  const method = (values['calib-method'] ?? 'entropy') as CalibrationMethod;
+  if (!CALIBRATION_METHODS.includes(method)) throw new UsageError(`--calib-method must be one of ${CALIBRATION_METHODS.join(', ')}`);
+  const cache = values['calib-cache'];
+  const cacheExists = cache !== undefined && existsSync(cache);
+  if (!values['calib-data'] && !cacheExists) throw new UsageError('INT8 needs --calib-data DIR, or --calib-cache FILE naming an existing cache');
+  const calibration: Int8Plan['calibration'] = { method };
+  if (cache) calibration.calibrationCache = { ...(cacheExists && { read: cache }), write: cache };
+  let heldOut: Int8Plan['heldOut'];
+  if (values['calib-data']) {
+    const inputs = await modelInputs(modelPath, shapes);
+    const files = await listCalibrationFiles(values['calib-data'], inputs);
+    const total = files[0]!.length;
+    const held = total >= 5 ? Math.max(1, Math.floor(total / 5)) : 0;
+    calibration.calibrationData = { [Symbol.asyncIterator]: () => calibrationBatches(files, inputs, 0, total - held) };
+    if (held > 0) heldOut = () => calibrationBatches(files, inputs, total - held, total);
+  }
+  return { calibration, heldOut };
+}

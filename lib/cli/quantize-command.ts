@@ -1,0 +1,50 @@
+/** `tensorrt-node quantize MODEL.onnx -o MODEL.int8.onnx`: calibrate and insert Q/DQ, no build. */
+import { BACKEND_OPTIONS, type BackendOption } from '../backend.js';
+import { quantizeInt8 } from '../precision/int8.js';
+import { parseShapeSpec } from '../shapes.js';
+import { INT8_HELP, INT8_OPTIONS, int8Plan } from './int8-options.js';
+import { parseCommandLine, UsageError } from './usage.js';
+
+const HELP = `Usage: tensorrt-node quantize MODEL.onnx -o MODEL.int8.onnx [options]
+
+Calibrates a float model and writes it with explicit INT8 QuantizeLinear/DequantizeLinear
+pairs (symmetric, per-channel weights, per-tensor activations), which TensorRT 10 and 11 build
+as INT8 engines.
+
+Options:
+  -o, --output FILE          where to write the quantized model (required)
+  --shapes SPEC              input shapes of the calibration batches, e.g. x:8x3x224x224
+${INT8_HELP}
+  --fp16-rest                run the float ops left around the quantized ones in float16
+  --backend NAME             backend that runs calibration: auto (default), tensorrt or sim
+  -h, --help                 show this help`;
+
+export async function quantizeCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parseCommandLine(args, {
+    output: { type: 'string', short: 'o' },
+    shapes: { type: 'string' },
+    ...INT8_OPTIONS,
+    'fp16-rest': { type: 'boolean' },
+    backend: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  if (positionals.length !== 1) throw new UsageError('expected exactly one ONNX model');
+  if (!values.output) throw new UsageError('missing -o/--output FILE');
+  const backend = values.backend as BackendOption | undefined;
+  if (backend !== undefined && !BACKEND_OPTIONS.includes(backend)) throw new UsageError(`--backend must be one of ${BACKEND_OPTIONS.join(', ')}`);
+  const shapes = values.shapes ? parseShapeSpec(values.shapes, '--shapes') : {};
+  const { calibration } = await int8Plan(positionals[0]!, values, shapes);
+  const started = performance.now();
+  const bytes = await quantizeInt8(positionals[0]!, {
+    ...calibration,
+    ...(values.shapes && { shapes }),
+    ...(backend && { backend }),
+    ...(values['fp16-rest'] && { floatOpsIn: 'float16' as const }),
+    outputPath: values.output,
+  });
+  console.log(`wrote ${values.output} (${bytes.byteLength} bytes) in ${(performance.now() - started).toFixed(0)} ms`);
+}

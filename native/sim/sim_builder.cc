@@ -29,7 +29,7 @@ std::vector<Dims> profileShapes(const Profile& profile, bool useMax) {
 }  // namespace
 
 std::unique_ptr<Network> SimBuilder::parseOnnx(const uint8_t* data, size_t size, const std::string& modelDir,
-                                               std::vector<ParserError>* errors) {
+                                               const ParseOptions& options, std::vector<ParserError>* errors) {
   std::vector<ParserError> localErrors;
   if (!errors) errors = &localErrors;
   try {

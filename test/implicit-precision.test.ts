@@ -3,6 +3,7 @@
 // onnxruntime-node runs the float model, scales of the min-max calibrator are recomputed
 // here from the batches (max |x| / 127), and caches are read with the TypeScript codec.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
 
 import { afterAll, describe, expect, it, vi } from 'vitest';
 
@@ -312,6 +313,49 @@ describe('calibrator failures, aborts and the event loop', () => {
     // Eight 5 ms sleeps alone take 40 ms; a blocked loop would see no tick at all.
     expect(ms).toBeGreaterThan(40);
     expect(ticks, `${ticks} ticks in ${ms.toFixed(1)} ms`).toBeGreaterThanOrEqual(8);
+  });
+});
+
+// A worker that starts a calibrating build whose second batch never comes, then is terminated:
+// the environment's teardown must wake the waiting build thread (the thread-safe function's
+// finalizer) instead of leaving a libuv pool thread blocked forever or crashing the process.
+const teardownWorker = `
+const { parentPort, workerData } = require('node:worker_threads');
+(async () => {
+  const { Builder, EntropyCalibrator2, Tensor } = await import(workerData.entry);
+  const builder = new Builder({ backend: 'sim' });
+  const network = builder.createNetworkV2();
+  await builder.createOnnxParser(network).parse(workerData.model);
+  const config = builder.createBuilderConfig();
+  config.setFlag('int8');
+  async function* batches() {
+    yield { x: new Tensor('float32', new Float32Array(2048), [2, 16, 8, 8]) };
+    parentPort.postMessage('waiting');
+    await new Promise(() => {});
+  }
+  config.int8Calibrator = new EntropyCalibrator2({ batches: batches(), batchSize: 2 });
+  const shape = [2, 16, 8, 8];
+  config.addOptimizationProfile(builder.createOptimizationProfile().setDimensions('x', { min: shape, opt: shape, max: shape }));
+  await builder.buildSerializedNetwork(network, config);
+})().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));
+`;
+
+describe('environment teardown during calibration', () => {
+  it('terminating a worker whose build waits for a batch neither hangs nor crashes', async () => {
+    const entry = new URL('../dist/index.js', import.meta.url).href;
+    const worker = new Worker(teardownWorker, { eval: true, workerData: { entry, model: resnet.model } });
+    const message = await new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    expect(message).toBe('waiting');
+    await sleep(20);
+    const started = performance.now();
+    await worker.terminate();
+    expect(performance.now() - started).toBeLessThan(5000);
+    // The pool thread the build held is free again: builds on this thread still complete.
+    const plans = await Promise.all([1, 2, 3, 4].map(() => build({})));
+    expect(plans.every((p) => p.byteLength > 0)).toBe(true);
   });
 });
 

@@ -1,5 +1,6 @@
 #include "js_calibrator.h"
 
+#include <chrono>
 #include <cstring>
 #include <utility>
 
@@ -27,6 +28,9 @@ struct JsCalibrator::Request {
 };
 
 namespace {
+
+// How often a waiting call checks that the environment can still answer it.
+constexpr std::chrono::milliseconds kProbeInterval{100};
 
 std::string describeJsError(const Napi::Value& value) {
   if (value.IsObject()) {
@@ -158,7 +162,31 @@ void JsCalibrator::call(const std::shared_ptr<Request>& request) {
                        "INT8 calibration stopped: the JavaScript environment is shutting down");
   }
   std::unique_lock<std::mutex> lock(shared_->mutex);
-  shared_->wake.wait(lock, [&] { return request->done || shared_->cancelled || shared_->closing; });
+  const auto answered = [&] { return request->done || shared_->cancelled || shared_->closing; };
+  while (!shared_->wake.wait_for(lock, kProbeInterval, answered)) {
+    // Still waiting: make sure the environment can still answer. When a worker is terminated,
+    // Node first waits for in-flight pool work (this build) and only then finalizes
+    // thread-safe functions, so the finalizer cannot be what wakes us; a probe through the
+    // queue, which Node still drains while it waits, notices that JavaScript can no longer run.
+    lock.unlock();
+    const napi_status probe = tsfn_.NonBlockingCall([shared](Napi::Env env, Napi::Function) {
+      bool alive = env != nullptr;
+      if (alive) {
+        try {
+          Napi::Function::New(env, [](const Napi::CallbackInfo&) {}).Call({});
+        } catch (const Napi::Error&) {
+          alive = false;
+        }
+      }
+      if (!alive) {
+        std::lock_guard<std::mutex> guard(shared->mutex);
+        shared->closing = true;
+        shared->wake.notify_all();
+      }
+    });
+    lock.lock();
+    if (probe == napi_closing) shared_->closing = true;
+  }
   if (!request->done) {
     throw BackendError(ErrorCode::kCancelled, shared_->cancelled
                                                   ? "the build was cancelled during INT8 calibration"

@@ -21,6 +21,11 @@ export interface BackendInfo {
   available: boolean;
   /** Why the backend is unavailable, with the fix. */
   reason?: string;
+  /**
+   * Whether the fp16/int8 builder flags and INT8 calibrators work: true for the sim and
+   * TensorRT 10, false for TensorRT 11 (use convertToFloat16 / quantizeInt8 there).
+   */
+  implicitPrecision?: boolean;
 }
 
 /** A resolved choice: which backend, and for tensorrt which adapter library. */
@@ -67,7 +72,7 @@ function probe(name: BackendName): BackendInfo {
 }
 
 function toInfo(n: NativeBackendInfo): BackendInfo {
-  const info: BackendInfo = { name: n.name as BackendName, version: n.version, available: n.available };
+  const info: BackendInfo = { name: n.name as BackendName, version: n.version, available: n.available, implicitPrecision: n.implicitPrecision };
   if (n.reason) info.reason = n.reason;
   return info;
 }

@@ -3,8 +3,13 @@
  * as TensorRT's IBuilderConfig.
  */
 import { InvalidArgumentError } from './errors.js';
+import { Int8Calibrator } from './calibration/calibrators.js';
 import type { OptimizationProfile } from './optimization-profile.js';
-import { expectBytes, expectFunction, expectInteger, expectOneOf } from './validate.js';
+import { expectBytes, expectFunction, expectInteger, expectOneOf, invalid } from './validate.js';
+
+/** Builder flags, as TensorRT's BuilderFlag (kFP16, kINT8); TensorRT 10 and the sim only. */
+export type BuilderFlag = 'fp16' | 'int8';
+export const BUILDER_FLAGS: readonly BuilderFlag[] = ['fp16', 'int8'];
 
 export type MemoryPoolType = 'workspace' | 'dlaManagedSram' | 'dlaLocalDram' | 'dlaGlobalDram' | 'tacticDram' | 'tacticSharedMemory';
 export const MEMORY_POOL_TYPES: readonly MemoryPoolType[] = ['workspace', 'dlaManagedSram', 'dlaLocalDram', 'dlaGlobalDram', 'tacticDram', 'tacticSharedMemory'];
@@ -20,6 +25,8 @@ export class BuilderConfig {
   readonly #profiles: OptimizationProfile[] = [];
   #timingCache: Uint8Array | undefined;
   #optimizationLevel: number | undefined;
+  readonly #flags = new Set<BuilderFlag>();
+  #calibrator: Int8Calibrator | undefined;
   /** Called on the event loop for each progress event of a build using this config. */
   onProgress: ((event: ProgressEvent) => void) | undefined;
 
@@ -68,9 +75,52 @@ export class BuilderConfig {
     return this.#optimizationLevel;
   }
 
+  /**
+   * Sets a builder flag. 'fp16' lets the builder run layers in float16, 'int8' in int8 with
+   * scales from `int8Calibrator` (implicit precision: TensorRT 10 and the sim; on TensorRT 11
+   * the build throws UnsupportedError, use convertToFloat16 / quantizeInt8 instead).
+   * @throws InvalidArgumentError for an unknown flag
+   */
+  setFlag(flag: BuilderFlag): this {
+    this.#flags.add(expectOneOf(flag, BUILDER_FLAGS, 'builder flag'));
+    return this;
+  }
+
+  /**
+   * Clears a builder flag.
+   * @throws InvalidArgumentError for an unknown flag
+   */
+  clearFlag(flag: BuilderFlag): this {
+    this.#flags.delete(expectOneOf(flag, BUILDER_FLAGS, 'builder flag'));
+    return this;
+  }
+
+  /**
+   * Whether a builder flag is set.
+   * @throws InvalidArgumentError for an unknown flag
+   */
+  getFlag(flag: BuilderFlag): boolean {
+    return this.#flags.has(expectOneOf(flag, BUILDER_FLAGS, 'builder flag'));
+  }
+
+  /** The calibrator an 'int8' build takes its scales from (EntropyCalibrator2 or MinMaxCalibrator). */
+  get int8Calibrator(): Int8Calibrator | undefined {
+    return this.#calibrator;
+  }
+
+  /** @throws InvalidArgumentError unless given an EntropyCalibrator2, a MinMaxCalibrator or undefined */
+  set int8Calibrator(calibrator: Int8Calibrator | undefined) {
+    if (calibrator !== undefined && !(calibrator instanceof Int8Calibrator)) {
+      invalid('an EntropyCalibrator2, a MinMaxCalibrator or undefined', 'int8Calibrator', calibrator);
+    }
+    this.#calibrator = calibrator;
+  }
+
   /** @internal validated plain options for the addon */
-  toNative(): { memoryPoolLimits: Record<string, number>; timingCache?: Uint8Array; optimizationLevel?: number; onProgress?: (e: ProgressEvent) => void } {
+  toNative(): { memoryPoolLimits: Record<string, number>; timingCache?: Uint8Array; optimizationLevel?: number; fp16?: boolean; int8?: boolean; onProgress?: (e: ProgressEvent) => void } {
     const out: ReturnType<BuilderConfig['toNative']> = { memoryPoolLimits: Object.fromEntries(this.#pools) };
+    if (this.#flags.has('fp16')) out.fp16 = true;
+    if (this.#flags.has('int8')) out.int8 = true;
     if (this.#timingCache) out.timingCache = this.#timingCache;
     if (this.#optimizationLevel !== undefined) out.optimizationLevel = this.#optimizationLevel;
     if (this.onProgress !== undefined) out.onProgress = expectFunction<(e: ProgressEvent) => void>(this.onProgress, 'onProgress');

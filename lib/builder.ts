@@ -4,14 +4,15 @@
  */
 import { type BackendInfo, type BackendName, resolveBackend } from './backend.js';
 import { BuilderConfig } from './builder-config.js';
-import { awaitNative, callNative, CancelledError, InvalidArgumentError, ShapeError } from './errors.js';
+import type { CalibrationSession } from './calibration/calibrators.js';
+import { awaitNative, callNative, CancelledError, InvalidArgumentError, ShapeError, UnsupportedError } from './errors.js';
 import { getDefaultLogger, Logger } from './logger.js';
 import { native, type NativeBuilder, type NativeBuildOptions, type NativeProgressEvent } from './native.js';
 import { NetworkDefinition } from './network-definition.js';
 import { OnnxParser } from './onnx-parser.js';
 import { OptimizationProfile } from './optimization-profile.js';
 import { NativeResource } from './resource.js';
-import { expectAbortSignal, expectObject } from './validate.js';
+import { expectAbortSignal, expectObject, invalid } from './validate.js';
 import type { BackendOption } from './backend.js';
 
 export interface BuilderOptions {
@@ -19,6 +20,19 @@ export interface BuilderOptions {
   backend?: BackendOption;
   logger?: Logger;
 }
+
+/** Options of createNetworkV2, as TensorRT's NetworkDefinitionCreationFlags. */
+export interface NetworkOptions {
+  /**
+   * kSTRONGLY_TYPED: tensors keep the types the model declares, and precision comes from the
+   * model (float16 tensors, Q/DQ nodes) rather than from the fp16/int8 builder flags. TensorRT
+   * 11 networks are always strongly typed. Default false.
+   */
+  stronglyTyped?: boolean;
+}
+
+/** The way to reduced precision that every backend and TensorRT version supports. */
+const EXPLICIT_PATH = 'convert the model instead: convertToFloat16(model) for FP16, quantizeInt8(model, { calibrationData }) for INT8 (or buildEngine(model, { precision }), which picks the path for the backend)';
 
 export interface BuildCallOptions {
   /** Aborting cancels the build at its next progress step; the promise rejects with CancelledError. */
@@ -48,13 +62,22 @@ export class Builder extends NativeResource {
     return callNative(() => this.#native.backendInfo()) as BackendInfo;
   }
 
-  /** An empty network for an OnnxParser to fill. */
-  createNetworkV2(): NetworkDefinition {
+  /**
+   * An empty network for an OnnxParser to fill.
+   * @throws InvalidArgumentError if `options` is not an object or stronglyTyped not a boolean
+   */
+  createNetworkV2(options: NetworkOptions = {}): NetworkDefinition {
     this.assertLive();
-    return new NetworkDefinition(this, () => {
-      this.assertLive();
-      return this.#native;
-    });
+    const o = expectObject(options, 'createNetworkV2 options');
+    if (o.stronglyTyped !== undefined && typeof o.stronglyTyped !== 'boolean') invalid('a boolean', 'createNetworkV2 option stronglyTyped', o.stronglyTyped);
+    return new NetworkDefinition(
+      this,
+      () => {
+        this.assertLive();
+        return this.#native;
+      },
+      o.stronglyTyped === true,
+    );
   }
 
   /** A parser that fills `network`; same as new OnnxParser(network). */
@@ -77,9 +100,17 @@ export class Builder extends NativeResource {
    * Builds an engine and resolves to its serialized bytes (a TensorRT plan on the tensorrt
    * backend, a sim engine on the sim). On success `config.timingCache` holds the updated cache.
    *
+   * With the 'int8' flag, the build calibrates through `config.int8Calibrator` first: it reads
+   * the calibrator's cache, or pulls batches from its iterable until it ends and then hands
+   * the new cache to its writeCache.
+   *
    * @throws ShapeError if a dynamic input has no range in a profile, or ranges disagree with
-   *   the network; CancelledError when `signal` aborts; UnsupportedError for what the backend
-   *   cannot build
+   *   the network; CancelledError when `signal` aborts (also while calibrating);
+   *   UnsupportedError for what the backend cannot build, and for the fp16/int8 flags on a
+   *   backend without implicit precision (TensorRT 11); InvalidArgumentError for 'int8'
+   *   without a calibrator, flags on a strongly typed network, or a calibration batch that
+   *   does not match the network's inputs; TensorRTError carrying the calibrator's own error
+   *   as `cause` when its iterable or callbacks throw
    */
   async buildSerializedNetwork(network: NetworkDefinition, config: BuilderConfig, options: BuildCallOptions = {}): Promise<Uint8Array> {
     this.assertLive();
@@ -89,6 +120,7 @@ export class Builder extends NativeResource {
     const nativeNetwork = network.handle();
     const { onProgress, ...rest } = config.toNative();
     const nativeOptions: NativeBuildOptions = { ...rest, profiles: profilesFor(network, config) };
+    const session = this.#precision(network, config, nativeOptions);
     if (signal?.aborted) throw new CancelledError('the build was aborted before it started');
     const cancel = () => this.#native.cancel();
     signal?.addEventListener('abort', cancel, { once: true });
@@ -118,9 +150,34 @@ export class Builder extends NativeResource {
       if (delivered < expected) await new Promise<void>((resolve) => (allDelivered = resolve));
       if (result.timingCache.byteLength > 0) config.setTimingCache(result.timingCache);
       return result.plan;
+    } catch (error) {
+      throw session ? session.explain(error) : error;
     } finally {
       signal?.removeEventListener('abort', cancel);
+      session?.close();
     }
+  }
+
+  /**
+   * Checks the precision flags against the backend and the network, and attaches the
+   * calibrator of an int8 build; returns its session (undefined without int8).
+   */
+  #precision(network: NetworkDefinition, config: BuilderConfig, options: NativeBuildOptions): CalibrationSession | undefined {
+    const flags = (['fp16', 'int8'] as const).filter((f) => config.getFlag(f));
+    if (flags.length === 0) return undefined;
+    const info = this.backendInfo;
+    if (info.implicitPrecision === false) {
+      throw new UnsupportedError(`the ${flags.join('/')} builder flag${flags.length > 1 ? 's are' : ' is'} not available on ${info.name} ${info.version} (TensorRT 11 removed implicit precision); ${EXPLICIT_PATH}`);
+    }
+    if (network.stronglyTyped) {
+      throw new InvalidArgumentError(`the ${flags.join('/')} builder flag${flags.length > 1 ? 's do' : ' does'} not apply to a strongly typed network (its types come from the model); create the network without stronglyTyped, or ${EXPLICIT_PATH}`);
+    }
+    if (!config.getFlag('int8')) return undefined;
+    const calibrator = config.int8Calibrator;
+    if (!calibrator) throw new InvalidArgumentError("the 'int8' builder flag needs config.int8Calibrator (an EntropyCalibrator2 or MinMaxCalibrator) to choose the int8 scales");
+    const session = calibrator.startSession();
+    options.calibrator = { algorithm: calibrator.algorithm, batchSize: calibrator.batchSize, request: (r) => session.request(r) };
+    return session;
   }
 
   protected releaseNative(): void {

@@ -5,7 +5,7 @@
  */
 export { backends, type BackendInfo, type BackendName, type BackendOption } from './backend.js';
 export { buildEngine, buildEngineWithCache, type BuildEngineOptions, type BuildEngineResult } from './build-engine.js';
-export { Builder, type BuilderOptions, type BuildCallOptions } from './builder.js';
+export { Builder, type BuilderOptions, type BuildCallOptions, type NetworkOptions } from './builder.js';
 export {
   CALIBRATION_ALGORITHMS,
   type CalibrationAlgorithm,
@@ -23,7 +23,15 @@ export {
   scaleFromThreshold,
   type ThresholdOptions,
 } from './calibration/histogram.js';
-export { BuilderConfig, type MemoryPoolType, type ProgressEvent } from './builder-config.js';
+export { BUILDER_FLAGS, type BuilderFlag, BuilderConfig, type MemoryPoolType, type ProgressEvent } from './builder-config.js';
+export {
+  type CalibrationBatches,
+  type CalibratorAlgorithm,
+  type CalibratorOptions,
+  EntropyCalibrator2,
+  Int8Calibrator,
+  MinMaxCalibrator,
+} from './calibration/calibrators.js';
 export {
   type DataType,
   type DataTypeStorage,

@@ -21,6 +21,8 @@ export interface NativeBackendInfo {
   version: string;
   available: boolean;
   reason?: string;
+  /** The fp16/int8 builder flags and INT8 calibrators work (TensorRT 10, the sim). */
+  implicitPrecision: boolean;
 }
 
 export interface NativeProgressEvent {
@@ -31,11 +33,27 @@ export interface NativeProgressEvent {
   step?: number;
 }
 
+/** What the native INT8 calibrator asks JavaScript for (native/binding/js_calibrator.h). */
+export type NativeCalibratorRequest =
+  | { kind: 'getBatch'; inputs: { name: string; dtype: DataType; shape: number[]; bytes: number }[] }
+  | { kind: 'readCache' }
+  | { kind: 'writeCache'; cache: Uint8Array };
+
+export interface NativeCalibrator {
+  algorithm: 'entropy2' | 'minmax';
+  batchSize: number;
+  /** getBatch -> one Uint8Array per input (in request order) or null; readCache -> bytes or null. */
+  request(request: NativeCalibratorRequest): Promise<Uint8Array[] | Uint8Array | null | undefined>;
+}
+
 export interface NativeBuildOptions {
   profiles: { inputs: { name: string; min: number[]; opt: number[]; max: number[] }[] }[];
   memoryPoolLimits: Record<string, number>;
   timingCache?: Uint8Array;
   optimizationLevel?: number;
+  fp16?: boolean;
+  int8?: boolean;
+  calibrator?: NativeCalibrator;
 }
 
 export interface NativeHostTensor {
@@ -57,7 +75,7 @@ export interface NativeNetwork {
 }
 
 export interface NativeBuilder {
-  parseOnnx(bytes: Uint8Array, modelDir: string): Promise<NativeNetwork>;
+  parseOnnx(bytes: Uint8Array, modelDir: string, options?: { stronglyTyped?: boolean }): Promise<NativeNetwork>;
   buildSerializedNetwork(
     network: NativeNetwork,
     options: NativeBuildOptions,

@@ -26,10 +26,18 @@ export class NetworkDefinition extends NativeResource {
   /** @internal the native builder that parses into and builds this network */
   readonly builderHandle: () => NativeBuilder;
 
+  /**
+   * Whether every tensor keeps the type the model declares (TensorRT's
+   * NetworkDefinitionCreationFlag.kSTRONGLY_TYPED). Precision then comes from the model, and the
+   * fp16/int8 builder flags are refused. Always the effective behaviour on TensorRT 11.
+   */
+  readonly stronglyTyped: boolean;
+
   /** @internal made by Builder.createNetworkV2 */
-  constructor(parent: NativeResource, builderHandle: () => NativeBuilder) {
+  constructor(parent: NativeResource, builderHandle: () => NativeBuilder, stronglyTyped = false) {
     super('NetworkDefinition', parent);
     this.builderHandle = builderHandle;
+    this.stronglyTyped = stronglyTyped;
   }
 
   /** @internal called by OnnxParser with the parsed network */

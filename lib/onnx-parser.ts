@@ -33,7 +33,7 @@ export class OnnxParser {
   async parse(model: Uint8Array | ArrayBuffer, modelDir = '.'): Promise<void> {
     const bytes = expectBytes(model, 'ONNX model');
     if (bytes.byteLength === 0) throw new InvalidArgumentError('the ONNX model is empty (0 bytes)');
-    const network = await awaitNative(() => this.#network.builderHandle().parseOnnx(bytes, resolve(modelDir)));
+    const network = await awaitNative(() => this.#network.builderHandle().parseOnnx(bytes, resolve(modelDir), { stronglyTyped: this.#network.stronglyTyped }));
     this.#network.attach(network);
   }
 

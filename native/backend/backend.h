@@ -134,6 +134,50 @@ struct Profile {
   std::vector<InputProfile> inputs;
 };
 
+// Options fixed when a network is created, before parsing.
+struct ParseOptions {
+  // Every tensor keeps the type the model declares; precision then comes from the model
+  // (float16 tensors, Q/DQ nodes), never from builder flags. TensorRT 10: the network is created
+  // with NetworkDefinitionCreationFlag::kSTRONGLY_TYPED. TensorRT 11: networks are always
+  // strongly typed, so false is the same as true there. The sim always computes in the declared
+  // types; the flag only makes it refuse the fp16/int8 build flags, as TensorRT 10 does.
+  bool stronglyTyped = false;
+};
+
+// One network input of a calibration batch: host memory the backend owns, sized for `shape`
+// (profile 0's opt shape for dynamic inputs, as TensorRT's calibration profile defaults to),
+// which the calibrator fills.
+struct CalibrationInput {
+  std::string name;
+  DataType dtype = DataType::kFloat32;
+  Dims shape;
+  void* data = nullptr;
+  size_t bytes = 0;
+};
+
+enum class CalibrationAlgorithm : int32_t {
+  kEntropy2,  // IInt8EntropyCalibrator2: KL-divergence threshold over a 2048-bin |x| histogram
+  kMinMax,    // IInt8MinMaxCalibrator: threshold = max |x|
+};
+
+// The INT8 calibrator of an implicit-precision build (TensorRT 10's IInt8Calibrator, reduced
+// to host memory). Called on the build thread, one call at a time; each call may block while
+// the application produces the answer. A call that throws BackendError aborts the build with
+// that error (kCancelled when the build was cancelled while the calibrator waited).
+class Calibrator {
+ public:
+  virtual ~Calibrator() = default;
+  virtual CalibrationAlgorithm algorithm() const = 0;
+  // TensorRT 10 still asks for it (deprecated with implicit batch); informational otherwise.
+  virtual int32_t batchSize() const = 0;
+  // Fills every input's buffer with the next batch; returns false once the data is exhausted
+  // (the buffers are then left untouched).
+  virtual bool getBatch(std::vector<CalibrationInput>& inputs) = 0;
+  // A previous calibration's cache in TensorRT's text format, or empty to calibrate.
+  virtual std::vector<uint8_t> readCache() = 0;
+  virtual void writeCache(const std::vector<uint8_t>& cache) = 0;
+};
+
 struct BuildOptions {
   std::vector<Profile> profiles;
   // Memory pool limits in bytes, keyed by TensorRT's pool names without the k prefix:
@@ -144,6 +188,15 @@ struct BuildOptions {
   // Builder optimization level 0-5, or -1 for TensorRT's default.
   int32_t optimizationLevel = -1;
   ProgressSink* progress = nullptr;  // may be null; outlives the build call
+  // Implicit reduced precision (TensorRT 10's BuilderFlag::kFP16 / kINT8): the builder may
+  // choose float16 / int8 kernels for layers of a weakly typed network. A backend without
+  // them (TensorRT 11; see BackendInfo::implicitPrecision) throws kUnsupported naming the
+  // explicit path. Both are refused for a strongly typed network (kInvalidArgument).
+  bool fp16 = false;
+  bool int8 = false;
+  // The calibrator for int8 (may be null: TensorRT then needs per-tensor dynamic ranges,
+  // which this API does not set, so the binding requires one). Outlives the build call.
+  Calibrator* calibrator = nullptr;
 };
 
 struct BuildResult {
@@ -157,7 +210,7 @@ class Builder {
   // [async] Parses an ONNX model. `modelDir` resolves external data files ("" if none).
   // On failure returns nullptr and fills `errors` with every parser error.
   virtual std::unique_ptr<Network> parseOnnx(const uint8_t* data, size_t size, const std::string& modelDir,
-                                             std::vector<ParserError>* errors) = 0;
+                                             const ParseOptions& options, std::vector<ParserError>* errors) = 0;
   // [async] Builds and serializes an engine.
   virtual BuildResult buildSerializedNetwork(const Network& network, const BuildOptions& options) = 0;
 };
@@ -219,6 +272,9 @@ struct BackendInfo {
   std::string version;  // e.g. "1.0.0" for the sim, "10.16.0" for TensorRT
   bool available = false;
   std::string reason;   // why not, when unavailable, with the fix
+  // Whether BuildOptions::fp16 / int8 with a Calibrator are supported (TensorRT 10 and the
+  // sim: yes; TensorRT 11: no, precision comes from the model there).
+  bool implicitPrecision = false;
 };
 
 class Backend {
@@ -234,7 +290,8 @@ class Backend {
 // Returns nullptr and fills `error` when the backend cannot run here.
 using CreateBackendFn = Backend* (*)(std::string* error);
 #define TNRT_CREATE_BACKEND_SYMBOL "tnrt_create_backend"
-#define TNRT_BACKEND_ABI_VERSION 1
+// 2: ParseOptions, BuildOptions::fp16/int8/calibrator, BackendInfo::implicitPrecision.
+#define TNRT_BACKEND_ABI_VERSION 2
 using BackendAbiVersionFn = int32_t (*)();
 #define TNRT_BACKEND_ABI_SYMBOL "tnrt_backend_abi_version"
 

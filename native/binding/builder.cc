@@ -76,7 +76,27 @@ BuildOptions buildOptionsFromJs(Napi::Env env, Napi::Value value) {
   }
   Napi::Value level = o.Get("optimizationLevel");
   if (level.IsNumber()) options.optimizationLevel = level.As<Napi::Number>().Int32Value();
+  options.fp16 = o.Get("fp16").ToBoolean().Value();
+  options.int8 = o.Get("int8").ToBoolean().Value();
   return options;
+}
+
+// options.calibrator: { algorithm: 'entropy2' | 'minmax', batchSize: number, request: fn }, or
+// absent. lib/builder.ts validated it; these are the cheap guards.
+std::shared_ptr<JsCalibrator> calibratorFromJs(Napi::Env env, Napi::Value options) {
+  Napi::Value value = options.As<Napi::Object>().Get("calibrator");
+  if (value.IsUndefined() || value.IsNull()) return nullptr;
+  if (!value.IsObject()) throwInvalid(env, "calibrator must be an object");
+  Napi::Object o = value.As<Napi::Object>();
+  std::string algorithm = stringFromJs(env, o.Get("algorithm"), "calibrator algorithm");
+  if (algorithm != "entropy2" && algorithm != "minmax") throwInvalid(env, "calibrator algorithm must be entropy2 or minmax");
+  Napi::Value request = o.Get("request");
+  if (!request.IsFunction()) throwInvalid(env, "calibrator.request must be a function");
+  Napi::Value batchSize = o.Get("batchSize");
+  return std::make_shared<JsCalibrator>(
+      env, request.As<Napi::Function>(),
+      algorithm == "minmax" ? CalibrationAlgorithm::kMinMax : CalibrationAlgorithm::kEntropy2,
+      batchSize.IsNumber() ? batchSize.As<Napi::Number>().Int32Value() : 1);
 }
 
 }  // namespace
@@ -103,12 +123,14 @@ Napi::Value Builder::ParseOnnx(const Napi::CallbackInfo& info) {
   if (!builder_) throwDisposed(env, "Builder");
   ByteSpan bytes = bytesFromJs(env, info[0], "ONNX model");
   std::string modelDir = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+  ParseOptions parseOptions;
+  if (info[2].IsObject()) parseOptions.stronglyTyped = info[2].As<Napi::Object>().Get("stronglyTyped").ToBoolean().Value();
   auto builder = builder_;
   return PromiseWorker<ParseResult>::Start(
       env, "tensorrt-node parse",
-      [builder, bytes, modelDir]() {
+      [builder, bytes, modelDir, parseOptions]() {
         ParseResult result;
-        result.network = builder->parseOnnx(bytes.data, bytes.size, modelDir, &result.errors);
+        result.network = builder->parseOnnx(bytes.data, bytes.size, modelDir, parseOptions, &result.errors);
         return result;
       },
       [builder](Napi::Env env, ParseResult& result) -> Napi::Value {
@@ -135,27 +157,34 @@ Napi::Value Builder::BuildSerializedNetwork(const Napi::CallbackInfo& info) {
   std::shared_ptr<const tnrt::Network> network = Network::fromJs(env, info[0], builder_.get());
   auto options = std::make_shared<BuildOptions>(buildOptionsFromJs(env, info[1]));
   Napi::Function onProgress = info[2].IsFunction() ? info[2].As<Napi::Function>() : Napi::Function();
+  std::shared_ptr<JsCalibrator> calibrator = calibratorFromJs(env, info[1]);
   auto progress = std::make_shared<JsProgressSink>(env, onProgress);
   options->progress = progress.get();
+  options->calibrator = calibrator.get();
   {
     std::lock_guard<std::mutex> lock(*activeMutex_);
     active_->insert(progress.get());
+    if (calibrator) activeCalibrators_->insert(calibrator.get());
   }
   auto builder = builder_;
   auto activeMutex = activeMutex_;
   auto active = active_;
+  auto activeCalibrators = activeCalibrators_;
   return PromiseWorker<BuildResult>::Start(
       env, "tensorrt-node build",
-      [builder, network, options, progress, activeMutex, active]() {
+      [builder, network, options, progress, calibrator, activeMutex, active, activeCalibrators]() {
         struct Unregister {  // runs on success and on throw
           std::shared_ptr<std::mutex> m;
           std::shared_ptr<std::set<JsProgressSink*>> s;
           JsProgressSink* p;
+          std::shared_ptr<std::set<JsCalibrator*>> cs;
+          JsCalibrator* c;
           ~Unregister() {
             std::lock_guard<std::mutex> lock(*m);
             s->erase(p);
+            cs->erase(c);
           }
-        } unregister{activeMutex, active, progress.get()};
+        } unregister{activeMutex, active, progress.get(), activeCalibrators, calibrator.get()};
         return builder->buildSerializedNetwork(*network, *options);
       },
       [progress](Napi::Env env, BuildResult& result) -> Napi::Value {
@@ -171,6 +200,8 @@ Napi::Value Builder::BuildSerializedNetwork(const Napi::CallbackInfo& info) {
 Napi::Value Builder::Cancel(const Napi::CallbackInfo& info) {
   std::lock_guard<std::mutex> lock(*activeMutex_);
   for (JsProgressSink* sink : *active_) sink->cancel();
+  // A build waiting for a calibration batch is not at a progress step: wake it too.
+  for (JsCalibrator* calibrator : *activeCalibrators_) calibrator->cancel();
   return info.Env().Undefined();
 }
 

@@ -57,6 +57,7 @@ Napi::Object backendInfoToJs(Napi::Env env, const BackendInfo& info) {
   o.Set("version", info.version);
   o.Set("available", info.available);
   if (!info.reason.empty()) o.Set("reason", info.reason);
+  o.Set("implicitPrecision", info.implicitPrecision);
   return o;
 }
 

@@ -54,19 +54,33 @@ class PromiseWorker : public Napi::AsyncWorker {
 
   void OnOK() override {
     Napi::Env env = Env();
-    try {
-      deferred_.Resolve(toJs_(env, result_));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    } catch (const std::exception& e) {
-      deferred_.Reject(makeError(env, ErrorCode::kInternal, e.what()).Value());
-    }
+    settle([&] {
+      try {
+        deferred_.Resolve(toJs_(env, result_));
+      } catch (const Napi::Error& e) {
+        deferred_.Reject(e.Value());
+      } catch (const std::exception& e) {
+        deferred_.Reject(makeError(env, ErrorCode::kInternal, e.what()).Value());
+      }
+    });
   }
 
   void OnError(const Napi::Error& error) override {
     std::vector<std::string> recent;
     if (log_) recent = log_->takeRecentErrors();
-    deferred_.Reject(makeError(Env(), code_, error.Message(), recent).Value());
+    settle([&] { deferred_.Reject(makeError(Env(), code_, error.Message(), recent).Value()); });
+  }
+
+  // Settling fails only when the environment is shutting down (a worker being terminated
+  // waits for in-flight pool work, then completes it with JavaScript disabled). Nothing can
+  // observe the promise then; letting the Napi::Error escape would end the process, because
+  // node-addon-api rethrows when it cannot hand an exception to JavaScript.
+  template <typename Fn>
+  static void settle(Fn&& fn) {
+    try {
+      fn();
+    } catch (const Napi::Error&) {
+    }
   }
 
  private:

@@ -1,6 +1,7 @@
 #include "engine_format.h"
 
 #include <cstring>
+#include <limits>
 
 #include "byte_io.h"
 #include "graph_codec.h"
@@ -48,6 +49,12 @@ std::vector<uint8_t> writeEngine(const EngineData& engine) {
     }
   }
   payload.u64(engine.deviceMemorySize);
+  payload.u8(static_cast<uint8_t>((engine.fp16 ? 1 : 0) | (engine.int8 ? 2 : 0)));
+  payload.u32(static_cast<uint32_t>(engine.int8Scales.size()));
+  for (const auto& [name, scale] : engine.int8Scales) {
+    payload.str(name);
+    payload.f32(scale);
+  }
   encodeGraph(engine.graph, payload);
 
   const std::vector<uint8_t>& body = payload.buffer();
@@ -123,6 +130,17 @@ void readEngine(const uint8_t* data, size_t size, EngineData* engine) {
       }
     }
     engine->deviceMemorySize = in.u64();
+    const uint8_t precision = in.u8();
+    if (precision > 3) throw ByteReadError("unknown precision flags");
+    engine->fp16 = (precision & 1) != 0;
+    engine->int8 = (precision & 2) != 0;
+    uint32_t numScales = in.count(4 + 4);
+    engine->int8Scales.resize(numScales);
+    for (auto& [name, scale] : engine->int8Scales) {
+      name = in.str();
+      scale = in.f32();
+      if (!(scale >= 0.0f) || scale == std::numeric_limits<float>::infinity()) throw ByteReadError("an invalid int8 scale");
+    }
     decodeGraph(in, &engine->graph);
     if (in.remaining() != 0) throw ByteReadError("unexpected bytes after the graph");
   } catch (const ByteReadError& e) {

@@ -6,7 +6,8 @@
 //   12      4     reserved, 0
 //   16      8     payload length in bytes (uint64)
 //   24      8     FNV-1a 64 checksum of the payload (uint64)
-//   32      ...   payload: sim version, io tensors, profiles, device memory estimate, graph
+//   32      ...   payload: sim version, io tensors, profiles, device memory estimate,
+//                 precision (fp16 and int8 flags, int8 scales by tensor name), graph
 //
 // All integers are little-endian. The payload is versioned as a whole: any change to its
 // layout bumps kEngineFormatVersion, and engines of another version are refused with a
@@ -24,7 +25,8 @@ namespace sim {
 
 // The first bytes of every sim engine; also exported to lib/ to route engines by content.
 inline constexpr uint8_t kEngineMagic[8] = {'T', 'N', 'R', 'T', 'S', 'I', 'M', 0};
-constexpr uint32_t kEngineFormatVersion = 1;
+// 2: the precision block (implicit fp16/int8 builds).
+constexpr uint32_t kEngineFormatVersion = 2;
 constexpr size_t kEngineHeaderSize = 32;
 
 struct EngineData {
@@ -33,6 +35,13 @@ struct EngineData {
   // Every profile holds an entry for every input, static ones with min = opt = max.
   std::vector<Profile> profiles;
   uint64_t deviceMemorySize = 0;
+  // Implicit reduced precision, as TensorRT 10's kFP16 / kINT8 builder flags: fp16 rounds the
+  // float32 tensors layers produce to float16; int8 fake-quantizes the inputs of Conv,
+  // ConvTranspose, Gemm and MatMul, activations with the calibrated per-tensor scales below
+  // (threshold / 127, keyed by tensor name) and weights per output channel.
+  bool fp16 = false;
+  bool int8 = false;
+  std::vector<std::pair<std::string, float>> int8Scales;
   Graph graph;
 };
 

@@ -15,6 +15,7 @@ class SimBackend : public Backend {
     i.name = "sim";
     i.version = kSimVersion;
     i.available = true;
+    i.implicitPrecision = true;  // fp16/int8 flags and calibrators, emulated on the CPU
     return i;
   }
   std::shared_ptr<Builder> createBuilder(std::shared_ptr<LogSink> log) override {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine_format.h"
+#include "int8_calibration.h"
 #include "onnx_reader.h"
 #include "op_registry.h"
 #include "profiles.h"
@@ -29,7 +30,7 @@ std::vector<Dims> profileShapes(const Profile& profile, bool useMax) {
 }  // namespace
 
 std::unique_ptr<Network> SimBuilder::parseOnnx(const uint8_t* data, size_t size, const std::string& modelDir,
-                                               std::vector<ParserError>* errors) {
+                                               const ParseOptions& options, std::vector<ParserError>* errors) {
   std::vector<ParserError> localErrors;
   if (!errors) errors = &localErrors;
   try {
@@ -71,7 +72,8 @@ std::unique_ptr<Network> SimBuilder::parseOnnx(const uint8_t* data, size_t size,
           "[sim] parsed ONNX model: opset " + std::to_string(graph->opset) + ", " + std::to_string(info.numLayers) +
               " layers, " + std::to_string(info.inputs.size()) + " inputs, " + std::to_string(info.outputs.size()) +
               " outputs, " + std::to_string(graph->initializers.size()) + " initializers");
-    return std::make_unique<SimNetwork>(std::shared_ptr<const Graph>(std::move(graph)), std::move(info));
+    return std::make_unique<SimNetwork>(std::shared_ptr<const Graph>(std::move(graph)), std::move(info),
+                                        options.stronglyTyped);
   } catch (const std::exception& e) {
     // Only resource exhaustion or a sim bug gets here; still a parser error, never a crash.
     errors->push_back({"", -1, "", std::string("internal error while parsing: ") + e.what()});
@@ -84,6 +86,12 @@ BuildResult SimBuilder::buildSerializedNetwork(const Network& network, const Bui
   if (!simNetwork)
     throw BackendError(ErrorCode::kInvalidArgument, "the network was not parsed by the sim backend's builder");
   checkSimTimingCache(options.timingCache);
+  if ((options.fp16 || options.int8) && simNetwork->stronglyTyped())
+    throw BackendError(ErrorCode::kInvalidArgument,
+                       "the fp16/int8 builder flags do not apply to a strongly typed network (its types come from the "
+                       "model); parse without stronglyTyped, or convert the model with convertToFloat16 / quantizeInt8");
+  if (options.int8 && !options.calibrator)
+    throw BackendError(ErrorCode::kInvalidArgument, "the int8 flag needs an INT8 calibrator");
   const Graph& graph = simNetwork->graph();
   const NetworkInfo& info = simNetwork->cachedInfo();
 
@@ -138,6 +146,16 @@ BuildResult SimBuilder::buildSerializedNetwork(const Network& network, const Bui
   for (const auto& t : info.inputs) engine.ioTensors.push_back(t);
   for (const auto& t : info.outputs) engine.ioTensors.push_back(t);
   engine.graph = graph;
+  if (options.int8) {
+    // Calibrate on the finished float engine, then mark it int8: the scales travel in the plan.
+    engine.int8Scales = calibrateInt8(engine, *options.calibrator, log_);
+    engine.int8 = true;
+  }
+  engine.fp16 = options.fp16;
+  if (options.fp16 || options.int8)
+    logTo(log_, Severity::kInfo,
+          std::string("[sim] implicit precision:") + (options.fp16 ? " fp16 (float tensors rounded to float16)" : "") +
+              (options.int8 ? " int8 (Conv/ConvTranspose/Gemm/MatMul inputs fake-quantized)" : ""));
 
   BuildResult result;
   result.plan = writeEngine(engine);

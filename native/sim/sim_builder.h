@@ -16,7 +16,7 @@ class SimBuilder : public Builder {
 
   // [async] Never throws for a bad model: every problem is a ParserError.
   std::unique_ptr<Network> parseOnnx(const uint8_t* data, size_t size, const std::string& modelDir,
-                                     std::vector<ParserError>* errors) override;
+                                     const ParseOptions& options, std::vector<ParserError>* errors) override;
   // [async]
   BuildResult buildSerializedNetwork(const Network& network, const BuildOptions& options) override;
 

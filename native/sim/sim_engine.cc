@@ -1,5 +1,9 @@
 #include "sim_engine.h"
 
+#include <algorithm>
+#include <cmath>
+
+#include "half.h"
 #include "sim_execution_context.h"
 #include "sim_log.h"
 
@@ -68,8 +72,9 @@ void SimEngine::validate() {
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     if (constants_->folded(n)) continue;
     const Node& node = graph.nodes[n];
-    steps_.push_back({&node, registry.find(node.domain, node.opType, node.opset)});
+    steps_.push_back({&node, registry.find(node.domain, node.opType, node.opset), {}});
   }
+  planPrecision();
   logTo(log_, Severity::kVerbose,
         "[sim] engine plan: " + std::to_string(steps_.size()) + " run-time layers, " +
             std::to_string(graph.nodes.size() - steps_.size()) + " folded into constants");
@@ -83,6 +88,107 @@ InputProfile SimEngine::profileShapes(int32_t profile, const std::string& input)
   for (const InputProfile& ip : data_.profiles[static_cast<size_t>(profile)].inputs)
     if (ip.input == input) return ip;
   throw BackendError(ErrorCode::kInvalidArgument, "'" + input + "' is not an input of the engine");
+}
+
+namespace {
+
+// The ops TensorRT runs in int8 under the kINT8 flag (and whose inputs explicit quantization
+// wraps in Q/DQ). `weight` is the input holding the weights, `axis` its output-channel axis
+// (-1: the last); activations are the other data inputs.
+struct QuantizableOp {
+  const char* opType;
+  int32_t weight;
+  std::vector<int32_t> data;
+};
+const QuantizableOp* quantizableOp(const Node& node) {
+  static const QuantizableOp kOps[] = {
+      {"Conv", 1, {0}}, {"ConvTranspose", 1, {0}}, {"Gemm", 1, {0, 1}}, {"MatMul", 1, {0, 1}}};
+  if (!node.domain.empty() && node.domain != "ai.onnx") return nullptr;
+  for (const auto& op : kOps)
+    if (node.opType == op.opType) return &op;
+  return nullptr;
+}
+
+// The output-channel axis of a weight: axis 0 of a Conv kernel [M, C/g, k...], axis 1 of a
+// ConvTranspose kernel [C, M/g, k...], N of Gemm's B ([K, N], or [N, K] with transB) and of
+// MatMul's B [..., K, N].
+int64_t outputChannelAxis(const Node& node, size_t rank) {
+  if (node.opType == "Conv") return 0;
+  if (node.opType == "ConvTranspose") return 1;
+  if (node.opType == "Gemm") return node.attrInt("transB", 0) != 0 ? 0 : 1;
+  return static_cast<int64_t>(rank) - 1;
+}
+
+// Symmetric per-channel int8: scale_c = max|w_c| / 127, w -> round(w / scale_c) * scale_c,
+// the weight TensorRT's int8 kernels effectively multiply by.
+std::vector<float> quantizePerChannel(const float* w, const Dims& shape, int64_t axis) {
+  const int64_t count = volume(shape);
+  std::vector<float> out(w, w + count);
+  if (shape.empty() || count <= 0) return out;
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= shape[static_cast<size_t>(d)];
+  for (size_t d = static_cast<size_t>(axis) + 1; d < shape.size(); ++d) inner *= shape[d];
+  const int64_t channels = shape[static_cast<size_t>(axis)];
+  for (int64_t c = 0; c < channels; ++c) {
+    float maxAbs = 0.0f;
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i) maxAbs = std::max(maxAbs, std::fabs(w[(o * channels + c) * inner + i]));
+    if (!(maxAbs > 0.0f) || !std::isfinite(maxAbs)) continue;
+    const float scale = maxAbs / 127.0f;
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i) {
+        float& v = out[static_cast<size_t>((o * channels + c) * inner + i)];
+        v = std::clamp(std::nearbyint(v / scale), -127.0f, 127.0f) * scale;
+      }
+  }
+  return out;
+}
+
+}  // namespace
+
+void SimEngine::planPrecision() {
+  // Activations are listed for every engine: calibration observes them on the float engine.
+  const bool reduced = data_.fp16 || data_.int8;
+  std::map<std::string, float> scales(data_.int8Scales.begin(), data_.int8Scales.end());
+  const Graph& graph = data_.graph;
+  for (Step& step : steps_) {
+    const QuantizableOp* op = quantizableOp(*step.node);
+    if (!op) continue;
+    for (int32_t k : op->data) {
+      if (static_cast<size_t>(k) >= step.node->inputs.size()) continue;
+      const int32_t id = step.node->inputs[static_cast<size_t>(k)];
+      if (id < 0) continue;
+      const ValueState& s = constants_->value(id);
+      if (s.data) continue;  // a constant: a weight, handled below
+      if (s.defined && s.dtype != DataType::kFloat32) continue;
+      auto found = scales.find(graph.values[static_cast<size_t>(id)].name);
+      step.activations.push_back({k, id, found == scales.end() ? -1.0f : found->second});
+    }
+    const size_t w = static_cast<size_t>(op->weight);
+    if (!reduced || w >= step.node->inputs.size() || step.node->inputs[w] < 0) continue;
+    const int32_t wid = step.node->inputs[w];
+    const ValueState& ws = constants_->value(wid);
+    if (!ws.data || ws.dtype != DataType::kFloat32 || reducedWeights_.count(wid)) continue;
+    const auto* values = static_cast<const float*>(ws.data);
+    if (data_.int8) {
+      reducedWeights_[wid] = quantizePerChannel(values, ws.shape, outputChannelAxis(*step.node, ws.shape.size()));
+    } else {
+      std::vector<float> rounded(values, values + volume(ws.shape));
+      for (float& v : rounded) v = halfToFloat(floatToHalf(v));
+      reducedWeights_[wid] = std::move(rounded);
+    }
+  }
+  if (!data_.int8) return;
+  size_t calibrated = 0, total = 0;
+  for (const Step& step : steps_)
+    for (const QuantInput& q : step.activations) {
+      ++total;
+      if (q.scale >= 0.0f) ++calibrated;
+    }
+  logTo(log_, Severity::kVerbose,
+        "[sim] int8: " + std::to_string(calibrated) + " of " + std::to_string(total) +
+            " activation inputs have calibrated scales, " + std::to_string(reducedWeights_.size()) +
+            " weights quantized per output channel");
 }
 
 std::unique_ptr<ExecutionContext> SimEngine::createExecutionContext() {

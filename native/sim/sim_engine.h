@@ -3,6 +3,7 @@
 // the validated graph, constants folded ahead of time, and the run-time step list.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -16,9 +17,17 @@ namespace sim {
 class SimEngine : public Engine, public std::enable_shared_from_this<SimEngine> {
  public:
   // One node the context must run (folded nodes are gone).
+  // An activation input of a Conv, ConvTranspose, Gemm or MatMul step: what int8 calibration
+  // observes and an int8 engine fake-quantizes.
+  struct QuantInput {
+    int32_t input;  // index into the node's inputs
+    int32_t value;  // graph value id
+    float scale;    // calibrated scale (threshold / 127); < 0 when the engine has none
+  };
   struct Step {
     const Node* node;
     const OpDef* op;
+    std::vector<QuantInput> activations;
   };
 
   // Validates `data` (the graph, its operators, its profiles); throws BackendError
@@ -42,9 +51,16 @@ class SimEngine : public Engine, public std::enable_shared_from_this<SimEngine> 
   const std::vector<Step>& steps() const { return steps_; }
   // Static states: constant values (initializers and folded nodes) have data set.
   const ShapeInference& constants() const { return *constants_; }
+  bool fp16() const { return data_.fp16; }
+  bool int8() const { return data_.int8; }
+  // Constant values an int8 or fp16 engine replaces (weights, quantized per output channel or
+  // rounded to float16), by value id.
+  const std::map<int32_t, std::vector<float>>& reducedWeights() const { return reducedWeights_; }
 
  private:
   void validate();
+  // Finds the quantizable inputs of every step and prepares the reduced-precision weights.
+  void planPrecision();
 
   // Declared first so it is destroyed last: the runtime (and its log sink) outlive us.
   std::shared_ptr<Runtime> runtime_;
@@ -53,6 +69,7 @@ class SimEngine : public Engine, public std::enable_shared_from_this<SimEngine> 
   EngineData data_;
   std::unique_ptr<ShapeInference> constants_;
   std::vector<Step> steps_;
+  std::map<int32_t, std::vector<float>> reducedWeights_;
 };
 
 }  // namespace sim

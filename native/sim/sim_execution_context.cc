@@ -1,6 +1,10 @@
 #include "sim_execution_context.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+
+#include "half.h"
 
 namespace tnrt {
 namespace sim {
@@ -35,6 +39,46 @@ SimExecutionContext::SimExecutionContext(std::shared_ptr<const SimEngine> engine
   }
   bound_.resize(graph.inputs.size());
   alignedInputs_.resize(graph.inputs.size());
+  // Reduced-precision engines read their quantized or rounded weights instead of the model's.
+  for (const auto& [id, weights] : engine_->reducedWeights()) slots_[static_cast<size_t>(id)].data = weights.data();
+  quantized_.resize(steps.size());
+  for (size_t i = 0; i < steps.size(); ++i) quantized_[i].resize(steps[i].activations.size());
+}
+
+void SimExecutionContext::fakeQuantizeInputs(size_t s) {
+  const SimEngine::Step& step = engine_->steps()[s];
+  StepArgs& args = stepArgs_[s];
+  for (size_t q = 0; q < step.activations.size(); ++q) {
+    const SimEngine::QuantInput& in = step.activations[q];
+    const Slot& slot = slots_[static_cast<size_t>(in.value)];
+    if (slot.dtype != DataType::kFloat32) continue;
+    const auto count = static_cast<size_t>(volume(slot.shape));
+    const auto* x = static_cast<const float*>(slot.data);
+    if (observer_) observer_(in.value, x, count);
+    // A tensor without a scale stays in float, as TensorRT keeps a layer whose input has no
+    // dynamic range in higher precision; a zero scale means calibration only saw zeros.
+    if (!engine_->int8() || !(in.scale > 0.0f)) continue;
+    std::vector<float>& copy = quantized_[s][q];
+    copy.resize(count);
+    const float inv = 1.0f / in.scale;
+    for (size_t i = 0; i < count; ++i)
+      copy[i] = std::clamp(std::nearbyint(x[i] * inv), -128.0f, 127.0f) * in.scale;
+    args.ins[static_cast<size_t>(in.input)].data = copy.data();
+  }
+}
+
+void SimExecutionContext::roundOutputsToHalf(size_t s) {
+  const SimEngine::Step& step = engine_->steps()[s];
+  const Node& node = *step.node;
+  for (size_t k = 0; k < node.outputs.size(); ++k) {
+    const int32_t id = node.outputs[k];
+    if (id < 0 || (k == 0 && step.op->aliasesInput0)) continue;
+    Slot& slot = slots_[static_cast<size_t>(id)];
+    if (slot.dtype != DataType::kFloat32) continue;
+    auto* x = reinterpret_cast<float*>(buffers_[static_cast<size_t>(id)].data());
+    const int64_t count = volume(slot.shape);
+    for (int64_t i = 0; i < count; ++i) x[i] = halfToFloat(floatToHalf(x[i]));
+  }
 }
 
 void SimExecutionContext::setOptimizationProfile(int32_t profile) {
@@ -144,7 +188,9 @@ void SimExecutionContext::runStep(size_t s) {
     slot.data = bytes ? static_cast<const void*>(buf.data()) : kEmptyTensorData;
     out = {slot.dtype, &slot.shape, bytes ? buf.data() : nullptr};
   }
+  if (!step.activations.empty() && (observer_ || engine_->int8())) fakeQuantizeInputs(s);
   if (!(step.op->aliasesInput0 && node.outputs.size() == 1)) step.op->kernel(node, args.ins, args.outs, scratch_);
+  if (engine_->fp16()) roundOutputsToHalf(s);
 }
 
 std::vector<HostTensor> SimExecutionContext::execute(const std::vector<HostTensorView>& inputs) {

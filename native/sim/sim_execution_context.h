@@ -2,6 +2,7 @@
 // them across calls, so that a steady-state execute() only allocates the returned outputs.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -21,6 +22,12 @@ class SimExecutionContext : public ExecutionContext {
   // [async]
   std::vector<HostTensor> execute(const std::vector<HostTensorView>& inputs) override;
 
+  // Called during execute() with every float32 activation input of a Conv, ConvTranspose, Gemm
+  // or MatMul (SimEngine::Step::activations) before it is used: INT8 calibration collects its
+  // statistics here. A value feeding several such layers is reported once per layer.
+  using Observer = std::function<void(int32_t value, const float* data, size_t count)>;
+  void setObserver(Observer observer) { observer_ = std::move(observer); }
+
  private:
   // The current dtype, shape and bytes of one tensor.
   struct Slot {
@@ -37,6 +44,11 @@ class SimExecutionContext : public ExecutionContext {
 
   void bindInputs(const std::vector<HostTensorView>& inputs);
   void runStep(size_t s);
+  // int8 engines: quantize-dequantize the step's calibrated activation inputs into scratch
+  // copies and point the kernel at them.
+  void fakeQuantizeInputs(size_t s);
+  // fp16 engines: round the float32 outputs the step wrote to float16 values.
+  void roundOutputsToHalf(size_t s);
 
   std::shared_ptr<const SimEngine> engine_;
   int32_t profile_ = 0;
@@ -46,6 +58,8 @@ class SimExecutionContext : public ExecutionContext {
   std::vector<const HostTensorView*> bound_;   // per engine input, during execute()
   std::vector<std::vector<uint8_t>> alignedInputs_;  // copies of misaligned caller inputs
   KernelScratch scratch_;
+  Observer observer_;
+  std::vector<std::vector<std::vector<float>>> quantized_;  // per step, per activation input
 };
 
 }  // namespace sim

@@ -10,14 +10,17 @@ namespace sim {
 
 class SimNetwork : public Network {
  public:
-  SimNetwork(std::shared_ptr<const Graph> graph, NetworkInfo info) : graph_(std::move(graph)), info_(std::move(info)) {}
+  SimNetwork(std::shared_ptr<const Graph> graph, NetworkInfo info, bool stronglyTyped)
+      : graph_(std::move(graph)), info_(std::move(info)), stronglyTyped_(stronglyTyped) {}
   NetworkInfo info() const override { return info_; }
   const Graph& graph() const { return *graph_; }
   const NetworkInfo& cachedInfo() const { return info_; }
+  bool stronglyTyped() const { return stronglyTyped_; }
 
  private:
   std::shared_ptr<const Graph> graph_;
   NetworkInfo info_;
+  bool stronglyTyped_;
 };
 
 }  // namespace sim

@@ -5,6 +5,7 @@
 #include <optional>
 #include <utility>
 
+#include "tensorrt/calibrator.h"
 #include "tensorrt/network.h"
 #include "tensorrt/progress_monitor.h"
 #include "tensorrt/type_mapping.h"
@@ -15,9 +16,76 @@ namespace trt {
 namespace {
 
 // Network creation flags. 10.x: explicit batch is the only mode (kEXPLICIT_BATCH is
-// deprecated and ignored), so no flag is needed and the network is weakly typed, TensorRT's
-// default. 11.x: networks are always strongly typed and kEXPLICIT_BATCH no longer exists.
-constexpr nvinfer1::NetworkDefinitionCreationFlags kNetworkFlags = 0;
+// deprecated and ignored), so the only flag that matters is kSTRONGLY_TYPED; without it the
+// network is weakly typed, TensorRT's default, and the fp16/int8 builder flags apply. 11.x:
+// networks are always strongly typed (kSTRONGLY_TYPED is deprecated and ignored), so nothing
+// is set.
+nvinfer1::NetworkDefinitionCreationFlags networkFlags(const ParseOptions& options) {
+#if NV_TENSORRT_MAJOR < 11
+  if (options.stronglyTyped)
+    return 1U << static_cast<uint32_t>(nvinfer1::NetworkDefinitionCreationFlag::kSTRONGLY_TYPED);
+#else
+  (void)options;
+#endif
+  return 0;
+}
+
+// The explicit-precision path, named in every refusal of the implicit one.
+constexpr const char* kExplicitPath =
+    "convert the model instead: convertToFloat16(model) for FP16, quantizeInt8(model, { calibrationData }) for INT8 "
+    "(or buildEngine(model, { precision }), which picks the path for the backend)";
+
+// Maps BuildOptions' precision flags and calibrator onto the config. Returns the calibrator
+// bridge the config now points to (null when there is none); it must outlive the build.
+#if NV_TENSORRT_MAJOR < 11
+std::unique_ptr<TrtCalibratorBridge> applyPrecision(nvinfer1::IBuilderConfig& config,
+                                                    const nvinfer1::INetworkDefinition& network,
+                                                    const NetworkInfo& info, const BuildOptions& options) {
+  if (!options.fp16 && !options.int8) return nullptr;
+  if (network.getFlag(nvinfer1::NetworkDefinitionCreationFlag::kSTRONGLY_TYPED)) {
+    throw BackendError(ErrorCode::kInvalidArgument,
+                       "the fp16/int8 builder flags do not apply to a strongly typed network (its types come from "
+                       "the model); parse without stronglyTyped, or " + std::string(kExplicitPath));
+  }
+  if (options.fp16) config.setFlag(nvinfer1::BuilderFlag::kFP16);
+  if (!options.int8) return nullptr;
+  if (!options.calibrator) {
+    throw BackendError(ErrorCode::kInvalidArgument, "the int8 flag needs an INT8 calibrator");
+  }
+  config.setFlag(nvinfer1::BuilderFlag::kINT8);
+  // TensorRT calibrates at the calibration profile's opt shapes, which default to profile 0's.
+  std::vector<CalibrationInput> inputs;
+  for (const auto& input : info.inputs) {
+    CalibrationInput ci;
+    ci.name = input.name;
+    ci.dtype = input.dtype;
+    ci.shape = input.shape;
+    if (!options.profiles.empty()) {
+      for (const auto& ip : options.profiles.front().inputs)
+        if (ip.input == input.name) ci.shape = ip.opt;
+    }
+    const int64_t count = volume(ci.shape);
+    if (count < 0) {
+      throw BackendError(ErrorCode::kShape, "calibration needs a shape for input '" + input.name + "' (" +
+                                                dimsToString(input.shape) + "): add an optimization profile");
+    }
+    ci.bytes = dataTypeBytes(ci.dtype, count);
+    inputs.push_back(std::move(ci));
+  }
+  auto bridge = std::make_unique<TrtCalibratorBridge>(*options.calibrator, std::move(inputs));
+  config.setInt8Calibrator(bridge->get());
+  return bridge;
+}
+#else
+// TensorRT 11 has neither BuilderFlag::kFP16/kINT8 nor IInt8Calibrator.
+void refuseImplicitPrecision(const BuildOptions& options) {
+  if (!options.fp16 && !options.int8) return;
+  throw BackendError(ErrorCode::kUnsupported,
+                     std::string("TensorRT ") + std::to_string(NV_TENSORRT_MAJOR) +
+                         " removed the fp16/int8 builder flags and INT8 calibrators (networks are always strongly "
+                         "typed); " + kExplicitPath);
+}
+#endif
 
 ParserError toParserError(const nvonnxparser::IParserError& e) {
   ParserError out;
@@ -55,12 +123,12 @@ TrtBuilder::TrtBuilder(std::shared_ptr<TrtLogger> logger, std::unique_ptr<nvinfe
     : logger_(std::move(logger)), builder_(std::move(builder)) {}
 
 std::unique_ptr<Network> TrtBuilder::parseOnnx(const uint8_t* data, size_t size, const std::string& modelDir,
-                                               std::vector<ParserError>* errors) {
+                                               const ParseOptions& options, std::vector<ParserError>* errors) {
   if (!data || size == 0) throw BackendError(ErrorCode::kInvalidArgument, "parseOnnx: the model is empty");
 
   std::lock_guard<std::mutex> lock(mutex_);
   const uint64_t mark = logger_->mark();
-  std::unique_ptr<nvinfer1::INetworkDefinition> network(builder_->createNetworkV2(kNetworkFlags));
+  std::unique_ptr<nvinfer1::INetworkDefinition> network(builder_->createNetworkV2(networkFlags(options)));
   if (!network) {
     throw BackendError(ErrorCode::kInternal, logger_->describeFailure("TensorRT could not create a network", mark));
   }
@@ -104,6 +172,11 @@ BuildResult TrtBuilder::buildSerializedNetwork(const Network& network, const Bui
   // destroyed after it.
   std::optional<TrtProgressMonitor> monitor;
   std::unique_ptr<nvinfer1::ITimingCache> timingCache;
+#if NV_TENSORRT_MAJOR < 11
+  std::unique_ptr<TrtCalibratorBridge> calibrator;
+#else
+  refuseImplicitPrecision(options);
+#endif
   std::unique_ptr<nvinfer1::IBuilderConfig> config(builder_->createBuilderConfig());
   if (!config) {
     throw BackendError(ErrorCode::kInternal,
@@ -169,12 +242,21 @@ BuildResult TrtBuilder::buildSerializedNetwork(const Network& network, const Bui
 
   if (options.optimizationLevel >= 0) config->setBuilderOptimizationLevel(options.optimizationLevel);
 
+#if NV_TENSORRT_MAJOR < 11
+  calibrator = applyPrecision(*config, trtNetwork->definition(), info, options);
+#endif
+
   if (options.progress) {
     monitor.emplace(*options.progress);
     config->setProgressMonitor(&*monitor);
   }
 
   std::unique_ptr<nvinfer1::IHostMemory> plan(builder_->buildSerializedNetwork(trtNetwork->definition(), *config));
+#if NV_TENSORRT_MAJOR < 11
+  // A calibrator failure (a JavaScript error, a cancel while it waited) explains a failed or
+  // short-calibrated build better than anything TensorRT logs.
+  if (calibrator) calibrator->rethrowError();
+#endif
   if (monitor) {
     monitor->rethrowSinkError();
     if (monitor->cancelled()) throw BackendError(ErrorCode::kCancelled, "the build was cancelled");

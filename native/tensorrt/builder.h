@@ -25,7 +25,7 @@ class TrtBuilder final : public Builder, public std::enable_shared_from_this<Trt
 
   // [async]
   std::unique_ptr<Network> parseOnnx(const uint8_t* data, size_t size, const std::string& modelDir,
-                                     std::vector<ParserError>* errors) override;
+                                     const ParseOptions& options, std::vector<ParserError>* errors) override;
   // [async]
   BuildResult buildSerializedNetwork(const Network& network, const BuildOptions& options) override;
 

@@ -6,6 +6,7 @@
 
 #include "tensorrt/builder.h"
 #include "tensorrt/runtime.h"
+#include "tensorrt/trt_version.h"
 
 namespace tnrt {
 namespace trt {
@@ -21,6 +22,8 @@ BackendInfo TrtBackend::info() const {
   info.name = "tensorrt";
   info.version = loadedTensorRtVersion();
   info.available = true;  // tnrt_create_backend returns no backend otherwise
+  // BuilderFlag::kFP16/kINT8 and IInt8Calibrator exist through 10.x; 11.0 removed them.
+  info.implicitPrecision = NV_TENSORRT_MAJOR < 11;
   return info;
 }
 

@@ -103,7 +103,9 @@ export async function buildEngineWithCache(model: string | Uint8Array | ArrayBuf
 
   const builder = new Builder({ ...(options.backend !== undefined && { backend: options.backend }), ...(options.logger && { logger: options.logger }) });
   try {
-    const network = builder.createNetworkV2();
+    // A rewritten float16 or INT8 model states its precision in its tensor types: TensorRT 10
+    // honours them only in a strongly typed network (11 always is one).
+    const network = builder.createNetworkV2({ stronglyTyped: precision !== 'fp32' });
     await builder.createOnnxParser(network).parse(bytes, modelDir);
     const config = builder.createBuilderConfig();
     for (const [pool, limit] of Object.entries(options.memoryPoolLimits ?? {})) config.setMemoryPoolLimit(pool as MemoryPoolType, limit as number);

@@ -1,13 +1,13 @@
 // The command line, run as a user runs it (node dist/cli/main.js), on a generated model.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { describe, expect, it } from 'vitest';
 
-import { addModel, mlpModel } from './fixtures/models.js';
+import { addModel, mlpModel, randomFloats } from './fixtures/models.js';
 
 const run = promisify(execFile);
 const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
@@ -61,8 +61,31 @@ describe('tensorrt-node CLI', () => {
     expect(Number(line![2])).toBeGreaterThan(0.999);
   });
 
+  it('builds in INT8 from a calibration directory, writes the cache, and quantizes from it', async () => {
+    const model = join(dir, 'mlp8.onnx');
+    writeFileSync(model, mlpModel());
+    const calib = join(dir, 'calib');
+    mkdirSync(calib);
+    for (let b = 0; b < 10; b++) writeFileSync(join(calib, `batch${b}.bin`), new Uint8Array(randomFloats(4 * 8, 300 + b).buffer));
+    const cache = join(dir, 'mlp8.cache');
+    const built = await trt('build', model, '-o', join(dir, 'mlp8.engine'), '--int8', '--calib-data', calib, '--calib-cache', cache, '--shapes', 'x:4x8');
+    expect(built.code).toBe(0);
+    expect(built.stdout).toMatch(/backend sim, int8/);
+    // 10 batches: 8 calibrate, the last 2 are held out for the report.
+    const cosine = Number(built.stdout.match(/cosine (\S+),.*\(2 samples\)/)![1]);
+    expect(cosine).toBeGreaterThan(0.99);
+    expect(readFileSync(cache, 'utf8')).toMatch(/^TRT-\d+-EntropyCalibration2\n(\S+: [0-9a-f]{8}\n)+$/);
+    const quantized = join(dir, 'mlp8.int8.onnx');
+    const q = await trt('quantize', model, '-o', quantized, '--calib-cache', cache, '--shapes', 'x:4x8');
+    expect(q.code).toBe(0);
+    expect(readFileSync(quantized).byteLength).toBeGreaterThan(0);
+    const none = await trt('build', model, '-o', join(dir, 'x8.engine'), '--int8');
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/INT8 needs --calib-data DIR/);
+  });
+
   it('explains mistakes and has --help on every command', async () => {
-    for (const command of ['build', 'run', 'backends']) {
+    for (const command of ['build', 'run', 'backends', 'quantize']) {
       const help = await trt(command, '--help');
       expect(help.code).toBe(0);
       expect(help.stdout).toMatch(new RegExp(`Usage: tensorrt-node ${command}`));

@@ -60,6 +60,25 @@ describe("buildEngine({ precision: 'fp16' })", () => {
   });
 
   it('refuses an unknown precision', async () => {
+    await expect(buildEngine(lenetModel(), { backend: 'sim', calibration: {} })).rejects.toThrow(/applies to precision 'int8' only/);
     await expect(buildEngine(lenetModel(), { backend: 'sim', precision: 'fp8' as never })).rejects.toThrow(/Expected one of 'fp32', 'fp16', 'int8' for precision but received the string "fp8"/);
+  });
+});
+
+describe("buildEngine({ precision: 'int8' })", () => {
+  it('calibrates, quantizes and builds; held-out outputs stay close to float32', async () => {
+    const model = lenetModel();
+    const batch = (seed: number) => ({ x: new Tensor('float32', randomFloats(2 * 784, seed), [2, 1, 28, 28]) });
+    const calibrationData = Array.from({ length: 16 }, (_, k) => batch(100 + k));
+    const int8 = await InferenceSession.create(
+      await buildEngine(model, { backend: 'sim', precision: 'int8', shapes: 'x:2x1x28x28', calibration: { calibrationData, method: 'minmax' } }),
+    );
+    const fp32 = await InferenceSession.create(await buildEngine(model, { backend: 'sim', shapes: 'x:2x1x28x28' }));
+    const report = await compareAccuracy(fp32, int8, [200, 201, 202, 203].map(batch));
+    expect(report.outputs[0]!.cosineSimilarity).toBeGreaterThan(0.99);
+    expect(report.outputs[0]!.maxAbsError).toBeGreaterThan(1e-4); // quantization really happened
+    int8.dispose();
+    fp32.dispose();
+    await expect(buildEngine(model, { backend: 'sim', precision: 'int8' })).rejects.toThrow(/needs calibration.calibrationData/);
   });
 });

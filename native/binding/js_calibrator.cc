@@ -116,7 +116,11 @@ JsCalibrator::JsCalibrator(Napi::Env env, Napi::Function request, CalibrationAlg
   });
 }
 
-JsCalibrator::~JsCalibrator() { tsfn_.Release(); }
+JsCalibrator::~JsCalibrator() {
+  // After the environment's teardown finalized the function, releasing it again would abort.
+  std::lock_guard<std::mutex> lock(shared_->mutex);
+  if (!shared_->closing) tsfn_.Release();
+}
 
 void JsCalibrator::cancel() {
   std::lock_guard<std::mutex> lock(shared_->mutex);

@@ -2,7 +2,7 @@
 // reduced-precision engine with its float32 reference.
 import { describe, expect, it } from 'vitest';
 
-import { buildEngine, InferenceSession, Tensor } from '../lib/index.js';
+import { buildEngine, convertToFloat16, InferenceSession, Tensor } from '../lib/index.js';
 import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
 import { compareAccuracy } from '../lib/precision/accuracy.js';
 import { lenetModel } from './fixtures/cnn-models.js';
@@ -57,6 +57,17 @@ describe("buildEngine({ precision: 'fp16' })", () => {
     expect(report.outputs[0]!.top1Agreement).toBe(1);
     fp16.dispose();
     fp32.dispose();
+  });
+
+  it('runs the float16 model as onnxruntime runs it', async () => {
+    const converted = await convertToFloat16(lenetModel());
+    const session = await InferenceSession.create(await buildEngine(converted, { backend: 'sim', shapes: 'x:2x1x28x28' }));
+    const x = randomFloats(2 * 784, 77);
+    const expected = await runOnnxRuntime(converted, { x: { data: x, dims: [2, 1, 28, 28] } });
+    const out = await session.run({ x: new Tensor('float32', x, [2, 1, 28, 28]) });
+    // Both compute the same float16 graph; they may round intermediate sums differently.
+    for (let i = 0; i < out.y!.data.length; i++) expect(Math.abs((out.y!.data as Float32Array)[i]! - expected.y!.data[i]!)).toBeLessThan(2e-3);
+    session.dispose();
   });
 
   it('refuses an unknown precision', async () => {

@@ -234,8 +234,11 @@ const plainResult = jsEntropyPlain(nativeCounts, binWidth);
 const nativeMBs = TOTAL_MB / median(nativeTimes);
 const jsMBs = TOTAL_MB / median(jsTimes);
 console.log(`histogram of |x|, ${TOTAL_MB} MB of float32 gaussian activations in ${BATCH_MB} MB batches (median of ${ROUNDS} rounds):`);
-console.log(`  native CalibrationHistogram.add(): ${nativeMBs.toFixed(0)} MB/s`);
-console.log(`  plain JavaScript:                  ${jsMBs.toFixed(0)} MB/s`);
+// The spread over rounds shows how much the machine's load moved the figures.
+const spread = (times) => `rounds ${(TOTAL_MB / Math.max(...times)).toFixed(0)}-${(TOTAL_MB / Math.min(...times)).toFixed(0)} MB/s`;
+const perAdd = (times) => `${((median(times) / batches) * 1e6).toFixed(0)} us per ${BATCH_MB} MB batch`;
+console.log(`  native CalibrationHistogram.add(): ${nativeMBs.toFixed(0)} MB/s (${perAdd(nativeTimes)}; ${spread(nativeTimes)})`);
+console.log(`  plain JavaScript:                  ${jsMBs.toFixed(0)} MB/s (${perAdd(jsTimes)}; ${spread(jsTimes)})`);
 console.log(`  ratio native / JS: ${(nativeMBs / jsMBs).toFixed(1)}x (goal >= 10x); largest bin difference ${maxDiff} of ${lastNative.total} values`);
 console.log(`entropy threshold search per tensor (2048 bins, 128 levels):`);
 console.log(`  native entropyThreshold():             ${nativeEntropyMs.toFixed(3)} ms (median of ${ENTROPY_RUNS}, includes the async round trip)`);

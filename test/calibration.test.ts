@@ -216,6 +216,53 @@ describe('histogram, minmax and percentile against the raw data', () => {
     histogram.dispose();
   });
 
+  it('batches within the range so far bin exactly as one pass over all the data', async () => {
+    // Once the range is final, add() bins in one checking pass (native fast path); batches of
+    // odd sizes, and one holding NaN and Inf (which leaves that path), must still land exactly
+    // where the float32 formula puts them.
+    const ordered = Float32Array.from(data);
+    const top = sortedAbs.length - 1;
+    const at = ordered.findIndex((x) => Math.abs(x) === sortedAbs[top]);
+    [ordered[0], ordered[at]] = [ordered[at]!, ordered[0]!];
+    const withNonFinite = ordered.slice(300_000, 301_000);
+    withNonFinite[17] = NaN;
+    withNonFinite[999] = -Infinity;
+    const histogram = new CalibrationHistogram();
+    const batches = [ordered.subarray(0, 4096), ordered.subarray(4096, 5095), ordered.subarray(5095, 300_000), withNonFinite, ordered.subarray(301_000)];
+    for (const batch of batches) await histogram.add(batch);
+    expect(histogram.maxAbs).toBe(maxAbs);
+    expect(histogram.skipped).toBe(2);
+    const s = Math.fround(BINS / maxAbs);
+    const expected = new Float64Array(BINS);
+    for (const batch of batches) {
+      for (const x of batch) if (Number.isFinite(x)) expected[Math.floor(Math.min(Math.fround(Math.abs(x) * s), BINS - 1))]! += 1;
+    }
+    expect(histogram.total).toBe(data.length - 2);
+    expect(histogram.counts).toEqual(expected);
+    histogram.dispose();
+  });
+
+  it("where a batch's new maximum sits in it does not change the result", async () => {
+    // The checking pass stops at the chunk holding the new maximum; the batch is then binned
+    // over the grown range from its start, wherever that chunk was.
+    const first = gaussian(1 << 16, 3);
+    const second = gaussian(100_003, 4, 1.5);
+    const peak = second.reduce((best, x, i) => (Math.abs(x) > Math.abs(second[best]!) ? i : best), 0);
+    const results: Float64Array[] = [];
+    for (const position of [0, 50_000, second.length - 1]) {
+      const moved = Float32Array.from(second);
+      [moved[position], moved[peak]] = [moved[peak]!, moved[position]!];
+      const histogram = new CalibrationHistogram();
+      await histogram.add(first);
+      await histogram.add(moved);
+      expect(histogram.maxAbs).toBe(Math.abs(second[peak]!));
+      results.push(histogram.counts);
+      histogram.dispose();
+    }
+    expect(results[1]).toEqual(results[0]);
+    expect(results[2]).toEqual(results[0]);
+  });
+
   it('scaleFromThreshold is threshold / 127', () => {
     expect(scaleFromThreshold(127)).toBe(1);
     expect(() => scaleFromThreshold(-1)).toThrow(InvalidArgumentError);

@@ -49,17 +49,24 @@ class AbsHistogram {
  private:
   // Max of |x| over `count` values; sets `anyNonFinite` when a NaN or ±Inf is among them.
   static float scanMaxAbs(const float* data, size_t count, bool& anyNonFinite);
+  // Bins a batch whose values all lie within the current range in one pass that also checks
+  // that they do. Returns false, with nothing changed, at the first chunk holding a value
+  // beyond the range or a non-finite one; `checked` is then where that chunk starts.
+  bool addWithinRange(const float* data, size_t count, size_t& checked);
   void growRange(float newRange);
   void binAll(const float* data, size_t count);      // every value finite
   void binFiniteOnly(const float* data, size_t count);  // skips non-finite values
+  void scatterIndices(const int32_t* idx, size_t n);
   void flushLanes();
+  void clearLanes();
 
   Counts counts_{};
   Counts scratch_{};  // re-binning target, kept to avoid allocating in add()
-  // Four per-call sub-histograms: consecutive values hitting the same bin then increment
-  // different memory words, which keeps the increments from waiting on each other.
+  // Per-call sub-histograms (two): consecutive values hitting the same bin then increment
+  // different memory words, which keeps the increments from waiting on each other. Only
+  // flushLanes() moves them into counts_, so a pass abandoned midway leaves counts_ as it was.
   std::vector<uint32_t> lanes_;
-  std::vector<int32_t> indices_;  // bin indices of one chunk, computed in a vectorizable loop
+  std::vector<int32_t> indices_;  // bin indices of one chunk, computed with SIMD
   float range_ = 0.0f;
   uint64_t total_ = 0;
   uint64_t skipped_ = 0;

@@ -5,21 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 import { buildEngine, Runtime, Tensor } from '../lib/index.js';
 import { bigMatMulModel, randomFloats } from './fixtures/models.js';
-
-async function ticksDuring<T>(work: () => Promise<T>): Promise<{ ticks: number; ms: number; result: T }> {
-  let ticks = 0;
-  let running = true;
-  const tick = () => {
-    ticks++;
-    if (running) setImmediate(tick);
-  };
-  setImmediate(tick);
-  const started = performance.now();
-  const result = await work();
-  const ms = performance.now() - started;
-  running = false;
-  return { ticks, ms, result };
-}
+import { ticksDuring } from './fixtures/ticker.js';
 
 describe('the event loop keeps ticking', () => {
   // Sixteen 384^3 MatMuls: tens of milliseconds on one core even on the blocked sgemm.

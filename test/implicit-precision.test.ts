@@ -24,6 +24,7 @@ import type { Int8Calibrator } from '../lib/index.js';
 import { lenetModel, resnetBlockModel } from './fixtures/cnn-models.js';
 import { randomFloats } from './fixtures/models.js';
 import { runOnnxRuntime } from './fixtures/oracle.js';
+import { ticksDuring } from './fixtures/ticker.js';
 
 // Two CNNs at fixed shapes, input 'x', output 'y'. ResNet basic block (Conv,
 // BatchNormalization, Relu, Add, GlobalAveragePool, MatMul): x [2, 16, 8, 8] -> y [2, 8] logits.
@@ -297,17 +298,7 @@ describe('calibrator failures, aborts and the event loop', () => {
         yield batch(seed);
       }
     }
-    let ticks = 0;
-    let running = true;
-    const tick = () => {
-      ticks++;
-      if (running) setImmediate(tick);
-    };
-    setImmediate(tick);
-    const started = performance.now();
-    const plan = await build({ int8: true, calibrator: new EntropyCalibrator2({ batches: batches(), batchSize: 2 }) });
-    const ms = performance.now() - started;
-    running = false;
+    const { ticks, ms, result: plan } = await ticksDuring(() => build({ int8: true, calibrator: new EntropyCalibrator2({ batches: batches(), batchSize: 2 }) }));
     expect(plan.byteLength).toBeGreaterThan(0);
     expect(pulled).toBe(calibrationSeeds.length);
     // Eight 5 ms sleeps alone take 40 ms; a blocked loop would see no tick at all.

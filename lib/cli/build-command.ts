@@ -1,7 +1,6 @@
 /** `tensorrt-node build MODEL.onnx -o MODEL.engine`: trtexec-style engine building. */
 import { writeFile } from 'node:fs/promises';
 
-import { BACKEND_OPTIONS, type BackendOption } from '../backend.js';
 import { buildEngine, buildEngineWithCache } from '../build-engine.js';
 import { InferenceSession } from '../inference-session.js';
 import { compareAccuracy, formatAccuracyReport } from '../precision/accuracy.js';
@@ -10,7 +9,7 @@ import { randomFeeds } from './random-inputs.js';
 import { Logger, SEVERITIES, type Severity } from '../logger.js';
 import type { ShapeRange } from '../optimization-profile.js';
 import { parseShapeSpec } from '../shapes.js';
-import { parseCommandLine, UsageError } from './usage.js';
+import { backendOption, parseCommandLine, UsageError } from './usage.js';
 
 const HELP = `Usage: tensorrt-node build MODEL.onnx -o MODEL.engine [options]
 
@@ -55,8 +54,7 @@ export async function buildCommand(args: string[]): Promise<void> {
   }
   if (positionals.length !== 1) throw new UsageError('expected exactly one ONNX model');
   if (!values.output) throw new UsageError('missing -o/--output FILE');
-  const backend = values.backend as BackendOption | undefined;
-  if (backend !== undefined && !BACKEND_OPTIONS.includes(backend)) throw new UsageError(`--backend must be one of ${BACKEND_OPTIONS.join(', ')}`);
+  const backend = backendOption(values.backend);
   const level = (values['log-level'] ?? 'warning') as Severity;
   if (!SEVERITIES.includes(level)) throw new UsageError(`--log-level must be one of ${SEVERITIES.join(', ')}`);
 

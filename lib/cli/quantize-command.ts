@@ -1,9 +1,8 @@
 /** `tensorrt-node quantize MODEL.onnx -o MODEL.int8.onnx`: calibrate and insert Q/DQ, no build. */
-import { BACKEND_OPTIONS, type BackendOption } from '../backend.js';
 import { quantizeInt8 } from '../precision/int8.js';
 import { parseShapeSpec } from '../shapes.js';
 import { INT8_HELP, INT8_OPTIONS, int8Plan } from './int8-options.js';
-import { parseCommandLine, UsageError } from './usage.js';
+import { backendOption, parseCommandLine, UsageError } from './usage.js';
 
 const HELP = `Usage: tensorrt-node quantize MODEL.onnx -o MODEL.int8.onnx [options]
 
@@ -34,8 +33,7 @@ export async function quantizeCommand(args: string[]): Promise<void> {
   }
   if (positionals.length !== 1) throw new UsageError('expected exactly one ONNX model');
   if (!values.output) throw new UsageError('missing -o/--output FILE');
-  const backend = values.backend as BackendOption | undefined;
-  if (backend !== undefined && !BACKEND_OPTIONS.includes(backend)) throw new UsageError(`--backend must be one of ${BACKEND_OPTIONS.join(', ')}`);
+  const backend = backendOption(values.backend);
   const shapes = values.shapes ? parseShapeSpec(values.shapes, '--shapes') : {};
   const { calibration } = await int8Plan(positionals[0]!, values, shapes);
   const started = performance.now();

@@ -1,13 +1,12 @@
 /** `tensorrt-node run MODEL.engine`: run an engine on given or random inputs and summarize. */
 import { readFile } from 'node:fs/promises';
 
-import { BACKEND_OPTIONS, type BackendOption } from '../backend.js';
 import { STORAGE, storageLength } from '../dtype.js';
 import { InferenceSession } from '../inference-session.js';
 import { parseShapeSpec } from '../shapes.js';
 import { Tensor } from '../tensor.js';
 import { defaultDims, makeRandom, randomTensor } from './random-inputs.js';
-import { parseCommandLine, UsageError } from './usage.js';
+import { backendOption, parseCommandLine, UsageError } from './usage.js';
 
 const HELP = `Usage: tensorrt-node run MODEL.engine [options]
 
@@ -54,8 +53,7 @@ export async function runCommand(args: string[]): Promise<void> {
     return;
   }
   if (positionals.length !== 1) throw new UsageError('expected exactly one engine file');
-  const backend = values.backend as BackendOption | undefined;
-  if (backend !== undefined && !BACKEND_OPTIONS.includes(backend)) throw new UsageError(`--backend must be one of ${BACKEND_OPTIONS.join(', ')}`);
+  const backend = backendOption(values.backend);
   const profile = values.profile === undefined ? 0 : Number(values.profile);
   const iterations = values.iterations === undefined ? 1 : Number(values.iterations);
   if (!Number.isInteger(profile) || profile < 0) throw new UsageError('--profile takes an integer >= 0');

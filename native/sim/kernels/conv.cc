@@ -218,6 +218,11 @@ void packIm2col(const void* ctx, int64_t k0, int64_t kc, int64_t n0, int64_t nc,
       if (sw == 1) {
         const float* src = row + iw0;
         for (int64_t t = lo; t < hi; ++t) d[t] = src[t];
+      } else if (sw == 2) {
+        // The common strided case (ResNet stems, downsampling): a constant stride lets the
+        // compiler vectorize the gather with shuffles instead of one load per element.
+        const float* src = row + iw0;
+        for (int64_t t = lo; t < hi; ++t) d[t] = src[2 * t];
       } else {
         for (int64_t t = lo; t < hi; ++t) d[t] = row[iw0 + t * sw];
       }

@@ -90,13 +90,18 @@ export class ExecutionContext extends NativeResource {
   async execute(feeds: Feeds): Promise<Record<string, Tensor>> {
     this.assertLive();
     const inputs = this.#prepare(feeds);
-    // The caller's stack, for errors that surface on a later tick.
-    const callSite = new Error();
-    const run = (): Promise<Record<string, Tensor>> => {
+    // No call-site Error is captured here (2-3 us, a tenth of a tiny engine's round trip): the
+    // error is created inside this async chain, so V8's async stack traces already lead back
+    // to the caller's await.
+    const run = async (): Promise<Record<string, Tensor>> => {
       this.assertLive();
-      return this.#native.execute(inputs).then(toTensors, (error: unknown) => {
-        throw fromNativeError(error, callSite);
-      });
+      let outputs: Awaited<ReturnType<NativeExecutionContext['execute']>>;
+      try {
+        outputs = await this.#native.execute(inputs);
+      } catch (error) {
+        throw fromNativeError(error);
+      }
+      return toTensors(outputs);
     };
     // An idle context starts at once (the native call is queued on the libuv pool before this
     // returns); a busy one chains behind the calls in flight.

@@ -92,7 +92,12 @@ export class CalibrationHistogram extends NativeResource {
   add(values: Float32Array): Promise<void> {
     this.assertLive();
     if (!(values instanceof Float32Array)) invalid('a Float32Array', 'the values of CalibrationHistogram.add()', values);
-    return this.#enqueue(() => this.#native.add(values));
+    // No call-site Error here, unlike entropyThreshold(): add() is the hot path (one call per
+    // batch per tensor) and capturing a stack costs 4-7 us in V8 (it summarizes optimized,
+    // inlined frames), 2-5% of a 1 MB add. Its native part cannot fail once the checks above
+    // have passed (AbsHistogram::add allocates nothing and the queue keeps calls apart); if it
+    // ever did, the typed error would carry a stack taken at rejection time instead.
+    return this.#enqueue(() => this.#native.add(values), undefined);
   }
 
   /**
@@ -102,7 +107,7 @@ export class CalibrationHistogram extends NativeResource {
    */
   entropyThreshold(): Promise<EntropyThreshold> {
     this.assertLive();
-    return this.#enqueue(() => this.#native.entropyThreshold());
+    return this.#enqueue(() => this.#native.entropyThreshold(), new Error());
   }
 
   /**
@@ -130,7 +135,7 @@ export class CalibrationHistogram extends NativeResource {
     expectObject(options, 'the threshold options');
     const percent = options.percentile === undefined ? 99.99 : expectPercent(options.percentile, 'the percentile option');
     if (method === 'entropy') return (await this.entropyThreshold()).threshold;
-    await this.#enqueue(() => Promise.resolve());
+    await this.#enqueue(() => Promise.resolve(), undefined);
     this.assertLive();
     return method === 'minmax' ? this.maxAbs : this.percentileThreshold(percent);
   }
@@ -172,9 +177,9 @@ export class CalibrationHistogram extends NativeResource {
     }
   }
 
-  #enqueue<T>(start: () => Promise<T>): Promise<T> {
-    // Created now, so that a rejection points at the caller rather than at the queue.
-    const callSite = new Error();
+  // `callSite`, when given, is created by the public method before the call, so that a rejection
+  // points at the caller rather than at the queue.
+  #enqueue<T>(start: () => Promise<T>, callSite: Error | undefined): Promise<T> {
     // An idle histogram starts the call now, so that it runs even if dispose() follows at once.
     const run =
       this.#pending === 0
@@ -184,13 +189,22 @@ export class CalibrationHistogram extends NativeResource {
             return start();
           });
     this.#pending++;
-    const settled = run.catch((error: unknown) => {
-      throw fromNativeError(error, callSite);
-    }).finally(() => {
-      this.#pending--;
-    });
+    const settled = this.#settle(run, callSite);
+    // Also marks the returned promise handled, so an add() issued without awaiting it (allowed,
+    // see add()) does not end the process with an unhandled rejection.
     this.#queue = settled.catch(() => undefined);
     return settled;
+  }
+
+  // One async step instead of a .catch().finally() chain: fewer promises per call.
+  async #settle<T>(run: Promise<T>, callSite: Error | undefined): Promise<T> {
+    try {
+      return await run;
+    } catch (error) {
+      throw fromNativeError(error, callSite ?? new Error());
+    } finally {
+      this.#pending--;
+    }
   }
 
   protected releaseNative(): void {

@@ -122,6 +122,21 @@ IndexKernel indexKernel() {
   return kernel;
 }
 
+// Asks for the next chunk's cache lines before the current chunk's increments run. The
+// increments touch only the L1-resident sub-histograms, so without this the memory system
+// idles through them and the next chunk's loads wait on DRAM: a batch streamed from memory
+// (larger than the caches) was binned at about half the speed of one already in cache.
+inline void prefetchChunk(const float* next, size_t n) {
+  constexpr size_t kLineFloats = 64 / sizeof(float);
+#if defined(__GNUC__) || defined(__clang__)
+  for (size_t i = 0; i < n; i += kLineFloats) __builtin_prefetch(next + i);
+#else
+  (void)next;
+  (void)n;
+  (void)kLineFloats;
+#endif
+}
+
 // float32(2048 / range), the scale every binning path multiplies by.
 inline float binScale(float range) { return static_cast<float>(kHistogramBins / static_cast<double>(range)); }
 
@@ -196,6 +211,7 @@ bool AbsHistogram::addWithinRange(const float* data, size_t count, size_t& check
       checked = base;
       return false;
     }
+    if (base + kChunk < count) prefetchChunk(data + base + kChunk, std::min(kChunk, count - base - kChunk));
     scatterIndices(idx, n);
   }
   total_ += count;
@@ -219,6 +235,7 @@ void AbsHistogram::binAll(const float* data, size_t count) {
   for (size_t base = 0; base < count; base += kChunk) {
     const size_t n = std::min(kChunk, count - base);
     index(data + base, n, scale, idx);
+    if (base + kChunk < count) prefetchChunk(data + base + kChunk, std::min(kChunk, count - base - kChunk));
     scatterIndices(idx, n);
   }
   total_ += count;

@@ -20,9 +20,11 @@ describe('the event loop keeps ticking', () => {
     const exec = await ticksDuring(() => context.execute({ x }));
     expect(exec.result.y!.dims).toEqual([n, n]);
     for (const [name, m] of Object.entries({ build, load, exec })) {
-      // A call that blocked the loop would see zero ticks; one that does not sees the loop
-      // turn throughout (at least one turn per ~5 ms, a generous bound for a busy machine).
-      expect(m.ticks, `${name}: ${m.ticks} ticks in ${m.ms.toFixed(1)} ms`).toBeGreaterThanOrEqual(Math.max(1, Math.floor(m.ms / 5)));
+      // A call that blocked the loop would see no tick (or one, if it deferred its blocking
+      // work with setImmediate); one that does not sees the loop turn throughout. An idle
+      // machine gives hundreds of turns per millisecond of work; one turn per 20 ms is a bound
+      // that holds even when other processes take both cores.
+      expect(m.ticks, `${name}: ${m.ticks} ticks in ${m.ms.toFixed(1)} ms`).toBeGreaterThanOrEqual(Math.max(2, Math.floor(m.ms / 20)));
     }
     // The execute measurement means something only if the work took a while.
     expect(exec.ms).toBeGreaterThan(10);

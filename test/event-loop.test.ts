@@ -22,7 +22,7 @@ describe('the event loop keeps ticking', () => {
     for (const [name, m] of Object.entries({ build, load, exec })) {
       // A call that blocked the loop would see no tick (or one, if it deferred its blocking
       // work with setImmediate); one that does not sees the loop turn throughout. An idle
-      // machine gives hundreds of turns per millisecond of work; one turn per 20 ms is a bound
+      // machine gives many turns per millisecond of work; one turn per 20 ms is a bound
       // that holds even when other processes take both cores.
       expect(m.ticks, `${name}: ${m.ticks} ticks in ${m.ms.toFixed(1)} ms`).toBeGreaterThanOrEqual(Math.max(2, Math.floor(m.ms / 20)));
     }

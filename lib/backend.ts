@@ -104,6 +104,8 @@ export function resolveBackend(option: unknown, logger: Logger): ResolvedBackend
   const trt = probe('tensorrt');
   if (trt.available) return { name: 'tensorrt', adapterPath: findAdapter()! };
   if (requested === 'tensorrt') throw new BackendUnavailableError(`The tensorrt backend is unavailable: ${trt.reason}`);
-  logger.warnOnce('auto-fallback', `TensorRT is unavailable, using the sim (CPU) backend: ${trt.reason}`);
+  // One line: the full reason, with its list of fixes, is a `npx tensorrt-node backends` away.
+  const why = (trt.reason ?? '').split('\n')[0];
+  logger.warnOnce('auto-fallback', `TensorRT is unavailable, using the sim (CPU) backend: ${why} (details: npx tensorrt-node backends)`);
   return { name: 'sim', adapterPath: '' };
 }

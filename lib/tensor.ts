@@ -46,6 +46,18 @@ export class Tensor<T extends DataType = DataType> {
     this.dims = Object.freeze(shape);
   }
 
+  /**
+   * @internal A tensor from data the library itself produced (a backend's outputs), skipping
+   * validation on the hot path. Same shape of object as the constructor makes.
+   */
+  static trusted<T extends DataType>(dtype: T, data: DataTypeStorage[T], dims: number[]): Tensor<T> {
+    const t = Object.create(Tensor.prototype) as { dtype: T; data: DataTypeStorage[T]; dims: readonly number[] };
+    t.dtype = dtype;
+    t.data = data;
+    t.dims = Object.freeze(dims);
+    return t as unknown as Tensor<T>;
+  }
+
   /** Number of elements (the product of dims). */
   get size(): number {
     return this.dims.reduce((a, b) => a * b, 1);

@@ -4,11 +4,11 @@
 // atol = 1e-3 * max(1, max |fp32|) (float16 keeps 11 significant bits, ~5e-4 relative per
 // rounding, and weights, activations and sums all round). The structure is checked too: which
 // initializers are float16, where the Casts are, and the graph I/O types.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, toBinary } from '@bufbuild/protobuf';
 import * as ort from 'onnxruntime-node';
 import {
   AttributeProto_AttributeType,
@@ -16,7 +16,6 @@ import {
   ModelProtoSchema,
   NodeProtoSchema,
   TensorProto_DataType,
-  TensorProtoSchema,
   type GraphProto,
 } from 'onnx-buf';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -28,10 +27,10 @@ import { parseModel, writeModel } from '../lib/onnx/model-io.js';
 import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
 import { tensorToArray } from '../lib/onnx/tensor-data.js';
 import { convertToFloat16 } from '../lib/precision/float16.js';
-import { TESTDATA, tensorFromProto } from './conformance/onnx-test-case.js';
 import { lenetModel, resnetBlockModel } from './fixtures/cnn-models.js';
 import { randomFloats } from './fixtures/models.js';
 import { expectClose } from './fixtures/oracle.js';
+import { loadPytorchNetwork, pytorchNetworks } from './fixtures/pytorch-networks.js';
 
 const F32 = TensorProto_DataType.FLOAT;
 const F16 = TensorProto_DataType.FLOAT16;
@@ -324,22 +323,12 @@ describe('convertToFloat16 with external data', () => {
   });
 });
 
-const networksDir = join(TESTDATA, 'pytorch-converted');
-const networks = existsSync(networksDir) ? readdirSync(networksDir).filter((d) => d.startsWith('test_')) : [];
-
-describe.skipIf(networks.length === 0)('pytorch-converted networks: float16 model = float32 model on onnxruntime', () => {
-  for (const name of networks) {
+describe.skipIf(pytorchNetworks.length === 0)('pytorch-converted networks: float16 model = float32 model on onnxruntime', () => {
+  for (const name of pytorchNetworks) {
     it(name, async (ctx) => {
-      const dir = join(networksDir, name);
-      const model = readFileSync(join(dir, 'model.onnx'));
-      const graph = fromBinary(ModelProtoSchema, model).graph!;
-      const initializers = new Set(graph.initializer.map((t) => t.name));
-      const shapes: Record<string, number[]> = {};
-      for (const [k, input] of graph.input.filter((i) => !initializers.has(i.name)).entries()) {
-        const type = input.type?.value.case === 'tensorType' ? input.type.value.value.elemType : 0;
-        if (type !== F32) ctx.skip('integer inputs (indices) need valid values, not random floats');
-        shapes[input.name] = [...tensorFromProto(fromBinary(TensorProtoSchema, readFileSync(join(dir, 'test_data_set_0', `input_${k}.pb`)))).dims];
-      }
+      const { model, floatInputShapes } = loadPytorchNetwork(name);
+      if (!floatInputShapes) ctx.skip('integer inputs (indices) need valid values, not random floats');
+      const shapes = floatInputShapes!;
       try {
         await ort.InferenceSession.create(model, { logSeverityLevel: 3 }).then((s) => s.release());
       } catch {

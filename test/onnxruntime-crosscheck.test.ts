@@ -1,18 +1,13 @@
 // The sim against onnxruntime-node on whole networks with random inputs: the small networks
 // PyTorch exported for ONNX's test data, and CNNs built in code. Also dynamic shapes on a CNN:
 // profiles, the refused shapes, and output shapes that follow the inputs.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-
-import { fromBinary } from '@bufbuild/protobuf';
-import { ModelProtoSchema, TensorProto_DataType, TensorProtoSchema } from 'onnx-buf';
 import { describe, expect, it } from 'vitest';
 
 import { buildEngine, InferenceSession, Runtime, ShapeError, Tensor } from '../lib/index.js';
-import { TESTDATA, tensorFromProto } from './conformance/onnx-test-case.js';
 import { lenetModel, mobileModel, resnetBlockModel } from './fixtures/cnn-models.js';
 import { randomFloats } from './fixtures/models.js';
 import { expectClose, runOnnxRuntime } from './fixtures/oracle.js';
+import { loadPytorchNetwork, pytorchNetworks } from './fixtures/pytorch-networks.js';
 
 /** Returns false (compares nothing) when onnxruntime itself cannot run the model. */
 async function compareWithOnnxRuntime(model: Uint8Array, shapes: Record<string, number[]>, seed: number, rtol = 1e-3, atol = 1e-4): Promise<boolean> {
@@ -39,27 +34,14 @@ async function compareWithOnnxRuntime(model: Uint8Array, shapes: Record<string, 
   }
 }
 
-const networksDir = join(TESTDATA, 'pytorch-converted');
-const networks = existsSync(networksDir) ? readdirSync(networksDir).filter((d) => d.startsWith('test_')) : [];
-
-describe.skipIf(networks.length === 0)('pytorch-converted networks, random inputs: sim = onnxruntime', () => {
-  for (const name of networks) {
+describe.skipIf(pytorchNetworks.length === 0)('pytorch-converted networks, random inputs: sim = onnxruntime', () => {
+  for (const name of pytorchNetworks) {
     it(name, async (ctx) => {
-      const dir = join(networksDir, name);
-      const model = readFileSync(join(dir, 'model.onnx'));
-      const graph = fromBinary(ModelProtoSchema, model).graph!;
-      const initializers = new Set(graph.initializer.map((t) => t.name));
-      const inputs = graph.input.filter((i) => !initializers.has(i.name));
-      const shapes: Record<string, number[]> = {};
-      for (const [k, input] of inputs.entries()) {
-        const type = input.type?.value.case === 'tensorType' ? input.type.value.value.elemType : 0;
-        // Integer inputs (Embedding indices) need valid index values, which random floats are not.
-        if (type !== TensorProto_DataType.FLOAT) ctx.skip('integer inputs (indices) need valid values, not random floats; the conformance suite runs it');
-        shapes[input.name] = [...tensorFromProto(fromBinary(TensorProtoSchema, readFileSync(join(dir, 'test_data_set_0', `input_${k}.pb`)))).dims];
-      }
+      const { model, floatInputShapes } = loadPytorchNetwork(name);
+      if (!floatInputShapes) ctx.skip('integer inputs (indices) need valid values, not random floats; the conformance suite runs it');
       // onnxruntime dropped some opsets PyTorch once exported (Gemm-6); the conformance suite
       // checks those against the stored outputs instead.
-      if (!(await compareWithOnnxRuntime(model, shapes, 17))) ctx.skip('onnxruntime cannot run this opset');
+      if (!(await compareWithOnnxRuntime(model, floatInputShapes!, 17))) ctx.skip('onnxruntime cannot run this opset');
     });
   }
 });

@@ -139,6 +139,8 @@ export interface NativeAddon {
   CalibrationHistogram: {
     new (counts?: Float64Array, maxAbs?: number): NativeCalibrationHistogram;
     readonly bins: number;
+    /** The number of calibration threads of this environment (native/binding/short_job_pool.h). */
+    threads(): number;
   };
   probeBackend(name: string, adapterPath: string): NativeBackendInfo;
   /** The leading bytes of every sim engine. */

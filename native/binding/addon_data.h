@@ -14,10 +14,13 @@
 
 namespace tnrt::binding {
 
+class ShortJobPool;
+
 struct AddonData {
   Napi::FunctionReference networkConstructor;
   Napi::FunctionReference engineConstructor;
   Napi::FunctionReference executionContextConstructor;
+  std::shared_ptr<ShortJobPool> shortJobs;  // created on first use (short_job_pool.h)
 };
 
 inline AddonData& addonData(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }

@@ -1,11 +1,13 @@
 #include "calibration_histogram.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "calibration/entropy.h"
 #include "calibration/percentile.h"
 #include "errors.h"
 #include "promise_worker.h"
+#include "short_job_pool.h"
 
 namespace tnrt::binding {
 
@@ -31,6 +33,7 @@ void CalibrationHistogram::Init(Napi::Env env, Napi::Object exports) {
        InstanceAccessor("skipped", &CalibrationHistogram::Skipped, nullptr),
        InstanceAccessor("counts", &CalibrationHistogram::Counts, nullptr),
        InstanceMethod("dispose", &CalibrationHistogram::Dispose),
+       StaticMethod("threads", &CalibrationHistogram::Threads),
        StaticValue("bins", Napi::Number::New(env, calibration::kHistogramBins))});
   exports.Set("CalibrationHistogram", ctor);
 }
@@ -81,16 +84,67 @@ Napi::Value CalibrationHistogram::Add(const Napi::CallbackInfo& info) {
   Napi::Float32Array values = info[0].As<Napi::Float32Array>();
   const float* data = values.Data();
   const size_t count = values.ElementLength();
+  // On the short-job pool rather than the libuv one: adds come back to back, and there the
+  // next one starts without waiting for a thread to wake up (see short_job_pool.h).
+  ShortJobPool& pool = ShortJobPool::of(env);
   auto shared = claim(env);
-  return PromiseWorker<bool>::Start(
-      env, "tensorrt-node calibration histogram",
-      [shared, data, count] {
-        BusyGuard guard{shared->busy};
-        shared->histogram.add(data, count);
-        return true;
-      },
-      [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); },
-      {values, info.This().As<Napi::Object>()}, nullptr);
+  try {
+    return pool.run(env, addParts(shared, data, count, pool.threadCount()), {values, info.This().As<Napi::Object>()});
+  } catch (...) {
+    shared->busy.store(false);  // nothing was queued
+    throw;
+  }
+}
+
+std::vector<std::function<void()>> CalibrationHistogram::addParts(std::shared_ptr<Shared> shared, const float* data,
+                                                                  size_t count, size_t threads) {
+  // The histogram is idle (claimed for this add), so its range can be read here.
+  const float range = shared->histogram.maxAbs();
+  const size_t parts = std::min(threads, count / kMinValuesPerPart);
+  if (parts < 2 || range == 0.0f || count > calibration::RangeBinner::kMaxBinnerValues) {
+    return {[shared, data, count] {
+      BusyGuard guard{shared->busy};
+      shared->histogram.add(data, count);
+    }};
+  }
+  // The parts take slices of the batch from a shared cursor and bin them against the current
+  // range, each with a binner of its own, so a part whose thread starts late or shares a core
+  // simply takes fewer slices. The last part to finish merges the binners or, if a slice held a
+  // value beyond the range, adds the whole batch again the serial way, which grows the range.
+  struct Split {
+    std::shared_ptr<Shared> shared;
+    std::vector<calibration::RangeBinner> binners;
+    std::atomic<size_t> cursor{0};
+    std::atomic<bool> outsideRange{false};
+    std::atomic<size_t> partsLeft;
+    Split(std::shared_ptr<Shared> s, size_t n) : shared(std::move(s)), binners(n), partsLeft(n) {}
+  };
+  auto split = std::make_shared<Split>(std::move(shared), parts);
+  std::vector<std::function<void()>> work;
+  for (size_t p = 0; p < parts; ++p) {
+    work.emplace_back([split, p, data, count, range] {
+      calibration::RangeBinner& binner = split->binners[p];
+      for (;;) {
+        const size_t begin = split->cursor.fetch_add(kValuesPerSlice, std::memory_order_relaxed);
+        if (begin >= count || split->outsideRange.load(std::memory_order_relaxed)) break;
+        size_t checked = 0;
+        if (!binner.binWithinRange(data + begin, std::min(kValuesPerSlice, count - begin), range, checked)) {
+          split->outsideRange.store(true, std::memory_order_relaxed);
+          break;
+        }
+      }
+      // acq_rel: the part that finishes last sees every other part's binner and the flag.
+      if (split->partsLeft.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+      Shared& shared = *split->shared;
+      BusyGuard guard{shared.busy};
+      if (split->outsideRange.load(std::memory_order_relaxed)) {
+        shared.histogram.add(data, count);
+      } else {
+        shared.histogram.addBinned(split->binners.data(), split->binners.size(), count);
+      }
+    });
+  }
+  return work;
 }
 
 Napi::Value CalibrationHistogram::EntropyThreshold(const Napi::CallbackInfo& info) {
@@ -141,6 +195,10 @@ Napi::Value CalibrationHistogram::Counts(const Napi::CallbackInfo& info) {
   Napi::Float64Array out = Napi::Float64Array::New(env, counts.size());
   for (size_t k = 0; k < counts.size(); ++k) out[k] = static_cast<double>(counts[k]);
   return out;
+}
+
+Napi::Value CalibrationHistogram::Threads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(ShortJobPool::of(info.Env()).threadCount()));
 }
 
 Napi::Value CalibrationHistogram::Dispose(const Napi::CallbackInfo& info) {

@@ -8,7 +8,9 @@
 #include <napi.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <vector>
 
 #include "calibration/histogram.h"
 
@@ -37,6 +39,17 @@ class CalibrationHistogram : public Napi::ObjectWrap<CalibrationHistogram> {
   Napi::Value Skipped(const Napi::CallbackInfo& info);              // [sync] getter
   Napi::Value Counts(const Napi::CallbackInfo& info);               // [sync] getter, a copy
   Napi::Value Dispose(const Napi::CallbackInfo& info);              // [sync]
+  static Napi::Value Threads(const Napi::CallbackInfo& info);       // [sync] static, the pool's size
+
+  // The work of one add(): a single job, or, for a large batch on a histogram whose range is
+  // set, up to `threads` parts that bin it together (see the .cc).
+  static std::vector<std::function<void()>> addParts(std::shared_ptr<Shared> shared, const float* data, size_t count,
+                                                     size_t threads);
+  // A batch is split in parts only from this size (512 KB) on: below, handing out the parts
+  // and merging them costs more than the threads save.
+  static constexpr size_t kMinValuesPerPart = size_t{1} << 17;
+  // What a part takes from the batch at a time (128 KB).
+  static constexpr size_t kValuesPerSlice = size_t{1} << 15;
 
   // The live state, idle; throws the disposed or the busy error otherwise.
   Shared& idle(Napi::Env env);

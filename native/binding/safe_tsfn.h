@@ -47,6 +47,17 @@ class SafeTsfn {
     return status == napi_ok;
   }
 
+  // Whether the function keeps the event loop alive (JS thread only; no-op once closed).
+  void setKeepsLoopAlive(Napi::Env env, bool keep) {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    if (!state_->open) return;
+    if (keep) {
+      tsfn_.Ref(env);
+    } else {
+      tsfn_.Unref(env);
+    }
+  }
+
   // Gives up this owner's share (idempotent, any thread).
   void release() {
     std::lock_guard<std::mutex> lock(state_->mutex);

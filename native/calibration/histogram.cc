@@ -12,14 +12,12 @@ namespace tnrt::calibration {
 
 namespace {
 
-// Sub-histograms (see histogram.h). Two measured faster than four or eight on gaussian data
+// Sub-histograms per RangeBinner (see histogram.h). Two measured faster than four or eight on gaussian data
 // (AMD Zen, 1 MB batches): each extra copy costs L1 room and a wider flush, while runs of
 // equal indices, which the copies are for, are rare outside a few central bins.
 constexpr size_t kLanes = 2;
 // Values binned per chunk: the index buffer (4 KiB) and the sub-histograms (16 KiB) stay in L1.
 constexpr size_t kChunk = 1024;
-// Flush the 32-bit sub-histograms into the 64-bit counts before any of them could overflow.
-constexpr size_t kFlushEvery = size_t{1} << 30;
 constexpr size_t kScanWidth = 16;
 constexpr float kLastBin = static_cast<float>(kHistogramBins - 1);
 
@@ -142,7 +140,81 @@ inline float binScale(float range) { return static_cast<float>(kHistogramBins / 
 
 }  // namespace
 
-AbsHistogram::AbsHistogram() : lanes_(kLanes * kHistogramBins, 0), indices_(kChunk, 0) {}
+RangeBinner::RangeBinner() : lanes_(kLanes * kHistogramBins, 0), indices_(kChunk, 0) {}
+
+bool RangeBinner::binWithinRange(const float* data, size_t count, float range, size_t& checked) {
+  int32_t rangeBits;
+  std::memcpy(&rangeBits, &range, sizeof rangeBits);
+  const float scale = binScale(range);
+  const IndexKernel index = indexKernel();
+  int32_t* idx = indices_.data();
+  for (size_t base = 0; base < count; base += kChunk) {
+    const size_t n = std::min(kChunk, count - base);
+    if (index(data + base, n, scale, idx) > rangeBits) {
+      checked = base;
+      return false;
+    }
+    if (base + kChunk < count) prefetchChunk(data + base + kChunk, std::min(kChunk, count - base - kChunk));
+    scatterIndices(idx, n);
+  }
+  return true;
+}
+
+void RangeBinner::binAll(const float* data, size_t count, float range) {
+  if (range == 0.0f) {
+    // Every value is 0 (the range is the max); they all belong in the first bin.
+    lanes_[0] += static_cast<uint32_t>(count);
+    return;
+  }
+  // Index = floor(|x| * 2048 / range) in float, clamped so that |x| == range lands in the
+  // last bin. float32 rounding can move a value sitting within an ulp of a bin edge into the
+  // neighbouring bin, far below the histogram's own resolution.
+  const float scale = binScale(range);
+  const IndexKernel index = indexKernel();
+  int32_t* idx = indices_.data();
+  for (size_t base = 0; base < count; base += kChunk) {
+    const size_t n = std::min(kChunk, count - base);
+    index(data + base, n, scale, idx);
+    if (base + kChunk < count) prefetchChunk(data + base + kChunk, std::min(kChunk, count - base - kChunk));
+    scatterIndices(idx, n);
+  }
+}
+
+size_t RangeBinner::binFiniteOnly(const float* data, size_t count, float range) {
+  const float scalef = range == 0.0f ? 0.0f : binScale(range);
+  size_t binned = 0;
+  for (size_t i = 0; i < count; ++i) {
+    float a = std::fabs(data[i]);
+    if (!std::isfinite(a)) continue;
+    float t = a * scalef;
+    t = t < kLastBin ? t : kLastBin;
+    ++lanes_[static_cast<size_t>(t)];
+    ++binned;
+  }
+  return binned;
+}
+
+void RangeBinner::scatterIndices(const int32_t* idx, size_t n) {
+  uint32_t* h0 = lanes_.data();
+  uint32_t* h1 = h0 + kHistogramBins;
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    ++h0[idx[i]];
+    ++h1[idx[i + 1]];
+    ++h0[idx[i + 2]];
+    ++h1[idx[i + 3]];
+  }
+  for (; i < n; ++i) ++h0[idx[i]];
+}
+
+void RangeBinner::flushInto(HistogramCounts& counts) {
+  const uint32_t* h0 = lanes_.data();
+  const uint32_t* h1 = h0 + kHistogramBins;
+  for (int b = 0; b < kHistogramBins; ++b) counts[b] += uint64_t{h0[b]} + uint64_t{h1[b]};
+  clear();
+}
+
+void RangeBinner::clear() { std::fill(lanes_.begin(), lanes_.end(), 0u); }
 
 float AbsHistogram::scanMaxAbs(const float* data, size_t count, bool& anyNonFinite) {
   // Works on the bit patterns: with the sign bit cleared, a float's bits order like its value
@@ -172,7 +244,15 @@ void AbsHistogram::add(const float* data, size_t count) {
   // Once the range is set, most batches fit in it: bin them in one pass that checks as it
   // goes, instead of a max scan followed by a binning pass over the same data.
   size_t checked = 0;
-  if (range_ > 0.0f && count <= kFlushEvery && addWithinRange(data, count, checked)) return;
+  if (range_ > 0.0f && count <= RangeBinner::kMaxBinnerValues) {
+    if (binner_.binWithinRange(data, count, range_, checked)) {
+      binner_.flushInto(counts_);
+      total_ += count;
+      return;
+    }
+    // Leave counts_ untouched: the batch is binned again below, after the range grows.
+    binner_.clear();
+  }
   // Values before `checked` are finite and within the range, so the batch's max over the
   // rest decides the growth exactly as a scan of the whole batch would.
   bool anyNonFinite = false;
@@ -186,97 +266,24 @@ void AbsHistogram::add(const float* data, size_t count) {
     }
   }
   if (batchMax > range_) growRange(batchMax);
-  for (size_t start = 0; start < count; start += kFlushEvery) {
-    size_t n = std::min(kFlushEvery, count - start);
+  for (size_t start = 0; start < count; start += RangeBinner::kMaxBinnerValues) {
+    const size_t n = std::min(RangeBinner::kMaxBinnerValues, count - start);
     if (anyNonFinite) {
-      binFiniteOnly(data + start, n);
+      const size_t binned = binner_.binFiniteOnly(data + start, n, range_);
+      total_ += binned;
+      skipped_ += n - binned;
     } else {
-      binAll(data + start, n);
+      binner_.binAll(data + start, n, range_);
+      total_ += n;
     }
-    flushLanes();
+    binner_.flushInto(counts_);
   }
 }
 
-bool AbsHistogram::addWithinRange(const float* data, size_t count, size_t& checked) {
-  int32_t rangeBits;
-  std::memcpy(&rangeBits, &range_, sizeof rangeBits);
-  const float scale = binScale(range_);
-  const IndexKernel index = indexKernel();
-  int32_t* idx = indices_.data();
-  for (size_t base = 0; base < count; base += kChunk) {
-    const size_t n = std::min(kChunk, count - base);
-    if (index(data + base, n, scale, idx) > rangeBits) {
-      // Leave counts_ untouched: the caller bins the whole batch again after growing.
-      if (base > 0) clearLanes();
-      checked = base;
-      return false;
-    }
-    if (base + kChunk < count) prefetchChunk(data + base + kChunk, std::min(kChunk, count - base - kChunk));
-    scatterIndices(idx, n);
-  }
-  total_ += count;
-  flushLanes();
-  return true;
-}
-
-void AbsHistogram::binAll(const float* data, size_t count) {
-  if (range_ == 0.0f) {
-    // Every value is 0 (the range is the max); they all belong in the first bin.
-    lanes_[0] += static_cast<uint32_t>(count);
-    total_ += count;
-    return;
-  }
-  // Index = floor(|x| * 2048 / range) in float, clamped so that |x| == range lands in the
-  // last bin. float32 rounding can move a value sitting within an ulp of a bin edge into the
-  // neighbouring bin, far below the histogram's own resolution.
-  const float scale = binScale(range_);
-  const IndexKernel index = indexKernel();
-  int32_t* idx = indices_.data();
-  for (size_t base = 0; base < count; base += kChunk) {
-    const size_t n = std::min(kChunk, count - base);
-    index(data + base, n, scale, idx);
-    if (base + kChunk < count) prefetchChunk(data + base + kChunk, std::min(kChunk, count - base - kChunk));
-    scatterIndices(idx, n);
-  }
+void AbsHistogram::addBinned(RangeBinner* binners, size_t binnerCount, size_t count) {
+  for (size_t i = 0; i < binnerCount; ++i) binners[i].flushInto(counts_);
   total_ += count;
 }
-
-void AbsHistogram::scatterIndices(const int32_t* idx, size_t n) {
-  uint32_t* h0 = lanes_.data();
-  uint32_t* h1 = h0 + kHistogramBins;
-  size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    ++h0[idx[i]];
-    ++h1[idx[i + 1]];
-    ++h0[idx[i + 2]];
-    ++h1[idx[i + 3]];
-  }
-  for (; i < n; ++i) ++h0[idx[i]];
-}
-
-void AbsHistogram::binFiniteOnly(const float* data, size_t count) {
-  const float scalef = range_ == 0.0f ? 0.0f : binScale(range_);
-  uint64_t binned = 0;
-  for (size_t i = 0; i < count; ++i) {
-    float a = std::fabs(data[i]);
-    if (!std::isfinite(a)) continue;
-    float t = a * scalef;
-    t = t < kLastBin ? t : kLastBin;
-    ++lanes_[static_cast<size_t>(t)];
-    ++binned;
-  }
-  total_ += binned;
-  skipped_ += count - binned;
-}
-
-void AbsHistogram::flushLanes() {
-  const uint32_t* h0 = lanes_.data();
-  const uint32_t* h1 = h0 + kHistogramBins;
-  for (int b = 0; b < kHistogramBins; ++b) counts_[b] += uint64_t{h0[b]} + uint64_t{h1[b]};
-  clearLanes();
-}
-
-void AbsHistogram::clearLanes() { std::fill(lanes_.begin(), lanes_.end(), 0u); }
 
 void AbsHistogram::growRange(float newRange) {
   if (range_ == 0.0f || total_ == 0) {

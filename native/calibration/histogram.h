@@ -25,15 +25,51 @@ namespace tnrt::calibration {
 
 constexpr int kHistogramBins = 2048;
 
+using HistogramCounts = std::array<uint64_t, kHistogramBins>;
+
+// Bins values against a fixed range into sub-histograms of its own: the part of
+// AbsHistogram::add that several threads can run at once, each over a slice of one batch.
+// Sub-histograms (two): consecutive values hitting the same bin then increment different
+// memory words, which keeps the increments from waiting on each other. Their 32-bit counts are
+// only ever moved into 64-bit ones by flushInto(), so at most kMaxBinnerValues values may be
+// binned between flushes.
+class RangeBinner {
+ public:
+  static constexpr size_t kMaxBinnerValues = size_t{1} << 30;
+
+  RangeBinner();
+
+  // Bins `count` values when every one is finite and within [0, range] (range > 0) and returns
+  // true. Otherwise returns false at the first chunk holding a value outside, with `checked`
+  // set to where that chunk starts; the sub-histograms then hold a partial result for clear().
+  bool binWithinRange(const float* data, size_t count, float range, size_t& checked);
+  // Bins `count` finite values; a value beyond the range lands in the last bin. range >= 0.
+  void binAll(const float* data, size_t count, float range);
+  // Bins the finite values among `count` and returns how many there were.
+  size_t binFiniteOnly(const float* data, size_t count, float range);
+
+  void flushInto(HistogramCounts& counts);
+  void clear();
+
+ private:
+  void scatterIndices(const int32_t* idx, size_t n);
+
+  std::vector<uint32_t> lanes_;
+  std::vector<int32_t> indices_;  // bin indices of one chunk, computed with SIMD
+};
+
 class AbsHistogram {
  public:
-  using Counts = std::array<uint64_t, kHistogramBins>;
-
-  AbsHistogram();
+  using Counts = HistogramCounts;
 
   // Adds |x| of every finite value. Allocates nothing: it works in buffers made by the
   // constructor. Not thread-safe; callers serialize calls on one histogram.
   void add(const float* data, size_t count);
+
+  // Adds a batch of `count` values that the caller binned in slices, each with its own
+  // RangeBinner whose binWithinRange(slice, maxAbs()) returned true; flushes the binners.
+  // This is add() split across threads: the result is the same.
+  void addBinned(RangeBinner* binners, size_t binnerCount, size_t count);
 
   // Replaces the state with `counts` over [0, range] (range > 0 unless all counts are zero);
   // used to restore a histogram and to test the searches on known histograms.
@@ -49,24 +85,11 @@ class AbsHistogram {
  private:
   // Max of |x| over `count` values; sets `anyNonFinite` when a NaN or ±Inf is among them.
   static float scanMaxAbs(const float* data, size_t count, bool& anyNonFinite);
-  // Bins a batch whose values all lie within the current range in one pass that also checks
-  // that they do. Returns false, with nothing changed, at the first chunk holding a value
-  // beyond the range or a non-finite one; `checked` is then where that chunk starts.
-  bool addWithinRange(const float* data, size_t count, size_t& checked);
   void growRange(float newRange);
-  void binAll(const float* data, size_t count);      // every value finite
-  void binFiniteOnly(const float* data, size_t count);  // skips non-finite values
-  void scatterIndices(const int32_t* idx, size_t n);
-  void flushLanes();
-  void clearLanes();
 
   Counts counts_{};
   Counts scratch_{};  // re-binning target, kept to avoid allocating in add()
-  // Per-call sub-histograms (two): consecutive values hitting the same bin then increment
-  // different memory words, which keeps the increments from waiting on each other. Only
-  // flushLanes() moves them into counts_, so a pass abandoned midway leaves counts_ as it was.
-  std::vector<uint32_t> lanes_;
-  std::vector<int32_t> indices_;  // bin indices of one chunk, computed with SIMD
+  RangeBinner binner_;
   float range_ = 0.0f;
   uint64_t total_ = 0;
   uint64_t skipped_ = 0;

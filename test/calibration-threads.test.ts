@@ -1,0 +1,96 @@
+// The calibration threads behind CalibrationHistogram.add() (native/binding/short_job_pool.h):
+// a batch split across threads bins exactly as one thread does, the thread count follows
+// TENSORRT_NODE_CALIBRATION_THREADS, and pending adds neither end nor hang the process. The
+// pool is per environment and reads the variable once, so each case runs in a child process.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
+
+import { describe, expect, it } from 'vitest';
+
+import { CalibrationHistogram } from '../lib/index.js';
+
+const run = promisify(execFile);
+const entry = new URL('../dist/index.js', import.meta.url).href;
+
+/** Runs an ES module body with `CalibrationHistogram` in scope; resolves to its stdout. */
+async function child(body: string, threads?: string): Promise<string> {
+  const env = { ...process.env };
+  delete env.TENSORRT_NODE_CALIBRATION_THREADS;
+  if (threads !== undefined) env.TENSORRT_NODE_CALIBRATION_THREADS = threads;
+  const source = `const { CalibrationHistogram } = await import(${JSON.stringify(entry)});\n${body}`;
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', source], { env, timeout: 60_000 });
+  return stdout;
+}
+
+// Batches of 300,000 values (more than one slice per thread, not a multiple of the slice):
+// steady ones, one whose larger maximum sits in its last slice (the parts find it late, and
+// the batch is added again the serial way), and one holding NaN and Inf.
+const fillHistogram = `
+let seed = 7;
+const next = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+const batch = (sigma) => Float32Array.from({ length: 300000 }, () => sigma * (next() + next() + next() - 1.5));
+const batches = [batch(1), batch(1), batch(0.5), batch(1), batch(1)];
+batches[3][299999] = 9.5;
+batches[4][1234] = NaN;
+batches[4][200000] = -Infinity;
+const histogram = new CalibrationHistogram();
+for (const b of batches) await histogram.add(b);
+console.log(JSON.stringify({ threads: CalibrationHistogram.threads, counts: Array.from(histogram.counts), total: histogram.total, skipped: histogram.skipped, maxAbs: histogram.maxAbs }));
+`;
+
+describe('calibration threads', () => {
+  it('a batch binned by three threads gives exactly the counts of one', async () => {
+    const [one, three] = await Promise.all([child(fillHistogram, '1'), child(fillHistogram, '3')]);
+    const a = JSON.parse(one);
+    const b = JSON.parse(three);
+    expect([a.threads, b.threads]).toEqual([1, 3]);
+    expect(a.total).toBe(5 * 300000 - 2);
+    expect(a.skipped).toBe(2);
+    expect(a.maxAbs).toBe(9.5);
+    expect(b).toEqual({ ...a, threads: 3 });
+  });
+
+  it('defaults to one thread per core but the event loop, 1 to 4', () => {
+    expect(CalibrationHistogram.threads).toBeGreaterThanOrEqual(1);
+    expect(CalibrationHistogram.threads).toBeLessThanOrEqual(4);
+  });
+
+  it('refuses a TENSORRT_NODE_CALIBRATION_THREADS that is not 1-64, naming it', async () => {
+    const body = `
+try { await new CalibrationHistogram().add(new Float32Array(4)); console.log('accepted'); }
+catch (e) { console.log(e.name + ': ' + e.message); }`;
+    for (const bad of ['0', '65', 'two', '2.5']) {
+      expect(await child(body, bad)).toMatch(/^InvalidArgumentError: TENSORRT_NODE_CALIBRATION_THREADS must be a whole number from 1 to 64/);
+    }
+    expect(await child(body, '64')).toBe('accepted\n');
+  });
+
+  it('a pending add() keeps the process alive until it resolves, and the process then exits', async () => {
+    const body = `
+const histogram = new CalibrationHistogram();
+histogram.add(new Float32Array(1 << 22).fill(0.25)).then(() => console.log('resolved', histogram.total));`;
+    // execFile's timeout would fail the test if the idle threads kept the process from exiting.
+    expect(await child(body, '2')).toBe(`resolved ${1 << 22}\n`);
+  });
+
+  it('a worker terminated while its adds run leaves the main thread working', async () => {
+    const source = `
+const { parentPort, workerData } = require('node:worker_threads');
+(async () => {
+  const { CalibrationHistogram } = await import(workerData.entry);
+  const histogram = new CalibrationHistogram();
+  const batch = new Float32Array(1 << 20).map((_, i) => Math.sin(i));
+  parentPort.postMessage('adding');
+  for (;;) await histogram.add(batch);
+})();`;
+    const worker = new Worker(source, { eval: true, workerData: { entry } });
+    await new Promise((resolve) => worker.once('message', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await worker.terminate();
+    const histogram = new CalibrationHistogram();
+    await histogram.add(new Float32Array([1, -2, 3]));
+    expect(histogram.total).toBe(3);
+    histogram.dispose();
+  });
+});

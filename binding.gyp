@@ -18,6 +18,9 @@
       "defines": [
         "NAPI_VERSION=8",
         "NAPI_CPP_EXCEPTIONS",
+        # A call that throws while its worker_thread is being terminated cannot raise a JS
+        # exception; without this node-addon-api rethrows in C++, which ends the process.
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
         "NODE_ADDON_API_DISABLE_DEPRECATED"
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],

@@ -121,6 +121,8 @@ export interface NativeEntropyResult {
 export interface NativeCalibrationHistogram {
   /** Calls must not overlap; lib/calibration/histogram.ts queues them. */
   add(values: Float32Array): Promise<void>;
+  /** Bins one slice of the add() in flight on this thread; false when none is left. */
+  help(): boolean;
   entropyThreshold(): Promise<NativeEntropyResult>;
   percentileThreshold(percent: number): number;
   readonly maxAbs: number;

@@ -32,31 +32,43 @@ export interface ThresholdOptions {
 /** Number of int8 levels on each side of zero: scale = threshold / 127. */
 export const INT8_MAX_LEVEL = 127;
 
-// While native add() jobs are in flight, the event loop polls instead of sleeping: a chain of
-// setImmediate callbacks makes libuv wait for I/O with a zero timeout. An add() of 1 MB bins in
-// about 90 us, and a loop asleep in epoll_wait takes 15-50 us more to wake for its completion on
-// a virtual machine (measured on a 2-vCPU VM: 36 us asleep, 4 us polling), so sleeping would
-// add a third to every add(). The loop stays fully responsive; the cost is its core kept busy
-// for as long as the adds run, which calibration, a batch job, can afford.
-let addsInFlight = 0;
+// While native add() jobs are in flight, this thread does not let its event loop sleep: a
+// chain of setImmediate callbacks makes libuv wait for I/O with a zero timeout, and each turn
+// bins one 64 KB slice of a large batch (native help(), about 5 us; see
+// native/binding/histogram_add.h) next to the calibration threads. Why: an add() of 1 MB takes
+// about 90 us of binning, and a loop asleep in epoll_wait takes 15-50 us more to wake for its
+// completion on a virtual machine (measured on a 2-vCPU VM: 36 us asleep, 4 us polling), while
+// the core it sleeps on could have binned half the batch. The loop keeps turning and serving
+// other callbacks; the cost is its core kept busy for as long as the adds run, which
+// calibration, a batch job, can afford.
+const addsInFlight = new Map<NativeCalibrationHistogram, number>();
 let loopPolling = false;
+let helpTurn = 0;
 
 function pollWhileAddsRun(): void {
-  if (addsInFlight > 0) {
-    setImmediate(pollWhileAddsRun);
-  } else {
+  if (addsInFlight.size === 0) {
     loopPolling = false;
+    return;
   }
+  // One slice per turn, taken from the in-flight adds in rotation.
+  const natives = [...addsInFlight.keys()];
+  natives[helpTurn++ % natives.length]!.help();
+  setImmediate(pollWhileAddsRun);
 }
 
-function withLoopPolling(job: Promise<void>): Promise<void> {
-  addsInFlight++;
+function withLoopPolling(histogram: NativeCalibrationHistogram, job: Promise<void>): Promise<void> {
+  addsInFlight.set(histogram, (addsInFlight.get(histogram) ?? 0) + 1);
   if (!loopPolling) {
     loopPolling = true;
     setImmediate(pollWhileAddsRun);
   }
   return job.finally(() => {
-    addsInFlight--;
+    const left = addsInFlight.get(histogram)! - 1;
+    if (left === 0) {
+      addsInFlight.delete(histogram);
+    } else {
+      addsInFlight.set(histogram, left);
+    }
   });
 }
 
@@ -136,7 +148,10 @@ export class CalibrationHistogram extends NativeResource {
     // inlined frames), 2-5% of a 1 MB add. Its native part cannot fail once the checks above
     // have passed (AbsHistogram::add allocates nothing and the queue keeps calls apart); if it
     // ever did, the typed error would carry a stack taken at rejection time instead.
-    return this.#enqueue(() => withLoopPolling(this.#native.add(values)), undefined);
+    return this.#enqueue(() => {
+      const native = this.#native;
+      return withLoopPolling(native, native.add(values));
+    }, undefined);
   }
 
   /**

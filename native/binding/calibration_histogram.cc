@@ -1,6 +1,5 @@
 #include "calibration_histogram.h"
 
-#include <algorithm>
 #include <cmath>
 
 #include "calibration/entropy.h"
@@ -11,20 +10,11 @@
 
 namespace tnrt::binding {
 
-namespace {
-
-// Clears the busy flag when the worker's function returns or throws.
-struct BusyGuard {
-  std::atomic<bool>& flag;
-  ~BusyGuard() { flag.store(false); }
-};
-
-}  // namespace
-
 void CalibrationHistogram::Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = DefineClass(
       env, "CalibrationHistogram",
       {InstanceMethod("add", &CalibrationHistogram::Add),
+       InstanceMethod("help", &CalibrationHistogram::Help),
        InstanceMethod("entropyThreshold", &CalibrationHistogram::EntropyThreshold),
        InstanceMethod("percentileThreshold", &CalibrationHistogram::PercentileThreshold),
        InstanceAccessor("maxAbs", &CalibrationHistogram::MaxAbs, nullptr),
@@ -39,7 +29,7 @@ void CalibrationHistogram::Init(Napi::Env env, Napi::Object exports) {
 }
 
 CalibrationHistogram::CalibrationHistogram(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<CalibrationHistogram>(info), shared_(std::make_shared<Shared>()) {
+    : Napi::ObjectWrap<CalibrationHistogram>(info), shared_(std::make_shared<HistogramState>()) {
   Napi::Env env = info.Env();
   if (info.Length() == 0 || info[0].IsUndefined()) return;
   // Restoring known counts: cheap guards only, lib/ has validated them.
@@ -63,13 +53,13 @@ CalibrationHistogram::CalibrationHistogram(const Napi::CallbackInfo& info)
   shared_->histogram.assign(counts, static_cast<float>(maxAbs));
 }
 
-CalibrationHistogram::Shared& CalibrationHistogram::idle(Napi::Env env) {
+HistogramState& CalibrationHistogram::idle(Napi::Env env) {
   if (!shared_) throwDisposed(env, "CalibrationHistogram");
   if (shared_->busy.load()) throwInvalid(env, "CalibrationHistogram is busy: await the previous add() first");
   return *shared_;
 }
 
-std::shared_ptr<CalibrationHistogram::Shared> CalibrationHistogram::claim(Napi::Env env) {
+std::shared_ptr<HistogramState> CalibrationHistogram::claim(Napi::Env env) {
   idle(env);
   shared_->busy.store(true);
   return shared_;
@@ -89,62 +79,20 @@ Napi::Value CalibrationHistogram::Add(const Napi::CallbackInfo& info) {
   ShortJobPool& pool = ShortJobPool::of(env);
   auto shared = claim(env);
   try {
-    return pool.run(env, addParts(shared, data, count, pool.threadCount()), {values, info.This().As<Napi::Object>()});
+    auto add = std::make_shared<HistogramAdd>(shared, data, count, pool.threadCount());
+    Napi::Promise promise = pool.run(env, add->poolParts(add), {values, info.This().As<Napi::Object>()});
+    inFlight_ = std::move(add);
+    return promise;
   } catch (...) {
     shared->busy.store(false);  // nothing was queued
     throw;
   }
 }
 
-std::vector<std::function<void()>> CalibrationHistogram::addParts(std::shared_ptr<Shared> shared, const float* data,
-                                                                  size_t count, size_t threads) {
-  // The histogram is idle (claimed for this add), so its range can be read here.
-  const float range = shared->histogram.maxAbs();
-  const size_t parts = std::min(threads, count / kMinValuesPerPart);
-  if (parts < 2 || range == 0.0f || count > calibration::RangeBinner::kMaxBinnerValues) {
-    return {[shared, data, count] {
-      BusyGuard guard{shared->busy};
-      shared->histogram.add(data, count);
-    }};
-  }
-  // The parts take slices of the batch from a shared cursor and bin them against the current
-  // range, each with a binner of its own, so a part whose thread starts late or shares a core
-  // simply takes fewer slices. The last part to finish merges the binners or, if a slice held a
-  // value beyond the range, adds the whole batch again the serial way, which grows the range.
-  struct Split {
-    std::shared_ptr<Shared> shared;
-    std::vector<calibration::RangeBinner> binners;
-    std::atomic<size_t> cursor{0};
-    std::atomic<bool> outsideRange{false};
-    std::atomic<size_t> partsLeft;
-    Split(std::shared_ptr<Shared> s, size_t n) : shared(std::move(s)), binners(n), partsLeft(n) {}
-  };
-  auto split = std::make_shared<Split>(std::move(shared), parts);
-  std::vector<std::function<void()>> work;
-  for (size_t p = 0; p < parts; ++p) {
-    work.emplace_back([split, p, data, count, range] {
-      calibration::RangeBinner& binner = split->binners[p];
-      for (;;) {
-        const size_t begin = split->cursor.fetch_add(kValuesPerSlice, std::memory_order_relaxed);
-        if (begin >= count || split->outsideRange.load(std::memory_order_relaxed)) break;
-        size_t checked = 0;
-        if (!binner.binWithinRange(data + begin, std::min(kValuesPerSlice, count - begin), range, checked)) {
-          split->outsideRange.store(true, std::memory_order_relaxed);
-          break;
-        }
-      }
-      // acq_rel: the part that finishes last sees every other part's binner and the flag.
-      if (split->partsLeft.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-      Shared& shared = *split->shared;
-      BusyGuard guard{shared.busy};
-      if (split->outsideRange.load(std::memory_order_relaxed)) {
-        shared.histogram.add(data, count);
-      } else {
-        shared.histogram.addBinned(split->binners.data(), split->binners.size(), count);
-      }
-    });
-  }
-  return work;
+Napi::Value CalibrationHistogram::Help(const Napi::CallbackInfo& info) {
+  const bool took = inFlight_ && inFlight_->help();
+  if (!took) inFlight_.reset();
+  return Napi::Boolean::New(info.Env(), took);
 }
 
 Napi::Value CalibrationHistogram::EntropyThreshold(const Napi::CallbackInfo& info) {
@@ -167,7 +115,7 @@ Napi::Value CalibrationHistogram::EntropyThreshold(const Napi::CallbackInfo& inf
 
 Napi::Value CalibrationHistogram::PercentileThreshold(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Shared& shared = idle(env);
+  HistogramState& shared = idle(env);
   const double percent = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : NAN;
   if (!(percent > 0.0 && percent <= 100.0)) throwInvalid(env, "percentileThreshold(percent in (0, 100])");
   return Napi::Number::New(env, calibration::percentileThreshold(shared.histogram.counts(), shared.histogram.binWidth(), percent));

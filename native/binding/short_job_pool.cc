@@ -182,13 +182,22 @@ void ShortJobPool::settleFinished(Napi::Env env) {
     if (--job.partsLeft > 0) continue;
     Pending done = std::move(job);
     pending_.erase(it);
-    if (done.error.empty()) {
-      done.deferred.Resolve(env.Undefined());
-    } else {
-      done.deferred.Reject(makeError(env, ErrorCode::kInternal, done.error).Value());
+    // Settling throws only while the environment shuts down (a completion delivered after
+    // JavaScript was stopped); nothing can observe the promise then, and a Napi::Error that
+    // escaped this callback would end the process.
+    try {
+      if (done.error.empty()) {
+        done.deferred.Resolve(env.Undefined());
+      } else {
+        done.deferred.Reject(makeError(env, ErrorCode::kInternal, done.error).Value());
+      }
+    } catch (const Napi::Error&) {
     }
   }
-  if (pending_.empty()) notify_.setKeepsLoopAlive(env, false);
+  try {
+    if (pending_.empty()) notify_.setKeepsLoopAlive(env, false);
+  } catch (const Napi::Error&) {
+  }
 }
 
 void ShortJobPool::stop() {

@@ -280,6 +280,14 @@ void AbsHistogram::add(const float* data, size_t count) {
   }
 }
 
+bool AbsHistogram::growRangeFor(const float* data, size_t count) {
+  bool anyNonFinite = false;
+  const float batchMax = scanMaxAbs(data, count, anyNonFinite);
+  if (anyNonFinite) return false;
+  if (batchMax > range_) growRange(batchMax);
+  return true;
+}
+
 void AbsHistogram::addBinned(RangeBinner* binners, size_t binnerCount, size_t count) {
   for (size_t i = 0; i < binnerCount; ++i) binners[i].flushInto(counts_);
   total_ += count;

@@ -71,6 +71,11 @@ class AbsHistogram {
   // This is add() split across threads: the result is the same.
   void addBinned(RangeBinner* binners, size_t binnerCount, size_t count);
 
+  // Prepares a batch to be binned in slices with addBinned(): grows the range to the batch's
+  // max|x| where that is larger. Returns false, changing nothing, if the batch holds NaN or
+  // ±Inf (add() is the way for those: it skips them).
+  bool growRangeFor(const float* data, size_t count);
+
   // Replaces the state with `counts` over [0, range] (range > 0 unless all counts are zero);
   // used to restore a histogram and to test the searches on known histograms.
   void assign(const Counts& counts, float range);

@@ -1,0 +1,78 @@
+// The work of one CalibrationHistogram.add(): binning a batch of activations into the
+// histogram, on the calibration threads (short_job_pool.h) and, for a large batch, also on the
+// JavaScript thread while it waits.
+//
+// A large batch is cut into slices that binners take from a shared cursor: each pool part has
+// a binner, and so has the JavaScript thread, which bins one slice per event-loop turn through
+// help() (lib/calibration/histogram.ts calls it while adds are in flight, instead of leaving
+// the loop idle). A slice takes about 5 us, so the loop keeps turning. Whoever is faster takes
+// more slices. The last pool part to finish waits for a slice the JavaScript thread is still
+// binning, then merges the binners into the histogram. If a slice held a value beyond the
+// histogram's range, that part first grows the range to the batch's maximum and has the batch
+// binned again, by itself and the JavaScript thread. Merging always runs on a pool thread.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "calibration/histogram.h"
+
+namespace tnrt::binding {
+
+// A histogram and the flag that keeps its calls from overlapping. Shared with running work,
+// so that dispose() or GC during an add() cannot free it.
+struct HistogramState {
+  calibration::AbsHistogram histogram;
+  std::atomic<bool> busy{false};
+};
+
+// Clears the busy flag when the work that holds it returns or throws.
+struct BusyGuard {
+  std::atomic<bool>& flag;
+  ~BusyGuard() { flag.store(false); }
+};
+
+class HistogramAdd {
+ public:
+  // Slices of this many values (64 KB): short enough for the JavaScript thread to bin one
+  // between event-loop turns.
+  static constexpr size_t kSliceValues = size_t{1} << 14;
+  // Batches below four slices are binned by one pool thread: handing out slices and merging
+  // binners would cost more than sharing saves.
+  static constexpr size_t kMinSharedValues = 4 * kSliceValues;
+
+  // Plans an add of `count` values at `data` to `state`, which the caller has marked busy;
+  // `threads` is the pool's size. The range is read here: the histogram is idle.
+  HistogramAdd(std::shared_ptr<HistogramState> state, const float* data, size_t count, size_t threads);
+
+  // The jobs for the pool: each runs one part; the busy flag is cleared when the last ends.
+  std::vector<std::function<void()>> poolParts(const std::shared_ptr<HistogramAdd>& self);
+
+  // JavaScript thread: bins one slice if any is left to take. Returns false when none is, for
+  // good (also for an add that is not shared).
+  bool help();
+
+ private:
+  void runPart(size_t part);
+  // Takes the next slice and bins it with `binner`; false when no slice is left.
+  bool binNextSlice(calibration::RangeBinner& binner);
+  // Spins until the JavaScript thread is not binning a slice.
+  void waitForHelper();
+
+  std::shared_ptr<HistogramState> state_;
+  const float* data_;
+  size_t count_;
+  float range_;   // written by the last part before it hands out slices again; see runPart
+  size_t parts_;  // pool parts; 1 and no binners: not shared
+
+  std::vector<calibration::RangeBinner> binners_;  // one per pool part, then the JS thread's
+  std::atomic<size_t> cursor_{0};
+  std::atomic<bool> outsideRange_{false};
+  std::atomic<size_t> partsLeft_;
+  std::atomic<bool> helping_{false};  // the JS thread is binning a slice
+};
+
+}  // namespace tnrt::binding

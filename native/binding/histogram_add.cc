@@ -49,10 +49,10 @@ void HistogramAdd::runPart(size_t part) {
   HistogramState& state = *state_;
   BusyGuard guard{state.busy};
   if (outsideRange_.load(std::memory_order_relaxed)) {
-    // The batch holds a value beyond the range (the range grows with the data, so this
-    // happens on the first batch and a few early ones). With the range grown to the batch's maximum, bin it
-    // again in slices: this thread alone from here, and the JavaScript thread, which is still
-    // polling. A batch with NaN or Inf goes the serial way, which skips them.
+    // The batch holds a value beyond the range (the range grows with the data, so this is the
+    // first batch or one of a few early ones). With the range grown to the batch's maximum,
+    // bin it again in slices: this thread alone from here, and the JavaScript thread, which is
+    // still polling. A batch with NaN or Inf goes the serial way, which skips them.
     if (!state.histogram.growRangeFor(data_, count_) || state.histogram.maxAbs() == 0.0f) {
       state.histogram.add(data_, count_);  // NaN or Inf to skip, or all zeros: no bins to speak of
       return;

@@ -4,12 +4,13 @@
 // Why not the libuv pool, like every other [async] method: a libuv worker sleeps on a condition
 // variable until work is queued, and waking a sleeping thread is slow on the virtual machines
 // these jobs usually run on (measured 20-37 us to start a queued 1 MB add() on a 2-vCPU VM,
-// next to 85-95 us of binning, and 28-40 us more for the completion to reach JavaScript). Here
-// a thread that finished a job keeps polling for the next one for a short while (kSpin in the
-// .cc), so a job issued within that window starts at once; polling threads yield the CPU on
-// every turn, so they never keep a runnable thread (the event loop, inference on the libuv
-// pool) from a core. A job may come in parts that run on several threads at once; its promise
-// settles when the last part is done.
+// next to 85-95 us of binning). Here a thread that finished a job keeps polling for the next
+// one for a short while (kSpin in the .cc), so a job issued within that window starts at once.
+// One thread polls at a time, and it yields the CPU on every turn, so it never keeps a
+// runnable thread (the event loop, inference on the libuv pool) from a core. A job may come in
+// parts that run on several threads at once; its promise settles when the last part is done.
+// (The other half of the round trip, the completion waking the event loop, is avoided by
+// JavaScript itself: lib/calibration/histogram.ts keeps the loop polling while adds run.)
 //
 // Completions go back to JavaScript through one thread-safe function; jobs that finish together
 // are settled in one event-loop turn. The pool belongs to one environment (main thread,
@@ -38,7 +39,8 @@ namespace tnrt::binding {
 class ShortJobPool {
  public:
   // The environment's pool, created on first use with TENSORRT_NODE_CALIBRATION_THREADS threads
-  // (default: one per core, up to 4); throws ERR_TENSORRT_INVALID_ARGUMENT for a bad setting.
+  // (default: one per core but the event loop's, 1 to 4); throws ERR_TENSORRT_INVALID_ARGUMENT
+  // for a bad setting.
   static ShortJobPool& of(Napi::Env env);
 
   // The number of threads: parts beyond it only queue.
@@ -92,7 +94,7 @@ class ShortJobPool {
   std::condition_variable wake_;
   std::deque<Job> queue_;
   std::atomic<size_t> queued_{0};   // queue_.size(), readable without the lock while polling
-  std::atomic<int> polling_{0};     // threads polling now
+  std::atomic<int> polling_{0};     // threads polling now (0 or 1)
   int sleeping_ = 0;                // threads waiting on wake_
   bool stopping_ = false;
   std::vector<std::thread> threads_;

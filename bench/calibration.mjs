@@ -1,6 +1,10 @@
 // Calibration statistics, native next to plain JavaScript, measured in one run:
 // - histogram throughput: MB/s of float32 activations (gaussian, 64 MB in 1 MB batches by
-//   default) through CalibrationHistogram.add() and through the same algorithm in JS below;
+//   default, a fresh histogram per round, so every round includes the early batches that grow
+//   the range) through CalibrationHistogram.add(), each call awaited before the next as a
+//   calibration loop does, and through the same algorithm in JS below. add() runs as it does
+//   for users: on the calibration threads, with the event loop binning slices while it waits
+//   (native/binding/histogram_add.h); the thread count is printed.
 // - the entropy threshold search per tensor, native and in JS.
 // Goal: native >= 10x the JavaScript implementation.
 import { availableParallelism } from 'node:os';

@@ -2,6 +2,8 @@
 // a batch split across threads bins exactly as one thread does, the thread count follows
 // TENSORRT_NODE_CALIBRATION_THREADS, and pending adds neither end nor hang the process. The
 // pool is per environment and reads the variable once, so each case runs in a child process.
+// (calibration.test.ts checks the shared path itself, batches of 256 KB and more binned by a
+// calibration thread and the event loop, against float32 arithmetic done in the test.)
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';

@@ -43,7 +43,7 @@ describe('the event loop keeps ticking', () => {
 
   it('while a calibration histogram bins a large batch, a turn at least every millisecond', async () => {
     // 64 MB, about 3 ms of binning on each of two cores: the calibration threads and the event
-    // loop share it, the loop one 64 KB slice (a few microseconds) per turn. Had the loop
+    // loop share it, the loop two 64 KB slices (about 10 us) per turn. Had the loop
     // binned its share in one go, it would have stood still for milliseconds.
     const batch = randomFloats(1 << 24, 3);
     using histogram = new CalibrationHistogram();

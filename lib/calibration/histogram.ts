@@ -34,7 +34,7 @@ export const INT8_MAX_LEVEL = 127;
 
 // While native add() jobs are in flight, this thread does not let its event loop sleep: a
 // chain of setImmediate callbacks makes libuv wait for I/O with a zero timeout, and each turn
-// bins one 64 KB slice of a large batch (native help(), about 5 us; see
+// bins up to two 64 KB slices of a large batch (native help(), about 10 us; see
 // native/binding/histogram_add.h) next to the calibration threads. Why: an add() of 1 MB takes
 // about 90 us of binning, and a loop asleep in epoll_wait takes 15-50 us more to wake for its
 // completion on a virtual machine (measured on a 2-vCPU VM: 36 us asleep, 4 us polling), while
@@ -131,8 +131,8 @@ export class CalibrationHistogram extends NativeResource {
 
   /**
    * Adds |x| of a batch of activations, on the addon's calibration threads (one per core but
-   * the event loop's, up to 4, or TENSORRT_NODE_CALIBRATION_THREADS; a batch of 1 MB or more
-   * is binned by several at once). Calls may be issued without awaiting the previous one: they
+   * the event loop's, up to 4, or TENSORRT_NODE_CALIBRATION_THREADS; a batch of 256 KB or more
+   * is binned by several at once, and by the event loop between its turns). Calls may be issued without awaiting the previous one: they
    * run one after another, in order. The array is read while the promise is pending, so it
    * must not be modified or transferred until then.
    * NaN and ±Inf are not binned (see `skipped`). When the batch holds a larger |x| than the

@@ -91,7 +91,7 @@ Napi::Value CalibrationHistogram::Add(const Napi::CallbackInfo& info) {
 
 Napi::Value CalibrationHistogram::Help(const Napi::CallbackInfo& info) {
   const bool took = inFlight_ && inFlight_->help();
-  if (!took) inFlight_.reset();
+  if (!took && inFlight_ && inFlight_->finished()) inFlight_.reset();
   return Napi::Boolean::New(info.Env(), took);
 }
 

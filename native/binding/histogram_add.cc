@@ -16,6 +16,7 @@ HistogramAdd::HistogramAdd(std::shared_ptr<HistogramState> state, const float* d
   if (shared) binners_.resize(parts_ + 1);
   cursor_ = !shared || first ? count : 0;  // nothing to take before the range is known
   outsideRange_ = shared && first;
+  done_ = !shared;
 }
 
 std::vector<std::function<void()>> HistogramAdd::poolParts(const std::shared_ptr<HistogramAdd>& self) {
@@ -53,20 +54,34 @@ void HistogramAdd::runPart(size_t part) {
     // first batch or one of a few early ones). With the range grown to the batch's maximum,
     // bin it again in slices: this thread alone from here, and the JavaScript thread, which is
     // still polling. A batch with NaN or Inf goes the serial way, which skips them.
-    if (!state.histogram.growRangeFor(data_, count_) || state.histogram.maxAbs() == 0.0f) {
-      state.histogram.add(data_, count_);  // NaN or Inf to skip, or all zeros: no bins to speak of
-      return;
+    if (state.histogram.growRangeFor(data_, count_) && state.histogram.maxAbs() > 0.0f) {
+      for (auto& binner : binners_) binner.clear();
+      range_ = state.histogram.maxAbs();
+      outsideRange_.store(false, std::memory_order_relaxed);
+      // Publishes the above to help(), which reads them only after taking a slice from here.
+      cursor_.store(0);
+      while (binNextSlice(binners_[part])) {
+      }
+      waitForHelper();
     }
-    for (auto& binner : binners_) binner.clear();
-    range_ = state.histogram.maxAbs();
-    outsideRange_.store(false, std::memory_order_relaxed);
-    // Publishes the above to help(), which reads them only after taking a slice from here.
-    cursor_.store(0);
-    while (binNextSlice(binners_[part])) {
-    }
-    waitForHelper();
   }
-  state.histogram.addBinned(binners_.data(), binners_.size(), count_);
+  // Still outside the range after round two only if the data changed under us (add() forbids
+  // it): the serial way keeps the counts consistent with the total even then.
+  if (outsideRange_.load(std::memory_order_relaxed)) {
+    state.histogram.add(data_, count_);
+  } else {
+    state.histogram.addBinned(binners_.data(), binners_.size(), count_);
+  }
+  finish();
+}
+
+void HistogramAdd::finish() {
+  // Dekker with help(): it sets helping_ and then reads done_; this sets done_ and then waits
+  // for helping_ to clear. One of the two sees the other's store, so help() never touches a
+  // binner freed here.
+  done_.store(true);
+  waitForHelper();
+  std::vector<calibration::RangeBinner>().swap(binners_);
 }
 
 void HistogramAdd::waitForHelper() {
@@ -77,11 +92,13 @@ void HistogramAdd::waitForHelper() {
 }
 
 bool HistogramAdd::help() {
-  if (binners_.empty()) return false;
   helping_.store(true);
-  const bool took = binNextSlice(binners_.back());
+  size_t taken = 0;
+  if (!done_.load()) {
+    while (taken < kHelpSlices && binNextSlice(binners_.back())) ++taken;
+  }
   helping_.store(false);
-  return took;
+  return taken > 0;
 }
 
 }  // namespace tnrt::binding

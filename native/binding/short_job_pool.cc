@@ -37,6 +37,8 @@ size_t chooseThreadCount(std::string& setting) {
 }
 }  // namespace
 
+void ShortJobPool::stopAtCleanup(void* self) { static_cast<ShortJobPool*>(self)->stop(); }
+
 ShortJobPool& ShortJobPool::of(Napi::Env env) {
   AddonData& data = addonData(env);
   if (!data.shortJobs) {
@@ -56,12 +58,12 @@ ShortJobPool::ShortJobPool(Napi::Env env, size_t threads) : env_(env), threadCou
   // Node runs cleanup hooks in reverse order of registration, so this one runs before N-API
   // tears down the instance data that owns the pool: the threads stop while the buffers they
   // read still exist.
-  napi_add_env_cleanup_hook(env, [](void* self) { static_cast<ShortJobPool*>(self)->stop(); }, this);
+  napi_add_env_cleanup_hook(env, stopAtCleanup, this);
 }
 
 ShortJobPool::~ShortJobPool() {
   stop();
-  napi_remove_env_cleanup_hook(env_, [](void* self) { static_cast<ShortJobPool*>(self)->stop(); }, this);
+  napi_remove_env_cleanup_hook(env_, stopAtCleanup, this);
 }
 
 Napi::Promise ShortJobPool::run(Napi::Env env, std::vector<std::function<void()>> parts,
@@ -163,8 +165,11 @@ void ShortJobPool::finish(Finished finished) {
     finished_.push_back(std::move(finished));
   }
   // One notification per group of jobs finished before JavaScript got to them.
-  if (first) {
-    notify_.call(this, [](Napi::Env env, Napi::Function, ShortJobPool* pool) { pool->settleFinished(env); });
+  if (first && !notify_.call(this, [](Napi::Env env, Napi::Function, ShortJobPool* pool) { pool->settleFinished(env); })) {
+    // The function is closed: the environment is ending and nothing will settle these. Drop
+    // them, so that finished_ is empty again and a later job would still notify.
+    std::lock_guard<std::mutex> lock(finishedMutex_);
+    finished_.clear();
   }
 }
 

@@ -85,6 +85,8 @@ class ShortJobPool {
   void settleFinished(Napi::Env env);
   // Stops and joins the threads; the job in progress completes first. JS thread, idempotent.
   void stop();
+  // The environment cleanup hook (the same function pointer to add and to remove it).
+  static void stopAtCleanup(void* self);
 
   Napi::Env env_;
   const size_t threadCount_;

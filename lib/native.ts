@@ -121,7 +121,7 @@ export interface NativeEntropyResult {
 export interface NativeCalibrationHistogram {
   /** Calls must not overlap; lib/calibration/histogram.ts queues them. */
   add(values: Float32Array): Promise<void>;
-  /** Bins one slice of the add() in flight on this thread; false when none is left. */
+  /** Bins up to two slices of the add() in flight on this thread; false when it took none. */
   help(): boolean;
   entropyThreshold(): Promise<NativeEntropyResult>;
   percentileThreshold(percent: number): number;

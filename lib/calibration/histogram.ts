@@ -1,8 +1,9 @@
 /**
  * CalibrationHistogram: the per-tensor statistics of INT8 calibration, as TensorRT's entropy
  * calibrator collects them: a 2048-bin histogram of |x| over [0, max|x|], filled batch by
- * batch on the addon's calibration threads, and the three ways to turn it into a clipping threshold (entropy,
- * min-max, percentile). The scale of symmetric int8 quantization is threshold / 127.
+ * batch on the addon's calibration threads, and the three ways to turn it into a clipping
+ * threshold (entropy, min-max, percentile). The scale of symmetric int8 quantization is
+ * threshold / 127.
  */
 import { callNative, fromNativeError, InvalidArgumentError } from '../errors.js';
 import { native, type NativeCalibrationHistogram } from '../native.js';
@@ -50,9 +51,14 @@ function pollWhileAddsRun(): void {
     loopPolling = false;
     return;
   }
-  // One slice per turn, taken from the in-flight adds in rotation.
-  const natives = [...addsInFlight.keys()];
-  natives[helpTurn++ % natives.length]!.help();
+  // One help() per turn, to the in-flight adds in rotation.
+  let skip = helpTurn++ % addsInFlight.size;
+  for (const native of addsInFlight.keys()) {
+    if (skip-- === 0) {
+      native.help();
+      break;
+    }
+  }
   setImmediate(pollWhileAddsRun);
 }
 
@@ -132,9 +138,9 @@ export class CalibrationHistogram extends NativeResource {
   /**
    * Adds |x| of a batch of activations, on the addon's calibration threads (one per core but
    * the event loop's, up to 4, or TENSORRT_NODE_CALIBRATION_THREADS; a batch of 256 KB or more
-   * is binned by several at once, and by the event loop between its turns). Calls may be issued without awaiting the previous one: they
-   * run one after another, in order. The array is read while the promise is pending, so it
-   * must not be modified or transferred until then.
+   * is binned by several at once, and by the event loop between its turns). Calls may be
+   * issued without awaiting the previous one: they run one after another, in order. The array
+   * is read while the promise is pending, so it must not be modified or transferred until then.
    * NaN and ±Inf are not binned (see `skipped`). When the batch holds a larger |x| than the
    * range so far, the range grows to it and the existing counts are re-binned (see
    * native/calibration/histogram.h for the policy).

@@ -21,8 +21,8 @@ class CalibrationHistogram : public Napi::ObjectWrap<CalibrationHistogram> {
  private:
   // [async] add(values: Float32Array) -> Promise<void>; the array is referenced until it settles.
   Napi::Value Add(const Napi::CallbackInfo& info);
-  // [sync] help() -> boolean: bins one slice of the add() in flight on this thread, if it has
-  // one left (histogram_add.h); lib/ calls it between event-loop turns while adds run.
+  // [sync] help() -> boolean: bins up to two slices of the add() in flight on this thread, if
+  // it has any free (histogram_add.h); lib/ calls it between event-loop turns while adds run.
   Napi::Value Help(const Napi::CallbackInfo& info);
   // [async] entropyThreshold() -> Promise<{ threshold, bins, divergence }>.
   Napi::Value EntropyThreshold(const Napi::CallbackInfo& info);

@@ -15,8 +15,9 @@ namespace tnrt::binding {
 namespace {
 
 // How long a thread that finished a job polls for the next. It has to cover the trip of the
-// completion to JavaScript and of the next call back (15-45 us measured on a 2-vCPU VM) with
-// room for a busy event loop; past it the thread sleeps and the next job pays one wake-up.
+// completion to JavaScript and of the next call back (a few microseconds while the event loop
+// polls, 15-45 us measured on a 2-vCPU VM when it slept) with room for a busy event loop; past
+// it the thread sleeps and the next job pays one wake-up.
 constexpr auto kSpin = std::chrono::microseconds(200);
 
 // One thread per core but the event loop's, from one up to four: the event loop polls while
@@ -35,6 +36,7 @@ size_t chooseThreadCount(std::string& setting) {
   const long n = std::strtol(value, &end, 10);
   return (*end == '\0' && n >= 1 && n <= 64) ? static_cast<size_t>(n) : 0;
 }
+
 }  // namespace
 
 void ShortJobPool::stopAtCleanup(void* self) { static_cast<ShortJobPool*>(self)->stop(); }
@@ -46,7 +48,8 @@ ShortJobPool& ShortJobPool::of(Napi::Env env) {
     const size_t threads = chooseThreadCount(setting);
     if (threads == 0) {
       throwInvalid(env, "TENSORRT_NODE_CALIBRATION_THREADS must be a whole number from 1 to 64, but it is '" + setting +
-                            "'; set it to the number of threads for calibration statistics, or unset it for one per core up to 4");
+                            "'; set it to the number of threads for calibration statistics, or unset it for one per core "
+                            "but the event loop's, up to 4");
     }
     data.shortJobs.reset(new ShortJobPool(env, threads));
   }

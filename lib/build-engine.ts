@@ -5,11 +5,11 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
-import type { BackendOption } from './backend.js';
+import { type BackendOption, resolveBackend } from './backend.js';
 import { Builder } from './builder.js';
 import type { MemoryPoolType, ProgressEvent } from './builder-config.js';
 import { InvalidArgumentError } from './errors.js';
-import type { Logger } from './logger.js';
+import { getDefaultLogger, type Logger } from './logger.js';
 import type { ShapeRange } from './optimization-profile.js';
 import { parseShapeSpec, type ShapeMap } from './shapes.js';
 import { convertToFloat16 } from './precision/float16.js';
@@ -85,23 +85,27 @@ export async function buildEngineWithCache(model: string | Uint8Array | ArrayBuf
     bytes = expectBytes(model, 'ONNX model');
   }
   const precision = options.precision === undefined ? 'fp32' : expectOneOf(options.precision, PRECISIONS, 'precision');
+  // Chosen once: INT8 calibration builds and runs a float engine before the real build, and
+  // both must use the same backend (with one fallback warning, through the build's logger).
+  let backend = options.backend;
   if (precision === 'fp16') bytes = await convertToFloat16(bytes, { baseDir: modelDir });
   if (precision === 'int8') {
     const calibration = expectObject(options.calibration ?? {}, 'calibration') as BuildEngineOptions['calibration'];
     if (!calibration?.calibrationData && !calibration?.calibrationCache?.read) {
       throw new InvalidArgumentError("precision 'int8' needs calibration.calibrationData (batches of inputs) or calibration.calibrationCache.read (a TensorRT calibration cache)");
     }
+    backend = resolveBackend(backend, options.logger ?? getDefaultLogger()).name;
     bytes = await quantizeInt8(bytes, {
       ...calibration,
       baseDir: modelDir,
-      ...(options.backend !== undefined && { backend: options.backend }),
+      backend,
       ...(options.shapes !== undefined && { shapes: options.shapes }),
     });
   } else if (options.calibration !== undefined) {
     throw new InvalidArgumentError(`the calibration option applies to precision 'int8' only (precision is '${precision}')`);
   }
 
-  const builder = new Builder({ ...(options.backend !== undefined && { backend: options.backend }), ...(options.logger && { logger: options.logger }) });
+  const builder = new Builder({ ...(backend !== undefined && { backend }), ...(options.logger && { logger: options.logger }) });
   try {
     // A rewritten float16 or INT8 model states its precision in its tensor types: TensorRT 10
     // honours them only in a strongly typed network (11 always is one).

@@ -1,8 +1,8 @@
 // The one switch: buildEngine's `precision`, and the accuracy report that compares a
 // reduced-precision engine with its float32 reference.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
-import { buildEngine, convertToFloat16, InferenceSession, Tensor } from '../lib/index.js';
+import { backends, buildEngine, convertToFloat16, InferenceSession, Logger, Tensor } from '../lib/index.js';
 import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
 import { compareAccuracy } from '../lib/precision/accuracy.js';
 import { lenetModel } from './fixtures/cnn-models.js';
@@ -91,5 +91,29 @@ describe("buildEngine({ precision: 'int8' })", () => {
     int8.dispose();
     fp32.dispose();
     await expect(buildEngine(model, { backend: 'sim', precision: 'int8' })).rejects.toThrow(/needs calibration.calibrationData/);
+  });
+
+  it("with backend 'auto', calibration and the build use one backend, choosing it once", async () => {
+    // Where TensorRT is missing, the fallback warning goes once through the build's logger and
+    // nowhere else: the float engine that calibration runs is built on the same choice.
+    const messages: string[] = [];
+    const logger = new Logger({ onMessage: (_severity, message) => messages.push(message) });
+    const stderr: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stderr.push(String(chunk));
+      return true;
+    });
+    try {
+      const calibrationData = [1, 2, 3].map((seed) => ({ x: new Tensor('float32', randomFloats(784, seed), [1, 1, 28, 28]) }));
+      await buildEngine(lenetModel(), { precision: 'int8', shapes: 'x:1x1x28x28', calibration: { calibrationData }, logger });
+      await new Promise((resolve) => setTimeout(resolve, 50)); // log messages arrive asynchronously
+    } finally {
+      spy.mockRestore();
+    }
+    const fallbacks = messages.filter((m) => m.includes('TensorRT is unavailable'));
+    const tensorrtLoads = backends().find((b) => b.name === 'tensorrt')!.available;
+    expect(fallbacks).toHaveLength(tensorrtLoads || process.env.TENSORRT_NODE_BACKEND === 'sim' ? 0 : 1);
+    expect(stderr.filter((line) => line.includes('TensorRT is unavailable'))).toEqual([]);
+    logger.dispose();
   });
 });

@@ -42,6 +42,11 @@ export interface BuildEngineOptions {
   profiles?: Record<string, ShapeRange>[];
   /** Memory pool limits in bytes, e.g. { workspace: 1 << 30 }. */
   memoryPoolLimits?: Partial<Record<MemoryPoolType, number>>;
+  /**
+   * The largest tensor the engine may hold, in bytes (default TENSORRT_NODE_MAX_TENSOR_BYTES,
+   * else 4 GiB); see BuilderConfig.setMaxTensorBytes.
+   */
+  maxTensorBytes?: number;
   /** A timing cache from an earlier build, to speed this one up. */
   timingCache?: Uint8Array;
   /** TensorRT's builder optimization level, 0-5. */
@@ -63,7 +68,8 @@ export interface BuildEngineResult {
  * Runs on worker threads; the event loop keeps turning.
  *
  * @throws OnnxParseError for a model the parser rejects; ShapeError for dynamic inputs with
- *   neither `shapes` nor `profiles`, or ranges that disagree with the model;
+ *   neither `shapes` nor `profiles`, ranges that disagree with the model, or a tensor larger
+ *   than maxTensorBytes (or a layer's scratch larger than the workspace pool limit);
  *   BackendUnavailableError when backend 'tensorrt' cannot load; CancelledError on abort
  */
 export async function buildEngineWithCache(model: string | Uint8Array | ArrayBuffer, options: BuildEngineOptions = {}): Promise<BuildEngineResult> {
@@ -113,6 +119,7 @@ export async function buildEngineWithCache(model: string | Uint8Array | ArrayBuf
     await builder.createOnnxParser(network).parse(bytes, modelDir);
     const config = builder.createBuilderConfig();
     for (const [pool, limit] of Object.entries(options.memoryPoolLimits ?? {})) config.setMemoryPoolLimit(pool as MemoryPoolType, limit as number);
+    if (options.maxTensorBytes !== undefined) config.setMaxTensorBytes(options.maxTensorBytes);
     if (options.timingCache) config.setTimingCache(options.timingCache);
     if (options.optimizationLevel !== undefined) config.setBuilderOptimizationLevel(options.optimizationLevel);
     if (options.onProgress) config.onProgress = options.onProgress;

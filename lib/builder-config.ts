@@ -5,6 +5,7 @@
 import { InvalidArgumentError } from './errors.js';
 import { Int8Calibrator } from './calibration/calibrators.js';
 import type { OptimizationProfile } from './optimization-profile.js';
+import { resolveMaxTensorBytes } from './tensor-limits.js';
 import { expectBytes, expectFunction, expectInteger, expectOneOf, invalid } from './validate.js';
 
 /** Builder flags, as TensorRT's BuilderFlag (kFP16, kINT8); TensorRT 10 and the sim only. */
@@ -27,10 +28,18 @@ export class BuilderConfig {
   #optimizationLevel: number | undefined;
   readonly #flags = new Set<BuilderFlag>();
   #calibrator: Int8Calibrator | undefined;
+  #maxTensorBytes: number | undefined;
   /** Called on the event loop for each progress event of a build using this config. */
   onProgress: ((event: ProgressEvent) => void) | undefined;
 
-  /** Limits a memory pool, in bytes. */
+  /**
+   * Limits a memory pool, in bytes. On TensorRT it bounds what tactics may use. The sim honours
+   * 'workspace' the same way: a layer whose scratch memory (beside its inputs and outputs; today
+   * ConvTranspose's column buffer) exceeds it at a profile's max shapes fails the build with
+   * ShapeError naming the layer, the bytes it needs and the limit. Other pools are accepted and
+   * ignored by the sim.
+   * @throws InvalidArgumentError for an unknown pool or a limit that is not an integer >= 0
+   */
   setMemoryPoolLimit(pool: MemoryPoolType, bytes: number): this {
     expectOneOf(pool, MEMORY_POOL_TYPES, 'memory pool');
     this.#pools.set(pool, expectInteger(bytes, `${pool} pool limit`, 0, Number.MAX_SAFE_INTEGER));
@@ -39,6 +48,23 @@ export class BuilderConfig {
 
   getMemoryPoolLimit(pool: MemoryPoolType): number | undefined {
     return this.#pools.get(pool);
+  }
+
+  /**
+   * The largest tensor (constant, input, activation or output) the engine may hold, in bytes;
+   * a build whose network needs a larger one at any shape of any profile fails with ShapeError
+   * naming the tensor, its size and the limit. Default: TENSORRT_NODE_MAX_TENSOR_BYTES, else
+   * 4 GiB. Enforced by the sim (a model is untrusted input); TensorRT checks its own sizes.
+   * @throws InvalidArgumentError unless an integer from 1 to Number.MAX_SAFE_INTEGER
+   */
+  setMaxTensorBytes(bytes: number): this {
+    this.#maxTensorBytes = resolveMaxTensorBytes(bytes, 'maxTensorBytes');
+    return this;
+  }
+
+  /** The limit set with setMaxTensorBytes, or undefined for the default. */
+  get maxTensorBytes(): number | undefined {
+    return this.#maxTensorBytes;
   }
 
   /**
@@ -117,8 +143,11 @@ export class BuilderConfig {
   }
 
   /** @internal validated plain options for the addon */
-  toNative(): { memoryPoolLimits: Record<string, number>; timingCache?: Uint8Array; optimizationLevel?: number; fp16?: boolean; int8?: boolean; onProgress?: (e: ProgressEvent) => void } {
-    const out: ReturnType<BuilderConfig['toNative']> = { memoryPoolLimits: Object.fromEntries(this.#pools) };
+  toNative(): { memoryPoolLimits: Record<string, number>; maxTensorBytes: number; timingCache?: Uint8Array; optimizationLevel?: number; fp16?: boolean; int8?: boolean; onProgress?: (e: ProgressEvent) => void } {
+    const out: ReturnType<BuilderConfig['toNative']> = {
+      memoryPoolLimits: Object.fromEntries(this.#pools),
+      maxTensorBytes: this.#maxTensorBytes ?? resolveMaxTensorBytes(undefined, 'maxTensorBytes'),
+    };
     if (this.#flags.has('fp16')) out.fp16 = true;
     if (this.#flags.has('int8')) out.int8 = true;
     if (this.#timingCache) out.timingCache = this.#timingCache;

@@ -70,3 +70,4 @@ export { OptimizationProfile, type ShapeRange } from './optimization-profile.js'
 export { Runtime, type RuntimeOptions } from './runtime.js';
 export { formatShapeSpec, parseShapeSpec, type ShapeMap } from './shapes.js';
 export { Tensor } from './tensor.js';
+export { DEFAULT_MAX_TENSOR_BYTES } from './tensor-limits.js';

@@ -22,6 +22,8 @@ export interface SessionOptions {
   logger?: Logger;
   /** Optimization profile to run with (default 0). */
   profile?: number;
+  /** The largest tensor the engine may hold, in bytes; see RuntimeOptions.maxTensorBytes. */
+  maxTensorBytes?: number;
 }
 
 export class InferenceSession {
@@ -37,7 +39,8 @@ export class InferenceSession {
 
   /**
    * Loads a serialized engine (bytes or a file path) and prepares it to run.
-   * @throws EngineInvalidError for a corrupt, truncated or foreign engine;
+   * @throws EngineInvalidError for a corrupt, truncated or foreign engine; ShapeError when a
+   *   tensor of the engine exceeds maxTensorBytes;
    *   BackendUnavailableError when the engine needs TensorRT and it cannot load
    */
   static async create(engine: string | Uint8Array | ArrayBuffer, options: SessionOptions = {}): Promise<InferenceSession> {
@@ -64,7 +67,11 @@ export class InferenceSession {
         );
       }
     }
-    const runtime = new Runtime({ backend, ...(options.logger && { logger: options.logger }) });
+    const runtime = new Runtime({
+      backend,
+      ...(options.logger && { logger: options.logger }),
+      ...(options.maxTensorBytes !== undefined && { maxTensorBytes: options.maxTensorBytes }),
+    });
     try {
       const loaded = await runtime.deserializeCudaEngine(bytes);
       const context = loaded.createExecutionContext();

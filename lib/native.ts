@@ -49,6 +49,7 @@ export interface NativeCalibrator {
 export interface NativeBuildOptions {
   profiles: { inputs: { name: string; min: number[]; opt: number[]; max: number[] }[] }[];
   memoryPoolLimits: Record<string, number>;
+  maxTensorBytes?: number;
   timingCache?: Uint8Array;
   optimizationLevel?: number;
   fp16?: boolean;
@@ -105,7 +106,7 @@ export interface NativeEngine {
 }
 
 export interface NativeRuntime {
-  deserializeEngine(bytes: Uint8Array): Promise<NativeEngine>;
+  deserializeEngine(bytes: Uint8Array, options?: { maxTensorBytes?: number }): Promise<NativeEngine>;
   backendInfo(): NativeBackendInfo;
   dispose(): void;
 }

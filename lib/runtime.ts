@@ -7,12 +7,20 @@ import { awaitNative, callNative, EngineInvalidError } from './errors.js';
 import { getDefaultLogger, type Logger } from './logger.js';
 import { native, type NativeRuntime } from './native.js';
 import { NativeResource } from './resource.js';
+import { resolveMaxTensorBytes } from './tensor-limits.js';
 import { expectBytes, expectObject } from './validate.js';
 
 export interface RuntimeOptions {
   /** 'auto' (default, or TENSORRT_NODE_BACKEND): TensorRT when it loads, else the sim. */
   backend?: BackendOption;
   logger?: Logger;
+  /**
+   * The largest tensor an engine loaded here may hold, in bytes (default:
+   * TENSORRT_NODE_MAX_TENSOR_BYTES, else 4 GiB). The sim refuses an engine that needs a larger
+   * one at its profiles' max shapes (ShapeError), and an execute whose shapes (including shapes
+   * computed from input data) need one, before allocating it. TensorRT checks its own sizes.
+   */
+  maxTensorBytes?: number;
 }
 
 /** True when `bytes` start like a sim engine (used to route 'auto' deserialization). */
@@ -26,12 +34,18 @@ export function isSimEngine(bytes: Uint8Array): boolean {
 export class Runtime extends NativeResource {
   readonly backend: BackendName;
   readonly logger: Logger;
+  /** The maxTensorBytes every engine this runtime loads is held to. */
+  readonly maxTensorBytes: number;
   #native: NativeRuntime;
 
-  /** @throws BackendUnavailableError when backend 'tensorrt' is asked for and cannot load */
+  /**
+   * @throws BackendUnavailableError when backend 'tensorrt' is asked for and cannot load;
+   *   InvalidArgumentError for a maxTensorBytes that is not an integer >= 1
+   */
   constructor(options: RuntimeOptions = {}) {
     super('Runtime');
     expectObject(options, 'Runtime options');
+    this.maxTensorBytes = resolveMaxTensorBytes(options.maxTensorBytes, 'maxTensorBytes');
     this.logger = options.logger ?? getDefaultLogger();
     const resolved = resolveBackend(options.backend, this.logger);
     this.backend = resolved.name;
@@ -46,7 +60,8 @@ export class Runtime extends NativeResource {
   /**
    * Loads an engine from its serialized bytes (the TensorRT name; it also loads sim engines).
    * @throws EngineInvalidError for bytes that are corrupt, truncated, or from another backend
-   *   or version, naming which and what to do
+   *   or version, or whose tables disagree with their graph, naming which and what to do;
+   *   ShapeError when a tensor of the engine exceeds maxTensorBytes
    */
   async deserializeCudaEngine(bytes: Uint8Array | ArrayBuffer): Promise<Engine> {
     this.assertLive();
@@ -55,7 +70,7 @@ export class Runtime extends NativeResource {
     if (this.backend === 'tensorrt' && isSimEngine(plan)) {
       throw new EngineInvalidError("this is a tensorrt-node sim engine; load it with backend 'sim'");
     }
-    const engine = await awaitNative(() => this.#native.deserializeEngine(plan));
+    const engine = await awaitNative(() => this.#native.deserializeEngine(plan, { maxTensorBytes: this.maxTensorBytes }));
     if (this.disposed) {
       engine.dispose();
       this.assertLive();

@@ -54,6 +54,14 @@ using Dims = std::vector<int64_t>;
 int64_t volume(const Dims& d);  // -1 if any dimension is dynamic
 std::string dimsToString(const Dims& d);  // "1x3x224x224", "-1x3" for dynamic
 
+// The default cap on any one tensor's bytes (activation, output or constant): 4 GiB. Above
+// what any tensor of a model that fits one GPU's memory with its weights needs, and low
+// enough that a 249-byte model cannot make the process allocate tens of gigabytes. A
+// backend refuses (kShape) a build, engine or execute that would need a larger tensor.
+// BuildOptions / DeserializeOptions::maxTensorBytes change it (TypeScript: the
+// maxTensorBytes option, or TENSORRT_NODE_MAX_TENSOR_BYTES).
+constexpr uint64_t kDefaultMaxTensorBytes = uint64_t{4} << 30;
+
 enum class Severity : int32_t { kInternalError = 0, kError = 1, kWarning = 2, kInfo = 3, kVerbose = 4 };
 
 // Receives every message of a builder, runtime or engine. Must be thread-safe: TensorRT and
@@ -197,6 +205,16 @@ struct BuildOptions {
   // The calibrator for int8 (may be null: TensorRT then needs per-tensor dynamic ranges,
   // which this API does not set, so the binding requires one). Outlives the build call.
   Calibrator* calibrator = nullptr;
+  // No tensor of the network (constant, input, activation, output) may exceed this many bytes
+  // at any shape of any profile; the build fails with kShape naming the tensor otherwise.
+  uint64_t maxTensorBytes = kDefaultMaxTensorBytes;
+};
+
+// Options of one deserializeEngine call.
+struct DeserializeOptions {
+  // The engine is refused (kShape) when a tensor exceeds this at its profiles' max shapes,
+  // and execute() refuses (kShape) shapes that need a larger tensor, before allocating it.
+  uint64_t maxTensorBytes = kDefaultMaxTensorBytes;
 };
 
 struct BuildResult {
@@ -264,7 +282,8 @@ class Runtime {
  public:
   virtual ~Runtime() = default;
   // [async] The engine keeps this runtime alive.
-  virtual std::shared_ptr<Engine> deserializeEngine(const uint8_t* data, size_t size) = 0;
+  virtual std::shared_ptr<Engine> deserializeEngine(const uint8_t* data, size_t size,
+                                                   const DeserializeOptions& options) = 0;
 };
 
 struct BackendInfo {
@@ -291,7 +310,8 @@ class Backend {
 using CreateBackendFn = Backend* (*)(std::string* error);
 #define TNRT_CREATE_BACKEND_SYMBOL "tnrt_create_backend"
 // 2: ParseOptions, BuildOptions::fp16/int8/calibrator, BackendInfo::implicitPrecision.
-#define TNRT_BACKEND_ABI_VERSION 2
+// 3: BuildOptions::maxTensorBytes, DeserializeOptions.
+#define TNRT_BACKEND_ABI_VERSION 3
 using BackendAbiVersionFn = int32_t (*)();
 #define TNRT_BACKEND_ABI_SYMBOL "tnrt_backend_abi_version"
 

@@ -1,6 +1,7 @@
 // Element-type and shape helpers shared by the binding and both backends.
 #include "backend.h"
 
+#include <cstdint>
 #include <sstream>
 
 namespace tnrt {
@@ -27,7 +28,14 @@ int dataTypeBits(DataType t) {
 
 size_t dataTypeBytes(DataType t, int64_t count) {
   if (count <= 0) return 0;
-  return static_cast<size_t>((count * dataTypeBits(t) + 7) / 8);
+  // Saturate instead of wrapping: a wrapped size would allocate a buffer smaller than the
+  // element loop that fills it. SIZE_MAX never compares equal to a real byte count and fails
+  // any allocation, so callers that forgot to check still cannot overflow a heap buffer.
+  uint64_t bits;
+  if (__builtin_mul_overflow(static_cast<uint64_t>(count), static_cast<uint64_t>(dataTypeBits(t)), &bits))
+    return SIZE_MAX;
+  const uint64_t bytes = bits / 8 + (bits % 8 != 0 ? 1 : 0);
+  return bytes > SIZE_MAX ? SIZE_MAX : static_cast<size_t>(bytes);
 }
 
 const char* dataTypeName(DataType t) {
@@ -48,9 +56,17 @@ bool dataTypeFromName(const std::string& name, DataType* out) {
 
 int64_t volume(const Dims& d) {
   int64_t v = 1;
+  bool overflow = false;
   for (int64_t x : d) {
     if (x < 0) return -1;
-    v *= x;
+    // Keep scanning after an overflow: a later dynamic dim still makes the answer -1.
+    if (!overflow && __builtin_mul_overflow(v, x, &v)) overflow = true;
+  }
+  // Saturated, never wrapped (see dataTypeBytes); a zero dim still gives 0.
+  if (overflow) {
+    for (int64_t x : d)
+      if (x == 0) return 0;
+    return INT64_MAX;
   }
   return v;
 }

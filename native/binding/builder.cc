@@ -76,6 +76,12 @@ BuildOptions buildOptionsFromJs(Napi::Env env, Napi::Value value) {
   }
   Napi::Value level = o.Get("optimizationLevel");
   if (level.IsNumber()) options.optimizationLevel = level.As<Napi::Number>().Int32Value();
+  Napi::Value maxTensorBytes = o.Get("maxTensorBytes");
+  if (maxTensorBytes.IsNumber()) {
+    const double v = maxTensorBytes.As<Napi::Number>().DoubleValue();
+    if (!(v >= 1) || v > 9007199254740991.0) throwInvalid(env, "maxTensorBytes must be a positive safe integer");
+    options.maxTensorBytes = static_cast<uint64_t>(v);
+  }
   options.fp16 = o.Get("fp16").ToBoolean().Value();
   options.int8 = o.Get("int8").ToBoolean().Value();
   return options;

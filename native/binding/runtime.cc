@@ -29,11 +29,21 @@ Napi::Value Runtime::DeserializeEngine(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!runtime_) throwDisposed(env, "Runtime");
   ByteSpan bytes = bytesFromJs(env, info[0], "engine");
+  // options: { maxTensorBytes?: number } (lib/runtime.ts validated it; this is the cheap guard).
+  DeserializeOptions options;
+  if (info.Length() > 1 && info[1].IsObject()) {
+    Napi::Value limit = info[1].As<Napi::Object>().Get("maxTensorBytes");
+    if (limit.IsNumber()) {
+      const double v = limit.As<Napi::Number>().DoubleValue();
+      if (!(v >= 1) || v > 9007199254740991.0) throwInvalid(env, "maxTensorBytes must be a positive safe integer");
+      options.maxTensorBytes = static_cast<uint64_t>(v);
+    }
+  }
   auto runtime = runtime_;
   auto log = log_;
   return PromiseWorker<std::shared_ptr<tnrt::Engine>>::Start(
       env, "tensorrt-node deserialize",
-      [runtime, bytes]() { return runtime->deserializeEngine(bytes.data, bytes.size); },
+      [runtime, bytes, options]() { return runtime->deserializeEngine(bytes.data, bytes.size, options); },
       [log, size = bytes.size](Napi::Env env, std::shared_ptr<tnrt::Engine>& engine) -> Napi::Value {
         if (!engine) throw makeError(env, ErrorCode::kEngineInvalid, "the backend returned no engine", log->takeRecentErrors());
         return Engine::create(env, std::move(engine), log, static_cast<int64_t>(size));

@@ -255,6 +255,8 @@ void OnnxReader::readGraph(WireReader r, Graph* graph, const std::map<std::strin
 void OnnxReader::readNode(WireReader r, Graph* graph, int32_t index, const std::map<std::string, int64_t>& opsets) {
   Node node;
   std::vector<std::string> inputs, outputs;
+  // Reported once the node's name is known (it may follow its attributes on the wire).
+  std::vector<std::string> attributeProblems;
   uint32_t field, wt;
   while (r.next(&field, &wt)) {
     if (wt != kLengthDelimited) {
@@ -268,7 +270,13 @@ void OnnxReader::readNode(WireReader r, Graph* graph, int32_t index, const std::
       case 4: node.opType = r.string(); break;
       case 5:
         node.attributes.emplace_back();
-        readAttribute(r.bytes(), &node.attributes.back());
+        try {
+          readAttribute(r.bytes(), &node.attributes.back());
+        } catch (const WireError& e) {
+          // The attribute's bytes were already bounded by r.bytes(), so reading on is safe.
+          attributeProblems.push_back(e.what());
+          node.attributes.pop_back();
+        }
         break;
       case 7: node.domain = r.string(); break;
       default: r.skip(wt); break;
@@ -279,6 +287,8 @@ void OnnxReader::readNode(WireReader r, Graph* graph, int32_t index, const std::
   node.opset = it == opsets.end() ? 0 : it->second;
   // Exporters often leave nodes unnamed; give each a stable name so errors can point at it.
   if (node.name.empty()) node.name = node.opType + "_" + std::to_string(index);
+  // The ParserError carries the node and operator; the message then names the attribute.
+  for (const auto& problem : attributeProblems) error(problem, &node, index);
   for (const auto& name : inputs) node.inputs.push_back(name.empty() ? -1 : graph->valueId(name));
   for (const auto& name : outputs) node.outputs.push_back(name.empty() ? -1 : graph->valueId(name));
   graph->nodes.push_back(std::move(node));
@@ -287,16 +297,20 @@ void OnnxReader::readNode(WireReader r, Graph* graph, int32_t index, const std::
 void OnnxReader::readAttribute(WireReader r, Attribute* out) {
   int64_t declaredType = 0;
   bool sawOther = false;
+  // What the attribute actually carries, to check against the type it declares: a kernel
+  // reads the field its declared type names, and an absent tensor is a null data pointer.
+  bool sawF = false, sawI = false, sawS = false, sawT = false;
   uint32_t field, wt;
   while (r.next(&field, &wt)) {
     switch (field) {
       case 1: expectWireType(wt, kLengthDelimited, "AttributeProto.name"); out->name = r.string(); break;
-      case 2: expectWireType(wt, kFixed32, "AttributeProto.f"); out->f = bitsToFloat(r.fixed32()); break;
-      case 3: expectWireType(wt, kVarint, "AttributeProto.i"); out->i = static_cast<int64_t>(r.varint()); break;
-      case 4: expectWireType(wt, kLengthDelimited, "AttributeProto.s"); out->s = r.string(); break;
+      case 2: expectWireType(wt, kFixed32, "AttributeProto.f"); out->f = bitsToFloat(r.fixed32()); sawF = true; break;
+      case 3: expectWireType(wt, kVarint, "AttributeProto.i"); out->i = static_cast<int64_t>(r.varint()); sawI = true; break;
+      case 4: expectWireType(wt, kLengthDelimited, "AttributeProto.s"); out->s = r.string(); sawS = true; break;
       case 5: {
         expectWireType(wt, kLengthDelimited, "AttributeProto.t");
         std::string ignored;
+        sawT = true;
         try {
           readTensor(r.bytes(), &out->t, &ignored);
         } catch (const ModelError& e) {
@@ -319,13 +333,30 @@ void OnnxReader::readAttribute(WireReader r, Attribute* out) {
       default: r.skip(wt); break;
     }
   }
+  const std::string label = "attribute '" + out->name + "'";
   if (declaredType >= 1 && declaredType <= 8) {
     out->type = static_cast<AttrType>(declaredType);
+    // Scalars may legitimately rely on the proto default (0, 0.0, "") when a writer omits the
+    // field; a tensor has no default, so TENSOR without one is malformed. A scalar field of
+    // another kind, instead of the declared one, means the writer and the type disagree.
+    const char* names[] = {"", "FLOAT", "INT", "STRING", "TENSOR", "GRAPH", "FLOATS", "INTS", "STRINGS"};
+    const std::string declared = names[declaredType];
+    if (out->type == AttrType::kTensor && !sawT)
+      throw WireError(label + " is declared TENSOR but carries no tensor; re-export the model (the Constant or "
+                      "attribute has lost its value)");
+    if ((out->type == AttrType::kFloat && !sawF && (sawI || sawS || sawT)) ||
+        (out->type == AttrType::kInt && !sawI && (sawF || sawS || sawT)) ||
+        (out->type == AttrType::kString && !sawS && (sawF || sawI || sawT)) ||
+        (out->type != AttrType::kTensor && out->type != AttrType::kGraph && sawT))
+      throw WireError(label + " is declared " + declared + " but carries a value of another type; fix the model");
+    if ((out->type == AttrType::kFloats && !out->ints.empty()) || (out->type == AttrType::kInts && !out->floats.empty()))
+      throw WireError(label + " is declared " + declared + " but carries a list of another type; fix the model");
   } else if (declaredType != 0 || sawOther) {
     out->type = AttrType::kOther;
   } else {
     // IR version 1 models omit the type; the sim never needs to tell an empty list apart.
-    out->type = !out->floats.empty() ? AttrType::kFloats
+    out->type = sawT ? AttrType::kTensor
+                : !out->floats.empty() ? AttrType::kFloats
                 : !out->ints.empty() ? AttrType::kInts
                 : !out->strings.empty() ? AttrType::kStrings
                 : !out->s.empty() ? AttrType::kString

@@ -54,6 +54,10 @@ using InferFn = void (*)(const Node& node, const std::vector<ValueRef>& inputs, 
 using KernelFn = void (*)(const Node& node, const std::vector<ValueRef>& inputs, const std::vector<OutputRef>& outputs,
                           KernelScratch& scratch);
 
+// Scratch bytes for outputs `outputs` (their shapes all known); UINT64_MAX when it overflows.
+using ScratchFn = uint64_t (*)(const Node& node, const std::vector<ValueRef>& inputs,
+                               const std::vector<OutputDesc>& outputs);
+
 struct OpDef {
   std::string opType;
   int64_t minOpset = 1;
@@ -66,6 +70,10 @@ struct OpDef {
   // How many outputs a node of this type may have (checked before anything runs).
   int32_t minOutputs = 1;
   int32_t maxOutputs = 1;
+  // Bytes of scratch memory the kernel needs beyond its outputs for these shapes (the sim's
+  // share of TensorRT's workspace pool), or null when it needs none worth limiting. The
+  // builder holds it to the 'workspace' memory pool limit.
+  ScratchFn scratchBytes = nullptr;
 };
 
 // The newest default-domain opset whose changes the sim has reviewed.

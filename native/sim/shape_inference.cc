@@ -21,8 +21,31 @@ int64_t safeVolume(const Dims& shape) {
   return v;
 }
 
-ShapeInference::ShapeInference(const Graph& graph, size_t foldLimitBytes)
-    : graph_(graph), foldLimit_(foldLimitBytes) {}
+std::string maxTensorBytesHint() {
+  return "raise the maxTensorBytes option (or the TENSORRT_NODE_MAX_TENSOR_BYTES environment variable) if the "
+         "model really needs a tensor this large, else fix the model or the input shapes";
+}
+
+uint64_t checkTensorBytes(const std::string& what, DataType dtype, const Dims& shape, uint64_t maxTensorBytes) {
+  for (int64_t d : shape)
+    if (d < 0)
+      throw BackendError(ErrorCode::kShape, what + " has shape " + dimsToString(shape) +
+                                                " with a negative dimension; fix the model");
+  uint64_t bytes;
+  if (!checkedTensorBytes(dtype, shape, &bytes))
+    throw BackendError(ErrorCode::kShape, what + " has shape " + dimsToString(shape) + " of " + dataTypeName(dtype) +
+                                              ", whose size overflows 64 bits (maxTensorBytes is " +
+                                              std::to_string(maxTensorBytes) + " bytes); fix the model or the input shapes");
+  if (bytes > maxTensorBytes)
+    throw BackendError(ErrorCode::kShape, what + " has shape " + dimsToString(shape) + " of " + dataTypeName(dtype) +
+                                              " (" + std::to_string(bytes) + " bytes), more than maxTensorBytes (" +
+                                              std::to_string(maxTensorBytes) + " bytes); " + maxTensorBytesHint());
+  return bytes;
+}
+
+ShapeInference::ShapeInference(const Graph& graph, size_t foldLimitBytes, uint64_t maxTensorBytes,
+                               uint64_t workspaceBytes)
+    : graph_(graph), foldLimit_(foldLimitBytes), maxTensorBytes_(maxTensorBytes), workspaceBytes_(workspaceBytes) {}
 
 void ShapeInference::run(const std::vector<Dims>& inputShapes) {
   const auto& registry = OpRegistry::instance();
@@ -34,10 +57,15 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes) {
     const Value& val = graph_.values[v];
     if (val.initializer < 0) continue;
     const Tensor& t = graph_.initializers[static_cast<size_t>(val.initializer)];
+    checkTensorBytes("constant '" + val.name + "'", t.dtype, t.shape, maxTensorBytes_);
     values_[v] = {t.dtype, t.shape, t.data.empty() ? kEmptyTensorData : t.data.data(), true};
   }
   for (size_t i = 0; i < graph_.inputs.size() && i < inputShapes.size(); ++i) {
     int32_t id = graph_.inputs[i];
+    const Value& val = graph_.values[static_cast<size_t>(id)];
+    bool known = true;
+    for (int64_t d : inputShapes[i]) known = known && d >= 0;
+    if (known) checkTensorBytes("input '" + val.name + "'", val.dtype, inputShapes[i], maxTensorBytes_);
     values_[static_cast<size_t>(id)] = {graph_.values[static_cast<size_t>(id)].dtype, inputShapes[i], nullptr, true};
   }
 
@@ -62,6 +90,35 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes) {
     }
     descs.assign(node.outputs.size(), OutputDesc{});
     op->infer(node, ins, &descs);
+    // Every size below (folding buffers, activation memory, the engine's tensors) trusts
+    // these shapes, so refuse impossible or too-large ones here, before anything is allocated.
+    for (size_t k = 0; k < node.outputs.size(); ++k) {
+      const Dims& shape = descs[k].shape;
+      bool known = true;
+      for (int64_t d : shape) {
+        if (d < -1)
+          throw BackendError(ErrorCode::kShape, node.label() + ": output " + std::to_string(k) + " would have shape " +
+                                                    dimsToString(shape) + "; fix the model");
+        known = known && d >= 0;
+      }
+      if (!known) continue;
+      const int32_t id = node.outputs[k];
+      const std::string name = id >= 0 ? graph_.values[static_cast<size_t>(id)].name : std::to_string(k);
+      checkTensorBytes(node.label() + ": output '" + name + "'", descs[k].dtype, shape, maxTensorBytes_);
+    }
+    if (op->scratchBytes) {
+      const uint64_t need = op->scratchBytes(node, ins, descs);
+      const bool workspace = workspaceBytes_ != kNoWorkspaceLimit;
+      const uint64_t limit = workspace ? workspaceBytes_ : maxTensorBytes_;
+      if (need > limit)
+        throw BackendError(ErrorCode::kShape,
+                           node.label() + " needs " + std::to_string(need) + " bytes of scratch memory, more than the " +
+                               (workspace ? "workspace memory pool limit (" + std::to_string(limit) +
+                                                      " bytes); raise it with setMemoryPoolLimit('workspace', bytes)"
+                                                : "maxTensorBytes limit (" + std::to_string(limit) + " bytes); " +
+                                                      maxTensorBytesHint()) +
+                               ", or lower the optimization profile's max shapes");
+    }
 
     size_t foldBytes = 0;
     bool foldable = allKnown;

@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "checked_math.h"
 #include "graph.h"
 #include "op_registry.h"
 
@@ -23,8 +24,13 @@ struct ValueState {
 class ShapeInference {
  public:
   // Nodes whose inputs are all known get evaluated when their outputs total at most
-  // `foldLimitBytes` (0 folds nothing but Constant-free shapes).
-  ShapeInference(const Graph& graph, size_t foldLimitBytes);
+  // `foldLimitBytes` (0 folds nothing but Constant-free shapes). Any tensor (constant, input
+  // or layer output) whose size is known and exceeds `maxTensorBytes` is a kShape error before
+  // anything is allocated for it; so is a layer whose scratch memory exceeds
+  // `workspaceBytes` (kNoWorkspaceLimit: the scratch is then held to maxTensorBytes).
+  static constexpr uint64_t kNoWorkspaceLimit = UINT64_MAX;
+  ShapeInference(const Graph& graph, size_t foldLimitBytes, uint64_t maxTensorBytes = kDefaultMaxTensorBytes,
+                 uint64_t workspaceBytes = kNoWorkspaceLimit);
   ShapeInference(const ShapeInference&) = delete;
   ShapeInference& operator=(const ShapeInference&) = delete;
 
@@ -42,6 +48,8 @@ class ShapeInference {
  private:
   const Graph& graph_;
   size_t foldLimit_;
+  uint64_t maxTensorBytes_;
+  uint64_t workspaceBytes_;
   std::vector<ValueState> values_;
   std::vector<std::vector<uint8_t>> foldedData_;
   std::vector<bool> folded_;
@@ -52,6 +60,14 @@ class ShapeInference {
 // Volume of a shape with every dim known, or -1 when a dim is unknown or the product would
 // exceed 2^62 elements (so callers never compute with an overflowed size).
 int64_t safeVolume(const Dims& shape);
+
+// Throws BackendError kShape when a tensor of `dtype` and `shape` (all dims known) cannot be
+// sized without overflow or needs more than `maxTensorBytes`. `what` names it ("node 'c'
+// (Conv): output 'y'"). Returns the byte count otherwise.
+uint64_t checkTensorBytes(const std::string& what, DataType dtype, const Dims& shape, uint64_t maxTensorBytes);
+
+// The message tail that tells the user how to raise the limit.
+std::string maxTensorBytesHint();
 
 // A valid, never-dereferenced address for the contents of empty tensors, so that "data is
 // known" can always be tested as data != nullptr.

@@ -48,7 +48,9 @@ std::unique_ptr<Network> SimBuilder::parseOnnx(const uint8_t* data, size_t size,
       info.inputs.push_back({v.name, v.dtype, v.shape, true});
       inputShapes.push_back(v.shape);
     }
-    ShapeInference inference(*graph, kParseFoldLimitBytes);
+    // No size limit yet: maxTensorBytes is a build and load option, and the parser (like
+    // TensorRT's) accepts a model the build may then refuse. Overflow is still an error.
+    ShapeInference inference(*graph, kParseFoldLimitBytes, UINT64_MAX);
     try {
       inference.run(inputShapes);
     } catch (const BackendError& e) {
@@ -98,10 +100,24 @@ BuildResult SimBuilder::buildSerializedNetwork(const Network& network, const Bui
   logTo(log_, Severity::kInfo,
         "[sim] building engine: " + std::to_string(graph.nodes.size()) + " layers, " +
             std::to_string(options.profiles.size()) + " optimization profile(s)");
-  for (const auto& pool : options.memoryPoolLimits)
+  // The workspace pool is honoured the way TensorRT honours it: it bounds the scratch memory a
+  // layer's implementation may use beside its inputs and outputs. TensorRT skips tactics that
+  // need more and fails the build when no tactic fits; the sim has one implementation per
+  // layer, so a layer whose scratch (ConvTranspose's column buffer; the other kernels work in
+  // small fixed blocks) exceeds the limit at a profile's max shapes fails the build (kShape,
+  // naming the layer, the bytes it needs and the limit). The other pools have no sim meaning.
+  uint64_t workspace = ShapeInference::kNoWorkspaceLimit;
+  for (const auto& pool : options.memoryPoolLimits) {
+    if (pool.first == "workspace") {
+      workspace = pool.second;
+      logTo(log_, Severity::kVerbose,
+            "[sim] workspace limit " + std::to_string(pool.second) + " bytes: layers needing more scratch fail the build");
+      continue;
+    }
     logTo(log_, Severity::kVerbose,
           "[sim] memory pool '" + pool.first + "' limit " + std::to_string(pool.second) +
-              " bytes accepted (the sim runs on host memory and does not enforce it)");
+              " bytes accepted (the sim has no such pool and does not enforce it)");
+  }
   if (options.optimizationLevel >= 0)
     logTo(log_, Severity::kVerbose,
           "[sim] builder optimization level " + std::to_string(options.optimizationLevel) +
@@ -119,7 +135,7 @@ BuildResult SimBuilder::buildSerializedNetwork(const Network& network, const Bui
 
   // Prove the network valid at both ends of every profile's range; the max shapes also size
   // the activation memory the engine reports.
-  ShapeInference inference(graph, kParseFoldLimitBytes);
+  ShapeInference inference(graph, kParseFoldLimitBytes, options.maxTensorBytes, workspace);
   for (size_t p = 0; p < engine.profiles.size(); ++p) {
     for (bool useMax : {false, true}) {
       try {

@@ -23,8 +23,12 @@ constexpr size_t kLoadFoldLimitBytes = size_t{64} << 20;
 }  // namespace
 
 SimEngine::SimEngine(std::shared_ptr<Runtime> runtime, std::shared_ptr<LogSink> log, std::vector<uint8_t> plan,
-                     EngineData data)
-    : runtime_(std::move(runtime)), log_(std::move(log)), plan_(std::move(plan)), data_(std::move(data)) {
+                     EngineData data, uint64_t maxTensorBytes)
+    : runtime_(std::move(runtime)),
+      log_(std::move(log)),
+      plan_(std::move(plan)),
+      data_(std::move(data)),
+      maxTensorBytes_(maxTensorBytes) {
   validate();
 }
 
@@ -45,29 +49,7 @@ void SimEngine::validate() {
     if (t.isInput && t.dtype != graph.values[static_cast<size_t>(id)].dtype)
       invalid("input '" + t.name + "' has inconsistent element types");
   }
-  if (data_.profiles.empty()) invalid("it has no optimization profile");
-  for (const Profile& p : data_.profiles) {
-    if (p.inputs.size() != numInputs) invalid("an optimization profile does not cover every input");
-    for (size_t i = 0; i < numInputs; ++i) {
-      const InputProfile& ip = p.inputs[i];
-      const Dims& shape = data_.ioTensors[i].shape;
-      if (ip.input != data_.ioTensors[i].name || ip.min.size() != shape.size() || ip.opt.size() != shape.size() ||
-          ip.max.size() != shape.size())
-        invalid("an optimization profile does not match input '" + data_.ioTensors[i].name + "'");
-      for (size_t d = 0; d < shape.size(); ++d)
-        if (ip.min[d] < 0 || ip.min[d] > ip.max[d] || (shape[d] >= 0 && ip.min[d] != ip.max[d]))
-          invalid("an optimization profile has an invalid range for input '" + data_.ioTensors[i].name + "'");
-    }
-  }
-
-  std::vector<Dims> shapes;
-  for (size_t i = 0; i < numInputs; ++i) shapes.push_back(data_.ioTensors[i].shape);
-  constants_ = std::make_unique<ShapeInference>(graph, kLoadFoldLimitBytes);
-  try {
-    constants_->run(shapes);
-  } catch (const BackendError& e) {
-    invalid(std::string(e.what()) + "; rebuild the engine");
-  }
+  validateShapes();
   const auto& registry = OpRegistry::instance();
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     if (constants_->folded(n)) continue;
@@ -78,6 +60,109 @@ void SimEngine::validate() {
   logTo(log_, Severity::kVerbose,
         "[sim] engine plan: " + std::to_string(steps_.size()) + " run-time layers, " +
             std::to_string(graph.nodes.size() - steps_.size()) + " folded into constants");
+}
+
+namespace {
+
+std::string triple(int64_t lo, int64_t mid, int64_t hi) {
+  return std::to_string(lo) + "/" + std::to_string(mid) + "/" + std::to_string(hi);
+}
+
+// Ranks equal, and every dim both sides know equal. `declared` may leave dims dynamic (-1).
+bool shapeAgrees(const Dims& declared, const Dims& computed) {
+  if (declared.size() != computed.size()) return false;
+  for (size_t d = 0; d < declared.size(); ++d)
+    if (declared[d] >= 0 && computed[d] >= 0 && declared[d] != computed[d]) return false;
+  return true;
+}
+
+}  // namespace
+
+void SimEngine::validateShapes() {
+  const Graph& graph = data_.graph;
+  const size_t numInputs = graph.inputs.size();
+  if (data_.profiles.empty()) invalid("it has no optimization profile");
+  // What the builder checked, checked again: everything below sizes memory from these.
+  for (size_t p = 0; p < data_.profiles.size(); ++p) {
+    const Profile& profile = data_.profiles[p];
+    if (profile.inputs.size() != numInputs) invalid("an optimization profile does not cover every input");
+    for (size_t i = 0; i < numInputs; ++i) {
+      const InputProfile& ip = profile.inputs[i];
+      const TensorDesc& t = data_.ioTensors[i];
+      const Dims& shape = t.shape;
+      const std::string where = "optimization profile " + std::to_string(p) + ", input '" + t.name + "'";
+      if (ip.input != t.name || ip.min.size() != shape.size() || ip.opt.size() != shape.size() ||
+          ip.max.size() != shape.size())
+        invalid(where + ": its min/opt/max ranks (" + std::to_string(ip.min.size()) + "/" +
+                std::to_string(ip.opt.size()) + "/" + std::to_string(ip.max.size()) +
+                ") or name do not match the input (rank " + std::to_string(shape.size()) +
+                "); the engine is corrupt, rebuild it");
+      for (size_t d = 0; d < shape.size(); ++d) {
+        const int64_t lo = ip.min[d], mid = ip.opt[d], hi = ip.max[d];
+        if (lo < 0 || lo > mid || mid > hi)
+          invalid(where + ", dimension " + std::to_string(d) + ": needs 0 <= min <= opt <= max but has min/opt/max " +
+                  triple(lo, mid, hi) + "; the engine is corrupt, rebuild it");
+        if (shape[d] >= 0 && (lo != shape[d] || mid != shape[d] || hi != shape[d]))
+          invalid(where + ", dimension " + std::to_string(d) + ": fixed at " + std::to_string(shape[d]) +
+                  " but the profile gives min/opt/max " + triple(lo, mid, hi) + "; the engine is corrupt, rebuild it");
+        if (shape[d] < -1)
+          invalid("input '" + t.name + "' has dimension " + std::to_string(shape[d]) + "; the engine is corrupt, rebuild it");
+      }
+    }
+  }
+  for (size_t i = numInputs; i < data_.ioTensors.size(); ++i)
+    for (int64_t d : data_.ioTensors[i].shape)
+      if (d < -1)
+        invalid("output '" + data_.ioTensors[i].name + "' has dimension " + std::to_string(d) +
+                "; the engine is corrupt, rebuild it");
+
+  // Run the graph at each profile's min and max shapes: the io table must agree with what the
+  // graph computes there (a forged table would make execute size buffers for shapes the
+  // kernels never produce), and no tensor may exceed maxTensorBytes. The fold limit is the
+  // parser's, so this evaluates only tiny shape subgraphs.
+  constexpr size_t kCheckFoldLimitBytes = 64 * 1024;
+  ShapeInference check(graph, kCheckFoldLimitBytes, maxTensorBytes_);
+  for (size_t p = 0; p < data_.profiles.size(); ++p) {
+    for (int end = 0; end < 2; ++end) {
+      std::vector<Dims> shapes;
+      for (const InputProfile& ip : data_.profiles[p].inputs) shapes.push_back(end ? ip.max : ip.min);
+      const std::string at = "optimization profile " + std::to_string(p) + " (" + (end ? "max" : "min") + " shapes)";
+      try {
+        check.run(shapes);
+      } catch (const BackendError& e) {
+        // Too large for this process's limit is the user's call (raise it), not a corrupt file.
+        if (e.code() == ErrorCode::kShape && std::string(e.what()).find("maxTensorBytes") != std::string::npos)
+          throw BackendError(ErrorCode::kShape, "the sim engine needs, at " + at + ", " + e.what());
+        invalid(at + ": " + e.what() + "; rebuild the engine");
+      }
+      for (size_t o = 0; o < graph.outputs.size(); ++o) {
+        const TensorDesc& t = data_.ioTensors[numInputs + o];
+        const ValueState& s = check.value(graph.outputs[o]);
+        if (!shapeAgrees(t.shape, s.shape))
+          invalid("output '" + t.name + "' is declared " + dimsToString(t.shape) + " but its graph computes " +
+                  dimsToString(s.shape) + " at " + at + "; the engine is corrupt or forged, rebuild it");
+        if (s.dtype != t.dtype)
+          invalid("output '" + t.name + "' is declared " + dataTypeName(t.dtype) + " but its graph computes " +
+                  dataTypeName(s.dtype) + "; the engine is corrupt or forged, rebuild it");
+      }
+    }
+  }
+
+  std::vector<Dims> shapes;
+  for (size_t i = 0; i < numInputs; ++i) shapes.push_back(data_.ioTensors[i].shape);
+  constants_ = std::make_unique<ShapeInference>(graph, kLoadFoldLimitBytes, maxTensorBytes_);
+  try {
+    constants_->run(shapes);
+  } catch (const BackendError& e) {
+    invalid(std::string(e.what()) + "; rebuild the engine");
+  }
+  for (size_t o = 0; o < graph.outputs.size(); ++o) {
+    const TensorDesc& t = data_.ioTensors[numInputs + o];
+    const Dims& computed = constants_->value(graph.outputs[o]).shape;
+    if (!shapeAgrees(t.shape, computed))
+      invalid("output '" + t.name + "' is declared " + dimsToString(t.shape) + " but its graph computes " +
+              dimsToString(computed) + "; the engine is corrupt or forged, rebuild it");
+  }
 }
 
 InputProfile SimEngine::profileShapes(int32_t profile, const std::string& input) const {

@@ -32,8 +32,10 @@ class SimEngine : public Engine, public std::enable_shared_from_this<SimEngine> 
 
   // Validates `data` (the graph, its operators, its profiles); throws BackendError
   // kEngineInvalid if the engine cannot run here.
+  // Also refuses (kShape) an engine with a tensor above `maxTensorBytes` at its profiles' max
+  // shapes; execute holds every tensor to the same limit.
   SimEngine(std::shared_ptr<Runtime> runtime, std::shared_ptr<LogSink> log, std::vector<uint8_t> plan,
-            EngineData data);
+            EngineData data, uint64_t maxTensorBytes = kDefaultMaxTensorBytes);
 
   std::vector<TensorDesc> ioTensors() const override { return data_.ioTensors; }
   int32_t numOptimizationProfiles() const override { return static_cast<int32_t>(data_.profiles.size()); }
@@ -51,6 +53,7 @@ class SimEngine : public Engine, public std::enable_shared_from_this<SimEngine> 
   const std::vector<Step>& steps() const { return steps_; }
   // Static states: constant values (initializers and folded nodes) have data set.
   const ShapeInference& constants() const { return *constants_; }
+  uint64_t maxTensorBytes() const { return maxTensorBytes_; }
   bool fp16() const { return data_.fp16; }
   bool int8() const { return data_.int8; }
   // Constant values an int8 or fp16 engine replaces (weights, quantized per output channel or
@@ -59,6 +62,9 @@ class SimEngine : public Engine, public std::enable_shared_from_this<SimEngine> 
 
  private:
   void validate();
+  // Checks the profiles' ranges and that the graph, run at the declared and at each
+  // profile's min and max shapes, computes the io shapes the engine declares.
+  void validateShapes();
   // Finds the quantizable inputs of every step and prepares the reduced-precision weights.
   void planPrecision();
 
@@ -67,6 +73,7 @@ class SimEngine : public Engine, public std::enable_shared_from_this<SimEngine> 
   std::shared_ptr<LogSink> log_;
   std::vector<uint8_t> plan_;
   EngineData data_;
+  uint64_t maxTensorBytes_;
   std::unique_ptr<ShapeInference> constants_;
   std::vector<Step> steps_;
   std::map<int32_t, std::vector<float>> reducedWeights_;

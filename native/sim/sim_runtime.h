@@ -13,7 +13,7 @@ class SimRuntime : public Runtime, public std::enable_shared_from_this<SimRuntim
   explicit SimRuntime(std::shared_ptr<LogSink> log) : log_(std::move(log)) {}
   // [async] Throws BackendError kEngineInvalid for anything but an intact sim engine of this
   // format version. The engine keeps this runtime alive.
-  std::shared_ptr<Engine> deserializeEngine(const uint8_t* data, size_t size) override;
+  std::shared_ptr<Engine> deserializeEngine(const uint8_t* data, size_t size, const DeserializeOptions& options) override;
 
  private:
   std::shared_ptr<LogSink> log_;

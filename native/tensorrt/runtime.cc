@@ -22,7 +22,7 @@ std::shared_ptr<TrtRuntime> TrtRuntime::create(std::shared_ptr<LogSink> sink) {
 TrtRuntime::TrtRuntime(std::shared_ptr<TrtLogger> logger, std::unique_ptr<nvinfer1::IRuntime> runtime)
     : logger_(std::move(logger)), runtime_(std::move(runtime)) {}
 
-std::shared_ptr<Engine> TrtRuntime::deserializeEngine(const uint8_t* data, size_t size) {
+std::shared_ptr<Engine> TrtRuntime::deserializeEngine(const uint8_t* data, size_t size, const DeserializeOptions&) {
   if (!data || size == 0) throw BackendError(ErrorCode::kEngineInvalid, "the engine is empty");
 
   std::unique_ptr<nvinfer1::ICudaEngine> engine;

@@ -22,7 +22,9 @@ class TrtRuntime final : public Runtime, public std::enable_shared_from_this<Trt
   TrtRuntime& operator=(const TrtRuntime&) = delete;
 
   // [async] Throws kEngineInvalid when TensorRT refuses the plan.
-  std::shared_ptr<Engine> deserializeEngine(const uint8_t* data, size_t size) override;
+  // options.maxTensorBytes is the sim's host-memory rule; TensorRT allocates device memory
+  // for the sizes its plan was built for and checks them itself, so the adapter ignores it.
+  std::shared_ptr<Engine> deserializeEngine(const uint8_t* data, size_t size, const DeserializeOptions& options) override;
 
   TrtLogger& logger() const { return *logger_; }
 

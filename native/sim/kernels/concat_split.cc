@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "../checked_math.h"
 #include "movement_util.h"
 
 namespace tnrt {
@@ -39,7 +40,9 @@ void inferConcat(const Node& node, const std::vector<ValueRef>& in, std::vector<
                            dimsToString(*in[0].shape) + "; ranks must match");
     for (size_t i = 0; i < rank; ++i) {
       if (i == axis) {
-        result[i] = (result[i] < 0 || d[i] < 0) ? -1 : result[i] + d[i];
+        if (result[i] < 0 || d[i] < 0) result[i] = -1;
+        else if (!checkedAdd(result[i], d[i], &result[i]))
+          throwShape(node, "the concatenated axis overflows; fix the model");
       } else if (result[i] < 0) {
         result[i] = d[i];
       } else if (d[i] >= 0 && d[i] != result[i]) {
@@ -90,7 +93,7 @@ bool splitSizes(const Node& node, const std::vector<ValueRef>& in, int64_t dim, 
     int64_t total = 0;
     for (int64_t s : *sizes) {
       if (s < 0) throwShape(node, "split sizes must not be negative");
-      total += s;
+      if (!checkedAdd(total, s, &total)) throwShape(node, "split sizes overflow when added; fix the split input");
     }
     if (dim >= 0 && total != dim)
       throwShape(node, "split sizes add up to " + std::to_string(total) + " but the axis has " + std::to_string(dim));

@@ -11,6 +11,7 @@
 
 #include "gemm_core.h"
 #include "kernel_util.h"
+#include "../checked_math.h"
 #include "window_geometry.h"
 
 namespace tnrt {
@@ -81,10 +82,28 @@ TransposeGeometry transposeGeometry(const Node& node, const Dims& x, const Dims&
     const int64_t in = x[2 + d], s = win.stride[d], op = outPad.empty() ? 0 : outPad[d];
     if (op < 0) throwUnsupported(node, "negative output_padding is not supported");
     if (win.kernel[d] < 0) continue;  // kernel unknown until the weight's shape is
-    const int64_t full = in < 0 ? -1 : s * (in - 1) + op + win.span(d);
+    // Attributes and dims come from the file: a wrapped extent would size the output too small.
+    const auto overflow = [&]() {
+      throwShape(node, "the output size of spatial dim " + std::to_string(d) + " overflows (input " +
+                           std::to_string(in) + ", stride " + std::to_string(s) + ", output_padding " +
+                           std::to_string(op) + "); fix the model's attributes");
+    };
+    int64_t full = -1;
+    if (in >= 0) {
+      int64_t span;
+      if (!checkedMul(win.kernel[d] - 1, win.dilation[d], &span) || !checkedMul(s, in > 0 ? in - 1 : 0, &full) ||
+          !checkedAdd(full, op, &full) || !checkedAdd(full, span + 1, &full))
+        overflow();
+      if (in == 0) full = 0;
+    }
     int64_t target = -1;
-    if (!outShape.empty()) target = outShape[d];
-    else if (win.autoPad == AutoPad::kSameUpper || win.autoPad == AutoPad::kSameLower) target = in < 0 ? -1 : in * s;
+    if (!outShape.empty()) {
+      target = outShape[d];
+      if (target < 0) throwShape(node, "output_shape value " + std::to_string(target) + " is negative");
+    } else if (win.autoPad == AutoPad::kSameUpper || win.autoPad == AutoPad::kSameLower) {
+      if (in >= 0 && !checkedMul(in, s, &target)) overflow();
+      if (in < 0) target = -1;
+    }
     if (!outShape.empty() || win.autoPad == AutoPad::kSameUpper || win.autoPad == AutoPad::kSameLower) {
       t.out[d] = target;
       if (full < 0 || target < 0) continue;
@@ -110,7 +129,9 @@ void inferConvTranspose(const Node& node, const std::vector<ValueRef>& in, std::
   const Dims& w = *in[1].shape;
   requireDim(node, w[0], x[1], "weight dim 0 (input channels)");
   if (x[1] >= 0 && x[1] % group != 0) throwShape(node, "input channels are not divisible by group");
-  const int64_t M = w[1] < 0 ? -1 : w[1] * group;
+  int64_t M = -1;
+  if (w[1] >= 0 && !checkedMul(w[1], group, &M))
+    throwShape(node, "output channels (weight dim 1 x group) overflow; fix the model");
   if (in.size() > 2 && in[2].present()) requireDim(node, (*in[2].shape)[0], M, "bias length");
   const TransposeGeometry t = transposeGeometry(node, x, w);
   Dims y{x[0], M};
@@ -352,6 +373,27 @@ void col2im(const float* col, const Window3& g, int64_t Mg, float* y) {
   }
 }
 
+// ConvTranspose's column buffer: (M / group) x kernel volume x input spatial volume floats,
+// the scratch the builder holds to the workspace limit. UINT64_MAX when it overflows.
+uint64_t convTransposeColumnBytes(int64_t group, const Dims& xs, const Dims& ws, const Dims& ys) {
+  if (group < 1 || ys.size() < 2 || xs.size() != ys.size() || ws.size() != xs.size()) return 0;
+  int64_t n = ys[1] / group;
+  for (size_t d = 2; d < xs.size(); ++d)
+    if (!checkedMul(n, ws[d], &n) || !checkedMul(n, xs[d], &n)) return UINT64_MAX;
+  uint64_t bytes;
+  if (n < 0 || !checkedMul(static_cast<uint64_t>(n), uint64_t{sizeof(float)}, &bytes)) return UINT64_MAX;
+  return bytes;
+}
+
+uint64_t scratchConvTranspose(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputDesc>& out) {
+  if (in.size() < 2 || !in[0].shape || !in[1].shape) return 0;
+  for (int64_t d : *in[0].shape)
+    if (d < 0) return 0;  // unknown until run time; checked again at the profile's max shapes
+  for (int64_t d : *in[1].shape)
+    if (d < 0) return 0;
+  return convTransposeColumnBytes(node.attrInt("group", 1), *in[0].shape, *in[1].shape, out[0].shape);
+}
+
 template <typename T>
 void convTransposeTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRef& out,
                         KernelScratch& scratch) {
@@ -368,6 +410,9 @@ void convTransposeTyped(const Node& node, const std::vector<ValueRef>& in, const
   const int64_t N = xs[0], C = xs[1], M = ys[1], Cg = C / group, Mg = M / group;
   const int64_t inVol = g.in[0] * g.in[1] * g.in[2], outVol = g.out[0] * g.out[1] * g.out[2];
   const int64_t kvol = g.kernel[0] * g.kernel[1] * g.kernel[2];
+  // Held to the workspace / maxTensorBytes limit at build time for the profile's max shapes.
+  const uint64_t colBytes = convTransposeColumnBytes(group, xs, ws, ys);
+  if (colBytes == UINT64_MAX) throwShape(node, "the column buffer size overflows; fix the model");
   float* col = KernelScratch::as<float>(scratch.c, static_cast<size_t>(Mg * kvol * inVol));
   for (int64_t n = 0; n < N; ++n) {
     for (int64_t grp = 0; grp < group; ++grp) {
@@ -398,7 +443,8 @@ void registerConvOps(OpRegistry& registry) {
   // Conv and ConvTranspose keep their semantics from opset 1 on (opset 11 only relaxed
   // kernel_shape inference and documented the SAME padding split).
   registry.add({"Conv", 1, kMaxReviewedOpset, inferConv, runConv, false, 1, 1});
-  registry.add({"ConvTranspose", 1, kMaxReviewedOpset, inferConvTranspose, runConvTranspose, false, 1, 1});
+  registry.add({"ConvTranspose", 1, kMaxReviewedOpset, inferConvTranspose, runConvTranspose, false, 1, 1,
+                scratchConvTranspose});
 }
 
 }  // namespace sim

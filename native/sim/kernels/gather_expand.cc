@@ -3,6 +3,7 @@
 // transpose), so one gather loop serves them for every element type.
 #include <cstring>
 
+#include "../checked_math.h"
 #include "movement_util.h"
 
 namespace tnrt {
@@ -114,7 +115,11 @@ void inferTile(const Node& node, const std::vector<ValueRef>& in, std::vector<Ou
   result.resize(d.size());
   for (size_t i = 0; i < d.size(); ++i) {
     if (reps[i] < 0) throwShape(node, "repeats must not be negative");
-    result[i] = d[i] < 0 ? -1 : d[i] * reps[i];
+    result[i] = -1;
+    // repeats come from tensor data: an overflowed product would size the output too small.
+    if (d[i] >= 0 && !checkedMul(d[i], reps[i], &result[i]))
+      throwShape(node, "dim " + std::to_string(i) + " (" + std::to_string(d[i]) + ") times repeats " +
+                           std::to_string(reps[i]) + " overflows; fix the repeats input");
   }
 }
 
@@ -151,10 +156,13 @@ void inferDepthToSpace(const Node& node, const std::vector<ValueRef>& in, std::v
   if (d.size() != 4) throwShape(node, "needs a 4-D input but has " + dimsToString(d));
   const int64_t b = node.attrInt("blocksize", 0);
   if (b <= 0) throwShape(node, "blocksize must be positive");
-  if (d[1] >= 0 && d[1] % (b * b) != 0)
+  int64_t bb, h = -1, w = -1;
+  if (!checkedMul(b, b, &bb) || (d[2] >= 0 && !checkedMul(d[2], b, &h)) || (d[3] >= 0 && !checkedMul(d[3], b, &w)))
+    throwShape(node, "blocksize " + std::to_string(b) + " makes the output size overflow; fix the model");
+  if (d[1] >= 0 && d[1] % bb != 0)
     throwShape(node, "channels " + std::to_string(d[1]) + " are not divisible by blocksize^2");
   (*out)[0].dtype = in[0].dtype;
-  (*out)[0].shape = {d[0], d[1] < 0 ? -1 : d[1] / (b * b), d[2] < 0 ? -1 : d[2] * b, d[3] < 0 ? -1 : d[3] * b};
+  (*out)[0].shape = {d[0], d[1] < 0 ? -1 : d[1] / bb, h, w};
 }
 
 void runDepthToSpace(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out,

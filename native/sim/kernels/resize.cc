@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "../checked_math.h"
 #include "movement_util.h"
 
 namespace tnrt {
@@ -112,9 +113,15 @@ bool resizeShape(const Node& node, const std::vector<ValueRef>& in, ResizePlan* 
   if (!scales.empty()) {
     for (size_t i = 0; i < axes.size(); ++i) {
       const auto a = static_cast<size_t>(axes[i]);
-      if (scales[i] <= 0) throwShape(node, "scales must be positive");
+      if (!(scales[i] > 0) || !std::isfinite(scales[i]))
+        throwShape(node, "scales must be positive and finite but entry " + std::to_string(i) + " is " +
+                             std::to_string(scales[i]));
       p->scales[a] = scales[i];
-      p->out[a] = d[a] < 0 ? -1 : static_cast<int64_t>(std::floor(static_cast<double>(d[a]) * scales[i]));
+      p->out[a] = -1;
+      // A float beyond int64 cast to int64 is undefined behaviour, not a big number.
+      if (d[a] >= 0 && !checkedDimFromDouble(std::floor(static_cast<double>(d[a]) * scales[i]), &p->out[a]))
+        throwShape(node, "scale " + std::to_string(scales[i]) + " on axis " + std::to_string(a) + " (size " +
+                             std::to_string(d[a]) + ") gives an output size that overflows; fix the scales");
     }
     return true;
   }
@@ -135,7 +142,8 @@ bool resizeShape(const Node& node, const std::vector<ValueRef>& in, ResizePlan* 
     for (int64_t a : axes) {
       // One scale for all axes keeps the aspect ratio; sizes round half up.
       p->scales[static_cast<size_t>(a)] = common;
-      p->out[static_cast<size_t>(a)] = static_cast<int64_t>(std::floor(common * static_cast<double>(d[a]) + 0.5));
+      if (!checkedDimFromDouble(std::floor(common * static_cast<double>(d[a]) + 0.5), &p->out[static_cast<size_t>(a)]))
+        throwShape(node, "sizes give an output size that overflows on axis " + std::to_string(a) + "; fix the sizes");
     }
   return true;
 }

@@ -35,9 +35,15 @@ ConstantValue constantValue(const Node& node) {
   ConstantValue v;
   for (const auto& a : node.attributes) {
     if (a.name == "value" && a.type == AttrType::kTensor) {
+      // The reader and the engine decoder both check this; an engine from a forged file or a
+      // future path that skips them must still not memcpy from too few bytes.
+      if (a.t.data.size() != dataTypeBytes(a.t.dtype, volume(a.t.shape)))
+        throwShape(node, "attribute 'value' holds " + std::to_string(a.t.data.size()) + " bytes but its shape " +
+                             dimsToString(a.t.shape) + " of " + dataTypeName(a.t.dtype) +
+                             " needs more or fewer; fix the model");
       v.dtype = a.t.dtype;
       v.shape = a.t.shape;
-      v.data = a.t.data.data();
+      v.data = a.t.data.empty() ? nullptr : a.t.data.data();
     } else if (a.name == "value_float" && a.type == AttrType::kFloat) {
       v.dtype = DataType::kFloat32;
       v.data = &a.f;
@@ -72,7 +78,7 @@ void runConstant(const Node& node, const std::vector<ValueRef>&, const std::vect
   // Host byte order is little-endian on every platform Node.js ships for, as ONNX requires.
   ConstantValue v = constantValue(node);
   size_t bytes = tensorBytes(v.dtype, v.shape);
-  if (bytes) std::memcpy(out[0].data, v.data, bytes);
+  if (bytes && v.data) std::memcpy(out[0].data, v.data, bytes);
 }
 
 // ---- Reshape ----

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "../checked_math.h"
 #include "movement_util.h"
 
 namespace tnrt {
@@ -66,9 +67,11 @@ int64_t sliceLength(int64_t dim, int64_t step, int64_t* start, int64_t end) {
     e = std::clamp<int64_t>(e, -1, dim - 1);
   }
   *start = s;
-  if (step > 0) return e > s ? (e - s + step - 1) / step : 0;
-  // e - s is negative; ceil((e - s) / step) for a negative step without overflow.
-  return s > e ? (s - e + (-step) - 1) / (-step) : 0;
+  // ceil(|e - s| / |step|) without overflow: steps come from tensor data and may be as large
+  // as int64 allows (INT64_MIN included, whose negation does not exist in int64).
+  if (step > 0) return e > s ? (e - s - 1) / step + 1 : 0;
+  const uint64_t magnitude = uint64_t{0} - static_cast<uint64_t>(step);
+  return s > e ? static_cast<int64_t>(static_cast<uint64_t>(s - e - 1) / magnitude) + 1 : 0;
 }
 
 void inferSlice(const Node& node, const std::vector<ValueRef>& in, std::vector<OutputDesc>* out) {
@@ -181,7 +184,10 @@ void inferPad(const Node& node, const std::vector<ValueRef>& in, std::vector<Out
       result[i] = -1;
       continue;
     }
-    result[i] = d[i] + b[i] + e[i];
+    // pads come from tensor data: a wrapped sum would size the output too small.
+    if (!checkedAdd(d[i], b[i], &result[i]) || !checkedAdd(result[i], e[i], &result[i]))
+      throwShape(node, "pads " + std::to_string(b[i]) + " and " + std::to_string(e[i]) + " on dim " +
+                           std::to_string(i) + " (" + std::to_string(d[i]) + ") overflow; fix the pads");
     if (result[i] < 0) throwShape(node, "pads shrink dim " + std::to_string(i) + " below zero");
     // Reflect and edge need source elements to copy from when they add any.
     if (mode != PadMode::kConstant && d[i] == 0 && (b[i] > 0 || e[i] > 0))

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "../checked_math.h"
+
 namespace tnrt {
 namespace sim {
 
@@ -14,6 +16,19 @@ std::vector<int64_t> attrInts(const Node& node, const char* name) {
 
 namespace {
 
+// Kernel sizes, strides and dilations come from the file; the sim caps them at 2^31 - 1, far
+// above any real window, so that the kernels' index products (output position x stride,
+// kernel offset x dilation) stay inside int64 without a check per element. Pads are not
+// capped: forwardExtent adds them with overflow checks, and an output they make too large is
+// refused by the maxTensorBytes rule.
+constexpr int64_t kMaxWindowValue = INT32_MAX;
+
+void checkCap(const Node& node, const char* name, int64_t v) {
+  if (v > kMaxWindowValue)
+    throwShape(node, std::string("attribute '") + name + "' value " + std::to_string(v) + " exceeds " +
+                         std::to_string(kMaxWindowValue) + ", the largest window value the sim supports; fix the model");
+}
+
 void readList(const Node& node, const char* name, size_t count, int64_t* dst, int64_t minValue) {
   const std::vector<int64_t> v = attrInts(node, name);
   if (v.empty()) return;
@@ -24,6 +39,7 @@ void readList(const Node& node, const char* name, size_t count, int64_t* dst, in
     if (v[i] < minValue)
       throwUnsupported(node, std::string("attribute '") + name + "' value " + std::to_string(v[i]) +
                                  " is not supported (must be >= " + std::to_string(minValue) + ")");
+    checkCap(node, name, v[i]);
     dst[i] = v[i];
   }
 }
@@ -44,6 +60,7 @@ Window readWindow(const Node& node, size_t spatial, const int64_t* kernelDims, b
                            " spatial dims");
     for (size_t i = 0; i < spatial; ++i) {
       if (ks[i] < 1) throwShape(node, "kernel_shape values must be positive");
+      checkCap(node, "kernel_shape", ks[i]);
       if (kernelDims && kernelDims[i] >= 0 && kernelDims[i] != ks[i])
         throwShape(node, "kernel_shape disagrees with the weight's spatial dims");
       w.kernel[i] = ks[i];
@@ -74,19 +91,33 @@ Window readWindow(const Node& node, size_t spatial, const int64_t* kernelDims, b
   if (ceil != 0 && ceil != 1) throwUnsupported(node, "ceil_mode must be 0 or 1");
   if (ceil && !allowCeilMode) throwUnsupported(node, "ceil_mode is not an attribute of this operator");
   w.ceilMode = ceil == 1;
+  // The weight's dims can exceed the cap too (an engine or a model whose weight shape is forged).
+  for (size_t i = 0; i < spatial; ++i)
+    if (w.kernel[i] >= 0) checkCap(node, "kernel size", w.kernel[i]);
   return w;
 }
 
 int64_t forwardExtent(const Node& node, Window& w, size_t d, int64_t in) {
-  const int64_t span = w.kernel[d] < 0 ? -1 : w.span(d), s = w.stride[d];
-  if (in < 0 || span < 0) return -1;
+  if (in < 0 || w.kernel[d] < 0) return -1;
+  // Every operand is capped (readWindow) or a dim; checked anyway, because `in` is a dim an
+  // earlier layer computed from file data, and a wrapped extent would size a buffer too small.
+  const auto overflow = [&]() -> int64_t {
+    throwShape(node, "the output size of spatial dim " + std::to_string(d) + " overflows (input " + std::to_string(in) +
+                         ", kernel " + std::to_string(w.kernel[d]) + ", pads " + std::to_string(w.padBegin[d]) + "+" +
+                         std::to_string(w.padEnd[d]) + "); fix the model's attributes");
+  };
+  int64_t span, s = w.stride[d];
+  if (!checkedMul(w.kernel[d] - 1, w.dilation[d], &span) || !checkedAdd(span, int64_t{1}, &span)) return overflow();
   switch (w.autoPad) {
     case AutoPad::kSameUpper:
     case AutoPad::kSameLower: {
       // Output covers ceil(in / stride) positions; the padding that needs is split evenly, the
       // odd element going to the end (SAME_UPPER) or the beginning (SAME_LOWER).
-      const int64_t out = (in + s - 1) / s;
-      const int64_t total = std::max<int64_t>(0, (out - 1) * s + span - in);
+      int64_t out, total;
+      if (!checkedAdd(in, s - 1, &out)) return overflow();
+      out /= s;
+      if (!checkedMul(out - 1, s, &total) || !checkedAdd(total, span, &total)) return overflow();
+      total = std::max<int64_t>(0, total - in);
       const int64_t small = total / 2;
       w.padBegin[d] = w.autoPad == AutoPad::kSameUpper ? small : total - small;
       w.padEnd[d] = total - w.padBegin[d];
@@ -98,12 +129,14 @@ int64_t forwardExtent(const Node& node, Window& w, size_t d, int64_t in) {
       return (in - span) / s + 1;
     case AutoPad::kNotSet: break;
   }
-  const int64_t extent = in + w.padBegin[d] + w.padEnd[d] - span;
+  int64_t padded;
+  if (!checkedAdd(in, w.padBegin[d], &padded) || !checkedAdd(padded, w.padEnd[d], &padded)) return overflow();
+  const int64_t extent = padded - span;
   if (extent < 0)
     throwShape(node, "the window (" + std::to_string(span) + ") is larger than the padded input (" +
-                         std::to_string(in + w.padBegin[d] + w.padEnd[d]) + ")");
+                         std::to_string(padded) + ")");
   if (!w.ceilMode) return extent / s + 1;
-  int64_t out = (extent + s - 1) / s + 1;
+  int64_t out = extent / s + (extent % s != 0 ? 1 : 0) + 1;
   // A last window that would start inside the end padding is dropped (PyTorch and the ONNX
   // reference agree), so every window overlaps real input.
   if ((out - 1) * s >= in + w.padBegin[d]) --out;

@@ -31,6 +31,9 @@ import {
   Tensor,
   TensorRTError,
 } from '../lib/index.js';
+import { awaitNative } from '../lib/errors.js';
+import { getDefaultLogger } from '../lib/logger.js';
+import { native } from '../lib/native.js';
 import { makeModel, makeTensor, type ModelSpec } from '../lib/onnx/model-builder.js';
 import { randomFloats } from './fixtures/models.js';
 
@@ -585,6 +588,36 @@ describe('engine files', () => {
     using runtime = new Runtime({ backend: 'sim' });
     const error = await runtime.deserializeCudaEngine(reseal(forged)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TensorRTError);
+  });
+});
+
+describe('profiles at build, below the TypeScript validation', () => {
+  it('the native builder itself refuses opt outside [min, max] and rank mismatches (ShapeError)', async () => {
+    // OptimizationProfile.setDimensions validates in TypeScript; the native side must not rely
+    // on it (DESIGN.md: C++ still refuses out-of-range sizes), so call the addon directly.
+    const model = makeModel({
+      inputs: [f32('x', ['n', 4])],
+      outputs: [f32('y', ['n', 4])],
+      nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['y'], name: 'relu' }],
+    });
+    const builder = new native.Builder(getDefaultLogger().handle(), 'sim', undefined);
+    try {
+      const network = await builder.parseOnnx(model, '.', {});
+      for (const [range, message] of [
+        [{ min: [1, 4], opt: [9, 4], max: [8, 4] }, /dimension 0 needs 0 <= min <= opt <= max but has min\/opt\/max 1\/9\/8/],
+        // -1 is the one negative the binding's cheap guard lets through (it means dynamic elsewhere).
+        [{ min: [1, 4], opt: [-1, 4], max: [8, 4] }, /dimension 0 needs 0 <= min <= opt <= max but has min\/opt\/max 1\/-1\/8/],
+        [{ min: [1, 4], opt: [2, 4, 1], max: [8, 4] }, /opt shape 2x4x1 has rank 3 but the input has rank 2/],
+      ] as const) {
+        const options = { profiles: [{ inputs: [{ name: 'x', min: [...range.min], opt: [...range.opt], max: [...range.max] }] }], memoryPoolLimits: {} };
+        const error = await awaitNative(() => builder.buildSerializedNetwork(network, options)).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ShapeError);
+        expect((error as Error).message).toMatch(message);
+      }
+      network.dispose();
+    } finally {
+      builder.dispose();
+    }
   });
 });
 

@@ -33,13 +33,13 @@ uint64_t checkTensorBytes(const std::string& what, DataType dtype, const Dims& s
                                                 " with a negative dimension; fix the model");
   uint64_t bytes;
   if (!checkedTensorBytes(dtype, shape, &bytes))
-    throw BackendError(ErrorCode::kShape, what + " has shape " + dimsToString(shape) + " of " + dataTypeName(dtype) +
-                                              ", whose size overflows 64 bits (maxTensorBytes is " +
-                                              std::to_string(maxTensorBytes) + " bytes); fix the model or the input shapes");
+    throw TensorLimitError(what + " has shape " + dimsToString(shape) + " of " + dataTypeName(dtype) +
+                           ", whose size overflows 64 bits (maxTensorBytes is " + std::to_string(maxTensorBytes) +
+                           " bytes); fix the model or the input shapes");
   if (bytes > maxTensorBytes)
-    throw BackendError(ErrorCode::kShape, what + " has shape " + dimsToString(shape) + " of " + dataTypeName(dtype) +
-                                              " (" + std::to_string(bytes) + " bytes), more than maxTensorBytes (" +
-                                              std::to_string(maxTensorBytes) + " bytes); " + maxTensorBytesHint());
+    throw TensorLimitError(what + " has shape " + dimsToString(shape) + " of " + dataTypeName(dtype) +
+                           " (" + std::to_string(bytes) + " bytes), more than maxTensorBytes (" +
+                           std::to_string(maxTensorBytes) + " bytes); " + maxTensorBytesHint());
   return bytes;
 }
 
@@ -57,7 +57,7 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes) {
     const Value& val = graph_.values[v];
     if (val.initializer < 0) continue;
     const Tensor& t = graph_.initializers[static_cast<size_t>(val.initializer)];
-    checkTensorBytes("constant '" + val.name + "'", t.dtype, t.shape, maxTensorBytes_);
+    checkTensorBytesLazy([&] { return "constant '" + val.name + "'"; }, t.dtype, t.shape, maxTensorBytes_);
     values_[v] = {t.dtype, t.shape, t.data.empty() ? kEmptyTensorData : t.data.data(), true};
   }
   for (size_t i = 0; i < graph_.inputs.size() && i < inputShapes.size(); ++i) {
@@ -65,7 +65,8 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes) {
     const Value& val = graph_.values[static_cast<size_t>(id)];
     bool known = true;
     for (int64_t d : inputShapes[i]) known = known && d >= 0;
-    if (known) checkTensorBytes("input '" + val.name + "'", val.dtype, inputShapes[i], maxTensorBytes_);
+    if (known)
+      checkTensorBytesLazy([&] { return "input '" + val.name + "'"; }, val.dtype, inputShapes[i], maxTensorBytes_);
     values_[static_cast<size_t>(id)] = {graph_.values[static_cast<size_t>(id)].dtype, inputShapes[i], nullptr, true};
   }
 
@@ -103,8 +104,12 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes) {
       }
       if (!known) continue;
       const int32_t id = node.outputs[k];
-      const std::string name = id >= 0 ? graph_.values[static_cast<size_t>(id)].name : std::to_string(k);
-      checkTensorBytes(node.label() + ": output '" + name + "'", descs[k].dtype, shape, maxTensorBytes_);
+      checkTensorBytesLazy(
+          [&] {
+            return node.label() + ": output '" +
+                   (id >= 0 ? graph_.values[static_cast<size_t>(id)].name : std::to_string(k)) + "'";
+          },
+          descs[k].dtype, shape, maxTensorBytes_);
     }
     if (op->scratchBytes) {
       const uint64_t need = op->scratchBytes(node, ins, descs);

@@ -61,10 +61,26 @@ class ShapeInference {
 // exceed 2^62 elements (so callers never compute with an overflowed size).
 int64_t safeVolume(const Dims& shape);
 
-// Throws BackendError kShape when a tensor of `dtype` and `shape` (all dims known) cannot be
+// A tensor larger than the maxTensorBytes rule allows (or too large to size at all): kShape,
+// told apart so that an engine load reports it as the user's limit, not as a corrupt file.
+class TensorLimitError : public BackendError {
+ public:
+  explicit TensorLimitError(const std::string& message) : BackendError(ErrorCode::kShape, message) {}
+};
+
+// Throws TensorLimitError when a tensor of `dtype` and `shape` (all dims known) cannot be
 // sized without overflow or needs more than `maxTensorBytes`. `what` names it ("node 'c'
 // (Conv): output 'y'"). Returns the byte count otherwise.
 uint64_t checkTensorBytes(const std::string& what, DataType dtype, const Dims& shape, uint64_t maxTensorBytes);
+
+// The same check without building a message unless it fails, for per-call paths: `what()`
+// is called only to name the tensor in the error.
+template <typename WhatFn>
+uint64_t checkTensorBytesLazy(WhatFn&& what, DataType dtype, const Dims& shape, uint64_t maxTensorBytes) {
+  uint64_t bytes;
+  if (checkedTensorBytes(dtype, shape, &bytes) && bytes <= maxTensorBytes) return bytes;
+  return checkTensorBytes(what(), dtype, shape, maxTensorBytes);
+}
 
 // The message tail that tells the user how to raise the limit.
 std::string maxTensorBytesHint();

@@ -129,10 +129,10 @@ void SimEngine::validateShapes() {
       const std::string at = "optimization profile " + std::to_string(p) + " (" + (end ? "max" : "min") + " shapes)";
       try {
         check.run(shapes);
-      } catch (const BackendError& e) {
+      } catch (const TensorLimitError& e) {
         // Too large for this process's limit is the user's call (raise it), not a corrupt file.
-        if (e.code() == ErrorCode::kShape && std::string(e.what()).find("maxTensorBytes") != std::string::npos)
-          throw BackendError(ErrorCode::kShape, "the sim engine needs, at " + at + ", " + e.what());
+        throw BackendError(ErrorCode::kShape, "the sim engine needs, at " + at + ", " + e.what());
+      } catch (const BackendError& e) {
         invalid(at + ": " + e.what() + "; rebuild the engine");
       }
       for (size_t o = 0; o < graph.outputs.size(); ++o) {

@@ -131,8 +131,8 @@ void SimExecutionContext::bindInputs(const std::vector<HostTensorView>& inputs) 
     }
     const int64_t count = safeVolume(view->shape);
     if (count < 0) fail(ErrorCode::kShape, "input '" + desc.name + "' shape " + dimsToString(view->shape) + " is too large");
-    const size_t bytes =
-        static_cast<size_t>(checkTensorBytes("input '" + desc.name + "'", desc.dtype, view->shape, engine_->maxTensorBytes()));
+    const auto bytes = static_cast<size_t>(checkTensorBytesLazy([&] { return "input '" + desc.name + "'"; }, desc.dtype,
+                                                                view->shape, engine_->maxTensorBytes()));
     if (view->bytes != bytes)
       fail(ErrorCode::kInvalidArgument, "input '" + desc.name + "' has " + std::to_string(view->bytes) +
                                             " bytes but shape " + dimsToString(view->shape) + " of " +
@@ -170,8 +170,8 @@ void SimExecutionContext::runStep(size_t s) {
     if (id < 0) {
       // An omitted optional output still gets scratch memory for the kernel to write.
       out = {args.descs[k].dtype, &args.descs[k].shape, nullptr};
-      const uint64_t n = checkTensorBytes(node.label() + ": output " + std::to_string(k), out.dtype,
-                                          args.descs[k].shape, engine_->maxTensorBytes());
+      const uint64_t n = checkTensorBytesLazy([&] { return node.label() + ": output " + std::to_string(k); },
+                                              out.dtype, args.descs[k].shape, engine_->maxTensorBytes());
       out.data = KernelScratch::as<uint8_t>(scratch_.c, std::max<size_t>(1, static_cast<size_t>(n)));
       continue;
     }
@@ -180,9 +180,9 @@ void SimExecutionContext::runStep(size_t s) {
     slot.shape = args.descs[k].shape;  // copy-assign: reuses the slot's capacity
     // Shapes here can come from input data (Reshape, Expand, Tile, ConstantOfShape, Resize
     // sizes), which the profile does not bound: refuse a too-large tensor before allocating it.
-    const auto bytes = static_cast<size_t>(checkTensorBytes(
-        node.label() + ": output '" + engine_->graph().values[static_cast<size_t>(id)].name + "'", slot.dtype,
-        slot.shape, engine_->maxTensorBytes()));
+    const auto bytes = static_cast<size_t>(checkTensorBytesLazy(
+        [&] { return node.label() + ": output '" + engine_->graph().values[static_cast<size_t>(id)].name + "'"; },
+        slot.dtype, slot.shape, engine_->maxTensorBytes()));
     if (k == 0 && step.op->aliasesInput0) {
       slot.data = slots_[static_cast<size_t>(node.inputs[0])].data;
       continue;

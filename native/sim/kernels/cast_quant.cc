@@ -259,7 +259,8 @@ QuantLayout quantLayout(const Node& node, const std::vector<ValueRef>& in) {
   if (s.size() != x.size()) throwShape(node, "a blocked scale must have the input's rank");
   for (size_t i = 0; i < x.size(); ++i) {
     if (x[i] < 0 || s[i] < 0) continue;
-    const int64_t want = i == q.axis ? (x[i] + block - 1) / block : x[i];
+    // ceil(x / block) without x + block - 1, which overflows for a block_size near INT64_MAX.
+    const int64_t want = i == q.axis ? x[i] / block + (x[i] % block != 0 ? 1 : 0) : x[i];
     if (s[i] != want)
       throwShape(node, "scale shape " + dimsToString(s) + " does not block input " + dimsToString(x) +
                            " with block_size " + std::to_string(block));
@@ -319,7 +320,7 @@ void forEachQuantParam(const Dims& x, const QuantLayout& q, Fn&& fn) {
     return;
   }
   const int64_t dim = x[q.axis], inner = rangeVolume(x, q.axis + 1, x.size()), outer = rangeVolume(x, 0, q.axis);
-  const int64_t groups = q.block ? (dim + q.block - 1) / q.block : dim;
+  const int64_t groups = q.block ? dim / q.block + (dim % q.block != 0 ? 1 : 0) : dim;
   int64_t i = 0;
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t a = 0; a < dim; ++a) {

@@ -25,6 +25,7 @@ import {
   buildEngine,
   EngineInvalidError,
   InvalidArgumentError,
+  Logger,
   OnnxParseError,
   Runtime,
   ShapeError,
@@ -618,6 +619,79 @@ describe('profiles at build, below the TypeScript validation', () => {
     } finally {
       builder.dispose();
     }
+  });
+});
+
+// A miniature of the fuzz campaign, deterministic and fast enough for every run: each byte of a
+// small model or engine set to a few values, then the whole path (parse, build, load,
+// execute). Every outcome must be a result or a typed error other than ERR_TENSORRT_INTERNAL;
+// a crash would kill this test file's worker, which vitest reports as a failure.
+describe('single-byte mutations', () => {
+  const values = [0x00, 0x01, 0x7f, 0x80, 0xff];
+  const mutate = (bytes: Uint8Array, i: number, v: number) => {
+    const out = bytes.slice();
+    out[i] = out[i] === v ? v ^ 0x40 : v;
+    return out;
+  };
+  const untyped = (e: unknown) => !(e instanceof TensorRTError) || e.code === 'ERR_TENSORRT_INTERNAL';
+  const quiet = new Logger({ minSeverity: 'error', onMessage: () => {} });
+
+  it('of a small model: parse, build and run give results or typed errors', async () => {
+    const model = makeModel({
+      inputs: [f32('x', [1, 1, 4, 4])],
+      outputs: [f32('y', [1, 2, 4, 4])],
+      initializers: [makeTensor('w', 'float32', [2, 1, 3, 3], randomFloats(18, 5)), makeTensor('scales', 'float32', [4], [1, 1, 2, 2])],
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'w'], outputs: ['c'], name: 'conv', attributes: { pads: [1, 1, 1, 1], strides: [2, 2] } },
+        { op: 'Resize', inputs: ['c', '', 'scales'], outputs: ['y'], name: 'resize', attributes: { mode: 'nearest' } },
+      ],
+    });
+    const problems: string[] = [];
+    for (let i = 0; i < model.length; i++) {
+      for (const v of values) {
+        try {
+          const plan = await buildEngine(mutate(model, i, v), { backend: 'sim', logger: quiet });
+          // 64 MiB per tensor: a mutation may legally ask for up to the default 4 GiB, which
+          // this test does not need to allocate to prove the path safe.
+          using runtime = new Runtime({ backend: 'sim', logger: quiet, maxTensorBytes: 1 << 26 });
+          const engine = await runtime.deserializeCudaEngine(plan);
+          const input = engine.inputs[0];
+          const count = input ? input.shape.reduce((a, b) => a * b, 1) : -1;
+          if (input?.dtype === 'float32' && count >= 0 && count < 1 << 20) {
+            await engine.createExecutionContext().execute({ [input.name]: new Tensor('float32', new Float32Array(count), input.shape) });
+          }
+        } catch (e) {
+          if (untyped(e)) problems.push(`byte ${i} = ${v}: ${(e as Error).message}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('of a small engine (checksum resealed): load and run give results or typed errors', async () => {
+    const model = makeModel({
+      inputs: [f32('x', ['n', 1, 4, 4])],
+      outputs: [f32('y', ['n', 2, 2, 2])],
+      initializers: [makeTensor('w', 'float32', [2, 1, 3, 3], randomFloats(18, 6)), makeTensor('shape', 'int64', [4], [0n, 2n, 2n, 2n])],
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'w'], outputs: ['c'], name: 'conv', attributes: { pads: [1, 1, 1, 1], strides: [2, 2] } },
+        { op: 'Reshape', inputs: ['c', 'shape'], outputs: ['y'], name: 'reshape' },
+      ],
+    });
+    const plan = await buildEngine(model, { backend: 'sim', profiles: [{ x: { min: [1, 1, 4, 4], opt: [2, 1, 4, 4], max: [4, 1, 4, 4] } }] });
+    using runtime = new Runtime({ backend: 'sim', logger: quiet, maxTensorBytes: 1 << 26 });
+    const problems: string[] = [];
+    for (let i = HEADER; i < plan.length; i++) {
+      for (const v of values) {
+        try {
+          const engine = await runtime.deserializeCudaEngine(reseal(mutate(plan, i, v)));
+          await engine.createExecutionContext().execute({ x: new Tensor('float32', new Float32Array(32), [2, 1, 4, 4]) });
+        } catch (e) {
+          if (untyped(e)) problems.push(`byte ${i} = ${v}: ${(e as Error).message}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
   });
 });
 

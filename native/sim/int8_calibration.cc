@@ -89,7 +89,8 @@ bool readCalibrationCache(const std::vector<uint8_t>& bytes, CalibrationAlgorith
   return true;
 }
 
-TensorScales calibrateInt8(const EngineData& data, Calibrator& calibrator, const std::shared_ptr<LogSink>& log) {
+TensorScales calibrateInt8(const EngineData& data, Calibrator& calibrator, const std::shared_ptr<LogSink>& log,
+                           uint64_t maxTensorBytes) {
   const CalibrationAlgorithm algorithm = calibrator.algorithm();
   const std::vector<uint8_t> cached = calibrator.readCache();
   if (!cached.empty()) {
@@ -110,7 +111,8 @@ TensorScales calibrateInt8(const EngineData& data, Calibrator& calibrator, const
   floatData.fp16 = false;
   floatData.int8 = false;
   floatData.int8Scales.clear();
-  auto engine = std::make_shared<SimEngine>(nullptr, log, std::vector<uint8_t>(), std::move(floatData));
+  auto engine =
+      std::make_shared<SimEngine>(nullptr, log, std::vector<uint8_t>(), std::move(floatData), maxTensorBytes);
   SimExecutionContext context(engine);
 
   // Batches come at profile 0's opt shapes, as TensorRT's default calibration profile.

@@ -35,7 +35,9 @@ bool readCalibrationCache(const std::vector<uint8_t>& text, CalibrationAlgorithm
 // [async] Calibrates the float engine `engine` (as built, without reduced precision) through
 // `calibrator` and returns the scales, in the order the engine's layers use the tensors.
 // Throws whatever the calibrator throws, and kInvalidArgument when it supplies no batch.
-TensorScales calibrateInt8(const EngineData& engine, Calibrator& calibrator, const std::shared_ptr<LogSink>& log);
+// `maxTensorBytes` is the build's limit: the float engine run here holds every tensor to it.
+TensorScales calibrateInt8(const EngineData& engine, Calibrator& calibrator, const std::shared_ptr<LogSink>& log,
+                           uint64_t maxTensorBytes);
 
 }  // namespace sim
 }  // namespace tnrt

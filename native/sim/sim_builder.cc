@@ -164,7 +164,7 @@ BuildResult SimBuilder::buildSerializedNetwork(const Network& network, const Bui
   engine.graph = graph;
   if (options.int8) {
     // Calibrate on the finished float engine, then mark it int8: the scales travel in the plan.
-    engine.int8Scales = calibrateInt8(engine, *options.calibrator, log_);
+    engine.int8Scales = calibrateInt8(engine, *options.calibrator, log_, options.maxTensorBytes);
     engine.int8 = true;
   }
   engine.fp16 = options.fp16;

@@ -99,8 +99,9 @@ Window readWindow(const Node& node, size_t spatial, const int64_t* kernelDims, b
 
 int64_t forwardExtent(const Node& node, Window& w, size_t d, int64_t in) {
   if (in < 0 || w.kernel[d] < 0) return -1;
-  // Every operand is capped (readWindow) or a dim; checked anyway, because `in` is a dim an
-  // earlier layer computed from file data, and a wrapped extent would size a buffer too small.
+  // Kernel, stride and dilation are capped (readWindow); pads and `in` (a dim an earlier layer
+  // may have computed from file data) are not, and a wrapped extent would size a buffer too
+  // small, so every sum and product is checked.
   const auto overflow = [&]() -> int64_t {
     throwShape(node, "the output size of spatial dim " + std::to_string(d) + " overflows (input " + std::to_string(in) +
                          ", kernel " + std::to_string(w.kernel[d]) + ", pads " + std::to_string(w.padBegin[d]) + "+" +
@@ -139,7 +140,8 @@ int64_t forwardExtent(const Node& node, Window& w, size_t d, int64_t in) {
   int64_t out = extent / s + (extent % s != 0 ? 1 : 0) + 1;
   // A last window that would start inside the end padding is dropped (PyTorch and the ONNX
   // reference agree), so every window overlaps real input.
-  if ((out - 1) * s >= in + w.padBegin[d]) --out;
+  int64_t lastStart;
+  if (!checkedMul(out - 1, s, &lastStart) || lastStart >= in + w.padBegin[d]) --out;
   return out;
 }
 

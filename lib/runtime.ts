@@ -48,7 +48,7 @@ export class Runtime extends NativeResource {
    * @throws EngineInvalidError for bytes that are corrupt, truncated, or from another backend
    *   or version, naming which and what to do
    */
-  async deserializeCudaEngine(bytes: Uint8Array | ArrayBuffer): Promise<Engine> {
+  async deserializeCudaEngine(bytes: Uint8Array | ArrayBufferLike): Promise<Engine> {
     this.assertLive();
     const plan = expectBytes(bytes, 'engine');
     if (plan.byteLength === 0) throw new EngineInvalidError('the engine is empty (0 bytes)');

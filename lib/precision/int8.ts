@@ -208,7 +208,7 @@ function nameNodes(nodes: readonly NodeProto[], taken: Set<string>): void {
  *   OnnxParseError for bytes that are not an ONNX model; ShapeError, DataTypeError and
  *   backend errors from running the float model on a batch
  */
-export async function quantizeInt8(model: Uint8Array | ArrayBuffer | string, options: Int8Options): Promise<Uint8Array> {
+export async function quantizeInt8(model: Uint8Array | ArrayBufferLike | string, options: Int8Options): Promise<Uint8Array> {
   const o = validate(options);
   const loaded = await readModel(model, { loadExternalData: true, ...(o.baseDir !== undefined ? { baseDir: o.baseDir } : {}) });
   const m = loaded.model;

@@ -28,17 +28,19 @@ Runtime::Runtime(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Runtime>(inf
 Napi::Value Runtime::DeserializeEngine(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!runtime_) throwDisposed(env, "Runtime");
-  ByteSpan bytes = bytesFromJs(env, info[0], "engine");
+  // A copy, read by the worker: JavaScript may transfer the caller's buffer while the engine
+  // loads (see convert.h). The copy lives only until the worker ends.
+  std::shared_ptr<const std::vector<uint8_t>> bytes = copyBytesFromJs(env, info[0], "engine");
   auto runtime = runtime_;
   auto log = log_;
   return PromiseWorker<std::shared_ptr<tnrt::Engine>>::Start(
       env, "tensorrt-node deserialize",
-      [runtime, bytes]() { return runtime->deserializeEngine(bytes.data, bytes.size); },
-      [log, size = bytes.size](Napi::Env env, std::shared_ptr<tnrt::Engine>& engine) -> Napi::Value {
+      [runtime, bytes]() { return runtime->deserializeEngine(bytes->data(), bytes->size()); },
+      [log, size = bytes->size()](Napi::Env env, std::shared_ptr<tnrt::Engine>& engine) -> Napi::Value {
         if (!engine) throw makeError(env, ErrorCode::kEngineInvalid, "the backend returned no engine", log->takeRecentErrors());
         return Engine::create(env, std::move(engine), log, static_cast<int64_t>(size));
       },
-      {info[0].As<Napi::Object>(), info.This().As<Napi::Object>()}, log_);
+      {info.This().As<Napi::Object>()}, log_);
 }
 
 Napi::Value Runtime::GetBackendInfo(const Napi::CallbackInfo& info) {

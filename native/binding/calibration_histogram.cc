@@ -1,6 +1,8 @@
 #include "calibration_histogram.h"
 
 #include <cmath>
+#include <functional>
+#include <vector>
 
 #include "calibration/entropy.h"
 #include "calibration/percentile.h"
@@ -72,16 +74,22 @@ Napi::Value CalibrationHistogram::Add(const Napi::CallbackInfo& info) {
     throwInvalid(env, "add(values: Float32Array)");
   }
   Napi::Float32Array values = info[0].As<Napi::Float32Array>();
-  const float* data = values.Data();
-  const size_t count = values.ElementLength();
+  // The pool threads bin a copy taken here, not the caller's array: JavaScript may transfer
+  // (detach) its buffer while the add runs, and the collector then frees the memory under
+  // them; a reference to the array cannot prevent that (see convert.h). The copy lives as long
+  // as the parts that read it and the add that help() reads it through.
+  auto copy = std::make_shared<const std::vector<float>>(values.Data(), values.Data() + values.ElementLength());
   // On the short-job pool rather than the libuv one: adds come back to back, and there the
   // next one starts without waiting for a thread to wake up (see short_job_pool.h).
   ShortJobPool& pool = ShortJobPool::of(env);
   auto shared = claim(env);
   try {
-    auto add = std::make_shared<HistogramAdd>(shared, data, count, pool.threadCount());
-    Napi::Promise promise = pool.run(env, add->poolParts(add), {values, info.This().As<Napi::Object>()});
+    auto add = std::make_shared<HistogramAdd>(shared, copy->data(), copy->size(), pool.threadCount());
+    std::vector<std::function<void()>> parts = add->poolParts(add);
+    for (auto& part : parts) part = [copy, part = std::move(part)] { part(); };
+    Napi::Promise promise = pool.run(env, std::move(parts), {info.This().As<Napi::Object>()});
     inFlight_ = std::move(add);
+    inFlightValues_ = std::move(copy);
     return promise;
   } catch (...) {
     shared->busy.store(false);  // nothing was queued
@@ -91,7 +99,10 @@ Napi::Value CalibrationHistogram::Add(const Napi::CallbackInfo& info) {
 
 Napi::Value CalibrationHistogram::Help(const Napi::CallbackInfo& info) {
   const bool took = inFlight_ && inFlight_->help();
-  if (!took && inFlight_ && inFlight_->finished()) inFlight_.reset();
+  if (!took && inFlight_ && inFlight_->finished()) {
+    inFlight_.reset();
+    inFlightValues_.reset();
+  }
   return Napi::Boolean::New(info.Env(), took);
 }
 

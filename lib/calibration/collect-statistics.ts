@@ -17,7 +17,7 @@ import type { ShapeMap } from '../shapes.js';
 import { Tensor } from '../tensor.js';
 import { describe } from '../validate.js';
 import { CalibrationBatchReader } from './calibration-data.js';
-import { CalibrationHistogram } from './histogram.js';
+import { CalibrationHistogram, ownedByLibrary } from './histogram.js';
 
 /** One calibration batch: graph input name -> tensor. */
 export type CalibrationFeeds = Record<string, Tensor>;
@@ -137,7 +137,10 @@ export async function collectStatistics(
         if (!tensor || tensor.dtype !== 'float32') {
           throw new InvalidArgumentError(`Expected a float32 tensor '${name}' in calibration batch ${batches} but received ${tensor ? tensor.dtype : 'none'}`);
         }
-        pending.push(histogram.add(tensor.data as Float32Array));
+        // Engine outputs are this function's own, never handed out: binned without a copy.
+        // Feeds are the caller's, and may be transferred meanwhile: add() copies them.
+        const values = tensor.data as Float32Array;
+        pending.push(histogram.add(inputSet.has(name) ? values : ownedByLibrary(values)));
       }
       // Waiting here is what bounds memory: the next batch is not pulled until this one is binned.
       await Promise.all(pending);

@@ -42,7 +42,7 @@ describe('buffers transferred away while a call runs', () => {
       // A child process: it needs --expose-gc, and a binding that reads freed memory may crash.
       const { stdout } = await run(process.execPath, ['--expose-gc', ...transferFlag, detachScript, entry, how], { timeout: 120_000 });
       const result = JSON.parse(stdout.trim().split('\n').pop()!) as { ok: boolean; checks: string[] };
-      expect(result.checks).toHaveLength(9);
+      expect(result.checks).toHaveLength(10);
       expect(result.checks.join('\n')).not.toMatch(/[1-9]\d* of \d+ (values|bins) differ|a different engine/);
       expect(result.ok).toBe(true);
     }, 150_000);
@@ -64,6 +64,24 @@ describe('buffers transferred away while a call runs', () => {
     // The context is free again afterwards.
     const again = await context.execute({ x: new Tensor('float32', x, [128, 128]) });
     expect(again.y!.data).toEqual((await first).y!.data);
+  });
+
+  it('a histogram batch transferred away while add() copies it is refused, and the histogram carries on', async () => {
+    const values = randomFloats(1 << 21, 6); // 8 MB: copied a slice per event-loop turn
+    using histogram = new CalibrationHistogram();
+    const batch = values.slice();
+    const adding = histogram.add(batch);
+    structuredClone(batch.buffer, { transfer: [batch.buffer] });
+    const error = await adding.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as Error).message).toMatch(/transferred away .* while add\(\) copied them.*pass a copy/);
+    expect(histogram.total).toBe(0);
+    // The next add bins what an untouched histogram bins from the same values.
+    await histogram.add(values);
+    using reference = new CalibrationHistogram();
+    await reference.add(values.slice());
+    expect(histogram.counts).toEqual(reference.counts);
+    expect(histogram.total).toBe(1 << 21);
   });
 
   it('changes to an input after execute() returned do not reach the call', async () => {

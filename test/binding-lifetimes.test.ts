@@ -3,6 +3,9 @@
 // backed by a SharedArrayBuffer. Expected values come from the same call on an untouched,
 // ordinary copy of the data, or from arithmetic.
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -143,33 +146,53 @@ describe('SharedArrayBuffer-backed data', () => {
     const explicit = (share: boolean) => quantizeInt8(mlpModel(), { calibrationData: feeds(share), backend: 'sim', shapes: { x: shape } });
     expect(await explicit(true)).toEqual(await explicit(false));
     // Implicit path: the calibration caches agree.
-    const implicit = async (share: boolean) => {
+    const implicit = async (share: boolean, readCache?: Uint8Array) => {
       let cache: Uint8Array | undefined;
+      let plan: Uint8Array | undefined;
       const builder = new Builder({ backend: 'sim' });
       try {
         const network = builder.createNetworkV2();
         await builder.createOnnxParser(network).parse(mlpModel());
         const config = builder.createBuilderConfig().setFlag('int8');
         config.addOptimizationProfile(builder.createOptimizationProfile().setDimensions('x', { min: shape, opt: shape, max: shape }));
-        config.int8Calibrator = new EntropyCalibrator2({ batches: feeds(share), batchSize: 4, writeCache: (c) => void (cache = c.slice()) });
-        await builder.buildSerializedNetwork(network, config);
+        config.int8Calibrator = new EntropyCalibrator2({
+          batches: feeds(share),
+          batchSize: 4,
+          writeCache: (c) => void (cache = c.slice()),
+          ...(readCache && { readCache: () => readCache }),
+        });
+        plan = await builder.buildSerializedNetwork(network, config);
       } finally {
         builder.dispose();
       }
-      return cache;
+      return { cache, plan };
     };
-    const sharedCache = await implicit(true);
-    expect(sharedCache?.byteLength).toBeGreaterThan(0);
-    expect(sharedCache).toEqual(await implicit(false));
+    const fromShared = await implicit(true);
+    const fromPlain = await implicit(false);
+    expect(fromShared.cache?.byteLength).toBeGreaterThan(0);
+    expect(fromShared.cache).toEqual(fromPlain.cache);
+    expect(fromShared.plan).toEqual(fromPlain.plan);
+    // A calibration cache handed back from shared memory gives the same engine.
+    expect((await implicit(false, shared(fromPlain.cache!))).plan).toEqual(fromPlain.plan);
+    // And the explicit path quantizes the same from its cache read out of shared memory.
+    const dir = mkdtempSync(join(tmpdir(), 'tnrt-sab-'));
+    try {
+      const cachePath = join(dir, 'mlp.cache');
+      const fromData = await quantizeInt8(mlpModel(), { calibrationData: feeds(false), backend: 'sim', shapes: { x: shape }, calibrationCache: { write: cachePath } });
+      const fromCache = await quantizeInt8(mlpModel(), { backend: 'sim', shapes: { x: shape }, calibrationCache: { read: shared(new Uint8Array(readFileSync(cachePath))) } });
+      expect(fromCache).toEqual(fromData);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     // A histogram fed shared memory counts what it counts from a copy.
     const values = randomFloats(100_000, 4);
-    const fromShared = new CalibrationHistogram();
-    const fromPlain = new CalibrationHistogram();
-    await fromShared.add(shared(values));
-    await fromPlain.add(values);
-    expect(fromShared.counts).toEqual(fromPlain.counts);
-    expect(fromShared.total).toBe(100_000);
-    fromShared.dispose();
-    fromPlain.dispose();
+    const histogramShared = new CalibrationHistogram();
+    const histogramPlain = new CalibrationHistogram();
+    await histogramShared.add(shared(values));
+    await histogramPlain.add(values);
+    expect(histogramShared.counts).toEqual(histogramPlain.counts);
+    expect(histogramShared.total).toBe(100_000);
+    histogramShared.dispose();
+    histogramPlain.dispose();
   });
 });

@@ -72,7 +72,7 @@ export interface BuildEngineResult {
  *   than maxTensorBytes (or a layer's scratch larger than the workspace pool limit);
  *   BackendUnavailableError when backend 'tensorrt' cannot load; CancelledError on abort
  */
-export async function buildEngineWithCache(model: string | Uint8Array | ArrayBuffer, options: BuildEngineOptions = {}): Promise<BuildEngineResult> {
+export async function buildEngineWithCache(model: string | Uint8Array | ArrayBufferLike, options: BuildEngineOptions = {}): Promise<BuildEngineResult> {
   expectObject(options, 'buildEngine options');
   if (options.shapes !== undefined && options.profiles !== undefined) {
     throw new InvalidArgumentError("give either 'shapes' (fixed) or 'profiles' (ranges), not both");
@@ -149,6 +149,6 @@ export async function buildEngineWithCache(model: string | Uint8Array | ArrayBuf
 }
 
 /** Like buildEngineWithCache, resolving to the serialized engine only. */
-export async function buildEngine(model: string | Uint8Array | ArrayBuffer, options: BuildEngineOptions = {}): Promise<Uint8Array> {
+export async function buildEngine(model: string | Uint8Array | ArrayBufferLike, options: BuildEngineOptions = {}): Promise<Uint8Array> {
   return (await buildEngineWithCache(model, options)).engine;
 }

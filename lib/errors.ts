@@ -22,8 +22,8 @@ export class TensorRTError extends Error {
   /** The logger's recent error messages at the time of failure, when the backend logged any. */
   readonly logMessages: readonly string[];
 
-  constructor(message: string, code: TensorRTErrorCode = 'ERR_TENSORRT_INTERNAL', logMessages: readonly string[] = []) {
-    super(logMessages.length ? `${message}\nBackend log:\n  ${logMessages.join('\n  ')}` : message);
+  constructor(message: string, code: TensorRTErrorCode = 'ERR_TENSORRT_INTERNAL', logMessages: readonly string[] = [], options?: ErrorOptions) {
+    super(logMessages.length ? `${message}\nBackend log:\n  ${logMessages.join('\n  ')}` : message, options);
     this.name = new.target.name;
     this.code = code;
     this.logMessages = logMessages;
@@ -32,8 +32,8 @@ export class TensorRTError extends Error {
 
 /** An option or argument of the wrong type or value. */
 export class InvalidArgumentError extends TensorRTError {
-  constructor(message: string, logMessages?: readonly string[]) {
-    super(message, 'ERR_TENSORRT_INVALID_ARGUMENT', logMessages);
+  constructor(message: string, logMessages?: readonly string[], options?: ErrorOptions) {
+    super(message, 'ERR_TENSORRT_INVALID_ARGUMENT', logMessages, options);
   }
 }
 

@@ -83,9 +83,12 @@ export class ExecutionContext extends NativeResource {
 
   /**
    * Runs the engine on `feeds` (one Tensor per input, by name) and resolves to every output.
-   * Calls on one context queue behind each other.
-   * @throws InvalidArgumentError for a missing or unknown input; DataTypeError for a tensor of
-   *   the wrong dtype; ShapeError for a shape outside the engine or the active profile
+   * Calls on one context queue behind each other. A call copies its inputs when it starts (at
+   * once on an idle context, else when the calls ahead of it finish); from then on their
+   * buffers may be changed or transferred. Inputs may live in a SharedArrayBuffer.
+   * @throws InvalidArgumentError for a missing or unknown input, or one whose buffer was
+   *   transferred away before the call started; DataTypeError for a tensor of the wrong
+   *   dtype; ShapeError for a shape outside the engine or the active profile
    */
   execute(feeds: Feeds): Promise<Record<string, Tensor>> {
     // Not an async function: on the hot path each promise layer is a measurable share of a

@@ -43,7 +43,7 @@ export class InferenceSession {
    *   tensor of the engine exceeds maxTensorBytes;
    *   BackendUnavailableError when the engine needs TensorRT and it cannot load
    */
-  static async create(engine: string | Uint8Array | ArrayBuffer, options: SessionOptions = {}): Promise<InferenceSession> {
+  static async create(engine: string | Uint8Array | ArrayBufferLike, options: SessionOptions = {}): Promise<InferenceSession> {
     expectObject(options, 'session options');
     let bytes: Uint8Array;
     if (typeof engine === 'string') {

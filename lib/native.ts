@@ -120,8 +120,11 @@ export interface NativeEntropyResult {
 
 /** One tensor's 2048-bin |x| histogram (native/binding/calibration_histogram.h). */
 export interface NativeCalibrationHistogram {
-  /** Calls must not overlap; lib/calibration/histogram.ts queues them. */
-  add(values: Float32Array): Promise<void>;
+  /**
+   * Calls must not overlap; lib/calibration/histogram.ts queues them. Copies `values` first
+   * unless `owned` (an array lib/ made and gives no one, binned in place).
+   */
+  add(values: Float32Array, owned?: boolean): Promise<void>;
   /** Bins up to two slices of the add() in flight on this thread; false when it took none. */
   help(): boolean;
   entropyThreshold(): Promise<NativeEntropyResult>;

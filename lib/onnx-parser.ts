@@ -30,7 +30,7 @@ export class OnnxParser {
    * up relative to `modelDir` (default: the current directory).
    * @throws OnnxParseError listing every parser error (node, operator, description)
    */
-  async parse(model: Uint8Array | ArrayBuffer, modelDir = '.'): Promise<void> {
+  async parse(model: Uint8Array | ArrayBufferLike, modelDir = '.'): Promise<void> {
     const bytes = expectBytes(model, 'ONNX model');
     if (bytes.byteLength === 0) throw new InvalidArgumentError('the ONNX model is empty (0 bytes)');
     const network = await awaitNative(() => this.#network.builderHandle().parseOnnx(bytes, resolve(modelDir), { stronglyTyped: this.#network.stronglyTyped }));

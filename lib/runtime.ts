@@ -63,7 +63,7 @@ export class Runtime extends NativeResource {
    *   or version, or whose tables disagree with their graph, naming which and what to do;
    *   ShapeError when a tensor of the engine exceeds maxTensorBytes
    */
-  async deserializeCudaEngine(bytes: Uint8Array | ArrayBuffer): Promise<Engine> {
+  async deserializeCudaEngine(bytes: Uint8Array | ArrayBufferLike): Promise<Engine> {
     this.assertLive();
     const plan = expectBytes(bytes, 'engine');
     if (plan.byteLength === 0) throw new EngineInvalidError('the engine is empty (0 bytes)');

@@ -61,12 +61,16 @@ export function expectDims(value: unknown, what: string, allowDynamic = false): 
   return [...(value as number[])];
 }
 
-/** Bytes from a Uint8Array, Buffer, other TypedArray, DataView or ArrayBuffer. */
+/**
+ * Bytes from a Uint8Array, Buffer, other TypedArray, DataView, ArrayBuffer or SharedArrayBuffer
+ * (views over a SharedArrayBuffer included). A view of the caller's memory, not a copy: the
+ * addon copies what a worker thread reads.
+ */
 export function expectBytes(value: unknown, what: string): Uint8Array {
   if (value instanceof Uint8Array) return value;
   if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  invalid('a Uint8Array, Buffer or ArrayBuffer', what, value);
+  if (value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return new Uint8Array(value);
+  invalid('a Uint8Array, Buffer, ArrayBuffer or SharedArrayBuffer', what, value);
 }
 
 export function expectAbortSignal(value: unknown, what: string): AbortSignal | undefined {

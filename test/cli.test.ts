@@ -82,6 +82,14 @@ describe('tensorrt-node CLI', () => {
     const none = await trt('build', model, '-o', join(dir, 'x8.engine'), '--int8');
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/INT8 needs --calib-data DIR/);
+    // A batch file of the wrong size, found while calibration reads the data: still a usage
+    // error (exit 2), though calibration wraps what its data source throws.
+    const bad = join(dir, 'calib-bad');
+    mkdirSync(bad);
+    for (let b = 0; b < 4; b++) writeFileSync(join(bad, `batch${b}.bin`), new Uint8Array(b === 1 ? 12 : 4 * 8 * 4));
+    const truncated = await trt('build', model, '-o', join(dir, 'bad8.engine'), '--int8', '--calib-data', bad, '--shapes', 'x:4x8');
+    expect(truncated.code).toBe(2);
+    expect(truncated.stderr).toMatch(/batch1\.bin has 12 bytes but 'x' \(float32 \[4, 8\]\) needs 128/);
   });
 
   it('explains mistakes and has --help on every command', async () => {

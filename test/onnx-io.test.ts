@@ -55,7 +55,7 @@ describe('readModel and writeModel round-trip ONNX test models byte for byte', (
   it('refuses what is not a model, with typed errors', async () => {
     await expect(readModel(new Uint8Array([0xff, 0xff, 0xff]))).rejects.toThrow(OnnxParseError);
     await expect(readModel(join(dir, 'missing.onnx'))).rejects.toThrow(/Expected a readable ONNX file for model but .*missing.onnx cannot be read: ENOENT/);
-    await expect(readModel(42 as unknown as string)).rejects.toThrow(new InvalidArgumentError('Expected a Uint8Array, Buffer or ArrayBuffer for model but received number 42'));
+    await expect(readModel(42 as unknown as string)).rejects.toThrow(new InvalidArgumentError('Expected a Uint8Array, Buffer, ArrayBuffer or SharedArrayBuffer for model but received number 42'));
     await expect(writeModel(parseModel(tinyModel()), { externalDataPath: 'w.bin' })).rejects.toThrow(/Expected a path .* for path when externalDataPath is given/);
   });
 });

@@ -11,6 +11,7 @@ import type { Feeds } from '../execution-context.js';
 import type { NativeCalibratorRequest } from '../native.js';
 import { Tensor } from '../tensor.js';
 import { expectBytes, expectFunction, expectInteger, expectObject, invalid } from '../validate.js';
+import { CalibrationBatchReader } from './calibration-data.js';
 
 /** Calibration batches: feeds (input name -> Tensor) at the shapes the network calibrates with. */
 export type CalibrationBatches = AsyncIterable<Feeds> | Iterable<Feeds>;
@@ -79,21 +80,21 @@ export class MinMaxCalibrator extends Int8Calibrator {
  * rejection can carry it.
  */
 export class CalibrationSession {
-  #iterator: AsyncIterator<Feeds> | Iterator<Feeds> | undefined;
-  #exhausted = false;
-  #batch = 0;
+  readonly #reader: CalibrationBatchReader<Feeds>;
   /** The first error thrown while answering, by user code or by validation. */
   error: unknown;
   /** Batches handed to the builder so far. */
   get batchesRead(): number {
-    return this.#batch;
+    return this.#reader.count;
   }
 
   constructor(
-    private readonly batches: CalibrationBatches,
+    batches: CalibrationBatches,
     private readonly readCache: CalibratorOptions['readCache'],
     private readonly writeCache: CalibratorOptions['writeCache'],
-  ) {}
+  ) {
+    this.#reader = new CalibrationBatchReader(batches);
+  }
 
   /** The native side's callback: resolves to the answer, rejects with the error. */
   async request(request: NativeCalibratorRequest): Promise<Uint8Array[] | Uint8Array | null | undefined> {
@@ -114,16 +115,10 @@ export class CalibrationSession {
   }
 
   async #nextBatch(inputs: { name: string; dtype: DataType; shape: number[]; bytes: number }[]): Promise<Uint8Array[] | null> {
-    if (this.#exhausted) return null;
-    this.#iterator ??= Symbol.asyncIterator in this.batches ? this.batches[Symbol.asyncIterator]() : (this.batches as Iterable<Feeds>)[Symbol.iterator]();
-    const step = await this.#iterator.next();
-    if (step.done) {
-      this.#exhausted = true;
-      return null;
-    }
-    const index = this.#batch++;
-    const feeds = step.value as unknown;
-    if (feeds === null || typeof feeds !== 'object') invalid('a feeds record (input name -> Tensor)', `calibration batch ${index}`, feeds);
+    const step = await this.#reader.next();
+    if (step.done) return null;
+    const { index, value: feeds } = step;
+    if (feeds === null || typeof feeds !== 'object' || Array.isArray(feeds)) invalid('a feeds record (input name -> Tensor)', `calibration batch ${index}`, feeds);
     const record = feeds as Record<string, unknown>;
     const expected = new Set(inputs.map((i) => i.name));
     for (const name of Object.keys(record)) {
@@ -144,16 +139,14 @@ export class CalibrationSession {
 
   /** Lets a generator left mid-way run its cleanup (finally blocks, open files). Never waits. */
   close(): void {
-    if (this.#exhausted || !this.#iterator?.return) return;
-    this.#exhausted = true;
-    Promise.resolve()
-      .then(() => this.#iterator?.return?.())
-      .catch(() => {});
+    this.#reader.close();
   }
 
   /**
    * The error a failed build should throw: the calibration's own error when it is one of ours
-   * (a bad batch), else the build's error with the user's error as its cause.
+   * (a bad batch, or the batches' iterator failing, wrapped as on every INT8 path by
+   * calibration-data.ts), else the build's error with the user's error as its cause (a
+   * readCache or writeCache callback that threw).
    */
   explain(buildError: unknown): unknown {
     if (this.error === undefined) return buildError;

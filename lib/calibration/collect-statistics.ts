@@ -10,13 +10,14 @@ import { TensorProto_DataType, TypeProto_TensorSchema, TypeProtoSchema, ValueInf
 
 import type { BackendOption } from '../backend.js';
 import { buildEngine } from '../build-engine.js';
-import { InvalidArgumentError, TensorRTError } from '../errors.js';
+import { DataTypeError, InvalidArgumentError, ShapeError, TensorRTError } from '../errors.js';
 import { InferenceSession } from '../inference-session.js';
 import { writeModel } from '../onnx/model-io.js';
 import type { ShapeMap } from '../shapes.js';
 import { Tensor } from '../tensor.js';
 import { describe } from '../validate.js';
-import { CalibrationHistogram } from './histogram.js';
+import { CalibrationBatchReader } from './calibration-data.js';
+import { CalibrationHistogram, ownedByLibrary } from './histogram.js';
 
 /** One calibration batch: graph input name -> tensor. */
 export type CalibrationFeeds = Record<string, Tensor>;
@@ -87,9 +88,9 @@ async function withExposedOutputs(model: ModelProto, tensors: readonly string[])
  * in `tensors` (graph inputs among them are binned straight from the feeds). Graph inputs the
  * model reads are `inputs`; each batch must hold all of them.
  * @throws InvalidArgumentError for data that is not iterable, a batch that is not an object
- *   of Tensors or lacks an input, and for empty data; ShapeError/DataTypeError from the
- *   engine for a batch of the wrong shape or type (with the batch's index); whatever the
- *   iterator itself throws
+ *   of Tensors or lacks an input, a batch of the wrong shape or type (naming the batch, with
+ *   the engine's ShapeError or DataTypeError as cause), and for empty data; TensorRTError
+ *   with the original as `cause` when the iterator itself throws (calibrationDataError)
  */
 export async function collectStatistics(
   model: ModelProto,
@@ -103,24 +104,31 @@ export async function collectStatistics(
   const exposed = tensors.filter((t) => !inputSet.has(t));
   let session: InferenceSession | undefined;
   let batches = 0;
+  // Failures of the user's iterator come out of reader.next() already wrapped, as on the
+  // implicit path (calibration-data.ts).
+  const reader = new CalibrationBatchReader(data);
   try {
-    const iterator = Symbol.asyncIterator in data ? (data as AsyncIterable<CalibrationFeeds>) : (data as Iterable<CalibrationFeeds>);
-    for await (const raw of iterator) {
-      const feeds = checkBatch(raw, batches, inputs);
+    for (let step = await reader.next(); !step.done; step = await reader.next()) {
+      const feeds = checkBatch(step.value, batches, inputs);
       // Where every tensor to calibrate is a graph input, the feeds are all there is to bin: no engine is needed.
       let outputs: Record<string, Tensor> = {};
       if (exposed.length > 0) {
         if (!session) {
           // The engine is built on the first batch, so that its shapes can fix dynamic dimensions.
+          const fromBatch = options.shapes === undefined;
           const shapes = options.shapes ?? Object.fromEntries(inputs.map((name) => [name, [...feeds[name]!.dims]]));
-          const engine = await buildEngine(await withExposedOutputs(model, exposed), { backend: options.backend, shapes });
-          session = await InferenceSession.create(engine, { backend: options.backend });
+          try {
+            const engine = await buildEngine(await withExposedOutputs(model, exposed), { backend: options.backend, shapes });
+            session = await InferenceSession.create(engine, { backend: options.backend });
+          } catch (error) {
+            // Shapes taken from the batch that the model refuses are the batch's fault.
+            throw fromBatch ? batchMismatch(error, batches) : error;
+          }
         }
         try {
           outputs = await session.run(Object.fromEntries(inputs.map((name) => [name, feeds[name]!])));
         } catch (error) {
-          if (error instanceof TensorRTError) error.message = `calibration batch ${batches}: ${error.message}`;
-          throw error;
+          throw batchMismatch(error, batches);
         }
       }
       const pending: Promise<void>[] = [];
@@ -129,7 +137,10 @@ export async function collectStatistics(
         if (!tensor || tensor.dtype !== 'float32') {
           throw new InvalidArgumentError(`Expected a float32 tensor '${name}' in calibration batch ${batches} but received ${tensor ? tensor.dtype : 'none'}`);
         }
-        pending.push(histogram.add(tensor.data as Float32Array));
+        // Engine outputs are this function's own, never handed out: binned without a copy.
+        // Feeds are the caller's, and may be transferred meanwhile: add() copies them.
+        const values = tensor.data as Float32Array;
+        pending.push(histogram.add(inputSet.has(name) ? values : ownedByLibrary(values)));
       }
       // Waiting here is what bounds memory: the next batch is not pulled until this one is binned.
       await Promise.all(pending);
@@ -141,6 +152,20 @@ export async function collectStatistics(
     for (const h of histograms.values()) h.dispose();
     throw error;
   } finally {
+    reader.close();
     session?.dispose();
   }
+}
+
+/**
+ * A batch the float engine refused for its shape or element type is an InvalidArgumentError
+ * naming the batch, as the implicit path reports such a batch (the engine's ShapeError or
+ * DataTypeError is its cause); other errors only gain the batch's index.
+ */
+function batchMismatch(error: unknown, batch: number): unknown {
+  if (error instanceof ShapeError || error instanceof DataTypeError) {
+    return new InvalidArgumentError(`calibration batch ${batch} does not fit the model: ${error.message}`, error.logMessages, { cause: error });
+  }
+  if (error instanceof TensorRTError) error.message = `calibration batch ${batch}: ${error.message}`;
+  return error;
 }

@@ -78,6 +78,46 @@ function withLoopPolling(histogram: NativeCalibrationHistogram, job: Promise<voi
   });
 }
 
+// add() never lets the calibration threads read a caller's array: JavaScript may transfer
+// (detach) its buffer while they do, and the memory is then freed under them. Up to
+// COPY_IN_ONE_GO values the addon copies the batch when the add starts (at most about 100 us);
+// a larger one is copied here, in 256 KB slices for up to COPY_TURN_MS per event-loop turn,
+// so that the loop keeps turning as it does while the batch is binned (a 64 MB batch takes
+// some 5-10 ms to copy, which in one go would stall it). Arrays this library made and hands
+// to no one (the engine outputs of collect-statistics.ts) are binned in place.
+const COPY_IN_ONE_GO = 1 << 18; // 1 MB
+const COPY_SLICE = 1 << 16; // 256 KB, about 20 us
+const COPY_TURN_MS = 0.3;
+const libraryOwned = new WeakSet<Float32Array>();
+
+/**
+ * @internal Marks an array that the library made and never hands out, so that add() bins it
+ * in place instead of copying it. Returns it.
+ */
+export function ownedByLibrary(values: Float32Array): Float32Array {
+  libraryOwned.add(values);
+  return values;
+}
+
+/** Copies `values` into `into` (at least as long), a slice at a time between turns. */
+async function copyInSlices(values: Float32Array, into: Float32Array): Promise<Float32Array> {
+  const copy = into.length === values.length ? into : into.subarray(0, values.length);
+  let turnStarted = performance.now();
+  for (let at = 0; at < copy.length; at += COPY_SLICE) {
+    if (performance.now() - turnStarted > COPY_TURN_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      turnStarted = performance.now();
+    }
+    if (values.length !== copy.length) {
+      throw new InvalidArgumentError(
+        `the values of CalibrationHistogram.add() were transferred away (or shrunk) while add() copied them: ${copy.length} values became ${values.length}; keep the array until the promise settles, or pass a copy`,
+      );
+    }
+    copy.set(values.subarray(at, at + COPY_SLICE), at);
+  }
+  return copy;
+}
+
 function expectPercent(value: unknown, what: string): number {
   if (typeof value !== 'number' || !(value > 0 && value <= 100)) invalid('a number in (0, 100]', what, value);
   return value;
@@ -88,6 +128,9 @@ export class CalibrationHistogram extends NativeResource {
   static readonly bins: number = 2048;
 
   #native: NativeCalibrationHistogram;
+  // Where add() copies batches over 1 MB: reused, as the first copy into fresh memory costs
+  // several times what later ones do (page faults). The adds are queued, so one at a time uses it.
+  #scratch: Float32Array | undefined;
   // The addon refuses overlapping calls on one histogram; this chain makes them wait instead.
   #queue: Promise<unknown> = Promise.resolve();
   #pending = 0;
@@ -140,11 +183,13 @@ export class CalibrationHistogram extends NativeResource {
    * the event loop's, up to 4, or TENSORRT_NODE_CALIBRATION_THREADS; a batch of 256 KB or more
    * is binned by several at once, and by the event loop between its turns). Calls may be
    * issued without awaiting the previous one: they run one after another, in order. The array
-   * is read while the promise is pending, so it must not be modified or transferred until then.
+   * is copied when the add starts (a batch over 1 MB a slice per event-loop turn), so it may be
+   * changed or transferred once that copy is taken; one transferred away during it is refused.
    * NaN and ±Inf are not binned (see `skipped`). When the batch holds a larger |x| than the
    * range so far, the range grows to it and the existing counts are re-binned (see
    * native/calibration/histogram.h for the policy).
-   * @throws InvalidArgumentError if `values` is not a Float32Array; DisposedError after dispose()
+   * @throws InvalidArgumentError if `values` is not a Float32Array, or its buffer is
+   *   transferred away while add() copies it; DisposedError after dispose()
    */
   add(values: Float32Array): Promise<void> {
     this.assertLive();
@@ -156,7 +201,13 @@ export class CalibrationHistogram extends NativeResource {
     // ever did, the typed error would carry a stack taken at rejection time instead.
     return this.#enqueue(() => {
       const native = this.#native;
-      return withLoopPolling(native, native.add(values));
+      if (libraryOwned.has(values)) return withLoopPolling(native, native.add(values, true));
+      if (values.length <= COPY_IN_ONE_GO) return withLoopPolling(native, native.add(values, false));
+      if (!this.#scratch || this.#scratch.length < values.length) this.#scratch = new Float32Array(values.length);
+      return copyInSlices(values, this.#scratch).then((copy) => {
+        this.assertLive();
+        return withLoopPolling(this.#native, this.#native.add(copy, true));
+      });
     }, undefined);
   }
 
@@ -269,6 +320,7 @@ export class CalibrationHistogram extends NativeResource {
 
   protected releaseNative(): void {
     this.#native.dispose();
+    this.#scratch = undefined;
   }
 }
 

@@ -42,8 +42,11 @@ async function main(argv: string[]): Promise<number> {
     await command(rest);
     return 0;
   } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`tensorrt-node ${name}: ${error.message}\nRun 'tensorrt-node ${name} --help' for usage.`);
+    // Calibration files the CLI could not turn into batches come back wrapped as the
+    // calibration data's failure (calibration-data.ts): still a usage error.
+    const usage = error instanceof UsageError ? error : error instanceof TensorRTError && error.cause instanceof UsageError ? error.cause : undefined;
+    if (usage) {
+      console.error(`tensorrt-node ${name}: ${usage.message}\nRun 'tensorrt-node ${name} --help' for usage.`);
       return 2;
     }
     if (error instanceof TensorRTError) {

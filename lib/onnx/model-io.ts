@@ -60,7 +60,7 @@ export function parseModel(bytes: Uint8Array): ModelProto {
  * Throws InvalidArgumentError for a bad argument, a missing file, or external data that is
  * missing, unsafe or out of range; OnnxParseError when the bytes are not an ONNX model.
  */
-export async function readModel(source: Uint8Array | ArrayBuffer | string, options: ReadModelOptions = {}): Promise<LoadedModel> {
+export async function readModel(source: Uint8Array | ArrayBufferLike | string, options: ReadModelOptions = {}): Promise<LoadedModel> {
   expectObject(options, 'readModel options');
   const load = options.loadExternalData ?? true;
   if (typeof load !== 'boolean') invalid('a boolean', 'loadExternalData', load);

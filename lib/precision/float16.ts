@@ -386,7 +386,7 @@ export function convertGraphToFloat16(model: ModelProto, options: { keepIoTypes:
  * that are not an ONNX model, and InvalidArgumentError when a model over 2 GiB is asked for
  * inline (give outputPath).
  */
-export async function convertToFloat16(model: Uint8Array | ArrayBuffer | string, options: Float16Options = {}): Promise<Uint8Array> {
+export async function convertToFloat16(model: Uint8Array | ArrayBufferLike | string, options: Float16Options = {}): Promise<Uint8Array> {
   const o = validate(options);
   const loaded = await readModel(model, { loadExternalData: true, ...(o.baseDir !== undefined ? { baseDir: o.baseDir } : {}) });
   convertGraphToFloat16(loaded.model, o);

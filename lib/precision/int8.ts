@@ -205,10 +205,12 @@ function nameNodes(nodes: readonly NodeProto[], taken: Set<string>): void {
  *   calibration data, a batch that is not an object of Tensors or lacks an input, a cache
  *   that does not parse or lacks a needed tensor, and unreadable files; UnsupportedError for
  *   a model that is already quantized or whose opset cannot be raised to 13 safely;
- *   OnnxParseError for bytes that are not an ONNX model; ShapeError, DataTypeError and
- *   backend errors from running the float model on a batch
+ *   OnnxParseError for bytes that are not an ONNX model; InvalidArgumentError naming the
+ *   batch for one of the wrong shape or element type; TensorRTError with the original as
+ *   `cause` when the calibration data's iterator throws (as on the implicit path); backend
+ *   errors from running the float model on a batch
  */
-export async function quantizeInt8(model: Uint8Array | ArrayBuffer | string, options: Int8Options): Promise<Uint8Array> {
+export async function quantizeInt8(model: Uint8Array | ArrayBufferLike | string, options: Int8Options): Promise<Uint8Array> {
   const o = validate(options);
   const loaded = await readModel(model, { loadExternalData: true, ...(o.baseDir !== undefined ? { baseDir: o.baseDir } : {}) });
   const m = loaded.model;

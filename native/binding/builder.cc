@@ -127,7 +127,9 @@ Builder::Builder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Builder>(inf
 Napi::Value Builder::ParseOnnx(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!builder_) throwDisposed(env, "Builder");
-  ByteSpan bytes = bytesFromJs(env, info[0], "ONNX model");
+  // A copy, read by the worker: JavaScript may transfer the caller's buffer during the parse
+  // (see convert.h).
+  std::shared_ptr<const std::vector<uint8_t>> bytes = copyBytesFromJs(env, info[0], "ONNX model");
   std::string modelDir = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
   ParseOptions parseOptions;
   if (info[2].IsObject()) parseOptions.stronglyTyped = info[2].As<Napi::Object>().Get("stronglyTyped").ToBoolean().Value();
@@ -136,7 +138,7 @@ Napi::Value Builder::ParseOnnx(const Napi::CallbackInfo& info) {
       env, "tensorrt-node parse",
       [builder, bytes, modelDir, parseOptions]() {
         ParseResult result;
-        result.network = builder->parseOnnx(bytes.data, bytes.size, modelDir, parseOptions, &result.errors);
+        result.network = builder->parseOnnx(bytes->data(), bytes->size(), modelDir, parseOptions, &result.errors);
         return result;
       },
       [builder](Napi::Env env, ParseResult& result) -> Napi::Value {
@@ -154,7 +156,7 @@ Napi::Value Builder::ParseOnnx(const Napi::CallbackInfo& info) {
         }
         return Network::create(env, builder, std::move(result.network));
       },
-      {info[0].As<Napi::Object>(), info.This().As<Napi::Object>()}, log_);
+      {info.This().As<Napi::Object>()}, log_);
 }
 
 Napi::Value Builder::BuildSerializedNetwork(const Napi::CallbackInfo& info) {

@@ -1,6 +1,8 @@
 #include "calibration_histogram.h"
 
 #include <cmath>
+#include <functional>
+#include <vector>
 
 #include "calibration/entropy.h"
 #include "calibration/percentile.h"
@@ -72,7 +74,17 @@ Napi::Value CalibrationHistogram::Add(const Napi::CallbackInfo& info) {
     throwInvalid(env, "add(values: Float32Array)");
   }
   Napi::Float32Array values = info[0].As<Napi::Float32Array>();
-  const float* data = values.Data();
+  // `owned`: lib/ made this array and hands it to no one, so nothing can transfer (detach) it
+  // while the add runs; it is binned in place and referenced until then. Any other array is
+  // copied here and the copy binned: JavaScript may transfer the caller's buffer meanwhile,
+  // and the collector then frees the memory under the calibration threads, which a reference
+  // to the array cannot prevent (see convert.h). lib/ copies large batches itself, in slices
+  // between event-loop turns, and passes its copy as owned: one copy in one go of a large
+  // batch would stall the loop for milliseconds.
+  const bool owned = info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+  std::shared_ptr<const std::vector<float>> copy;
+  if (!owned) copy = std::make_shared<const std::vector<float>>(values.Data(), values.Data() + values.ElementLength());
+  const float* data = owned ? values.Data() : copy->data();
   const size_t count = values.ElementLength();
   // On the short-job pool rather than the libuv one: adds come back to back, and there the
   // next one starts without waiting for a thread to wake up (see short_job_pool.h).
@@ -80,8 +92,14 @@ Napi::Value CalibrationHistogram::Add(const Napi::CallbackInfo& info) {
   auto shared = claim(env);
   try {
     auto add = std::make_shared<HistogramAdd>(shared, data, count, pool.threadCount());
-    Napi::Promise promise = pool.run(env, add->poolParts(add), {values, info.This().As<Napi::Object>()});
+    std::vector<std::function<void()>> parts = add->poolParts(add);
+    // The copy lives as long as the parts that read it and the add help() reads it through.
+    if (copy) for (auto& part : parts) part = [copy, part = std::move(part)] { part(); };
+    std::vector<Napi::Object> keepAlive{info.This().As<Napi::Object>()};
+    if (owned) keepAlive.push_back(values);
+    Napi::Promise promise = pool.run(env, std::move(parts), keepAlive);
     inFlight_ = std::move(add);
+    inFlightValues_ = std::move(copy);
     return promise;
   } catch (...) {
     shared->busy.store(false);  // nothing was queued
@@ -91,7 +109,10 @@ Napi::Value CalibrationHistogram::Add(const Napi::CallbackInfo& info) {
 
 Napi::Value CalibrationHistogram::Help(const Napi::CallbackInfo& info) {
   const bool took = inFlight_ && inFlight_->help();
-  if (!took && inFlight_ && inFlight_->finished()) inFlight_.reset();
+  if (!took && inFlight_ && inFlight_->finished()) {
+    inFlight_.reset();
+    inFlightValues_.reset();
+  }
   return Napi::Boolean::New(info.Env(), took);
 }
 

@@ -8,6 +8,7 @@
 #include <napi.h>
 
 #include <memory>
+#include <vector>
 
 #include "histogram_add.h"
 
@@ -42,6 +43,7 @@ class CalibrationHistogram : public Napi::ObjectWrap<CalibrationHistogram> {
 
   std::shared_ptr<HistogramState> shared_;
   std::shared_ptr<HistogramAdd> inFlight_;  // the last add(), for help(); JS thread only
+  std::shared_ptr<const std::vector<float>> inFlightValues_;  // the copy inFlight_ reads, if any
 };
 
 }  // namespace tnrt::binding

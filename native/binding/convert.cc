@@ -68,20 +68,47 @@ Napi::Uint8Array bytesToJs(Napi::Env env, const std::vector<uint8_t>& bytes) {
 }
 
 ByteSpan bytesFromJs(Napi::Env env, Napi::Value value, const char* what) {
+  // The data pointers come from napi_get_typedarray_info / napi_get_dataview_info, not from
+  // the view's ArrayBuffer: for a view over a SharedArrayBuffer that buffer is not an
+  // ArrayBuffer to N-API, and napi_get_arraybuffer_info refuses it ("Invalid argument").
   if (value.IsTypedArray()) {
     Napi::TypedArray t = value.As<Napi::TypedArray>();
-    Napi::ArrayBuffer buffer = t.ArrayBuffer();
-    return {static_cast<const uint8_t*>(buffer.Data()) + t.ByteOffset(), t.ByteLength()};
+    void* data = nullptr;
+    NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, t, nullptr, nullptr, &data, nullptr, nullptr), ByteSpan{});
+    return {static_cast<const uint8_t*>(data), t.ByteLength()};
   }
   if (value.IsDataView()) {
-    Napi::DataView v = value.As<Napi::DataView>();
-    return {static_cast<const uint8_t*>(v.ArrayBuffer().Data()) + v.ByteOffset(), v.ByteLength()};
+    size_t size = 0;
+    void* data = nullptr;
+    NAPI_THROW_IF_FAILED(env, napi_get_dataview_info(env, value, &size, &data, nullptr, nullptr), ByteSpan{});
+    return {static_cast<const uint8_t*>(data), size};
   }
   if (value.IsArrayBuffer()) {
     Napi::ArrayBuffer b = value.As<Napi::ArrayBuffer>();
     return {static_cast<const uint8_t*>(b.Data()), b.ByteLength()};
   }
-  throwInvalid(env, std::string(what) + " must be a TypedArray, DataView or ArrayBuffer");
+  throwInvalid(env, std::string(what) + " must be a TypedArray, DataView or ArrayBuffer (wrap a SharedArrayBuffer in a Uint8Array)");
+}
+
+bool isDetachedView(Napi::Env env, Napi::Value value) {
+  napi_value buffer = nullptr;
+  if (value.IsTypedArray()) {
+    if (napi_get_typedarray_info(env, value, nullptr, nullptr, nullptr, &buffer, nullptr) != napi_ok) return false;
+  } else if (value.IsDataView()) {
+    if (napi_get_dataview_info(env, value, nullptr, nullptr, &buffer, nullptr) != napi_ok) return false;
+  } else {
+    buffer = value;
+  }
+  bool detached = false;
+  // A SharedArrayBuffer cannot be detached; N-API answers "not an ArrayBuffer" for it.
+  return napi_is_detached_arraybuffer(env, buffer, &detached) == napi_ok && detached;
+}
+
+std::shared_ptr<const std::vector<uint8_t>> copyBytesFromJs(Napi::Env env, Napi::Value value, const char* what) {
+  ByteSpan span = bytesFromJs(env, value, what);
+  // No JavaScript runs between reading the span and copying it, so the buffer cannot be
+  // detached in between.
+  return std::make_shared<const std::vector<uint8_t>>(span.data, span.data + span.size);
 }
 
 std::string stringFromJs(Napi::Env env, Napi::Value value, const char* what) {

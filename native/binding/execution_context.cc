@@ -54,10 +54,26 @@ Napi::Value ExecutionContext::Execute(const Napi::CallbackInfo& info) {
   if (!context_) throwDisposed(env, "ExecutionContext");
   if (!info[0].IsArray()) throwInvalid(env, "execute(inputs: array)");
   Napi::Array list = info[0].As<Napi::Array>();
+  // Claimed before the inputs are staged: the staging buffers belong to the call in flight.
+  bool expected = false;
+  if (!busy_->compare_exchange_strong(expected, true)) {
+    throwInvalid(env, "execute() is already running on this context; await it, or use one context per concurrent call");
+  }
+  struct Unclaim {  // until the worker is queued, a throw here must free the context again
+    std::atomic<bool>* flag;
+    ~Unclaim() {
+      if (flag) flag->store(false);
+    }
+  } unclaim{busy_.get()};
+  // Held locally: the getters read below are JavaScript, which could dispose() this context.
+  auto context = context_;
+  auto busy = busy_;
+  auto staging = staging_;
   auto inputs = std::make_shared<std::vector<HostTensorView>>();
-  std::vector<Napi::Object> keepAlive{info.This().As<Napi::Object>()};
-  inputs->reserve(list.Length());
-  for (uint32_t i = 0; i < list.Length(); ++i) {
+  const uint32_t count = list.Length();
+  inputs->reserve(count);
+  if (staging->size() < count) staging->resize(count);
+  for (uint32_t i = 0; i < count; ++i) {
     if (!list.Get(i).IsObject()) throwInvalid(env, "execute: each input must be an object");
     Napi::Object entry = list.Get(i).As<Napi::Object>();
     HostTensorView view;
@@ -66,21 +82,34 @@ Napi::Value ExecutionContext::Execute(const Napi::CallbackInfo& info) {
     view.shape = dimsFromJs(env, entry.Get("shape"), "input shape");
     Napi::Value data = entry.Get("data");
     ByteSpan span = bytesFromJs(env, data, "input data");
-    view.data = span.data;
+    if (span.size == 0 && isDetachedView(env, data)) {
+      throwInvalid(env, "the data of input '" + view.name +
+                            "' was detached (its ArrayBuffer was transferred, e.g. by postMessage, structuredClone or "
+                            "transfer()) before execute() could read it; keep the buffer until the call has started, "
+                            "or pass a copy");
+    }
+    // The worker reads a copy taken here, never the caller's buffer: JavaScript may transfer
+    // (detach) that buffer while the call runs, and the collector then frees its memory (see
+    // convert.h). The sim computes straight from its inputs, so this is the only copy on its
+    // path (the TensorRT adapter still stages into pinned memory for the upload); the buffers
+    // are the context's own and reused, so a steady-state call allocates nothing here. No
+    // JavaScript runs between bytesFromJs and the copy.
+    std::vector<uint8_t>& buffer = (*staging)[i];
+    if (buffer.size() < span.size) {
+      const auto grown = static_cast<int64_t>(span.size - buffer.size());
+      buffer.resize(span.size);
+      stagingBytes_ += grown;
+      Napi::MemoryManagement::AdjustExternalMemory(env, grown);
+    }
+    if (span.size) std::memcpy(buffer.data(), span.data, span.size);
+    view.data = buffer.data();
     view.bytes = span.size;
-    // The worker reads this memory on another thread: keep the views' owners alive.
-    keepAlive.push_back(data.As<Napi::Object>());
     inputs->push_back(std::move(view));
   }
-  bool expected = false;
-  if (!busy_->compare_exchange_strong(expected, true)) {
-    throwInvalid(env, "execute() is already running on this context; await it, or use one context per concurrent call");
-  }
-  auto context = context_;
-  auto busy = busy_;
+  unclaim.flag = nullptr;  // from here the worker releases it
   return PromiseWorker<std::vector<HostTensor>>::Start(
       env, "tensorrt-node execute",
-      [context, inputs, busy]() {
+      [context, inputs, busy, staging]() {
         struct Release {
           std::atomic<bool>* flag;
           ~Release() { flag->store(false); }
@@ -102,11 +131,22 @@ Napi::Value ExecutionContext::Execute(const Napi::CallbackInfo& info) {
         }
         return list;
       },
-      keepAlive, log_);
+      {info.This().As<Napi::Object>()}, log_);
+}
+
+void ExecutionContext::Finalize(Napi::Env env) { release(env); }
+
+void ExecutionContext::release(Napi::Env env) {
+  context_.reset();
+  // A call in flight keeps the buffers (its worker holds them) until it ends; only this
+  // handle's report to V8 ends here.
+  staging_ = std::make_shared<std::vector<std::vector<uint8_t>>>();
+  if (stagingBytes_) Napi::MemoryManagement::AdjustExternalMemory(env, -stagingBytes_);
+  stagingBytes_ = 0;
 }
 
 Napi::Value ExecutionContext::Dispose(const Napi::CallbackInfo& info) {
-  context_.reset();
+  release(info.Env());
   return info.Env().Undefined();
 }
 

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <memory>
+#include <vector>
 
 #include "addon_data.h"
 #include "backend/backend.h"
@@ -30,11 +31,18 @@ class ExecutionContext : public Napi::ObjectWrap<ExecutionContext> {
   // [async] execute([{ name, dtype, shape, data }]) -> Promise<[{ name, dtype, shape, data }]>
   Napi::Value Execute(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);  // [sync]
+  void Finalize(Napi::Env env) override;
+  void release(Napi::Env env);
 
   std::shared_ptr<JsLogSink> log_;
   // Shared with the worker of a call in flight, so dispose() mid-call frees it afterwards.
   std::shared_ptr<tnrt::ExecutionContext> context_;
   std::shared_ptr<std::atomic<bool>> busy_ = std::make_shared<std::atomic<bool>>(false);
+  // Copies of the inputs of the call in flight, one per input, reused by the next call (busy_
+  // keeps calls apart). The worker reads these, never JavaScript's buffers; shared with it so
+  // that dispose() mid-call frees them afterwards. Reported to V8 as external memory.
+  std::shared_ptr<std::vector<std::vector<uint8_t>>> staging_ = std::make_shared<std::vector<std::vector<uint8_t>>>();
+  int64_t stagingBytes_ = 0;
 };
 
 }  // namespace tnrt::binding

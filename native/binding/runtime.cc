@@ -28,7 +28,9 @@ Runtime::Runtime(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Runtime>(inf
 Napi::Value Runtime::DeserializeEngine(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!runtime_) throwDisposed(env, "Runtime");
-  ByteSpan bytes = bytesFromJs(env, info[0], "engine");
+  // A copy, read by the worker: JavaScript may transfer the caller's buffer while the engine
+  // loads (see convert.h). The copy lives only until the worker ends.
+  std::shared_ptr<const std::vector<uint8_t>> bytes = copyBytesFromJs(env, info[0], "engine");
   // options: { maxTensorBytes?: number } (lib/runtime.ts validated it; this is the cheap guard).
   DeserializeOptions options;
   if (info.Length() > 1 && info[1].IsObject()) {
@@ -43,12 +45,12 @@ Napi::Value Runtime::DeserializeEngine(const Napi::CallbackInfo& info) {
   auto log = log_;
   return PromiseWorker<std::shared_ptr<tnrt::Engine>>::Start(
       env, "tensorrt-node deserialize",
-      [runtime, bytes, options]() { return runtime->deserializeEngine(bytes.data, bytes.size, options); },
-      [log, size = bytes.size](Napi::Env env, std::shared_ptr<tnrt::Engine>& engine) -> Napi::Value {
+      [runtime, bytes, options]() { return runtime->deserializeEngine(bytes->data(), bytes->size(), options); },
+      [log, size = bytes->size()](Napi::Env env, std::shared_ptr<tnrt::Engine>& engine) -> Napi::Value {
         if (!engine) throw makeError(env, ErrorCode::kEngineInvalid, "the backend returned no engine", log->takeRecentErrors());
         return Engine::create(env, std::move(engine), log, static_cast<int64_t>(size));
       },
-      {info[0].As<Napi::Object>(), info.This().As<Napi::Object>()}, log_);
+      {info.This().As<Napi::Object>()}, log_);
 }
 
 Napi::Value Runtime::GetBackendInfo(const Napi::CallbackInfo& info) {

@@ -75,8 +75,11 @@ Napi::Value CalibrationHistogram::Add(const Napi::CallbackInfo& info) {
   const float* data = values.Data();
   const size_t count = values.ElementLength();
   // On the short-job pool rather than the libuv one: adds come back to back, and there the
-  // next one starts without waiting for a thread to wake up (see short_job_pool.h).
+  // next one starts without waiting for a thread to wake up (see short_job_pool.h). Unless
+  // the machine is oversubscribed and handing work to a thread costs more than the work:
+  // then the add runs on this thread, in slices between event-loop turns (histogram_add.h).
   ShortJobPool& pool = ShortJobPool::of(env);
+  if (count <= calibration::RangeBinner::kMaxBinnerValues && pool.handoffsSlow()) return AddOnLoop(info, values, data, count);
   auto shared = claim(env);
   try {
     auto add = std::make_shared<HistogramAdd>(shared, data, count, pool.threadCount());
@@ -89,9 +92,41 @@ Napi::Value CalibrationHistogram::Add(const Napi::CallbackInfo& info) {
   }
 }
 
+Napi::Value CalibrationHistogram::AddOnLoop(const Napi::CallbackInfo& info, Napi::Float32Array values, const float* data, size_t count) {
+  Napi::Env env = info.Env();
+  auto shared = claim(env);
+  Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
+  if (count <= HistogramAdd::kHelpSlices * HistogramAdd::kSliceValues) {
+    // No more than one help() call bins: done here, without the turn of the loop a help()
+    // would wait for.
+    BusyGuard guard{shared->busy};
+    shared->histogram.add(data, count);
+    deferred.Resolve(env.Undefined());
+    return deferred.Promise();
+  }
+  try {
+    inFlight_ = std::make_shared<HistogramAdd>(shared, data, count, 0, true);
+  } catch (...) {
+    shared->busy.store(false);
+    throw;
+  }
+  onLoop_ = deferred;
+  onLoopValues_ = Napi::Persistent(values.As<Napi::Object>());
+  return deferred.Promise();
+}
+
 Napi::Value CalibrationHistogram::Help(const Napi::CallbackInfo& info) {
   const bool took = inFlight_ && inFlight_->help();
-  if (!took && inFlight_ && inFlight_->finished()) inFlight_.reset();
+  if (onLoop_ && inFlight_ && inFlight_->finished()) {
+    // This call binned the last slice of an add on the loop: settle it here.
+    Napi::Promise::Deferred deferred = *onLoop_;
+    onLoop_.reset();
+    onLoopValues_.Reset();
+    inFlight_.reset();
+    deferred.Resolve(info.Env().Undefined());
+  } else if (!took && inFlight_ && inFlight_->finished()) {
+    inFlight_.reset();
+  }
   return Napi::Boolean::New(info.Env(), took);
 }
 

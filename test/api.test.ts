@@ -1,6 +1,6 @@
 // The TensorRT-shaped low-level API: Logger, Builder, NetworkDefinition, OnnxParser,
 // BuilderConfig, OptimizationProfile, Runtime, Engine, ExecutionContext.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import {
   backends,
@@ -184,15 +184,17 @@ describe('Logger', () => {
     config.addOptimizationProfile(builder.createOptimizationProfile().setDimensions('x', { min: [1, 8], opt: [1, 8], max: [1, 8] }));
     await builder.buildSerializedNetwork(network, config);
     logger.log('warning', 'from JavaScript');
-    await new Promise((r) => setTimeout(r, 20));
+    // Delivered asynchronously: wait until it arrives rather than for a fixed time, which a
+    // loaded machine can outlast.
+    await vi.waitFor(() => expect(seen).toContainEqual(['warning', 'from JavaScript']), { timeout: 10_000 });
     expect(seen.length).toBeGreaterThan(1);
-    expect(seen).toContainEqual(['warning', 'from JavaScript']);
 
     const quiet: string[] = [];
     const errorsOnly = new Logger({ minSeverity: 'error', onMessage: (_s, m) => quiet.push(m) });
     errorsOnly.log('info', 'dropped');
     errorsOnly.log('error', 'kept');
-    await new Promise((r) => setTimeout(r, 20));
+    // Messages are delivered in order: once 'kept' is in, 'dropped' would have been too.
+    await vi.waitFor(() => expect(quiet).toContain('kept'), { timeout: 10_000 });
     expect(quiet).toEqual(['kept']);
   });
 

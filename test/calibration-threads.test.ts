@@ -27,12 +27,13 @@ async function child(body: string, threads?: string): Promise<string> {
 
 // Batches of 300,000 values (more than one slice per thread, not a multiple of the slice):
 // steady ones, one whose larger maximum sits in its last slice (the parts find it late, and
-// the batch is added again the serial way), and one holding NaN and Inf.
+// the batch is added again the serial way), and one holding NaN and Inf; then, with larger
+// values, batches of less than two slices and of less than four.
 const fillHistogram = `
 let seed = 7;
 const next = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
 const batch = (sigma) => Float32Array.from({ length: 300000 }, () => sigma * (next() + next() + next() - 1.5));
-const batches = [batch(1), batch(1), batch(0.5), batch(1), batch(1)];
+const batches = [batch(1), batch(1), batch(0.5), batch(1), batch(1), batch(2).subarray(0, 1000), batch(2).subarray(0, 40000)];
 batches[3][299999] = 9.5;
 batches[4][1234] = NaN;
 batches[4][200000] = -Infinity;
@@ -42,15 +43,17 @@ console.log(JSON.stringify({ threads: CalibrationHistogram.threads, counts: Arra
 `;
 
 describe('calibration threads', () => {
-  it('a batch binned by three threads gives exactly the counts of one', async () => {
-    const [one, three] = await Promise.all([child(fillHistogram, '1'), child(fillHistogram, '3')]);
+  it('a batch binned by three threads, or by the event loop alone, gives exactly the counts of one', async () => {
+    const [one, three, none] = await Promise.all([child(fillHistogram, '1'), child(fillHistogram, '3'), child(fillHistogram, '0')]);
     const a = JSON.parse(one);
-    const b = JSON.parse(three);
-    expect([a.threads, b.threads]).toEqual([1, 3]);
-    expect(a.total).toBe(5 * 300000 - 2);
+    expect(a.threads).toBe(1);
+    expect(a.total).toBe(5 * 300000 + 41000 - 2);
     expect(a.skipped).toBe(2);
     expect(a.maxAbs).toBe(9.5);
-    expect(b).toEqual({ ...a, threads: 3 });
+    expect(JSON.parse(three)).toEqual({ ...a, threads: 3 });
+    // No threads: every add runs on the loop (native/binding/histogram_add.h), the first batch
+    // by a max scan in slices, the small ones at once.
+    expect(JSON.parse(none)).toEqual({ ...a, threads: 0 });
   });
 
   it('defaults to one thread per core but the event loop, 1 to 4', () => {
@@ -58,14 +61,15 @@ describe('calibration threads', () => {
     expect(CalibrationHistogram.threads).toBeLessThanOrEqual(4);
   });
 
-  it('refuses a TENSORRT_NODE_CALIBRATION_THREADS that is not 1-64, naming it', async () => {
+  it('refuses a TENSORRT_NODE_CALIBRATION_THREADS that is not 0-64, naming it', async () => {
     const body = `
 try { await new CalibrationHistogram().add(new Float32Array(4)); console.log('accepted'); }
 catch (e) { console.log(e.name + ': ' + e.message); }`;
-    for (const bad of ['0', '65', 'two', '2.5']) {
-      expect(await child(body, bad)).toMatch(/^InvalidArgumentError: TENSORRT_NODE_CALIBRATION_THREADS must be a whole number from 1 to 64/);
+    for (const bad of ['-1', '65', 'two', '2.5']) {
+      expect(await child(body, bad)).toMatch(/^InvalidArgumentError: TENSORRT_NODE_CALIBRATION_THREADS must be a whole number from 0 to 64/);
     }
     expect(await child(body, '64')).toBe('accepted\n');
+    expect(await child(body, '0')).toBe('accepted\n');
   });
 
   it('a pending add() keeps the process alive until it resolves, and the process then exits', async () => {

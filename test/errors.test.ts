@@ -1,5 +1,5 @@
 // Bad input gets a typed error that names the problem and the fix: never a crash or a hang.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import {
   BackendUnavailableError,
@@ -161,6 +161,9 @@ describe('backend choice', () => {
     const logger = new Logger({ onMessage: (_s, m) => warnings.push(m) });
     new Builder({ backend: 'auto', logger }).dispose();
     new Runtime({ logger }).dispose();
+    // Delivered asynchronously: wait for the first rather than for a fixed time, then give a
+    // second (which must not come) the same turns of the loop to arrive.
+    await vi.waitFor(() => expect(warnings.length).toBeGreaterThan(0), { timeout: 10_000 });
     await new Promise((r) => setTimeout(r, 20));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/using the sim \(CPU\) backend/);

@@ -137,8 +137,9 @@ export class CalibrationHistogram extends NativeResource {
 
   /**
    * How many threads bin add() batches in this thread's environment: one per core but the
-   * event loop's, from 1 to 4, unless TENSORRT_NODE_CALIBRATION_THREADS (1-64) says otherwise.
-   * @throws InvalidArgumentError when TENSORRT_NODE_CALIBRATION_THREADS is not a whole number from 1 to 64
+   * event loop's, from 1 to 4, unless TENSORRT_NODE_CALIBRATION_THREADS (0-64) says otherwise;
+   * 0 means none: the event loop bins every batch, in slices between its turns.
+   * @throws InvalidArgumentError when TENSORRT_NODE_CALIBRATION_THREADS is not a whole number from 0 to 64
    */
   static get threads(): number {
     return callNative(() => native.CalibrationHistogram.threads());

@@ -75,20 +75,23 @@ Napi::Value CalibrationHistogram::Add(const Napi::CallbackInfo& info) {
   }
   Napi::Float32Array values = info[0].As<Napi::Float32Array>();
   // `owned`: lib/ made this array and hands it to no one, so nothing can transfer (detach) it
-  // while the add runs; it is binned in place and referenced until then. Any other array is
-  // copied here and the copy binned: JavaScript may transfer the caller's buffer meanwhile,
-  // and the collector then frees the memory under the calibration threads, which a reference
-  // to the array cannot prevent (see convert.h). lib/ copies large batches itself, in slices
-  // between event-loop turns, and passes its copy as owned: one copy in one go of a large
-  // batch would stall the loop for milliseconds.
+  // while the add runs; it is binned in place and referenced until then. Any other array that
+  // is read after add() returns is copied here and the copy binned: JavaScript may transfer the
+  // caller's buffer meanwhile, and the collector then frees the memory under the calibration
+  // threads (or under the next help()), which a reference to the array cannot prevent (see
+  // convert.h). lib/ copies large batches itself, in slices between event-loop turns, and
+  // passes its copy as owned: one copy in one go of a large batch would stall the loop.
   const bool owned = info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
-  std::shared_ptr<const std::vector<float>> copy;
-  if (!owned) copy = std::make_shared<const std::vector<float>>(values.Data(), values.Data() + values.ElementLength());
-  const float* data = owned ? values.Data() : copy->data();
   const size_t count = values.ElementLength();
   // On the short-job pool rather than the libuv one: adds come back to back, and there the
-  // next one starts without waiting for a thread to wake up (see short_job_pool.h).
+  // next one starts without waiting for a thread to wake up (see short_job_pool.h). Unless
+  // the machine is oversubscribed and handing work to a thread costs more than the work:
+  // then the add runs on this thread, in slices between event-loop turns (histogram_add.h).
   ShortJobPool& pool = ShortJobPool::of(env);
+  if (count <= calibration::RangeBinner::kMaxBinnerValues && pool.handoffsSlow()) return AddOnLoop(info, values, owned);
+  std::shared_ptr<const std::vector<float>> copy;
+  if (!owned) copy = std::make_shared<const std::vector<float>>(values.Data(), values.Data() + count);
+  const float* data = owned ? values.Data() : copy->data();
   auto shared = claim(env);
   try {
     auto add = std::make_shared<HistogramAdd>(shared, data, count, pool.threadCount());
@@ -107,9 +110,46 @@ Napi::Value CalibrationHistogram::Add(const Napi::CallbackInfo& info) {
   }
 }
 
+Napi::Value CalibrationHistogram::AddOnLoop(const Napi::CallbackInfo& info, Napi::Float32Array values, bool owned) {
+  Napi::Env env = info.Env();
+  const size_t count = values.ElementLength();
+  auto shared = claim(env);
+  Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
+  if (count <= HistogramAdd::kHelpSlices * HistogramAdd::kSliceValues) {
+    // No more than one help() call bins: done here, without the turn of the loop a help()
+    // would wait for. No JavaScript runs meanwhile, so the caller's array needs no copy.
+    BusyGuard guard{shared->busy};
+    shared->histogram.add(values.Data(), count);
+    deferred.Resolve(env.Undefined());
+    return deferred.Promise();
+  }
+  // help() calls bin the rest between event-loop turns, where JavaScript may detach the
+  // caller's buffer: bin a copy unless lib/ owns the array.
+  std::shared_ptr<const std::vector<float>> copy;
+  try {
+    if (!owned) copy = std::make_shared<const std::vector<float>>(values.Data(), values.Data() + count);
+    inFlight_ = std::make_shared<HistogramAdd>(shared, owned ? values.Data() : copy->data(), count, 0, true);
+  } catch (...) {
+    shared->busy.store(false);
+    throw;
+  }
+  inFlightValues_ = std::move(copy);
+  onLoop_ = deferred;
+  if (owned) onLoopValues_ = Napi::Persistent(values.As<Napi::Object>());
+  return deferred.Promise();
+}
+
 Napi::Value CalibrationHistogram::Help(const Napi::CallbackInfo& info) {
   const bool took = inFlight_ && inFlight_->help();
-  if (!took && inFlight_ && inFlight_->finished()) {
+  if (onLoop_ && inFlight_ && inFlight_->finished()) {
+    // This call binned the last slice of an add on the loop: settle it here.
+    Napi::Promise::Deferred deferred = *onLoop_;
+    onLoop_.reset();
+    onLoopValues_.Reset();
+    inFlight_.reset();
+    inFlightValues_.reset();
+    deferred.Resolve(info.Env().Undefined());
+  } else if (!took && inFlight_ && inFlight_->finished()) {
     inFlight_.reset();
     inFlightValues_.reset();
   }

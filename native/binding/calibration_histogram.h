@@ -8,6 +8,7 @@
 #include <napi.h>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "histogram_add.h"
@@ -22,6 +23,9 @@ class CalibrationHistogram : public Napi::ObjectWrap<CalibrationHistogram> {
  private:
   // [async] add(values: Float32Array) -> Promise<void>; the array is referenced until it settles.
   Napi::Value Add(const Napi::CallbackInfo& info);
+  // add() on this thread (histogram_add.h, "On the loop"): at once for a batch one help()
+  // would bin, else by the help() calls, which settle the promise.
+  Napi::Value AddOnLoop(const Napi::CallbackInfo& info, Napi::Float32Array values, bool owned);
   // [sync] help() -> boolean: bins up to two slices of the add() in flight on this thread, if
   // it has any free (histogram_add.h); lib/ calls it between event-loop turns while adds run.
   Napi::Value Help(const Napi::CallbackInfo& info);
@@ -44,6 +48,10 @@ class CalibrationHistogram : public Napi::ObjectWrap<CalibrationHistogram> {
   std::shared_ptr<HistogramState> shared_;
   std::shared_ptr<HistogramAdd> inFlight_;  // the last add(), for help(); JS thread only
   std::shared_ptr<const std::vector<float>> inFlightValues_;  // the copy inFlight_ reads, if any
+  // The promise of an add() that runs on the loop (histogram_add.h), settled by the help()
+  // that finishes it, and the array it reads when that is an owned one (else inFlightValues_).
+  std::optional<Napi::Promise::Deferred> onLoop_;
+  Napi::ObjectReference onLoopValues_;
 };
 
 }  // namespace tnrt::binding

@@ -5,8 +5,18 @@
 
 namespace tnrt::binding {
 
-HistogramAdd::HistogramAdd(std::shared_ptr<HistogramState> state, const float* data, size_t count, size_t threads)
+HistogramAdd::HistogramAdd(std::shared_ptr<HistogramState> state, const float* data, size_t count, size_t threads, bool onLoop)
     : state_(std::move(state)), data_(data), count_(count), range_(state_->histogram.maxAbs()) {
+  if (onLoop) {
+    onLoop_ = true;
+    parts_ = 0;
+    partsLeft_ = 0;
+    binners_.resize(1);
+    cursor_ = 0;
+    // The first batch sets the range: scan it before binning.
+    scanning_ = range_ == 0.0f;
+    return;
+  }
   // Shared from four slices on, while each binner's 32-bit counts cannot overflow.
   const bool shared = count >= kMinSharedValues && count <= calibration::RangeBinner::kMaxBinnerValues;
   // The first batch sets the range: one part finds it, then hands out the slices (runPart).
@@ -92,6 +102,7 @@ void HistogramAdd::waitForHelper() {
 }
 
 bool HistogramAdd::help() {
+  if (onLoop_) return helpOnLoop();
   helping_.store(true);
   size_t taken = 0;
   if (!done_.load()) {
@@ -99,6 +110,71 @@ bool HistogramAdd::help() {
   }
   helping_.store(false);
   return taken > 0;
+}
+
+bool HistogramAdd::helpOnLoop() {
+  if (done_.load(std::memory_order_relaxed)) return false;
+  // No other thread touches this add: plain reads of the cursor are enough.
+  for (size_t taken = 0; taken < kHelpSlices; ++taken) {
+    const size_t begin = cursor_.load(std::memory_order_relaxed);
+    if (begin >= count_) break;
+    const size_t length = std::min(kSliceValues, count_ - begin);
+    cursor_.store(begin + length, std::memory_order_relaxed);
+    if (scanning_) {
+      bool nonFinite = false;
+      const float max = calibration::AbsHistogram::scanMaxAbs(data_ + begin, length, nonFinite);
+      if (nonFinite) {
+        nonFinite_ = true;
+      } else {
+        scanMax_ = std::max(scanMax_, max);
+      }
+      continue;
+    }
+    size_t checked = 0;
+    if (!binners_[0].binWithinRange(data_ + begin, length, range_, checked)) {
+      // A value beyond the range. Everything before this slice was within it, so the batch's
+      // max|x| is the max from here on: scan the rest, grow, then bin the batch again.
+      binners_[0].clear();
+      if (outsideRange_.load(std::memory_order_relaxed)) {
+        // Beyond the range grown to this batch's max: the data changed under the add (add()
+        // forbids it). The serial way keeps counts and total consistent even then.
+        nonFinite_ = true;
+        cursor_.store(count_, std::memory_order_relaxed);
+        scanning_ = true;
+        break;
+      }
+      outsideRange_.store(true, std::memory_order_relaxed);
+      scanning_ = true;
+      cursor_.store(begin, std::memory_order_relaxed);
+      break;
+    }
+  }
+  if (cursor_.load(std::memory_order_relaxed) >= count_) finishOnLoop();
+  return true;
+}
+
+void HistogramAdd::finishOnLoop() {
+  calibration::AbsHistogram& histogram = state_->histogram;
+  if (scanning_) {
+    // A NaN or ±Inf, or only zeros in the histogram's first batch: AbsHistogram::add is the
+    // way for those (it skips non-finite values). It bins the whole batch at once, a pause of
+    // the loop that only such batches pay.
+    histogram.growRangeTo(nonFinite_ ? 0.0f : scanMax_);
+    if (nonFinite_ || histogram.maxAbs() == 0.0f) {
+      histogram.add(data_, count_);
+    } else {
+      // Round two: bin the batch against the grown range.
+      range_ = histogram.maxAbs();
+      scanning_ = false;
+      cursor_.store(0, std::memory_order_relaxed);
+      return;
+    }
+  } else {
+    histogram.addBinned(binners_.data(), binners_.size(), count_);
+  }
+  done_.store(true);
+  std::vector<calibration::RangeBinner>().swap(binners_);
+  state_->busy.store(false);
 }
 
 }  // namespace tnrt::binding

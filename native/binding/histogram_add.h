@@ -9,7 +9,14 @@
 // is faster takes more slices. The last pool part to finish waits for a slice the JavaScript thread is still
 // binning, then merges the binners into the histogram. If a slice held a value beyond the
 // histogram's range, that part first grows the range to the batch's maximum and has the batch
-// binned again, by itself and the JavaScript thread. Merging always runs on a pool thread.
+// binned again, by itself and the JavaScript thread. Merging runs on a pool thread.
+//
+// On the loop. When handing work to a calibration thread is slow (the machine is
+// oversubscribed, so a thread woken for an add waits milliseconds for a core; see
+// ShortJobPool::handoffsSlow), an add runs on the JavaScript thread alone, still two slices per
+// help() call: binning, and for a batch beyond the range a max scan over slices, the range's
+// growth and binning again, then the merge. No thread waits for another, so the add costs
+// what its binning costs, however busy the machine. The result is the same histogram.
 #pragma once
 
 #include <atomic>
@@ -49,14 +56,17 @@ class HistogramAdd {
   static constexpr size_t kMinSharedValues = 4 * kSliceValues;
 
   // Plans an add of `count` values at `data` to `state`, which the caller has marked busy;
-  // `threads` is the pool's size. The range is read here: the histogram is idle.
-  HistogramAdd(std::shared_ptr<HistogramState> state, const float* data, size_t count, size_t threads);
+  // `threads` is the pool's size. The range is read here: the histogram is idle. With
+  // `onLoop`, the add has no pool parts and help() does all of it (count <=
+  // RangeBinner::kMaxBinnerValues).
+  HistogramAdd(std::shared_ptr<HistogramState> state, const float* data, size_t count, size_t threads, bool onLoop = false);
 
   // The jobs for the pool: each runs one part; the busy flag is cleared when the last ends.
   std::vector<std::function<void()>> poolParts(const std::shared_ptr<HistogramAdd>& self);
 
   // JavaScript thread: bins up to kHelpSlices slices if any is free to take, and says whether
   // it did. None is free while the range is being grown between the two rounds; see finished().
+  // An add on the loop is finished by the help() call that takes its last slice.
   bool help();
 
   // Whether the add is merged into the histogram (or was never shared): help() has nothing
@@ -65,6 +75,9 @@ class HistogramAdd {
 
  private:
   void runPart(size_t part);
+  // help() for an add on the loop: a step of the scan or of the binning, and the end.
+  bool helpOnLoop();
+  void finishOnLoop();
   // Takes the next slice and bins it with `binner`; false when no slice is left.
   bool binNextSlice(calibration::RangeBinner& binner);
   // Spins until the JavaScript thread is not binning a slice.
@@ -85,6 +98,12 @@ class HistogramAdd {
   std::atomic<size_t> partsLeft_;
   std::atomic<bool> helping_{false};  // the JS thread is binning a slice
   std::atomic<bool> done_{false};
+
+  // An add on the loop (JavaScript thread only).
+  bool onLoop_ = false;
+  bool scanning_ = false;   // finding the batch's max|x| before the range grows
+  float scanMax_ = 0.0f;
+  bool nonFinite_ = false;  // the scan met NaN or ±Inf
 };
 
 }  // namespace tnrt::binding

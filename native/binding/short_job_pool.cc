@@ -20,21 +20,35 @@ namespace {
 // it the thread sleeps and the next job pays one wake-up.
 constexpr auto kSpin = std::chrono::microseconds(200);
 
+// A handoff slower than this makes handoffsSlow() true: about what binning 2 MB takes on one
+// core. An idle 2-vCPU VM wakes a sleeping thread in 20-40 us and a polling one in a few; an
+// oversubscribed one takes milliseconds.
+constexpr int64_t kSlowHandoffNs = 200'000;
+// While handoffs are slow, one job in this long still goes to the pool to measure again: a
+// few milliseconds lost per 100 ms under load, and the pool is back within 100 ms of the load
+// going.
+constexpr int64_t kProbeEveryNs = 100'000'000;
+
+int64_t nowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 // One thread per core but the event loop's, from one up to four: the event loop polls while
 // adds are in flight (lib/calibration/histogram.ts), so its core is taken; beyond four, binning
 // a batch is bound by memory bandwidth rather than cores, and more threads would only compete
-// with inference for it. TENSORRT_NODE_CALIBRATION_THREADS overrides the choice. Returns 0
-// for an unusable setting.
-size_t chooseThreadCount(std::string& setting) {
+// with inference for it. TENSORRT_NODE_CALIBRATION_THREADS overrides the choice; 0 there
+// means none: every add() runs on the event loop (histogram_add.h, "On the loop"), for
+// machines whose cores are all spoken for. Returns -1 for an unusable setting.
+long chooseThreadCount(std::string& setting) {
   const char* value = std::getenv("TENSORRT_NODE_CALIBRATION_THREADS");
   if (value == nullptr || *value == '\0') {
     const unsigned cores = std::thread::hardware_concurrency();
-    return std::clamp<size_t>(cores > 1 ? cores - 1 : 1, 1, 4);
+    return std::clamp<long>(cores > 1 ? cores - 1 : 1, 1, 4);
   }
   setting = value;
   char* end = nullptr;
   const long n = std::strtol(value, &end, 10);
-  return (*end == '\0' && n >= 1 && n <= 64) ? static_cast<size_t>(n) : 0;
+  return (*end == '\0' && n >= 0 && n <= 64) ? n : -1;
 }
 
 }  // namespace
@@ -45,13 +59,13 @@ ShortJobPool& ShortJobPool::of(Napi::Env env) {
   AddonData& data = addonData(env);
   if (!data.shortJobs) {
     std::string setting;
-    const size_t threads = chooseThreadCount(setting);
-    if (threads == 0) {
-      throwInvalid(env, "TENSORRT_NODE_CALIBRATION_THREADS must be a whole number from 1 to 64, but it is '" + setting +
-                            "'; set it to the number of threads for calibration statistics, or unset it for one per core "
-                            "but the event loop's, up to 4");
+    const long threads = chooseThreadCount(setting);
+    if (threads < 0) {
+      throwInvalid(env, "TENSORRT_NODE_CALIBRATION_THREADS must be a whole number from 0 to 64, but it is '" + setting +
+                            "'; set it to the number of threads for calibration statistics (0: none, the event loop "
+                            "bins), or unset it for one per core but the event loop's, up to 4");
     }
-    data.shortJobs.reset(new ShortJobPool(env, threads));
+    data.shortJobs.reset(new ShortJobPool(env, static_cast<size_t>(threads)));
   }
   return *data.shortJobs;
 }
@@ -85,7 +99,10 @@ Napi::Promise ShortJobPool::run(Napi::Env env, std::vector<std::function<void()>
   pending_.emplace(id, std::move(pending));
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (auto& part : parts) queue_.push_back(Job{id, std::move(part)});
+    // Measured only where a thread is free to start the first part at once.
+    const bool measured = queue_.empty() && (polling_.load() > 0 || sleeping_ > 0);
+    const int64_t queuedNs = measured ? nowNs() : 0;
+    for (size_t i = 0; i < parts.size(); ++i) queue_.push_back(Job{id, std::move(parts[i]), i == 0 ? queuedNs : 0});
     queued_.store(queue_.size(), std::memory_order_release);
     // Polling threads take queued parts by themselves; wake sleepers for the rest.
     const size_t polling = static_cast<size_t>(polling_.load());
@@ -108,9 +125,29 @@ void ShortJobPool::startThreads(Napi::Env env) {
   }
 }
 
+bool ShortJobPool::handoffsSlow() {
+  if (threadCount_ == 0) return true;  // no thread to hand anything to
+  if (handoffNs_.load(std::memory_order_relaxed) < kSlowHandoffNs) return false;
+  const int64_t now = nowNs();
+  if (now - lastProbeNs_ < kProbeEveryNs) return true;
+  lastProbeNs_ = now;
+  return false;
+}
+
+void ShortJobPool::recordHandoff(const Job& job) {
+  if (job.queuedNs == 0) return;
+  // An average over the last few (weight 1/4 each): one slow wake-up, a page fault or a
+  // preemption on an idle machine does not switch callers away from the pool, a loaded
+  // machine does within a few jobs.
+  const int64_t waited = nowNs() - job.queuedNs;
+  const int64_t average = handoffNs_.load(std::memory_order_relaxed);
+  handoffNs_.store(average + (waited - average) / 4, std::memory_order_relaxed);
+}
+
 void ShortJobPool::threadMain() {
   Job job;
   while (nextJob(job)) {
+    recordHandoff(job);
     Finished finished{job.id, {}};
     try {
       job.work();

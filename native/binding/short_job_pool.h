@@ -12,6 +12,14 @@
 // (The other half of the round trip, the completion waking the event loop, is avoided by
 // JavaScript itself: lib/calibration/histogram.ts keeps the loop polling while adds run.)
 //
+// On an oversubscribed machine none of this helps: a woken or polling thread waits for a core
+// behind the other processes, for milliseconds (measured 2-5 ms per 1 MB add with two busy
+// processes on a 2-vCPU VM, where the binning takes 0.1 ms), and every add pays it. So the pool
+// measures how long a job waits for a free thread to start it, and handoffsSlow() tells callers
+// to keep their work on their own thread while that is long (histogram_add.h, "On the loop").
+// A job now and then still goes to the pool, so the measure follows the machine's load back
+// down.
+//
 // Completions go back to JavaScript through one thread-safe function; jobs that finish together
 // are settled in one event-loop turn. The pool belongs to one environment (main thread,
 // worker_thread, Electron process): its threads start with the first job and are joined when
@@ -39,14 +47,21 @@ namespace tnrt::binding {
 class ShortJobPool {
  public:
   // The environment's pool, created on first use with TENSORRT_NODE_CALIBRATION_THREADS threads
-  // (default: one per core but the event loop's, 1 to 4); throws ERR_TENSORRT_INVALID_ARGUMENT
-  // for a bad setting.
+  // (default: one per core but the event loop's, 1 to 4; 0: none, and handoffsSlow() is
+  // always true); throws ERR_TENSORRT_INVALID_ARGUMENT for a bad setting.
   static ShortJobPool& of(Napi::Env env);
 
   // The number of threads: parts beyond it only queue.
   size_t threadCount() const { return threadCount_; }
 
-  // Runs the parts of one job on pool threads, at once where threads are free. The promise
+  // [sync] JS thread: whether jobs have lately waited long for a free thread to start them
+  // (the average of the last few waits exceeds what binning a 2 MB batch takes), so work is
+  // better done on the caller's thread. Returns false now and then all the same (at most
+  // every kProbeEvery), for a job that measures again.
+  bool handoffsSlow();
+
+  // Runs the parts of one job on pool threads, at once where threads are free (a pool of
+  // none is not to be given any: callers ask handoffsSlow() first). The promise
   // resolves to undefined when all have returned, or rejects with an ERR_TENSORRT_INTERNAL
   // error carrying the message of the first one that threw. `keepAlive` are referenced until
   // then (the objects whose memory the parts read).
@@ -61,6 +76,9 @@ class ShortJobPool {
   struct Job {
     uint64_t id;
     std::function<void()> work;
+    // When it was queued, if a thread was free to take it at once (so its wait measures the
+    // handoff, not a queue); zero otherwise.
+    int64_t queuedNs = 0;
   };
   struct Finished {
     uint64_t id;
@@ -81,6 +99,8 @@ class ShortJobPool {
   // Polls for up to kSpin for a queued job.
   void pollForJob();
   void finish(Finished finished);
+  // Pool thread: folds the wait of a job it starts into handoffNs_.
+  void recordHandoff(const Job& job);
   // JS thread: settles every finished job.
   void settleFinished(Napi::Env env);
   // Stops and joins the threads; the job in progress completes first. JS thread, idempotent.
@@ -97,6 +117,8 @@ class ShortJobPool {
   std::deque<Job> queue_;
   std::atomic<size_t> queued_{0};   // queue_.size(), readable without the lock while polling
   std::atomic<int> polling_{0};     // threads polling now (0 or 1)
+  std::atomic<int64_t> handoffNs_{0};  // moving average of the measured handoffs
+  int64_t lastProbeNs_ = 0;            // JS thread: when handoffsSlow() last let a job through
   int sleeping_ = 0;                // threads waiting on wake_
   bool stopping_ = false;
   std::vector<std::thread> threads_;

@@ -75,6 +75,10 @@ class AbsHistogram {
   // max|x| where that is larger. Returns false, changing nothing, if the batch holds NaN or
   // ±Inf (add() is the way for those: it skips them).
   bool growRangeFor(const float* data, size_t count);
+  // The same for a batch whose max|x| the caller found with scanMaxAbs() (over slices, say).
+  void growRangeTo(float batchMax) {
+    if (batchMax > range_) growRange(batchMax);
+  }
 
   // Replaces the state with `counts` over [0, range] (range > 0 unless all counts are zero);
   // used to restore a histogram and to test the searches on known histograms.
@@ -87,9 +91,11 @@ class AbsHistogram {
   uint64_t total() const { return total_; }
   uint64_t skipped() const { return skipped_; }
 
- private:
-  // Max of |x| over `count` values; sets `anyNonFinite` when a NaN or ±Inf is among them.
+  // Max of |x| over `count` values; sets `anyNonFinite` when a NaN or ±Inf is among them
+  // (the result is then not to be used).
   static float scanMaxAbs(const float* data, size_t count, bool& anyNonFinite);
+
+ private:
   void growRange(float newRange);
 
   Counts counts_{};

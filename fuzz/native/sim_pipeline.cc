@@ -1,5 +1,7 @@
 #include "sim_pipeline.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <string>
 #include <vector>
@@ -65,6 +67,31 @@ bool makeInputs(const Engine& engine, int32_t profile, bool useMax, std::vector<
   return inputsFit(*views);
 }
 
+// What a loaded engine promises about each profile (TensorRT's rules): per dim
+// 0 <= min <= opt <= max, equal to the input's static dims. An engine that loads but breaks
+// them is a finding without any crash, so it is turned into one (abort) for libFuzzer.
+void checkProfiles(const Engine& engine) {
+  for (int32_t p = 0; p < engine.numOptimizationProfiles(); ++p) {
+    for (const TensorDesc& desc : engine.ioTensors()) {
+      if (!desc.isInput) continue;
+      bool dynamic = false;
+      for (int64_t d : desc.shape) dynamic = dynamic || d < 0;
+      if (!dynamic) continue;
+      InputProfile r = engine.profileShapes(p, desc.name);
+      bool ok = r.min.size() == desc.shape.size() && r.opt.size() == desc.shape.size() && r.max.size() == desc.shape.size();
+      for (size_t i = 0; ok && i < desc.shape.size(); ++i) {
+        ok = r.min[i] >= 0 && r.min[i] <= r.opt[i] && r.opt[i] <= r.max[i] &&
+             (desc.shape[i] < 0 || (r.min[i] == desc.shape[i] && r.max[i] == desc.shape[i]));
+      }
+      if (!ok) {
+        std::fprintf(stderr, "profile invariant broken: engine loaded with profile %d of input '%s' outside 0 <= min <= opt <= max\n",
+                     p, desc.name.c_str());
+        std::abort();
+      }
+    }
+  }
+}
+
 }  // namespace
 
 Backend& simBackend() {
@@ -85,6 +112,7 @@ void runEngine(const uint8_t* data, size_t size) {
     // What the public API reads after a load (Engine.getTensorShape, getProfileShape).
     engine->numLayers();
     engine->deviceMemorySize();
+    checkProfiles(*engine);
     for (int32_t p = 0; p < engine->numOptimizationProfiles() && p < 4; ++p) {
       for (const bool useMax : {false, true}) {
         tolerateTypedErrors([&] {

@@ -136,8 +136,10 @@ async function fuzzAll() {
   for (const name of targets) {
     let row;
     if (name in NODE_TARGETS) row = await fuzzNodeTarget(name, makeRandom(seed));
-    else if (!nativeTargetBuilt(name)) fail(`${name} is not built: run fuzz/native/build.sh first (needs clang and libFuzzer)`);
     else {
+      // Incremental: a no-op when the fuzzers are up to date.
+      const build = spawnSync('bash', ['fuzz/native/build.sh'], { stdio: 'inherit' });
+      if (build.status !== 0 || !nativeTargetBuilt(name)) fail(`${name} could not be built (fuzz/native/build.sh, see above)`);
       row = await runLibFuzzer(name, seconds, join(opts.findings, name));
       if (row.cases === 0) fail(`${name} ran no cases; its log ends:\n${row.log}`);
     }

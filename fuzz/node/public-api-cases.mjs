@@ -41,6 +41,19 @@ async function executeProfiles(engine) {
   }
 }
 
+/**
+ * What a loaded engine promises about a profile (TensorRT's own rules): per dim
+ * 0 <= min <= opt <= max, matching the input's static dims. An engine that loads but breaks
+ * them is a finding even without a crash: the load checks let a forged engine through.
+ * Thrown as a plain Error so the case is classified as a js-error.
+ */
+function checkProfile(input, range) {
+  const { min, opt, max } = range;
+  const ok = [min, opt, max].every((d) => d.length === input.shape.length) &&
+    input.shape.every((s, i) => min[i] >= 0 && min[i] <= opt[i] && opt[i] <= max[i] && (s < 0 || (min[i] === s && max[i] === s)));
+  if (!ok) throw new Error(`profile invariant broken for '${input.name}' [${input.shape}]: min [${min}] opt [${opt}] max [${max}]`);
+}
+
 /** Sim engine bytes: load, query, serialize again, execute. */
 export async function runEngine(bytes) {
   const runtime = new Runtime({ backend: 'sim', logger: quiet });
@@ -49,7 +62,7 @@ export async function runEngine(bytes) {
     void engine.numLayers;
     void engine.deviceMemorySize;
     for (let p = 0; p < engine.numOptimizationProfiles; p++) {
-      for (const input of engine.inputs) if (input.shape.some((d) => d < 0)) engine.getProfileShape(input.name, p);
+      for (const input of engine.inputs) if (input.shape.some((d) => d < 0)) checkProfile(input, engine.getProfileShape(input.name, p));
     }
     await engine.serialize();
     await executeProfiles(engine);

@@ -11,8 +11,13 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 # npm puts its node-gyp on PATH for `npm run`; run directly, use the copy npm ships with.
+# Outside `npm run`, npm's nodedir setting (where the Node headers are) is passed on by hand.
 node_gyp() {
-  if command -v node-gyp >/dev/null 2>&1; then node-gyp "$@"; else node "$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js" "$@"; fi
+  if command -v node-gyp >/dev/null 2>&1; then node-gyp "$@"; else
+    nodedir=$(npm config get nodedir 2>/dev/null || true)
+    [ -n "$nodedir" ] && [ "$nodedir" != undefined ] && export npm_config_nodedir="$nodedir"
+    node "$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js" "$@"
+  fi
 }
 
 stage=build-sanitize/src

@@ -74,10 +74,12 @@ void checkProfiles(const Engine& engine) {
   for (int32_t p = 0; p < engine.numOptimizationProfiles(); ++p) {
     for (const TensorDesc& desc : engine.ioTensors()) {
       if (!desc.isInput) continue;
-      bool dynamic = false;
-      for (int64_t d : desc.shape) dynamic = dynamic || d < 0;
-      if (!dynamic) continue;
-      InputProfile r = engine.profileShapes(p, desc.name);
+      InputProfile r;
+      try {
+        r = engine.profileShapes(p, desc.name);
+      } catch (const BackendError&) {
+        continue;  // a static input may have no range to report; refusing is fine
+      }
       bool ok = r.min.size() == desc.shape.size() && r.opt.size() == desc.shape.size() && r.max.size() == desc.shape.size();
       for (size_t i = 0; ok && i < desc.shape.size(); ++i) {
         ok = r.min[i] >= 0 && r.min[i] <= r.opt[i] && r.opt[i] <= r.max[i] &&

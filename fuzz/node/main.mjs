@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 
 import { mutateEngine, mutateText } from './byte-mutator.mjs';
 import { CasePool, isFinding } from './case-pool.mjs';
-import { NATIVE_TARGETS, nativeTargetBuilt, reproduce, runLibFuzzer } from './libfuzzer.mjs';
+import { NATIVE_TARGETS, reproduce, runLibFuzzer } from './libfuzzer.mjs';
 import { mutateOnnx } from './onnx-mutator.mjs';
 import { makeRandom } from './random.mjs';
 
@@ -124,6 +124,19 @@ async function fuzzNodeTarget(name, rnd) {
     typed: counts.typed, peakRssMb: pool.peakRssMb, findings };
 }
 
+// Incremental: a no-op when the fuzzers are up to date. Once per run.
+let nativeBuilt;
+function buildNativeTargets() {
+  nativeBuilt ??= spawnSync('bash', ['fuzz/native/build.sh'], { stdio: 'inherit' }).status === 0;
+  return nativeBuilt;
+}
+
+/** The head of a finding's report, so that a CI log shows the first stack of each target. */
+function printReport(file) {
+  const report = readFileSync(`${file}.txt`, 'utf8').split('\n');
+  console.log(`  --- ${file}.txt (first lines) ---\n  ${report.slice(0, 40).join('\n  ')}`);
+}
+
 function needsEngineSeeds(list) {
   return list.includes('engine') || list.includes('native-engine');
 }
@@ -137,9 +150,7 @@ async function fuzzAll() {
     let row;
     if (name in NODE_TARGETS) row = await fuzzNodeTarget(name, makeRandom(seed));
     else {
-      // Incremental: a no-op when the fuzzers are up to date.
-      const build = spawnSync('bash', ['fuzz/native/build.sh'], { stdio: 'inherit' });
-      if (build.status !== 0 || !nativeTargetBuilt(name)) fail(`${name} could not be built (fuzz/native/build.sh, see above)`);
+      if (!buildNativeTargets()) fail(`${name} could not be built (fuzz/native/build.sh, see above)`);
       row = await runLibFuzzer(name, seconds, join(opts.findings, name));
       if (row.cases === 0) fail(`${name} ran no cases; its log ends:\n${row.log}`);
     }
@@ -147,6 +158,7 @@ async function fuzzAll() {
     console.log(`${name.padEnd(18)} cases ${String(row.cases).padStart(8)}  crashes ${row.crashes}  hangs ${row.hangs}  ` +
       `oom/rss ${row.ooms}${row.jsErrors !== undefined ? `  js-errors ${row.jsErrors}` : ''}  peak RSS ${row.peakRssMb.toFixed(0)} MB`);
     for (const f of row.findings.slice(0, 10)) console.log(`  finding: ${f}`);
+    if (row.findings.length > 0) printReport(row.findings[0]);
     if (row.findings.length > 10) console.log(`  ... and ${row.findings.length - 10} more in ${join(opts.findings, name)}/`);
   }
   const total = rows.reduce((n, r) => n + r.findings.length, 0);
@@ -167,7 +179,10 @@ async function replay() {
     for (const name of targets) {
       let result;
       if (name in NODE_TARGETS) result = await pool.run(name, file.bytes);
-      else if (!nativeTargetBuilt(name)) continue;
+      else if (!buildNativeTargets()) {
+        console.log(`${name}: skipped, the native fuzz targets could not be built (needs clang and libFuzzer)`);
+        continue;
+      }
       else {
         const report = reproduce(name, join(dir, file.name));
         result = report ? { outcome: 'crash', stderr: report } : { outcome: 'ok' };

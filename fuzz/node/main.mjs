@@ -79,6 +79,16 @@ async function writeSeeds() {
   console.log('fuzz: wrote fuzz/corpus/');
 }
 
+// A crash in a case process has no stack (the addon is built without symbols or sanitizers);
+// the same input through the matching native target, when built, gives the sanitizer's.
+const NATIVE_TWIN = { pipeline: 'native-onnx', engine: 'native-engine' };
+function nativeReproduction(target, file, result) {
+  const twin = NATIVE_TWIN[target];
+  if (!twin || result.outcome === 'js-error' || !existsSync(join('build-fuzz', NATIVE_TARGETS[twin].binary))) return '';
+  const report = reproduce(twin, file);
+  return `--- the same input through ${twin} (ASan+UBSan) ---\n${report || 'passes there (no report)'}\n`;
+}
+
 /** Saves a finding's input and what happened to it; returns the input's path. */
 function saveFinding(target, bytes, result) {
   const dir = join(opts.findings, target);
@@ -88,7 +98,7 @@ function saveFinding(target, bytes, result) {
   writeFileSync(file, bytes);
   const report = [`target: ${target}`, `outcome: ${result.outcome}`, result.detail, result.name && `${result.name}: ${result.message}`,
     result.stack, result.stderr && `--- stderr (tail) ---\n${result.stderr}`].filter(Boolean).join('\n');
-  writeFileSync(`${file}.txt`, `${report}\n`);
+  writeFileSync(`${file}.txt`, `${report}\n${nativeReproduction(target, file, result)}`);
   return file;
 }
 

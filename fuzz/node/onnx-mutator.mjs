@@ -89,6 +89,16 @@ const mutations = [
     return true;
   },
   // An initializer or Constant tensor: dims, type, data length, storage field.
+  // The commonest way into size arithmetic: one integer of an INT/INTS attribute (pads,
+  // strides, kernel_shape, axes, perm...) set to an edge value. Its own entry so it is
+  // picked more often than the other attribute changes.
+  function mutateAttributeInt(model, rnd) {
+    const a = rnd.pick(model.graph.node.flatMap((n) => n.attribute).filter((x) => x.ints.length > 0 || x.type === 2));
+    if (!a) return false;
+    if (a.ints.length > 0) a.ints[rnd.int(a.ints.length)] = rnd.pick(INTERESTING_INTS);
+    else a.i = rnd.pick(INTERESTING_INTS);
+    return true;
+  },
   function mutateTensor(model, rnd) {
     const t = rnd.pick(tensorsOf(model));
     if (!t) return false;

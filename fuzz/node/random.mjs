@@ -24,6 +24,8 @@ export const INTERESTING_INTS = [
   0n, 1n, 2n, 3n, -1n, -2n, 7n, 64n, 255n, 256n, 4096n, 65535n, 65536n, 16777217n,
   2147483647n, 2147483648n, -2147483648n, 4294967295n, 4294967296n,
   9223372036854775807n, -9223372036854775808n, 4611686018427387904n,
+  // Large but not overflowing: shapes that fit int64 yet need gigabytes or hours.
+  1000n, 65537n, 1048576n, 16777216n, 268435456n, 1073741824n, 1099511627776n, 2305843009213693952n,
 ];
 
 export const INTERESTING_FLOATS = [0, -0, 1, -1, 0.5, 1e-45, 3.4e38, -3.4e38, Infinity, -Infinity, NaN, 65504, 1e30];

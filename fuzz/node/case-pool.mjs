@@ -58,7 +58,8 @@ export class CasePool {
 
   /** Runs one case; resolves to { outcome, ...details }. Never rejects. */
   async run(target, bytes) {
-    if (!this.child || this.child.served >= CASES_PER_CHILD) {
+    // A child that exited between cases (after answering) is replaced too.
+    if (!this.child || this.child.served >= CASES_PER_CHILD || !this.child.proc.connected) {
       this.child?.kill();
       this.child = new CaseChild(this.env);
       // A child that dies while starting (the addon failed to load) is reported as a crash.

@@ -10,7 +10,12 @@ export default mergeConfig(
   base,
   defineConfig({
     test: {
-      exclude: [],
+      exclude: [
+        // Timing: asserts event-loop pauses of about a millisecond while native code bins and
+        // builds; instrumented code runs several times slower, so the bound cannot hold. The
+        // same code paths run under the sanitizers in calibration*.test.ts and api.test.ts.
+        'test/event-loop.test.ts',
+      ],
       // Instrumented native code runs 2-5x slower.
       testTimeout: 240_000,
     },

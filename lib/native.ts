@@ -161,5 +161,9 @@ export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const load = require('node-gyp-build') as (dir: string) => unknown;
 
-/** The addon, loaded from prebuilds/ or build/ by node-gyp-build. */
-export const native = load(packageRoot) as NativeAddon;
+/**
+ * The addon, loaded from prebuilds/ or build/ by node-gyp-build; or, when
+ * TENSORRT_NODE_ADDON names a .node file, that file: `npm run test:sanitize` points it at a
+ * sanitizer build kept apart from build/, so the everyday build is never replaced.
+ */
+export const native = (process.env.TENSORRT_NODE_ADDON ? require(process.env.TENSORRT_NODE_ADDON) : load(packageRoot)) as NativeAddon;

@@ -43,8 +43,10 @@ struct GemmArgs {
 void sgemm(const GemmArgs& args);
 
 // Marks a hot loop to be compiled for AVX-512, AVX2 and baseline x86-64, one picked at load
-// time (GCC/Clang function multiversioning through an ifunc); a no-op elsewhere.
-#if defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__))
+// time (GCC/Clang function multiversioning through an ifunc); a no-op elsewhere, and where
+// TNRT_SIM_NO_CPU_CLONES is defined: the ThreadSanitizer harness (fuzz/tsan/) needs that,
+// as an instrumented ifunc resolver runs before the TSan runtime is up and crashes.
+#if defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__)) && !defined(TNRT_SIM_NO_CPU_CLONES)
 #define TNRT_SIM_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define TNRT_SIM_CPU_CLONES

@@ -153,7 +153,6 @@ class DoubleBuilder final : public nvinfer1::IBuilder, public nvinfer1::apiv::St
   nvinfer1::IOptimizationProfile* createOptimizationProfile() noexcept override;
   nvinfer1::IHostMemory* buildSerializedNetwork(nvinfer1::INetworkDefinition& network,
                                                 nvinfer1::IBuilderConfig& config) noexcept override;
-  bool platformHasFastFp16() const noexcept override { return true; }
   int32_t getNbDLACores() const noexcept override { return 0; }
   nvinfer1::ILogger* getLogger() const noexcept override { return logger_.get(); }
   bool setMaxThreads(int32_t) noexcept override { return true; }

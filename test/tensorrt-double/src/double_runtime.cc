@@ -324,13 +324,6 @@ DoubleContext::Binding* DoubleContext::binding(const char* name, const char* mem
   return &it->second;
 }
 
-bool DoubleContext::allInputShapesSpecified() const noexcept {
-  alive_.check("allInputShapesSpecified");
-  for (const auto& t : engine_.io())
-    if (t.isInput && isDynamic(t.shape) && !bindings_[t.name].shapeSet) return false;
-  return true;
-}
-
 bool DoubleContext::setOptimizationProfileAsync(int32_t profileIndex, cudaStream_t stream) noexcept {
   alive_.check("setOptimizationProfileAsync");
   OneThread::Scope scope(thread_, kOneThreadRule, "setOptimizationProfileAsync");

@@ -121,7 +121,6 @@ class DoubleContext final : public nvinfer1::IExecutionContext, public nvinfer1:
   nvinfer1::ICudaEngine const& getEngine() const noexcept override { return engine_; }
   char const* getName() const noexcept override { return ""; }
   int32_t getOptimizationProfile() const noexcept override { return profile_; }
-  bool allInputShapesSpecified() const noexcept override;
   bool setOptimizationProfileAsync(int32_t profileIndex, cudaStream_t stream) noexcept override;
   bool setInputShape(char const* tensorName, nvinfer1::Dims const& dims) noexcept override;
   nvinfer1::Dims getTensorShape(char const* tensorName) const noexcept override;

@@ -160,7 +160,14 @@ link(parser, parser, parserObjects,
   [`-Wl,--version-script=${path.join(src, 'onnxparser.map')}`, `-L${out}`, '-lnvinfer', '-Wl,--no-undefined', "-Wl,-rpath,$ORIGIN"]);
 devLink('libnvonnxparser.so', parser);
 
-// 5. The adapter, as CMakeLists.txt builds it, but against the double and its libcudart.
+// 5. A program that drives the double directly, right and wrong (test/tensorrt-double/double.test.ts).
+const checkObjects = await compile([path.join(src, 'contract_check.cc')], path.join(out, 'obj'),
+  [...common, '-Wall', '-Wno-deprecated-declarations', ...trtIncludes], newest(includeDirs.map((d) => path.join(d, 'NvInferVersion.h'))));
+const check = spawnSync(cxx, [...sanitizeFlags, '-o', path.join(out, 'tnrt_double_contract_check'), ...checkObjects,
+  `-L${out}`, '-lnvinfer', '-lnvonnxparser', '-lcudart', '-pthread', "-Wl,-rpath,$ORIGIN"], { stdio: 'inherit' });
+if (check.status !== 0) throw new Error('link failed: tnrt_double_contract_check');
+
+// 6. The adapter, as CMakeLists.txt builds it, but against the double and its libcudart.
 const adapterDir = path.join(nativeDir, 'tensorrt');
 const adapterObjects = await compile(
   [...readdirSync(adapterDir).filter((f) => f.endsWith('.cc')).map((f) => path.join(adapterDir, f)), path.join(nativeDir, 'backend', 'types.cc')],

@@ -1,22 +1,188 @@
 // Runs only through scripts/test-tensorrt-double.mjs: proves the run really goes through the
-// adapter and the double (not the sim), and drives the double's fault injection.
-import { describe, expect, it } from 'vitest';
+// adapter and the double (not the sim), drives the double's fault injection through the whole
+// library, and checks that the double's contract checks abort with the rule's name.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+import { afterEach, describe, expect, it } from 'vitest';
 
 import { backends, buildEngine, InferenceSession, Tensor } from '../../lib/index.js';
 import { mlpModel, randomFloats } from '../fixtures/models.js';
 
+const adapter = process.env.TENSORRT_NODE_ADAPTER ?? '';
+const root = new URL('../..', import.meta.url).pathname;
+const profiles = [{ x: { min: [1, 8], opt: [2, 8], max: [4, 8] } }];
+
+async function session(): Promise<InferenceSession> {
+  return InferenceSession.create(await buildEngine(mlpModel(), { backend: 'tensorrt', profiles }));
+}
+
+function withFaults<T>(faults: string, fn: () => Promise<T>): Promise<T> {
+  process.env.TNRT_DOUBLE_FAULTS = faults;
+  return fn().finally(() => delete process.env.TNRT_DOUBLE_FAULTS);
+}
+
 // TNRT_DOUBLE_TRT_MAJOR is set by scripts/test-tensorrt-double.mjs; a plain `npm test` skips this.
 describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('the TensorRT double', () => {
+  afterEach(() => {
+    delete process.env.TNRT_DOUBLE_FAULTS;
+  });
+
   it('is what backend tensorrt loaded', async () => {
     const trt = backends()[1]!;
     expect(trt).toMatchObject({ name: 'tensorrt', available: true });
-    expect(trt.version).toMatch(new RegExp(`^${process.env.TNRT_DOUBLE_TRT_MAJOR ?? '\\d+'}\\.`));
-    const engine = await buildEngine(mlpModel(), { backend: 'tensorrt', profiles: [{ x: { min: [1, 8], opt: [2, 8], max: [4, 8] } }] });
+    expect(trt.version).toMatch(new RegExp(`^${process.env.TNRT_DOUBLE_TRT_MAJOR}\\.`));
+    const engine = await buildEngine(mlpModel(), { backend: 'tensorrt', profiles });
     // A double plan: the sim engine behind the double's own header.
     expect(Buffer.from(engine.subarray(0, 7)).toString()).toBe('TNRTDBL');
-    using session = await InferenceSession.create(engine);
-    expect(session.backend).toBe('tensorrt');
-    const out = await session.run({ x: new Tensor('float32', randomFloats(16, 3), [2, 8]) });
+    using s = await InferenceSession.create(engine);
+    expect(s.backend).toBe('tensorrt');
+    const out = await s.run({ x: new Tensor('float32', randomFloats(16, 3), [2, 8]) });
     expect(out.y!.dims).toEqual([2, 4]);
+  });
+
+  describe('faults reach JavaScript as typed errors, and the next call works', () => {
+    it('deserializeCudaEngine returns null', async () => {
+      const engine = await buildEngine(mlpModel(), { backend: 'tensorrt', profiles });
+      await withFaults('deserialize', async () => {
+        await expect(InferenceSession.create(engine)).rejects.toMatchObject({
+          name: 'EngineInvalidError',
+          message: expect.stringMatching(/could not deserialize[\s\S]*injected fault: deserialize/),
+        });
+      });
+      using s = await InferenceSession.create(engine);
+      expect(s.backend).toBe('tensorrt');
+    });
+
+    it('buildSerializedNetwork returns null', async () => {
+      await withFaults('build', async () => {
+        await expect(buildEngine(mlpModel(), { backend: 'tensorrt', profiles })).rejects.toMatchObject({
+          code: 'ERR_TENSORRT_INTERNAL',
+          message: expect.stringMatching(/could not build the engine[\s\S]*injected fault: build/),
+        });
+      });
+      expect((await buildEngine(mlpModel(), { backend: 'tensorrt', profiles })).length).toBeGreaterThan(0);
+    });
+
+    it('the ONNX parser fails', async () => {
+      await withFaults('parse', async () => {
+        await expect(buildEngine(mlpModel(), { backend: 'tensorrt', profiles })).rejects.toMatchObject({
+          name: 'OnnxParseError',
+          message: expect.stringContaining('injected fault: parse'),
+        });
+      });
+    });
+
+    it('createExecutionContext returns null', async () => {
+      const engine = await buildEngine(mlpModel(), { backend: 'tensorrt', profiles });
+      await withFaults('createContext', async () => {
+        await expect(InferenceSession.create(engine)).rejects.toMatchObject({
+          message: expect.stringMatching(/could not create an execution context[\s\S]*injected fault/),
+        });
+      });
+    });
+
+    it('cudaMalloc fails during a run, and the context recovers', async () => {
+      using s = await session();
+      const x = new Tensor('float32', randomFloats(32, 4), [4, 8]);
+      await withFaults('cudaMalloc', async () => {
+        await expect(s.run({ x })).rejects.toMatchObject({
+          code: 'ERR_TENSORRT_INTERNAL',
+          message: expect.stringMatching(/cudaMalloc\(\d+ bytes\) failed: cudaErrorMemoryAllocation/),
+        });
+      });
+      expect((await s.run({ x })).y!.dims).toEqual([4, 4]);
+    });
+
+    it('cudaMallocHost fails during a run', async () => {
+      using s = await session();
+      await withFaults('cudaMallocHost', async () => {
+        await expect(s.run({ x: new Tensor('float32', randomFloats(32, 4), [4, 8]) })).rejects.toThrow(/cudaMallocHost/);
+      });
+    });
+
+    it('enqueueV3 fails, and the next run succeeds', async () => {
+      using s = await session();
+      const x = new Tensor('float32', randomFloats(16, 5), [2, 8]);
+      const good = await s.run({ x });
+      await withFaults('enqueue', async () => {
+        await expect(s.run({ x })).rejects.toMatchObject({
+          message: expect.stringMatching(/enqueueV3 failed[\s\S]*injected fault: enqueue/),
+        });
+      });
+      expect(Array.from((await s.run({ x })).y!.data as Float32Array)).toEqual(Array.from(good.y!.data as Float32Array));
+    });
+
+  });
+
+  describe('in a fresh process', () => {
+    const model = join(mkdtempSync(join(tmpdir(), 'tnrt-double-')), 'mlp.onnx');
+    writeFileSync(model, mlpModel());
+    // The child runs dist/ (npm run build:ts), as a user's process would.
+    const run = (script: string, faults = '') =>
+      spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: root,
+        encoding: 'utf8',
+        env: { ...process.env, TNRT_DOUBLE_FAULTS: faults, TNRT_DOUBLE_REPORT: '1', MODEL: model },
+      });
+
+    it.each([
+      ['noDriver', /no NVIDIA driver found/],
+      ['noDevice', /no CUDA-capable GPU \(cudaErrorNoDevice/],
+      ['oldDriver', /the NVIDIA driver supports CUDA 11\.8, older than the CUDA \d+\.\d+ runtime/],
+    ])('%s: backends() says why tensorrt is unavailable and how to fix it', (fault, reason) => {
+      const r = run("import { backends } from './dist/index.js'; console.log(JSON.stringify(backends()[1]));", fault);
+      const info = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      expect(info.available).toBe(false);
+      expect(info.reason).toMatch(reason);
+    });
+
+    it('leaves no device memory, pinned memory or stream behind once everything is disposed', () => {
+      const r = run(`
+        import { readFileSync } from 'node:fs';
+        import { buildEngine, InferenceSession, Tensor } from './dist/index.js';
+        const engine = await buildEngine(readFileSync(process.env.MODEL), { backend: 'tensorrt', profiles: ${JSON.stringify(profiles)} });
+        const s = await InferenceSession.create(engine);
+        for (const b of [1, 4, 2]) await s.run({ x: new Tensor('float32', new Float32Array(b * 8), [b, 8]) });
+        s.dispose();
+      `);
+      expect(r.stderr).toMatch(/0 device allocations, 0 pinned allocations, 0 streams, 0 events live/);
+    });
+  });
+
+  describe('contract checks abort with the rule they enforce', () => {
+    const bin = join(dirname(adapter), 'tnrt_double_contract_check');
+    const model = join(mkdtempSync(join(tmpdir(), 'tnrt-double-')), 'mlp.onnx');
+    writeFileSync(model, mlpModel());
+    const check = (scenario: string) => spawnSync(bin, [scenario, model], { encoding: 'utf8' });
+
+    it('runs clean when every rule is kept', () => {
+      const r = check('ok');
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    });
+
+    it.each([
+      ['missing-address', 'every I/O tensor has an address (or an output allocator) before enqueueV3'],
+      ['missing-shape', 'every dynamic input shape is set (setInputShape) before enqueueV3'],
+      ['small-buffer', 'cudaMemcpy: device pointers lie inside one cudaMalloc allocation'],
+      ['runtime-before-engine', 'an IRuntime is destroyed after every ICudaEngine it deserialized'],
+      ['engine-before-context', 'an ICudaEngine is destroyed after every IExecutionContext created from it'],
+      ['network-before-parser', 'an INetworkDefinition is destroyed after the IParser that fills it'],
+      ['builder-before-network', 'an IBuilder is destroyed after every INetworkDefinition it created'],
+      ['two-threads', 'an IExecutionContext is used by one thread at a time'],
+    ])('%s', (scenario, rule) => {
+      const r = check(scenario);
+      expect(r.signal).toBe('SIGABRT');
+      expect(r.stderr).toContain(`CONTRACT VIOLATION: ${rule}`);
+    });
+
+    it('a member the double does not model names itself', () => {
+      const r = check('unimplemented');
+      expect(r.signal).toBe('SIGABRT');
+      expect(r.stderr).toContain('nvinfer1::apiv::VCudaEngine::isRefittable is not implemented by the double');
+    });
   });
 });

@@ -117,6 +117,18 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('the TensorRT double', () =>
 
   });
 
+  it('a kernel that fails on the stream surfaces at the synchronize, and the next run succeeds', async () => {
+    using s = await session();
+    const x = new Tensor('float32', randomFloats(16, 6), [2, 8]);
+    await withFaults('kernel', async () => {
+      await expect(s.run({ x })).rejects.toMatchObject({
+        code: 'ERR_TENSORRT_INTERNAL',
+        message: expect.stringMatching(/cudaStreamSynchronize\) failed: cudaErrorLaunchFailure[\s\S]*injected fault: kernel/),
+      });
+    });
+    expect((await s.run({ x })).y!.dims).toEqual([2, 4]);
+  });
+
   describe('in a fresh process', () => {
     const model = join(mkdtempSync(join(tmpdir(), 'tnrt-double-')), 'mlp.onnx');
     writeFileSync(model, mlpModel());

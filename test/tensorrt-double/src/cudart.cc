@@ -1,7 +1,10 @@
 // A stand-in CUDA runtime for the TensorRT double: one fake device whose "device memory" is
-// host memory, streams that complete work as soon as it is queued, and events that are always
-// complete. It implements what the adapter and the double call, checks what CUDA documents
-// (copies stay inside allocations, handles are live, kinds match) and can fail on request.
+// host memory, and streams that really are asynchronous: work queued on a stream (copies from
+// pinned memory, the double's inference) runs only when something waits for it
+// (cudaStreamSynchronize, an event, an implicitly synchronizing call), so a caller that reads
+// a result before synchronizing reads stale memory, as on a GPU. It implements what the
+// adapter and the double call, checks what CUDA documents (copies stay inside allocations,
+// handles are live, kinds match) and can fail on request.
 //
 // Faults (TNRT_DOUBLE_FAULTS, comma-separated): noDriver, noDevice, oldDriver, cudaMalloc,
 // cudaMallocHost, cudaStreamCreate, cudaMemcpy.
@@ -10,7 +13,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -26,19 +32,64 @@ namespace {
 std::mutex gMutex;
 std::map<const char*, size_t> gDevice;  // base -> size
 std::map<const char*, size_t> gPinned;
-std::set<const void*> gStreams;
+struct Stream;
+std::map<const void*, std::shared_ptr<Stream>> gStreams;
 std::set<const void*> gEvents;
 bool gFaultsOverridden = false;
 std::string gFaults;
 thread_local int tDevice = 0;
 thread_local cudaError_t tLastError = cudaSuccess;
 
+// Work queued on a stream runs in order, on whichever thread waits for it; `drain` keeps two
+// waiters from running the same stream's work at once.
 struct Stream {
-  unsigned flags = 0;
+  explicit Stream(unsigned f) : flags(f) {}
+  unsigned flags;
+  std::recursive_mutex drain;
+  std::mutex queue;
+  std::deque<std::function<bool()>> work;
+  bool failed = false;  // a queued item failed; reported by the next synchronize
 };
 struct Event {
   unsigned flags = 0;
+  std::weak_ptr<Stream> stream;  // where it was last recorded
 };
+
+std::shared_ptr<Stream> findStream(const void* handle) {
+  std::lock_guard<std::mutex> lock(gMutex);
+  auto it = gStreams.find(handle);
+  return it == gStreams.end() ? nullptr : it->second;
+}
+
+// Runs everything queued on `s`; returns false if any of it failed since the last report.
+bool runQueued(Stream& s) {
+  std::lock_guard<std::recursive_mutex> running(s.drain);
+  for (;;) {
+    std::function<bool()> item;
+    {
+      std::lock_guard<std::mutex> lock(s.queue);
+      if (s.work.empty()) break;
+      item = std::move(s.work.front());
+      s.work.pop_front();
+    }
+    if (!item()) s.failed = true;
+  }
+  const bool ok = !s.failed;
+  s.failed = false;
+  return ok;
+}
+
+// The legacy default stream waits for every blocking stream; implicitly synchronizing calls
+// (cudaFree, cudaFreeHost, cudaDeviceSynchronize) wait for all of them.
+void runAll(bool blockingOnly) {
+  std::vector<std::shared_ptr<Stream>> streams;
+  {
+    std::lock_guard<std::mutex> lock(gMutex);
+    for (auto& [handle, stream] : gStreams)
+      if (!blockingOnly || !(stream->flags & cudaStreamNonBlocking)) streams.push_back(stream);
+  }
+  for (auto& stream : streams) (void)runQueued(*stream);
+}
 
 // Finds the allocation of `map` containing [ptr, ptr + bytes); false when none does.
 bool inside(const std::map<const char*, size_t>& map, const void* ptr, size_t bytes, const char** base, size_t* size) {
@@ -122,6 +173,26 @@ bool liveStream(const void* stream) noexcept {
   return gStreams.count(stream) != 0;
 }
 
+void enqueue(const void* stream, std::function<bool()> work) {
+  std::shared_ptr<Stream> s = findStream(stream);
+  if (!s) {  // a default stream: synchronous, after the blocking streams
+    runAll(true);
+    (void)work();
+    return;
+  }
+  std::lock_guard<std::mutex> lock(s->queue);
+  s->work.push_back(std::move(work));
+}
+
+bool synchronize(const void* stream) noexcept {
+  std::shared_ptr<Stream> s = findStream(stream);
+  if (!s) {
+    runAll(true);
+    return true;
+  }
+  return runQueued(*s);
+}
+
 }  // namespace tnrt_double
 
 using namespace tnrt_double;
@@ -179,7 +250,10 @@ DOUBLE_EXPORT cudaError_t cudaSetDevice(int device) {
   return cudaSuccess;
 }
 
-DOUBLE_EXPORT cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+DOUBLE_EXPORT cudaError_t cudaDeviceSynchronize() {
+  runAll(false);
+  return cudaSuccess;
+}
 
 DOUBLE_EXPORT cudaError_t cudaGetLastError() {
   const cudaError_t e = tLastError;
@@ -235,6 +309,7 @@ DOUBLE_EXPORT cudaError_t cudaMalloc(void** ptr, size_t size) {
 
 DOUBLE_EXPORT cudaError_t cudaFree(void* ptr) {
   if (!ptr) return cudaSuccess;
+  runAll(false);  // cudaFree synchronizes the device
   std::lock_guard<std::mutex> lock(gMutex);
   auto it = gDevice.find(static_cast<const char*>(ptr));
   if (it == gDevice.end()) {
@@ -260,6 +335,7 @@ DOUBLE_EXPORT cudaError_t cudaMallocHost(void** ptr, size_t size) {
 
 DOUBLE_EXPORT cudaError_t cudaFreeHost(void* ptr) {
   if (!ptr) return cudaSuccess;
+  runAll(false);
   std::lock_guard<std::mutex> lock(gMutex);
   auto it = gPinned.find(static_cast<const char*>(ptr));
   if (it == gPinned.end()) {
@@ -292,7 +368,7 @@ void checkSide(const char* what, const void* p, size_t bytes, bool device, cudaM
   }
 }
 
-cudaError_t copy(void* dst, const void* src, size_t count, cudaMemcpyKind kind) {
+cudaError_t checkCopy(void* dst, const void* src, size_t count, cudaMemcpyKind kind) {
   if (count == 0) return cudaSuccess;
   if (!dst || !src) return fail(cudaErrorInvalidValue);
   if (fault("cudaMemcpy")) return fail(cudaErrorLaunchFailure);
@@ -303,14 +379,22 @@ cudaError_t copy(void* dst, const void* src, size_t count, cudaMemcpyKind kind) 
     case cudaMemcpyHostToHost: checkSide("source", src, count, false, kind); checkSide("destination", dst, count, false, kind); break;
     default: break;  // cudaMemcpyDefault: any
   }
-  std::memmove(dst, src, count);
   return cudaSuccess;
+}
+
+bool isPinned(const void* p) {
+  std::lock_guard<std::mutex> lock(gMutex);
+  return inside(gPinned, p, 0, nullptr, nullptr);
 }
 
 }  // namespace
 
 DOUBLE_EXPORT cudaError_t cudaMemcpy(void* dst, const void* src, size_t count, cudaMemcpyKind kind) {
-  return copy(dst, src, count, kind);
+  const cudaError_t err = checkCopy(dst, src, count, kind);
+  if (err != cudaSuccess || count == 0) return err;
+  runAll(true);  // on the legacy default stream
+  std::memmove(dst, src, count);
+  return cudaSuccess;
 }
 
 DOUBLE_EXPORT cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t count, cudaMemcpyKind kind,
@@ -318,13 +402,30 @@ DOUBLE_EXPORT cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t cou
   if (!liveStream(stream)) {
     violation("CUDA calls take live streams", "cudaMemcpyAsync on stream " + hexPtr(stream) + ", which is not live");
   }
-  return copy(dst, src, count, kind);
+  const cudaError_t err = checkCopy(dst, src, count, kind);
+  if (err != cudaSuccess || count == 0) return err;
+  const bool hostSide = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyHostToHost;
+  const void* host = kind == cudaMemcpyDeviceToHost ? dst : src;
+  if (hostSide && !isPinned(host)) {
+    // Pageable memory: CUDA stages the copy before returning, so it is synchronous.
+    if (!synchronize(stream)) return fail(cudaErrorLaunchFailure);
+    std::memmove(dst, src, count);
+    return cudaSuccess;
+  }
+  enqueue(stream, [dst, src, count] {
+    std::memmove(dst, src, count);
+    return true;
+  });
+  return cudaSuccess;
 }
 
 DOUBLE_EXPORT cudaError_t cudaMemsetAsync(void* dst, int value, size_t count, cudaStream_t stream) {
   if (!liveStream(stream)) violation("CUDA calls take live streams", "cudaMemsetAsync on a stream that is not live");
   checkSide("destination", dst, count, true, cudaMemcpyHostToDevice);
-  std::memset(dst, value, count);
+  enqueue(stream, [dst, value, count] {
+    std::memset(dst, value, count);
+    return true;
+  });
   return cudaSuccess;
 }
 
@@ -339,21 +440,22 @@ DOUBLE_EXPORT cudaError_t cudaMemGetInfo(size_t* free, size_t* total) {
 DOUBLE_EXPORT cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned int flags) {
   if (!stream) return fail(cudaErrorInvalidValue);
   if (fault("cudaStreamCreate")) return fail(cudaErrorMemoryAllocation);
-  auto* s = new Stream{flags};
+  auto s = std::make_shared<Stream>(flags);
   std::lock_guard<std::mutex> lock(gMutex);
-  gStreams.insert(s);
-  *stream = reinterpret_cast<cudaStream_t>(s);
+  gStreams[s.get()] = s;
+  *stream = reinterpret_cast<cudaStream_t>(s.get());
   return cudaSuccess;
 }
 
 DOUBLE_EXPORT cudaError_t cudaStreamCreate(cudaStream_t* stream) { return cudaStreamCreateWithFlags(stream, 0); }
 
 DOUBLE_EXPORT cudaError_t cudaStreamDestroy(cudaStream_t stream) {
+  std::shared_ptr<Stream> s = findStream(stream);
+  if (!s) violation("cudaStreamDestroy takes a live stream", "stream " + hexPtr(stream) + " is not live (destroyed twice?)");
+  // Work still queued completes; the stream goes away afterwards.
+  (void)runQueued(*s);
   std::lock_guard<std::mutex> lock(gMutex);
-  if (!gStreams.erase(stream)) {
-    violation("cudaStreamDestroy takes a live stream", "stream " + hexPtr(stream) + " is not live (destroyed twice?)");
-  }
-  delete reinterpret_cast<Stream*>(stream);
+  gStreams.erase(stream);
   return cudaSuccess;
 }
 
@@ -361,14 +463,31 @@ DOUBLE_EXPORT cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
   if (!liveStream(stream)) {
     violation("CUDA calls take live streams", "cudaStreamSynchronize on stream " + hexPtr(stream) + ", which is not live");
   }
-  return cudaSuccess;  // work completes as it is queued
+  return synchronize(stream) ? cudaSuccess : fail(cudaErrorLaunchFailure);
 }
 
-DOUBLE_EXPORT cudaError_t cudaStreamQuery(cudaStream_t stream) { return cudaStreamSynchronize(stream); }
+DOUBLE_EXPORT cudaError_t cudaStreamQuery(cudaStream_t stream) {
+  if (!liveStream(stream)) violation("CUDA calls take live streams", "cudaStreamQuery on a stream that is not live");
+  std::shared_ptr<Stream> s = findStream(stream);
+  if (!s) return cudaSuccess;
+  std::lock_guard<std::mutex> lock(s->queue);
+  return s->work.empty() ? cudaSuccess : cudaErrorNotReady;
+}
+
+DOUBLE_EXPORT cudaError_t cudaLaunchHostFunc(cudaStream_t stream, cudaHostFn_t fn, void* userData) {
+  if (!liveStream(stream)) violation("CUDA calls take live streams", "cudaLaunchHostFunc on a stream that is not live");
+  if (!fn) return fail(cudaErrorInvalidValue);
+  enqueue(stream, [fn, userData] {
+    fn(userData);
+    return true;
+  });
+  return cudaSuccess;
+}
 
 DOUBLE_EXPORT cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned int flags) {
   if (!event) return fail(cudaErrorInvalidValue);
-  auto* e = new Event{flags};
+  auto* e = new Event();
+  e->flags = flags;
   std::lock_guard<std::mutex> lock(gMutex);
   gEvents.insert(e);
   *event = reinterpret_cast<cudaEvent_t>(e);
@@ -386,14 +505,22 @@ DOUBLE_EXPORT cudaError_t cudaEventDestroy(cudaEvent_t event) {
 
 DOUBLE_EXPORT cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
   if (!liveStream(stream)) violation("CUDA calls take live streams", "cudaEventRecord on a stream that is not live");
+  std::shared_ptr<Stream> s = findStream(stream);
   std::lock_guard<std::mutex> lock(gMutex);
   if (!gEvents.count(event)) violation("CUDA calls take live events", "cudaEventRecord on event " + hexPtr(event));
+  reinterpret_cast<Event*>(event)->stream = s;
   return cudaSuccess;
 }
 
 DOUBLE_EXPORT cudaError_t cudaEventSynchronize(cudaEvent_t event) {
-  std::lock_guard<std::mutex> lock(gMutex);
-  if (!gEvents.count(event)) violation("CUDA calls take live events", "cudaEventSynchronize on event " + hexPtr(event));
+  std::shared_ptr<Stream> s;
+  {
+    std::lock_guard<std::mutex> lock(gMutex);
+    if (!gEvents.count(event)) violation("CUDA calls take live events", "cudaEventSynchronize on event " + hexPtr(event));
+    s = reinterpret_cast<Event*>(event)->stream.lock();
+  }
+  // Completing more than the work before the event is allowed: a GPU may be that fast.
+  if (s) (void)runQueued(*s);
   return cudaSuccess;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 
 #define TNRT_DOUBLE_API __attribute__((visibility("default")))
@@ -26,6 +27,13 @@ TNRT_DOUBLE_API bool deviceAllocation(const void* ptr, const void** base, size_t
 // Whether `stream` is a stream created by cudaStreamCreate* and not yet destroyed (the
 // default and per-thread streams count).
 TNRT_DOUBLE_API bool liveStream(const void* stream) noexcept;
+
+// Queues `work` on `stream` (the double's kernels): it runs when the stream is synchronized.
+// Work that returns false makes the next synchronize of that stream fail with
+// cudaErrorLaunchFailure, as a failed kernel does. Default streams run it at once.
+TNRT_DOUBLE_API void enqueue(const void* stream, std::function<bool()> work);
+// Runs everything queued on `stream`; false if some of it failed (as cudaStreamSynchronize).
+TNRT_DOUBLE_API bool synchronize(const void* stream) noexcept;
 
 }  // namespace tnrt_double
 

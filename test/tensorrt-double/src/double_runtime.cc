@@ -1,8 +1,10 @@
 #include "double_runtime.h"
 
 #include <NvInferVersion.h>
+#include <cuda_runtime_api.h>
 
 #include <cstring>
+#include <stdexcept>
 
 #include "sim/shape_inference.h"
 #include "sim/sim_engine.h"
@@ -88,7 +90,14 @@ nvinfer1::ICudaEngine* DoubleRuntime::deserializeCudaEngine(void const* blob, st
       }
       io.push_back(std::move(e));
     }
-    return new DoubleEngine(*this, std::move(sim), std::move(io));
+    // Like TensorRT, keep the weights in device memory while the engine lives.
+    void* weights = nullptr;
+    if (cudaMalloc(&weights, size) != cudaSuccess) {
+      logger_.error("IRuntime::deserializeCudaEngine: Error Code 2: OutOfMemory (cudaMalloc of " + std::to_string(size) +
+                    " bytes of weights failed)");
+      return nullptr;
+    }
+    return new DoubleEngine(*this, std::move(sim), std::move(io), weights);
   } catch (const std::exception& e) {
     logger_.error(std::string("IRuntime::deserializeCudaEngine: Error Code 1: Serialization (") + e.what() + ")");
     return nullptr;
@@ -97,11 +106,13 @@ nvinfer1::ICudaEngine* DoubleRuntime::deserializeCudaEngine(void const* blob, st
 
 // ---- ICudaEngine ------------------------------------------------------------------------------
 
-DoubleEngine::DoubleEngine(DoubleRuntime& runtime, std::shared_ptr<tnrt::Engine> sim, std::vector<Io> io)
+DoubleEngine::DoubleEngine(DoubleRuntime& runtime, std::shared_ptr<tnrt::Engine> sim, std::vector<Io> io,
+                           void* weights)
     : runtime_(runtime),
       sim_(std::move(sim)),
       simEngine_(dynamic_cast<const tnrt::sim::SimEngine*>(sim_.get())),
-      io_(std::move(io)) {
+      io_(std::move(io)),
+      weights_(weights) {
   mImpl = this;
   runtime_.engines().add();
 }
@@ -112,6 +123,7 @@ DoubleEngine::~DoubleEngine() noexcept {
     violation("an ICudaEngine is destroyed after every IExecutionContext created from it",
               "ICudaEngine destroyed with " + std::to_string(contexts_.live()) + " context(s) still alive");
   }
+  (void)cudaFree(weights_);
   runtime_.engines().remove();
 }
 
@@ -144,9 +156,18 @@ nvinfer1::IExecutionContext* DoubleEngine::createExecutionContext(
     logger().error("ICudaEngine::createExecutionContext: Error Code 2: OutOfMemory (injected fault: createContext)");
     return nullptr;
   }
+  // The activation memory of the default allocation strategy (kSTATIC).
+  void* activations = nullptr;
+  const size_t bytes = std::max<size_t>(256, static_cast<size_t>(sim_->deviceMemorySize()));
+  if (cudaMalloc(&activations, bytes) != cudaSuccess) {
+    logger().error("ICudaEngine::createExecutionContext: Error Code 2: OutOfMemory (cudaMalloc of " +
+                   std::to_string(bytes) + " bytes of activations failed)");
+    return nullptr;
+  }
   try {
-    return new DoubleContext(*this);
+    return new DoubleContext(*this, activations);
   } catch (const std::exception& e) {
+    (void)cudaFree(activations);
     logger().error(std::string("ICudaEngine::createExecutionContext: ") + e.what());
     return nullptr;
   }
@@ -303,7 +324,8 @@ bool DoubleEngine::inferOutputShapes(const std::vector<tnrt::Dims>& inputShapes,
 
 // ---- IExecutionContext ------------------------------------------------------------------------
 
-DoubleContext::DoubleContext(DoubleEngine& engine) : engine_(engine), sim_(engine.sim().createExecutionContext()) {
+DoubleContext::DoubleContext(DoubleEngine& engine, void* activations)
+    : engine_(engine), activations_(activations), sim_(engine.sim().createExecutionContext()) {
   mImpl = this;
   for (const auto& t : engine_.io()) bindings_[t.name] = Binding();
   engine_.contexts().add();
@@ -312,6 +334,11 @@ DoubleContext::DoubleContext(DoubleEngine& engine) : engine_(engine), sim_(engin
 DoubleContext::~DoubleContext() noexcept {
   alive_.check("~IExecutionContext");
   if (thread_.busy()) violation(kOneThreadRule, "IExecutionContext destroyed while another thread is inside a call");
+  if (pending_.load() > 0) {
+    violation("an IExecutionContext is destroyed only once the work it enqueued has finished (synchronize the stream)",
+              std::to_string(pending_.load()) + " enqueueV3 call(s) still queued on a stream");
+  }
+  (void)cudaFree(activations_);
   engine_.contexts().remove();
 }
 
@@ -456,8 +483,26 @@ bool DoubleContext::enqueueV3(cudaStream_t stream) noexcept {
 
 bool DoubleContext::run(cudaStream_t stream) {
   const char* const addressRule = "every I/O tensor has an address (or an output allocator) before enqueueV3";
-  const char* const bufferRule = "every I/O address points to device memory that holds the whole tensor";
+  const char* const bufferRule =
+      "every I/O address points to 256-byte aligned device memory that holds the whole tensor";
+  // Device memory holding [p, p + bytes), 256-byte aligned, or a violation.
+  auto checkBuffer = [&](const std::string& what, const void* p, size_t bytes, const tnrt::Dims& shape) {
+    const void* base = nullptr;
+    size_t size = 0;
+    const bool device = deviceAllocation(p, &base, &size);
+    if (!device || static_cast<const char*>(p) + bytes > static_cast<const char*>(base) + size ||
+        reinterpret_cast<uintptr_t>(p) % 256 != 0) {
+      violation(bufferRule, what + " at " + hexPtr(p) + " needs " + std::to_string(bytes) + " bytes for shape " +
+                                tnrt::dimsToString(shape) + "; " +
+                                (device ? "its allocation is " + std::to_string(size) + " bytes from " + hexPtr(base)
+                                        : std::string("it is not device memory")));
+    }
+  };
+
+  // Everything is checked now, at enqueue time, as TensorRT does; the work itself runs when the
+  // stream gets to it.
   std::vector<tnrt::HostTensorView> views;
+  std::vector<tnrt::Dims> inputShapes;
   for (const auto& t : engine_.io()) {
     if (!t.isInput) continue;
     const Binding& b = bindings_[t.name];
@@ -471,61 +516,95 @@ bool DoubleContext::run(cudaStream_t stream) {
     v.dtype = t.simType;
     v.shape = b.shapeSet ? b.shape : t.shape;
     v.bytes = tnrt::dataTypeBytes(t.simType, tnrt::volume(v.shape));
-    if (!b.addressSet || (!b.address && v.bytes > 0)) {
-      violation(addressRule, "input '" + t.name + "' has no address");
-    }
-    const void* base = nullptr;
-    size_t size = 0;
-    if (v.bytes > 0 && (!deviceAllocation(b.address, &base, &size) ||
-                        static_cast<const char*>(b.address) + v.bytes > static_cast<const char*>(base) + size)) {
-      violation(bufferRule, "input '" + t.name + "' at " + hexPtr(b.address) + " needs " + std::to_string(v.bytes) +
-                                " bytes for shape " + tnrt::dimsToString(v.shape) + "; " +
-                                (base ? "its allocation is " + std::to_string(size) + " bytes from " + hexPtr(base)
-                                      : std::string("it is not device memory")));
-    }
+    if (!b.address) violation(addressRule, "input '" + t.name + "' has no address");
+    checkBuffer("input '" + t.name + "'", b.address, v.bytes, v.shape);
     v.data = b.address;
+    inputShapes.push_back(v.shape);
     views.push_back(std::move(v));
   }
+  std::map<std::string, tnrt::Dims> outputShapes;
+  std::string why;
+  if (!engine_.inferOutputShapes(inputShapes, &outputShapes, &why)) {
+    engine_.logger().error("IExecutionContext::enqueueV3: Error Code 7: Internal Error (shape inference: " + why + ")");
+    return false;
+  }
+  struct Out {
+    std::string name;
+    void* address;
+    nvinfer1::IOutputAllocator* allocator;
+  };
+  std::vector<Out> outs;
+  bool needsAllocator = false;
   for (const auto& t : engine_.io()) {
     if (t.isInput) continue;
     const Binding& b = bindings_[t.name];
-    if (!b.allocator && !b.addressSet) violation(addressRule, "output '" + t.name + "' has neither an address nor an allocator");
+    if (!b.allocator && !b.address) violation(addressRule, "output '" + t.name + "' has neither an address nor an allocator");
+    const tnrt::Dims& shape = outputShapes[t.name];
+    if (!b.allocator) checkBuffer("output '" + t.name + "'", b.address, tnrt::dataTypeBytes(t.simType, tnrt::volume(shape)), shape);
+    needsAllocator = needsAllocator || b.allocator;
+    outs.push_back({t.name, b.address, b.allocator});
   }
 
-  if (simProfile_ != profile_ && engine_.sim().numOptimizationProfiles() > profile_) {
-    sim_->setOptimizationProfile(profile_);
-    simProfile_ = profile_;
-  }
-  std::vector<tnrt::HostTensor> outputs = sim_->execute(views);
-
-  for (tnrt::HostTensor& out : outputs) {
-    Binding& b = bindings_[out.name];
-    const nvinfer1::Dims dims = toTrtDims(out.shape);
-    void* dst = b.address;
-    if (b.allocator) {
-      // TensorRT asks the allocator for memory once it knows the size, then reports the shape.
-      dst = b.allocator->reallocateOutputAsync(out.name.c_str(), b.address, out.data.size(), 256, stream);
-      if (!dst && !out.data.empty()) {
-        engine_.logger().error("IExecutionContext::enqueueV3: the output allocator of '" + out.name +
-                               "' returned null for " + std::to_string(out.data.size()) + " bytes");
-        return false;
+  // The work of the "kernels": run the sim on what the device memory holds when the stream
+  // gets here, and write the outputs.
+  const int32_t profile = profile_;
+  auto work = [this, views = std::move(views), outs, profile, stream]() -> bool {
+    struct Done {
+      std::atomic<int>& pending;
+      ~Done() { pending.fetch_sub(1); }
+    } done{pending_};
+    try {
+      if (fault("kernel")) throw std::runtime_error("injected fault: kernel");
+      if (simProfile_ != profile && engine_.sim().numOptimizationProfiles() > profile) {
+        sim_->setOptimizationProfile(profile);
+        simProfile_ = profile;
       }
-    }
-    if (!out.data.empty()) {
-      const void* base = nullptr;
-      size_t size = 0;
-      if (!dst) violation(addressRule, "output '" + out.name + "' has a null address");
-      if (!deviceAllocation(dst, &base, &size) ||
-          static_cast<const char*>(dst) + out.data.size() > static_cast<const char*>(base) + size) {
-        violation(bufferRule, "output '" + out.name + "' at " + hexPtr(dst) + " needs " + std::to_string(out.data.size()) +
-                                  " bytes for shape " + tnrt::dimsToString(out.shape) + "; " +
-                                  (base ? "its allocation is " + std::to_string(size) + " bytes"
-                                        : std::string("it is not device memory")));
+      std::vector<tnrt::HostTensor> results = sim_->execute(views);
+      for (tnrt::HostTensor& r : results) {
+        const Out* o = nullptr;
+        for (const Out& candidate : outs)
+          if (candidate.name == r.name) o = &candidate;
+        if (!o) throw std::runtime_error("the sim returned an unknown output '" + r.name + "'");
+        void* dst = o->address;
+        if (o->allocator) {
+          // TensorRT asks the allocator for memory once it knows the size, then reports the shape.
+          dst = o->allocator->reallocateOutputAsync(r.name.c_str(), o->address, r.data.size(), 256, stream);
+          if (!dst && !r.data.empty()) {
+            throw std::runtime_error("the output allocator of '" + r.name + "' returned null for " +
+                                     std::to_string(r.data.size()) + " bytes");
+          }
+          if (!r.data.empty()) {
+            const void* base = nullptr;
+            size_t size = 0;
+            if (!deviceAllocation(dst, &base, &size) ||
+                static_cast<const char*>(dst) + r.data.size() > static_cast<const char*>(base) + size) {
+              violation("IOutputAllocator::reallocateOutputAsync returns device memory of at least the size asked",
+                        "output '" + r.name + "': " + std::to_string(r.data.size()) + " bytes asked");
+            }
+          }
+        }
+        if (!r.data.empty()) std::memcpy(dst, r.data.data(), r.data.size());
+        if (o->allocator) o->allocator->notifyShape(r.name.c_str(), toTrtDims(r.shape));
       }
-      std::memcpy(dst, out.data.data(), out.data.size());
+      return true;
+    } catch (const std::exception& e) {
+      engine_.logger().error(std::string("IExecutionContext::enqueueV3 (on the stream): Error Code 1: Cuda Runtime (") +
+                             e.what() + ")");
+      return false;
     }
-    if (b.allocator) b.allocator->notifyShape(out.name.c_str(), dims);
+  };
+  pending_.fetch_add(1);
+  if (needsAllocator) {
+    // Data-dependent output sizes: TensorRT waits for the stream inside enqueueV3 and calls the
+    // allocators before returning.
+    if (!synchronize(stream)) {
+      pending_.fetch_sub(1);
+      engine_.logger().error("IExecutionContext::enqueueV3: Error Code 1: Cuda Runtime (earlier work on the stream failed)");
+      return false;
+    }
+    return work();
   }
+  enqueue(stream, std::move(work));
   return true;
 }
 

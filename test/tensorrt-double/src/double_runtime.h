@@ -68,7 +68,8 @@ class DoubleEngine final : public nvinfer1::ICudaEngine, public nvinfer1::apiv::
     tnrt::DataType simType = tnrt::DataType::kFloat32;
   };
 
-  DoubleEngine(DoubleRuntime& runtime, std::shared_ptr<tnrt::Engine> sim, std::vector<Io> io);
+  // `weights`: the device memory the engine's weights occupy (cudaMalloc'd; freed with it).
+  DoubleEngine(DoubleRuntime& runtime, std::shared_ptr<tnrt::Engine> sim, std::vector<Io> io, void* weights);
   ~DoubleEngine() noexcept override;
 
   nvinfer1::ICudaEngine* getPImpl() noexcept override { return this; }
@@ -109,12 +110,14 @@ class DoubleEngine final : public nvinfer1::ICudaEngine, public nvinfer1::apiv::
   std::shared_ptr<tnrt::Engine> sim_;
   const tnrt::sim::SimEngine* simEngine_;
   std::vector<Io> io_;
+  void* weights_;
   Children contexts_;
 };
 
 class DoubleContext final : public nvinfer1::IExecutionContext, public nvinfer1::apiv::StubVExecutionContext {
  public:
-  explicit DoubleContext(DoubleEngine& engine);
+  // `activations`: the context's device memory (cudaMalloc'd; freed with it).
+  DoubleContext(DoubleEngine& engine, void* activations);
   ~DoubleContext() noexcept override;
 
   nvinfer1::IExecutionContext* getPImpl() noexcept override { return this; }
@@ -143,11 +146,13 @@ class DoubleContext final : public nvinfer1::IExecutionContext, public nvinfer1:
 
   Alive alive_{"IExecutionContext"};
   DoubleEngine& engine_;
+  void* activations_;
   std::unique_ptr<tnrt::ExecutionContext> sim_;
   int32_t profile_ = 0;
   int32_t simProfile_ = 0;
   mutable std::map<std::string, Binding> bindings_;
   mutable OneThread thread_;
+  std::atomic<int> pending_{0};  // enqueueV3 work not yet run by its stream
 };
 
 }  // namespace tnrt_double

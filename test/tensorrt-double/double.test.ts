@@ -133,11 +133,11 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('the TensorRT double', () =>
     const model = join(mkdtempSync(join(tmpdir(), 'tnrt-double-')), 'mlp.onnx');
     writeFileSync(model, mlpModel());
     // The child runs dist/ (npm run build:ts), as a user's process would.
-    const run = (script: string, faults = '') =>
+    const run = (script: string, faults = '', env: Record<string, string> = {}) =>
       spawnSync(process.execPath, ['--input-type=module', '-e', script], {
         cwd: root,
         encoding: 'utf8',
-        env: { ...process.env, TNRT_DOUBLE_FAULTS: faults, TNRT_DOUBLE_REPORT: '1', MODEL: model },
+        env: { ...process.env, TNRT_DOUBLE_FAULTS: faults, TNRT_DOUBLE_REPORT: '1', MODEL: model, ...env },
       });
 
     it.each([
@@ -161,6 +161,29 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('the TensorRT double', () =>
         s.dispose();
       `);
       expect(r.stderr).toMatch(/0 device allocations, 0 pinned allocations, 0 streams, 0 events live/);
+    });
+
+    it('runs outputs of data-dependent shape through IOutputAllocator, growing and shrinking, same results', () => {
+      // TNRT_DOUBLE_DATA_DEPENDENT=1: the double reports -1 for each output's first dimension.
+      const script = `
+        import { readFileSync } from 'node:fs';
+        import { buildEngine, InferenceSession, Tensor } from './dist/index.js';
+        const engine = await buildEngine(readFileSync(process.env.MODEL), { backend: 'tensorrt', profiles: ${JSON.stringify(profiles)} });
+        const s = await InferenceSession.create(engine);
+        const results = [];
+        for (const b of [1, 4, 2, 4]) {
+          const x = new Float32Array(b * 8).map((_, i) => Math.sin(i + b));
+          const out = await s.run({ x: new Tensor('float32', x, [b, 8]) });
+          results.push({ dims: out.y.dims, data: Array.from(out.y.data) });
+        }
+        s.dispose();
+        console.log(JSON.stringify(results));
+      `;
+      const plain = run(script);
+      const dependent = run(script, '', { TNRT_DOUBLE_DATA_DEPENDENT: '1' });
+      expect(dependent.status).toBe(0);
+      expect(JSON.parse(dependent.stdout.trim().split('\n').pop()!)).toEqual(JSON.parse(plain.stdout.trim().split('\n').pop()!));
+      expect(dependent.stderr).toMatch(/0 device allocations, 0 pinned allocations, 0 streams, 0 events live/);
     });
   });
 

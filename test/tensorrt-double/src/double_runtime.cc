@@ -3,6 +3,7 @@
 #include <NvInferVersion.h>
 #include <cuda_runtime_api.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -27,6 +28,14 @@ bool isDynamic(const tnrt::Dims& d) {
   for (int64_t x : d)
     if (x < 0) return true;
   return false;
+}
+
+// TNRT_DOUBLE_DATA_DEPENDENT=1 makes every output's first dimension data-dependent, as
+// NonZero's is: getTensorShape reports -1 for it, so the caller must use an IOutputAllocator.
+tnrt::Dims dataDependent(tnrt::Dims shape) {
+  const char* on = std::getenv("TNRT_DOUBLE_DATA_DEPENDENT");
+  if (on && std::strcmp(on, "1") == 0 && !shape.empty()) shape[0] = -1;
+  return shape;
 }
 
 }  // namespace
@@ -421,7 +430,7 @@ nvinfer1::Dims DoubleContext::getTensorShape(char const* tensorName) const noexc
     engine_.logger().error("IExecutionContext::getTensorShape: shape inference failed for " + t->name + ": " + why);
     return invalid;
   }
-  return toTrtDims(shapes[t->name]);
+  return toTrtDims(dataDependent(shapes[t->name]));
 }
 
 bool DoubleContext::setTensorAddress(char const* tensorName, void* data) noexcept {
@@ -540,6 +549,10 @@ bool DoubleContext::run(cudaStream_t stream) {
     const Binding& b = bindings_[t.name];
     if (!b.allocator && !b.address) violation(addressRule, "output '" + t.name + "' has neither an address nor an allocator");
     const tnrt::Dims& shape = outputShapes[t.name];
+    if (!b.allocator && isDynamic(dataDependent(shape))) {
+      violation("an output whose shape getTensorShape reports with -1 (data-dependent) has an IOutputAllocator",
+                "output '" + t.name + "' has no output allocator");
+    }
     if (!b.allocator) checkBuffer("output '" + t.name + "'", b.address, tnrt::dataTypeBytes(t.simType, tnrt::volume(shape)), shape);
     needsAllocator = needsAllocator || b.allocator;
     outs.push_back({t.name, b.address, b.allocator});

@@ -14,7 +14,7 @@
 // check:tensorrt. Prints the output directory on its last line. Objects are reused while
 // their sources and headers are older than them.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -154,6 +154,12 @@ const nvinfer = `libnvinfer.so.${trt.major}`;
 link(nvinfer, nvinfer, [...nvinferObjects, ...simObjects],
   [`-Wl,--version-script=${path.join(src, 'nvinfer.map')}`, `-L${out}`, '-lcudart', '-Wl,--no-undefined', "-Wl,-rpath,$ORIGIN"]);
 devLink('libnvinfer.so', nvinfer);
+// A libnvinfer without createInferRuntime_INTERNAL, for the missing-symbol test.
+mkdirSync(path.join(out, 'missing-symbol'), { recursive: true });
+writeFileSync(path.join(out, 'gen', 'nvinfer-missing.map'),
+  '{ global: createInferBuilder_INTERNAL; getInferLibVersion; tnrt_double_*; local: *; };\n');
+link(path.join('missing-symbol', nvinfer), nvinfer, [...nvinferObjects, ...simObjects],
+  [`-Wl,--version-script=${path.join(out, 'gen', 'nvinfer-missing.map')}`, `-L${out}`, '-lcudart', '-Wl,--no-undefined', "-Wl,-rpath,$ORIGIN/.."]);
 const parserObjects = await compile([path.join(src, 'onnxparser.cc')], path.join(out, 'obj'), doubleFlags, newest(doubleHeaders));
 const parser = `libnvonnxparser.so.${trt.major}`;
 link(parser, parser, parserObjects,

@@ -59,6 +59,12 @@ if (sanitize) {
   if (sanitize === 'address') env.ASAN_OPTIONS = env.ASAN_OPTIONS ?? 'detect_leaks=0:abort_on_error=1';
   if (sanitize === 'thread') env.TSAN_OPTIONS = env.TSAN_OPTIONS ?? 'halt_on_error=1:report_signal_unsafe=0';
 }
+// Some tests run the library in child processes, from dist/.
+const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], {
+  stdio: 'inherit',
+  cwd: root,
+});
+if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 console.log(`test:tensorrt-double: adapter ${path.relative(root, path.join(out, adapter))} over the double`);
 const vitest = spawnSync(process.execPath, [path.join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run',
   '-c', path.join(root, 'test', 'tensorrt-double', 'vitest.config.ts'), ...vitestArgs], { stdio: 'inherit', env, cwd: root });

@@ -151,6 +151,15 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('the TensorRT double', () =>
       expect(info.reason).toMatch(reason);
     });
 
+    it('a libnvinfer without a symbol the adapter links: backend tensorrt is unavailable, saying why', () => {
+      const r = run("import { backends } from './dist/index.js'; console.log(JSON.stringify(backends()[1]));", '', {
+        LD_LIBRARY_PATH: `${join(dirname(adapter), 'missing-symbol')}:${process.env.LD_LIBRARY_PATH}`,
+      });
+      const info = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      expect(info.available).toBe(false);
+      expect(info.reason).toMatch(/undefined symbol: createInferRuntime_INTERNAL/);
+    });
+
     it('leaves no device memory, pinned memory or stream behind once everything is disposed', () => {
       const r = run(`
         import { readFileSync } from 'node:fs';

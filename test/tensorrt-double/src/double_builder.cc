@@ -53,20 +53,23 @@ class CalibratorBridge final : public tnrt::Calibrator {
   }
   int32_t batchSize() const override { return calibrator_.getBatchSize(); }
   bool getBatch(std::vector<tnrt::CalibrationInput>& inputs) override {
+    // TensorRT promises no order: name the inputs in reverse, so a calibrator that matches
+    // bindings by position instead of by name gets caught.
     std::vector<const char*> names;
-    for (const auto& in : inputs) names.push_back(in.name.c_str());
+    for (auto it = inputs.rbegin(); it != inputs.rend(); ++it) names.push_back(it->name.c_str());
     std::vector<void*> bindings(inputs.size(), nullptr);
     if (!calibrator_.getBatch(bindings.data(), names.data(), static_cast<int32_t>(inputs.size()))) return false;
-    for (size_t i = 0; i < inputs.size(); ++i) {
+    for (size_t k = 0; k < inputs.size(); ++k) {
+      const size_t i = inputs.size() - 1 - k;  // bindings[k] holds inputs[i]
       const void* base = nullptr;
       size_t size = 0;
-      if (!bindings[i] || !deviceAllocation(bindings[i], &base, &size) ||
-          static_cast<const char*>(bindings[i]) + inputs[i].bytes > static_cast<const char*>(base) + size) {
+      if (!bindings[k] || !deviceAllocation(bindings[k], &base, &size) ||
+          static_cast<const char*>(bindings[k]) + inputs[i].bytes > static_cast<const char*>(base) + size) {
         violation("IInt8Calibrator::getBatch sets every binding to device memory holding one batch of that input",
-                  "binding " + std::to_string(i) + " ('" + inputs[i].name + "', " + std::to_string(inputs[i].bytes) +
-                      " bytes) is " + (bindings[i] ? (base ? "too small" : "not device memory") : "null"));
+                  "binding " + std::to_string(k) + " ('" + inputs[i].name + "', " + std::to_string(inputs[i].bytes) +
+                      " bytes) is " + (bindings[k] ? (base ? "too small" : "not device memory") : "null"));
       }
-      std::memcpy(inputs[i].data, bindings[i], inputs[i].bytes);
+      std::memcpy(inputs[i].data, bindings[k], inputs[i].bytes);
     }
     return true;
   }

@@ -341,6 +341,8 @@ DoubleBuilder::~DoubleBuilder() noexcept {
               "IBuilder destroyed with " + std::to_string(networks_.live()) + " network(s) alive");
   }
   if (thread_.busy()) violation(kBuilderThreadRule, "IBuilder destroyed while another thread is inside a call");
+  // TensorRT may log while tearing down: the logger must outlive the builder.
+  logger_.log(nvinfer1::ILogger::Severity::kVERBOSE, "destroying the IBuilder");
 }
 
 nvinfer1::IBuilderConfig* DoubleBuilder::createBuilderConfig() noexcept {
@@ -420,6 +422,8 @@ nvinfer1::IHostMemory* DoubleBuilder::build(DoubleNetwork& net, DoubleConfig& cf
     options.calibrator = calibrator.get();
   }
 #endif
+  // TensorRT logs from its own threads while it builds: the logger must be thread-safe.
+  std::thread([this] { logger_.info("the TensorRT double builds on the sim"); }).join();
   tnrt::BuildResult result;
   try {
     result = sim_->buildSerializedNetwork(*net.sim(), options);
@@ -443,6 +447,7 @@ DoubleParser::DoubleParser(DoubleNetwork& network, nvinfer1::ILogger* logger) : 
 DoubleParser::~DoubleParser() noexcept {
   alive_.check("~IParser");
   network_.check("~IParser (its network)");
+  logger_.log(nvinfer1::ILogger::Severity::kVERBOSE, "destroying the ONNX parser");
   network_.parsers().remove();
 }
 

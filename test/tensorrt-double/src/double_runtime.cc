@@ -69,6 +69,8 @@ DoubleRuntime::~DoubleRuntime() noexcept {
     violation("an IRuntime is destroyed after every ICudaEngine it deserialized",
               "IRuntime destroyed with " + std::to_string(engines_.live()) + " engine(s) still alive");
   }
+  // TensorRT may log while tearing down: the logger must outlive the runtime.
+  logger_.log(nvinfer1::ILogger::Severity::kVERBOSE, "destroying the IRuntime");
 }
 
 nvinfer1::ICudaEngine* DoubleRuntime::deserializeCudaEngine(void const* blob, std::size_t size) noexcept {
@@ -133,6 +135,7 @@ DoubleEngine::~DoubleEngine() noexcept {
               "ICudaEngine destroyed with " + std::to_string(contexts_.live()) + " context(s) still alive");
   }
   (void)cudaFree(weights_);
+  logger().log(nvinfer1::ILogger::Severity::kVERBOSE, "destroying the ICudaEngine");
   runtime_.engines().remove();
 }
 

@@ -57,7 +57,10 @@ if (sanitize) {
   const found = spawnSync(process.env.CXX || 'g++', [`-print-file-name=${lib}`], { encoding: 'utf8' }).stdout.trim();
   env.LD_PRELOAD = [found, process.env.LD_PRELOAD].filter(Boolean).join(' ');
   if (sanitize === 'address') env.ASAN_OPTIONS = env.ASAN_OPTIONS ?? 'detect_leaks=0:abort_on_error=1';
-  if (sanitize === 'thread') env.TSAN_OPTIONS = env.TSAN_OPTIONS ?? 'halt_on_error=1:report_signal_unsafe=0';
+  if (sanitize === 'thread') {
+    env.TSAN_OPTIONS = env.TSAN_OPTIONS ??
+      `halt_on_error=1:report_signal_unsafe=0:suppressions=${path.join(root, 'test', 'tensorrt-double', 'tsan.supp')}`;
+  }
 }
 // Some tests run the library in child processes, from dist/.
 const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], {

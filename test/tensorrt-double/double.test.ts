@@ -44,6 +44,20 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('the TensorRT double', () =>
   });
 
   describe('faults reach JavaScript as typed errors, and the next call works', () => {
+    it('createInferRuntime and createInferBuilder return null', async () => {
+      const engine = await buildEngine(mlpModel(), { backend: 'tensorrt', profiles });
+      await withFaults('createRuntime', async () => {
+        await expect(InferenceSession.create(engine)).rejects.toMatchObject({
+          message: expect.stringMatching(/could not create a runtime[\s\S]*injected fault: createRuntime/),
+        });
+      });
+      await withFaults('createBuilder', async () => {
+        await expect(buildEngine(mlpModel(), { backend: 'tensorrt', profiles })).rejects.toMatchObject({
+          message: expect.stringMatching(/could not create a builder[\s\S]*injected fault: createBuilder/),
+        });
+      });
+    });
+
     it('deserializeCudaEngine returns null', async () => {
       const engine = await buildEngine(mlpModel(), { backend: 'tensorrt', profiles });
       await withFaults('deserialize', async () => {
@@ -149,6 +163,15 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('the TensorRT double', () =>
       const info = JSON.parse(r.stdout.trim().split('\n').pop()!);
       expect(info.available).toBe(false);
       expect(info.reason).toMatch(reason);
+    });
+
+    it('a libnvinfer of another major: backend tensorrt is unavailable, naming both versions', () => {
+      const r = run("import { backends } from './dist/index.js'; console.log(JSON.stringify(backends()[1]));", '', {
+        TNRT_DOUBLE_LIB_VERSION: '90000',
+      });
+      const info = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      expect(info.available).toBe(false);
+      expect(info.reason).toMatch(new RegExp(`compiled for TensorRT ${process.env.TNRT_DOUBLE_TRT_MAJOR}, found TensorRT 9\\.0\\.0`));
     });
 
     it('a libnvinfer without a symbol the adapter links: backend tensorrt is unavailable, saying why', () => {

@@ -2,6 +2,8 @@
 
 #include <NvInferVersion.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 #include "sim/timing_cache.h"
@@ -422,6 +424,11 @@ nvinfer1::IHostMemory* DoubleBuilder::build(DoubleNetwork& net, DoubleConfig& cf
     options.calibrator = calibrator.get();
   }
 #endif
+  // TNRT_DOUBLE_BUILD_MS: a build takes at least that long, as real ones do (seconds to
+  // minutes), so that tests can do things while a build holds the builder.
+  if (const char* ms = std::getenv("TNRT_DOUBLE_BUILD_MS")) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(ms)));
+  }
   // TensorRT logs from its own threads while it builds: the logger must be thread-safe.
   std::thread([this] { logger_.info("the TensorRT double builds on the sim"); }).join();
   tnrt::BuildResult result;

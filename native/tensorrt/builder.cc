@@ -126,7 +126,7 @@ std::unique_ptr<Network> TrtBuilder::parseOnnx(const uint8_t* data, size_t size,
                                                const ParseOptions& options, std::vector<ParserError>* errors) {
   if (!data || size == 0) throw BackendError(ErrorCode::kInvalidArgument, "parseOnnx: the model is empty");
 
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(*this);
   const uint64_t mark = logger_->mark();
   std::unique_ptr<nvinfer1::INetworkDefinition> network(builder_->createNetworkV2(networkFlags(options)));
   if (!network) {
@@ -158,6 +158,30 @@ std::unique_ptr<Network> TrtBuilder::parseOnnx(const uint8_t* data, size_t size,
   return std::make_unique<TrtNetwork>(shared_from_this(), std::move(network), std::move(parser));
 }
 
+void TrtBuilder::retire(std::unique_ptr<nvonnxparser::IParser> parser,
+                        std::unique_ptr<nvinfer1::INetworkDefinition> network) {
+  std::unique_lock<std::mutex> idle(mutex_, std::try_to_lock);
+  if (idle.owns_lock()) {
+    parser.reset();
+    network.reset();
+    destroyRetired();
+    return;
+  }
+  // The holder destroys it when it lets go; if it already checked, the next parse or build,
+  // or the builder's own destruction, does.
+  std::lock_guard<std::mutex> lock(retiredMutex_);
+  retired_.push_back(Retired{std::move(network), std::move(parser)});
+}
+
+void TrtBuilder::destroyRetired() {
+  std::vector<Retired> doomed;
+  {
+    std::lock_guard<std::mutex> lock(retiredMutex_);
+    doomed.swap(retired_);
+  }
+  doomed.clear();
+}
+
 BuildResult TrtBuilder::buildSerializedNetwork(const Network& network, const BuildOptions& options) {
   const auto* trtNetwork = dynamic_cast<const TrtNetwork*>(&network);
   if (!trtNetwork || trtNetwork->owner() != this) {
@@ -165,7 +189,7 @@ BuildResult TrtBuilder::buildSerializedNetwork(const Network& network, const Bui
   }
   const NetworkInfo info = trtNetwork->info();
 
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(*this);
   const uint64_t mark = logger_->mark();
 
   // The config refers to the monitor and the timing cache, so both are declared first and

@@ -1,13 +1,16 @@
 // tnrt::Builder over nvinfer1::IBuilder: parses ONNX into a TrtNetwork and builds serialized
 // engines. IBuilder may be used by one thread at a time, so every TensorRT call on it (and on
 // the networks it made) runs under mutex_; builds on one builder therefore queue, while
-// separate builders build in parallel.
+// separate builders build in parallel. Dropping a network never waits for mutex_ (see
+// retire()), so the JavaScript thread can dispose one while another builds.
 #pragma once
 
 #include <NvInfer.h>
+#include <NvOnnxParser.h>
 
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "backend/backend.h"
 #include "tensorrt/logger.h"
@@ -29,13 +32,36 @@ class TrtBuilder final : public Builder, public std::enable_shared_from_this<Trt
   // [async]
   BuildResult buildSerializedNetwork(const Network& network, const BuildOptions& options) override;
 
-  std::mutex& mutex() const { return mutex_; }
+  // [sync] Destroys a network and the parser that filled it (parser first), now if the builder
+  // is idle, else by whichever parse or build holds the builder, before it lets go of it.
+  // Never waits: it runs on the JavaScript thread, which must not wait for a build.
+  void retire(std::unique_ptr<nvonnxparser::IParser> parser, std::unique_ptr<nvinfer1::INetworkDefinition> network);
 
  private:
-  // Destruction runs bottom-up: the IBuilder before the logger it was created with.
+  // Holds mutex_; on release, first destroys what retire() handed over meanwhile.
+  class Lock {
+   public:
+    explicit Lock(TrtBuilder& builder) : builder_(builder), lock_(builder.mutex_) {}
+    ~Lock() { builder_.destroyRetired(); }
+
+   private:
+    TrtBuilder& builder_;
+    std::lock_guard<std::mutex> lock_;
+  };
+  struct Retired {
+    // Member order: the parser is destroyed before the network it points at.
+    std::unique_ptr<nvinfer1::INetworkDefinition> network;
+    std::unique_ptr<nvonnxparser::IParser> parser;
+  };
+  void destroyRetired();  // with mutex_ held
+
+  // Destruction runs bottom-up: anything still retired, then the IBuilder, then the logger it
+  // was created with.
   std::shared_ptr<TrtLogger> logger_;
   std::unique_ptr<nvinfer1::IBuilder> builder_;
   mutable std::mutex mutex_;
+  std::mutex retiredMutex_;
+  std::vector<Retired> retired_;  // handed over by retire() while mutex_ was held
 };
 
 }  // namespace trt

@@ -1,6 +1,5 @@
 #include "tensorrt/network.h"
 
-#include <mutex>
 #include <utility>
 
 #include "tensorrt/builder.h"
@@ -34,11 +33,11 @@ TrtNetwork::TrtNetwork(std::shared_ptr<TrtBuilder> owner, std::unique_ptr<nvinfe
 }
 
 TrtNetwork::~TrtNetwork() {
-  // IBuilder and the objects it made are not thread-safe: do not tear these down while the
-  // same builder is parsing or building on another thread.
-  std::lock_guard<std::mutex> lock(owner_->mutex());
-  parser_.reset();
-  network_.reset();
+  // IBuilder and the objects it made are used by one thread at a time, so these must not be
+  // torn down while the same builder parses or builds on another thread; but this may run on
+  // the JavaScript thread, which must not wait for a build. The builder destroys them now if
+  // it is idle, else as soon as it is.
+  owner_->retire(std::move(parser_), std::move(network_));
 }
 
 }  // namespace trt

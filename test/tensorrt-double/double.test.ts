@@ -1,0 +1,284 @@
+// Runs only through scripts/test-tensorrt-double.mjs: proves the run really goes through the
+// adapter and the double (not the sim), drives the double's fault injection through the whole
+// library, and checks that the double's contract checks abort with the rule's name.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { backends, Builder, buildEngine, InferenceSession, Tensor } from '../../lib/index.js';
+import { mlpModel, randomFloats } from '../fixtures/models.js';
+
+const adapter = process.env.TENSORRT_NODE_ADAPTER ?? '';
+const root = new URL('../..', import.meta.url).pathname;
+const profiles = [{ x: { min: [1, 8], opt: [2, 8], max: [4, 8] } }];
+
+async function session(): Promise<InferenceSession> {
+  return InferenceSession.create(await buildEngine(mlpModel(), { backend: 'tensorrt', profiles }));
+}
+
+function withFaults<T>(faults: string, fn: () => Promise<T>): Promise<T> {
+  process.env.TNRT_DOUBLE_FAULTS = faults;
+  return fn().finally(() => delete process.env.TNRT_DOUBLE_FAULTS);
+}
+
+// TNRT_DOUBLE_TRT_MAJOR is set by scripts/test-tensorrt-double.mjs; a plain `npm test` skips this.
+describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('the TensorRT double', () => {
+  afterEach(() => {
+    delete process.env.TNRT_DOUBLE_FAULTS;
+  });
+
+  it('is what backend tensorrt loaded', async () => {
+    const trt = backends()[1]!;
+    expect(trt).toMatchObject({ name: 'tensorrt', available: true });
+    expect(trt.version).toMatch(new RegExp(`^${process.env.TNRT_DOUBLE_TRT_MAJOR}\\.`));
+    const engine = await buildEngine(mlpModel(), { backend: 'tensorrt', profiles });
+    // A double plan: the sim engine behind the double's own header.
+    expect(Buffer.from(engine.subarray(0, 7)).toString()).toBe('TNRTDBL');
+    using s = await InferenceSession.create(engine);
+    expect(s.backend).toBe('tensorrt');
+    const out = await s.run({ x: new Tensor('float32', randomFloats(16, 3), [2, 8]) });
+    expect(out.y!.dims).toEqual([2, 4]);
+  });
+
+  describe('faults reach JavaScript as typed errors, and the next call works', () => {
+    it('createInferRuntime and createInferBuilder return null', async () => {
+      const engine = await buildEngine(mlpModel(), { backend: 'tensorrt', profiles });
+      await withFaults('createRuntime', async () => {
+        await expect(InferenceSession.create(engine)).rejects.toMatchObject({
+          message: expect.stringMatching(/could not create a runtime[\s\S]*injected fault: createRuntime/),
+        });
+      });
+      await withFaults('createBuilder', async () => {
+        await expect(buildEngine(mlpModel(), { backend: 'tensorrt', profiles })).rejects.toMatchObject({
+          message: expect.stringMatching(/could not create a builder[\s\S]*injected fault: createBuilder/),
+        });
+      });
+    });
+
+    it('deserializeCudaEngine returns null', async () => {
+      const engine = await buildEngine(mlpModel(), { backend: 'tensorrt', profiles });
+      await withFaults('deserialize', async () => {
+        await expect(InferenceSession.create(engine)).rejects.toMatchObject({
+          name: 'EngineInvalidError',
+          message: expect.stringMatching(/could not deserialize[\s\S]*injected fault: deserialize/),
+        });
+      });
+      using s = await InferenceSession.create(engine);
+      expect(s.backend).toBe('tensorrt');
+    });
+
+    it('buildSerializedNetwork returns null', async () => {
+      await withFaults('build', async () => {
+        await expect(buildEngine(mlpModel(), { backend: 'tensorrt', profiles })).rejects.toMatchObject({
+          code: 'ERR_TENSORRT_INTERNAL',
+          message: expect.stringMatching(/could not build the engine[\s\S]*injected fault: build/),
+        });
+      });
+      expect((await buildEngine(mlpModel(), { backend: 'tensorrt', profiles })).length).toBeGreaterThan(0);
+    });
+
+    it('the ONNX parser fails', async () => {
+      await withFaults('parse', async () => {
+        await expect(buildEngine(mlpModel(), { backend: 'tensorrt', profiles })).rejects.toMatchObject({
+          name: 'OnnxParseError',
+          message: expect.stringContaining('injected fault: parse'),
+        });
+      });
+    });
+
+    it('createExecutionContext returns null', async () => {
+      const engine = await buildEngine(mlpModel(), { backend: 'tensorrt', profiles });
+      await withFaults('createContext', async () => {
+        await expect(InferenceSession.create(engine)).rejects.toMatchObject({
+          message: expect.stringMatching(/could not create an execution context[\s\S]*injected fault/),
+        });
+      });
+    });
+
+    it('cudaMalloc fails during a run, and the context recovers', async () => {
+      using s = await session();
+      const x = new Tensor('float32', randomFloats(32, 4), [4, 8]);
+      await withFaults('cudaMalloc', async () => {
+        await expect(s.run({ x })).rejects.toMatchObject({
+          code: 'ERR_TENSORRT_INTERNAL',
+          message: expect.stringMatching(/cudaMalloc\(\d+ bytes\) failed: cudaErrorMemoryAllocation/),
+        });
+      });
+      expect((await s.run({ x })).y!.dims).toEqual([4, 4]);
+    });
+
+    it('cudaMallocHost fails during a run', async () => {
+      using s = await session();
+      await withFaults('cudaMallocHost', async () => {
+        await expect(s.run({ x: new Tensor('float32', randomFloats(32, 4), [4, 8]) })).rejects.toThrow(/cudaMallocHost/);
+      });
+    });
+
+    it('enqueueV3 fails, and the next run succeeds', async () => {
+      using s = await session();
+      const x = new Tensor('float32', randomFloats(16, 5), [2, 8]);
+      const good = await s.run({ x });
+      await withFaults('enqueue', async () => {
+        await expect(s.run({ x })).rejects.toMatchObject({
+          message: expect.stringMatching(/enqueueV3 failed[\s\S]*injected fault: enqueue/),
+        });
+      });
+      expect(Array.from((await s.run({ x })).y!.data as Float32Array)).toEqual(Array.from(good.y!.data as Float32Array));
+    });
+
+  });
+
+  it('a kernel that fails on the stream surfaces at the synchronize, and the next run succeeds', async () => {
+    using s = await session();
+    const x = new Tensor('float32', randomFloats(16, 6), [2, 8]);
+    await withFaults('kernel', async () => {
+      await expect(s.run({ x })).rejects.toMatchObject({
+        code: 'ERR_TENSORRT_INTERNAL',
+        message: expect.stringMatching(/cudaStreamSynchronize\) failed: cudaErrorLaunchFailure[\s\S]*injected fault: kernel/),
+      });
+    });
+    expect((await s.run({ x })).y!.dims).toEqual([2, 4]);
+  });
+
+  // Issue 13, fault 3: TrtNetwork's destructor took the builder's lock, which a build of
+  // another network of the same builder holds for the whole build, and Network.dispose() runs it
+  // on the JavaScript thread: the event loop stopped for the rest of the build.
+  it('disposing one network while another network of the same builder builds does not block the event loop', async () => {
+    const builder = new Builder({ backend: 'tensorrt' });
+    try {
+      const parsed = async () => {
+        const network = builder.createNetworkV2();
+        await builder.createOnnxParser(network).parse(mlpModel());
+        return network;
+      };
+      const building = await parsed();
+      const idle = await parsed();
+      const config = builder.createBuilderConfig();
+      config.addOptimizationProfile(builder.createOptimizationProfile().setDimensions('x', profiles[0]!.x));
+      process.env.TNRT_DOUBLE_BUILD_MS = '1500';
+      const build = builder.buildSerializedNetwork(building, config);
+      await new Promise((resolve) => setTimeout(resolve, 200));  // the build holds the builder now
+      const start = performance.now();
+      idle.dispose();
+      const blockedMs = performance.now() - start;
+      await build;
+      expect(blockedMs).toBeLessThan(100);
+    } finally {
+      delete process.env.TNRT_DOUBLE_BUILD_MS;
+      builder.dispose();
+    }
+  });
+
+  describe('in a fresh process', () => {
+    const model = join(mkdtempSync(join(tmpdir(), 'tnrt-double-')), 'mlp.onnx');
+    writeFileSync(model, mlpModel());
+    // The child runs dist/ (npm run build:ts), as a user's process would.
+    const run = (script: string, faults = '', env: Record<string, string> = {}) =>
+      spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: root,
+        encoding: 'utf8',
+        env: { ...process.env, TNRT_DOUBLE_FAULTS: faults, TNRT_DOUBLE_REPORT: '1', MODEL: model, ...env },
+      });
+
+    it.each([
+      ['noDriver', /no NVIDIA driver found/],
+      ['noDevice', /no CUDA-capable GPU \(cudaErrorNoDevice/],
+      ['oldDriver', /the NVIDIA driver supports CUDA 11\.8, older than the CUDA \d+\.\d+ runtime/],
+    ])('%s: backends() says why tensorrt is unavailable and how to fix it', (fault, reason) => {
+      const r = run("import { backends } from './dist/index.js'; console.log(JSON.stringify(backends()[1]));", fault);
+      const info = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      expect(info.available).toBe(false);
+      expect(info.reason).toMatch(reason);
+    });
+
+    it('a libnvinfer of another major: backend tensorrt is unavailable, naming both versions', () => {
+      const r = run("import { backends } from './dist/index.js'; console.log(JSON.stringify(backends()[1]));", '', {
+        TNRT_DOUBLE_LIB_VERSION: '90000',
+      });
+      const info = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      expect(info.available).toBe(false);
+      expect(info.reason).toMatch(new RegExp(`compiled for TensorRT ${process.env.TNRT_DOUBLE_TRT_MAJOR}, found TensorRT 9\\.0\\.0`));
+    });
+
+    it('a libnvinfer without a symbol the adapter links: backend tensorrt is unavailable, saying why', () => {
+      const r = run("import { backends } from './dist/index.js'; console.log(JSON.stringify(backends()[1]));", '', {
+        LD_LIBRARY_PATH: `${join(dirname(adapter), 'missing-symbol')}:${process.env.LD_LIBRARY_PATH}`,
+      });
+      const info = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      expect(info.available).toBe(false);
+      expect(info.reason).toMatch(/undefined symbol: createInferRuntime_INTERNAL/);
+    });
+
+    it('leaves no device memory, pinned memory or stream behind once everything is disposed', () => {
+      const r = run(`
+        import { readFileSync } from 'node:fs';
+        import { buildEngine, InferenceSession, Tensor } from './dist/index.js';
+        const engine = await buildEngine(readFileSync(process.env.MODEL), { backend: 'tensorrt', profiles: ${JSON.stringify(profiles)} });
+        const s = await InferenceSession.create(engine);
+        for (const b of [1, 4, 2]) await s.run({ x: new Tensor('float32', new Float32Array(b * 8), [b, 8]) });
+        s.dispose();
+      `);
+      expect(r.stderr).toMatch(/0 device allocations, 0 pinned allocations, 0 streams, 0 events live/);
+    });
+
+    it('runs outputs of data-dependent shape through IOutputAllocator, growing and shrinking, same results', () => {
+      // TNRT_DOUBLE_DATA_DEPENDENT=1: the double reports -1 for each output's first dimension.
+      const script = `
+        import { readFileSync } from 'node:fs';
+        import { buildEngine, InferenceSession, Tensor } from './dist/index.js';
+        const engine = await buildEngine(readFileSync(process.env.MODEL), { backend: 'tensorrt', profiles: ${JSON.stringify(profiles)} });
+        const s = await InferenceSession.create(engine);
+        const results = [];
+        for (const b of [1, 4, 2, 4]) {
+          const x = new Float32Array(b * 8).map((_, i) => Math.sin(i + b));
+          const out = await s.run({ x: new Tensor('float32', x, [b, 8]) });
+          results.push({ dims: out.y.dims, data: Array.from(out.y.data) });
+        }
+        s.dispose();
+        console.log(JSON.stringify(results));
+      `;
+      const plain = run(script);
+      const dependent = run(script, '', { TNRT_DOUBLE_DATA_DEPENDENT: '1' });
+      expect(dependent.status).toBe(0);
+      expect(JSON.parse(dependent.stdout.trim().split('\n').pop()!)).toEqual(JSON.parse(plain.stdout.trim().split('\n').pop()!));
+      expect(dependent.stderr).toMatch(/0 device allocations, 0 pinned allocations, 0 streams, 0 events live/);
+    });
+  });
+
+  describe('contract checks abort with the rule they enforce', () => {
+    const bin = join(dirname(adapter), 'tnrt_double_contract_check');
+    const model = join(mkdtempSync(join(tmpdir(), 'tnrt-double-')), 'mlp.onnx');
+    writeFileSync(model, mlpModel());
+    const check = (scenario: string) => spawnSync(bin, [scenario, model], { encoding: 'utf8' });
+
+    it('runs clean when every rule is kept', () => {
+      const r = check('ok');
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    });
+
+    it.each([
+      ['missing-address', 'every I/O tensor has an address (or an output allocator) before enqueueV3'],
+      ['missing-shape', 'every dynamic input shape is set (setInputShape) before enqueueV3'],
+      ['small-buffer', 'cudaMemcpy: device pointers lie inside one cudaMalloc allocation'],
+      ['runtime-before-engine', 'an IRuntime is destroyed after every ICudaEngine it deserialized'],
+      ['engine-before-context', 'an ICudaEngine is destroyed after every IExecutionContext created from it'],
+      ['network-before-parser', 'an INetworkDefinition is destroyed after the IParser that fills it'],
+      ['builder-before-network', 'an IBuilder is destroyed after every INetworkDefinition it created'],
+      ['two-threads', 'an IExecutionContext is used by one thread at a time'],
+    ])('%s', (scenario, rule) => {
+      const r = check(scenario);
+      expect(r.signal).toBe('SIGABRT');
+      expect(r.stderr).toContain(`CONTRACT VIOLATION: ${rule}`);
+    });
+
+    it('a member the double does not model names itself', () => {
+      const r = check('unimplemented');
+      expect(r.signal).toBe('SIGABRT');
+      expect(r.stderr).toContain('nvinfer1::apiv::VCudaEngine::isRefittable is not implemented by the double');
+    });
+  });
+});

@@ -1,0 +1,111 @@
+// Shared pieces of the double's libnvinfer: logging into the application's ILogger, type and
+// shape conversions between TensorRT and the sim, the plan wrapper, and lifetime checks.
+#pragma once
+
+#include <NvInfer.h>
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "backend/backend.h"
+#include "double_contract.h"
+#include "stubs.h"
+
+namespace tnrt_double {
+
+// The application's logger, as TensorRT uses it: every message goes through log().
+class Logger {
+ public:
+  explicit Logger(nvinfer1::ILogger* logger) : logger_(logger) {}
+  void error(const std::string& text) const { log(nvinfer1::ILogger::Severity::kERROR, text); }
+  void warning(const std::string& text) const { log(nvinfer1::ILogger::Severity::kWARNING, text); }
+  void info(const std::string& text) const { log(nvinfer1::ILogger::Severity::kINFO, text); }
+  void log(nvinfer1::ILogger::Severity severity, const std::string& text) const {
+    if (logger_) logger_->log(severity, text.c_str());
+  }
+  nvinfer1::ILogger* get() const { return logger_; }
+
+ private:
+  nvinfer1::ILogger* logger_;
+};
+
+// tnrt::LogSink over the application's logger, for the sim objects the double drives.
+class SimLogSink final : public tnrt::LogSink {
+ public:
+  explicit SimLogSink(nvinfer1::ILogger* logger) : logger_(logger) {}
+  void log(tnrt::Severity severity, const std::string& message) override;
+
+ private:
+  Logger logger_;
+};
+
+bool toTrt(tnrt::DataType in, nvinfer1::DataType* out);
+bool fromTrt(nvinfer1::DataType in, tnrt::DataType* out);
+nvinfer1::Dims toTrtDims(const tnrt::Dims& d);
+tnrt::Dims fromTrtDims(const nvinfer1::Dims& d);
+std::string dimsText(const nvinfer1::Dims& d);
+
+// A double plan is the sim engine behind a small header naming the double and the TensorRT
+// major it was built for, so a plan of another major is refused as TensorRT refuses it.
+std::vector<uint8_t> wrapPlan(const std::vector<uint8_t>& simEngine);
+// Returns false and says why when `data` is not a plan of this double.
+bool unwrapPlan(const uint8_t* data, size_t size, const uint8_t** simEngine, size_t* simSize, std::string* why);
+
+// Counts the live objects made by a parent, so the parent's destruction can check TensorRT's
+// rule that it outlives them.
+class Children {
+ public:
+  void add() { count_.fetch_add(1); }
+  void remove() { count_.fetch_sub(1); }
+  int live() const { return count_.load(); }
+
+ private:
+  std::atomic<int> count_{0};
+};
+
+// Every double object starts with a live marker that its destructor clears, so a call
+// through a destroyed object (in memory not yet reused) is reported, not silently run.
+class Alive {
+ public:
+  Alive(const char* kind) : kind_(kind) {}
+  ~Alive() { magic_ = 0xDEADDEADu; }
+  void check(const char* member) const {
+    if (magic_ != kMagic) {
+      violation("no use of a TensorRT object after it is destroyed",
+                std::string(kind_) + "::" + member + " called on a destroyed object");
+    }
+  }
+
+ private:
+  static constexpr uint32_t kMagic = 0x7D0B1E5u;
+  uint32_t magic_ = kMagic;
+  const char* kind_;
+};
+
+// The IHostMemory the double returns: plans and serialized timing caches.
+class DoubleHostMemory final : public nvinfer1::IHostMemory, public nvinfer1::apiv::StubVHostMemory {
+ public:
+  explicit DoubleHostMemory(std::vector<uint8_t> bytes) : bytes_(std::move(bytes)) { mImpl = this; }
+  void* data() const noexcept override {
+    alive_.check("data");
+    return const_cast<uint8_t*>(bytes_.data());
+  }
+  std::size_t size() const noexcept override {
+    alive_.check("size");
+    return bytes_.size();
+  }
+  nvinfer1::DataType type() const noexcept override { return nvinfer1::DataType::kUINT8; }
+
+ private:
+  Alive alive_{"IHostMemory"};
+  std::vector<uint8_t> bytes_;
+};
+
+// The sim backend every double object uses.
+std::shared_ptr<tnrt::Backend> simBackend();
+
+}  // namespace tnrt_double

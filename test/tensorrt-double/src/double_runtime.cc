@@ -1,0 +1,627 @@
+#include "double_runtime.h"
+
+#include <NvInferVersion.h>
+#include <cuda_runtime_api.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+
+#include "sim/shape_inference.h"
+#include "sim/sim_engine.h"
+
+namespace tnrt_double {
+
+namespace {
+
+const char* const kOneThreadRule = "an IExecutionContext is used by one thread at a time";
+
+std::string str(const char* s) { return s ? s : "(null)"; }
+
+std::string hexPtr(const void* p) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%p", p);
+  return buf;
+}
+
+bool isDynamic(const tnrt::Dims& d) {
+  for (int64_t x : d)
+    if (x < 0) return true;
+  return false;
+}
+
+// TNRT_DOUBLE_DATA_DEPENDENT=1 makes every output's first dimension data-dependent, as
+// NonZero's is: getTensorShape reports -1 for it, so the caller must use an IOutputAllocator.
+tnrt::Dims dataDependent(tnrt::Dims shape) {
+  const char* on = std::getenv("TNRT_DOUBLE_DATA_DEPENDENT");
+  if (on && std::strcmp(on, "1") == 0 && !shape.empty()) shape[0] = -1;
+  return shape;
+}
+
+}  // namespace
+
+// ---- OneThread --------------------------------------------------------------------------------
+
+OneThread::Scope::Scope(OneThread& owner, const char* rule, const char* member) : owner_(owner) {
+  const std::thread::id me = std::this_thread::get_id();
+  std::thread::id expected{};
+  if (owner_.owner_.compare_exchange_strong(expected, me)) {
+    outer_ = true;
+  } else if (expected != me) {
+    violation(rule, std::string(member) + " called while another thread is inside a call on the same object");
+  }
+}
+
+OneThread::Scope::~Scope() {
+  if (outer_) owner_.owner_.store(std::thread::id());
+}
+
+// ---- IRuntime ---------------------------------------------------------------------------------
+
+DoubleRuntime::DoubleRuntime(nvinfer1::ILogger* logger)
+    : logger_(logger), sink_(std::make_shared<SimLogSink>(logger)), sim_(simBackend()->createRuntime(sink_)) {
+  mImpl = this;
+}
+
+DoubleRuntime::~DoubleRuntime() noexcept {
+  alive_.check("~IRuntime");
+  if (engines_.live() > 0) {
+    violation("an IRuntime is destroyed after every ICudaEngine it deserialized",
+              "IRuntime destroyed with " + std::to_string(engines_.live()) + " engine(s) still alive");
+  }
+  // TensorRT may log while tearing down: the logger must outlive the runtime.
+  logger_.log(nvinfer1::ILogger::Severity::kVERBOSE, "destroying the IRuntime");
+}
+
+nvinfer1::ICudaEngine* DoubleRuntime::deserializeCudaEngine(void const* blob, std::size_t size) noexcept {
+  alive_.check("deserializeCudaEngine");
+  if (fault("deserialize")) {
+    logger_.error("IRuntime::deserializeCudaEngine: Error Code 1: Serialization (injected fault: deserialize)");
+    return nullptr;
+  }
+  const uint8_t* simBytes = nullptr;
+  size_t simSize = 0;
+  std::string why;
+  if (!unwrapPlan(static_cast<const uint8_t*>(blob), size, &simBytes, &simSize, &why)) {
+    logger_.error("IRuntime::deserializeCudaEngine: Error Code 1: Serialization (" + why + ")");
+    return nullptr;
+  }
+  try {
+    std::shared_ptr<tnrt::Engine> sim = sim_->deserializeEngine(simBytes, simSize);
+    std::vector<DoubleEngine::Io> io;
+    for (const tnrt::TensorDesc& t : sim->ioTensors()) {
+      DoubleEngine::Io e;
+      e.name = t.name;
+      e.isInput = t.isInput;
+      e.shape = t.shape;
+      e.simType = t.dtype;
+      if (!toTrt(t.dtype, &e.type)) {
+        logger_.error("deserializeCudaEngine: tensor '" + t.name + "' has a type the double cannot name");
+        return nullptr;
+      }
+      io.push_back(std::move(e));
+    }
+    // Like TensorRT, keep the weights in device memory while the engine lives.
+    void* weights = nullptr;
+    if (cudaMalloc(&weights, size) != cudaSuccess) {
+      logger_.error("IRuntime::deserializeCudaEngine: Error Code 2: OutOfMemory (cudaMalloc of " + std::to_string(size) +
+                    " bytes of weights failed)");
+      return nullptr;
+    }
+    return new DoubleEngine(*this, std::move(sim), std::move(io), weights);
+  } catch (const std::exception& e) {
+    logger_.error(std::string("IRuntime::deserializeCudaEngine: Error Code 1: Serialization (") + e.what() + ")");
+    return nullptr;
+  }
+}
+
+// ---- ICudaEngine ------------------------------------------------------------------------------
+
+DoubleEngine::DoubleEngine(DoubleRuntime& runtime, std::shared_ptr<tnrt::Engine> sim, std::vector<Io> io,
+                           void* weights)
+    : runtime_(runtime),
+      sim_(std::move(sim)),
+      simEngine_(dynamic_cast<const tnrt::sim::SimEngine*>(sim_.get())),
+      io_(std::move(io)),
+      weights_(weights) {
+  mImpl = this;
+  runtime_.engines().add();
+}
+
+DoubleEngine::~DoubleEngine() noexcept {
+  alive_.check("~ICudaEngine");
+  if (contexts_.live() > 0) {
+    violation("an ICudaEngine is destroyed after every IExecutionContext created from it",
+              "ICudaEngine destroyed with " + std::to_string(contexts_.live()) + " context(s) still alive");
+  }
+  (void)cudaFree(weights_);
+  logger().log(nvinfer1::ILogger::Severity::kVERBOSE, "destroying the ICudaEngine");
+  runtime_.engines().remove();
+}
+
+const DoubleEngine::Io* DoubleEngine::find(const char* name) const {
+  if (!name) return nullptr;
+  for (const Io& t : io_)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+int32_t DoubleEngine::getNbLayers() const noexcept {
+  alive_.check("getNbLayers");
+  return sim_->numLayers();
+}
+
+nvinfer1::IHostMemory* DoubleEngine::serialize() const noexcept {
+  alive_.check("serialize");
+  try {
+    return new DoubleHostMemory(wrapPlan(sim_->serialize()));
+  } catch (const std::exception& e) {
+    logger().error(std::string("ICudaEngine::serialize: ") + e.what());
+    return nullptr;
+  }
+}
+
+nvinfer1::IExecutionContext* DoubleEngine::createExecutionContext(
+    nvinfer1::ExecutionContextAllocationStrategy) noexcept {
+  alive_.check("createExecutionContext");
+  if (fault("createContext")) {
+    logger().error("ICudaEngine::createExecutionContext: Error Code 2: OutOfMemory (injected fault: createContext)");
+    return nullptr;
+  }
+  // The activation memory of the default allocation strategy (kSTATIC).
+  void* activations = nullptr;
+  const size_t bytes = std::max<size_t>(256, static_cast<size_t>(sim_->deviceMemorySize()));
+  if (cudaMalloc(&activations, bytes) != cudaSuccess) {
+    logger().error("ICudaEngine::createExecutionContext: Error Code 2: OutOfMemory (cudaMalloc of " +
+                   std::to_string(bytes) + " bytes of activations failed)");
+    return nullptr;
+  }
+  try {
+    return new DoubleContext(*this, activations);
+  } catch (const std::exception& e) {
+    (void)cudaFree(activations);
+    logger().error(std::string("ICudaEngine::createExecutionContext: ") + e.what());
+    return nullptr;
+  }
+}
+
+#if NV_TENSORRT_MAJOR < 11
+size_t DoubleEngine::getDeviceMemorySize() const noexcept {
+  alive_.check("getDeviceMemorySize");
+  return static_cast<size_t>(sim_->deviceMemorySize());
+}
+#endif
+
+int64_t DoubleEngine::getDeviceMemorySizeV2() const noexcept {
+  alive_.check("getDeviceMemorySizeV2");
+  return static_cast<int64_t>(sim_->deviceMemorySize());
+}
+
+int32_t DoubleEngine::getNbOptimizationProfiles() const noexcept {
+  alive_.check("getNbOptimizationProfiles");
+  // A TensorRT engine always has at least the implicit profile 0.
+  return std::max(1, sim_->numOptimizationProfiles());
+}
+
+nvinfer1::Dims DoubleEngine::getTensorShape(char const* tensorName) const noexcept {
+  alive_.check("getTensorShape");
+  const Io* t = find(tensorName);
+  if (!t) {
+    logger().error("ICudaEngine::getTensorShape: no tensor named " + str(tensorName));
+    nvinfer1::Dims d{};
+    d.nbDims = -1;
+    return d;
+  }
+  return toTrtDims(t->shape);
+}
+
+nvinfer1::DataType DoubleEngine::getTensorDataType(char const* tensorName) const noexcept {
+  alive_.check("getTensorDataType");
+  const Io* t = find(tensorName);
+  if (!t) {
+    logger().error("ICudaEngine::getTensorDataType: no tensor named " + str(tensorName));
+    return nvinfer1::DataType::kFLOAT;
+  }
+  return t->type;
+}
+
+nvinfer1::TensorLocation DoubleEngine::getTensorLocation(char const* tensorName) const noexcept {
+  alive_.check("getTensorLocation");
+  if (!find(tensorName)) logger().error("ICudaEngine::getTensorLocation: no tensor named " + str(tensorName));
+  return nvinfer1::TensorLocation::kDEVICE;
+}
+
+nvinfer1::TensorIOMode DoubleEngine::getTensorIOMode(char const* tensorName) const noexcept {
+  alive_.check("getTensorIOMode");
+  const Io* t = find(tensorName);
+  if (!t) return nvinfer1::TensorIOMode::kNONE;
+  return t->isInput ? nvinfer1::TensorIOMode::kINPUT : nvinfer1::TensorIOMode::kOUTPUT;
+}
+
+bool DoubleEngine::profileRange(const Io& input, int32_t profile, tnrt::Dims* min, tnrt::Dims* opt,
+                                tnrt::Dims* max) const {
+  if (!isDynamic(input.shape)) {
+    *min = *opt = *max = input.shape;
+    return true;
+  }
+  try {
+    const tnrt::InputProfile p = sim_->profileShapes(profile, input.name);
+    *min = p.min;
+    *opt = p.opt;
+    *max = p.max;
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+nvinfer1::Dims DoubleEngine::getProfileShape(char const* tensorName, int32_t profileIndex,
+                                             nvinfer1::OptProfileSelector select) const noexcept {
+  alive_.check("getProfileShape");
+  nvinfer1::Dims invalid{};
+  invalid.nbDims = -1;
+  const Io* t = find(tensorName);
+  if (!t || !t->isInput) {
+    logger().error("ICudaEngine::getProfileShape: " + str(tensorName) + " is not an input tensor");
+    return invalid;
+  }
+  if (profileIndex < 0 || profileIndex >= getNbOptimizationProfiles()) {
+    logger().error("ICudaEngine::getProfileShape: profile index " + std::to_string(profileIndex) + " out of range");
+    return invalid;
+  }
+  tnrt::Dims min, opt, max;
+  if (!profileRange(*t, profileIndex, &min, &opt, &max)) {
+    logger().error("ICudaEngine::getProfileShape: no profile range for " + t->name);
+    return invalid;
+  }
+  switch (select) {
+    case nvinfer1::OptProfileSelector::kMIN: return toTrtDims(min);
+    case nvinfer1::OptProfileSelector::kOPT: return toTrtDims(opt);
+    case nvinfer1::OptProfileSelector::kMAX: return toTrtDims(max);
+  }
+  return invalid;
+}
+
+int32_t DoubleEngine::getNbIOTensors() const noexcept {
+  alive_.check("getNbIOTensors");
+  return static_cast<int32_t>(io_.size());
+}
+
+char const* DoubleEngine::getIOTensorName(int32_t index) const noexcept {
+  alive_.check("getIOTensorName");
+  if (index < 0 || index >= static_cast<int32_t>(io_.size())) {
+    logger().error("ICudaEngine::getIOTensorName: index " + std::to_string(index) + " out of range");
+    return nullptr;
+  }
+  return io_[static_cast<size_t>(index)].name.c_str();
+}
+
+bool DoubleEngine::inferOutputShapes(const std::vector<tnrt::Dims>& inputShapes,
+                                     std::map<std::string, tnrt::Dims>* out, std::string* why) const {
+  if (!simEngine_) {
+    *why = "the sim engine has no graph";
+    return false;
+  }
+  const tnrt::sim::Graph& graph = simEngine_->graph();
+  // ShapeInference takes shapes parallel to graph.inputs; map by name.
+  std::vector<tnrt::Dims> shapes;
+  for (int32_t id : graph.inputs) {
+    const std::string& name = graph.values[static_cast<size_t>(id)].name;
+    bool found = false;
+    size_t k = 0;
+    for (const Io& t : io_) {
+      if (!t.isInput) continue;
+      if (t.name == name) {
+        shapes.push_back(inputShapes[k]);
+        found = true;
+        break;
+      }
+      ++k;
+    }
+    if (!found) shapes.push_back(graph.values[static_cast<size_t>(id)].shape);
+  }
+  try {
+    tnrt::sim::ShapeInference inference(graph, 0);
+    inference.run(shapes);
+    for (int32_t id : graph.outputs) {
+      const auto& v = inference.value(id);
+      (*out)[graph.values[static_cast<size_t>(id)].name] = v.shape;
+    }
+    return true;
+  } catch (const std::exception& e) {
+    *why = e.what();
+    return false;
+  }
+}
+
+// ---- IExecutionContext ------------------------------------------------------------------------
+
+DoubleContext::DoubleContext(DoubleEngine& engine, void* activations)
+    : engine_(engine), activations_(activations), sim_(engine.sim().createExecutionContext()) {
+  mImpl = this;
+  for (const auto& t : engine_.io()) bindings_[t.name] = Binding();
+  engine_.contexts().add();
+}
+
+DoubleContext::~DoubleContext() noexcept {
+  alive_.check("~IExecutionContext");
+  if (thread_.busy()) violation(kOneThreadRule, "IExecutionContext destroyed while another thread is inside a call");
+  if (pending_.load() > 0) {
+    violation("an IExecutionContext is destroyed only once the work it enqueued has finished (synchronize the stream)",
+              std::to_string(pending_.load()) + " enqueueV3 call(s) still queued on a stream");
+  }
+  (void)cudaFree(activations_);
+  engine_.contexts().remove();
+}
+
+DoubleContext::Binding* DoubleContext::binding(const char* name, const char* member) const {
+  auto it = name ? bindings_.find(name) : bindings_.end();
+  if (it == bindings_.end()) {
+    engine_.logger().error(std::string("IExecutionContext::") + member + ": no I/O tensor named " + str(name));
+    return nullptr;
+  }
+  return &it->second;
+}
+
+bool DoubleContext::setOptimizationProfileAsync(int32_t profileIndex, cudaStream_t stream) noexcept {
+  alive_.check("setOptimizationProfileAsync");
+  OneThread::Scope scope(thread_, kOneThreadRule, "setOptimizationProfileAsync");
+  if (!liveStream(stream)) violation("CUDA calls take live streams", "setOptimizationProfileAsync: stream is not live");
+  if (profileIndex < 0 || profileIndex >= engine_.getNbOptimizationProfiles()) {
+    engine_.logger().error("IExecutionContext::setOptimizationProfileAsync: profile " + std::to_string(profileIndex) +
+                           " out of range");
+    return false;
+  }
+  profile_ = profileIndex;
+  // Shapes chosen for the old profile do not carry over: they must be set again.
+  for (auto& [name, b] : bindings_) {
+    b.shapeSet = false;
+    b.shape.clear();
+  }
+  return true;
+}
+
+bool DoubleContext::setInputShape(char const* tensorName, nvinfer1::Dims const& dims) noexcept {
+  alive_.check("setInputShape");
+  OneThread::Scope scope(thread_, kOneThreadRule, "setInputShape");
+  const DoubleEngine::Io* t = engine_.find(tensorName);
+  if (!t || !t->isInput) {
+    engine_.logger().error("IExecutionContext::setInputShape: " + str(tensorName) + " is not an input tensor");
+    return false;
+  }
+  const tnrt::Dims shape = fromTrtDims(dims);
+  tnrt::Dims min, opt, max;
+  bool ok = dims.nbDims == static_cast<int32_t>(t->shape.size()) && engine_.profileRange(*t, profile_, &min, &opt, &max);
+  for (size_t k = 0; ok && k < shape.size(); ++k) {
+    if (shape[k] < min[k] || shape[k] > max[k] || (t->shape[k] >= 0 && shape[k] != t->shape[k])) ok = false;
+  }
+  if (!ok) {
+    engine_.logger().error("IExecutionContext::setInputShape: Error Code 3: API Usage Error (shape " + dimsText(dims) +
+                           " of " + t->name + " is not inside optimization profile " + std::to_string(profile_) + ")");
+    return false;
+  }
+  Binding& b = bindings_[t->name];
+  b.shapeSet = true;
+  b.shape = shape;
+  return true;
+}
+
+nvinfer1::Dims DoubleContext::getTensorShape(char const* tensorName) const noexcept {
+  alive_.check("getTensorShape");
+  OneThread::Scope scope(thread_, kOneThreadRule, "getTensorShape");
+  nvinfer1::Dims invalid{};
+  invalid.nbDims = -1;
+  const DoubleEngine::Io* t = engine_.find(tensorName);
+  if (!t) {
+    engine_.logger().error("IExecutionContext::getTensorShape: no tensor named " + str(tensorName));
+    return invalid;
+  }
+  if (t->isInput) {
+    const Binding& b = bindings_[t->name];
+    return toTrtDims(b.shapeSet ? b.shape : t->shape);
+  }
+  std::vector<tnrt::Dims> inputs;
+  for (const auto& in : engine_.io()) {
+    if (!in.isInput) continue;
+    const Binding& b = bindings_[in.name];
+    if (isDynamic(in.shape) && !b.shapeSet) return toTrtDims(t->shape);  // not known yet
+    inputs.push_back(b.shapeSet ? b.shape : in.shape);
+  }
+  std::map<std::string, tnrt::Dims> shapes;
+  std::string why;
+  if (!engine_.inferOutputShapes(inputs, &shapes, &why) || !shapes.count(t->name)) {
+    engine_.logger().error("IExecutionContext::getTensorShape: shape inference failed for " + t->name + ": " + why);
+    return invalid;
+  }
+  return toTrtDims(dataDependent(shapes[t->name]));
+}
+
+bool DoubleContext::setTensorAddress(char const* tensorName, void* data) noexcept {
+  alive_.check("setTensorAddress");
+  OneThread::Scope scope(thread_, kOneThreadRule, "setTensorAddress");
+  Binding* b = binding(tensorName, "setTensorAddress");
+  if (!b) return false;
+  const DoubleEngine::Io* t = engine_.find(tensorName);
+  const size_t align = std::max<size_t>(1, tnrt::dataTypeBits(t->simType) / 8);
+  if (reinterpret_cast<uintptr_t>(data) % align != 0) {
+    engine_.logger().error("IExecutionContext::setTensorAddress: address of " + t->name + " is not " +
+                           std::to_string(align) + "-byte aligned");
+    return false;
+  }
+  b->address = data;
+  b->addressSet = true;
+  return true;
+}
+
+void const* DoubleContext::getTensorAddress(char const* tensorName) const noexcept {
+  alive_.check("getTensorAddress");
+  Binding* b = binding(tensorName, "getTensorAddress");
+  return b ? b->address : nullptr;
+}
+
+bool DoubleContext::setOutputAllocator(char const* tensorName, nvinfer1::IOutputAllocator* outputAllocator) noexcept {
+  alive_.check("setOutputAllocator");
+  OneThread::Scope scope(thread_, kOneThreadRule, "setOutputAllocator");
+  const DoubleEngine::Io* t = engine_.find(tensorName);
+  if (!t || t->isInput) {
+    engine_.logger().error("IExecutionContext::setOutputAllocator: " + str(tensorName) + " is not an output tensor");
+    return false;
+  }
+  bindings_[t->name].allocator = outputAllocator;
+  return true;
+}
+
+nvinfer1::IOutputAllocator* DoubleContext::getOutputAllocator(char const* name) noexcept {
+  alive_.check("getOutputAllocator");
+  Binding* b = binding(name, "getOutputAllocator");
+  return b ? b->allocator : nullptr;
+}
+
+bool DoubleContext::enqueueV3(cudaStream_t stream) noexcept {
+  alive_.check("enqueueV3");
+  OneThread::Scope scope(thread_, kOneThreadRule, "enqueueV3");
+  if (!liveStream(stream)) violation("CUDA calls take live streams", "enqueueV3 on stream " + hexPtr(stream) + ", which is not live");
+  if (fault("enqueue")) {
+    engine_.logger().error("IExecutionContext::enqueueV3: Error Code 1: Cuda Runtime (injected fault: enqueue)");
+    return false;
+  }
+  try {
+    return run(stream);
+  } catch (const std::exception& e) {
+    engine_.logger().error(std::string("IExecutionContext::enqueueV3: ") + e.what());
+    return false;
+  }
+}
+
+bool DoubleContext::run(cudaStream_t stream) {
+  const char* const addressRule = "every I/O tensor has an address (or an output allocator) before enqueueV3";
+  const char* const bufferRule =
+      "every I/O address points to 256-byte aligned device memory that holds the whole tensor";
+  // Device memory holding [p, p + bytes), 256-byte aligned, or a violation.
+  auto checkBuffer = [&](const std::string& what, const void* p, size_t bytes, const tnrt::Dims& shape) {
+    const void* base = nullptr;
+    size_t size = 0;
+    const bool device = deviceAllocation(p, &base, &size);
+    if (!device || static_cast<const char*>(p) + bytes > static_cast<const char*>(base) + size ||
+        reinterpret_cast<uintptr_t>(p) % 256 != 0) {
+      violation(bufferRule, what + " at " + hexPtr(p) + " needs " + std::to_string(bytes) + " bytes for shape " +
+                                tnrt::dimsToString(shape) + "; " +
+                                (device ? "its allocation is " + std::to_string(size) + " bytes from " + hexPtr(base)
+                                        : std::string("it is not device memory")));
+    }
+  };
+
+  // Everything is checked now, at enqueue time, as TensorRT does; the work itself runs when the
+  // stream gets to it.
+  std::vector<tnrt::HostTensorView> views;
+  std::vector<tnrt::Dims> inputShapes;
+  for (const auto& t : engine_.io()) {
+    if (!t.isInput) continue;
+    const Binding& b = bindings_[t.name];
+    if (isDynamic(t.shape) && !b.shapeSet) {
+      violation("every dynamic input shape is set (setInputShape) before enqueueV3",
+                "input '" + t.name + "' has dynamic shape " + tnrt::dimsToString(t.shape) + " and no shape was set" +
+                    (profile_ != 0 ? " since the switch to profile " + std::to_string(profile_) : ""));
+    }
+    tnrt::HostTensorView v;
+    v.name = t.name;
+    v.dtype = t.simType;
+    v.shape = b.shapeSet ? b.shape : t.shape;
+    v.bytes = tnrt::dataTypeBytes(t.simType, tnrt::volume(v.shape));
+    if (!b.address) violation(addressRule, "input '" + t.name + "' has no address");
+    checkBuffer("input '" + t.name + "'", b.address, v.bytes, v.shape);
+    v.data = b.address;
+    inputShapes.push_back(v.shape);
+    views.push_back(std::move(v));
+  }
+  std::map<std::string, tnrt::Dims> outputShapes;
+  std::string why;
+  if (!engine_.inferOutputShapes(inputShapes, &outputShapes, &why)) {
+    engine_.logger().error("IExecutionContext::enqueueV3: Error Code 7: Internal Error (shape inference: " + why + ")");
+    return false;
+  }
+  struct Out {
+    std::string name;
+    void* address;
+    nvinfer1::IOutputAllocator* allocator;
+  };
+  std::vector<Out> outs;
+  bool needsAllocator = false;
+  for (const auto& t : engine_.io()) {
+    if (t.isInput) continue;
+    const Binding& b = bindings_[t.name];
+    if (!b.allocator && !b.address) violation(addressRule, "output '" + t.name + "' has neither an address nor an allocator");
+    const tnrt::Dims& shape = outputShapes[t.name];
+    if (!b.allocator && isDynamic(dataDependent(shape))) {
+      violation("an output whose shape getTensorShape reports with -1 (data-dependent) has an IOutputAllocator",
+                "output '" + t.name + "' has no output allocator");
+    }
+    if (!b.allocator) checkBuffer("output '" + t.name + "'", b.address, tnrt::dataTypeBytes(t.simType, tnrt::volume(shape)), shape);
+    needsAllocator = needsAllocator || b.allocator;
+    outs.push_back({t.name, b.address, b.allocator});
+  }
+
+  // The work of the "kernels": run the sim on what the device memory holds when the stream
+  // gets here, and write the outputs.
+  const int32_t profile = profile_;
+  auto work = [this, views = std::move(views), outs, profile, stream]() -> bool {
+    struct Done {
+      std::atomic<int>& pending;
+      ~Done() { pending.fetch_sub(1); }
+    } done{pending_};
+    try {
+      if (fault("kernel")) throw std::runtime_error("injected fault: kernel");
+      if (simProfile_ != profile && engine_.sim().numOptimizationProfiles() > profile) {
+        sim_->setOptimizationProfile(profile);
+        simProfile_ = profile;
+      }
+      std::vector<tnrt::HostTensor> results = sim_->execute(views);
+      for (tnrt::HostTensor& r : results) {
+        const Out* o = nullptr;
+        for (const Out& candidate : outs)
+          if (candidate.name == r.name) o = &candidate;
+        if (!o) throw std::runtime_error("the sim returned an unknown output '" + r.name + "'");
+        void* dst = o->address;
+        if (o->allocator) {
+          // TensorRT asks the allocator for memory once it knows the size, then reports the shape.
+          dst = o->allocator->reallocateOutputAsync(r.name.c_str(), o->address, r.data.size(), 256, stream);
+          if (!dst && !r.data.empty()) {
+            throw std::runtime_error("the output allocator of '" + r.name + "' returned null for " +
+                                     std::to_string(r.data.size()) + " bytes");
+          }
+          if (!r.data.empty()) {
+            const void* base = nullptr;
+            size_t size = 0;
+            if (!deviceAllocation(dst, &base, &size) ||
+                static_cast<const char*>(dst) + r.data.size() > static_cast<const char*>(base) + size) {
+              violation("IOutputAllocator::reallocateOutputAsync returns device memory of at least the size asked",
+                        "output '" + r.name + "': " + std::to_string(r.data.size()) + " bytes asked");
+            }
+          }
+        }
+        if (!r.data.empty()) std::memcpy(dst, r.data.data(), r.data.size());
+        if (o->allocator) o->allocator->notifyShape(r.name.c_str(), toTrtDims(r.shape));
+      }
+      return true;
+    } catch (const std::exception& e) {
+      engine_.logger().error(std::string("IExecutionContext::enqueueV3 (on the stream): Error Code 1: Cuda Runtime (") +
+                             e.what() + ")");
+      return false;
+    }
+  };
+  pending_.fetch_add(1);
+  if (needsAllocator) {
+    // Data-dependent output sizes: TensorRT waits for the stream inside enqueueV3 and calls the
+    // allocators before returning.
+    if (!synchronize(stream)) {
+      pending_.fetch_sub(1);
+      engine_.logger().error("IExecutionContext::enqueueV3: Error Code 1: Cuda Runtime (earlier work on the stream failed)");
+      return false;
+    }
+    return work();
+  }
+  enqueue(stream, std::move(work));
+  return true;
+}
+
+}  // namespace tnrt_double

@@ -1,0 +1,158 @@
+// The double's runtime side: IRuntime, ICudaEngine and IExecutionContext over the sim.
+#pragma once
+
+#include <map>
+#include <memory>
+
+#include "double_common.h"
+
+namespace tnrt {
+namespace sim {
+class SimEngine;
+}
+}  // namespace tnrt
+
+namespace tnrt_double {
+
+class DoubleEngine;
+
+// Checks TensorRT's rule that an object is used by one thread at a time. Reentry from the
+// same thread (a callback calling back in) is allowed.
+class OneThread {
+ public:
+  class Scope {
+   public:
+    Scope(OneThread& owner, const char* rule, const char* member);
+    ~Scope();
+
+   private:
+    OneThread& owner_;
+    bool outer_ = false;
+  };
+  bool busy() const { return owner_.load() != std::thread::id(); }
+
+ private:
+  std::atomic<std::thread::id> owner_{};
+};
+
+class DoubleRuntime final : public nvinfer1::IRuntime, public nvinfer1::apiv::StubVRuntime {
+ public:
+  explicit DoubleRuntime(nvinfer1::ILogger* logger);
+  ~DoubleRuntime() noexcept override;
+
+  nvinfer1::IRuntime* getPImpl() noexcept override { return this; }
+  nvinfer1::ICudaEngine* deserializeCudaEngine(void const* blob, std::size_t size) noexcept override;
+  nvinfer1::ILogger* getLogger() const noexcept override { return logger_.get(); }
+  int32_t getNbDLACores() const noexcept override { return 0; }
+  bool setMaxThreads(int32_t) noexcept override { return true; }
+  int32_t getMaxThreads() const noexcept override { return 1; }
+
+  const Logger& logger() const { return logger_; }
+  Children& engines() { return engines_; }
+
+ private:
+  Alive alive_{"IRuntime"};
+  Logger logger_;
+  std::shared_ptr<SimLogSink> sink_;
+  std::shared_ptr<tnrt::Runtime> sim_;
+  Children engines_;
+};
+
+class DoubleEngine final : public nvinfer1::ICudaEngine, public nvinfer1::apiv::StubVCudaEngine {
+ public:
+  struct Io {
+    std::string name;
+    bool isInput = false;
+    tnrt::Dims shape;  // -1: dynamic
+    nvinfer1::DataType type = nvinfer1::DataType::kFLOAT;
+    tnrt::DataType simType = tnrt::DataType::kFloat32;
+  };
+
+  // `weights`: the device memory the engine's weights occupy (cudaMalloc'd; freed with it).
+  DoubleEngine(DoubleRuntime& runtime, std::shared_ptr<tnrt::Engine> sim, std::vector<Io> io, void* weights);
+  ~DoubleEngine() noexcept override;
+
+  nvinfer1::ICudaEngine* getPImpl() noexcept override { return this; }
+  int32_t getNbLayers() const noexcept override;
+  nvinfer1::IHostMemory* serialize() const noexcept override;
+  nvinfer1::IExecutionContext* createExecutionContext(nvinfer1::ExecutionContextAllocationStrategy strategy) noexcept override;
+#if NV_TENSORRT_MAJOR < 11
+  size_t getDeviceMemorySize() const noexcept override;
+#endif
+  int64_t getDeviceMemorySizeV2() const noexcept override;
+  char const* getName() const noexcept override { return ""; }
+  int32_t getNbOptimizationProfiles() const noexcept override;
+  nvinfer1::Dims getTensorShape(char const* tensorName) const noexcept override;
+  nvinfer1::DataType getTensorDataType(char const* tensorName) const noexcept override;
+  nvinfer1::TensorLocation getTensorLocation(char const* tensorName) const noexcept override;
+  nvinfer1::TensorIOMode getTensorIOMode(char const* tensorName) const noexcept override;
+  nvinfer1::Dims getProfileShape(char const* tensorName, int32_t profileIndex,
+                                 nvinfer1::OptProfileSelector select) const noexcept override;
+  int32_t getNbIOTensors() const noexcept override;
+  char const* getIOTensorName(int32_t index) const noexcept override;
+
+  // For contexts.
+  const Io* find(const char* name) const;
+  const std::vector<Io>& io() const { return io_; }
+  // min and max of `input` in `profile`, from the sim (static inputs: their shape).
+  bool profileRange(const Io& input, int32_t profile, tnrt::Dims* min, tnrt::Dims* opt, tnrt::Dims* max) const;
+  // Output shapes for the given input shapes (parallel to the inputs in io()); -1 where data
+  // decide. False with a reason when shape inference fails.
+  bool inferOutputShapes(const std::vector<tnrt::Dims>& inputShapes, std::map<std::string, tnrt::Dims>* out,
+                         std::string* why) const;
+  const Logger& logger() const { return runtime_.logger(); }
+  tnrt::Engine& sim() const { return *sim_; }
+  Children& contexts() { return contexts_; }
+
+ private:
+  Alive alive_{"ICudaEngine"};
+  DoubleRuntime& runtime_;
+  std::shared_ptr<tnrt::Engine> sim_;
+  const tnrt::sim::SimEngine* simEngine_;
+  std::vector<Io> io_;
+  void* weights_;
+  Children contexts_;
+};
+
+class DoubleContext final : public nvinfer1::IExecutionContext, public nvinfer1::apiv::StubVExecutionContext {
+ public:
+  // `activations`: the context's device memory (cudaMalloc'd; freed with it).
+  DoubleContext(DoubleEngine& engine, void* activations);
+  ~DoubleContext() noexcept override;
+
+  nvinfer1::IExecutionContext* getPImpl() noexcept override { return this; }
+  nvinfer1::ICudaEngine const& getEngine() const noexcept override { return engine_; }
+  char const* getName() const noexcept override { return ""; }
+  int32_t getOptimizationProfile() const noexcept override { return profile_; }
+  bool setOptimizationProfileAsync(int32_t profileIndex, cudaStream_t stream) noexcept override;
+  bool setInputShape(char const* tensorName, nvinfer1::Dims const& dims) noexcept override;
+  nvinfer1::Dims getTensorShape(char const* tensorName) const noexcept override;
+  bool setTensorAddress(char const* tensorName, void* data) noexcept override;
+  void const* getTensorAddress(char const* tensorName) const noexcept override;
+  bool setOutputAllocator(char const* tensorName, nvinfer1::IOutputAllocator* outputAllocator) noexcept override;
+  nvinfer1::IOutputAllocator* getOutputAllocator(char const* name) noexcept override;
+  bool enqueueV3(cudaStream_t stream) noexcept override;
+
+ private:
+  struct Binding {
+    bool shapeSet = false;
+    tnrt::Dims shape;
+    void* address = nullptr;
+    bool addressSet = false;
+    nvinfer1::IOutputAllocator* allocator = nullptr;
+  };
+  Binding* binding(const char* name, const char* member) const;
+  bool run(cudaStream_t stream);
+
+  Alive alive_{"IExecutionContext"};
+  DoubleEngine& engine_;
+  void* activations_;
+  std::unique_ptr<tnrt::ExecutionContext> sim_;
+  int32_t profile_ = 0;
+  int32_t simProfile_ = 0;
+  mutable std::map<std::string, Binding> bindings_;
+  mutable OneThread thread_;
+  std::atomic<int> pending_{0};  // enqueueV3 work not yet run by its stream
+};
+
+}  // namespace tnrt_double

@@ -41,14 +41,17 @@ export function binaryPath(name) {
   return join('build-fuzz', NATIVE_TARGETS[name].binary);
 }
 
-/** Fuzzes for `seconds`; resolves to { cases, crashes, hangs, ooms, peakRssMb, findings }. */
-export async function runLibFuzzer(name, seconds, findingsDir) {
+/**
+ * Fuzzes for `seconds` from libFuzzer's random `seed` (a number; 0 lets libFuzzer pick);
+ * resolves to { cases, crashes, hangs, ooms, peakRssMb, findings }.
+ */
+export async function runLibFuzzer(name, seconds, findingsDir, seed = 0) {
   const target = NATIVE_TARGETS[name];
   const work = join('build-fuzz', 'work', name);
   mkdirSync(work, { recursive: true });
   mkdirSync(findingsDir, { recursive: true });
   const before = new Set(readdirSync(findingsDir));
-  const args = ['-fork=1', '-ignore_crashes=1', '-ignore_timeouts=1', '-ignore_ooms=1', `-max_total_time=${seconds}`,
+  const args = ['-fork=1', '-ignore_crashes=1', '-ignore_timeouts=1', '-ignore_ooms=1', `-max_total_time=${seconds}`, `-seed=${seed}`,
     ...LIMITS, `-artifact_prefix=${findingsDir}/`, work, target.seeds];
   const proc = spawn(binaryPath(name), args, { stdio: ['ignore', 'ignore', 'pipe'], env: ENV });
   let log = '';

@@ -161,7 +161,7 @@ async function fuzzAll() {
     if (name in NODE_TARGETS) row = await fuzzNodeTarget(name, makeRandom(seed));
     else {
       if (!buildNativeTargets()) fail(`${name} could not be built (fuzz/native/build.sh, see above)`);
-      row = await runLibFuzzer(name, seconds, join(opts.findings, name));
+      row = await runLibFuzzer(name, seconds, join(opts.findings, name), seed);
       if (row.cases === 0) fail(`${name} ran no cases; its log ends:\n${row.log}`);
     }
     rows.push({ target: name, ...row });

@@ -33,6 +33,7 @@ std::unique_ptr<Network> SimBuilder::parseOnnx(const uint8_t* data, size_t size,
                                                const ParseOptions& options, std::vector<ParserError>* errors) {
   std::vector<ParserError> localErrors;
   if (!errors) errors = &localErrors;
+  std::lock_guard<std::mutex> lock(*lock_);
   try {
     OnnxReader reader(modelDir);
     std::unique_ptr<Graph> graph = reader.read(data, size, errors);
@@ -74,7 +75,7 @@ std::unique_ptr<Network> SimBuilder::parseOnnx(const uint8_t* data, size_t size,
           "[sim] parsed ONNX model: opset " + std::to_string(graph->opset) + ", " + std::to_string(info.numLayers) +
               " layers, " + std::to_string(info.inputs.size()) + " inputs, " + std::to_string(info.outputs.size()) +
               " outputs, " + std::to_string(graph->initializers.size()) + " initializers");
-    return std::make_unique<SimNetwork>(std::shared_ptr<const Graph>(std::move(graph)), std::move(info),
+    return std::make_unique<SimNetwork>(lock_, std::shared_ptr<const Graph>(std::move(graph)), std::move(info),
                                         options.stronglyTyped);
   } catch (const std::exception& e) {
     // Only resource exhaustion or a sim bug gets here; still a parser error, never a crash.
@@ -94,6 +95,7 @@ BuildResult SimBuilder::buildSerializedNetwork(const Network& network, const Bui
                        "model); parse without stronglyTyped, or convert the model with convertToFloat16 / quantizeInt8");
   if (options.int8 && !options.calibrator)
     throw BackendError(ErrorCode::kInvalidArgument, "the int8 flag needs an INT8 calibrator");
+  std::lock_guard<std::mutex> lock(*lock_);
   const Graph& graph = simNetwork->graph();
   const NetworkInfo& info = simNetwork->cachedInfo();
 

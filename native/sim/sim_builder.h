@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 
 #include "../backend/backend.h"
 
@@ -22,6 +23,13 @@ class SimBuilder : public Builder {
 
  private:
   std::shared_ptr<LogSink> log_;
+  // TensorRT's IBuilder, and the networks it made, may be used by one thread at a time; the
+  // adapter (native/tensorrt/builder.h) holds a lock for every parse and build and for a
+  // network's teardown. The sim has no such need of its own, but takes the same lock at the
+  // same places, so that the binding's threading is exercised, on machines without TensorRT,
+  // against the locking it meets on TensorRT: a thread that tears down a network while a
+  // build of the same builder runs waits for that build, here as there.
+  std::shared_ptr<std::mutex> lock_ = std::make_shared<std::mutex>();
 };
 
 }  // namespace sim

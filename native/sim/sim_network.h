@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 
 #include "graph.h"
 
@@ -10,14 +11,22 @@ namespace sim {
 
 class SimNetwork : public Network {
  public:
-  SimNetwork(std::shared_ptr<const Graph> graph, NetworkInfo info, bool stronglyTyped)
-      : graph_(std::move(graph)), info_(std::move(info)), stronglyTyped_(stronglyTyped) {}
+  // `builderLock` is the lock of the SimBuilder that parsed it (see SimBuilder::lock_).
+  SimNetwork(std::shared_ptr<std::mutex> builderLock, std::shared_ptr<const Graph> graph, NetworkInfo info,
+             bool stronglyTyped)
+      : builderLock_(std::move(builderLock)), graph_(std::move(graph)), info_(std::move(info)), stronglyTyped_(stronglyTyped) {}
+  // As TensorRT's network (native/tensorrt/network.cc): torn down under its builder's lock.
+  ~SimNetwork() override {
+    std::lock_guard<std::mutex> lock(*builderLock_);
+    graph_.reset();
+  }
   NetworkInfo info() const override { return info_; }
   const Graph& graph() const { return *graph_; }
   const NetworkInfo& cachedInfo() const { return info_; }
   bool stronglyTyped() const { return stronglyTyped_; }
 
  private:
+  std::shared_ptr<std::mutex> builderLock_;
   std::shared_ptr<const Graph> graph_;
   NetworkInfo info_;
   bool stronglyTyped_;

@@ -153,6 +153,8 @@ export interface NativeAddon {
   simEngineMagic: Uint8Array;
   /** A bare AsyncWorker round trip (benchmark floor). */
   noop(): Promise<void>;
+  /** Cancels this thread's builds and waits for their threads to return (native/binding/builder_queue.h). */
+  stopBuilds(): void;
 }
 
 /** The package root (holds package.json, build/, prebuilds/, build-tensorrt/). */
@@ -167,3 +169,9 @@ const load = require('node-gyp-build') as (dir: string) => unknown;
  * sanitizer build kept apart from build/, so the everyday build is never replaced.
  */
 export const native = (process.env.TENSORRT_NODE_ADDON ? require(process.env.TENSORRT_NODE_ADDON) : load(packageRoot)) as NativeAddon;
+
+// process.exit() ends the process without the environment cleanup that would stop the builds'
+// threads, which would then run on while the process tears itself down (a build waiting for a
+// calibrator that will never answer, a build in the middle of a kernel). 'exit' runs first,
+// on process.exit() and on a natural end alike; by then no promise can be settled anyway.
+process.once('exit', () => native.stopBuilds());

@@ -7,7 +7,9 @@ import {
   buildEngine,
   Builder,
   CancelledError,
+  type Feeds,
   Logger,
+  MinMaxCalibrator,
   OnnxParseError,
   Runtime,
   ShapeError,
@@ -16,7 +18,7 @@ import {
   type Severity,
 } from '../lib/index.js';
 import { makeModel } from '../lib/onnx/model-builder.js';
-import { bigMatMulModel, mlpModel, randomFloats } from './fixtures/models.js';
+import { mlpModel, randomFloats } from './fixtures/models.js';
 import { expectClose, runOnnxRuntime } from './fixtures/oracle.js';
 
 async function parsedMlp(builder: Builder) {
@@ -157,18 +159,29 @@ describe('Builder + BuilderConfig + OptimizationProfile', () => {
     const controller = new AbortController();
     controller.abort();
     await expect(builder.buildSerializedNetwork(network, config, { signal: controller.signal })).rejects.toBeInstanceOf(CancelledError);
-    // Aborting after the build was queued: the sim builds this tiny network in well under a
-    // millisecond, so first keep the libuv pool (4 threads) busy with four long executions;
-    // the build then starts after abort() and must stop at its first progress step.
-    using runtime = new Runtime({ backend: 'sim' });
-    const heavy = await runtime.deserializeCudaEngine(await buildEngine(bigMatMulModel(384, 16), { backend: 'sim' }));
-    const x = new Tensor('float32', randomFloats(384 * 384, 1), [384, 384]);
-    const busy = Array.from({ length: 4 }, () => heavy.createExecutionContext().execute({ x }));
+    // Aborting a build queued behind another: builds on one builder run one at a time, so
+    // first start an implicit-INT8 build whose calibrator holds it until the test lets go. A
+    // builder's cancel() (what the AbortSignal calls) stops every build in flight on it: the
+    // held one wakes from its wait, and the queued one never starts (no progress event).
+    let asked!: () => void;
+    const waiting = new Promise<void>((resolve) => (asked = resolve));
+    const int8 = builder.createBuilderConfig().setFlag('int8');
+    int8.addOptimizationProfile(builder.createOptimizationProfile().setDimensions('x', { min: [1, 8], opt: [1, 8], max: [1, 8] }));
+    int8.int8Calibrator = new MinMaxCalibrator({
+      batchSize: 1,
+      batches: { [Symbol.asyncIterator]: () => ({ next: () => (asked(), new Promise<IteratorResult<Feeds>>(() => {})) }) },
+    });
+    const held = builder.buildSerializedNetwork(network, int8);
+    await waiting;
+    const events: unknown[] = [];
+    config.onProgress = (event) => events.push(event);
     const running = new AbortController();
     const build = builder.buildSerializedNetwork(network, config, { signal: running.signal });
     running.abort();
     await expect(build).rejects.toBeInstanceOf(CancelledError);
-    await Promise.all(busy);
+    await expect(held).rejects.toBeInstanceOf(CancelledError);
+    expect(events).toEqual([]);
+    config.onProgress = undefined;
     // The builder is still usable afterwards.
     expect((await builder.buildSerializedNetwork(network, config)).byteLength).toBeGreaterThan(0);
   });

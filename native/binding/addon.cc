@@ -5,6 +5,7 @@
 #include "addon_data.h"
 #include "backend/loader.h"
 #include "builder.h"
+#include "builder_queue.h"
 #include "calibration_histogram.h"
 #include "convert.h"
 #include "engine.h"
@@ -66,6 +67,15 @@ Napi::Value Noop(const Napi::CallbackInfo& info) {
       [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); }, {}, nullptr);
 }
 
+// stopBuilds(): cancels this environment's builds and waits for their threads to return. For
+// process.exit(), which ends the process without running the environment's cleanup hooks
+// (they would do the same); lib/native.ts calls it from process 'exit'.
+Napi::Value StopBuilds(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (addonData(env).buildThreads) addonData(env).buildThreads->stop();
+  return env.Undefined();
+}
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -80,6 +90,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   CalibrationHistogram::Init(env, exports);
   exports.Set("probeBackend", Napi::Function::New(env, ProbeBackend, "probeBackend"));
   exports.Set("noop", Napi::Function::New(env, Noop, "noop"));
+  exports.Set("stopBuilds", Napi::Function::New(env, StopBuilds, "stopBuilds"));
   // So that lib/ can route an engine to the sim by its first bytes without a native call.
   Napi::Uint8Array magic = Napi::Uint8Array::New(env, sizeof(sim::kEngineMagic));
   std::copy(std::begin(sim::kEngineMagic), std::end(sim::kEngineMagic), magic.Data());

@@ -15,12 +15,14 @@
 namespace tnrt::binding {
 
 class ShortJobPool;
+class BuildThreads;
 
 struct AddonData {
   Napi::FunctionReference networkConstructor;
   Napi::FunctionReference engineConstructor;
   Napi::FunctionReference executionContextConstructor;
   std::shared_ptr<ShortJobPool> shortJobs;  // created on first use (short_job_pool.h)
+  std::shared_ptr<BuildThreads> buildThreads;  // created on first use (builder_queue.h)
 };
 
 inline AddonData& addonData(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }

@@ -1,20 +1,23 @@
 #include "builder.h"
 
 #include <string>
+#include <system_error>
 #include <utility>
 
 #include "addon_data.h"
 #include "convert.h"
 #include "errors.h"
+#include "js_calibrator.h"
 #include "network.h"
-#include "promise_worker.h"
+#include "progress_sink.h"
+#include "thread_promise.h"
 
 namespace tnrt::binding {
 
 namespace {
 
 struct ParseResult {
-  std::unique_ptr<tnrt::Network> network;
+  std::shared_ptr<const tnrt::Network> network;  // adopted by the builder's queue (BuilderQueue::adopt)
   std::vector<ParserError> errors;
 };
 
@@ -118,30 +121,39 @@ void Builder::Init(Napi::Env env, Napi::Object exports) {
 }
 
 Builder::Builder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Builder>(info) {
+  Napi::Env env = info.Env();
   BackendArgs args = backendArgsFromJs(info);
-  builder_ = createFromBackend(info.Env(), args, [&] { return args.backend->createBuilder(args.log); });
+  std::shared_ptr<tnrt::Builder> builder = createFromBackend(env, args, [&] { return args.backend->createBuilder(args.log); });
+  queue_ = BuilderQueue::create(BuildThreads::of(env), std::move(builder));
+  cancelTarget_ = queue_;
   log_ = std::move(args.log);
   backend_ = std::move(args.backend);
 }
 
+namespace {
+
+// The error for a job that could not be queued because no thread could be started.
+[[noreturn]] void throwNoThread(Napi::Env env, const std::system_error& e) {
+  throw makeError(env, ErrorCode::kInternal,
+                  std::string("could not start a build thread (") + e.what() +
+                      "); the process may be at its thread limit: finish or cancel other builds, or raise the limit");
+}
+
+}  // namespace
+
 Napi::Value Builder::ParseOnnx(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!builder_) throwDisposed(env, "Builder");
-  // A copy, read by the worker: JavaScript may transfer the caller's buffer during the parse
-  // (see convert.h).
+  if (!queue_) throwDisposed(env, "Builder");
+  // A copy, read by the parse thread: JavaScript may transfer the caller's buffer during the
+  // parse (see convert.h).
   std::shared_ptr<const std::vector<uint8_t>> bytes = copyBytesFromJs(env, info[0], "ONNX model");
   std::string modelDir = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
   ParseOptions parseOptions;
   if (info[2].IsObject()) parseOptions.stronglyTyped = info[2].As<Napi::Object>().Get("stronglyTyped").ToBoolean().Value();
-  auto builder = builder_;
-  return PromiseWorker<ParseResult>::Start(
+  auto queue = queue_;
+  auto promise = ThreadPromise<ParseResult>::create(
       env, "tensorrt-node parse",
-      [builder, bytes, modelDir, parseOptions]() {
-        ParseResult result;
-        result.network = builder->parseOnnx(bytes->data(), bytes->size(), modelDir, parseOptions, &result.errors);
-        return result;
-      },
-      [builder](Napi::Env env, ParseResult& result) -> Napi::Value {
+      [queue](Napi::Env env, ParseResult& result) -> Napi::Value {
         if (!result.network) {
           std::string message = "failed to parse the ONNX model:";
           for (const auto& e : result.errors) {
@@ -154,47 +166,49 @@ Napi::Value Builder::ParseOnnx(const Napi::CallbackInfo& info) {
           error.Set("parserErrors", parserErrorsToJs(env, result.errors));
           throw error;
         }
-        return Network::create(env, builder, std::move(result.network));
+        return Network::create(env, queue, std::move(result.network));
       },
       {info.This().As<Napi::Object>()}, log_);
+  try {
+    queue->post([queue, promise, bytes, modelDir, parseOptions](bool skip) {
+      if (skip) return promise->reject(ErrorCode::kCancelled, "the parse was cancelled: the JavaScript environment is ending");
+      promise->run([&] {
+        ParseResult result;
+        std::unique_ptr<tnrt::Network> network =
+            queue->builder().parseOnnx(bytes->data(), bytes->size(), modelDir, parseOptions, &result.errors);
+        // Adopted here, on the queue's thread: from now on, dropping it anywhere only queues
+        // its teardown.
+        if (network) result.network = queue->adopt(std::move(network));
+        return result;
+      });
+    });
+  } catch (const std::system_error& e) {
+    throwNoThread(env, e);
+  }
+  return promise->promise();
 }
 
 Napi::Value Builder::BuildSerializedNetwork(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!builder_) throwDisposed(env, "Builder");
-  std::shared_ptr<const tnrt::Network> network = Network::fromJs(env, info[0], builder_.get());
+  if (!queue_) throwDisposed(env, "Builder");
+  std::shared_ptr<const tnrt::Network> network = Network::fromJs(env, info[0], queue_.get());
   auto options = std::make_shared<BuildOptions>(buildOptionsFromJs(env, info[1]));
   Napi::Function onProgress = info[2].IsFunction() ? info[2].As<Napi::Function>() : Napi::Function();
   std::shared_ptr<JsCalibrator> calibrator = calibratorFromJs(env, info[1]);
   auto progress = std::make_shared<JsProgressSink>(env, onProgress);
   options->progress = progress.get();
   options->calibrator = calibrator.get();
-  {
-    std::lock_guard<std::mutex> lock(*activeMutex_);
-    active_->insert(progress.get());
-    if (calibrator) activeCalibrators_->insert(calibrator.get());
-  }
-  auto builder = builder_;
-  auto activeMutex = activeMutex_;
-  auto active = active_;
-  auto activeCalibrators = activeCalibrators_;
-  return PromiseWorker<BuildResult>::Start(
+  // Registered from now until the job ends, queued or running, so that cancel() and the
+  // environment's end reach it.
+  auto cancel = std::make_shared<BuildCancel>();
+  cancel->cancel = [sink = progress.get(), calibrator = calibrator.get()] {
+    sink->cancel();
+    // A build waiting for a calibration batch is not at a progress step: wake it too.
+    if (calibrator) calibrator->cancel();
+  };
+  auto queue = queue_;
+  auto promise = ThreadPromise<BuildResult>::create(
       env, "tensorrt-node build",
-      [builder, network, options, progress, calibrator, activeMutex, active, activeCalibrators]() {
-        struct Unregister {  // runs on success and on throw
-          std::shared_ptr<std::mutex> m;
-          std::shared_ptr<std::set<JsProgressSink*>> s;
-          JsProgressSink* p;
-          std::shared_ptr<std::set<JsCalibrator*>> cs;
-          JsCalibrator* c;
-          ~Unregister() {
-            std::lock_guard<std::mutex> lock(*m);
-            s->erase(p);
-            cs->erase(c);
-          }
-        } unregister{activeMutex, active, progress.get(), activeCalibrators, calibrator.get()};
-        return builder->buildSerializedNetwork(*network, *options);
-      },
       [progress](Napi::Env env, BuildResult& result) -> Napi::Value {
         Napi::Object out = Napi::Object::New(env);
         out.Set("plan", bytesToJs(env, result.plan));
@@ -203,13 +217,28 @@ Napi::Value Builder::BuildSerializedNetwork(const Napi::CallbackInfo& info) {
         return out;
       },
       {info[0].As<Napi::Object>(), info.This().As<Napi::Object>()}, log_);
+  queue->addBuild(cancel.get());
+  try {
+    queue->post([queue, promise, network, options, progress, calibrator, cancel](bool skip) {
+      struct Unregister {  // runs on success and on throw
+        BuilderQueue* queue;
+        const BuildCancel* cancel;
+        ~Unregister() { queue->removeBuild(cancel); }
+      } unregister{queue.get(), cancel.get()};
+      if (skip) return promise->reject(ErrorCode::kCancelled, "the build was cancelled: the JavaScript environment is ending");
+      // Cancelled while it waited in the queue: do not start at all.
+      if (progress->cancelled()) return promise->reject(ErrorCode::kCancelled, "the build was cancelled before it started");
+      promise->run([&] { return queue->builder().buildSerializedNetwork(*network, *options); });
+    });
+  } catch (const std::system_error& e) {
+    queue->removeBuild(cancel.get());
+    throwNoThread(env, e);
+  }
+  return promise->promise();
 }
 
 Napi::Value Builder::Cancel(const Napi::CallbackInfo& info) {
-  std::lock_guard<std::mutex> lock(*activeMutex_);
-  for (JsProgressSink* sink : *active_) sink->cancel();
-  // A build waiting for a calibration batch is not at a progress step: wake it too.
-  for (JsCalibrator* calibrator : *activeCalibrators_) calibrator->cancel();
+  if (auto queue = cancelTarget_.lock()) queue->cancelBuilds();
   return info.Env().Undefined();
 }
 
@@ -220,8 +249,9 @@ Napi::Value Builder::GetBackendInfo(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Builder::Dispose(const Napi::CallbackInfo& info) {
-  // Builds in flight hold their own references and finish normally.
-  builder_.reset();
+  // Jobs in flight and networks hold the queue (and with it the backend builder) and finish
+  // normally; the last of them tears the builder down, on its thread, never waiting here.
+  queue_.reset();
   backend_.reset();
   return info.Env().Undefined();
 }

@@ -1,17 +1,17 @@
 // Builder: parses ONNX models into networks and builds serialized engines from them.
 // JS: new Builder(logger, backendName, adapterPath)
+//
+// Parses and builds run on the builder's own queue (builder_queue.h), one at a time, on a
+// thread that is not the libuv pool's; nothing on the event loop waits for them.
 #pragma once
 
 #include <napi.h>
 
 #include <memory>
-#include <mutex>
-#include <set>
 
 #include "backend/backend.h"
-#include "js_calibrator.h"
+#include "builder_queue.h"
 #include "log_sink.h"
-#include "progress_sink.h"
 
 namespace tnrt::binding {
 
@@ -28,18 +28,18 @@ class Builder : public Napi::ObjectWrap<Builder> {
   // options.fp16/int8 and options.calibrator ({ algorithm, batchSize, request }, see JsCalibrator)
   // select implicit reduced precision.
   Napi::Value BuildSerializedNetwork(const Napi::CallbackInfo& info);
-  // [sync] cancel(): asks every build in flight on this builder to stop.
+  // [sync] cancel(): asks every build in flight on this builder, running or queued, to stop.
   Napi::Value Cancel(const Napi::CallbackInfo& info);
   Napi::Value GetBackendInfo(const Napi::CallbackInfo& info);  // [sync]
   Napi::Value Dispose(const Napi::CallbackInfo& info);      // [sync]
 
   std::shared_ptr<Backend> backend_;
   std::shared_ptr<JsLogSink> log_;
-  std::shared_ptr<tnrt::Builder> builder_;
-  // Builds in flight, for cancel(). Entries are removed by the build's completion.
-  std::shared_ptr<std::mutex> activeMutex_ = std::make_shared<std::mutex>();
-  std::shared_ptr<std::set<JsProgressSink*>> active_ = std::make_shared<std::set<JsProgressSink*>>();
-  std::shared_ptr<std::set<JsCalibrator*>> activeCalibrators_ = std::make_shared<std::set<JsCalibrator*>>();
+  // Owns the backend builder. Networks and jobs in flight share it, so dispose() only drops
+  // this handle's share, and the builder goes with the last of them, on whichever thread.
+  std::shared_ptr<BuilderQueue> queue_;
+  // cancel() still reaches the builds of a disposed builder, without keeping it alive.
+  std::weak_ptr<BuilderQueue> cancelTarget_;
 };
 
 }  // namespace tnrt::binding

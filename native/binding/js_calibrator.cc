@@ -1,6 +1,5 @@
 #include "js_calibrator.h"
 
-#include <chrono>
 #include <cstring>
 #include <utility>
 
@@ -28,9 +27,6 @@ struct JsCalibrator::Request {
 };
 
 namespace {
-
-// How often a waiting call checks that the environment can still answer it.
-constexpr std::chrono::milliseconds kProbeInterval{100};
 
 std::string describeJsError(const Napi::Value& value) {
   if (value.IsObject()) {
@@ -150,14 +146,17 @@ void JsCalibrator::call(const std::shared_ptr<Request>& request) {
           settle(shared, req, takeAnswer(*req, info[0]));
         });
         Napi::Function onRejected = Napi::Function::New(env, [shared, req](const Napi::CallbackInfo& info) {
-          settle(shared, req, describeJsError(info[0]));
+          std::string error = describeJsError(info[0]);
+          settle(shared, req, error.empty() ? "rejected without a message" : error);
         });
         promise.Get("then").As<Napi::Function>().Call(promise, {onFulfilled, onRejected});
       } else {
         settle(shared, req, takeAnswer(*req, result));
       }
     } catch (const Napi::Error& e) {
-      settle(shared, req, e.Message());
+      // While a worker terminates, calls into JavaScript fail with an empty message; an empty
+      // error would read as success, with no batch.
+      settle(shared, req, e.Message().empty() ? "the JavaScript environment is shutting down" : e.Message());
     }
   });
   if (status != napi_ok) {
@@ -165,32 +164,11 @@ void JsCalibrator::call(const std::shared_ptr<Request>& request) {
     throw BackendError(ErrorCode::kCancelled,
                        "INT8 calibration stopped: the JavaScript environment is shutting down");
   }
+  // No timeout and no probe: the build runs on a thread of its own (builder_queue.h), so when
+  // the environment ends, its cleanup (BuildThreads::stop) cancels this wait, or N-API
+  // finalizes the function (closing); process.exit() stops the builds before that.
   std::unique_lock<std::mutex> lock(shared_->mutex);
-  const auto answered = [&] { return request->done || shared_->cancelled || shared_->closing; };
-  while (!shared_->wake.wait_for(lock, kProbeInterval, answered)) {
-    // Still waiting: make sure the environment can still answer. When a worker is terminated,
-    // Node first waits for in-flight pool work (this build) and only then finalizes
-    // thread-safe functions, so the finalizer cannot be what wakes us; a probe through the
-    // queue, which Node still drains while it waits, notices that JavaScript can no longer run.
-    lock.unlock();
-    const napi_status probe = tsfn_.NonBlockingCall([shared](Napi::Env env, Napi::Function) {
-      bool alive = env != nullptr;
-      if (alive) {
-        try {
-          Napi::Function::New(env, [](const Napi::CallbackInfo&) {}).Call({});
-        } catch (const Napi::Error&) {
-          alive = false;
-        }
-      }
-      if (!alive) {
-        std::lock_guard<std::mutex> guard(shared->mutex);
-        shared->closing = true;
-        shared->wake.notify_all();
-      }
-    });
-    lock.lock();
-    if (probe == napi_closing) shared_->closing = true;
-  }
+  shared_->wake.wait(lock, [&] { return request->done || shared_->cancelled || shared_->closing; });
   if (!request->done) {
     throw BackendError(ErrorCode::kCancelled, shared_->cancelled
                                                   ? "the build was cancelled during INT8 calibration"
@@ -206,6 +184,8 @@ bool JsCalibrator::getBatch(std::vector<CalibrationInput>& inputs) {
   request->inputs = inputs;
   call(request);
   if (request->exhausted) return false;
+  if (request->batch.size() != inputs.size())
+    throw BackendError(ErrorCode::kInternal, "the INT8 calibrator's getBatch gave no batch and no error");
   for (size_t i = 0; i < inputs.size(); ++i)
     if (inputs[i].bytes) std::memcpy(inputs[i].data, request->batch[i].data(), inputs[i].bytes);
   return true;

@@ -1,15 +1,16 @@
 // The INT8 calibrator of a build, implemented in JavaScript.
 //
-// The backend calls getBatch/readCache/writeCache on the build thread (a libuv pool thread)
-// and needs the answer before it can go on, while the answer comes from JavaScript, which
-// may await I/O for it. So each call is a request queued to the event loop through a
-// thread-safe function, and the build thread blocks until the answer arrives. That cannot
-// deadlock: the event loop never waits for the build thread (the build is an AsyncWorker), and
-// the JavaScript side settles every request, with a value or an error.
+// The backend calls getBatch/readCache/writeCache on the build thread (the builder's own
+// thread, builder_queue.h, never a libuv pool thread) and needs the answer before it can go
+// on, while the answer comes from JavaScript, which may await I/O for it, I/O that may need the
+// libuv pool. So each call is a request queued to the event loop through a thread-safe
+// function, and the build thread blocks until the answer arrives. That cannot deadlock: the
+// event loop never waits for a build thread, no pool thread waits for a build, and the
+// JavaScript side settles every request, with a value or an error.
 //
 // The wait also ends, with BackendError kCancelled, when the build is cancelled (AbortSignal ->
-// Builder.cancel() -> cancel()) or the environment shuts down (the thread-safe function is
-// finalized; BlockingCall answers napi_closing). Answers travel in a Request the JavaScript
+// Builder.cancel() -> cancel(); the environment's end -> BuildThreads::stop() -> cancel()) or
+// the thread-safe function is finalized (closing; BlockingCall answers napi_closing). Answers travel in a Request the JavaScript
 // callbacks co-own, so one that arrives after the build stopped waiting lands nowhere harmful.
 #pragma once
 

@@ -17,18 +17,18 @@ Network::Network(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Network>(inf
   info.This().As<Napi::Object>().TypeTag(&kNetworkTag);
 }
 
-Napi::Object Network::create(Napi::Env env, std::shared_ptr<tnrt::Builder> builder, std::unique_ptr<tnrt::Network> network) {
+Napi::Object Network::create(Napi::Env env, std::shared_ptr<BuilderQueue> queue, std::shared_ptr<const tnrt::Network> network) {
   Napi::Object object = addonData(env).networkConstructor.New({});
   Network* self = Unwrap(object);
-  self->builder_ = std::move(builder);
+  self->owner_ = queue.get();
   self->network_ = std::move(network);
   return object;
 }
 
-std::shared_ptr<const tnrt::Network> Network::fromJs(Napi::Env env, Napi::Value value, const tnrt::Builder* owner) {
+std::shared_ptr<const tnrt::Network> Network::fromJs(Napi::Env env, Napi::Value value, const BuilderQueue* owner) {
   Network* self = unwrapTagged<Network>(env, value, kNetworkTag, "Network");
   if (!self->network_) throwDisposed(env, "NetworkDefinition");
-  if (self->builder_.get() != owner) throwInvalid(env, "this network was parsed by another Builder; build it with that one");
+  if (self->owner_ != owner) throwInvalid(env, "this network was parsed by another Builder; build it with that one");
   return self->network_;
 }
 
@@ -45,7 +45,6 @@ Napi::Value Network::Info(const Napi::CallbackInfo& info) {
 
 Napi::Value Network::Dispose(const Napi::CallbackInfo& info) {
   network_.reset();
-  builder_.reset();
   return info.Env().Undefined();
 }
 

@@ -8,6 +8,7 @@
 
 #include "addon_data.h"
 #include "backend/backend.h"
+#include "builder_queue.h"
 
 namespace tnrt::binding {
 
@@ -16,21 +17,23 @@ class Network : public Napi::ObjectWrap<Network> {
   static void Init(Napi::Env env, Napi::Object exports, AddonData* data);
   explicit Network(const Napi::CallbackInfo& info);
 
-  // Creates the JS object for a freshly parsed network.
-  static Napi::Object create(Napi::Env env, std::shared_ptr<tnrt::Builder> builder, std::unique_ptr<tnrt::Network> network);
+  // Creates the JS object for a freshly parsed network, adopted by `queue` (its builder's).
+  static Napi::Object create(Napi::Env env, std::shared_ptr<BuilderQueue> queue, std::shared_ptr<const tnrt::Network> network);
   // The live network behind a JS Network, or a thrown JS error. Shared so that a build in
   // flight keeps it alive through a dispose().
-  // `owner` is the builder about to use it: a network only goes back to the builder (and so the
-  // backend) that parsed it.
-  static std::shared_ptr<const tnrt::Network> fromJs(Napi::Env env, Napi::Value value, const tnrt::Builder* owner);
+  // `owner` is the queue of the builder about to use it: a network only goes back to the
+  // builder (and so the backend) that parsed it.
+  static std::shared_ptr<const tnrt::Network> fromJs(Napi::Env env, Napi::Value value, const BuilderQueue* owner);
 
  private:
   Napi::Value Info(const Napi::CallbackInfo& info);     // [sync] { inputs, outputs, numLayers }
-  Napi::Value Dispose(const Napi::CallbackInfo& info);  // [sync]
+  // [sync] Never waits: dropping the network (here, or in the GC's finalizer) only queues its
+  // teardown on its builder's queue, after the build in progress there, if any.
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
 
-  // Declared before network_ so that it is destroyed after it: a TensorRT network must not
-  // outlive the builder that created it.
-  std::shared_ptr<tnrt::Builder> builder_;
+  // Only compared, to tell the builder that parsed this network. network_'s deleter holds the
+  // queue itself, so the builder outlives the network as TensorRT requires.
+  const BuilderQueue* owner_ = nullptr;
   std::shared_ptr<const tnrt::Network> network_;
 };
 

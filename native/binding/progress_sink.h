@@ -27,6 +27,7 @@ class JsProgressSink : public ProgressSink {
   void phaseFinish(const std::string& phase) override;
 
   void cancel() { cancelled_.store(true); }
+  bool cancelled() const { return cancelled_.load(); }
   // Events queued for JavaScript so far. The build's result carries this count so that the JS
   // side can wait for the stragglers: queued calls and the promise's resolution travel
   // through different libuv handles, so their order is not guaranteed.

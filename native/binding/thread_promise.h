@@ -1,0 +1,149 @@
+// A promise that work on one of the addon's own threads (builder_queue.h) settles, as
+// PromiseWorker's does for work on the libuv pool: the same error mapping, the same recent log
+// errors on a rejection.
+//
+// The JavaScript side (the deferred, the references that keep objects alive, the conversion
+// of the result) belongs to a thread-safe function and is deleted by its finalizer, on the
+// event loop, whether the outcome arrived or the environment ended first. The thread side only
+// holds the function, behind a lock and an "open" flag that the finalizer clears: once the
+// environment has torn the function down, settling is a no-op instead of a use after free.
+// Until settled, the function keeps the event loop alive, as a pending libuv request would.
+#pragma once
+
+#include <napi.h>
+
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "errors.h"
+#include "log_sink.h"
+
+namespace tnrt::binding {
+
+template <typename Result>
+class ThreadPromise {
+ public:
+  using ToJs = std::function<Napi::Value(Napi::Env, Result&)>;
+
+  // [JS thread] `keepAlive` stay referenced until the promise settles; `log` (may be null)
+  // supplies the recent errors attached to a rejection.
+  static std::shared_ptr<ThreadPromise> create(Napi::Env env, const char* name, ToJs toJs,
+                                               const std::vector<Napi::Object>& keepAlive, std::shared_ptr<JsLogSink> log) {
+    auto self = std::shared_ptr<ThreadPromise>(new ThreadPromise());
+    auto* js = new JsSide{Napi::Promise::Deferred::New(env), {}, std::move(toJs), std::move(log), self->open_};
+    for (const auto& object : keepAlive) js->keepAlive.push_back(Napi::Persistent(object));
+    self->promise_ = js->deferred.Promise();
+    self->tsfn_ = Tsfn::New(env, name, 0, 1, js, [](Napi::Env, void*, JsSide* side) {
+      {
+        std::lock_guard<std::mutex> lock(side->open->mutex);
+        side->open->open = false;
+      }
+      delete side;
+    });
+    return self;
+  }
+
+  // [JS thread, right after create] The promise to hand to JavaScript.
+  Napi::Promise promise() const { return promise_; }
+
+  // [any thread, once] Runs `work`, catching as PromiseWorker::Execute does, and settles.
+  template <typename Work>
+  void run(Work&& work) {
+    auto* outcome = new Outcome();
+    try {
+      outcome->result = work();
+      outcome->ok = true;
+    } catch (const BackendError& e) {
+      outcome->code = e.code();
+      outcome->message = e.what();
+    } catch (const std::bad_alloc&) {
+      outcome->message = "out of host memory";
+    } catch (const std::exception& e) {
+      outcome->message = e.what();
+    } catch (...) {
+      outcome->message = "unknown native error";
+    }
+    deliver(outcome);
+  }
+
+  // [any thread, once] Settles without running anything: a rejection with `code`.
+  void reject(ErrorCode code, std::string message) {
+    auto* outcome = new Outcome();
+    outcome->code = code;
+    outcome->message = std::move(message);
+    deliver(outcome);
+  }
+
+ private:
+  struct Open {
+    std::mutex mutex;
+    bool open = true;
+  };
+  struct JsSide {
+    Napi::Promise::Deferred deferred;
+    std::vector<Napi::ObjectReference> keepAlive;
+    ToJs toJs;
+    std::shared_ptr<JsLogSink> log;
+    std::shared_ptr<Open> open;
+  };
+  struct Outcome {
+    bool ok = false;
+    Result result{};
+    ErrorCode code = ErrorCode::kInternal;
+    std::string message;
+  };
+
+  static void settle(Napi::Env env, Napi::Function, JsSide* js, Outcome* outcome) {
+    std::unique_ptr<Outcome> owned(outcome);
+    // No env: the function is being torn down with this call still queued.
+    if (env == nullptr || js == nullptr) return;
+    // Settling throws only while the environment shuts down; nothing can observe the promise
+    // then, and an escaping Napi::Error would end the process.
+    try {
+      if (owned->ok) {
+        try {
+          js->deferred.Resolve(js->toJs(env, owned->result));
+        } catch (const Napi::Error& e) {
+          js->deferred.Reject(e.Value());
+        } catch (const std::exception& e) {
+          js->deferred.Reject(makeError(env, ErrorCode::kInternal, e.what()).Value());
+        }
+      } else {
+        std::vector<std::string> recent;
+        if (js->log) recent = js->log->takeRecentErrors();
+        js->deferred.Reject(makeError(env, owned->code, owned->message, recent).Value());
+      }
+    } catch (const Napi::Error&) {
+    }
+    // The references go now rather than with the function, which N-API deletes a turn later.
+    js->keepAlive.clear();
+  }
+  using Tsfn = Napi::TypedThreadSafeFunction<JsSide, Outcome, &ThreadPromise::settle>;
+
+  ThreadPromise() = default;
+
+  void deliver(Outcome* outcome) {
+    std::lock_guard<std::mutex> lock(open_->mutex);
+    if (!open_->open || delivered_) {
+      delete outcome;
+      return;
+    }
+    delivered_ = true;
+    if (tsfn_.NonBlockingCall(outcome) != napi_ok) delete outcome;
+    // Released with the call still queued: N-API delivers it, then finalizes the function.
+    tsfn_.Release();
+  }
+
+  std::shared_ptr<Open> open_ = std::make_shared<Open>();
+  Napi::Promise promise_;
+  Tsfn tsfn_;
+  bool delivered_ = false;  // guarded by open_->mutex
+};
+
+}  // namespace tnrt::binding

@@ -233,6 +233,16 @@ class Builder {
   virtual BuildResult buildSerializedNetwork(const Network& network, const BuildOptions& options) = 0;
 };
 
+// Memory an engine or a context holds, in bytes, so that the binding can report it to the
+// JavaScript garbage collector as external memory: an object dropped without dispose() then
+// costs the collector what it costs the process, and is collected before memory runs out.
+// Estimates are fine (the largest buffers, not every small allocation); what matters is
+// that they grow with what the object holds.
+struct MemoryUsage {
+  uint64_t host = 0;    // host memory: weights, plans, buffers, pinned staging
+  uint64_t device = 0;  // GPU memory: weights, activations, device-side I/O buffers
+};
+
 // A tensor as seen by a context: host memory in, host memory out.
 struct HostTensorView {
   std::string name;
@@ -259,6 +269,9 @@ class ExecutionContext {
   // backend checks dtypes and shapes against the engine and the active profile, and returns
   // every output with its resolved shape.
   virtual std::vector<HostTensor> execute(const std::vector<HostTensorView>& inputs) = 0;
+  // [sync] What the context holds now (buffers grow with the shapes it ran). Never called
+  // while execute() runs.
+  virtual MemoryUsage memoryUsage() const = 0;
 };
 
 class Engine {
@@ -273,6 +286,8 @@ class Engine {
   virtual int32_t numLayers() const = 0;
   // [async] The plan, byte for byte what deserializeEngine accepts.
   virtual std::vector<uint8_t> serialize() const = 0;
+  // [sync] What the engine holds (its weights and plan), not counting its contexts.
+  virtual MemoryUsage memoryUsage() const = 0;
   // The context keeps this engine alive: implementations derive from
   // std::enable_shared_from_this and hand the context a shared_ptr to themselves.
   virtual std::unique_ptr<ExecutionContext> createExecutionContext() = 0;
@@ -311,7 +326,8 @@ using CreateBackendFn = Backend* (*)(std::string* error);
 #define TNRT_CREATE_BACKEND_SYMBOL "tnrt_create_backend"
 // 2: ParseOptions, BuildOptions::fp16/int8/calibrator, BackendInfo::implicitPrecision.
 // 3: BuildOptions::maxTensorBytes, DeserializeOptions.
-#define TNRT_BACKEND_ABI_VERSION 3
+// 4: Engine::memoryUsage, ExecutionContext::memoryUsage.
+#define TNRT_BACKEND_ABI_VERSION 4
 using BackendAbiVersionFn = int32_t (*)();
 #define TNRT_BACKEND_ABI_SYMBOL "tnrt_backend_abi_version"
 

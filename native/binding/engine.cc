@@ -28,14 +28,12 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
 
 void Engine::Finalize(Napi::Env env) { release(env); }
 
-Napi::Object Engine::create(Napi::Env env, std::shared_ptr<tnrt::Engine> engine, std::shared_ptr<JsLogSink> log,
-                            int64_t planBytes) {
+Napi::Object Engine::create(Napi::Env env, std::shared_ptr<tnrt::Engine> engine, std::shared_ptr<JsLogSink> log) {
   Napi::Object object = addonData(env).engineConstructor.New({});
   Engine* self = Unwrap(object);
   self->engine_ = std::move(engine);
   self->log_ = std::move(log);
-  self->externalBytes_ = planBytes;
-  Napi::MemoryManagement::AdjustExternalMemory(env, planBytes);
+  self->memory_.set(env, self->engine_->memoryUsage());
   return object;
 }
 
@@ -45,10 +43,10 @@ tnrt::Engine& Engine::live(Napi::Env env) {
 }
 
 void Engine::release(Napi::Env env) {
-  if (!engine_) return;
+  // Contexts hold the engine, so the memory may outlive this handle; the report goes with the
+  // handle all the same (each context reports its own share), exactly once.
   engine_.reset();
-  Napi::MemoryManagement::AdjustExternalMemory(env, -externalBytes_);
-  externalBytes_ = 0;
+  memory_.withdraw(env);
 }
 
 Napi::Value Engine::IoTensors(const Napi::CallbackInfo& info) {

@@ -8,6 +8,7 @@
 
 #include "addon_data.h"
 #include "backend/backend.h"
+#include "external_memory.h"
 #include "log_sink.h"
 
 namespace tnrt::binding {
@@ -19,9 +20,9 @@ class Engine : public Napi::ObjectWrap<Engine> {
   // GC backstop: drops the engine and its external-memory report when dispose() was not called.
   void Finalize(Napi::Env env) override;
 
-  // `planBytes` is reported to V8 as external memory for as long as the engine lives.
-  static Napi::Object create(Napi::Env env, std::shared_ptr<tnrt::Engine> engine, std::shared_ptr<JsLogSink> log,
-                             int64_t planBytes);
+  // The engine's memory (Engine::memoryUsage) is reported to V8 as external memory until
+  // dispose() or the finalizer.
+  static Napi::Object create(Napi::Env env, std::shared_ptr<tnrt::Engine> engine, std::shared_ptr<JsLogSink> log);
 
  private:
   Napi::Value IoTensors(const Napi::CallbackInfo& info);               // [sync]
@@ -38,7 +39,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
 
   std::shared_ptr<JsLogSink> log_;
   std::shared_ptr<tnrt::Engine> engine_;
-  int64_t externalBytes_ = 0;
+  ExternalMemoryReport memory_;
 };
 
 }  // namespace tnrt::binding

@@ -27,6 +27,7 @@ Napi::Object ExecutionContext::create(Napi::Env env, std::unique_ptr<tnrt::Execu
   ExecutionContext* self = Unwrap(object);
   self->context_ = std::move(context);
   self->log_ = std::move(log);
+  self->memory_->set(env, self->context_->memoryUsage());
   return object;
 }
 
@@ -116,7 +117,10 @@ Napi::Value ExecutionContext::Execute(const Napi::CallbackInfo& info) {
         } release{busy.get()};
         return context->execute(*inputs);
       },
-      [](Napi::Env env, std::vector<HostTensor>& outputs) -> Napi::Value {
+      [context, memory = memory_](Napi::Env env, std::vector<HostTensor>& outputs) -> Napi::Value {
+        // The call is over and the next cannot start before this returns: the context's
+        // buffers hold still while they are measured.
+        memory->set(env, context->memoryUsage());
         Napi::Array list = Napi::Array::New(env, outputs.size());
         for (size_t i = 0; i < outputs.size(); ++i) {
           const HostTensor& t = outputs[i];
@@ -143,6 +147,7 @@ void ExecutionContext::release(Napi::Env env) {
   staging_ = std::make_shared<std::vector<std::vector<uint8_t>>>();
   if (stagingBytes_) Napi::MemoryManagement::AdjustExternalMemory(env, -stagingBytes_);
   stagingBytes_ = 0;
+  memory_->withdraw(env);
 }
 
 Napi::Value ExecutionContext::Dispose(const Napi::CallbackInfo& info) {

@@ -13,6 +13,7 @@
 
 #include "addon_data.h"
 #include "backend/backend.h"
+#include "external_memory.h"
 #include "log_sink.h"
 
 namespace tnrt::binding {
@@ -43,6 +44,11 @@ class ExecutionContext : public Napi::ObjectWrap<ExecutionContext> {
   // that dispose() mid-call frees them afterwards. Reported to V8 as external memory.
   std::shared_ptr<std::vector<std::vector<uint8_t>>> staging_ = std::make_shared<std::vector<std::vector<uint8_t>>>();
   int64_t stagingBytes_ = 0;
+  // The backend context's own memory (ExecutionContext::memoryUsage: activations, I/O and
+  // staging buffers), reported to V8 at creation and again after each call, as buffers grow
+  // with the shapes run. Shared with the completion of a call in flight, which does the
+  // update; withdrawn by dispose() or the finalizer, after which updates do nothing.
+  std::shared_ptr<ExternalMemoryReport> memory_ = std::make_shared<ExternalMemoryReport>();
 };
 
 }  // namespace tnrt::binding

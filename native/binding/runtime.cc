@@ -46,9 +46,9 @@ Napi::Value Runtime::DeserializeEngine(const Napi::CallbackInfo& info) {
   return PromiseWorker<std::shared_ptr<tnrt::Engine>>::Start(
       env, "tensorrt-node deserialize",
       [runtime, bytes, options]() { return runtime->deserializeEngine(bytes->data(), bytes->size(), options); },
-      [log, size = bytes->size()](Napi::Env env, std::shared_ptr<tnrt::Engine>& engine) -> Napi::Value {
+      [log](Napi::Env env, std::shared_ptr<tnrt::Engine>& engine) -> Napi::Value {
         if (!engine) throw makeError(env, ErrorCode::kEngineInvalid, "the backend returned no engine", log->takeRecentErrors());
-        return Engine::create(env, std::move(engine), log, static_cast<int64_t>(size));
+        return Engine::create(env, std::move(engine), log);
       },
       {info.This().As<Napi::Object>()}, log_);
 }

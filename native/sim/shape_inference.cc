@@ -191,5 +191,11 @@ uint64_t ShapeInference::peakActivationBytes() const {
   return peak;
 }
 
+uint64_t ShapeInference::foldedBytes() const {
+  uint64_t bytes = 0;
+  for (const auto& data : foldedData_) bytes += data.capacity();
+  return bytes;
+}
+
 }  // namespace sim
 }  // namespace tnrt

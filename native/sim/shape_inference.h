@@ -44,6 +44,8 @@ class ShapeInference {
   // Peak bytes of intermediate tensors alive at once (liveness over the node order), with
   // unknown dims counted as 0. Inputs, outputs, constants and aliases take no engine memory.
   uint64_t peakActivationBytes() const;
+  // Bytes held by the values folded ahead of run time.
+  uint64_t foldedBytes() const;
 
  private:
   const Graph& graph_;

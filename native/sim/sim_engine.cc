@@ -30,6 +30,11 @@ SimEngine::SimEngine(std::shared_ptr<Runtime> runtime, std::shared_ptr<LogSink> 
       data_(std::move(data)),
       maxTensorBytes_(maxTensorBytes) {
   validate();
+  uint64_t host = plan_.capacity();
+  for (const Tensor& t : data_.graph.initializers) host += t.data.capacity();
+  if (constants_) host += constants_->foldedBytes();
+  for (const auto& weights : reducedWeights_) host += weights.second.capacity() * sizeof(float);
+  memoryUsage_.host = host;
 }
 
 void SimEngine::validate() {

@@ -43,6 +43,9 @@ class SimEngine : public Engine, public std::enable_shared_from_this<SimEngine> 
   uint64_t deviceMemorySize() const override { return data_.deviceMemorySize; }
   int32_t numLayers() const override { return static_cast<int32_t>(data_.graph.nodes.size()); }
   std::vector<uint8_t> serialize() const override { return plan_; }
+  // The plan (kept for serialize()), the graph's weights, the constants folded at load and
+  // the reduced-precision weights. Host memory only.
+  MemoryUsage memoryUsage() const override { return memoryUsage_; }
   std::unique_ptr<ExecutionContext> createExecutionContext() override;
 
   // For SimExecutionContext.
@@ -77,6 +80,7 @@ class SimEngine : public Engine, public std::enable_shared_from_this<SimEngine> 
   std::unique_ptr<ShapeInference> constants_;
   std::vector<Step> steps_;
   std::map<int32_t, std::vector<float>> reducedWeights_;
+  MemoryUsage memoryUsage_;  // computed once the engine is complete: it never changes
 };
 
 }  // namespace sim

@@ -197,6 +197,17 @@ void SimExecutionContext::runStep(size_t s) {
   if (engine_->fp16()) roundOutputsToHalf(s);
 }
 
+MemoryUsage SimExecutionContext::memoryUsage() const {
+  uint64_t host = scratch_.a.capacity() + scratch_.b.capacity() + scratch_.c.capacity();
+  for (const auto& buffer : buffers_) host += buffer.capacity();
+  for (const auto& buffer : alignedInputs_) host += buffer.capacity();
+  for (const auto& step : quantized_)
+    for (const auto& input : step) host += input.capacity() * sizeof(float);
+  MemoryUsage usage;
+  usage.host = host;
+  return usage;
+}
+
 std::vector<HostTensor> SimExecutionContext::execute(const std::vector<HostTensorView>& inputs) {
   bindInputs(inputs);
   for (size_t s = 0; s < stepArgs_.size(); ++s) runStep(s);

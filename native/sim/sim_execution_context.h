@@ -21,6 +21,8 @@ class SimExecutionContext : public ExecutionContext {
   int32_t optimizationProfile() const override { return profile_; }
   // [async]
   std::vector<HostTensor> execute(const std::vector<HostTensorView>& inputs) override;
+  // The activation buffers, input copies and scratch this context keeps between calls.
+  MemoryUsage memoryUsage() const override;
 
   // Called during execute() with every float32 activation input of a Conv, ConvTranspose, Gemm
   // or MatMul (SimEngine::Step::activations) before it is used: INT8 calibration collects its

@@ -10,8 +10,9 @@
 namespace tnrt {
 namespace trt {
 
-TrtEngine::TrtEngine(std::shared_ptr<TrtRuntime> runtime, std::unique_ptr<nvinfer1::ICudaEngine> engine)
-    : runtime_(std::move(runtime)), engine_(std::move(engine)) {
+TrtEngine::TrtEngine(std::shared_ptr<TrtRuntime> runtime, std::unique_ptr<nvinfer1::ICudaEngine> engine,
+                     uint64_t planBytes)
+    : runtime_(std::move(runtime)), engine_(std::move(engine)), planBytes_(planBytes) {
   checkCuda(cudaGetDevice(&device_), "cudaGetDevice");
   std::vector<TensorDesc> outputs;
   for (int32_t i = 0; i < engine_->getNbIOTensors(); ++i) {

@@ -15,8 +15,9 @@ namespace trt {
 
 class TrtEngine final : public Engine, public std::enable_shared_from_this<TrtEngine> {
  public:
-  // Throws BackendError kUnsupported if an I/O tensor has a type we cannot name.
-  TrtEngine(std::shared_ptr<TrtRuntime> runtime, std::unique_ptr<nvinfer1::ICudaEngine> engine);
+  // Throws BackendError kUnsupported if an I/O tensor has a type we cannot name. `planBytes`
+  // is the size of the plan it was deserialized from.
+  TrtEngine(std::shared_ptr<TrtRuntime> runtime, std::unique_ptr<nvinfer1::ICudaEngine> engine, uint64_t planBytes);
   TrtEngine(const TrtEngine&) = delete;
   TrtEngine& operator=(const TrtEngine&) = delete;
 
@@ -27,6 +28,14 @@ class TrtEngine final : public Engine, public std::enable_shared_from_this<TrtEn
   int32_t numLayers() const override;
   // [async]
   std::vector<uint8_t> serialize() const override;
+  // TensorRT loads the weights, which make up nearly all of a plan, into device memory; so the
+  // plan's size stands for the engine's device memory. Its host memory is small and not
+  // counted. (Activation memory belongs to the contexts.)
+  MemoryUsage memoryUsage() const override {
+    MemoryUsage usage;
+    usage.device = planBytes_;
+    return usage;
+  }
   std::unique_ptr<ExecutionContext> createExecutionContext() override;
 
   // For TrtExecutionContext.
@@ -43,6 +52,7 @@ class TrtEngine final : public Engine, public std::enable_shared_from_this<TrtEn
   std::unique_ptr<nvinfer1::ICudaEngine> engine_;
   std::vector<TensorDesc> io_;  // inputs first, then outputs, each in TensorRT's order
   int device_ = 0;
+  uint64_t planBytes_ = 0;
   // Serializes the few non-const ICudaEngine calls (context creation, serialization).
   mutable std::mutex mutex_;
 };

@@ -45,6 +45,17 @@ TrtExecutionContext::TrtExecutionContext(std::shared_ptr<TrtEngine> engine)
   }
 }
 
+MemoryUsage TrtExecutionContext::memoryUsage() const {
+  MemoryUsage usage;
+  usage.device = engine_->deviceMemorySize();
+  for (const IoSlot& slot : slots_) {
+    usage.device += slot.device.capacity();
+    if (slot.allocator) usage.device += slot.allocator->capacity();
+    usage.host += slot.host.capacity();
+  }
+  return usage;
+}
+
 TrtExecutionContext::~TrtExecutionContext() {
   // Nothing is in flight after execute() returns, but make sure before the context and the
   // buffers it points at are freed.

@@ -33,6 +33,9 @@ class TrtExecutionContext final : public ExecutionContext {
   int32_t optimizationProfile() const override { return profile_; }
   // [async]
   std::vector<HostTensor> execute(const std::vector<HostTensorView>& inputs) override;
+  // Device: the engine's activation memory, which TensorRT allocated for this context, and
+  // the I/O buffers (output allocators' included). Host: the pinned staging buffers.
+  MemoryUsage memoryUsage() const override;
 
  private:
   struct IoSlot {

@@ -28,6 +28,7 @@ class OutputAllocator final : public nvinfer1::IOutputAllocator {
   void reset();
   // The buffer TensorRT wrote the output to (null before the first allocation).
   void* data() const { return buffer_.data(); }
+  size_t capacity() const { return buffer_.capacity(); }
   bool shapeKnown() const { return shapeKnown_; }
   const Dims& shape() const { return shape_; }
   const std::string& error() const { return error_; }

@@ -42,7 +42,7 @@ std::shared_ptr<Engine> TrtRuntime::deserializeEngine(const uint8_t* data, size_
         "'sim')";
     throw BackendError(ErrorCode::kEngineInvalid, logger_->describeFailure(what, mark));
   }
-  return std::make_shared<TrtEngine>(shared_from_this(), std::move(engine));
+  return std::make_shared<TrtEngine>(shared_from_this(), std::move(engine), size);
 }
 
 }  // namespace trt

@@ -5,9 +5,12 @@
 // builds with a complete options struct, one call runs a context with all its tensors) so
 // that the TensorRT adapter stays a mechanical mapping and policy lives above it.
 //
-// Threading: every method may be called from a libuv worker thread. A Builder, Runtime and
-// Engine may be used from several threads at once (their methods are const or internally
-// locked); an ExecutionContext is used by one thread at a time (the binding queues calls).
+// Threading: every method may be called from a thread other than the event loop's (the libuv
+// pool, or a builder's own thread). The binding calls a Builder, and destroys the Networks it
+// made, one job at a time, in order (native/binding/builder_queue.h), as TensorRT's IBuilder
+// requires. A Runtime and an Engine may be used from several threads at once (their methods
+// are const or internally locked); an ExecutionContext is used by one thread at a time (the
+// binding queues calls).
 //
 // Errors: methods report failure by throwing tnrt::BackendError with a code the binding maps
 // to a JavaScript error class. Nothing here may abort the process.

@@ -132,11 +132,12 @@ Builder::Builder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Builder>(inf
 
 namespace {
 
-// The error for a job that could not be queued because no thread could be started.
-[[noreturn]] void throwNoThread(Napi::Env env, const std::system_error& e) {
-  throw makeError(env, ErrorCode::kInternal,
-                  std::string("could not start a build thread (") + e.what() +
-                      "); the process may be at its thread limit: finish or cancel other builds, or raise the limit");
+// Why a job could not be queued: no thread could be started for it. The promise, already
+// made, rejects with this (rather than the call throwing), so that its thread-safe function is
+// released and does not keep the event loop alive.
+std::string noThreadMessage(const std::system_error& e) {
+  return std::string("could not start a build thread (") + e.what() +
+         "); the process may be at its thread limit: finish or cancel other builds, or raise the limit";
 }
 
 }  // namespace
@@ -183,7 +184,7 @@ Napi::Value Builder::ParseOnnx(const Napi::CallbackInfo& info) {
       });
     });
   } catch (const std::system_error& e) {
-    throwNoThread(env, e);
+    promise->reject(ErrorCode::kInternal, noThreadMessage(e));
   }
   return promise->promise();
 }
@@ -232,7 +233,7 @@ Napi::Value Builder::BuildSerializedNetwork(const Napi::CallbackInfo& info) {
     });
   } catch (const std::system_error& e) {
     queue->removeBuild(cancel.get());
-    throwNoThread(env, e);
+    promise->reject(ErrorCode::kInternal, noThreadMessage(e));
   }
   return promise->promise();
 }

@@ -36,7 +36,8 @@ TrtNetwork::~TrtNetwork() {
   // IBuilder and the objects it made are used by one thread at a time, so these must not be
   // torn down while the same builder parses or builds on another thread; but this may run on
   // the JavaScript thread, which must not wait for a build. The builder destroys them now if
-  // it is idle, else as soon as it is.
+  // it is idle, else as soon as it is. (The binding also runs this on the builder's own
+  // queue, after the job in progress, so the builder is normally idle by then.)
   owner_->retire(std::move(parser_), std::move(network_));
 }
 

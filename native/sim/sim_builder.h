@@ -23,12 +23,14 @@ class SimBuilder : public Builder {
 
  private:
   std::shared_ptr<LogSink> log_;
-  // TensorRT's IBuilder, and the networks it made, may be used by one thread at a time; the
-  // adapter (native/tensorrt/builder.h) holds a lock for every parse and build and for a
-  // network's teardown. The sim has no such need of its own, but takes the same lock at the
-  // same places, so that the binding's threading is exercised, on machines without TensorRT,
-  // against the locking it meets on TensorRT: a thread that tears down a network while a
-  // build of the same builder runs waits for that build, here as there.
+  // TensorRT's IBuilder, and the networks it made, may be used by one thread at a time, so a
+  // backend may lock its builder for each parse and build, and a network's teardown may need
+  // that lock too. The sim has no such need of its own, but behaves as the strictest backend
+  // would: it holds this lock for every parse and build and takes it to tear a network down
+  // (the TensorRT adapter did so until it learned to defer the teardown, see its retire()).
+  // The binding's promise, that it never tears a network down on the event loop nor while a
+  // job of the same builder runs (native/binding/builder_queue.h), is thereby tested on
+  // machines without TensorRT: breaking it makes the build-threads tests hang.
   std::shared_ptr<std::mutex> lock_ = std::make_shared<std::mutex>();
 };
 

@@ -15,7 +15,7 @@ class SimNetwork : public Network {
   SimNetwork(std::shared_ptr<std::mutex> builderLock, std::shared_ptr<const Graph> graph, NetworkInfo info,
              bool stronglyTyped)
       : builderLock_(std::move(builderLock)), graph_(std::move(graph)), info_(std::move(info)), stronglyTyped_(stronglyTyped) {}
-  // As TensorRT's network (native/tensorrt/network.cc): torn down under its builder's lock.
+  // Torn down under its builder's lock, as the strictest backend would (see SimBuilder::lock_).
   ~SimNetwork() override {
     std::lock_guard<std::mutex> lock(*builderLock_);
     graph_.reset();

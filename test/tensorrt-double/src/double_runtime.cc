@@ -87,7 +87,9 @@ nvinfer1::ICudaEngine* DoubleRuntime::deserializeCudaEngine(void const* blob, st
     return nullptr;
   }
   try {
-    std::shared_ptr<tnrt::Engine> sim = sim_->deserializeEngine(simBytes, simSize);
+    // The plan is the adapter's to size-check (TensorRT checks its own sizes); the sim's default
+    // limit applies to the engine it wraps.
+    std::shared_ptr<tnrt::Engine> sim = sim_->deserializeEngine(simBytes, simSize, tnrt::DeserializeOptions{});
     std::vector<DoubleEngine::Io> io;
     for (const tnrt::TensorDesc& t : sim->ioTensors()) {
       DoubleEngine::Io e;

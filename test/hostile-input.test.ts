@@ -581,6 +581,32 @@ describe('engine files', () => {
     expect((error as Error).message).toMatch(/output 'y' is declared -1x1099511627776 but its graph computes 1x4/);
   });
 
+  it('declares the memory execute allocates, and a forged larger profile is refused at load', async () => {
+    // x -> Relu -> t -> Relu -> y: execute holds t and y, 2 x (8 x 4 float32) = 256 bytes at max.
+    const chain = makeModel({
+      inputs: [f32('x', ['n', 4])],
+      outputs: [f32('y', ['n', 4])],
+      nodes: [
+        { op: 'Relu', inputs: ['x'], outputs: ['t'], name: 'r1' },
+        { op: 'Relu', inputs: ['t'], outputs: ['y'], name: 'r2' },
+      ],
+    });
+    const plan = await buildEngine(chain, { backend: 'sim', profiles: [{ x: { min: [1, 4], opt: [2, 4], max: [8, 4] } }] });
+    using runtime = new Runtime({ backend: 'sim' });
+    using engine = await runtime.deserializeCudaEngine(plan);
+    expect(engine.deviceMemorySize).toBe(2 * 8 * 4 * 4);
+    // The fuzzer's slow engine: max raised to 2^20 rows, nothing else changed. Executing at
+    // that shape would allocate and compute 2 x 2^20 x 16 bytes the engine never declared.
+    const forged = plan.slice();
+    const l = layout(forged);
+    l.set(l.profile.max[0]!, 2n ** 20n);
+    const error = await runtime.deserializeCudaEngine(reseal(forged)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EngineInvalidError);
+    expect((error as Error).message).toContain(
+      `its graph needs ${2 * 2 ** 20 * 16} bytes of execution memory at optimization profile 0 (max shapes) but the engine declares 256`,
+    );
+  });
+
   it('every error above is a TensorRTError (never a crash or a plain Error)', async () => {
     const plan = await build();
     const forged = plan.slice();

@@ -44,6 +44,11 @@ class ShapeInference {
   // Peak bytes of intermediate tensors alive at once (liveness over the node order), with
   // unknown dims counted as 0. Inputs, outputs, constants and aliases take no engine memory.
   uint64_t peakActivationBytes() const;
+  // What the sim's execution context allocates for these shapes: a buffer for every output of
+  // every layer not folded (aliases excepted), kept for reuse across calls, plus the largest
+  // scratch a layer declares. UINT64_MAX on overflow. The engine declares it as its device
+  // memory size, and a load refuses an engine whose graph needs more than it declares.
+  uint64_t executionBytes() const;
 
  private:
   const Graph& graph_;
@@ -53,6 +58,8 @@ class ShapeInference {
   std::vector<ValueState> values_;
   std::vector<std::vector<uint8_t>> foldedData_;
   std::vector<bool> folded_;
+  size_t foldedBytes_ = 0;
+  uint64_t maxScratchBytes_ = 0;
   int32_t failedNode_ = -1;
   KernelScratch scratch_;
 };

@@ -204,14 +204,26 @@ std::vector<HostTensor> SimExecutionContext::execute(const std::vector<HostTenso
   const Graph& graph = engine_->graph();
   std::vector<HostTensor> outputs(graph.outputs.size());
   for (size_t i = 0; i < graph.outputs.size(); ++i) {
-    const Slot& slot = slots_[static_cast<size_t>(graph.outputs[i])];
+    Slot& slot = slots_[static_cast<size_t>(graph.outputs[i])];
     HostTensor& out = outputs[i];
     out.name = graph.values[static_cast<size_t>(graph.outputs[i])].name;
     out.dtype = slot.dtype;
     out.shape = slot.shape;
     const size_t bytes = dataTypeBytes(slot.dtype, volume(slot.shape));
+    if (!bytes) continue;
+    // An output the context computed into its own buffer is handed over rather than copied:
+    // the binding copies it into an ArrayBuffer anyway, and a copy here held a large output
+    // three times at once (buffer, copy, ArrayBuffer). The buffer is regrown on the next call.
+    std::vector<uint8_t>& own = buffers_[static_cast<size_t>(graph.outputs[i])];
+    if (!own.empty() && slot.data == own.data() && own.size() >= bytes) {
+      own.resize(bytes);
+      out.data.swap(own);
+      // A graph output listed twice copies from here (inner vectors' storage does not move).
+      slot.data = out.data.data();
+      continue;
+    }
     const auto* src = static_cast<const uint8_t*>(slot.data);
-    if (bytes) out.data.assign(src, src + bytes);
+    out.data.assign(src, src + bytes);
   }
   return outputs;
 }

@@ -4,7 +4,8 @@
 // that folder too); each runs here in a child process, so a crash fails its test instead of
 // killing vitest. The other models are built in code, one per overflow path the sim guards.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -732,4 +733,53 @@ it('the regression corpus holds the five reproductions', () => {
   ]) {
     expect(readFileSync(join(corpus, name)).byteLength).toBeGreaterThan(0);
   }
+});
+
+describe('execution memory', () => {
+  // x -> Relu x 8 -> y, each tensor 4M float32 = 16 MiB. A buffer per layer held 8 x 16 MiB;
+  // pooled by liveness, a chain needs two buffers (one read, one written), and the output is
+  // handed to the binding instead of copied. Measured in a child so that vitest's own heap
+  // does not blur the figure; RSS is memory, not time, so a loaded machine does not change it.
+  it('a chain of large layers reuses buffers: execute grows RSS by a few tensors, not one per layer', async () => {
+    const n = 4 * 1024 * 1024;
+    const layers = 8;
+    const model = makeModel({
+      inputs: [f32('x', [1, n])],
+      outputs: [f32('y', [1, n])],
+      nodes: Array.from({ length: layers }, (_, i) => ({
+        op: 'Relu',
+        inputs: [i === 0 ? 'x' : `t${i}`],
+        outputs: [i === layers - 1 ? 'y' : `t${i + 1}`],
+      })),
+    });
+    const plan = await buildEngine(model, { backend: 'sim' });
+    const dir = mkdtempSync(join(tmpdir(), 'tnrt-chain-'));
+    const file = join(dir, 'chain.engine');
+    writeFileSync(file, plan);
+    const script = `
+      const api = await import(process.env.ENTRY);
+      const { readFileSync } = await import('node:fs');
+      const engine = await new api.Runtime({ backend: 'sim' }).deserializeCudaEngine(new Uint8Array(readFileSync(process.env.INPUT)));
+      const context = engine.createExecutionContext();
+      const x = new api.Tensor('float32', new Float32Array(${n}).fill(-1), [1, ${n}]);
+      const before = process.resourceUsage().maxRSS / 1024;
+      const out = await context.execute({ x });
+      const after = process.resourceUsage().maxRSS / 1024;
+      process.stdout.write(JSON.stringify({ grewMiB: after - before, first: out.y.data[0], declared: engine.deviceMemorySize }));`;
+    try {
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+        env: { ...process.env, ENTRY: new URL('../dist/index.js', import.meta.url).href, INPUT: file },
+        timeout: 60_000,
+      });
+      const r = JSON.parse(stdout) as { grewMiB: number; first: number; declared: number };
+      expect(r.first).toBe(0);
+      // The declared figure is the upper bound: every layer output (8 x 16 MiB).
+      expect(r.declared).toBe(layers * n * 4);
+      // Two pooled buffers and the output's ArrayBuffer: 48 MiB; allow slack for the heap, far
+      // below the 128 MiB a buffer per layer took.
+      expect(r.grewMiB).toBeLessThan(80);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -44,9 +44,9 @@ class ShapeInference {
   // Peak bytes of intermediate tensors alive at once (liveness over the node order), with
   // unknown dims counted as 0. Inputs, outputs, constants and aliases take no engine memory.
   uint64_t peakActivationBytes() const;
-  // What the sim's execution context allocates for these shapes: a buffer for every output of
-  // every layer not folded (aliases excepted), kept for reuse across calls, plus the largest
-  // scratch a layer declares. UINT64_MAX on overflow. The engine declares it as its device
+  // A bound on what the sim's execution context allocates for these shapes: every output of
+  // every layer not folded (aliases excepted; the context pools them by liveness, so it needs
+  // at most this), plus the largest scratch a layer declares. UINT64_MAX on overflow. The engine declares it as its device
   // memory size, and a load refuses an engine whose graph needs more than it declares.
   uint64_t executionBytes() const;
 

@@ -1,6 +1,6 @@
 // Runs a SimEngine. Used by one thread at a time; owns every buffer it writes, pools them by
-// liveness and reuses
-// them across calls, so that a steady-state execute() only allocates the returned outputs.
+// liveness and reuses them across calls, so that a steady-state execute() only allocates the
+// returned outputs.
 #pragma once
 
 #include <functional>

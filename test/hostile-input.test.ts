@@ -608,6 +608,32 @@ describe('engine files', () => {
     );
   });
 
+  it("checks an engine's nodes against the operators' input counts, as the parser does", async () => {
+    // The graph inside an engine is as untrusted as a model: a node whose required input is
+    // forged to "absent" (id -1) must be refused at load, not reach Add's kernel.
+    const add = makeModel({
+      inputs: [f32('x', [2])],
+      outputs: [f32('y', [2])],
+      nodes: [{ op: 'Add', inputs: ['x', 'x'], outputs: ['y'], name: 'add' }],
+    });
+    const plan = await buildEngine(add, { backend: 'sim' });
+    // graph_codec writes a node as name, op type, domain (u32 length + bytes each), opset
+    // (i64), then its input ids (u32 count + i32 each).
+    const needle = [3, 0, 0, 0, 0x41, 0x64, 0x64, 0, 0, 0, 0];
+    let at = -1;
+    for (let i = HEADER; i + needle.length <= plan.length && at < 0; i++) if (needle.every((b, k) => plan[i + k] === b)) at = i;
+    expect(at).toBeGreaterThan(0);
+    const inputs = at + needle.length + 8;
+    const forged = plan.slice();
+    const view = new DataView(forged.buffer);
+    expect(view.getUint32(inputs, true)).toBe(2);
+    view.setInt32(inputs + 8, -1, true);
+    using runtime = new Runtime({ backend: 'sim' });
+    const error = await runtime.deserializeCudaEngine(reseal(forged)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EngineInvalidError);
+    expect((error as Error).message).toMatch(/node 'add' \(Add\) leaves input 1 empty, but it is required: Add \(opset 17\) takes 2 inputs/);
+  });
+
   it('every error above is a TensorRTError (never a crash or a plain Error)', async () => {
     const plan = await build();
     const forged = plan.slice();

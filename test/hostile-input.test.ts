@@ -157,6 +157,16 @@ describe('fuzz regressions (test/fuzz-corpus/regressions, one child process each
     expect(r.maxRssMiB).toBeLessThan(1024);
   });
 
+  it('engine-execution-memory-undeclared.engine: EngineInvalidError at load, before 2 GiB of execute', async () => {
+    // A 405-byte Relu -> Relu engine whose profile max rows were forged from 8 to 2^26: each
+    // tensor (1 GiB) is under maxTensorBytes, but execute held 2 GiB it never declared
+    // (16 s and 5 GB RSS before this check).
+    const r = await runRepro('engine-execution-memory-undeclared.engine');
+    expect(r).toMatchObject({ ok: false, stage: 'deserialize', name: 'EngineInvalidError' });
+    expect(r.message).toContain(`its graph needs ${2 * 2 ** 26 * 16} bytes of execution memory at optimization profile 0 (max shapes) but the engine declares 256`);
+    expect(r.maxRssMiB).toBeLessThan(1024);
+  });
+
   it('engine-opt-outside-range.engine: EngineInvalidError at load naming the profile rule', async () => {
     const r = await runRepro('engine-opt-outside-range.engine');
     expect(r).toMatchObject({ ok: false, stage: 'deserialize', name: 'EngineInvalidError', code: 'ERR_TENSORRT_ENGINE_INVALID' });

@@ -106,6 +106,11 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes) {
       }
       if (!known) continue;
       const int32_t id = node.outputs[k];
+      // An omitted optional output (MaxPool's Indices, Dropout's mask) is still written, into
+      // the context's scratch: it counts towards execution memory like a layer's scratch.
+      uint64_t omittedBytes = 0;
+      if (id < 0 && checkedTensorBytes(descs[k].dtype, shape, &omittedBytes))
+        maxScratchBytes_ = std::max(maxScratchBytes_, omittedBytes);
       checkTensorBytesLazy(
           [&] {
             return node.label() + ": output '" +

@@ -4,7 +4,8 @@
 // that folder too); each runs here in a child process, so a crash fails its test instead of
 // killing vitest. The other models are built in code, one per overflow path the sim guards.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -153,6 +154,16 @@ describe('fuzz regressions (test/fuzz-corpus/regressions, one child process each
     const r = await runRepro('engine-declared-shape-mismatch.engine');
     expect(r).toMatchObject({ ok: false, stage: 'deserialize', name: 'EngineInvalidError', code: 'ERR_TENSORRT_ENGINE_INVALID' });
     expect(r.message).toMatch(/output '\w+' is declared 2x6x4x4 but its graph computes 2x6x16777220x4/);
+    expect(r.maxRssMiB).toBeLessThan(1024);
+  });
+
+  it('engine-execution-memory-undeclared.engine: EngineInvalidError at load, before 2 GiB of execute', async () => {
+    // A 405-byte Relu -> Relu engine whose profile max rows were forged from 8 to 2^26: each
+    // tensor (1 GiB) is under maxTensorBytes, but execute held 2 GiB it never declared
+    // (16 s and 5 GB RSS before this check).
+    const r = await runRepro('engine-execution-memory-undeclared.engine');
+    expect(r).toMatchObject({ ok: false, stage: 'deserialize', name: 'EngineInvalidError' });
+    expect(r.message).toContain(`its graph needs ${2 * 2 ** 26 * 16} bytes of execution memory at optimization profile 0 (max shapes) but the engine declares 256`);
     expect(r.maxRssMiB).toBeLessThan(1024);
   });
 
@@ -581,6 +592,58 @@ describe('engine files', () => {
     expect((error as Error).message).toMatch(/output 'y' is declared -1x1099511627776 but its graph computes 1x4/);
   });
 
+  it('declares the memory execute allocates, and a forged larger profile is refused at load', async () => {
+    // x -> Relu -> t -> Relu -> y: execute holds t and y, 2 x (8 x 4 float32) = 256 bytes at max.
+    const chain = makeModel({
+      inputs: [f32('x', ['n', 4])],
+      outputs: [f32('y', ['n', 4])],
+      nodes: [
+        { op: 'Relu', inputs: ['x'], outputs: ['t'], name: 'r1' },
+        { op: 'Relu', inputs: ['t'], outputs: ['y'], name: 'r2' },
+      ],
+    });
+    const plan = await buildEngine(chain, { backend: 'sim', profiles: [{ x: { min: [1, 4], opt: [2, 4], max: [8, 4] } }] });
+    using runtime = new Runtime({ backend: 'sim' });
+    using engine = await runtime.deserializeCudaEngine(plan);
+    expect(engine.deviceMemorySize).toBe(2 * 8 * 4 * 4);
+    // The fuzzer's slow engine: max raised to 2^20 rows, nothing else changed. Executing at
+    // that shape would allocate and compute 2 x 2^20 x 16 bytes the engine never declared.
+    const forged = plan.slice();
+    const l = layout(forged);
+    l.set(l.profile.max[0]!, 2n ** 20n);
+    const error = await runtime.deserializeCudaEngine(reseal(forged)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EngineInvalidError);
+    expect((error as Error).message).toContain(
+      `its graph needs ${2 * 2 ** 20 * 16} bytes of execution memory at optimization profile 0 (max shapes) but the engine declares 256`,
+    );
+  });
+
+  it("checks an engine's nodes against the operators' input counts, as the parser does", async () => {
+    // The graph inside an engine is as untrusted as a model: a node whose required input is
+    // forged to "absent" (id -1) must be refused at load, not reach Add's kernel.
+    const add = makeModel({
+      inputs: [f32('x', [2])],
+      outputs: [f32('y', [2])],
+      nodes: [{ op: 'Add', inputs: ['x', 'x'], outputs: ['y'], name: 'add' }],
+    });
+    const plan = await buildEngine(add, { backend: 'sim' });
+    // graph_codec writes a node as name, op type, domain (u32 length + bytes each), opset
+    // (i64), then its input ids (u32 count + i32 each).
+    const needle = [3, 0, 0, 0, 0x41, 0x64, 0x64, 0, 0, 0, 0];
+    let at = -1;
+    for (let i = HEADER; i + needle.length <= plan.length && at < 0; i++) if (needle.every((b, k) => plan[i + k] === b)) at = i;
+    expect(at).toBeGreaterThan(0);
+    const inputs = at + needle.length + 8;
+    const forged = plan.slice();
+    const view = new DataView(forged.buffer);
+    expect(view.getUint32(inputs, true)).toBe(2);
+    view.setInt32(inputs + 8, -1, true);
+    using runtime = new Runtime({ backend: 'sim' });
+    const error = await runtime.deserializeCudaEngine(reseal(forged)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EngineInvalidError);
+    expect((error as Error).message).toMatch(/node 'add' \(Add\) leaves input 1 empty, but it is required: Add \(opset 17\) takes 2 inputs/);
+  });
+
   it('every error above is a TensorRTError (never a crash or a plain Error)', async () => {
     const plan = await build();
     const forged = plan.slice();
@@ -706,4 +769,53 @@ it('the regression corpus holds the five reproductions', () => {
   ]) {
     expect(readFileSync(join(corpus, name)).byteLength).toBeGreaterThan(0);
   }
+});
+
+describe('execution memory', () => {
+  // x -> Relu x 8 -> y, each tensor 4M float32 = 16 MiB. A buffer per layer held 8 x 16 MiB;
+  // pooled by liveness, a chain needs two buffers (one read, one written), and the output is
+  // handed to the binding instead of copied. Measured in a child so that vitest's own heap
+  // does not blur the figure; RSS is memory, not time, so a loaded machine does not change it.
+  it('a chain of large layers reuses buffers: execute grows RSS by a few tensors, not one per layer', async () => {
+    const n = 4 * 1024 * 1024;
+    const layers = 8;
+    const model = makeModel({
+      inputs: [f32('x', [1, n])],
+      outputs: [f32('y', [1, n])],
+      nodes: Array.from({ length: layers }, (_, i) => ({
+        op: 'Relu',
+        inputs: [i === 0 ? 'x' : `t${i}`],
+        outputs: [i === layers - 1 ? 'y' : `t${i + 1}`],
+      })),
+    });
+    const plan = await buildEngine(model, { backend: 'sim' });
+    const dir = mkdtempSync(join(tmpdir(), 'tnrt-chain-'));
+    const file = join(dir, 'chain.engine');
+    writeFileSync(file, plan);
+    const script = `
+      const api = await import(process.env.ENTRY);
+      const { readFileSync } = await import('node:fs');
+      const engine = await new api.Runtime({ backend: 'sim' }).deserializeCudaEngine(new Uint8Array(readFileSync(process.env.INPUT)));
+      const context = engine.createExecutionContext();
+      const x = new api.Tensor('float32', new Float32Array(${n}).fill(-1), [1, ${n}]);
+      const before = process.resourceUsage().maxRSS / 1024;
+      const out = await context.execute({ x });
+      const after = process.resourceUsage().maxRSS / 1024;
+      process.stdout.write(JSON.stringify({ grewMiB: after - before, first: out.y.data[0], declared: engine.deviceMemorySize }));`;
+    try {
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+        env: { ...process.env, ENTRY: new URL('../dist/index.js', import.meta.url).href, INPUT: file },
+        timeout: 60_000,
+      });
+      const r = JSON.parse(stdout) as { grewMiB: number; first: number; declared: number };
+      expect(r.first).toBe(0);
+      // The declared figure is the upper bound: every layer output (8 x 16 MiB).
+      expect(r.declared).toBe(layers * n * 4);
+      // Two pooled buffers and the output's ArrayBuffer: 48 MiB; allow slack for the heap, far
+      // below the 128 MiB a buffer per layer took.
+      expect(r.grewMiB).toBeLessThan(80);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

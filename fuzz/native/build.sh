@@ -2,7 +2,7 @@
 # Builds the native libFuzzer targets (fuzz/native/*_fuzzer.cc) with clang, libFuzzer, ASan
 # and UBSan into build-fuzz/. The sim, the backend helpers and the histogram code have no
 # N-API dependency, so the targets link them directly; the N-API binding is not built here.
-# Objects are rebuilt only when a source is newer (a header change: delete build-fuzz/).
+# Objects are rebuilt when their source, or any header, is newer.
 # Usage: fuzz/native/build.sh            (JOBS=n to set parallelism, default 2)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,10 +25,13 @@ object_of() { echo "$OUT/obj/$(echo "$1" | tr '/' '_' | sed 's/\.cc$/.o/')"; }
 
 # Compile what is out of date, JOBS at a time; -fsanitize=fuzzer-no-link instruments for
 # coverage without pulling in libFuzzer's main() (that comes at link time).
+# A header newer than an object makes it stale too: objects compiled against two layouts of one
+# class link without complaint and crash as wild jumps in destructors (false findings).
+newest_header=$(ls -t native/sim/*.h native/sim/kernels/*.h native/backend/*.h native/calibration/*.h fuzz/native/*.h 2>/dev/null | head -1)
 stale=()
 for src in "${library_sources[@]}"; do
   obj=$(object_of "$src")
-  if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ]; then stale+=("$src"); fi
+  if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ "$newest_header" -nt "$obj" ]; then stale+=("$src"); fi
 done
 if [ ${#stale[@]} -gt 0 ]; then
   echo "fuzz/native/build.sh: compiling ${#stale[@]} source(s) with $CXX"

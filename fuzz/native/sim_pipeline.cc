@@ -109,7 +109,7 @@ std::shared_ptr<LogSink> silentLog() {
 void runEngine(const uint8_t* data, size_t size) {
   tolerateTypedErrors([&] {
     std::shared_ptr<Runtime> runtime = simBackend().createRuntime(silentLog());
-    std::shared_ptr<Engine> engine = runtime->deserializeEngine(data, size);
+    std::shared_ptr<Engine> engine = runtime->deserializeEngine(data, size, DeserializeOptions{});
     if (!engine) return;
     // What the public API reads after a load (Engine.getTensorShape, getProfileShape).
     engine->numLayers();

@@ -159,7 +159,9 @@ Napi::Value Builder::ParseOnnx(const Napi::CallbackInfo& info) {
           std::string message = "failed to parse the ONNX model:";
           for (const auto& e : result.errors) {
             message += "\n  ";
-            if (!e.node.empty() || !e.op.empty()) message += "node '" + e.node + "' (" + e.op + "): ";
+            // Most sim descriptions already start with the node's label; say it once.
+            const std::string label = "node '" + e.node + "' (" + e.op + "): ";
+            if ((!e.node.empty() || !e.op.empty()) && e.description.compare(0, label.size(), label) != 0) message += label;
             message += e.description;
           }
           if (result.errors.empty()) message += " the parser reported no details";

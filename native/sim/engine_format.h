@@ -26,7 +26,9 @@ namespace sim {
 // The first bytes of every sim engine; also exported to lib/ to route engines by content.
 inline constexpr uint8_t kEngineMagic[8] = {'T', 'N', 'R', 'T', 'S', 'I', 'M', 0};
 // 2: the precision block (implicit fp16/int8 builds).
-constexpr uint32_t kEngineFormatVersion = 2;
+// 3: deviceMemorySize became the execution-memory bound the loader checks. Version 2 stored a
+// liveness peak, which that check would call forged; such engines get the rebuild message.
+constexpr uint32_t kEngineFormatVersion = 3;
 constexpr size_t kEngineHeaderSize = 32;
 
 struct EngineData {

@@ -1,5 +1,8 @@
 #include "op_registry.h"
 
+#include <algorithm>
+#include <stdexcept>
+
 namespace tnrt {
 namespace sim {
 
@@ -25,10 +28,67 @@ const OpRegistry& OpRegistry::instance() {
   return registry;
 }
 
+const InputArity& OpDef::inputArity(int64_t opset) const {
+  // add() guarantees a first entry at or below minOpset, and find() only hands out defs for
+  // opsets in range, so some entry always applies.
+  size_t k = 0;
+  while (k + 1 < inputs.size() && inputs[k + 1].sinceOpset <= opset) ++k;
+  return inputs[k];
+}
+
 void OpRegistry::add(OpDef def) {
+  bool ordered = !def.inputs.empty() && def.inputs.front().sinceOpset <= def.minOpset;
+  for (size_t k = 0; ordered && k < def.inputs.size(); ++k) {
+    const InputArity& a = def.inputs[k];
+    ordered = a.minInputs >= 0 && a.minInputs <= a.maxInputs && (k == 0 || a.sinceOpset > def.inputs[k - 1].sinceOpset);
+  }
+  if (!ordered)
+    throw std::logic_error("op registry: " + def.opType + " needs input counts ordered by opset, starting at opset " +
+                           std::to_string(def.minOpset));
   std::string key = def.opType;
   ops_[key] = std::move(def);
 }
+
+std::vector<std::string> OpRegistry::opTypes() const {
+  std::vector<std::string> names;
+  for (const auto& entry : ops_) names.push_back(entry.first);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+const OpDef* OpRegistry::findAnyOpset(const std::string& opType) const {
+  auto it = ops_.find(opType);
+  return it == ops_.end() ? nullptr : &it->second;
+}
+
+namespace {
+
+std::string countRange(int32_t lo, int32_t hi) {
+  if (lo == hi) return std::to_string(lo);
+  if (hi == kVariadicInputs) return std::to_string(lo) + " or more";
+  return std::to_string(lo) + " to " + std::to_string(hi);
+}
+
+// Empty when `node` lists the inputs `op` takes at its opset; otherwise why not. Shape
+// inference and the kernels index required inputs without looking, so a node that lacks one
+// (a DequantizeLinear with no inputs, from a fuzzer or a broken exporter) must stop here.
+std::string checkInputs(const Node& node, const OpDef& op) {
+  const InputArity& arity = op.inputArity(node.opset);
+  const auto count = static_cast<int64_t>(node.inputs.size());
+  const std::string spec = node.opType + " (opset " + std::to_string(node.opset) + ") takes " +
+                           countRange(arity.minInputs, arity.maxInputs) + " input" +
+                           (arity.maxInputs == 1 ? "" : "s");
+  if (count < arity.minInputs || count > arity.maxInputs)
+    return node.label() + " has " + std::to_string(count) + " input" + (count == 1 ? "" : "s") + "; " + spec +
+           " in the ONNX spec; fix the model's node or the opset it imports";
+  for (int32_t i = 0; i < arity.minInputs; ++i)
+    if (node.inputs[static_cast<size_t>(i)] < 0)
+      return node.label() + " leaves input " + std::to_string(i) + " empty, but it is required: " + spec +
+             ", of which the first " + std::to_string(arity.minInputs) + " must be given";
+  return {};
+}
+
+}  // namespace
 
 const OpDef* OpRegistry::find(const std::string& domain, const std::string& opType, int64_t opset) const {
   if (!domain.empty()) return nullptr;  // custom domains (com.microsoft, ...) have no sim kernels
@@ -43,13 +103,15 @@ bool OpRegistry::checkGraph(const Graph& graph, std::vector<ParserError>* errors
   for (size_t i = 0; i < graph.nodes.size(); ++i) {
     const Node& node = graph.nodes[i];
     if (const OpDef* op = find(node.domain, node.opType, node.opset)) {
+      std::string problem = checkInputs(node, *op);
       const auto outs = static_cast<int32_t>(node.outputs.size());
-      if (outs >= op->minOutputs && outs <= op->maxOutputs) continue;
+      if (problem.empty() && (outs < op->minOutputs || outs > op->maxOutputs))
+        problem = node.label() + " has " + std::to_string(outs) + " outputs; " + node.opType + " produces " +
+                  std::to_string(op->minOutputs) +
+                  (op->maxOutputs != op->minOutputs ? " to " + std::to_string(op->maxOutputs) : "");
+      if (problem.empty()) continue;
       ok = false;
-      errors->push_back({node.name, static_cast<int32_t>(i), node.opType,
-                         node.label() + " has " + std::to_string(outs) + " outputs; " + node.opType + " produces " +
-                             std::to_string(op->minOutputs) +
-                             (op->maxOutputs != op->minOutputs ? " to " + std::to_string(op->maxOutputs) : "")});
+      errors->push_back({node.name, static_cast<int32_t>(i), node.opType, std::move(problem)});
       continue;
     }
     ok = false;

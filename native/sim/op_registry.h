@@ -3,6 +3,7 @@
 // one new kernels/*.cc function plus one registration line (see README.md).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -58,6 +59,19 @@ using KernelFn = void (*)(const Node& node, const std::vector<ValueRef>& inputs,
 using ScratchFn = uint64_t (*)(const Node& node, const std::vector<ValueRef>& inputs,
                                const std::vector<OutputDesc>& outputs);
 
+// How many inputs a node may list, from opset `sinceOpset` on (until the next entry's). ONNX
+// turned several attributes into inputs (Clip, Pad, Slice, Split, Squeeze, Resize, ...), so
+// the count depends on the node's opset. Inputs 0 to minInputs - 1 are required: they must be
+// listed and not left empty (""); the others are optional and may be "".
+struct InputArity {
+  int64_t sinceOpset = 1;
+  int32_t minInputs = 1;
+  int32_t maxInputs = 1;
+};
+
+// maxInputs of a variadic operator (Concat, Sum, Max, ...): ONNX sets no upper bound.
+constexpr int32_t kVariadicInputs = INT32_MAX;
+
 struct OpDef {
   std::string opType;
   int64_t minOpset = 1;
@@ -70,10 +84,17 @@ struct OpDef {
   // How many outputs a node of this type may have (checked before anything runs).
   int32_t minOutputs = 1;
   int32_t maxOutputs = 1;
+  // The input counts the ONNX spec allows, in ascending sinceOpset with the first entry at or
+  // below minOpset. Checked by checkGraph before shape inference, which (like the kernels)
+  // then relies on every required input being there.
+  std::vector<InputArity> inputs;
   // Bytes of scratch memory the kernel needs beyond its outputs for these shapes (the sim's
   // share of TensorRT's workspace pool), or null when it needs none worth limiting. The
   // builder holds it to the 'workspace' memory pool limit.
   ScratchFn scratchBytes = nullptr;
+
+  // The entry of `inputs` in force at `opset`.
+  const InputArity& inputArity(int64_t opset) const;
 };
 
 // The newest default-domain opset whose changes the sim has reviewed.
@@ -89,7 +110,12 @@ class OpRegistry {
   // Appends one ParserError per node the sim cannot run; returns true if all are supported.
   bool checkGraph(const Graph& graph, std::vector<ParserError>* errors) const;
 
+  // Registers `def`; throws std::logic_error when its input counts do not cover its opset
+  // range (a registration bug, caught by the first test that touches the registry).
   void add(OpDef def);
+  // The registered operator types, sorted (tests sweep every operator with them).
+  std::vector<std::string> opTypes() const;
+  const OpDef* findAnyOpset(const std::string& opType) const;
 
  private:
   std::unordered_map<std::string, OpDef> ops_;

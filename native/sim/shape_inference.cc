@@ -52,6 +52,8 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes) {
   values_.assign(graph_.values.size(), ValueState{});
   foldedData_.assign(graph_.values.size(), {});
   folded_.assign(graph_.nodes.size(), false);
+  foldedBytes_ = 0;
+  maxScratchBytes_ = 0;
   failedNode_ = -1;
   for (size_t v = 0; v < graph_.values.size(); ++v) {
     const Value& val = graph_.values[v];
@@ -104,6 +106,11 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes) {
       }
       if (!known) continue;
       const int32_t id = node.outputs[k];
+      // An omitted optional output (MaxPool's Indices, Dropout's mask) is still written, into
+      // the context's scratch: it counts towards execution memory like a layer's scratch.
+      uint64_t omittedBytes = 0;
+      if (id < 0 && checkedTensorBytes(descs[k].dtype, shape, &omittedBytes))
+        maxScratchBytes_ = std::max(maxScratchBytes_, omittedBytes);
       checkTensorBytesLazy(
           [&] {
             return node.label() + ": output '" +
@@ -113,6 +120,7 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes) {
     }
     if (op->scratchBytes) {
       const uint64_t need = op->scratchBytes(node, ins, descs);
+      maxScratchBytes_ = std::max(maxScratchBytes_, need);
       const bool workspace = workspaceBytes_ != kNoWorkspaceLimit;
       const uint64_t limit = workspace ? workspaceBytes_ : maxTensorBytes_;
       if (need > limit)
@@ -132,7 +140,10 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes) {
       if (vol < 0) foldable = false;
       else foldBytes += dataTypeBytes(descs[k].dtype, vol);
     }
-    if (foldBytes > foldLimit_) foldable = false;
+    // The limit holds for all folded tensors together: per node, a chain of nodes each just
+    // under it would make a tiny engine hold gigabytes of constants from load on.
+    if (foldBytes > foldLimit_ - std::min(foldLimit_, foldedBytes_)) foldable = false;
+    if (foldable) foldedBytes_ += foldBytes;
     outs.assign(node.outputs.size(), OutputRef{});
     for (size_t k = 0; k < node.outputs.size(); ++k) {
       int32_t id = node.outputs[k];
@@ -156,6 +167,25 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes) {
     }
   }
   failedNode_ = -1;
+}
+
+uint64_t ShapeInference::executionBytes() const {
+  const auto& registry = OpRegistry::instance();
+  uint64_t total = maxScratchBytes_;
+  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+    if (folded_[n]) continue;
+    const Node& node = graph_.nodes[n];
+    const OpDef* op = registry.find(node.domain, node.opType, node.opset);
+    for (size_t k = 0; k < node.outputs.size(); ++k) {
+      const int32_t id = node.outputs[k];
+      if (id < 0 || (k == 0 && op && op->aliasesInput0)) continue;
+      uint64_t bytes = 0;
+      const ValueState& s = values_[static_cast<size_t>(id)];
+      if (!checkedTensorBytes(s.dtype, s.shape, &bytes)) bytes = 0;  // unknown dims: sized at run time
+      if (!checkedAdd(total, bytes, &total)) return UINT64_MAX;
+    }
+  }
+  return total;
 }
 
 uint64_t ShapeInference::peakActivationBytes() const {

@@ -46,6 +46,12 @@ class ShapeInference {
   uint64_t peakActivationBytes() const;
   // Bytes held by the values folded ahead of run time.
   uint64_t foldedBytes() const;
+  // A bound on what the sim's execution context allocates for these shapes: every output of
+  // every layer not folded (aliases excepted; the context pools them by liveness, so it needs
+  // at most this), plus the largest scratch a layer declares. UINT64_MAX on overflow. The
+  // engine declares it as its device memory size, and a load refuses an engine whose graph
+  // needs more than it declares.
+  uint64_t executionBytes() const;
 
  private:
   const Graph& graph_;
@@ -55,6 +61,8 @@ class ShapeInference {
   std::vector<ValueState> values_;
   std::vector<std::vector<uint8_t>> foldedData_;
   std::vector<bool> folded_;
+  size_t foldedBytes_ = 0;
+  uint64_t maxScratchBytes_ = 0;
   int32_t failedNode_ = -1;
   KernelScratch scratch_;
 };

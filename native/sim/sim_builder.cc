@@ -147,7 +147,9 @@ BuildResult SimBuilder::buildSerializedNetwork(const Network& network, const Bui
         throw BackendError(e.code(), "optimization profile " + std::to_string(p) + " (" + (useMax ? "max" : "min") +
                                          " shapes): " + e.what());
       }
-      if (useMax) engine.deviceMemorySize = std::max(engine.deviceMemorySize, inference.peakActivationBytes());
+      // The device memory the engine declares is what its execution context will allocate at
+      // the largest shapes; the loader recomputes it and refuses an engine that claims less.
+      if (useMax) engine.deviceMemorySize = std::max(engine.deviceMemorySize, inference.executionBytes());
     }
     logTo(log_, Severity::kVerbose, "[sim] optimization profile " + std::to_string(p) + " verified");
   }
@@ -179,7 +181,7 @@ BuildResult SimBuilder::buildSerializedNetwork(const Network& network, const Bui
   result.plan = writeEngine(engine);
   result.timingCache = makeSimTimingCache();
   logTo(log_, Severity::kInfo,
-        "[sim] engine built: " + std::to_string(result.plan.size()) + " bytes, activation memory estimate " +
+        "[sim] engine built: " + std::to_string(result.plan.size()) + " bytes, execution memory " +
             std::to_string(engine.deviceMemorySize) + " bytes");
   return result;
 }

@@ -140,6 +140,14 @@ void SimEngine::validateShapes() {
       } catch (const BackendError& e) {
         invalid(at + ": " + e.what() + "; rebuild the engine");
       }
+      // What execute will allocate is bounded by what the engine declares: a forged profile
+      // with larger max shapes, or a graph edited to compute more, would otherwise make a
+      // few-hundred-byte engine allocate and compute gigabytes at run time.
+      const uint64_t needed = check.executionBytes();
+      if (end && needed > data_.deviceMemorySize)
+        invalid("its graph needs " + (needed == UINT64_MAX ? std::string("more than 2^64") : std::to_string(needed)) +
+                " bytes of execution memory at " + at + " but the engine declares " +
+                std::to_string(data_.deviceMemorySize) + "; the engine is corrupt or forged, rebuild it");
       for (size_t o = 0; o < graph.outputs.size(); ++o) {
         const TensorDesc& t = data_.ioTensors[numInputs + o];
         const ValueState& s = check.value(graph.outputs[o]);

@@ -21,7 +21,7 @@ SimExecutionContext::SimExecutionContext(std::shared_ptr<const SimEngine> engine
   const Graph& graph = engine_->graph();
   const ShapeInference& constants = engine_->constants();
   slots_.resize(graph.values.size());
-  buffers_.resize(graph.values.size());
+  bufferOf_.assign(graph.values.size(), -1);
   for (size_t v = 0; v < graph.values.size(); ++v) {
     const ValueState& s = constants.value(static_cast<int32_t>(v));
     if (s.data) slots_[v] = {s.dtype, s.shape, s.data};  // constants never change
@@ -43,6 +43,51 @@ SimExecutionContext::SimExecutionContext(std::shared_ptr<const SimEngine> engine
   for (const auto& [id, weights] : engine_->reducedWeights()) slots_[static_cast<size_t>(id)].data = weights.data();
   quantized_.resize(steps.size());
   for (size_t i = 0; i < steps.size(); ++i) quantized_[i].resize(steps[i].activations.size());
+
+  // Liveness over the step order, through aliases (Identity, Reshape, ... share their input's
+  // buffer, so that buffer lives until the alias's last reader). Graph outputs never free.
+  const size_t numValues = graph.values.size();
+  rootOf_.resize(numValues);
+  for (size_t v = 0; v < numValues; ++v) rootOf_[v] = static_cast<int32_t>(v);
+  std::vector<int64_t> lastUse(numValues, -1), producedAt(numValues, -1);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const Node& node = *steps[i].node;
+    for (int32_t id : node.inputs)
+      if (id >= 0) lastUse[static_cast<size_t>(rootOf_[static_cast<size_t>(id)])] = static_cast<int64_t>(i);
+    for (size_t k = 0; k < node.outputs.size(); ++k) {
+      const int32_t id = node.outputs[k];
+      if (id < 0) continue;
+      if (k == 0 && steps[i].op->aliasesInput0 && !node.inputs.empty() && node.inputs[0] >= 0)
+        rootOf_[static_cast<size_t>(id)] = rootOf_[static_cast<size_t>(node.inputs[0])];
+      else
+        producedAt[static_cast<size_t>(id)] = static_cast<int64_t>(i);
+    }
+  }
+  for (int32_t id : graph.outputs) lastUse[static_cast<size_t>(rootOf_[static_cast<size_t>(id)])] = INT64_MAX;
+  releaseAfter_.resize(steps.size());
+  for (size_t v = 0; v < numValues; ++v) {
+    if (producedAt[v] < 0 || lastUse[v] == INT64_MAX) continue;
+    releaseAfter_[static_cast<size_t>(std::max(producedAt[v], lastUse[v]))].push_back(static_cast<int32_t>(v));
+  }
+}
+
+size_t SimExecutionContext::acquire(size_t bytes) {
+  // Best fit among the free buffers; else grow the largest free one; else a new buffer.
+  size_t best = SIZE_MAX, largest = SIZE_MAX;
+  for (size_t f = 0; f < free_.size(); ++f) {
+    const size_t size = pool_[free_[f]].size();
+    if (size >= bytes && (best == SIZE_MAX || size < pool_[free_[best]].size())) best = f;
+    if (largest == SIZE_MAX || size > pool_[free_[largest]].size()) largest = f;
+  }
+  const size_t pick = best != SIZE_MAX ? best : largest;
+  if (pick == SIZE_MAX) {
+    pool_.emplace_back();
+    return pool_.size() - 1;
+  }
+  const size_t index = free_[pick];
+  free_[pick] = free_.back();
+  free_.pop_back();
+  return index;
 }
 
 void SimExecutionContext::fakeQuantizeInputs(size_t s) {
@@ -75,7 +120,7 @@ void SimExecutionContext::roundOutputsToHalf(size_t s) {
     if (id < 0 || (k == 0 && step.op->aliasesInput0)) continue;
     Slot& slot = slots_[static_cast<size_t>(id)];
     if (slot.dtype != DataType::kFloat32) continue;
-    auto* x = reinterpret_cast<float*>(buffers_[static_cast<size_t>(id)].data());
+    auto* x = static_cast<float*>(const_cast<void*>(slot.data));  // this step's own pooled buffer
     const int64_t count = volume(slot.shape);
     for (int64_t i = 0; i < count; ++i) x[i] = halfToFloat(floatToHalf(x[i]));
   }
@@ -187,19 +232,32 @@ void SimExecutionContext::runStep(size_t s) {
       slot.data = slots_[static_cast<size_t>(node.inputs[0])].data;
       continue;
     }
-    std::vector<uint8_t>& buf = buffers_[static_cast<size_t>(id)];
+    bufferOf_[static_cast<size_t>(id)] = -1;
+    if (!bytes) {
+      slot.data = kEmptyTensorData;
+      out = {slot.dtype, &slot.shape, nullptr};
+      continue;
+    }
+    const size_t b = acquire(bytes);
+    bufferOf_[static_cast<size_t>(id)] = static_cast<int64_t>(b);
+    std::vector<uint8_t>& buf = pool_[b];
     if (buf.size() < bytes) buf.resize(bytes);
-    slot.data = bytes ? static_cast<const void*>(buf.data()) : kEmptyTensorData;
-    out = {slot.dtype, &slot.shape, bytes ? buf.data() : nullptr};
+    slot.data = buf.data();
+    out = {slot.dtype, &slot.shape, buf.data()};
   }
   if (!step.activations.empty() && (observer_ || engine_->int8())) fakeQuantizeInputs(s);
   if (!(step.op->aliasesInput0 && node.outputs.size() == 1)) step.op->kernel(node, args.ins, args.outs, scratch_);
   if (engine_->fp16()) roundOutputsToHalf(s);
+  for (int32_t id : releaseAfter_[s]) {
+    const int64_t b = bufferOf_[static_cast<size_t>(id)];
+    if (b >= 0) free_.push_back(static_cast<size_t>(b));
+    bufferOf_[static_cast<size_t>(id)] = -1;
+  }
 }
 
 MemoryUsage SimExecutionContext::memoryUsage() const {
   uint64_t host = scratch_.a.capacity() + scratch_.b.capacity() + scratch_.c.capacity();
-  for (const auto& buffer : buffers_) host += buffer.capacity();
+  for (const auto& buffer : pool_) host += buffer.capacity();
   for (const auto& buffer : alignedInputs_) host += buffer.capacity();
   for (const auto& step : quantized_)
     for (const auto& input : step) host += input.capacity() * sizeof(float);
@@ -210,19 +268,37 @@ MemoryUsage SimExecutionContext::memoryUsage() const {
 
 std::vector<HostTensor> SimExecutionContext::execute(const std::vector<HostTensorView>& inputs) {
   bindInputs(inputs);
+  // Every pooled buffer starts the call free (a failed call may have left some taken).
+  free_.clear();
+  for (size_t b = 0; b < pool_.size(); ++b) free_.push_back(b);
+  std::fill(bufferOf_.begin(), bufferOf_.end(), -1);
   for (size_t s = 0; s < stepArgs_.size(); ++s) runStep(s);
 
   const Graph& graph = engine_->graph();
   std::vector<HostTensor> outputs(graph.outputs.size());
   for (size_t i = 0; i < graph.outputs.size(); ++i) {
-    const Slot& slot = slots_[static_cast<size_t>(graph.outputs[i])];
+    Slot& slot = slots_[static_cast<size_t>(graph.outputs[i])];
     HostTensor& out = outputs[i];
     out.name = graph.values[static_cast<size_t>(graph.outputs[i])].name;
     out.dtype = slot.dtype;
     out.shape = slot.shape;
     const size_t bytes = dataTypeBytes(slot.dtype, volume(slot.shape));
+    if (!bytes) continue;
+    // An output the context computed into its own buffer is handed over rather than copied:
+    // the binding copies it into an ArrayBuffer anyway, and a copy here held a large output
+    // three times at once (buffer, copy, ArrayBuffer). The buffer is regrown on the next call.
+    const int64_t b = bufferOf_[static_cast<size_t>(rootOf_[static_cast<size_t>(graph.outputs[i])])];
+    std::vector<uint8_t>* ownPtr = b >= 0 ? &pool_[static_cast<size_t>(b)] : nullptr;
+    if (ownPtr && !ownPtr->empty() && slot.data == ownPtr->data() && ownPtr->size() >= bytes) {
+      std::vector<uint8_t>& own = *ownPtr;
+      own.resize(bytes);
+      out.data.swap(own);
+      // A graph output listed twice copies from here (inner vectors' storage does not move).
+      slot.data = out.data.data();
+      continue;
+    }
     const auto* src = static_cast<const uint8_t*>(slot.data);
-    if (bytes) out.data.assign(src, src + bytes);
+    out.data.assign(src, src + bytes);
   }
   return outputs;
 }

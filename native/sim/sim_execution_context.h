@@ -1,5 +1,6 @@
-// Runs a SimEngine. Used by one thread at a time; owns every buffer it writes and reuses
-// them across calls, so that a steady-state execute() only allocates the returned outputs.
+// Runs a SimEngine. Used by one thread at a time; owns every buffer it writes, pools them by
+// liveness and reuses them across calls, so that a steady-state execute() only allocates the
+// returned outputs.
 #pragma once
 
 #include <functional>
@@ -55,7 +56,15 @@ class SimExecutionContext : public ExecutionContext {
   std::shared_ptr<const SimEngine> engine_;
   int32_t profile_ = 0;
   std::vector<Slot> slots_;                    // per graph value
-  std::vector<std::vector<uint8_t>> buffers_;  // per graph value, for computed tensors
+  // Computed tensors live in pooled buffers, kept across calls: a tensor's buffer returns to
+  // the pool after the last step that reads it (through any alias), so a chain of large
+  // layers reuses two buffers instead of holding one per layer.
+  std::vector<std::vector<uint8_t>> pool_;
+  std::vector<size_t> free_;                 // indices into pool_ free during this call
+  std::vector<int64_t> bufferOf_;            // per graph value: its pool_ index, -1 if none this call
+  std::vector<int32_t> rootOf_;              // per graph value: the value whose buffer it shares (alias)
+  std::vector<std::vector<int32_t>> releaseAfter_;  // per step: values whose buffers free after it
+  size_t acquire(size_t bytes);
   std::vector<StepArgs> stepArgs_;
   std::vector<const HostTensorView*> bound_;   // per engine input, during execute()
   std::vector<std::vector<uint8_t>> alignedInputs_;  // copies of misaligned caller inputs

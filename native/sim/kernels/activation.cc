@@ -228,26 +228,28 @@ void runClip(const Node& node, const std::vector<ValueRef>& in, const std::vecto
 
 void registerActivationOps(OpRegistry& registry) {
   // Opsets 1-5 differ only by the legacy consumed_inputs attribute, which changes nothing here.
-  registry.add({"Relu", 1, kMaxReviewedOpset, inferArithmeticUnary, runRelu, false, 1, 1});
-  registry.add({"Sigmoid", 1, kMaxReviewedOpset, inferFloatUnary, runFloatUnary<SigmoidOp>, false, 1, 1});
-  registry.add({"Tanh", 1, kMaxReviewedOpset, inferFloatUnary, runFloatUnary<TanhOp>, false, 1, 1});
+  registry.add({"Relu", 1, kMaxReviewedOpset, inferArithmeticUnary, runRelu, false, 1, 1, {{1, 1, 1}}});
+  registry.add({"Sigmoid", 1, kMaxReviewedOpset, inferFloatUnary, runFloatUnary<SigmoidOp>, false, 1, 1, {{1, 1, 1}}});
+  registry.add({"Tanh", 1, kMaxReviewedOpset, inferFloatUnary, runFloatUnary<TanhOp>, false, 1, 1, {{1, 1, 1}}});
   // Later opsets of these only add types (bfloat16, double) the sim does not run.
-  registry.add({"LeakyRelu", 1, kMaxReviewedOpset, inferFloatUnary, runParamUnary<LeakyReluOp>, false, 1, 1});
-  registry.add({"HardSigmoid", 1, kMaxReviewedOpset, inferFloatUnary, runParamUnary<HardSigmoidOp>, false, 1, 1});
-  registry.add({"HardSwish", 14, kMaxReviewedOpset, inferFloatUnary, runParamUnary<HardSwishOp>, false, 1, 1});
-  registry.add({"Elu", 1, kMaxReviewedOpset, inferFloatUnary, runParamUnary<EluOp>, false, 1, 1});
-  registry.add({"Selu", 1, kMaxReviewedOpset, inferFloatUnary, runParamUnary<SeluOp>, false, 1, 1});
-  registry.add({"Softplus", 1, kMaxReviewedOpset, inferFloatUnary, runParamUnary<SoftplusOp>, false, 1, 1});
-  registry.add({"Softsign", 1, kMaxReviewedOpset, inferFloatUnary, runParamUnary<SoftsignOp>, false, 1, 1});
+  registry.add({"LeakyRelu", 1, kMaxReviewedOpset, inferFloatUnary, runParamUnary<LeakyReluOp>, false, 1, 1, {{1, 1, 1}}});
+  registry.add({"HardSigmoid", 1, kMaxReviewedOpset, inferFloatUnary, runParamUnary<HardSigmoidOp>, false, 1, 1, {{1, 1, 1}}});
+  registry.add({"HardSwish", 14, kMaxReviewedOpset, inferFloatUnary, runParamUnary<HardSwishOp>, false, 1, 1, {{1, 1, 1}}});
+  registry.add({"Elu", 1, kMaxReviewedOpset, inferFloatUnary, runParamUnary<EluOp>, false, 1, 1, {{1, 1, 1}}});
+  registry.add({"Selu", 1, kMaxReviewedOpset, inferFloatUnary, runParamUnary<SeluOp>, false, 1, 1, {{1, 1, 1}}});
+  registry.add({"Softplus", 1, kMaxReviewedOpset, inferFloatUnary, runParamUnary<SoftplusOp>, false, 1, 1, {{1, 1, 1}}});
+  registry.add({"Softsign", 1, kMaxReviewedOpset, inferFloatUnary, runParamUnary<SoftsignOp>, false, 1, 1, {{1, 1, 1}}});
   // Opsets 1-5 of these carry consumed_inputs only; 13 adds bfloat16.
-  registry.add({"Exp", 1, kMaxReviewedOpset, inferFloatUnary, runFloatUnary<ExpOp>, false, 1, 1});
-  registry.add({"Log", 1, kMaxReviewedOpset, inferFloatUnary, runFloatUnary<LogOp>, false, 1, 1});
-  registry.add({"Sqrt", 1, kMaxReviewedOpset, inferFloatUnary, runFloatUnary<SqrtOp>, false, 1, 1});
-  registry.add({"Reciprocal", 1, kMaxReviewedOpset, inferFloatUnary, runFloatUnary<ReciprocalOp>, false, 1, 1});
-  registry.add({"Erf", 9, kMaxReviewedOpset, inferFloatUnary, runFloatUnary<ErfOp>, false, 1, 1});
-  registry.add({"Abs", 1, kMaxReviewedOpset, inferArithmeticUnary, runArithmeticUnary<AbsOp>, false, 1, 1});
-  registry.add({"Neg", 1, kMaxReviewedOpset, inferNeg, runArithmeticUnary<NegOp>, false, 1, 1});
-  registry.add({"Clip", 1, kMaxReviewedOpset, inferClip, runClip, false, 1, 1});
+  registry.add({"Exp", 1, kMaxReviewedOpset, inferFloatUnary, runFloatUnary<ExpOp>, false, 1, 1, {{1, 1, 1}}});
+  registry.add({"Log", 1, kMaxReviewedOpset, inferFloatUnary, runFloatUnary<LogOp>, false, 1, 1, {{1, 1, 1}}});
+  registry.add({"Sqrt", 1, kMaxReviewedOpset, inferFloatUnary, runFloatUnary<SqrtOp>, false, 1, 1, {{1, 1, 1}}});
+  registry.add({"Reciprocal", 1, kMaxReviewedOpset, inferFloatUnary, runFloatUnary<ReciprocalOp>, false, 1, 1, {{1, 1, 1}}});
+  registry.add({"Erf", 9, kMaxReviewedOpset, inferFloatUnary, runFloatUnary<ErfOp>, false, 1, 1, {{1, 1, 1}}});
+  registry.add({"Abs", 1, kMaxReviewedOpset, inferArithmeticUnary, runArithmeticUnary<AbsOp>, false, 1, 1, {{1, 1, 1}}});
+  registry.add({"Neg", 1, kMaxReviewedOpset, inferNeg, runArithmeticUnary<NegOp>, false, 1, 1, {{1, 1, 1}}});
+  // Input counts (op_registry.h InputArity) follow the ONNX spec per opset: Clip's min and max
+  // became optional inputs in opset 11.
+  registry.add({"Clip", 1, kMaxReviewedOpset, inferClip, runClip, false, 1, 1, {{1, 1, 1}, {11, 1, 3}}});
 }
 
 }  // namespace sim

@@ -392,11 +392,13 @@ void runDequantize(const Node& node, const std::vector<ValueRef>& in, const std:
 
 void registerCastQuantOps(OpRegistry& registry) {
   // Opset 1 named the target type with a string.
-  registry.add({"Cast", 6, kMaxReviewedOpset, inferCast, runCast, false, 1, 1});
+  registry.add({"Cast", 6, kMaxReviewedOpset, inferCast, runCast, false, 1, 1, {{1, 1, 1}}});
   // Before opset 7 Dropout had an is_test attribute whose default meant training.
-  registry.add({"Dropout", 7, kMaxReviewedOpset, inferDropout, runDropout, true, 1, 2});
-  registry.add({"QuantizeLinear", 10, kMaxReviewedOpset, inferQuantize, runQuantize, false, 1, 1});
-  registry.add({"DequantizeLinear", 10, kMaxReviewedOpset, inferDequantize, runDequantize, false, 1, 1});
+  // Dropout took ratio and training_mode as optional inputs from opset 12; the quantize pair
+  // needs x and a scale, the zero point is optional.
+  registry.add({"Dropout", 7, kMaxReviewedOpset, inferDropout, runDropout, true, 1, 2, {{7, 1, 1}, {12, 1, 3}}});
+  registry.add({"QuantizeLinear", 10, kMaxReviewedOpset, inferQuantize, runQuantize, false, 1, 1, {{10, 2, 3}}});
+  registry.add({"DequantizeLinear", 10, kMaxReviewedOpset, inferDequantize, runDequantize, false, 1, 1, {{10, 2, 3}}});
 }
 
 }  // namespace sim

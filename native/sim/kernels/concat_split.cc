@@ -271,11 +271,13 @@ void runShape(const Node& node, const std::vector<ValueRef>& in, const std::vect
 }  // namespace
 
 void registerConcatSplitOps(OpRegistry& registry) {
-  registry.add({"Concat", 1, kMaxReviewedOpset, inferConcat, runConcat, false, 1, 1});
-  registry.add({"Split", 1, kMaxReviewedOpset, inferSplit, runSplit, false, 1, 1 << 16});
-  registry.add({"Squeeze", 1, kMaxReviewedOpset, inferSqueeze, copyOrAlias, true, 1, 1});
-  registry.add({"Unsqueeze", 1, kMaxReviewedOpset, inferUnsqueeze, copyOrAlias, true, 1, 1});
-  registry.add({"Shape", 1, kMaxReviewedOpset, inferShape, runShape, false, 1, 1});
+  // Split had an optional `split` input in opset 1, an attribute in 2-12 and an input again from
+  // 13; Squeeze's axes became an optional input and Unsqueeze's a required one in opset 13.
+  registry.add({"Concat", 1, kMaxReviewedOpset, inferConcat, runConcat, false, 1, 1, {{1, 1, kVariadicInputs}}});
+  registry.add({"Split", 1, kMaxReviewedOpset, inferSplit, runSplit, false, 1, 1 << 16, {{1, 1, 2}, {2, 1, 1}, {13, 1, 2}}});
+  registry.add({"Squeeze", 1, kMaxReviewedOpset, inferSqueeze, copyOrAlias, true, 1, 1, {{1, 1, 1}, {13, 1, 2}}});
+  registry.add({"Unsqueeze", 1, kMaxReviewedOpset, inferUnsqueeze, copyOrAlias, true, 1, 1, {{1, 1, 1}, {13, 2, 2}}});
+  registry.add({"Shape", 1, kMaxReviewedOpset, inferShape, runShape, false, 1, 1, {{1, 1, 1}}});
 }
 
 }  // namespace sim

@@ -442,8 +442,8 @@ void runConvTranspose(const Node& node, const std::vector<ValueRef>& in, const s
 void registerConvOps(OpRegistry& registry) {
   // Conv and ConvTranspose keep their semantics from opset 1 on (opset 11 only relaxed
   // kernel_shape inference and documented the SAME padding split).
-  registry.add({"Conv", 1, kMaxReviewedOpset, inferConv, runConv, false, 1, 1});
-  registry.add({"ConvTranspose", 1, kMaxReviewedOpset, inferConvTranspose, runConvTranspose, false, 1, 1,
+  registry.add({"Conv", 1, kMaxReviewedOpset, inferConv, runConv, false, 1, 1, {{1, 2, 3}}});
+  registry.add({"ConvTranspose", 1, kMaxReviewedOpset, inferConvTranspose, runConvTranspose, false, 1, 1, {{1, 2, 3}},
                 scratchConvTranspose});
 }
 

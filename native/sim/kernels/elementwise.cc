@@ -338,18 +338,18 @@ struct PReluOp {
 void registerElementwiseOps(OpRegistry& registry) {
   // Opset 7 introduced numpy broadcasting; earlier versions' broadcast/axis attributes are
   // mapped onto it by operandShapeB.
-  registry.add({"Add", 1, kMaxReviewedOpset, inferBinary, runBinary<AddOp>, false, 1, 1});
-  registry.add({"Sub", 1, kMaxReviewedOpset, inferBinary, runBinary<SubOp>, false, 1, 1});
-  registry.add({"Mul", 1, kMaxReviewedOpset, inferBinary, runBinary<MulOp>, false, 1, 1});
-  registry.add({"Div", 1, kMaxReviewedOpset, inferBinary, runBinary<DivOp>, false, 1, 1});
-  registry.add({"Pow", 7, kMaxReviewedOpset, inferPow, runPow, false, 1, 1});
-  registry.add({"PRelu", 1, kMaxReviewedOpset, inferPRelu, runBinary<PReluOp>, false, 1, 1});
+  registry.add({"Add", 1, kMaxReviewedOpset, inferBinary, runBinary<AddOp>, false, 1, 1, {{1, 2, 2}}});
+  registry.add({"Sub", 1, kMaxReviewedOpset, inferBinary, runBinary<SubOp>, false, 1, 1, {{1, 2, 2}}});
+  registry.add({"Mul", 1, kMaxReviewedOpset, inferBinary, runBinary<MulOp>, false, 1, 1, {{1, 2, 2}}});
+  registry.add({"Div", 1, kMaxReviewedOpset, inferBinary, runBinary<DivOp>, false, 1, 1, {{1, 2, 2}}});
+  registry.add({"Pow", 7, kMaxReviewedOpset, inferPow, runPow, false, 1, 1, {{1, 2, 2}}});
+  registry.add({"PRelu", 1, kMaxReviewedOpset, inferPRelu, runBinary<PReluOp>, false, 1, 1, {{1, 2, 2}}});
   // Opset 6 is Max/Min/Sum/Mean without broadcasting (enforced in inferVariadic); opset 1
   // differs from it only by consumed_inputs.
-  registry.add({"Max", 1, kMaxReviewedOpset, inferVariadic, runVariadic<MaxOp>, false, 1, 1});
-  registry.add({"Min", 1, kMaxReviewedOpset, inferVariadic, runVariadic<MinOp>, false, 1, 1});
-  registry.add({"Sum", 1, kMaxReviewedOpset, inferVariadic, runVariadic<AddOp>, false, 1, 1});
-  registry.add({"Mean", 1, kMaxReviewedOpset, inferVariadic, runVariadic<AddOp, true>, false, 1, 1});
+  registry.add({"Max", 1, kMaxReviewedOpset, inferVariadic, runVariadic<MaxOp>, false, 1, 1, {{1, 1, kVariadicInputs}}});
+  registry.add({"Min", 1, kMaxReviewedOpset, inferVariadic, runVariadic<MinOp>, false, 1, 1, {{1, 1, kVariadicInputs}}});
+  registry.add({"Sum", 1, kMaxReviewedOpset, inferVariadic, runVariadic<AddOp>, false, 1, 1, {{1, 1, kVariadicInputs}}});
+  registry.add({"Mean", 1, kMaxReviewedOpset, inferVariadic, runVariadic<AddOp, true>, false, 1, 1, {{1, 1, kVariadicInputs}}});
 }
 
 }  // namespace sim

@@ -226,12 +226,12 @@ void runConstantOfShape(const Node& node, const std::vector<ValueRef>&, const st
 }  // namespace
 
 void registerGatherExpandOps(OpRegistry& registry) {
-  registry.add({"Gather", 1, kMaxReviewedOpset, inferGather, runGather, false, 1, 1});
-  registry.add({"Expand", 8, kMaxReviewedOpset, inferExpand, runExpand, false, 1, 1});
+  registry.add({"Gather", 1, kMaxReviewedOpset, inferGather, runGather, false, 1, 1, {{1, 2, 2}}});
+  registry.add({"Expand", 8, kMaxReviewedOpset, inferExpand, runExpand, false, 1, 1, {{1, 2, 2}}});
   // Tile took tiles/axis inputs before opset 6.
-  registry.add({"Tile", 6, kMaxReviewedOpset, inferTile, runTile, false, 1, 1});
-  registry.add({"DepthToSpace", 1, kMaxReviewedOpset, inferDepthToSpace, runDepthToSpace, false, 1, 1});
-  registry.add({"ConstantOfShape", 9, kMaxReviewedOpset, inferConstantOfShape, runConstantOfShape, false, 1, 1});
+  registry.add({"Tile", 6, kMaxReviewedOpset, inferTile, runTile, false, 1, 1, {{6, 2, 2}}});
+  registry.add({"DepthToSpace", 1, kMaxReviewedOpset, inferDepthToSpace, runDepthToSpace, false, 1, 1, {{1, 1, 1}}});
+  registry.add({"ConstantOfShape", 9, kMaxReviewedOpset, inferConstantOfShape, runConstantOfShape, false, 1, 1, {{1, 1, 1}}});
 }
 
 }  // namespace sim

@@ -229,10 +229,11 @@ void runGemm(const Node& node, const std::vector<ValueRef>& in, const std::vecto
 }  // namespace
 
 void registerMatMulOps(OpRegistry& registry) {
-  registry.add({"MatMul", 1, kMaxReviewedOpset, inferMatMul, runMatMul, false, 1, 1});
+  registry.add({"MatMul", 1, kMaxReviewedOpset, inferMatMul, runMatMul, false, 1, 1, {{1, 2, 2}}});
   // Gemm-6 had a `broadcast` attribute gating C's broadcast (checked in inferGemm); older
   // versions differ in more ways and are not supported.
-  registry.add({"Gemm", 6, kMaxReviewedOpset, inferGemm, runGemm, false, 1, 1});
+  // Gemm's C is required before opset 11 and optional from it.
+  registry.add({"Gemm", 6, kMaxReviewedOpset, inferGemm, runGemm, false, 1, 1, {{6, 3, 3}, {11, 2, 3}}});
 }
 
 }  // namespace sim

@@ -261,9 +261,9 @@ void registerNormalizationOps(OpRegistry& registry) {
   // BatchNormalization: opsets 1-6 carry is_test/consumed_inputs, 7-8 spatial, 9+ neither, 14
   // training_mode, 15 separate parameter types. Inference semantics are the same throughout;
   // up to 5 outputs are accepted so that training-mode nodes get a clear kUnsupported.
-  registry.add({"BatchNormalization", 1, kMaxReviewedOpset, inferBatchNorm, runBatchNorm, false, 1, 5});
-  registry.add({"InstanceNormalization", 1, kMaxReviewedOpset, inferInstanceNorm, runInstanceNorm, false, 1, 1});
-  registry.add({"LayerNormalization", 17, kMaxReviewedOpset, inferLayerNorm, runLayerNorm, false, 1, 3});
+  registry.add({"BatchNormalization", 1, kMaxReviewedOpset, inferBatchNorm, runBatchNorm, false, 1, 5, {{1, 5, 5}}});
+  registry.add({"InstanceNormalization", 1, kMaxReviewedOpset, inferInstanceNorm, runInstanceNorm, false, 1, 1, {{1, 3, 3}}});
+  registry.add({"LayerNormalization", 17, kMaxReviewedOpset, inferLayerNorm, runLayerNorm, false, 1, 3, {{1, 2, 3}}});
 }
 
 }  // namespace sim

@@ -339,12 +339,12 @@ void runLrn(const Node& node, const std::vector<ValueRef>& in, const std::vector
 void registerPoolOps(OpRegistry& registry) {
   // MaxPool: opset 8 added the Indices output and storage_order, 10 dilations and
   // ceil_mode, 12 int8; older models simply lack those attributes, so one kernel serves all.
-  registry.add({"MaxPool", 1, kMaxReviewedOpset, inferPool, runMaxPool, false, 1, 2});
+  registry.add({"MaxPool", 1, kMaxReviewedOpset, inferPool, runMaxPool, false, 1, 2, {{1, 1, 1}}});
   // AveragePool: 7 added count_include_pad, 10 ceil_mode, 19 dilations.
-  registry.add({"AveragePool", 1, kMaxReviewedOpset, inferPool, runAveragePool, false, 1, 1});
-  registry.add({"GlobalAveragePool", 1, kMaxReviewedOpset, inferGlobalPool, runGlobalPool<false>, false, 1, 1});
-  registry.add({"GlobalMaxPool", 1, kMaxReviewedOpset, inferGlobalPool, runGlobalPool<true>, false, 1, 1});
-  registry.add({"LRN", 1, kMaxReviewedOpset, inferLrn, runLrn, false, 1, 1});
+  registry.add({"AveragePool", 1, kMaxReviewedOpset, inferPool, runAveragePool, false, 1, 1, {{1, 1, 1}}});
+  registry.add({"GlobalAveragePool", 1, kMaxReviewedOpset, inferGlobalPool, runGlobalPool<false>, false, 1, 1, {{1, 1, 1}}});
+  registry.add({"GlobalMaxPool", 1, kMaxReviewedOpset, inferGlobalPool, runGlobalPool<true>, false, 1, 1, {{1, 1, 1}}});
+  registry.add({"LRN", 1, kMaxReviewedOpset, inferLrn, runLrn, false, 1, 1, {{1, 1, 1}}});
 }
 
 }  // namespace sim

@@ -178,9 +178,10 @@ void runReduce(const Node& node, const std::vector<ValueRef>& in, const std::vec
 void registerReduceOps(OpRegistry& registry) {
   // Opset 11 allowed negative axes, 13 added types (and moved ReduceSum's axes to an input),
   // 18 moved the others' axes to an input, 20 gave ReduceMax bool, which the sim lacks.
-  registry.add({"ReduceSum", 1, kMaxReviewedOpset, inferReduce, runReduce<ReduceKind::kSum>, false, 1, 1});
-  registry.add({"ReduceMean", 1, kMaxReviewedOpset, inferReduce, runReduce<ReduceKind::kMean>, false, 1, 1});
-  registry.add({"ReduceMax", 1, kMaxReviewedOpset, inferReduce, runReduce<ReduceKind::kMax>, false, 1, 1});
+  // axes became an optional input: ReduceSum in opset 13, the others in 18.
+  registry.add({"ReduceSum", 1, kMaxReviewedOpset, inferReduce, runReduce<ReduceKind::kSum>, false, 1, 1, {{1, 1, 1}, {13, 1, 2}}});
+  registry.add({"ReduceMean", 1, kMaxReviewedOpset, inferReduce, runReduce<ReduceKind::kMean>, false, 1, 1, {{1, 1, 1}, {18, 1, 2}}});
+  registry.add({"ReduceMax", 1, kMaxReviewedOpset, inferReduce, runReduce<ReduceKind::kMax>, false, 1, 1, {{1, 1, 1}, {18, 1, 2}}});
 }
 
 }  // namespace sim

@@ -341,9 +341,11 @@ void runResize(const Node& node, const std::vector<ValueRef>& in, const std::vec
 }  // namespace
 
 void registerResizeOps(OpRegistry& registry) {
-  registry.add({"Resize", 10, kMaxReviewedOpset, inferResize, runResize, false, 1, 1});
+  // Resize 10 takes X and scales; 11-12 need roi and scales with optional sizes; from 13 all but X
+  // are optional. Upsample took scales as an attribute until opset 9 made it an input.
+  registry.add({"Resize", 10, kMaxReviewedOpset, inferResize, runResize, false, 1, 1, {{10, 2, 2}, {11, 3, 4}, {13, 1, 4}}});
   // Upsample was deprecated in opset 10 in favor of Resize.
-  registry.add({"Upsample", 7, 9, inferResize, runResize, false, 1, 1});
+  registry.add({"Upsample", 7, 9, inferResize, runResize, false, 1, 1, {{7, 1, 1}, {9, 2, 2}}});
 }
 
 }  // namespace sim

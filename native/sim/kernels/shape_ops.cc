@@ -245,12 +245,12 @@ void runTranspose(const Node& node, const std::vector<ValueRef>& in, const std::
 }  // namespace
 
 void registerShapeOps(OpRegistry& registry) {
-  registry.add({"Identity", 1, kMaxReviewedOpset, inferIdentity, copyKernel, true, 1, 1});
-  registry.add({"Constant", 1, kMaxReviewedOpset, inferConstant, runConstant, false, 1, 1});
+  registry.add({"Identity", 1, kMaxReviewedOpset, inferIdentity, copyKernel, true, 1, 1, {{1, 1, 1}}});
+  registry.add({"Constant", 1, kMaxReviewedOpset, inferConstant, runConstant, false, 1, 1, {{1, 0, 0}}});
   // Reshape took its shape as an attribute before opset 5.
-  registry.add({"Reshape", 5, kMaxReviewedOpset, inferReshape, copyKernel, true, 1, 1});
-  registry.add({"Flatten", 1, kMaxReviewedOpset, inferFlatten, copyKernel, true, 1, 1});
-  registry.add({"Transpose", 1, kMaxReviewedOpset, inferTranspose, runTranspose, false, 1, 1});
+  registry.add({"Reshape", 5, kMaxReviewedOpset, inferReshape, copyKernel, true, 1, 1, {{1, 2, 2}}});
+  registry.add({"Flatten", 1, kMaxReviewedOpset, inferFlatten, copyKernel, true, 1, 1, {{1, 1, 1}}});
+  registry.add({"Transpose", 1, kMaxReviewedOpset, inferTranspose, runTranspose, false, 1, 1, {{1, 1, 1}}});
 }
 
 }  // namespace sim

@@ -294,8 +294,9 @@ void runPad(const Node& node, const std::vector<ValueRef>& in, const std::vector
 }  // namespace
 
 void registerSlicePadOps(OpRegistry& registry) {
-  registry.add({"Slice", 1, kMaxReviewedOpset, inferSlice, runSlice, false, 1, 1});
-  registry.add({"Pad", 1, kMaxReviewedOpset, inferPad, runPad, false, 1, 1});
+  // Slice (opset 10) and Pad (opset 11) turned their attributes into inputs; Pad 18 added axes.
+  registry.add({"Slice", 1, kMaxReviewedOpset, inferSlice, runSlice, false, 1, 1, {{1, 1, 1}, {10, 3, 5}}});
+  registry.add({"Pad", 1, kMaxReviewedOpset, inferPad, runPad, false, 1, 1, {{1, 1, 1}, {11, 2, 3}, {18, 2, 4}}});
 }
 
 }  // namespace sim

@@ -79,8 +79,8 @@ void runSoftmax(const Node& node, const std::vector<ValueRef>& in, const std::ve
 }  // namespace
 
 void registerSoftmaxOps(OpRegistry& registry) {
-  registry.add({"Softmax", 1, kMaxReviewedOpset, inferSoftmax, runSoftmax<false>, false, 1, 1});
-  registry.add({"LogSoftmax", 1, kMaxReviewedOpset, inferSoftmax, runSoftmax<true>, false, 1, 1});
+  registry.add({"Softmax", 1, kMaxReviewedOpset, inferSoftmax, runSoftmax<false>, false, 1, 1, {{1, 1, 1}}});
+  registry.add({"LogSoftmax", 1, kMaxReviewedOpset, inferSoftmax, runSoftmax<true>, false, 1, 1, {{1, 1, 1}}});
 }
 
 }  // namespace sim

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Second half of `npm run test:tsan`: the N-API side's threads under ThreadSanitizer. Builds
+# the addon with -fsanitize=thread into build-tsan/ (a staging folder whose sources are
+# symlinks to the checkout, like test:sanitize's build-sanitize/; never build/) and runs the
+# threading suites (vitest.tsan.config.ts) against it through TENSORRT_NODE_ADDON, with the
+# TSan runtime preloaded into an uninstrumented node (as test:tensorrt-double --sanitize=thread).
+# Usage: scripts/test-tsan-addon.sh [vitest args...]   (JOBS=n for the build, default 2)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+# npm puts its node-gyp on PATH for `npm run`; run directly, use the copy npm ships with.
+node_gyp() {
+  if command -v node-gyp >/dev/null 2>&1; then node-gyp "$@"; else
+    nodedir=$(npm config get nodedir 2>/dev/null || true)
+    [ -n "$nodedir" ] && [ "$nodedir" != undefined ] && export npm_config_nodedir="$nodedir"
+    node "$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js" "$@"
+  fi
+}
+
+stage=build-tsan/src
+mkdir -p "$stage"
+for entry in binding.gyp package.json native scripts node_modules; do
+  ln -sfn "$root/$entry" "$stage/$entry"
+done
+# -O1 -g: readable reports; gyp appends CXXFLAGS after binding.gyp's -O3, so -O1 wins.
+# TNRT_SIM_NO_CPU_CLONES (gemm_core.h): no ifunc multiversioning, whose resolvers would run
+# instrumented code before the (preloaded) TSan runtime has started.
+tsan="-fsanitize=thread -fno-omit-frame-pointer -O1 -g -DTNRT_SIM_NO_CPU_CLONES"
+addon="$root/$stage/build/Release/tensorrt_node.node"
+if [ ! -f "$addon" ] || [ -n "$(find native binding.gyp -newer "$addon" -print -quit)" ]; then
+  echo "test:tsan: building the TSan addon into $stage/build (several minutes on 2 cores)"
+  start=$SECONDS
+  (cd "$stage" && CC=gcc CXX=g++ CFLAGS="$tsan" CXXFLAGS="$tsan" LDFLAGS="-fsanitize=thread" \
+    JOBS=${JOBS:-2} node_gyp rebuild >"$root/build-tsan/build.log" 2>&1) ||
+    { tail -40 build-tsan/build.log; echo "test:tsan: the TSan addon build failed (log: build-tsan/build.log)" >&2; exit 1; }
+  echo "test:tsan: addon built in $((SECONDS - start)) s"
+fi
+
+# halt_on_error + exitcode: the first race ends the worker with status 66, which vitest reports
+# as a failed file. Suppressions (shared with test:tensorrt-double) cover only node, V8 and
+# libuv, which are not instrumented; nothing of ours is suppressed.
+# report_signal_unsafe=0: V8's signal handlers (profiler, stack guard) call malloc by design.
+export TENSORRT_NODE_ADDON="$addon"
+export LD_PRELOAD="$(gcc -print-file-name=libtsan.so)${LD_PRELOAD:+ $LD_PRELOAD}"
+export TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1:report_signal_unsafe=0:suppressions=$root/test/tensorrt-double/tsan.supp${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
+
+echo "test:tsan: threading suites under TSan (vitest.tsan.config.ts)"
+start=$SECONDS
+status=0
+node node_modules/vitest/vitest.mjs run --config vitest.tsan.config.ts "$@" || status=1
+echo "test:tsan: vitest under TSan took $((SECONDS - start)) s"
+exit $status

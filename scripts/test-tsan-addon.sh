@@ -31,11 +31,14 @@ addon="$root/$stage/build/Release/tensorrt_node.node"
 if [ ! -f "$addon" ] || [ -n "$(find native binding.gyp -newer "$addon" -print -quit)" ]; then
   echo "test:tsan: building the TSan addon into $stage/build (several minutes on 2 cores)"
   start=$SECONDS
-  # Configured once; later runs rebuild only what changed (make follows the headers).
-  action=build
-  [ -f "$stage/build/Makefile" ] || action=rebuild
-  (cd "$stage" && CC=gcc CXX=g++ CFLAGS="$tsan" CXXFLAGS="$tsan" LDFLAGS="-fsanitize=thread" \
-    JOBS=${JOBS:-2} node_gyp $action >"$root/build-tsan/build.log" 2>&1) ||
+  # configure + build, not rebuild: the source list is read again (binding.gyp globs the
+  # folders), and make recompiles only what changed since the last run (it follows headers).
+  # -Bsymbolic-functions: the addon calls its own instrumented copies of inline library code
+  # (shared_ptr's reference counting above all), not node's uninstrumented ones, which the
+  # dynamic linker would otherwise prefer; through node's copies TSan misses the atomics that
+  # order an object's last use on one thread before its destruction on another.
+  (cd "$stage" && export CC=gcc CXX=g++ CFLAGS="$tsan" CXXFLAGS="$tsan" LDFLAGS="-fsanitize=thread -Wl,-Bsymbolic-functions" \
+    JOBS=${JOBS:-2} && { node_gyp configure && node_gyp build; } >"$root/build-tsan/build.log" 2>&1) ||
     { tail -40 build-tsan/build.log; echo "test:tsan: the TSan addon build failed (log: build-tsan/build.log)" >&2; exit 1; }
   echo "test:tsan: addon built in $((SECONDS - start)) s"
 fi

@@ -28,7 +28,7 @@ done
 # instrumented code before the (preloaded) TSan runtime has started.
 tsan="-fsanitize=thread -fno-omit-frame-pointer -O1 -g -DTNRT_SIM_NO_CPU_CLONES"
 addon="$root/$stage/build/Release/tensorrt_node.node"
-if [ ! -f "$addon" ] || [ -n "$(find native binding.gyp -newer "$addon" -print -quit)" ]; then
+if [ ! -f "$addon" ] || [ -n "$(find native binding.gyp scripts/test-tsan-addon.sh -newer "$addon" -print -quit)" ]; then
   echo "test:tsan: building the TSan addon into $stage/build (several minutes on 2 cores)"
   start=$SECONDS
   # configure + build, not rebuild: the source list is read again (binding.gyp globs the
@@ -51,7 +51,7 @@ fi
 # halt_on_error + exitcode: the first race ends the worker with status 66, which vitest reports
 # as a failed file. Suppressions (fuzz/tsan/addon.supp) name only node, V8 and
 # libuv functions, which are not instrumented; nothing of ours is suppressed.
-# report_signal_unsafe=0: V8's signal handlers (profiler, stack guard) call malloc by design.
+# report_signal_unsafe=0: as test:tensorrt-double; node's own signal handlers are not ours to judge.
 export TENSORRT_NODE_ADDON="$addon"
 export LD_PRELOAD="$(gcc -print-file-name=libtsan.so)${LD_PRELOAD:+ $LD_PRELOAD}"
 export TSAN_OPTIONS="ignore_noninstrumented_modules=1:halt_on_error=1:exitcode=66:second_deadlock_stack=1:report_signal_unsafe=0:suppressions=$root/fuzz/tsan/addon.supp${TSAN_OPTIONS:+:$TSAN_OPTIONS}"

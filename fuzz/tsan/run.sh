@@ -2,6 +2,9 @@
 # `npm run test:tsan`: builds fuzz/tsan/threads_tsan.cc with ThreadSanitizer (gcc) against
 # the calibration histogram, HistogramAdd and the sim, into build-fuzz/tsan/, and runs it on
 # a few seed models. A data race is reported by TSan and fails the run (halt_on_error).
+# Then the N-API side (scripts/test-tsan-addon.sh): the addon built with TSan into build-tsan/,
+# and the threading vitest suites against it (the calibration pool, the thread-safe-function
+# completions, AsyncWorkers, the JS calibrator). Arguments go to that vitest run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=build-fuzz/tsan
@@ -19,3 +22,5 @@ fi
 # instrumented before the TSan runtime starts.
 # second_deadlock_stack: both stacks of a lock-order inversion, not one.
 TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" "$out/threads_tsan" fuzz/corpus/onnx/conv.onnx fuzz/corpus/onnx/mlp.onnx fuzz/corpus/onnx/shapes.onnx
+echo "test:tsan: standalone harness passed"
+bash scripts/test-tsan-addon.sh "$@"

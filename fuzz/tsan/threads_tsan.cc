@@ -119,7 +119,7 @@ void simThreads(const char* modelPath) {
   check(!plan.empty(), "the model builds");
   if (plan.empty()) return;
   auto runtime = backend->createRuntime(std::make_shared<SilentLog>());
-  std::shared_ptr<Engine> engine = runtime->deserializeEngine(plan.data(), plan.size());
+  std::shared_ptr<Engine> engine = runtime->deserializeEngine(plan.data(), plan.size(), DeserializeOptions{});
 
   // Pseudo-random input bytes sized from the first run's own view of the inputs.
   std::vector<std::vector<uint8_t>> storage;
@@ -151,7 +151,7 @@ void simThreads(const char* modelPath) {
       std::vector<uint8_t> again = build(*backend, model);
       if (again != plan) ++mismatches;
       auto rt = backend->createRuntime(std::make_shared<SilentLog>());
-      rt->deserializeEngine(again.data(), again.size());
+      rt->deserializeEngine(again.data(), again.size(), DeserializeOptions{});
     });
   }
   for (auto& t : threads) t.join();

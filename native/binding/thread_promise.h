@@ -39,7 +39,8 @@ class ThreadPromise {
     auto* js = new JsSide{Napi::Promise::Deferred::New(env), {}, std::move(toJs), std::move(log), self->open_};
     for (const auto& object : keepAlive) js->keepAlive.push_back(Napi::Persistent(object));
     self->promise_ = js->deferred.Promise();
-    self->tsfn_ = Tsfn::New(env, name, 0, 1, js, [](Napi::Env, void*, JsSide* side) {
+    self->js_ = js;
+    self->tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function(), name, 0, 1, js, [](Napi::Env, JsSide* side) {
       {
         std::lock_guard<std::mutex> lock(side->open->mutex);
         side->open->open = false;
@@ -124,7 +125,9 @@ class ThreadPromise {
     // The references go now rather than with the function, which N-API deletes a turn later.
     js->keepAlive.clear();
   }
-  using Tsfn = Napi::TypedThreadSafeFunction<JsSide, Outcome, &ThreadPromise::settle>;
+  // A plain ThreadSafeFunction whose call carries its callback, not a TypedThreadSafeFunction
+  // with settle() as a template argument: gcc's -fsanitize=undefined (test:sanitize) cannot
+  // compile node-addon-api's constant-expression test of that argument against nullptr.
 
   ThreadPromise() = default;
 
@@ -135,14 +138,20 @@ class ThreadPromise {
       return;
     }
     delivered_ = true;
-    if (tsfn_.NonBlockingCall(outcome) != napi_ok) delete outcome;
+    // js_ is only dereferenced on the JS thread, by this call, before the finalizer deletes it
+    // (N-API runs or drops every queued call before it finalizes the function).
+    JsSide* js = js_;
+    if (tsfn_.NonBlockingCall(outcome, [js](Napi::Env env, Napi::Function fn, Outcome* o) { settle(env, fn, js, o); }) !=
+        napi_ok)
+      delete outcome;
     // Released with the call still queued: N-API delivers it, then finalizes the function.
     tsfn_.Release();
   }
 
   std::shared_ptr<Open> open_ = std::make_shared<Open>();
   Napi::Promise promise_;
-  Tsfn tsfn_;
+  Napi::ThreadSafeFunction tsfn_;
+  JsSide* js_ = nullptr;  // owned by tsfn_ (its finalizer deletes it)
   bool delivered_ = false;  // guarded by open_->mutex
 };
 

@@ -37,6 +37,7 @@ import { awaitNative } from '../lib/errors.js';
 import { getDefaultLogger } from '../lib/logger.js';
 import { native } from '../lib/native.js';
 import { makeModel, makeTensor, type ModelSpec } from '../lib/onnx/model-builder.js';
+import { cappedNodeEnv, cappedNodeShell } from './fixtures/memory-cap.js';
 import { randomFloats } from './fixtures/models.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -113,11 +114,10 @@ try {
 async function runRepro(name: string): Promise<ChildReport> {
   const entry = new URL('../dist/index.js', import.meta.url).href;
   // A crash (SIGSEGV, abort) rejects with the signal; a hang hits the timeout. Either fails.
-  // The address-space cap (6 GB) makes "no big allocation" a hard rule and keeps a regression
-  // from taking the memory of a shared test machine: a 16 GiB buffer cannot even be reserved.
-  const capped = 'ulimit -v 6000000; exec "$0" --input-type=module -e "$1"';
-  const { stdout } = await run('/bin/sh', ['-c', capped, process.execPath, childScript], {
-    env: { ...process.env, ENTRY: entry, INPUT: join(corpus, name) },
+  // The memory cap (fixtures/memory-cap.ts, 6 GB) makes "no big allocation" a hard rule and
+  // keeps a regression from taking the memory of a shared test machine.
+  const { stdout } = await run('/bin/sh', ['-c', cappedNodeShell, process.execPath, childScript], {
+    env: cappedNodeEnv({ ENTRY: entry, INPUT: join(corpus, name) }),
     timeout: 30_000,
     maxBuffer: 1 << 20,
   });

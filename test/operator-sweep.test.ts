@@ -17,6 +17,8 @@ import { promisify } from 'node:util';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { cappedNodeEnv, cappedNodeShell } from './fixtures/memory-cap.js';
+
 import { makeModel, makeTensor, type AttributeValue, type NodeSpec } from '../lib/onnx/model-builder.js';
 import type { TensorProto } from 'onnx-buf';
 
@@ -153,10 +155,9 @@ async function runBatch(models: Map<string, Uint8Array>, execute: boolean): Prom
     files.push(file);
   }
   const entry = new URL('../dist/index.js', import.meta.url).href;
-  // The address-space cap makes a runaway allocation a failure rather than a swapping machine.
-  const capped = 'ulimit -v 6000000; exec "$0" --input-type=module -e "$1"';
-  const { stdout } = await run('/bin/sh', ['-c', capped, process.execPath, childScript], {
-    env: { ...process.env, ENTRY: entry, FILES: JSON.stringify(files), EXECUTE: execute ? '1' : '0' },
+  // The memory cap (fixtures/memory-cap.ts) makes a runaway allocation a failure rather than a swapping machine.
+  const { stdout } = await run('/bin/sh', ['-c', cappedNodeShell, process.execPath, childScript], {
+    env: cappedNodeEnv({ ENTRY: entry, FILES: JSON.stringify(files), EXECUTE: execute ? '1' : '0' }),
     timeout: 120_000,
     maxBuffer: 16 << 20,
   });

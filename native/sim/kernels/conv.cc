@@ -117,7 +117,10 @@ TransposeGeometry transposeGeometry(const Node& node, const Dims& x, const Dims&
       continue;
     }
     if (full < 0) continue;
-    t.out[d] = full - win.padBegin[d] - win.padEnd[d];
+    // Pads come from the model unbounded above: two near INT64_MAX would wrap the difference.
+    int64_t extent;
+    if (!checkedSub(full, win.padBegin[d], &extent) || !checkedSub(extent, win.padEnd[d], &extent)) overflow();
+    t.out[d] = extent;
     if (t.out[d] < 1) throwShape(node, "pads leave an empty output");
   }
   return t;

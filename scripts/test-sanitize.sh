@@ -10,21 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-# npm puts its node-gyp on PATH for `npm run`; run directly, use the copy npm ships with.
-# Outside `npm run`, npm's nodedir setting (where the Node headers are) is passed on by hand.
-node_gyp() {
-  if command -v node-gyp >/dev/null 2>&1; then node-gyp "$@"; else
-    nodedir=$(npm config get nodedir 2>/dev/null || true)
-    [ -n "$nodedir" ] && [ "$nodedir" != undefined ] && export npm_config_nodedir="$nodedir"
-    node "$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js" "$@"
-  fi
-}
-
+. scripts/sanitizer-stage.sh
 stage=build-sanitize/src
-mkdir -p "$stage"
-for entry in binding.gyp package.json native scripts node_modules; do
-  ln -sfn "$root/$entry" "$stage/$entry"
-done
+make_stage "$stage"
 # -O1 and frame pointers keep reports readable; CXXFLAGS/LDFLAGS are appended by gyp's
 # Makefile after binding.gyp's own flags, so -O1 wins over its -O3.
 sanitize="-fsanitize=address,undefined -fno-omit-frame-pointer -O1 -g"

@@ -9,20 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-# npm puts its node-gyp on PATH for `npm run`; run directly, use the copy npm ships with.
-node_gyp() {
-  if command -v node-gyp >/dev/null 2>&1; then node-gyp "$@"; else
-    nodedir=$(npm config get nodedir 2>/dev/null || true)
-    [ -n "$nodedir" ] && [ "$nodedir" != undefined ] && export npm_config_nodedir="$nodedir"
-    node "$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js" "$@"
-  fi
-}
-
+. scripts/sanitizer-stage.sh
 stage=build-tsan/src
-mkdir -p "$stage"
-for entry in binding.gyp package.json native scripts node_modules; do
-  ln -sfn "$root/$entry" "$stage/$entry"
-done
+make_stage "$stage"
 # -O1 -g: readable reports; gyp appends CXXFLAGS after binding.gyp's -O3, so -O1 wins.
 # TNRT_SIM_NO_CPU_CLONES (gemm_core.h): no ifunc multiversioning, whose resolvers would run
 # instrumented code before the (preloaded) TSan runtime has started.

@@ -55,6 +55,19 @@ export interface NativeBuildOptions {
   fp16?: boolean;
   int8?: boolean;
   calibrator?: NativeCalibrator;
+  /** Absent: TensorRT's default (on). */
+  tf32?: boolean;
+  versionCompatible?: boolean;
+  excludeLeanRuntime?: boolean;
+  hardwareCompatibilityLevel?: 'none' | 'ampereplus' | 'sameComputeCapability';
+}
+
+/** Options fixed when a builder or runtime is created (native/backend/backend.h CreateOptions). */
+export interface NativeCreateOptions {
+  device: number;
+  /** Absolute paths of existing files. */
+  plugins: string[];
+  engineHostCodeAllowed?: boolean;
 }
 
 export interface NativeHostTensor {
@@ -140,8 +153,8 @@ export interface NativeCalibrationHistogram {
 
 export interface NativeAddon {
   Logger: new (minSeverity: number, onMessage?: (severity: number, message: string) => void) => NativeLogger;
-  Builder: new (logger: NativeLogger, backend: string, adapterPath: string) => NativeBuilder;
-  Runtime: new (logger: NativeLogger, backend: string, adapterPath: string) => NativeRuntime;
+  Builder: new (logger: NativeLogger, backend: string, adapterPath: string, options: NativeCreateOptions) => NativeBuilder;
+  Runtime: new (logger: NativeLogger, backend: string, adapterPath: string, options: NativeCreateOptions) => NativeRuntime;
   CalibrationHistogram: {
     new (counts?: Float64Array, maxAbs?: number): NativeCalibrationHistogram;
     readonly bins: number;

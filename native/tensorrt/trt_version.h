@@ -14,3 +14,5 @@
 // ICudaEngine::getDeviceMemorySizeV2 (int64_t) appeared in 10.1; 10.0 has only the size_t
 // getDeviceMemorySize, which 11.x removed.
 #define TNRT_TRT_HAS_DEVICE_MEMORY_SIZE_V2 TNRT_TRT_AT_LEAST(10, 1)
+// HardwareCompatibilityLevel::kSAME_COMPUTE_CAPABILITY appeared in 10.9.
+#define TNRT_TRT_HAS_SAME_COMPUTE_CAPABILITY TNRT_TRT_AT_LEAST(10, 9)

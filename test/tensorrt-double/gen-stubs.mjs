@@ -25,6 +25,7 @@ const CLASSES = [
   ['nvinfer1::apiv', 'VTimingCache'],
   ['nvinfer1::apiv', 'VBuilderConfig'],
   ['nvinfer1::apiv', 'VBuilder'],
+  ['nvinfer1', 'IPluginRegistry'],
   ['nvonnxparser', 'IParser'],
   ['nvonnxparser', 'IParserError'],
 ];

@@ -9,6 +9,7 @@ import { defineConfig } from 'vitest/config';
 // millisecond on the double; the other times a calibration histogram, not a backend.
 const SUITES = [
   'test/tensorrt-double/double.test.ts',
+  'test/tensorrt-double/options.test.ts',
   'test/build-and-run.test.ts',
   'test/api.test.ts',
   'test/errors.test.ts',

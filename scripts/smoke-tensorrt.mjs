@@ -36,7 +36,9 @@ const profiles = [{ x: { min: [1, 64], opt: [16, 64], max: [64, 64] } }];
 const x = new Tensor('float32', random(16 * 64), [16, 64]);
 
 async function measure(backend) {
-  const engine = await buildEngine(model, { backend, profiles });
+  // tf32: false: TensorRT's default TF32 math keeps 10 mantissa bits, which alone moves float32
+  // results by about 1e-3 relative from the sim's exact float32 (issue 13, fault 5).
+  const engine = await buildEngine(model, { backend, profiles, tf32: false });
   const session = await InferenceSession.create(engine, { backend });
   try {
     let out = await session.run({ x });

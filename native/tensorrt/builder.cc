@@ -197,7 +197,9 @@ std::unique_ptr<Network> TrtBuilder::parseOnnx(const uint8_t* data, size_t size,
       }
       // The parser names the operator it found no plugin for, but not where it looked.
       for (ParserError& e : *errors) {
-        if (mentionsPlugin(e.description)) e.description += ". " + pluginSearchReport();
+        if (!mentionsPlugin(e.description)) continue;
+        const char last = e.description.empty() ? '.' : e.description.back();
+        e.description += (last == '.' || last == '?' || last == '!' ? " " : ". ") + pluginSearchReport();
       }
     }
     return nullptr;

@@ -18,6 +18,10 @@ const major = Number(process.env.TNRT_DOUBLE_TRT_MAJOR);
 const root = new URL('../..', import.meta.url).pathname;
 const testPlugin = join(dirname(adapter), 'libtnrt_double_test_plugin.so');
 const profiles = [{ x: { min: [1, 8], opt: [2, 8], max: [4, 8] } }];
+// Two devices for the whole file: the double aborts (a contract violation) when a call of an
+// object runs with another device current than the one the object was made on. Set once, never
+// changed: objects are torn down after their tests, and a device must not vanish under them.
+process.env.TNRT_DOUBLE_DEVICES = '2';
 
 /** Collects every message of a logger, for the lines the double logs. */
 function recordingLogger(): { logger: Logger; messages: string[] } {
@@ -65,7 +69,6 @@ function runFresh(script: string, env: Record<string, string> = {}) {
 describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('TensorRT options through the adapter and the double', () => {
   afterEach(() => {
     delete process.env.TNRT_DOUBLE_TF32;
-    delete process.env.TNRT_DOUBLE_DEVICES;
   });
 
   describe('TF32 (issue 13, fault 5)', () => {
@@ -143,10 +146,8 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('TensorRT options through th
 
   describe('the device (issue 13, fault 10)', () => {
     it('every call of a builder, runtime, engine and context runs on its device', async () => {
-      // Two devices: the double aborts (a contract violation) when a call of an object runs with
-      // another device current, so interleaving objects of both devices on the same pool threads
-      // proves that each call sets its own.
-      process.env.TNRT_DOUBLE_DEVICES = '2';
+      // Interleaving objects of both devices on the same pool threads proves that each call sets
+      // its own device (the double aborts otherwise).
       const { logger, messages } = recordingLogger();
       const onOne = await buildEngine(mlpModel(), { backend: 'tensorrt', profiles, device: 1, logger });
       expect(messages.join('\n')).toMatch(/build flags:.*device 1/);
@@ -170,11 +171,10 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('TensorRT options through th
     });
 
     it('a device the machine does not have is an InvalidArgumentError saying how many there are', () => {
-      process.env.TNRT_DOUBLE_DEVICES = '2';
       expect(() => new Runtime({ backend: 'tensorrt', device: 2 })).toThrow(
         expect.objectContaining({ name: 'InvalidArgumentError', message: expect.stringMatching(/device 2 does not exist: CUDA sees 2 devices \(0 to 1\)/) }),
       );
-      expect(() => new Builder({ backend: 'tensorrt', device: 1 })).toThrow(/device 1 does not exist: CUDA sees 1 device \(0\)/);
+      expect(() => new Builder({ backend: 'tensorrt', device: 7 })).toThrow(/device 7 does not exist: CUDA sees 2 devices/);
     });
 
     it('the double aborts a call made on another device than its object', () => {
@@ -235,6 +235,16 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('TensorRT options through th
           }
         `);
       const lastLine = (r: ReturnType<typeof runFresh>) => JSON.parse(r.stdout.trim().split('\n').pop()!);
+      // A builder registers them too, before its first parse, in a process no runtime has touched.
+      writeFileSync(join(dir, 'standard.onnx'), pluginModel('EfficientNMS_TRT'));
+      const built = runFresh(`
+        import { readFileSync } from 'node:fs';
+        import { buildEngine } from './dist/index.js';
+        const engine = await buildEngine(readFileSync(${JSON.stringify(join(dir, 'standard.onnx'))}), { backend: 'tensorrt' });
+        console.log(JSON.stringify(engine.byteLength > 0));
+      `);
+      expect(built.stderr).toBe('');
+      expect(lastLine(built)).toBe(true);
       expect(lastLine(load('standard.engine', '{}'))).toEqual([1, 0, 2, 0, 3, 0, 4, 0]);
       const missing = lastLine(load('extra.engine', '{}'));
       expect(missing.name).toBe('EngineInvalidError');

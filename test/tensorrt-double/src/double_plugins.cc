@@ -156,7 +156,7 @@ DoublePluginRegistry& DoublePluginRegistry::instance() {
   return *registry;
 }
 
-nvinfer1::PluginLibraryHandle DoublePluginRegistry::loadLibrary(nvinfer1::AsciiChar const* pluginPath) noexcept {
+DoublePluginRegistry::PluginLibraryHandle DoublePluginRegistry::loadLibrary(nvinfer1::AsciiChar const* pluginPath) noexcept {
   nvinfer1::ILogger* log = logger();
   if (!pluginPath) {
     report(log, nvinfer1::ILogger::Severity::kERROR, "IPluginRegistry::loadLibrary: Error Code 3: API Usage Error (null path)");
@@ -193,7 +193,7 @@ nvinfer1::PluginLibraryHandle DoublePluginRegistry::loadLibrary(nvinfer1::AsciiC
   return handle;
 }
 
-void DoublePluginRegistry::deregisterLibrary(nvinfer1::PluginLibraryHandle) noexcept {
+void DoublePluginRegistry::deregisterLibrary(PluginLibraryHandle) noexcept {
   // Nothing the adapter may call: engines can use a library's plugins until the process ends.
   unimplemented("nvinfer1::IPluginRegistry::deregisterLibrary");
 }

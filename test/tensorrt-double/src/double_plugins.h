@@ -21,8 +21,8 @@ class DoublePluginRegistry final : public nvinfer1::StubIPluginRegistry {
  public:
   static DoublePluginRegistry& instance();
 
-  nvinfer1::PluginLibraryHandle loadLibrary(nvinfer1::AsciiChar const* pluginPath) noexcept override;
-  void deregisterLibrary(nvinfer1::PluginLibraryHandle handle) noexcept override;
+  PluginLibraryHandle loadLibrary(nvinfer1::AsciiChar const* pluginPath) noexcept override;
+  void deregisterLibrary(PluginLibraryHandle handle) noexcept override;
 
   // initLibNvInferPlugins (the double's libnvinfer_plugin): registers the standard plugins and
   // keeps `logger`, which TensorRT's plugin library uses for the life of the process.

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { Builder, BuilderConfig, buildEngine, InferenceSession, Logger, Runtime, Tensor } from '../lib/index.js';
 import { mlpModel, randomFloats } from './fixtures/models.js';
@@ -93,7 +93,8 @@ describe('issue 13 options on the sim', () => {
     writeFileSync(library, 'not really a library');
     const engine = await buildEngine(mlpModel(), { backend: 'sim', profiles, plugins: [library], logger });
     using s = await InferenceSession.create(engine, { plugins: [library], logger });
-    expect(messages.filter((m) => m.includes(`plugin library ${library} is not loaded`))).toHaveLength(2);
+    // Log messages reach JavaScript through a thread-safe function: wait for the runtime's.
+    await vi.waitFor(() => expect(messages.filter((m) => m.includes(`plugin library ${library} is not loaded`))).toHaveLength(2));
     expect(messages[0]).toMatch(/^warning: \[sim\] plugin library .* the sim cannot run TensorRT plugins/);
   });
 

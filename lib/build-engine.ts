@@ -33,7 +33,7 @@ export interface BuildEngineOptions extends DeviceAndPluginOptions {
    * calibrationCache, method, include/exclude, floatOpsIn). The model is quantized with explicit
    * QuantizeLinear/DequantizeLinear pairs, which TensorRT 10 and 11 and the sim all run.
    */
-  calibration?: Omit<Int8Options, 'backend' | 'shapes' | 'outputPath' | 'baseDir'>;
+  calibration?: Omit<Int8Options, 'backend' | 'shapes' | 'outputPath' | 'baseDir' | 'device' | 'plugins'>;
   /** 'auto' (default, or TENSORRT_NODE_BACKEND): TensorRT when it loads, else the sim. */
   backend?: BackendOption;
   logger?: Logger;
@@ -123,6 +123,8 @@ export async function buildEngineWithCache(model: string | Uint8Array | ArrayBuf
       baseDir: modelDir,
       backend,
       ...(options.shapes !== undefined && { shapes: options.shapes }),
+      ...(options.device !== undefined && { device: options.device }),
+      ...(options.plugins !== undefined && { plugins: options.plugins }),
     });
   } else if (options.calibration !== undefined) {
     throw new InvalidArgumentError(`the calibration option applies to precision 'int8' only (precision is '${precision}')`);

@@ -2,9 +2,9 @@
 // adapter and the double (not the sim), drives the double's fault injection through the whole
 // library, and checks that the double's contract checks abort with the rule's name.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -210,6 +210,58 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('the TensorRT double', () =>
       const info = JSON.parse(r.stdout.trim().split('\n').pop()!);
       expect(info.available).toBe(false);
       expect(info.reason).toMatch(/undefined symbol: createInferRuntime_INTERNAL/);
+    });
+
+    describe('TensorRT installed from a tarball: beside the adapter, not on LD_LIBRARY_PATH', () => {
+      // A directory laid out like TensorRT's tar package lib/: copies, since $ORIGIN is the
+      // directory a library was opened from. The adapter finds libnvinfer through its RUNPATH;
+      // libnvinfer (no RUNPATH, as since TensorRT 8.4) opens its builder resource by bare name.
+      const install = (withResource: boolean) => {
+        const from = dirname(adapter);
+        const dir = mkdtempSync(join(tmpdir(), 'tnrt-tarball-'));
+        for (const f of readdirSync(from)) {
+          const wanted = /^lib(nvinfer|nvonnxparser|cudart)\.so\.\d+$/.test(f) || f === basename(adapter) ||
+            (withResource && f.startsWith('libnvinfer_builder_resource.so.'));
+          if (wanted) copyFileSync(join(from, f), join(dir, f));
+        }
+        return dir;
+      };
+      const buildIn = (dir: string) => {
+        const r = run(`
+          import { readFileSync } from 'node:fs';
+          import { backends, buildEngine } from './dist/index.js';
+          const info = backends()[1];
+          let result;
+          try {
+            const plan = await buildEngine(readFileSync(process.env.MODEL), { backend: 'tensorrt', profiles: ${JSON.stringify(profiles)} });
+            result = { built: plan.length > 0 };
+          } catch (e) {
+            result = { error: e.message, name: e.name };
+          }
+          console.log(JSON.stringify({ available: info.available, ...result }));
+        `, '', { LD_LIBRARY_PATH: '', TENSORRT_NODE_ADAPTER: join(dir, basename(adapter)) });
+        expect(r.status, r.stderr).toBe(0);
+        return JSON.parse(r.stdout.trim().split('\n').pop()!);
+      };
+
+      it('builds: the builder resource beside libnvinfer is loaded by full path first', () => {
+        expect(buildIn(install(true))).toEqual({ available: true, built: true });
+      });
+
+      it('without the builder resource, a build fails naming the file, the directory and the fix', () => {
+        const dir = install(false);
+        const out = buildIn(dir);
+        // Engines built elsewhere still run: only building needs the resource.
+        expect(out.available).toBe(true);
+        expect(out.built).toBeUndefined();
+        expect(out.name).toBe('BackendUnavailableError');
+        // TensorRT's own error, then what tensorrt-node found and how to fix it.
+        expect(out.error).toMatch(/Unable to load library: libnvinfer_builder_resource\.so\.\d+\.\d+\.\d+/);
+        expect(out.error).toMatch(/builder needs libnvinfer_builder_resource\.so\.\d+\.\d+\.\d+/);
+        expect(out.error).toContain(dir);
+        expect(out.error).toMatch(/Install the complete TensorRT release/);
+        expect(out.error).toMatch(/add the directory that holds them to LD_LIBRARY_PATH/);
+      });
     });
 
     it('leaves no device memory, pinned memory or stream behind once everything is disposed', () => {

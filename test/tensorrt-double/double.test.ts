@@ -203,6 +203,39 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('the TensorRT double', () =>
       expect(info.reason).toMatch(new RegExp(`compiled for TensorRT ${process.env.TNRT_DOUBLE_TRT_MAJOR}, found TensorRT 9\\.0\\.0`));
     });
 
+    it('a libnvinfer older than the headers the adapter was compiled with: unavailable, naming both versions', () => {
+      const compiled = backends()[1]!.version; // the double reports its headers' version
+      const [major, minor, patch] = compiled.split('.').map(Number) as [number, number, number];
+      const encoded = major * 10000 + minor * 100 + patch;
+      const probe = (libVersion: number) => {
+        const r = run("import { backends } from './dist/index.js'; console.log(JSON.stringify(backends()[1]));", '', {
+          TNRT_DOUBLE_LIB_VERSION: String(libVersion),
+        });
+        return JSON.parse(r.stdout.trim().split('\n').pop()!);
+      };
+      if (encoded % 10000 > 0) {
+        const older = encoded - 1;
+        const olderText = `${major}.${Math.floor(older / 100) % 100}.${older % 100}`;
+        const info = probe(older);
+        expect(info.available).toBe(false);
+        expect(info.reason).toContain(`compiled against TensorRT ${compiled} headers, but the libnvinfer loaded is TensorRT ${olderText}`);
+        expect(info.reason).toMatch(/Install TensorRT .* or newer, or rebuild the adapter/);
+      }
+      // A newer release of the same major keeps the ABI: fine.
+      expect(probe(encoded + 100)).toMatchObject({ available: true, version: `${major}.${minor + 1}.${patch}` });
+    });
+
+    it('every adapter found is tried until one runs: a newer-major file that does not load falls through', async () => {
+      const { chooseAdapter, listAdapters } = await import('../../lib/backend.js');
+      const { native } = await import('../../lib/native.js');
+      const dir = mkdtempSync(join(tmpdir(), 'tnrt-adapters-'));
+      const newer = join(dir, `libtensorrt_node_trt${Number(process.env.TNRT_DOUBLE_TRT_MAJOR) + 1}.so`);
+      writeFileSync(newer, 'an adapter whose TensorRT is not installed');
+      const choice = chooseAdapter([...listAdapters(dir), adapter], (path) => native.probeBackend('tensorrt', path) as never);
+      expect(choice.path).toBe(adapter);
+      expect(choice.info.available).toBe(true);
+    });
+
     it('a libnvinfer without a symbol the adapter links: backend tensorrt is unavailable, saying why', () => {
       const r = run("import { backends } from './dist/index.js'; console.log(JSON.stringify(backends()[1]));", '', {
         LD_LIBRARY_PATH: `${join(dirname(adapter), 'missing-symbol')}:${process.env.LD_LIBRARY_PATH}`,

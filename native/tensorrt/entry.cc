@@ -13,7 +13,11 @@
 #include "tensorrt/cuda_resources.h"
 #include "tensorrt/tensorrt_backend.h"
 
+#ifdef _WIN32
+#define TNRT_EXPORT extern "C" __declspec(dllexport)
+#else
 #define TNRT_EXPORT extern "C" __attribute__((visibility("default")))
+#endif
 
 namespace {
 

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "tensorrt/calibrator.h"
+#include "tensorrt/companion_libraries.h"
 #include "tensorrt/network.h"
 #include "tensorrt/plugins.h"
 #include "tensorrt/progress_monitor.h"
@@ -148,10 +149,14 @@ std::shared_ptr<TrtBuilder> TrtBuilder::create(std::shared_ptr<LogSink> sink, co
   // Before anything is parsed: the ONNX parser looks plugin layers up in the registry.
   registerStandardPlugins(*logger);
   loadPluginLibraries(options.plugins, *logger);
+  // Before createInferBuilder, which opens the builder resource library by bare name.
+  const std::string& companions = preloadBuilderLibraries();
   const uint64_t mark = logger->mark();
   std::unique_ptr<nvinfer1::IBuilder> builder(nvinfer1::createInferBuilder(*logger));
   if (!builder) {
-    throw BackendError(ErrorCode::kUnavailable, logger->describeFailure("TensorRT could not create a builder", mark));
+    std::string message = logger->describeFailure("TensorRT could not create a builder", mark);
+    if (!companions.empty()) message += "\n" + companions;
+    throw BackendError(ErrorCode::kUnavailable, message);
   }
   return std::make_shared<TrtBuilder>(std::move(logger), std::move(builder), options.device);
 }

@@ -2,7 +2,6 @@
 
 #include <NvInferRuntime.h>
 #include <NvInferVersion.h>
-#include <dlfcn.h>
 
 #include <algorithm>
 #include <cctype>
@@ -10,6 +9,12 @@
 #include <mutex>
 
 #include "backend/backend.h"
+
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <dlfcn.h>
+#endif
 
 namespace tnrt {
 namespace trt {
@@ -55,9 +60,40 @@ nvinfer1::ILogger* processLogger() {
   return logger;
 }
 
+// Opens TensorRT's standard plugin library by name (the loader searches as for libnvinfer:
+// the adapter's RUNPATH, LD_LIBRARY_PATH or PATH) and keeps it for the life of the process;
+// returns initLibNvInferPlugins, or null with *why set.
+InitPluginsFn openStandardPlugins(const std::string& name, std::string* why) {
+#ifdef _WIN32
+  HMODULE module = LoadLibraryA(name.c_str());
+  if (!module) {
+    *why = name + " could not be loaded (Windows error " + std::to_string(GetLastError()) + ")";
+    return nullptr;
+  }
+  auto init = reinterpret_cast<InitPluginsFn>(reinterpret_cast<void*>(GetProcAddress(module, "initLibNvInferPlugins")));
+#else
+  (void)dlerror();
+  void* handle = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    const char* error = dlerror();
+    *why = name + " could not be loaded (" + (error ? error : "unknown reason") + ")";
+    return nullptr;
+  }
+  auto init = reinterpret_cast<InitPluginsFn>(dlsym(handle, "initLibNvInferPlugins"));
+#endif
+  if (!init) *why = name + " does not export initLibNvInferPlugins";
+  return init;
+}
+
 }  // namespace
 
-std::string standardPluginLibraryName() { return "libnvinfer_plugin.so." + std::to_string(NV_TENSORRT_MAJOR); }
+std::string standardPluginLibraryName() {
+#ifdef _WIN32
+  return "nvinfer_plugin_" + std::to_string(NV_TENSORRT_MAJOR) + ".dll";
+#else
+  return "libnvinfer_plugin.so." + std::to_string(NV_TENSORRT_MAJOR);
+#endif
+}
 
 void registerStandardPlugins(TrtLogger& logger) {
   PluginState& s = state();
@@ -66,17 +102,10 @@ void registerStandardPlugins(TrtLogger& logger) {
   s.standardTried = true;
   const std::string name = standardPluginLibraryName();
   std::string problem;
-  (void)dlerror();
   // Kept open for the life of the process: its creators stay in TensorRT's registry.
-  void* handle = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!handle) {
-    const char* why = dlerror();
-    problem = name + " could not be loaded (" + (why ? why : "unknown reason") + ")";
-  } else if (auto init = reinterpret_cast<InitPluginsFn>(dlsym(handle, "initLibNvInferPlugins"))) {
+  if (InitPluginsFn init = openStandardPlugins(name, &problem)) {
     ActiveLoggerScope active(logger);
     if (!init(processLogger(), "")) problem = "initLibNvInferPlugins in " + name + " failed";
-  } else {
-    problem = name + " does not export initLibNvInferPlugins";
   }
   if (problem.empty()) {
     s.standardStatus = "registered";

@@ -14,7 +14,7 @@ namespace tnrt {
 namespace trt {
 
 // The file TensorRT's standard plugins live in, for the major the adapter was compiled for
-// ("libnvinfer_plugin.so.10"). The one place that spells the name.
+// ("libnvinfer_plugin.so.10"; Windows: "nvinfer_plugin_10.dll"). The one place that spells it.
 std::string standardPluginLibraryName();
 
 // Opens libnvinfer_plugin and calls initLibNvInferPlugins once per process, with a logger that

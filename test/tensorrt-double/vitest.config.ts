@@ -1,6 +1,6 @@
 // Runs selected backend-agnostic suites on backend 'tensorrt': the real adapter
 // (native/tensorrt) over the TensorRT double. Started by scripts/test-tensorrt-double.mjs,
-// which builds both and sets TENSORRT_NODE_ADAPTER and LD_LIBRARY_PATH.
+// which builds both and sets TENSORRT_NODE_ADAPTER.
 import { defineConfig } from 'vitest/config';
 
 // The suites that run here; TNRT_DOUBLE_SUITES (comma-separated paths) overrides the list.

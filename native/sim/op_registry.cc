@@ -23,6 +23,10 @@ const OpRegistry& OpRegistry::instance() {
     registerPoolOps(r);
     registerReduceOps(r);
     registerNormalizationOps(r);
+    registerLogicOps(r);
+    registerUnaryMathOps(r);
+    registerIndexingOps(r);
+    registerGeneratorOps(r);
     return r;
   }();
   return registry;

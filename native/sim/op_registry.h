@@ -136,6 +136,10 @@ void registerConvOps(OpRegistry& registry);
 void registerPoolOps(OpRegistry& registry);
 void registerReduceOps(OpRegistry& registry);
 void registerNormalizationOps(OpRegistry& registry);
+void registerLogicOps(OpRegistry& registry);
+void registerUnaryMathOps(OpRegistry& registry);
+void registerIndexingOps(OpRegistry& registry);
+void registerGeneratorOps(OpRegistry& registry);
 
 }  // namespace sim
 }  // namespace tnrt

@@ -27,6 +27,7 @@ const OpRegistry& OpRegistry::instance() {
     registerUnaryMathOps(r);
     registerIndexingOps(r);
     registerGeneratorOps(r);
+    registerControlFlowOps(r);
     return r;
   }();
   return registry;
@@ -66,6 +67,36 @@ const OpDef* OpRegistry::findAnyOpset(const std::string& opType) const {
 }
 
 namespace {
+
+// The 150 operators TensorRT 10's ONNX parser imports (the "Y" rows of onnx-tensorrt's
+// docs/operators.md, release 10.x), so that a model the sim cannot run says whether TensorRT
+// can. Some have restrictions there (types, constant inputs) that the message does not repeat.
+const char* const kTensorRTOnnxOps[] = {
+    "Abs", "Acos", "Acosh", "Add", "And", "ArgMax", "ArgMin", "Asin", "Asinh", "Atan", "Atanh", "AveragePool",
+    "BatchNormalization", "Cast", "CastLike", "Ceil", "Celu", "Clip", "Concat", "Constant", "ConstantOfShape",
+    "Conv", "ConvTranspose", "Cos", "Cosh", "CumSum", "DeformConv", "DepthToSpace", "DequantizeLinear", "Div",
+    "Dropout", "Einsum", "Elu", "Equal", "Erf", "Exp", "Expand", "EyeLike", "Flatten", "Floor", "Gather",
+    "GatherElements", "GatherND", "Gelu", "Gemm", "GlobalAveragePool", "GlobalLpPool", "GlobalMaxPool",
+    "Greater", "GreaterOrEqual", "GridSample", "GroupNormalization", "GRU", "HardSigmoid", "HardSwish",
+    "Hardmax", "Identity", "If", "ImageScaler", "InstanceNormalization", "IsInf", "IsNaN",
+    "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual", "Log", "LogSoftmax", "Loop", "LRN", "LSTM",
+    "LpNormalization", "LpPool", "MatMul", "Max", "MaxPool", "Mean", "MeanVarianceNormalization", "Min",
+    "Mish", "Mod", "Mul", "Neg", "NonMaxSuppression", "NonZero", "Not", "OneHot", "Or", "Pad",
+    "ParametricSoftplus", "Pow", "PRelu", "QuantizeLinear", "RandomNormal", "RandomNormalLike",
+    "RandomUniform", "RandomUniformLike", "Range", "Reciprocal", "ReduceL1", "ReduceL2", "ReduceLogSum",
+    "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd", "ReduceSum", "ReduceSumSquare",
+    "Relu", "Reshape", "Resize", "ReverseSequence", "RNN", "RoiAlign", "Round", "ScaledTanh", "Scan",
+    "Scatter", "ScatterElements", "ScatterND", "Selu", "Shape", "Shrink", "Sigmoid", "Sign", "Sin", "Sinh",
+    "Size", "Slice", "Softmax", "Softplus", "Softsign", "SpaceToDepth", "Split", "Sqrt", "Squeeze", "Sub",
+    "Sum", "Tan", "Tanh", "ThresholdedRelu", "Tile", "TopK", "Transpose", "Trilu", "Unsqueeze", "Upsample",
+    "Where", "Xor",
+};
+
+bool tensorRTSupports(const std::string& opType) {
+  for (const char* op : kTensorRTOnnxOps)
+    if (opType == op) return true;
+  return false;
+}
 
 std::string countRange(int32_t lo, int32_t hi) {
   if (lo == hi) return std::to_string(lo);
@@ -134,6 +165,11 @@ bool OpRegistry::checkGraph(const Graph& graph, std::vector<ParserError>* errors
       if (it != ops_.end())
         e.description += "; it supports opsets " + std::to_string(it->second.minOpset) + " to " +
                          std::to_string(it->second.maxOpset);
+      if (tensorRTSupports(node.opType))
+        e.description += "; TensorRT's ONNX parser supports it (onnx-tensorrt's operator list for TensorRT 10), so the "
+                         "'tensorrt' backend can build this model where TensorRT is installed";
+      else
+        e.description += "; TensorRT's ONNX parser does not support it either";
     }
     errors->push_back(std::move(e));
   }

@@ -140,6 +140,7 @@ void registerLogicOps(OpRegistry& registry);
 void registerUnaryMathOps(OpRegistry& registry);
 void registerIndexingOps(OpRegistry& registry);
 void registerGeneratorOps(OpRegistry& registry);
+void registerControlFlowOps(OpRegistry& registry);
 
 }  // namespace sim
 }  // namespace tnrt

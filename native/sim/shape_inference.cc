@@ -43,6 +43,14 @@ uint64_t checkTensorBytes(const std::string& what, DataType dtype, const Dims& s
   return bytes;
 }
 
+bool readCondition(const Node& node, DataType dtype, const Dims& shape, const void* data, bool whenTrue) {
+  // The If's own shape inference checks its condition too, but guarded nodes run before it.
+  if (dtype != DataType::kBool || safeVolume(shape) != 1)
+    throw BackendError(ErrorCode::kShape, node.label() + ": the If condition must be a single bool but is " +
+                                              dataTypeName(dtype) + " " + dimsToString(shape));
+  return (*static_cast<const uint8_t*>(data) != 0) == whenTrue;
+}
+
 ShapeInference::ShapeInference(const Graph& graph, size_t foldLimitBytes, uint64_t maxTensorBytes,
                                uint64_t workspaceBytes)
     : graph_(graph), foldLimit_(foldLimitBytes), maxTensorBytes_(maxTensorBytes), workspaceBytes_(workspaceBytes) {}
@@ -82,6 +90,28 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes) {
     if (!op)
       throw BackendError(ErrorCode::kUnsupported, node.label() + ": operator (opset " + std::to_string(node.opset) +
                                                       ") is not supported by the sim backend");
+    // A node inside an If branch: skipped (as if folded away, its outputs never defined)
+    // when a condition is known to be false; never folded while one is unknown.
+    bool conditional = false, dead = false;
+    for (const Guard& g : node.guards()) {
+      const ValueState& c = values_[static_cast<size_t>(g.cond)];
+      if (!c.defined) {
+        dead = true;  // an enclosing branch is dead
+        break;
+      }
+      if (!c.data) {
+        conditional = true;
+        continue;
+      }
+      if (!readCondition(node, c.dtype, c.shape, c.data, g.whenTrue)) {
+        dead = true;
+        break;
+      }
+    }
+    if (dead) {
+      folded_[n] = true;
+      continue;
+    }
     ins.assign(node.inputs.size(), ValueRef{});
     bool allKnown = true;
     for (size_t k = 0; k < node.inputs.size(); ++k) {
@@ -91,6 +121,14 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes) {
       ins[k] = {s.dtype, &s.shape, s.data};
       if (!s.data) allKnown = false;
     }
+    // An If with a known condition needs only the taken branch's outputs to fold.
+    if (node.isIfMerge() && !ins.empty() && ins[0].data && ins.size() == 1 + 2 * node.outputs.size()) {
+      const bool taken = readCondition(node, ins[0].dtype, *ins[0].shape, ins[0].data, true);
+      allKnown = true;
+      for (size_t k = 0; k < node.outputs.size(); ++k)
+        allKnown = allKnown && ins[taken ? 1 + k : 1 + node.outputs.size() + k].data;
+    }
+    if (conditional) allKnown = false;
     descs.assign(node.outputs.size(), OutputDesc{});
     op->infer(node, ins, &descs);
     // Every size below (folding buffers, activation memory, the engine's tensors) trusts

@@ -39,6 +39,8 @@ export const OPERATORS = [
   // indexing and generators
   'GatherElements', 'GatherND', 'ScatterElements', 'Scatter', 'ScatterND', 'CumSum', 'Trilu', 'TopK', 'SpaceToDepth',
   'EyeLike', 'Range', 'OneHot', 'Size', 'CastLike',
+  // control flow
+  'If',
 ];
 
 /**

@@ -135,6 +135,8 @@ const SPEC: Record<string, { first: number; last?: number; arity: Arity[] }> = {
   // start, limit, delta; indices, depth, values.
   Range: { first: 11, arity: [[11, 3, 3]] }, OneHot: { first: 9, arity: [[9, 3, 3]] },
   Size: { first: 1, arity: UNARY }, CastLike: { first: 15, arity: BINARY },
+  // cond only; the branches are graph attributes.
+  If: { first: 1, arity: UNARY },
 };
 
 interface CaseResult {

@@ -137,6 +137,8 @@ const SPEC: Record<string, { first: number; last?: number; arity: Arity[] }> = {
   Size: { first: 1, arity: UNARY }, CastLike: { first: 15, arity: BINARY },
   // cond only; the branches are graph attributes.
   If: { first: 1, arity: UNARY },
+  // X, W, R required; B, sequence_lens, initial_h, initial_c, P optional.
+  LSTM: { first: 7, arity: [[7, 3, 8]] },
 };
 
 interface CaseResult {
@@ -356,6 +358,14 @@ const CASES: Record<string, OpCase> = {
   CumSum: { inputs: X4, initializers: [i64('axis', [1])], nodeInputs: ['x', 'axis'], attrs: { exclusive: 0, reverse: 1 } },
   Trilu: { inputs: X4, attrs: { upper: 0 } },
   TopK: { inputs: X4, initializers: [i64('k', [2])], nodeInputs: ['x', 'k'], outputs: 2, attrs: { axis: -1, largest: 1, sorted: 1 } },
+  LSTM: {
+    opset: 14,
+    inputs: [{ name: 'x', shape: [5, 1, 3] }],
+    initializers: [f32('W', [1, 8, 3], Array(24).fill(0.1)), f32('R', [1, 8, 2], Array(16).fill(0.1))],
+    nodeInputs: ['x', 'W', 'R'],
+    outputs: 3,
+    attrs: { hidden_size: 2, input_forget: 0, layout: 0 },
+  },
   OneHot: {
     inputs: [{ name: 'i', shape: [3] }],
     initializers: [f32('depth', [], [4]), f32('vals', [2], [0, 1])],

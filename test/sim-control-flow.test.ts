@@ -363,3 +363,103 @@ describe('issue 10 element-wise operators: bool tensors, bfloat16, CumSum', () =
     }
   });
 });
+
+describe('LSTM on the sim against onnxruntime', () => {
+  const I = 3;
+  const Hd = 4;
+  const seeded = (n: number, seed: number, scale = 0.5) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 7.1 + i * 1.3) * scale);
+
+  /** An LSTM model with every optional input given (W, R, B, P as initializers). */
+  function lstmModel(direction: string, dirs: number, extra: Record<string, unknown> = {}): Uint8Array {
+    // makeModel writes no STRINGS attributes: activations is attached to the proto below.
+    const { activations, ...rest } = extra as { activations?: string[] } & Record<string, number | { floats: number[] }>;
+    const bytes = makeModel({
+      opset: 14,
+      inputs: [
+        f32('x', [5, 2, I]),
+        { name: 'lens', dtype: 'int32', shape: [2] },
+        f32('h0', [dirs, 2, Hd]),
+        f32('c0', [dirs, 2, Hd]),
+      ],
+      outputs: [f32('y', [5, dirs, 2, Hd]), f32('yh', [dirs, 2, Hd]), f32('yc', [dirs, 2, Hd])],
+      initializers: [
+        makeTensor('W', 'float32', [dirs, 4 * Hd, I], seeded(dirs * 4 * Hd * I, 1)),
+        makeTensor('R', 'float32', [dirs, 4 * Hd, Hd], seeded(dirs * 4 * Hd * Hd, 2)),
+        makeTensor('B', 'float32', [dirs, 8 * Hd], seeded(dirs * 8 * Hd, 3)),
+        makeTensor('P', 'float32', [dirs, 3 * Hd], seeded(dirs * 3 * Hd, 4)),
+      ],
+      nodes: [{ op: 'LSTM', inputs: ['x', 'W', 'R', 'B', 'lens', 'h0', 'c0', 'P'], outputs: ['y', 'yh', 'yc'], attributes: { direction, hidden_size: Hd, ...rest } }],
+    });
+    if (!activations) return bytes;
+    const model = fromBinary(ModelProtoSchema, bytes);
+    model.graph!.node[0]!.attribute.push(
+      create(AttributeProtoSchema, { name: 'activations', type: AttributeProto_AttributeType.STRINGS, strings: activations.map((a) => new TextEncoder().encode(a)) }),
+    );
+    return toBinary(ModelProtoSchema, model);
+  }
+
+  for (const [direction, dirs, extra] of [
+    ['forward', 1, {}],
+    ['reverse', 1, { clip: { floats: [0.7] } }],
+    ['bidirectional', 2, {}],
+    ['bidirectional', 2, { activations: ['HardSigmoid', 'Tanh', 'Softsign', 'HardSigmoid', 'Tanh', 'Softsign'], activation_alpha: { floats: [0.3, 0.3] }, activation_beta: { floats: [0.4, 0.4] } }],
+  ] as const) {
+    it(`${direction} ${JSON.stringify(extra)} with sequence_lens, initial states and peepholes`, async () => {
+      const m = lstmModel(direction, dirs, extra);
+      const xs = seeded(5 * 2 * I, 5, 1);
+      const lens = Int32Array.of(5, 3);
+      const h0 = seeded(dirs * 2 * Hd, 6);
+      const c0 = seeded(dirs * 2 * Hd, 7);
+      const engine = await buildEngine(m, { backend: 'sim' });
+      using session = await InferenceSession.create(engine, { backend: 'sim' });
+      const sim = await session.run({
+        x: new Tensor('float32', xs, [5, 2, I]),
+        lens: new Tensor('int32', lens, [2]),
+        h0: new Tensor('float32', h0, [dirs, 2, Hd]),
+        c0: new Tensor('float32', c0, [dirs, 2, Hd]),
+      });
+      const ref = await runOrt(m, {
+        x: new ort.Tensor('float32', xs, [5, 2, I]),
+        lens: new ort.Tensor('int32', lens, [2]),
+        h0: new ort.Tensor('float32', h0, [dirs, 2, Hd]),
+        c0: new ort.Tensor('float32', c0, [dirs, 2, Hd]),
+      });
+      for (const k of ['y', 'yh', 'yc']) {
+        expect(sim[k]!.dims).toEqual([...ref[k]!.dims]);
+        expectClose(sim[k]!.data as Float32Array, ref[k]!.data as Float32Array);
+      }
+    });
+  }
+
+  it('runs inside an If branch (the silero VAD pattern), reading the outer state', async () => {
+    const W = makeTensor('W', 'float32', [1, 4 * Hd, I], seeded(4 * Hd * I, 1));
+    const R = makeTensor('R', 'float32', [1, 4 * Hd, Hd], seeded(4 * Hd * Hd, 2));
+    const m = modelWithIfs(
+      {
+        opset: 14,
+        inputs: [f32('x', [5, 1, I]), f32('h0', [1, 1, Hd]), { name: 'c', dtype: 'bool', shape: [] }],
+        outputs: [f32('yh', [1, 1, Hd])],
+        initializers: [W, R],
+        nodes: [],
+      },
+      [
+        {
+          name: 'If_25',
+          cond: 'c',
+          outputs: ['yh'],
+          then: { nodes: [{ op: 'LSTM', name: 'LSTM_3', inputs: ['x', 'W', 'R', '', '', 'h0'], outputs: ['', 'hn'], attributes: { hidden_size: Hd } }], outputs: [f32('hn', [1, 1, Hd])] },
+          else: { nodes: [{ op: 'Identity', inputs: ['h0'], outputs: ['same'] }], outputs: [f32('same', [1, 1, Hd])] },
+        },
+      ],
+    );
+    const xs = seeded(5 * I, 8, 1);
+    const h0 = seeded(Hd, 9);
+    const engine = await buildEngine(m, { backend: 'sim' });
+    using session = await InferenceSession.create(engine, { backend: 'sim' });
+    for (const c of [1, 0]) {
+      const sim = await session.run({ x: new Tensor('float32', xs, [5, 1, I]), h0: new Tensor('float32', h0, [1, 1, Hd]), c: new Tensor('bool', Uint8Array.of(c), []) });
+      const ref = await runOrt(m, { x: new ort.Tensor('float32', xs, [5, 1, I]), h0: new ort.Tensor('float32', h0, [1, 1, Hd]), c: new ort.Tensor('bool', Uint8Array.of(c), []) });
+      expectClose(sim.yh!.data as Float32Array, ref.yh!.data as Float32Array);
+    }
+  });
+});

@@ -28,6 +28,7 @@ const OpRegistry& OpRegistry::instance() {
     registerIndexingOps(r);
     registerGeneratorOps(r);
     registerControlFlowOps(r);
+    registerRnnOps(r);
     return r;
   }();
   return registry;

@@ -141,6 +141,7 @@ void registerUnaryMathOps(OpRegistry& registry);
 void registerIndexingOps(OpRegistry& registry);
 void registerGeneratorOps(OpRegistry& registry);
 void registerControlFlowOps(OpRegistry& registry);
+void registerRnnOps(OpRegistry& registry);
 
 }  // namespace sim
 }  // namespace tnrt

@@ -41,6 +41,8 @@ export const OPERATORS = [
   'EyeLike', 'Range', 'OneHot', 'Size', 'CastLike',
   // control flow
   'If',
+  // recurrent
+  'LSTM',
 ];
 
 /**
@@ -65,6 +67,7 @@ const TENSORRT_LACKS: Record<string, string> = {
   test_castlike_FLOAT_to_BFLOAT16: "its stored 'like' input has shape [1] but the model declares [3, 4]; TensorRT enforces declared shapes (and ONNX 1.12's expected output truncates to bfloat16)",
   test_scatternd_add: "ScatterND reduction='add': TensorRT's ScatterND has no reduction (onnx-tensorrt docs/operators.md)",
   test_scatternd_multiply: "ScatterND reduction='mul': TensorRT's ScatterND has no reduction (onnx-tensorrt docs/operators.md)",
+  test_lstm_batchwise: "LSTM layout=1 (batch-major): TensorRT's ONNX parser requires layout=0 (onnx-tensorrt docs/operators.md)",
   test_batchnorm_example_training_mode: 'BatchNormalization training_mode=1 (batch statistics, running-mean/var outputs): TensorRT builds inference engines only',
 };
 

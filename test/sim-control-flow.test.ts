@@ -248,6 +248,21 @@ describe('If on the sim', () => {
     expect(det.description).toMatch(/TensorRT's ONNX parser does not support it either/);
   });
 
+  it('names unsupported nodes inside the bodies of operators the sim does not run (Loop), with their path', async () => {
+    const bytes = makeModel({
+      opset: 17,
+      inputs: [f32('x', [2]), { name: 'n', dtype: 'int64', shape: [] }, { name: 'c', dtype: 'bool', shape: [] }],
+      outputs: [f32('y', [2])],
+      nodes: [{ op: 'Loop', name: 'Loop_3', inputs: ['n', 'c', 'x'], outputs: ['y'] }],
+    });
+    const model = fromBinary(ModelProtoSchema, bytes);
+    const body = branchGraph({ nodes: [{ op: 'Det', name: 'Det_0', inputs: ['x'], outputs: ['d'] }, { op: 'Relu', name: 'Relu_1', inputs: ['d'], outputs: ['r'] }], outputs: [f32('r', [2])] });
+    model.graph!.node[0]!.attribute.push(create(AttributeProtoSchema, { name: 'body', type: AttributeProto_AttributeType.GRAPH, g: body }));
+    const error = await parseError(toBinary(ModelProtoSchema, model));
+    expect(error.parserErrors.map((p) => p.node)).toEqual(['Loop_3', 'Loop_3/body/Det_0']);
+    expect(error.parserErrors[0]!.description).toMatch(/'Loop'.*TensorRT's ONNX parser supports it/);
+  });
+
   it('refuses hostile subgraphs with typed errors: nesting too deep, a branch value read from outside, a reserved attribute', async () => {
     // 40 nested Ifs (the sim reads 32).
     let branch: Branch = { nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['o40'] }], outputs: [f32('o40', [1])] };

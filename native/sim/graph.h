@@ -95,6 +95,10 @@ class Graph {
   std::vector<int32_t> inputs;
   std::vector<int32_t> outputs;
   std::vector<Tensor> initializers;
+  // The nodes inside the subgraphs of operators the sim does not run (Loop, Scan bodies),
+  // named by their path (Loop_3/body/Foo_1): kept only so that the parse error names the
+  // unsupported ones among them too. Never executed or serialized (the parse fails first).
+  std::vector<Node> nestedNodes;
 
   // The id of the value called `name`, creating it if new.
   int32_t valueId(const std::string& name);

@@ -320,6 +320,14 @@ void OnnxReader::readNode(WireReader r, Graph* graph, int32_t index, const std::
     node.attributes.push_back(std::move(g));
   }
 
+  if (!(node.opType == "If" && node.domain.empty()) && !subgraphs.empty()) {
+    if (scopes_.size() >= kMaxIfNesting) {
+      error(node.label() + " nests subgraphs more than " + std::to_string(kMaxIfNesting) + " deep, which the sim does not read",
+            &node, errorIndex);
+      return;
+    }
+    for (const auto& [attrName, bytes] : subgraphs) readBodyForReport(bytes, graph, node.name + "/" + attrName + "/", opsets);
+  }
   if (node.opType == "If" && node.domain.empty()) {
     // Checked here, in checkGraph's words, because the flattened node has more inputs.
     const std::string spec = "If (opset " + std::to_string(node.opset) + ") takes 1 input";
@@ -367,6 +375,25 @@ void OnnxReader::readNode(WireReader r, Graph* graph, int32_t index, const std::
                           node.attributes.end());
   }
   graph->nodes.push_back(std::move(node));
+}
+
+void OnnxReader::readBodyForReport(WireReader r, Graph* graph, const std::string& prefix,
+                                   const std::map<std::string, int64_t>& opsets) {
+  // A scratch graph takes the body's values and nodes (an If inside is flattened there as
+  // usual); only the nodes, renamed under `prefix`, are kept.
+  Graph scratch;
+  Scope scope;
+  scope.prefix = prefix;
+  scopes_.push_back(std::move(scope));
+  uint32_t field, wt;
+  int32_t index = 0;
+  while (r.next(&field, &wt)) {
+    if (field == 1 && wt == kLengthDelimited) readNode(r.bytes(), &scratch, index++, opsets);
+    else r.skip(wt);
+  }
+  scopes_.pop_back();
+  for (Node& n : scratch.nodes) graph->nestedNodes.push_back(std::move(n));
+  for (Node& n : scratch.nestedNodes) graph->nestedNodes.push_back(std::move(n));
 }
 
 std::vector<int32_t> OnnxReader::readSubgraph(WireReader r, Graph* graph, const std::string& prefix,

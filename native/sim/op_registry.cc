@@ -134,6 +134,25 @@ const OpDef* OpRegistry::find(const std::string& domain, const std::string& opTy
   return &it->second;
 }
 
+std::string OpRegistry::unsupportedMessage(const Node& node) const {
+  std::string where = "node '" + node.name + "': ";
+  if (!node.domain.empty())
+    return where + "operator '" + node.opType + "' of domain '" + node.domain +
+           "' is not supported by the sim backend (only the default ONNX domain is)";
+  std::string description = where + "operator '" + node.opType + "' (opset " + std::to_string(node.opset) +
+                            ") is not supported by the sim backend";
+  auto it = ops_.find(node.opType);
+  if (it != ops_.end())
+    description += "; it supports opsets " + std::to_string(it->second.minOpset) + " to " +
+                   std::to_string(it->second.maxOpset);
+  if (tensorRTSupports(node.opType))
+    description += "; TensorRT's ONNX parser supports it (onnx-tensorrt's operator list for TensorRT 10), so the "
+                   "'tensorrt' backend can build this model where TensorRT is installed";
+  else
+    description += "; TensorRT's ONNX parser does not support it either";
+  return description;
+}
+
 bool OpRegistry::checkGraph(const Graph& graph, std::vector<ParserError>* errors) const {
   bool ok = true;
   for (size_t i = 0; i < graph.nodes.size(); ++i) {
@@ -151,28 +170,14 @@ bool OpRegistry::checkGraph(const Graph& graph, std::vector<ParserError>* errors
       continue;
     }
     ok = false;
-    ParserError e;
-    e.node = node.name;
-    e.nodeIndex = static_cast<int32_t>(i);
-    e.op = node.opType;
-    std::string where = "node '" + node.name + "': ";
-    if (!node.domain.empty()) {
-      e.description = where + "operator '" + node.opType + "' of domain '" + node.domain +
-                      "' is not supported by the sim backend (only the default ONNX domain is)";
-    } else {
-      e.description = where + "operator '" + node.opType + "' (opset " + std::to_string(node.opset) +
-                      ") is not supported by the sim backend";
-      auto it = ops_.find(node.opType);
-      if (it != ops_.end())
-        e.description += "; it supports opsets " + std::to_string(it->second.minOpset) + " to " +
-                         std::to_string(it->second.maxOpset);
-      if (tensorRTSupports(node.opType))
-        e.description += "; TensorRT's ONNX parser supports it (onnx-tensorrt's operator list for TensorRT 10), so the "
-                         "'tensorrt' backend can build this model where TensorRT is installed";
-      else
-        e.description += "; TensorRT's ONNX parser does not support it either";
-    }
-    errors->push_back(std::move(e));
+    errors->push_back({node.name, static_cast<int32_t>(i), node.opType, unsupportedMessage(node)});
+  }
+  // Nodes of subgraphs the sim does not run (Loop and Scan bodies): named when unsupported
+  // too, so one parse lists everything a model needs.
+  for (const Node& node : graph.nestedNodes) {
+    if (find(node.domain, node.opType, node.opset)) continue;
+    ok = false;
+    errors->push_back({node.name, -1, node.opType, unsupportedMessage(node)});
   }
   return ok;
 }

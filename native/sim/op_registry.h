@@ -116,6 +116,9 @@ class OpRegistry {
   // The registered operator types, sorted (tests sweep every operator with them).
   std::vector<std::string> opTypes() const;
   const OpDef* findAnyOpset(const std::string& opType) const;
+  // Why `node` (an operator the sim cannot run at its opset) is refused, and whether
+  // TensorRT's ONNX parser supports it.
+  std::string unsupportedMessage(const Node& node) const;
 
  private:
   std::unordered_map<std::string, OpDef> ops_;

@@ -162,6 +162,45 @@ describe('If on the sim', () => {
     expect([...(out.y!.data as Float32Array)]).toEqual([...x].map((v) => Math.max(v, 0)));
   });
 
+  it('folds a condition computed from static dims (the exported squeeze-if-size-1 pattern of silero VAD)', async () => {
+    // cond = Shape(x)[-1] == 1; then Squeeze(x, -1) (rank 2), else Identity (rank 3). With
+    // x's last dim static the condition is a build-time constant; with it dynamic the ranks
+    // differ under an unknown condition, which TensorRT refuses and so does the sim.
+    const squeezeIf = (last: number | string) =>
+      modelWithIfs(
+        {
+          opset: 17,
+          inputs: [f32('x', [2, 3, last])],
+          outputs: [f32('y', [2, 3])],
+          initializers: [makeTensor('minus1', 'int64', [1], [-1n]), makeTensor('one', 'int64', [1], [1n])],
+          nodes: [
+            { op: 'Shape', inputs: ['x'], outputs: ['s'] },
+            { op: 'Gather', inputs: ['s', 'minus1'], outputs: ['g'], attributes: { axis: 0 } },
+            { op: 'Equal', inputs: ['g', 'one'], outputs: ['c'] },
+          ],
+        },
+        [
+          {
+            name: 'decoder/If',
+            cond: 'c',
+            outputs: ['y'],
+            then: {
+              initializers: [makeTensor('axes', 'int64', [1], [-1n])],
+              nodes: [{ op: 'Squeeze', inputs: ['x', 'axes'], outputs: ['sq'] }],
+              outputs: [f32('sq', [2, 3])],
+            },
+            else: { nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['id'] }], outputs: [f32('id', [2, 3, 'k'])] },
+          },
+        ],
+      );
+    const engine = await buildEngine(squeezeIf(1), { backend: 'sim' });
+    using session = await InferenceSession.create(engine, { backend: 'sim' });
+    const out = await session.run({ x: new Tensor('float32', Float32Array.from({ length: 6 }, (_, i) => i), [2, 3, 1]) });
+    expect(out.y!.dims).toEqual([2, 3]);
+    expect([...(out.y!.data as Float32Array)]).toEqual([0, 1, 2, 3, 4, 5]);
+    expect((await parseError(squeezeIf('t'))).message).toMatch(/decoder\/If.*rank 2 in then_branch but 3 in else_branch/);
+  });
+
   it('refuses branches of different ranks when the condition is known only at run time, as TensorRT does', async () => {
     const m = modelWithIfs(
       { opset: 17, inputs: [f32('x', [3, 4]), { name: 'c', dtype: 'bool', shape: [] }], outputs: [f32('y', [3, 4])], nodes: [] },

@@ -92,6 +92,10 @@ struct OpDef {
   // share of TensorRT's workspace pool), or null when it needs none worth limiting. The
   // builder holds it to the 'workspace' memory pool limit.
   ScratchFn scratchBytes = nullptr;
+  // The kernel reads its inputs' shapes only, never their contents (Shape, Size): its output
+  // is a constant wherever those shapes are fully known, as TensorRT computes static shapes
+  // at build time. This lets If conditions computed from static dims fold to a branch.
+  bool readsShapesOnly = false;
 
   // The entry of `inputs` in force at `opset`.
   const InputArity& inputArity(int64_t opset) const;

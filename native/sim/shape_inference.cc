@@ -119,7 +119,7 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes) {
       if (id < 0) continue;
       const ValueState& s = values_[static_cast<size_t>(id)];
       ins[k] = {s.dtype, &s.shape, s.data};
-      if (!s.data) allKnown = false;
+      if (!s.data && !(op->readsShapesOnly && s.defined && safeVolume(s.shape) >= 0)) allKnown = false;
     }
     // An If with a known condition needs only the taken branch's outputs to fold.
     if (node.isIfMerge() && !ins.empty() && ins[0].data && ins.size() == 1 + 2 * node.outputs.size()) {
@@ -128,7 +128,6 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes) {
       for (size_t k = 0; k < node.outputs.size(); ++k)
         allKnown = allKnown && ins[taken ? 1 + k : 1 + node.outputs.size() + k].data;
     }
-    if (conditional) allKnown = false;
     descs.assign(node.outputs.size(), OutputDesc{});
     op->infer(node, ins, &descs);
     // Every size below (folding buffers, activation memory, the engine's tensors) trusts
@@ -171,6 +170,19 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes) {
                                ", or lower the optimization profile's max shapes");
     }
 
+    // A Constant's value is the graph's own attribute tensor: point at it rather than copy it,
+    // so that weights written as Constant nodes (common in exported If branches) neither
+    // double in memory nor use up the folding budget the shape computations after them need.
+    if (node.opType == "Constant" && node.domain.empty() && node.outputs.size() == 1 && node.outputs[0] >= 0) {
+      const Attribute* a = node.attr("value");
+      if (a && a->type == AttrType::kTensor && a->t.dtype == descs[0].dtype && a->t.shape == descs[0].shape &&
+          a->t.data.size() == dataTypeBytes(a->t.dtype, volume(a->t.shape))) {
+        values_[static_cast<size_t>(node.outputs[0])] = {a->t.dtype, a->t.shape,
+                                                         a->t.data.empty() ? kEmptyTensorData : a->t.data.data(), true};
+        folded_[n] = true;
+        continue;
+      }
+    }
     size_t foldBytes = 0;
     bool foldable = allKnown;
     for (size_t k = 0; k < node.outputs.size(); ++k) {
@@ -200,8 +212,18 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes) {
       // Omitted optional outputs still need somewhere to go.
       for (auto& o : outs)
         if (!o.data) o = {DataType::kFloat32, &descs[0].shape, nullptr};
-      op->kernel(node, ins, outs, scratch_);
-      folded_[n] = true;
+      try {
+        op->kernel(node, ins, outs, scratch_);
+        folded_[n] = true;
+      } catch (const BackendError&) {
+        // Folding a node of a branch that may not be taken is speculative: a kernel that
+        // fails on its constants (an index out of range, say) is left to run time, where it
+        // fails only if its branch is taken. Elsewhere the failure is the model's.
+        if (!conditional) throw;
+        foldedBytes_ -= foldBytes;
+        for (int32_t id : node.outputs)
+          if (id >= 0) values_[static_cast<size_t>(id)].data = nullptr;
+      }
     }
   }
   failedNode_ = -1;

@@ -222,7 +222,7 @@ void registerGeneratorOps(OpRegistry& registry) {
   // 11 allowed negative indices and axis.
   registry.add({"OneHot", 9, kMaxReviewedOpset, inferOneHot, runOneHot, false, 1, 1, {{9, 3, 3}}});
   // 13 added bfloat16, 19 and 21 more input types; the output is always an int64 scalar.
-  registry.add({"Size", 1, kMaxReviewedOpset, inferSize, runSize, false, 1, 1, {{1, 1, 1}}});
+  registry.add({"Size", 1, kMaxReviewedOpset, inferSize, runSize, false, 1, 1, {{1, 1, 1}}, nullptr, true});
 }
 
 }  // namespace sim

@@ -1,7 +1,10 @@
-// If on the sim (issue 10): branches that read outer-scope values, nested Ifs, conditions
-// known only at run time (only the taken branch runs) or at build time (the If folds to its
-// branch), per-branch output shapes, the refusals TensorRT makes, error paths into branches,
-// and hostile subgraphs. onnxruntime-node is the oracle for values.
+// The operators added for issue 10 where ONNX's node test data leaves gaps. If: branches that
+// read outer-scope values, nested Ifs, conditions known only at run time (only the taken
+// branch runs) or at build time (the If folds to its branch, including conditions computed
+// from static dims), per-branch output shapes, the refusals TensorRT makes, error paths into
+// branches, hostile subgraphs. Also bool tensors through the I/O layer, bfloat16, float32
+// CumSum, the activations without node test data here (Mish, Gelu, ...), and LSTM in every
+// direction and inside an If. onnxruntime-node is the oracle for values.
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import * as ort from 'onnxruntime-node';
 import {
@@ -398,6 +401,26 @@ describe('issue 10 element-wise operators: bool tensors, bfloat16, CumSum', () =
     });
     expect([...(out.y!.data as Uint16Array)]).toEqual(expected);
   });
+
+  for (const [op, opset, attributes] of [
+    ['Mish', 18, {}],
+    ['Gelu', 20, {}],
+    ['Gelu', 20, { approximate: 'tanh' }],
+    ['Celu', 12, { alpha: { floats: [0.7] } }],
+    ['ThresholdedRelu', 10, { alpha: { floats: [0.3] } }],
+    ['Shrink', 9, { lambd: { floats: [0.4] }, bias: { floats: [0.1] } }],
+    ['Round', 11, {}],
+  ] as const) {
+    it(`${op} ${JSON.stringify(attributes)} (no ONNX node test data for it here) matches onnxruntime`, async () => {
+      const m = makeModel({ opset, inputs: [f32('x', [16])], outputs: [f32('y', [16])], nodes: [{ op, inputs: ['x'], outputs: ['y'], attributes }] });
+      const xs = Float32Array.from({ length: 16 }, (_, i) => (i - 7.5) * 0.5);
+      const engine = await buildEngine(m, { backend: 'sim' });
+      using session = await InferenceSession.create(engine, { backend: 'sim' });
+      const sim = await session.run({ x: new Tensor('float32', xs, [16]) });
+      const ref = await runOrt(m, { x: new ort.Tensor('float32', xs, [16]) });
+      expectClose(sim.y!.data as Float32Array, ref.y!.data as Float32Array);
+    });
+  }
 
   it('CumSum in float32 (ONNX\'s node tests use double) matches onnxruntime, exclusive and reverse', async () => {
     for (const attributes of [{}, { exclusive: 1 }, { reverse: 1 }, { exclusive: 1, reverse: 1 }]) {

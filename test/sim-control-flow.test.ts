@@ -422,6 +422,30 @@ describe('issue 10 element-wise operators: bool tensors, bfloat16, CumSum', () =
     });
   }
 
+  it('ReduceLogSumExp in float32 (ONNX\'s node tests use double) matches onnxruntime, large inputs included', async () => {
+    const m = makeModel({ opset: 13, inputs: [f32('x', [2, 3])], outputs: [f32('y', [2, 1])], nodes: [{ op: 'ReduceLogSumExp', inputs: ['x'], outputs: ['y'], attributes: { axes: [1], keepdims: 1 } }] });
+    const xs = Float32Array.of(1, 2, 3, 100, 101, 99);
+    const engine = await buildEngine(m, { backend: 'sim' });
+    using session = await InferenceSession.create(engine, { backend: 'sim' });
+    const sim = await session.run({ x: new Tensor('float32', xs, [2, 3]) });
+    const ref = await runOrt(m, { x: new ort.Tensor('float32', xs, [2, 3]) });
+    expectClose(sim.y!.data as Float32Array, ref.y!.data as Float32Array);
+  });
+
+  it('ScaledTanh, ParametricSoftplus, ImageScaler (experimental before opset 10; onnxruntime lacks them) by arithmetic', async () => {
+    const xs = Float32Array.from({ length: 8 }, (_, i) => (i - 3.5) * 0.75);
+    const run = async (op: string, attributes: NodeSpec['attributes'], dims: number[]) => {
+      const m = makeModel({ opset: 9, inputs: [f32('x', dims)], outputs: [f32('y', dims)], nodes: [{ op, inputs: ['x'], outputs: ['y'], attributes }] });
+      const engine = await buildEngine(m, { backend: 'sim' });
+      using session = await InferenceSession.create(engine, { backend: 'sim' });
+      return (await session.run({ x: new Tensor('float32', xs, dims) })).y!.data as Float32Array;
+    };
+    // alpha * tanh(beta * x); alpha * ln(1 + exp(beta * x)); scale * x + bias[channel].
+    expectClose(await run('ScaledTanh', { alpha: { floats: [1.5] }, beta: { floats: [0.5] } }, [8]), [...xs].map((v) => 1.5 * Math.tanh(0.5 * v)));
+    expectClose(await run('ParametricSoftplus', { alpha: { floats: [2] }, beta: { floats: [0.25] } }, [8]), [...xs].map((v) => 2 * Math.log1p(Math.exp(0.25 * v))));
+    expectClose(await run('ImageScaler', { scale: { floats: [3] }, bias: { floats: [1, -1] } }, [1, 2, 2, 2]), [...xs].map((v, i) => 3 * v + (i < 4 ? 1 : -1)));
+  });
+
   it('CumSum in float32 (ONNX\'s node tests use double) matches onnxruntime, exclusive and reverse', async () => {
     for (const attributes of [{}, { exclusive: 1 }, { reverse: 1 }, { exclusive: 1, reverse: 1 }]) {
       const m = makeModel({

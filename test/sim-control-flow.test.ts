@@ -447,7 +447,7 @@ describe('issue 10 element-wise operators: bool tensors, bfloat16, CumSum', () =
   });
 
   it('CumSum in float32 (ONNX\'s node tests use double) matches onnxruntime, exclusive and reverse', async () => {
-    for (const attributes of [{}, { exclusive: 1 }, { reverse: 1 }, { exclusive: 1, reverse: 1 }]) {
+    for (const attributes of [{}, { exclusive: 1 }, { reverse: 1 }, { exclusive: 1, reverse: 1 }] as Record<string, number>[]) {
       const m = makeModel({
         opset: 14,
         inputs: [f32('x', [2, 3])],

@@ -43,10 +43,13 @@ class SimExecutionContext : public ExecutionContext {
     std::vector<ValueRef> ins;
     std::vector<OutputDesc> descs;
     std::vector<OutputRef> outs;
+    std::vector<Guard> guards;  // the step's If conditions; it runs only where all hold
   };
 
   void bindInputs(const std::vector<HostTensorView>& inputs);
   void runStep(size_t s);
+  // Returns to the pool the buffers whose last reader is step `s` (run or skipped).
+  void releaseInputs(size_t s);
   // int8 engines: quantize-dequantize the step's calibrated activation inputs into scratch
   // copies and point the kernel at them.
   void fakeQuantizeInputs(size_t s);

@@ -25,8 +25,16 @@ function vadChunks(seed) {
   return chunks;
 }
 
+// The sim cannot yet run silero with `sr` as a run-time input: the sample-rate If cannot fold
+// at build time, and its branches give different ranks (TensorRT's rule for run-time Ifs).
+const SILERO_IF = {
+  reason: "parse error: a decoder If whose branches give outputs of different rank (rank 2 vs 3) and whose condition (from the run-time 'sr' input) does not fold at build time",
+  matches: /failed to parse the ONNX model: .*\(If\): output 0 has rank \d in then_branch but \d in else_branch/,
+};
+
 const sileroV4 = {
   ...VAD_WEB,
+  expectedFailure: { fp32: SILERO_IF, fp16: SILERO_IF },
   name: 'silero VAD v4 (legacy)',
   kind: 'audio, stateful LSTM',
   file: 'dist/silero_vad_legacy.onnx',
@@ -43,6 +51,7 @@ const sileroV4 = {
 
 const sileroV5 = (name, file, sha, seed) => ({
   ...VAD_WEB,
+  expectedFailure: { fp32: SILERO_IF, fp16: SILERO_IF },
   name,
   kind: 'audio, stateful LSTM',
   file,
@@ -78,22 +87,34 @@ async function melWindows(context, count) {
   return f32(out, [count, 76, bins, 1]);
 }
 
-/** The last `count` embeddings of the audio, [1, count, 96], as the heads take them. */
-async function embeddings(context, count) {
-  const windows = await melWindows(context, 34);
-  const out = await context.ort('openWakeWord embedding', { input_1: windows }, 'windows34');
-  const all = out.conv2d_19.data; // [34, 1, 1, 96]
-  return f32(all.slice((34 - count) * 96), [1, count, 96]);
+/** Every embedding of the audio (one per 80 ms), [count, 96], from onnxruntime's runs. */
+async function allEmbeddings(context) {
+  const { frames } = await melFrames(context);
+  const count = Math.floor((frames - 76) / 8) + 1;
+  const windows = await melWindows(context, count);
+  const out = await context.ort('openWakeWord embedding', { input_1: windows }, `windows${count}`);
+  return { data: out.conv2d_19.data, count };
 }
 
-const head = (name, file, sha, inputName, frames) => ({
+/**
+ * A head as openWakeWord streams it: a prediction every 80 ms on the last `frames` embeddings,
+ * here the last 12 positions of the clip, so that the comparison covers a score track rather
+ * than one number.
+ */
+const head = (name, file, sha, inputName, frames, expectedFailure) => ({
   ...OWW,
+  ...(expectedFailure ? { expectedFailure } : {}),
   name: `openWakeWord ${name}`,
   kind: 'audio, wake-word head',
   file: `models/${file}`,
   sha256: sha,
   build: { shapes: { [inputName]: [1, frames, 96] } },
-  inputs: async (context) => ({ steps: [{ [inputName]: await embeddings(context, frames) }] }),
+  inputs: async (context) => {
+    const { data, count } = await allEmbeddings(context);
+    const steps = [];
+    for (let end = Math.max(frames, count - 11); end <= count; end++) steps.push({ [inputName]: f32(data.slice((end - frames) * 96, end * 96), [1, frames, 96]) });
+    return { steps };
+  },
 });
 
 // ---- PaddleOCR (PP-OCRv4 det and rec, mobile v2 direction classifier) ---------------------
@@ -126,8 +147,14 @@ export const manifest = [
     name: 'openWakeWord melspectrogram',
     kind: 'audio, dynamic length',
     file: 'models/melspectrogram.onnx',
+    expectedFailure: {
+      fp16: {
+        reason: 'float16 NaN/Inf: the power spectrum of int16-scale audio (|X|^2 up to ~1e10) overflows float16 (max 65504) before the Log',
+        matches: /NaN\/Inf/,
+      },
+    },
     sha256: 'ba2b0e0f8b7b875369a2c89cb13360ff53bac436f2895cced9f479fa65eb176f',
-    build: { profiles: [{ input: { min: [1, 400], opt: [1, 1760], max: [1, 16000 * OWW_SECONDS] } }] },
+    build: { profiles: [{ input: { min: [1, 1280], opt: [1, 1760], max: [1, 16000 * OWW_SECONDS] } }] },
     // A streaming chunk (80 ms plus openWakeWord's 480-sample context), then the whole clip.
     inputs: () => {
       const audio = owwAudio();
@@ -142,13 +169,23 @@ export const manifest = [
     sha256: '70d164290c1d095d1d4ee149bc5e00543250a7316b59f31d056cff7bd3075c1f',
     build: { profiles: [{ input_1: { min: [1, 76, 32, 1], opt: [4, 76, 32, 1], max: [64, 76, 32, 1] } }] },
     inputs: async (context) => {
-      const w = await melWindows(context, 34);
+      const w = await melWindows(context, 24);
       return { steps: [{ input_1: f32(w.data.slice(0, 76 * 32), [1, 76, 32, 1]) }, { input_1: w }] };
     },
   },
-  head('alexa', 'alexa_v0.1.onnx', '6ff566a01d12670e8d9e3c59da32651db1575d17272a601b7f8a39283dfbae3e', 'onnx::Flatten_0', 16),
+  head('alexa', 'alexa_v0.1.onnx', '6ff566a01d12670e8d9e3c59da32651db1575d17272a601b7f8a39283dfbae3e', 'onnx::Flatten_0', 16, {
+    fp32: {
+      reason: 'scores of 1e-7 to 1e-6 (sigmoid tails: no wake word in the audio) differ from onnxruntime by up to 6.4e-8, cosine 0.9992 < 0.9999; not yet explained',
+      matches: /cosine 0\.99[0-9]*, max abs err/,
+    },
+  }),
   head('hey jarvis', 'hey_jarvis_v0.1.onnx', '94a13cfe60075b132f6a472e7e462e8123ee70861bc3fb58434a73712ee0d2cb', 'x.1', 16),
-  head('hey mycroft', 'hey_mycroft_v0.1.onnx', 'c2a311e8fa1338de89c31b3b46dc4dffd4af2f9a8d6ddead48893c2d301b1f18', 'onnx::Flatten_0', 16),
+  head('hey mycroft', 'hey_mycroft_v0.1.onnx', 'c2a311e8fa1338de89c31b3b46dc4dffd4af2f9a8d6ddead48893c2d301b1f18', 'onnx::Flatten_0', 16, {
+    fp16: {
+      reason: 'through convertToFloat16 the score is 1.0 where onnxruntime (float32) gives ~1e-10: the hand-written layer norm (Pow, ReduceMean, Sqrt) loses range in float16',
+      matches: /max abs err (0\.9|1)/,
+    },
+  }),
   head('hey rhasspy', 'hey_rhasspy_v0.1.onnx', '5a9b3ed3be2910e35780e097905aa9f35a9c10038df47914cf2b3ec4d670f6ea', 'onnx::Flatten_0', 16),
   head('timer', 'timer_v0.1.onnx', '371e44535470a29248b3b8f1bbbbaf2525c86417fd8f75c67fcf02ae0b9626df', 'onnx::Flatten_0', 34),
   head('weather', 'weather_v0.1.onnx', '8441da8e746899e8d969528d5bad5651cdd563079c05962788f77753041f60e7', 'onnx::Flatten_0', 22),

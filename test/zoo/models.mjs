@@ -28,7 +28,7 @@ function vadChunks(seed) {
 // The sim cannot yet run silero with `sr` as a run-time input: the sample-rate If cannot fold
 // at build time, and its branches give different ranks (TensorRT's rule for run-time Ifs).
 const SILERO_IF = {
-  reason: "parse error: a decoder If whose branches give outputs of different rank (rank 2 vs 3) and whose condition (from the run-time 'sr' input) does not fold at build time",
+  reason: "parse error: a decoder If whose branches give outputs of different rank and whose condition (from the run-time 'sr' input) does not fold at build time",
   matches: /failed to parse the ONNX model: .*\(If\): output 0 has rank \d in then_branch but \d in else_branch/,
 };
 

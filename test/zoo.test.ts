@@ -35,7 +35,10 @@ describe.skipIf(cached.length === 0)('model zoo: real models, sim = onnxruntime'
   const context = makeContext(manifest);
   for (const entry of entries) {
     it.skipIf(!isCached(entry))(entry.name, { timeout: 300_000 }, async () => {
-      const result = (await checkModel(entry, context, { reps: 1 })) as { fp32: Outcome; fp16: Outcome };
+      const result = (await checkModel(entry, context, { reps: 1 })) as { fp32: Outcome; fp16: Outcome; prepared?: Outcome };
+      // A prepared model (inputs fixed as TensorRT users fix them) must compute on onnxruntime
+      // what the shipped model computes with those inputs fed, or the sim is held to the wrong thing.
+      if (result.prepared) expect(result.prepared.ok, `preparation changes the outputs on onnxruntime: ${describeOutcome(result.prepared)}`).toBe(true);
       for (const [precision, minCosine] of [['fp32', FP32_MIN_COSINE], ['fp16', FP16_MIN_COSINE]] as const) {
         const outcome = result[precision];
         const expected = entry.expectedFailure?.[precision];

@@ -38,7 +38,7 @@ const SILERO_AT_16K = { constants: { sr: i64(VAD_RATE) }, note: 'sr fixed to a c
 // sim's parser does not fold although the build shapes are static; its branches also differ
 // in rank. TensorRT users fold that too (polygraphy surgeon sanitize --fold-constants).
 const SILERO_BATCH_IF = {
-  reason: "parse error after fixing sr: the decoder's nested If on Shape(x)[0] == 1 (batch of one) is not folded from the static build shapes, and its branches differ in rank",
+  reason: "parse error after fixing sr: a nested If in the 16 kHz branch does not fold and its branches differ in rank (v5/v6: the decoder's Shape(x)[0] == 1, batch of one, not folded from the static build shapes; v4's If_69 not yet traced)",
   matches: /failed to parse the ONNX model: node 'If_\w+\/then_branch\/[^']*If[^']*' \(If\): output 0 has rank \d in then_branch but \d in else_branch/,
 };
 

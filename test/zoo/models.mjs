@@ -27,20 +27,19 @@ function vadChunks(seed, size) {
   return chunks;
 }
 
-// silero's graph picks its 8 kHz or 16 kHz decoder with an If on the run-time `sr` input; the
-// branches give outputs of different rank, which TensorRT (and the sim) refuse for an If whose
-// condition does not fold at build time. TensorRT users fix the sample rate before building:
-// `sr` becomes an int64 initializer of 16000, the If folds, and only the 16 kHz path remains.
-const SILERO_AT_16K = { constants: { sr: i64(VAD_RATE) }, note: 'sr fixed to a constant 16000 (int64 initializer)' };
-
-// With `sr` fixed the sample-rate If folds, but a second If nested in the 16 kHz branch
-// (the decoder's squeeze of a batch of one) tests `Shape(encoder output)[0] == 1`, which the
-// sim's parser does not fold although the build shapes are static; its branches also differ
-// in rank. TensorRT users fold that too (polygraphy surgeon sanitize --fold-constants).
-const SILERO_BATCH_IF = {
-  reason: "parse error after fixing sr: a nested If in the 16 kHz branch does not fold and its branches differ in rank (v5/v6: the decoder's Shape(x)[0] == 1, batch of one, not folded from the static build shapes; v4's If_69 not yet traced)",
-  matches: /failed to parse the ONNX model: node 'If_\w+\/then_branch\/[^']*If[^']*' \(If\): output 0 has rank \d in then_branch but \d in else_branch/,
-};
+// silero's graph picks its 8 kHz or 16 kHz decoder with an If on the run-time `sr` input, and
+// its decoder squeezes a batch of one with another If on `Shape(x)[0] == 1`; the branches give
+// outputs of different rank, which TensorRT (and the sim) refuse for an If whose condition does
+// not fold at build time. TensorRT users fix both before building: `sr` becomes an int64
+// initializer of 16000, and the inputs get static dims (polygraphy surgeon sanitize
+// --override-input-shapes); both Ifs then fold to the 16 kHz, batch-of-one path.
+const sileroAt16k = (shapes) => ({
+  constants: { sr: i64(VAD_RATE) },
+  shapes,
+  note: `sr fixed to a constant 16000 (int64 initializer), input dims fixed to ${Object.entries(shapes)
+    .map(([n, d]) => `${n}:${d.join('x')}`)
+    .join(',')}`,
+});
 
 // vad-web's legacy (v4) model takes 1536-sample frames (96 ms) by default; v5 and v6 take 512.
 const V4_CHUNK = 1536;
@@ -52,9 +51,7 @@ const sileroV4 = {
   kind: 'audio, stateful LSTM',
   file: 'dist/silero_vad_legacy.onnx',
   sha256: 'a35ebf52fd3ce5f1469b2a36158dba761bc47b973ea3382b3186ca15b1f5af28',
-  prepare: SILERO_AT_16K,
-  expectedFailure: { fp32: SILERO_BATCH_IF, fp16: SILERO_BATCH_IF },
-  build: { shapes: { input: [1, V4_CHUNK], h: [2, 1, 64], c: [2, 1, 64] } },
+  prepare: sileroAt16k({ input: [1, V4_CHUNK], h: [2, 1, 64], c: [2, 1, 64] }),
   inputs: () => {
     const zeros = f32(new Float32Array(2 * 64), [2, 1, 64]);
     return {
@@ -70,9 +67,7 @@ const sileroV5 = (name, file, sha, seed) => ({
   kind: 'audio, stateful LSTM',
   file,
   sha256: sha,
-  prepare: SILERO_AT_16K,
-  expectedFailure: { fp32: SILERO_BATCH_IF, fp16: SILERO_BATCH_IF },
-  build: { shapes: { input: [1, V5_CHUNK], state: [2, 1, 128] } },
+  prepare: sileroAt16k({ input: [1, V5_CHUNK], state: [2, 1, 128] }),
   inputs: () => {
     const zeros = f32(new Float32Array(2 * 128), [2, 1, 128]);
     return { steps: vadChunks(seed, V5_CHUNK).map((chunk) => ({ input: f32(chunk, [1, V5_CHUNK]), state: zeros, sr: i64(VAD_RATE) })), carry: { stateN: 'state' } };

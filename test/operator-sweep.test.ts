@@ -139,6 +139,10 @@ const SPEC: Record<string, { first: number; last?: number; arity: Arity[] }> = {
   If: { first: 1, arity: UNARY },
   // X, W, R required; B, sequence_lens, initial_h, initial_c, P optional.
   LSTM: { first: 7, arity: [[7, 3, 8]] },
+  Hardmax: { first: 1, arity: UNARY },
+  // X, scale, bias.
+  GroupNormalization: { first: 18, arity: [[18, 3, 3]] },
+  MeanVarianceNormalization: { first: 9, arity: UNARY }, LpNormalization: { first: 1, arity: UNARY },
 };
 
 interface CaseResult {
@@ -366,6 +370,16 @@ const CASES: Record<string, OpCase> = {
     outputs: 3,
     attrs: { hidden_size: 2, input_forget: 0, layout: 0 },
   },
+  Hardmax: { opset: 13, inputs: X4, attrs: { axis: 1 } },
+  GroupNormalization: {
+    opset: 18,
+    inputs: X4,
+    initializers: [f32('s', [2], [1, 1]), f32('b', [2], [0, 0])],
+    nodeInputs: ['x', 's', 'b'],
+    attrs: { num_groups: 2 },
+  },
+  MeanVarianceNormalization: { inputs: X4, attrs: { axes: [0, 2, 3] } },
+  LpNormalization: { inputs: X4, attrs: { axis: -1, p: 2 } },
   OneHot: {
     inputs: [{ name: 'i', shape: [3] }],
     initializers: [f32('depth', [], [4]), f32('vals', [2], [0, 1])],

@@ -43,6 +43,8 @@ export const OPERATORS = [
   'If',
   // recurrent
   'LSTM',
+  // normalizations and selection added for issue 10
+  'Hardmax', 'MeanVarianceNormalization', 'LpNormalization', 'GroupNormalization',
 ];
 
 /**

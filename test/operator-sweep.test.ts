@@ -143,6 +143,9 @@ const SPEC: Record<string, { first: number; last?: number; arity: Arity[] }> = {
   // X, scale, bias.
   GroupNormalization: { first: 18, arity: [[18, 3, 3]] },
   MeanVarianceNormalization: { first: 9, arity: UNARY }, LpNormalization: { first: 1, arity: UNARY },
+  NonZero: { first: 9, arity: UNARY },
+  // input, sequence_lens.
+  ReverseSequence: { first: 10, arity: BINARY },
 };
 
 interface CaseResult {
@@ -380,6 +383,7 @@ const CASES: Record<string, OpCase> = {
   },
   MeanVarianceNormalization: { inputs: X4, attrs: { axes: [0, 2, 3] } },
   LpNormalization: { inputs: X4, attrs: { axis: -1, p: 2 } },
+  ReverseSequence: { inputs: [{ name: 'x', shape: [3, 2, 2] }], initializers: [i64('lens', [3, 1])], nodeInputs: ['x', 'lens'], attrs: { time_axis: 0, batch_axis: 1 } },
   OneHot: {
     inputs: [{ name: 'i', shape: [3] }],
     initializers: [f32('depth', [], [4]), f32('vals', [2], [0, 1])],

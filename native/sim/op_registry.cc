@@ -29,6 +29,7 @@ const OpRegistry& OpRegistry::instance() {
     registerGeneratorOps(r);
     registerControlFlowOps(r);
     registerRnnOps(r);
+    registerSelectionOps(r);
     return r;
   }();
   return registry;

@@ -149,6 +149,7 @@ void registerIndexingOps(OpRegistry& registry);
 void registerGeneratorOps(OpRegistry& registry);
 void registerControlFlowOps(OpRegistry& registry);
 void registerRnnOps(OpRegistry& registry);
+void registerSelectionOps(OpRegistry& registry);
 
 }  // namespace sim
 }  // namespace tnrt

@@ -45,6 +45,8 @@ export const OPERATORS = [
   'LSTM',
   // normalizations and selection added for issue 10
   'Hardmax', 'MeanVarianceNormalization', 'LpNormalization', 'GroupNormalization',
+  // data-dependent shapes and per-batch selection
+  'NonZero', 'ReverseSequence',
 ];
 
 /**

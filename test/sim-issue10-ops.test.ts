@@ -1,0 +1,131 @@
+// The operators of issue 10's second batch on the sim, on what the ONNX node tests leave out:
+// NonZero's data-dependent output length (-1 in the engine's metadata, set by each run),
+// GroupNormalization and LpNormalization (no node test data in libonnx-testdata), float16, and
+// build-time refusals. onnxruntime-node is the oracle; other expectations are worked by hand.
+import { describe, expect, it } from 'vitest';
+
+import { buildEngine, InferenceSession, Tensor } from '../lib/index.js';
+import { makeModel, makeTensor, type NodeSpec } from '../lib/onnx/model-builder.js';
+import { randomFloats } from './fixtures/models.js';
+import { expectClose, runOnnxRuntime } from './fixtures/oracle.js';
+
+async function simSession(model: Uint8Array, shapes?: Record<string, number[]>) {
+  const engine = await buildEngine(model, { backend: 'sim', ...(shapes && { shapes }) });
+  return InferenceSession.create(engine, { backend: 'sim' });
+}
+
+function oneNode(node: NodeSpec, x: number[], y: (string | number)[], extra: { opset?: number; initializers?: ReturnType<typeof makeTensor>[] } = {}) {
+  return makeModel({
+    opset: extra.opset ?? 18,
+    inputs: [{ name: 'x', dtype: 'float32', shape: x }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: y }],
+    initializers: extra.initializers ?? [],
+    nodes: [node],
+  });
+}
+
+describe('NonZero: data-dependent output shape', () => {
+  const model = makeModel({
+    opset: 13,
+    inputs: [{ name: 'x', dtype: 'float32', shape: [2, 3] }],
+    outputs: [{ name: 'idx', dtype: 'int64', shape: [2, 'n'] }],
+    nodes: [{ op: 'NonZero', inputs: ['x'], outputs: ['idx'] }],
+  });
+
+  it('reports the count as -1 and each run sets it from the data', async () => {
+    using session = await simSession(model);
+    expect(session.outputMetadata[0]!.shape).toEqual([2, -1]);
+    const a = await session.run({ x: new Tensor('float32', new Float32Array([0, 1, 0, 2, 0, 3]), [2, 3]) });
+    // Nonzeros at (0,1), (1,0), (1,2): rows then columns.
+    expect(a.idx!.dims).toEqual([2, 3]);
+    expect(Array.from(a.idx!.data as BigInt64Array, Number)).toEqual([0, 1, 1, 1, 0, 2]);
+    const b = await session.run({ x: new Tensor('float32', new Float32Array(6), [2, 3]) });
+    expect(b.idx!.dims).toEqual([2, 0]);
+    const c = await session.run({ x: new Tensor('float32', new Float32Array([1, 1, 1, 1, 1, -0.5]), [2, 3]) });
+    expect(c.idx!.dims).toEqual([2, 6]);
+  });
+
+  it('feeds later operators (Transpose, then a Gather of the coordinates)', async () => {
+    const chain = makeModel({
+      opset: 13,
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['r', 4] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['k'] }],
+      nodes: [
+        { op: 'NonZero', inputs: ['x'], outputs: ['nz'] },
+        { op: 'Transpose', inputs: ['nz'], outputs: ['pairs'], attributes: { perm: [1, 0] } },
+        { op: 'GatherND', inputs: ['x', 'pairs'], outputs: ['y'] },
+      ],
+    });
+    const engine = await buildEngine(chain, { backend: 'sim', profiles: [{ x: { min: [1, 4], opt: [2, 4], max: [4, 4] } }] });
+    using session = await InferenceSession.create(engine, { backend: 'sim' });
+    expect(session.outputMetadata[0]!.shape).toEqual([-1]);
+    const out = await session.run({ x: new Tensor('float32', new Float32Array([0, 5, 0, 0, 7, 0, 0, 9]), [2, 4]) });
+    expect(Array.from(out.y!.data as Float32Array)).toEqual([5, 7, 9]);
+  });
+
+  it('folds on a constant input to a static shape', async () => {
+    const folded = makeModel({
+      opset: 13,
+      inputs: [{ name: 'x', dtype: 'float32', shape: [1] }],
+      outputs: [{ name: 'idx', dtype: 'int64', shape: [1, 2] }],
+      initializers: [makeTensor('c', 'int32', [4], [0, 3, 0, 4])],
+      nodes: [{ op: 'NonZero', inputs: ['c'], outputs: ['idx'] }],
+    });
+    using session = await simSession(folded);
+    expect(session.outputMetadata[0]!.shape).toEqual([1, 2]);
+  });
+});
+
+describe('normalizations against onnxruntime', () => {
+  const x = randomFloats(2 * 6 * 5, 11).map((v) => v * 3 + 1);
+
+  it('GroupNormalization (opset 18, one scale per group)', async () => {
+    const model = oneNode({ op: 'GroupNormalization', inputs: ['x', 's', 'b'], outputs: ['y'], attributes: { num_groups: 3, epsilon: 1e-3 } }, [2, 6, 5], [2, 6, 5], {
+      initializers: [makeTensor('s', 'float32', [3], [0.5, 1, 2]), makeTensor('b', 'float32', [3], [0, -1, 0.25])],
+    });
+    const want = await runOnnxRuntime(model, { x: { data: x, dims: [2, 6, 5] } });
+    using session = await simSession(model);
+    const got = await session.run({ x: new Tensor('float32', x, [2, 6, 5]) });
+    expectClose(got.y!.data as Float32Array, want.y!.data);
+  });
+
+  it('GroupNormalization (opset 21, one scale per channel), by arithmetic', async () => {
+    // x = [[[1, 3], [5, 7]]]: one group of 4 values, mean 4, variance 5.
+    const model = oneNode({ op: 'GroupNormalization', inputs: ['x', 's', 'b'], outputs: ['y'], attributes: { num_groups: 1, epsilon: 0 } }, [1, 2, 2], [1, 2, 2], {
+      opset: 21,
+      initializers: [makeTensor('s', 'float32', [2], [1, 2]), makeTensor('b', 'float32', [2], [0, 10])],
+    });
+    using session = await simSession(model);
+    const got = await session.run({ x: new Tensor('float32', new Float32Array([1, 3, 5, 7]), [1, 2, 2]) });
+    const r = Math.sqrt(5);
+    expectClose(got.y!.data as Float32Array, [-3 / r, -1 / r, 2 / r + 10, (2 * 3) / r + 10]);
+  });
+
+  for (const p of [1, 2]) {
+    for (const axis of [0, 1, -1]) {
+      it(`LpNormalization p=${p} axis=${axis}`, async () => {
+        const model = oneNode({ op: 'LpNormalization', inputs: ['x'], outputs: ['y'], attributes: { p, axis } }, [2, 6, 5], [2, 6, 5]);
+        const want = await runOnnxRuntime(model, { x: { data: x, dims: [2, 6, 5] } });
+        using session = await simSession(model);
+        const got = await session.run({ x: new Tensor('float32', x, [2, 6, 5]) });
+        expectClose(got.y!.data as Float32Array, want.y!.data);
+      });
+    }
+  }
+
+  it('MeanVarianceNormalization over custom axes', async () => {
+    const model = oneNode({ op: 'MeanVarianceNormalization', inputs: ['x'], outputs: ['y'], attributes: { axes: [1, 2] } }, [2, 6, 5], [2, 6, 5], { opset: 13 });
+    const want = await runOnnxRuntime(model, { x: { data: x, dims: [2, 6, 5] } });
+    using session = await simSession(model);
+    const got = await session.run({ x: new Tensor('float32', x, [2, 6, 5]) });
+    expectClose(got.y!.data as Float32Array, want.y!.data);
+  });
+
+  it('refuses LpNormalization p=3 and a GroupNormalization whose groups do not divide the channels', async () => {
+    await expect(buildEngine(oneNode({ op: 'LpNormalization', inputs: ['x'], outputs: ['y'], attributes: { p: 3 } }, [2, 3], [2, 3]), { backend: 'sim' })).rejects.toThrow(/p must be 1 or 2/);
+    const bad = oneNode({ op: 'GroupNormalization', inputs: ['x', 's', 'b'], outputs: ['y'], attributes: { num_groups: 4 } }, [1, 6, 2], [1, 6, 2], {
+      initializers: [makeTensor('s', 'float32', [4], [1, 1, 1, 1]), makeTensor('b', 'float32', [4], [0, 0, 0, 0])],
+    });
+    await expect(buildEngine(bad, { backend: 'sim' })).rejects.toThrow(/multiple of num_groups/);
+  });
+});

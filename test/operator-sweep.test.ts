@@ -146,6 +146,7 @@ const SPEC: Record<string, { first: number; last?: number; arity: Arity[] }> = {
   NonZero: { first: 9, arity: UNARY },
   // input, sequence_lens.
   ReverseSequence: { first: 10, arity: BINARY },
+  Einsum: { first: 12, arity: VARIADIC },
 };
 
 interface CaseResult {

@@ -129,3 +129,47 @@ describe('normalizations against onnxruntime', () => {
     await expect(buildEngine(bad, { backend: 'sim' })).rejects.toThrow(/multiple of num_groups/);
   });
 });
+
+describe('Einsum against onnxruntime', () => {
+  const cases: [string, number[][]][] = [
+    ['bij,bjk->bik', [[2, 3, 4], [2, 4, 5]]],
+    ['ij->ji', [[3, 4]]],
+    ['ij->i', [[3, 4]]],
+    ['i,i', [[5], [5]]],
+    ['ij,jk', [[3, 4], [4, 2]]],
+    ['bhqd,bhkd->bhqk', [[1, 2, 3, 4], [1, 2, 5, 4]]],
+    ['i,j->ij', [[3], [4]]],
+    ['abc,cd,de->ae', [[2, 3, 4], [4, 2], [2, 3]]],
+    ['Ab,bA', [[3, 2], [2, 3]]],
+  ];
+  for (const [equation, shapes] of cases) {
+    it(equation, async () => {
+      const names = shapes.map((_, i) => `x${i}`);
+      const model = makeModel({
+        opset: 13,
+        inputs: shapes.map((shape, i) => ({ name: names[i]!, dtype: 'float32' as const, shape })),
+        outputs: [{ name: 'y', dtype: 'float32', shape: [] }],
+        nodes: [{ op: 'Einsum', inputs: names, outputs: ['y'], attributes: { equation } }],
+      });
+      const data = shapes.map((s, i) => randomFloats(s.reduce((a, b) => a * b, 1), 20 + i));
+      const want = await runOnnxRuntime(model, Object.fromEntries(names.map((n, i) => [n, { data: data[i]!, dims: shapes[i]! }])));
+      using session = await simSession(model);
+      const got = await session.run(Object.fromEntries(names.map((n, i) => [n, new Tensor('float32', data[i]!, shapes[i]!)])));
+      expect(got.y!.dims).toEqual(want.y!.dims);
+      expectClose(got.y!.data as Float32Array, want.y!.data);
+    });
+  }
+
+  it('refuses what TensorRT refuses: ellipsis, diagonals, broadcasting', async () => {
+    const model = (equation: string, shapes: number[][]) =>
+      makeModel({
+        opset: 13,
+        inputs: shapes.map((shape, i) => ({ name: `x${i}`, dtype: 'float32' as const, shape })),
+        outputs: [{ name: 'y', dtype: 'float32', shape: [] }],
+        nodes: [{ op: 'Einsum', inputs: shapes.map((_, i) => `x${i}`), outputs: ['y'], attributes: { equation } }],
+      });
+    await expect(buildEngine(model('...ij->...ji', [[2, 3, 4]]), { backend: 'sim' })).rejects.toThrow(/ellipsis/);
+    await expect(buildEngine(model('ii->i', [[3, 3]]), { backend: 'sim' })).rejects.toThrow(/diagonal/);
+    await expect(buildEngine(model('ij,jk->ik', [[2, 3], [1, 4]]), { backend: 'sim' })).rejects.toThrow(/does not broadcast/);
+  });
+});

@@ -30,6 +30,7 @@ const OpRegistry& OpRegistry::instance() {
     registerControlFlowOps(r);
     registerRnnOps(r);
     registerSelectionOps(r);
+    registerEinsumOps(r);
     return r;
   }();
   return registry;

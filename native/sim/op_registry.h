@@ -150,6 +150,7 @@ void registerGeneratorOps(OpRegistry& registry);
 void registerControlFlowOps(OpRegistry& registry);
 void registerRnnOps(OpRegistry& registry);
 void registerSelectionOps(OpRegistry& registry);
+void registerEinsumOps(OpRegistry& registry);
 
 }  // namespace sim
 }  // namespace tnrt

@@ -147,6 +147,8 @@ const SPEC: Record<string, { first: number; last?: number; arity: Arity[] }> = {
   // input, sequence_lens.
   ReverseSequence: { first: 10, arity: BINARY },
   Einsum: { first: 12, arity: VARIADIC },
+  // X, W, R required; B, sequence_lens, initial_h optional.
+  GRU: { first: 7, arity: [[7, 3, 6]] }, RNN: { first: 7, arity: [[7, 3, 6]] },
 };
 
 interface CaseResult {
@@ -384,6 +386,22 @@ const CASES: Record<string, OpCase> = {
   },
   MeanVarianceNormalization: { inputs: X4, attrs: { axes: [0, 2, 3] } },
   LpNormalization: { inputs: X4, attrs: { axis: -1, p: 2 } },
+  GRU: {
+    opset: 14,
+    inputs: [{ name: 'x', shape: [5, 1, 3] }],
+    initializers: [f32('W', [1, 6, 3], Array(18).fill(0.1)), f32('R', [1, 6, 2], Array(12).fill(0.1))],
+    nodeInputs: ['x', 'W', 'R'],
+    outputs: 2,
+    attrs: { hidden_size: 2, linear_before_reset: 1, layout: 0 },
+  },
+  RNN: {
+    opset: 14,
+    inputs: [{ name: 'x', shape: [5, 1, 3] }],
+    initializers: [f32('W', [1, 2, 3], Array(6).fill(0.1)), f32('R', [1, 2, 2], Array(4).fill(0.1))],
+    nodeInputs: ['x', 'W', 'R'],
+    outputs: 2,
+    attrs: { hidden_size: 2, layout: 0 },
+  },
   ReverseSequence: { inputs: [{ name: 'x', shape: [3, 2, 2] }], initializers: [i64('lens', [3, 1])], nodeInputs: ['x', 'lens'], attrs: { time_axis: 0, batch_axis: 1 } },
   OneHot: {
     inputs: [{ name: 'i', shape: [3] }],

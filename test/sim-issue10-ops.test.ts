@@ -173,3 +173,47 @@ describe('Einsum against onnxruntime', () => {
     await expect(buildEngine(model('ij,jk->ik', [[2, 3], [1, 4]]), { backend: 'sim' })).rejects.toThrow(/does not broadcast/);
   });
 });
+
+describe('GRU and RNN against onnxruntime', () => {
+  const seq = 4, batch = 3, input = 5, hidden = 3;
+  type Variant = { op: 'GRU' | 'RNN'; direction: string; attrs?: Record<string, number | string | { strings: string[] } | { floats: number[] }>; lens?: boolean; h0?: boolean };
+  const variants: Variant[] = [
+    { op: 'GRU', direction: 'forward' },
+    { op: 'GRU', direction: 'reverse', attrs: { linear_before_reset: 1 }, h0: true },
+    { op: 'GRU', direction: 'bidirectional', lens: true, h0: true },
+    { op: 'GRU', direction: 'bidirectional', attrs: { linear_before_reset: 1, clip: 0.5 }, lens: true },
+    { op: 'GRU', direction: 'forward', attrs: { activations: { strings: ['HardSigmoid', 'ScaledTanh'] }, activation_alpha: { floats: [0.3, 0.8] }, activation_beta: { floats: [0.4, 1.2] } } },
+    { op: 'RNN', direction: 'forward', h0: true },
+    { op: 'RNN', direction: 'reverse', lens: true },
+    { op: 'RNN', direction: 'bidirectional', attrs: { activations: { strings: ['Relu', 'Relu'] } }, lens: true, h0: true },
+  ];
+  for (const v of variants) {
+    it(`${v.op} ${v.direction} ${JSON.stringify(v.attrs ?? {})}${v.lens ? ' sequence_lens' : ''}${v.h0 ? ' initial_h' : ''}`, async () => {
+      const dirs = v.direction === 'bidirectional' ? 2 : 1;
+      const gates = v.op === 'GRU' ? 3 : 1;
+      const inits = [
+        makeTensor('W', 'float32', [dirs, gates * hidden, input], Array.from(randomFloats(dirs * gates * hidden * input, 3))),
+        makeTensor('R', 'float32', [dirs, gates * hidden, hidden], Array.from(randomFloats(dirs * gates * hidden * hidden, 4))),
+        makeTensor('B', 'float32', [dirs, 2 * gates * hidden], Array.from(randomFloats(dirs * 2 * gates * hidden, 5))),
+        makeTensor('L', 'int32', [batch], [4, 2, 3]),
+        makeTensor('H0', 'float32', [dirs, batch, hidden], Array.from(randomFloats(dirs * batch * hidden, 6))),
+      ];
+      const model = makeModel({
+        opset: 14,
+        inputs: [{ name: 'x', dtype: 'float32', shape: [seq, batch, input] }],
+        outputs: [
+          { name: 'y', dtype: 'float32', shape: [seq, dirs, batch, hidden] },
+          { name: 'yh', dtype: 'float32', shape: [dirs, batch, hidden] },
+        ],
+        initializers: inits,
+        nodes: [{ op: v.op, inputs: ['x', 'W', 'R', 'B', v.lens ? 'L' : '', v.h0 ? 'H0' : ''], outputs: ['y', 'yh'], attributes: { hidden_size: hidden, direction: v.direction, ...v.attrs } }],
+      });
+      const x = randomFloats(seq * batch * input, 7);
+      const want = await runOnnxRuntime(model, { x: { data: x, dims: [seq, batch, input] } });
+      using session = await simSession(model);
+      const got = await session.run({ x: new Tensor('float32', x, [seq, batch, input]) });
+      expectClose(got.y!.data as Float32Array, want.y!.data);
+      expectClose(got.yh!.data as Float32Array, want.yh!.data);
+    });
+  }
+});

@@ -149,6 +149,9 @@ const SPEC: Record<string, { first: number; last?: number; arity: Arity[] }> = {
   Einsum: { first: 12, arity: VARIADIC },
   // X, W, R required; B, sequence_lens, initial_h optional.
   GRU: { first: 7, arity: [[7, 3, 6]] }, RNN: { first: 7, arity: [[7, 3, 6]] },
+  // The generators take no input, the Like forms one.
+  RandomNormal: { first: 1, arity: [[1, 0, 0]] }, RandomUniform: { first: 1, arity: [[1, 0, 0]] },
+  RandomNormalLike: { first: 1, arity: UNARY }, RandomUniformLike: { first: 1, arity: UNARY },
 };
 
 interface CaseResult {
@@ -402,6 +405,8 @@ const CASES: Record<string, OpCase> = {
     outputs: 2,
     attrs: { hidden_size: 2, layout: 0 },
   },
+  RandomNormal: { inputs: [], attrs: { shape: [2, 3], dtype: 1 } },
+  RandomUniformLike: { inputs: X4, attrs: { dtype: 1 } },
   ReverseSequence: { inputs: [{ name: 'x', shape: [3, 2, 2] }], initializers: [i64('lens', [3, 1])], nodeInputs: ['x', 'lens'], attrs: { time_axis: 0, batch_axis: 1 } },
   OneHot: {
     inputs: [{ name: 'i', shape: [3] }],

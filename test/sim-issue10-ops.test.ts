@@ -217,3 +217,72 @@ describe('GRU and RNN against onnxruntime', () => {
     });
   }
 });
+
+describe('RandomNormal, RandomUniform and their Like forms', () => {
+  const model = (op: string, attributes: Record<string, number | number[] | { floats: number[] }>, like = false) =>
+    makeModel({
+      opset: 13,
+      inputs: [{ name: 'x', dtype: 'float32', shape: [100, 50] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: [100, 50] }, { name: 'z', dtype: 'float32', shape: [100, 50] }],
+      nodes: [
+        like ? { op, inputs: ['x'], outputs: ['r'], attributes } : { op, inputs: [], outputs: ['r'], attributes: { shape: [100, 50], ...attributes } },
+        { op: 'Identity', inputs: ['r'], outputs: ['y'] },
+        { op: 'Add', inputs: ['x', 'r'], outputs: ['z'] },
+      ],
+    });
+  const x = new Tensor('float32', new Float32Array(5000), [100, 50]);
+  const stats = (v: Float32Array) => {
+    const mean = v.reduce((a, b) => a + b, 0) / v.length;
+    const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length);
+    return { mean, sd, min: Math.min(...v), max: Math.max(...v) };
+  };
+
+  for (const op of ['RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike']) {
+    it(`${op}: seeded is the same on every run and engine, unseeded differs per run`, async () => {
+      const like = op.endsWith('Like');
+      using a = await simSession(model(op, { seed: { floats: [3] } }, like));
+      using b = await simSession(model(op, { seed: { floats: [3] } }, like));
+      const a1 = (await a.run({ x })).y!.data as Float32Array;
+      const a2 = (await a.run({ x })).y!.data as Float32Array;
+      const b1 = (await b.run({ x })).y!.data as Float32Array;
+      expect(a2).toEqual(a1);
+      expect(b1).toEqual(a1);
+      using c = await simSession(model(op, { seed: { floats: [4] } }, like));
+      expect((await c.run({ x })).y!.data).not.toEqual(a1);
+      using u = await simSession(model(op, {}, like));
+      const u1 = (await u.run({ x })).y!.data as Float32Array;
+      const u2 = (await u.run({ x })).y!.data as Float32Array;
+      expect(u2).not.toEqual(u1);
+    });
+  }
+
+  it('RandomNormal has the requested mean and scale; RandomUniform stays in [low, high)', async () => {
+    using n = await simSession(model('RandomNormal', { mean: { floats: [2] }, scale: { floats: [0.5] }, seed: { floats: [1] } }));
+    const s = stats((await n.run({ x })).y!.data as Float32Array);
+    expect(Math.abs(s.mean - 2)).toBeLessThan(0.03);
+    expect(Math.abs(s.sd - 0.5)).toBeLessThan(0.03);
+    using u = await simSession(model('RandomUniform', { low: { floats: [-3] }, high: { floats: [5] } }));
+    const t = stats((await u.run({ x })).y!.data as Float32Array);
+    expect(t.min).toBeGreaterThanOrEqual(-3);
+    expect(t.max).toBeLessThan(5);
+    expect(Math.abs(t.mean - 1)).toBeLessThan(0.25);
+  });
+
+  it('dtype float16 rounds every value; int dtypes are refused', async () => {
+    const half = makeModel({
+      opset: 13,
+      inputs: [],
+      outputs: [{ name: 'y', dtype: 'float16', shape: [4] }],
+      nodes: [{ op: 'RandomUniform', inputs: [], outputs: ['y'], attributes: { shape: [4], dtype: 10, seed: { floats: [2] } } }],
+    });
+    using h = await simSession(half);
+    expect((await h.run({})).y!.dtype).toBe('float16');
+    const bad = makeModel({
+      opset: 13,
+      inputs: [],
+      outputs: [{ name: 'y', dtype: 'int32', shape: [4] }],
+      nodes: [{ op: 'RandomUniform', inputs: [], outputs: ['y'], attributes: { shape: [4], dtype: 6 } }],
+    });
+    await expect(buildEngine(bad, { backend: 'sim' })).rejects.toThrow(/dtype=6 is not supported/);
+  });
+});

@@ -31,6 +31,7 @@ const OpRegistry& OpRegistry::instance() {
     registerRnnOps(r);
     registerSelectionOps(r);
     registerEinsumOps(r);
+    registerRandomOps(r);
     return r;
   }();
   return registry;

@@ -152,6 +152,7 @@ const SPEC: Record<string, { first: number; last?: number; arity: Arity[] }> = {
   // The generators take no input, the Like forms one.
   RandomNormal: { first: 1, arity: [[1, 0, 0]] }, RandomUniform: { first: 1, arity: [[1, 0, 0]] },
   RandomNormalLike: { first: 1, arity: UNARY }, RandomUniformLike: { first: 1, arity: UNARY },
+  LpPool: { first: 2, arity: UNARY }, GlobalLpPool: { first: 2, arity: UNARY },
 };
 
 interface CaseResult {
@@ -405,6 +406,8 @@ const CASES: Record<string, OpCase> = {
     outputs: 2,
     attrs: { hidden_size: 2, layout: 0 },
   },
+  LpPool: { opset: 18, inputs: X4, attrs: { kernel_shape: [2, 2], p: 2, ceil_mode: 0, pads: [0, 0, 0, 0], strides: [1, 1], dilations: [1, 1] } },
+  GlobalLpPool: { inputs: X4, attrs: { p: 2 } },
   RandomNormal: { inputs: [], attrs: { shape: [2, 3], dtype: 1 } },
   RandomUniformLike: { inputs: X4, attrs: { dtype: 1 } },
   ReverseSequence: { inputs: [{ name: 'x', shape: [3, 2, 2] }], initializers: [i64('lens', [3, 1])], nodeInputs: ['x', 'lens'], attrs: { time_axis: 0, batch_axis: 1 } },

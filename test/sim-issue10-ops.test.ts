@@ -286,3 +286,30 @@ describe('RandomNormal, RandomUniform and their Like forms', () => {
     await expect(buildEngine(bad, { backend: 'sim' })).rejects.toThrow(/dtype=6 is not supported/);
   });
 });
+
+describe('LpPool and GlobalLpPool against onnxruntime', () => {
+  const x = randomFloats(2 * 3 * 7 * 6, 31).map((v) => v * 2 - 0.5);
+  const cases: [string, Record<string, number | number[] | string>, number][] = [
+    ['LpPool', { kernel_shape: [3, 3], p: 2 }, 11],
+    ['LpPool', { kernel_shape: [2, 3], p: 1, strides: [2, 1], pads: [1, 0, 1, 1] }, 11],
+    ['LpPool', { kernel_shape: [3, 2], p: 3, auto_pad: 'SAME_UPPER' }, 11],
+    ['LpPool', { kernel_shape: [2, 2], p: 2, strides: [2, 2], ceil_mode: 1, dilations: [1, 2] }, 18],
+    ['GlobalLpPool', { p: 2 }, 11],
+    ['GlobalLpPool', { p: 3 }, 11],
+  ];
+  for (const [op, attributes, opset] of cases) {
+    it(`${op} ${JSON.stringify(attributes)}`, async () => {
+      const model = makeModel({
+        opset,
+        inputs: [{ name: 'x', dtype: 'float32', shape: [2, 3, 7, 6] }],
+        outputs: [{ name: 'y', dtype: 'float32', shape: [] }],
+        nodes: [{ op, inputs: ['x'], outputs: ['y'], attributes }],
+      });
+      const want = await runOnnxRuntime(model, { x: { data: x, dims: [2, 3, 7, 6] } });
+      using session = await simSession(model);
+      const got = await session.run({ x: new Tensor('float32', x, [2, 3, 7, 6]) });
+      expect(got.y!.dims).toEqual(want.y!.dims);
+      expectClose(got.y!.data as Float32Array, want.y!.data);
+    });
+  }
+});

@@ -51,6 +51,10 @@ export const OPERATORS = [
   'Einsum',
   // recurrent
   'GRU', 'RNN',
+  // pooling
+  'LpPool', 'GlobalLpPool',
+  // generators
+  'RandomNormal', 'RandomNormalLike', 'RandomUniform', 'RandomUniformLike',
 ];
 
 /**

@@ -153,6 +153,8 @@ const SPEC: Record<string, { first: number; last?: number; arity: Arity[] }> = {
   RandomNormal: { first: 1, arity: [[1, 0, 0]] }, RandomUniform: { first: 1, arity: [[1, 0, 0]] },
   RandomNormalLike: { first: 1, arity: UNARY }, RandomUniformLike: { first: 1, arity: UNARY },
   LpPool: { first: 2, arity: UNARY }, GlobalLpPool: { first: 2, arity: UNARY },
+  // X, rois, batch_indices; X, grid.
+  RoiAlign: { first: 10, arity: [[10, 3, 3]] }, GridSample: { first: 16, arity: BINARY },
 };
 
 interface CaseResult {
@@ -408,6 +410,14 @@ const CASES: Record<string, OpCase> = {
   },
   LpPool: { opset: 18, inputs: X4, attrs: { kernel_shape: [2, 2], p: 2, ceil_mode: 0, pads: [0, 0, 0, 0], strides: [1, 1], dilations: [1, 1] } },
   GlobalLpPool: { inputs: X4, attrs: { p: 2 } },
+  RoiAlign: {
+    opset: 16,
+    inputs: [...X4, { name: 'rois', shape: [1, 4] }],
+    initializers: [i64('bi', [0])],
+    nodeInputs: ['x', 'rois', 'bi'],
+    attrs: { output_height: 2, output_width: 2, sampling_ratio: 0 },
+  },
+  GridSample: { opset: 16, inputs: [...X4, { name: 'g', shape: [1, 3, 3, 2] }], nodeInputs: ['x', 'g'], attrs: { align_corners: 0 } },
   RandomNormal: { inputs: [], attrs: { shape: [2, 3], dtype: 1 } },
   RandomUniformLike: { inputs: X4, attrs: { dtype: 1 } },
   ReverseSequence: { inputs: [{ name: 'x', shape: [3, 2, 2] }], initializers: [i64('lens', [3, 1])], nodeInputs: ['x', 'lens'], attrs: { time_axis: 0, batch_axis: 1 } },

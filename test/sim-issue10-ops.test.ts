@@ -313,3 +313,61 @@ describe('LpPool and GlobalLpPool against onnxruntime', () => {
     });
   }
 });
+
+describe('RoiAlign and GridSample against onnxruntime', () => {
+  const x = randomFloats(2 * 3 * 8 * 9, 41);
+  const rois = new Float32Array([0, 0, 8, 7, 1.5, 2.25, 6.5, 7.75, -2, -1, 3, 4, 4, 4, 4.5, 4.2]);
+  const roiCases: [number, Record<string, number | string | { floats: number[] }>][] = [
+    [16, { output_height: 3, output_width: 2, sampling_ratio: 2, spatial_scale: { floats: [1] } }],
+    [16, { output_height: 2, output_width: 4, sampling_ratio: 0, spatial_scale: { floats: [0.5] } }],
+    [16, { output_height: 3, output_width: 3, mode: 'max', sampling_ratio: 2 }],
+    [10, { output_height: 2, output_width: 2, sampling_ratio: 0 }],
+    [16, { output_height: 2, output_width: 2, coordinate_transformation_mode: 'output_half_pixel' }],
+  ];
+  for (const [opset, attributes] of roiCases) {
+    it(`RoiAlign opset ${opset} ${JSON.stringify(attributes)}`, async () => {
+      const model = makeModel({
+        opset,
+        inputs: [{ name: 'x', dtype: 'float32', shape: [2, 3, 8, 9] }, { name: 'rois', dtype: 'float32', shape: [4, 4] }],
+        outputs: [{ name: 'y', dtype: 'float32', shape: [] }],
+        initializers: [makeTensor('bi', 'int64', [4], [0n, 1n, 1n, 0n])],
+        nodes: [{ op: 'RoiAlign', inputs: ['x', 'rois', 'bi'], outputs: ['y'], attributes }],
+      });
+      const want = await runOnnxRuntime(model, { x: { data: x, dims: [2, 3, 8, 9] }, rois: { data: rois, dims: [4, 4] } });
+      using session = await simSession(model);
+      const got = await session.run({ x: new Tensor('float32', x, [2, 3, 8, 9]), rois: new Tensor('float32', rois, [4, 4]) });
+      expect(got.y!.dims).toEqual(want.y!.dims);
+      expectClose(got.y!.data as Float32Array, want.y!.data);
+    });
+  }
+
+  it('RoiAlign refuses a batch index outside the batch at run time', async () => {
+    const model = makeModel({
+      opset: 16,
+      inputs: [{ name: 'x', dtype: 'float32', shape: [1, 1, 4, 4] }, { name: 'rois', dtype: 'float32', shape: [1, 4] }, { name: 'bi', dtype: 'int64', shape: [1] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: [1, 1, 1, 1] }],
+      nodes: [{ op: 'RoiAlign', inputs: ['x', 'rois', 'bi'], outputs: ['y'] }],
+    });
+    using session = await simSession(model);
+    await expect(
+      session.run({ x: new Tensor('float32', new Float32Array(16), [1, 1, 4, 4]), rois: new Tensor('float32', new Float32Array(4), [1, 4]), bi: new Tensor('int64', new BigInt64Array([3n]), [1]) }),
+    ).rejects.toThrow(/batch_indices\[0\] is 3/);
+  });
+
+  const grid = randomFloats(2 * 5 * 4 * 2, 43).map((v) => v * 2.6 - 1.3);
+  for (const mode of ['bilinear', 'nearest', 'bicubic'])
+    for (const padding_mode of ['zeros', 'border', 'reflection'])
+      for (const align_corners of [0, 1])
+        it(`GridSample ${mode} ${padding_mode} align_corners=${align_corners}`, async () => {
+          const model = makeModel({
+            opset: 16,
+            inputs: [{ name: 'x', dtype: 'float32', shape: [2, 3, 8, 9] }, { name: 'g', dtype: 'float32', shape: [2, 5, 4, 2] }],
+            outputs: [{ name: 'y', dtype: 'float32', shape: [2, 3, 5, 4] }],
+            nodes: [{ op: 'GridSample', inputs: ['x', 'g'], outputs: ['y'], attributes: { mode, padding_mode, align_corners } }],
+          });
+          const want = await runOnnxRuntime(model, { x: { data: x, dims: [2, 3, 8, 9] }, g: { data: grid, dims: [2, 5, 4, 2] } });
+          using session = await simSession(model);
+          const got = await session.run({ x: new Tensor('float32', x, [2, 3, 8, 9]), g: new Tensor('float32', grid, [2, 5, 4, 2]) });
+          expectClose(got.y!.data as Float32Array, want.y!.data);
+        });
+});

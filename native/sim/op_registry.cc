@@ -32,6 +32,7 @@ const OpRegistry& OpRegistry::instance() {
     registerSelectionOps(r);
     registerEinsumOps(r);
     registerRandomOps(r);
+    registerRoiGridOps(r);
     return r;
   }();
   return registry;

@@ -155,6 +155,7 @@ void registerRnnOps(OpRegistry& registry);
 void registerSelectionOps(OpRegistry& registry);
 void registerEinsumOps(OpRegistry& registry);
 void registerRandomOps(OpRegistry& registry);
+void registerRoiGridOps(OpRegistry& registry);
 
 }  // namespace sim
 }  // namespace tnrt

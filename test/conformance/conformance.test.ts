@@ -55,6 +55,8 @@ export const OPERATORS = [
   'LpPool', 'GlobalLpPool',
   // generators
   'RandomNormal', 'RandomNormalLike', 'RandomUniform', 'RandomUniformLike',
+  // sampling at computed positions
+  'RoiAlign', 'GridSample',
 ];
 
 /**

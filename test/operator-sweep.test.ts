@@ -155,6 +155,8 @@ const SPEC: Record<string, { first: number; last?: number; arity: Arity[] }> = {
   LpPool: { first: 2, arity: UNARY }, GlobalLpPool: { first: 2, arity: UNARY },
   // X, rois, batch_indices; X, grid.
   RoiAlign: { first: 10, arity: [[10, 3, 3]] }, GridSample: { first: 16, arity: BINARY },
+  // boxes, scores; max_output_boxes_per_class, iou_threshold, score_threshold optional.
+  NonMaxSuppression: { first: 10, arity: [[10, 2, 5]] },
 };
 
 interface CaseResult {
@@ -418,6 +420,7 @@ const CASES: Record<string, OpCase> = {
     attrs: { output_height: 2, output_width: 2, sampling_ratio: 0 },
   },
   GridSample: { opset: 16, inputs: [...X4, { name: 'g', shape: [1, 3, 3, 2] }], nodeInputs: ['x', 'g'], attrs: { align_corners: 0 } },
+  NonMaxSuppression: { inputs: [{ name: 'b', shape: [1, 3, 4] }, { name: 's', shape: [1, 1, 3] }], attrs: { center_point_box: 1 } },
   RandomNormal: { inputs: [], attrs: { shape: [2, 3], dtype: 1 } },
   RandomUniformLike: { inputs: X4, attrs: { dtype: 1 } },
   ReverseSequence: { inputs: [{ name: 'x', shape: [3, 2, 2] }], initializers: [i64('lens', [3, 1])], nodeInputs: ['x', 'lens'], attrs: { time_axis: 0, batch_axis: 1 } },

@@ -371,3 +371,25 @@ describe('RoiAlign and GridSample against onnxruntime', () => {
           expectClose(got.y!.data as Float32Array, want.y!.data);
         });
 });
+
+describe('NonMaxSuppression: data-dependent output shape', () => {
+  it('reports [-1, 3] and each run selects from its own boxes', async () => {
+    const model = makeModel({
+      opset: 11,
+      inputs: [{ name: 'boxes', dtype: 'float32', shape: [1, 'n', 4] }, { name: 'scores', dtype: 'float32', shape: [1, 1, 'n'] }],
+      outputs: [{ name: 'sel', dtype: 'int64', shape: ['k', 3] }],
+      initializers: [makeTensor('max', 'int64', [1], [10n]), makeTensor('iou', 'float32', [1], [0.5]), makeTensor('st', 'float32', [1], [0.1])],
+      nodes: [{ op: 'NonMaxSuppression', inputs: ['boxes', 'scores', 'max', 'iou', 'st'], outputs: ['sel'] }],
+    });
+    const engine = await buildEngine(model, { backend: 'sim', profiles: [{ boxes: { min: [1, 1, 4], opt: [1, 3, 4], max: [1, 8, 4] }, scores: { min: [1, 1, 1], opt: [1, 1, 3], max: [1, 1, 8] } }] });
+    using session = await InferenceSession.create(engine, { backend: 'sim' });
+    expect(session.outputMetadata[0]!.shape).toEqual([-1, 3]);
+    // Boxes 0 and 1 overlap (IoU 0.81 > 0.5): 1 scores higher, so 0 goes; 2 is apart; 3 scores under the threshold.
+    const boxes = new Float32Array([0, 0, 1, 1, 0, 0, 0.9, 0.9, 5, 5, 6, 6, 9, 9, 10, 10]);
+    const out = await session.run({ boxes: new Tensor('float32', boxes, [1, 4, 4]), scores: new Tensor('float32', new Float32Array([0.6, 0.9, 0.7, 0.05]), [1, 1, 4]) });
+    expect(out.sel!.dims).toEqual([2, 3]);
+    expect(Array.from(out.sel!.data as BigInt64Array, Number)).toEqual([0, 0, 1, 0, 0, 2]);
+    const one = await session.run({ boxes: new Tensor('float32', boxes.slice(0, 4), [1, 1, 4]), scores: new Tensor('float32', new Float32Array([0.5]), [1, 1, 1]) });
+    expect(one.sel!.dims).toEqual([1, 3]);
+  });
+});

@@ -57,6 +57,7 @@ export const OPERATORS = [
   'RandomNormal', 'RandomNormalLike', 'RandomUniform', 'RandomUniformLike',
   // sampling at computed positions
   'RoiAlign', 'GridSample',
+  'NonMaxSuppression',
 ];
 
 /**

@@ -157,6 +157,8 @@ const SPEC: Record<string, { first: number; last?: number; arity: Arity[] }> = {
   RoiAlign: { first: 10, arity: [[10, 3, 3]] }, GridSample: { first: 16, arity: BINARY },
   // boxes, scores; max_output_boxes_per_class, iou_threshold, score_threshold optional.
   NonMaxSuppression: { first: 10, arity: [[10, 2, 5]] },
+  // X, W, offset; B and mask optional.
+  DeformConv: { first: 19, arity: [[19, 3, 5]] },
 };
 
 interface CaseResult {
@@ -421,6 +423,13 @@ const CASES: Record<string, OpCase> = {
   },
   GridSample: { opset: 16, inputs: [...X4, { name: 'g', shape: [1, 3, 3, 2] }], nodeInputs: ['x', 'g'], attrs: { align_corners: 0 } },
   NonMaxSuppression: { inputs: [{ name: 'b', shape: [1, 3, 4] }, { name: 's', shape: [1, 1, 3] }], attrs: { center_point_box: 1 } },
+  DeformConv: {
+    opset: 19,
+    inputs: [...X4, { name: 'off', shape: [1, 2, 4, 4] }],
+    initializers: [f32('w', [2, 2, 1, 1], [1, 0, 0, 1])],
+    nodeInputs: ['x', 'w', 'off'],
+    attrs: { group: 1, offset_group: 1, kernel_shape: [1, 1], pads: [0, 0, 0, 0], strides: [1, 1], dilations: [1, 1] },
+  },
   RandomNormal: { inputs: [], attrs: { shape: [2, 3], dtype: 1 } },
   RandomUniformLike: { inputs: X4, attrs: { dtype: 1 } },
   ReverseSequence: { inputs: [{ name: 'x', shape: [3, 2, 2] }], initializers: [i64('lens', [3, 1])], nodeInputs: ['x', 'lens'], attrs: { time_axis: 0, batch_axis: 1 } },

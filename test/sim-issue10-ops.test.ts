@@ -393,3 +393,38 @@ describe('NonMaxSuppression: data-dependent output shape', () => {
     expect(one.sel!.dims).toEqual([1, 3]);
   });
 });
+
+describe('DeformConv against onnxruntime', () => {
+  const cases: { name: string; x: number[]; w: number[]; attrs: Record<string, number | number[]>; mask: boolean; bias: boolean }[] = [
+    { name: 'plain 3x3', x: [1, 2, 6, 7], w: [3, 2, 3, 3], attrs: {}, mask: false, bias: false },
+    { name: 'pads, stride, bias, mask', x: [2, 2, 6, 7], w: [4, 2, 3, 3], attrs: { pads: [1, 1, 1, 1], strides: [2, 1] }, mask: true, bias: true },
+    { name: 'groups, offset groups, dilation', x: [1, 4, 7, 7], w: [4, 2, 2, 2], attrs: { group: 2, offset_group: 2, dilations: [2, 1] }, mask: true, bias: false },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const g = (c.attrs.offset_group as number | undefined) ?? 1;
+      const k = c.w[2]! * c.w[3]!;
+      const st = (c.attrs.strides as number[] | undefined) ?? [1, 1];
+      const p = (c.attrs.pads as number[] | undefined) ?? [0, 0, 0, 0];
+      const d = (c.attrs.dilations as number[] | undefined) ?? [1, 1];
+      const oh = Math.floor((c.x[2]! + p[0]! + p[2]! - d[0]! * (c.w[2]! - 1) - 1) / st[0]!) + 1;
+      const ow = Math.floor((c.x[3]! + p[1]! + p[3]! - d[1]! * (c.w[3]! - 1) - 1) / st[1]!) + 1;
+      const shapes: Record<string, number[]> = { x: c.x, w: c.w, off: [c.x[0]!, g * 2 * k, oh, ow], b: [c.w[0]!], m: [c.x[0]!, g * k, oh, ow] };
+      const names = ['x', 'w', 'off', ...(c.bias || c.mask ? [c.bias ? 'b' : ''] : []), ...(c.mask ? ['m'] : [])];
+      const used = names.filter((n) => n);
+      const model = makeModel({
+        opset: 19,
+        inputs: used.map((n) => ({ name: n, dtype: 'float32' as const, shape: shapes[n]! })),
+        outputs: [{ name: 'y', dtype: 'float32', shape: [] }],
+        nodes: [{ op: 'DeformConv', inputs: names, outputs: ['y'], attributes: c.attrs }],
+      });
+      const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+      const data: Record<string, Float32Array> = Object.fromEntries(used.map((n, i) => [n, randomFloats(size(shapes[n]!), 50 + i).map((v) => (n === 'off' ? v * 3 - 1.5 : v))]));
+      const want = await runOnnxRuntime(model, Object.fromEntries(used.map((n) => [n, { data: data[n]!, dims: shapes[n]! }])));
+      using session = await simSession(model);
+      const got = await session.run(Object.fromEntries(used.map((n) => [n, new Tensor('float32', data[n]!, shapes[n]!)])));
+      expect(got.y!.dims).toEqual(want.y!.dims);
+      expectClose(got.y!.data as Float32Array, want.y!.data);
+    });
+  }
+});

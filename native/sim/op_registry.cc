@@ -33,6 +33,7 @@ const OpRegistry& OpRegistry::instance() {
     registerEinsumOps(r);
     registerRandomOps(r);
     registerRoiGridOps(r);
+    registerDeformConvOps(r);
     return r;
   }();
   return registry;

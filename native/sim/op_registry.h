@@ -156,6 +156,7 @@ void registerSelectionOps(OpRegistry& registry);
 void registerEinsumOps(OpRegistry& registry);
 void registerRandomOps(OpRegistry& registry);
 void registerRoiGridOps(OpRegistry& registry);
+void registerDeformConvOps(OpRegistry& registry);
 
 }  // namespace sim
 }  // namespace tnrt

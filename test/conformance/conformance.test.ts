@@ -57,7 +57,7 @@ export const OPERATORS = [
   'RandomNormal', 'RandomNormalLike', 'RandomUniform', 'RandomUniformLike',
   // sampling at computed positions
   'RoiAlign', 'GridSample',
-  'NonMaxSuppression',
+  'NonMaxSuppression', 'DeformConv',
 ];
 
 /**

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { buildEngine, InferenceSession, Tensor } from '../lib/index.js';
+import { float32ToFloat16 } from '../lib/dtype.js';
 import { makeModel, makeTensor, type NodeSpec } from '../lib/onnx/model-builder.js';
 import { randomFloats } from './fixtures/models.js';
 import { expectClose, runOnnxRuntime } from './fixtures/oracle.js';
@@ -427,4 +428,95 @@ describe('DeformConv against onnxruntime', () => {
       expectClose(got.y!.data as Float32Array, want.y!.data);
     });
   }
+});
+
+describe('float16: computed in float32, rounded once at the output (onnxruntime float32 on the same rounded inputs)', () => {
+  const half = (v: Float32Array) => {
+    const bits = float32ToFloat16(v);
+    return { bits, rounded: new Tensor('float16', bits, [bits.length]).toFloat32() };
+  };
+  type Case = { op: string; inputs: [string, number[]][]; attrs?: Record<string, number | number[] | string>; consts?: (dtype: 'float32' | 'float16') => ReturnType<typeof makeTensor>[]; nodeInputs?: string[]; opset?: number };
+  const cases: Case[] = [
+    { op: 'Hardmax', inputs: [['x', [3, 7]]], opset: 13 },
+    { op: 'LpNormalization', inputs: [['x', [3, 7]]], attrs: { p: 2, axis: 1 } },
+    { op: 'MeanVarianceNormalization', inputs: [['x', [2, 3, 4, 5]]], opset: 13 },
+    { op: 'Einsum', inputs: [['x', [2, 3, 4]], ['z', [2, 4, 5]]], attrs: { equation: 'bij,bjk->bik' }, opset: 13 },
+    { op: 'LpPool', inputs: [['x', [1, 2, 6, 6]]], attrs: { kernel_shape: [2, 2], p: 2 }, opset: 11 },
+    { op: 'GlobalLpPool', inputs: [['x', [1, 2, 6, 6]]], attrs: { p: 2 }, opset: 11 },
+    { op: 'GridSample', inputs: [['x', [1, 2, 6, 6]], ['z', [1, 3, 3, 2]]], attrs: { mode: 'bilinear' }, opset: 16 },
+    { op: 'ReverseSequence', inputs: [['x', [4, 2, 3]]], consts: () => [makeTensor('lens', 'int64', [2], [3n, 4n])], nodeInputs: ['x', 'lens'], opset: 10 },
+  ];
+  for (const c of cases) {
+    it(c.op, async () => {
+      const model = (dtype: 'float32' | 'float16') =>
+        makeModel({
+          opset: c.opset ?? 18,
+          inputs: c.inputs.map(([name, shape]) => ({ name, dtype, shape })),
+          outputs: [{ name: 'y', dtype, shape: [] }],
+          initializers: c.consts?.(dtype) ?? [],
+          nodes: [{ op: c.op, inputs: c.nodeInputs ?? c.inputs.map(([n]) => n), outputs: ['y'], attributes: c.attrs ?? {} }],
+        });
+      const data = c.inputs.map(([, shape], i) => half(randomFloats(shape.reduce((a, b) => a * b, 1), 70 + i).map((v) => v * 2 - 1)));
+      const want = await runOnnxRuntime(model('float32'), Object.fromEntries(c.inputs.map(([n, shape], i) => [n, { data: data[i]!.rounded, dims: shape }])));
+      using session = await simSession(model('float16'));
+      const got = await session.run(Object.fromEntries(c.inputs.map(([n, shape], i) => [n, new Tensor('float16', data[i]!.bits, shape)])));
+      expect(got.y!.dtype).toBe('float16');
+      // The float32 result rounded to float16: within half a float16 ulp (2^-11 relative).
+      expectClose(got.y!.toFloat32(), half(want.y!.data).rounded, 1e-3, 1e-4);
+    });
+  }
+});
+
+describe('hostile attributes and data on the new operators: typed errors, no allocation', () => {
+  it('RandomNormal with a huge or overflowing shape is refused before anything is allocated', async () => {
+    const model = (shape: number[] | bigint[]) =>
+      makeModel({
+        opset: 13,
+        inputs: [],
+        outputs: [{ name: 'y', dtype: 'float32', shape: [] }],
+        nodes: [{ op: 'RandomNormal', inputs: [], outputs: ['y'], attributes: { shape } }],
+      });
+    await expect(buildEngine(model([1_000_000, 1_000_000]), { backend: 'sim' })).rejects.toThrow(/maxTensorBytes/);
+    await expect(buildEngine(model([2n ** 62n, 2n ** 62n]), { backend: 'sim' })).rejects.toThrow(/overflows/);
+  });
+
+  it('RoiAlign with an adaptive grid over an enormous roi fails the run instead of sampling for hours', async () => {
+    const model = makeModel({
+      opset: 16,
+      inputs: [{ name: 'x', dtype: 'float32', shape: [1, 1, 4, 4] }, { name: 'rois', dtype: 'float32', shape: [1, 4] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: [1, 1, 1, 1] }],
+      initializers: [makeTensor('bi', 'int64', [1], [0n])],
+      nodes: [{ op: 'RoiAlign', inputs: ['x', 'rois', 'bi'], outputs: ['y'] }],
+    });
+    using session = await simSession(model);
+    const rois = new Tensor('float32', new Float32Array([0, 0, 1e30, 1e30]), [1, 4]);
+    await expect(session.run({ x: new Tensor('float32', new Float32Array(16), [1, 1, 4, 4]), rois })).rejects.toThrow(/samples per bin/);
+  });
+
+  it('ReverseSequence refuses lengths past the time axis; GRU refuses a sequence length past X', async () => {
+    const rs = makeModel({
+      opset: 10,
+      inputs: [{ name: 'x', dtype: 'float32', shape: [3, 2] }, { name: 'lens', dtype: 'int64', shape: [2] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: [3, 2] }],
+      nodes: [{ op: 'ReverseSequence', inputs: ['x', 'lens'], outputs: ['y'] }],
+    });
+    using session = await simSession(rs);
+    await expect(session.run({ x: new Tensor('float32', new Float32Array(6), [3, 2]), lens: new Tensor('int64', new BigInt64Array([1n, 99n]), [2]) })).rejects.toThrow(/sequence_lens\[1\] is 99/);
+  });
+
+  it('NonZero on a graph input that is all nonzero sizes its output from the data, within maxTensorBytes', async () => {
+    const model = makeModel({
+      opset: 13,
+      inputs: [{ name: 'x', dtype: 'uint8', shape: [64, 64] }],
+      outputs: [{ name: 'idx', dtype: 'int64', shape: [2, 'n'] }],
+      nodes: [{ op: 'NonZero', inputs: ['x'], outputs: ['idx'] }],
+    });
+    const engine = await buildEngine(model, { backend: 'sim', maxTensorBytes: 32 * 1024 });
+    using session = await InferenceSession.create(engine, { backend: 'sim', maxTensorBytes: 32 * 1024 });
+    // 4096 nonzeros need 2 * 4096 * 8 = 64 KiB of int64 coordinates, past the 32 KiB limit.
+    await expect(session.run({ x: new Tensor('uint8', new Uint8Array(4096).fill(1), [64, 64]) })).rejects.toThrow(/maxTensorBytes/);
+    const sparse = new Uint8Array(4096);
+    sparse[5] = 1;
+    expect((await session.run({ x: new Tensor('uint8', sparse, [64, 64]) })).idx!.dims).toEqual([2, 1]);
+  });
 });

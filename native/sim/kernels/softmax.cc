@@ -76,9 +76,9 @@ void runSoftmax(const Node& node, const std::vector<ValueRef>& in, const std::ve
   });
 }
 
-// Hardmax: 1 at the first maximum along the same rows Softmax normalizes, 0 elsewhere. NaN
-// never compares greater, so a row of NaNs marks its first element (as numpy's argmax would
-// not, but ONNX leaves NaN rows unspecified and TensorRT's TopK-based import agrees here).
+// Hardmax: 1 at the first maximum along the same rows Softmax normalizes, 0 elsewhere (ties
+// go to the lowest index, as ONNX's argmax-based definition). NaN never compares greater, so
+// NaNs are passed over; ONNX leaves their result unspecified.
 template <typename T>
 void hardmaxTyped(const Node& node, const ValueRef& x, const OutputRef& y) {
   using E = Elem<T>;

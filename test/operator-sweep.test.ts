@@ -139,6 +139,26 @@ const SPEC: Record<string, { first: number; last?: number; arity: Arity[] }> = {
   If: { first: 1, arity: UNARY },
   // X, W, R required; B, sequence_lens, initial_h, initial_c, P optional.
   LSTM: { first: 7, arity: [[7, 3, 8]] },
+  Hardmax: { first: 1, arity: UNARY },
+  // X, scale, bias.
+  GroupNormalization: { first: 18, arity: [[18, 3, 3]] },
+  MeanVarianceNormalization: { first: 9, arity: UNARY }, LpNormalization: { first: 1, arity: UNARY },
+  NonZero: { first: 9, arity: UNARY },
+  // input, sequence_lens.
+  ReverseSequence: { first: 10, arity: BINARY },
+  Einsum: { first: 12, arity: VARIADIC },
+  // X, W, R required; B, sequence_lens, initial_h optional.
+  GRU: { first: 7, arity: [[7, 3, 6]] }, RNN: { first: 7, arity: [[7, 3, 6]] },
+  // The generators take no input, the Like forms one.
+  RandomNormal: { first: 1, arity: [[1, 0, 0]] }, RandomUniform: { first: 1, arity: [[1, 0, 0]] },
+  RandomNormalLike: { first: 1, arity: UNARY }, RandomUniformLike: { first: 1, arity: UNARY },
+  LpPool: { first: 2, arity: UNARY }, GlobalLpPool: { first: 2, arity: UNARY },
+  // X, rois, batch_indices; X, grid.
+  RoiAlign: { first: 10, arity: [[10, 3, 3]] }, GridSample: { first: 16, arity: BINARY },
+  // boxes, scores; max_output_boxes_per_class, iou_threshold, score_threshold optional.
+  NonMaxSuppression: { first: 10, arity: [[10, 2, 5]] },
+  // X, W, offset; B and mask optional.
+  DeformConv: { first: 19, arity: [[19, 3, 5]] },
 };
 
 interface CaseResult {
@@ -366,6 +386,53 @@ const CASES: Record<string, OpCase> = {
     outputs: 3,
     attrs: { hidden_size: 2, input_forget: 0, layout: 0 },
   },
+  Hardmax: { opset: 13, inputs: X4, attrs: { axis: 1 } },
+  GroupNormalization: {
+    opset: 18,
+    inputs: X4,
+    initializers: [f32('s', [2], [1, 1]), f32('b', [2], [0, 0])],
+    nodeInputs: ['x', 's', 'b'],
+    attrs: { num_groups: 2 },
+  },
+  MeanVarianceNormalization: { inputs: X4, attrs: { axes: [0, 2, 3] } },
+  LpNormalization: { inputs: X4, attrs: { axis: -1, p: 2 } },
+  GRU: {
+    opset: 14,
+    inputs: [{ name: 'x', shape: [5, 1, 3] }],
+    initializers: [f32('W', [1, 6, 3], Array(18).fill(0.1)), f32('R', [1, 6, 2], Array(12).fill(0.1))],
+    nodeInputs: ['x', 'W', 'R'],
+    outputs: 2,
+    attrs: { hidden_size: 2, linear_before_reset: 1, layout: 0 },
+  },
+  RNN: {
+    opset: 14,
+    inputs: [{ name: 'x', shape: [5, 1, 3] }],
+    initializers: [f32('W', [1, 2, 3], Array(6).fill(0.1)), f32('R', [1, 2, 2], Array(4).fill(0.1))],
+    nodeInputs: ['x', 'W', 'R'],
+    outputs: 2,
+    attrs: { hidden_size: 2, layout: 0 },
+  },
+  LpPool: { opset: 18, inputs: X4, attrs: { kernel_shape: [2, 2], p: 2, ceil_mode: 0, pads: [0, 0, 0, 0], strides: [1, 1], dilations: [1, 1] } },
+  GlobalLpPool: { inputs: X4, attrs: { p: 2 } },
+  RoiAlign: {
+    opset: 16,
+    inputs: [...X4, { name: 'rois', shape: [1, 4] }],
+    initializers: [i64('bi', [0])],
+    nodeInputs: ['x', 'rois', 'bi'],
+    attrs: { output_height: 2, output_width: 2, sampling_ratio: 0 },
+  },
+  GridSample: { opset: 16, inputs: [...X4, { name: 'g', shape: [1, 3, 3, 2] }], nodeInputs: ['x', 'g'], attrs: { align_corners: 0 } },
+  NonMaxSuppression: { inputs: [{ name: 'b', shape: [1, 3, 4] }, { name: 's', shape: [1, 1, 3] }], attrs: { center_point_box: 1 } },
+  DeformConv: {
+    opset: 19,
+    inputs: [...X4, { name: 'off', shape: [1, 2, 4, 4] }],
+    initializers: [f32('w', [2, 2, 1, 1], [1, 0, 0, 1])],
+    nodeInputs: ['x', 'w', 'off'],
+    attrs: { group: 1, offset_group: 1, kernel_shape: [1, 1], pads: [0, 0, 0, 0], strides: [1, 1], dilations: [1, 1] },
+  },
+  RandomNormal: { inputs: [], attrs: { shape: [2, 3], dtype: 1 } },
+  RandomUniformLike: { inputs: X4, attrs: { dtype: 1 } },
+  ReverseSequence: { inputs: [{ name: 'x', shape: [3, 2, 2] }], initializers: [i64('lens', [3, 1])], nodeInputs: ['x', 'lens'], attrs: { time_axis: 0, batch_axis: 1 } },
   OneHot: {
     inputs: [{ name: 'i', shape: [3] }],
     initializers: [f32('depth', [], [4]), f32('vals', [2], [0, 1])],

@@ -51,7 +51,7 @@ export interface ValueSpec {
   shape: readonly (number | string)[];
 }
 
-export type AttributeValue = number | bigint | string | readonly number[] | readonly bigint[] | TensorProto | { floats: readonly number[] };
+export type AttributeValue = number | bigint | string | readonly number[] | readonly bigint[] | TensorProto | { floats: readonly number[] } | { strings: readonly string[] };
 
 export interface NodeSpec {
   op: string;
@@ -116,6 +116,10 @@ function attribute(name: string, value: AttributeValue): AttributeProto {
     const list = value as readonly (number | bigint)[];
     if (list.every((v) => typeof v === 'bigint' || Number.isInteger(v))) return create(AttributeProtoSchema, { name, type: T.INTS, ints: list.map((v) => BigInt(v)) });
     return create(AttributeProtoSchema, { name, type: T.FLOATS, floats: list.map(Number) });
+  }
+  if ('strings' in (value as object)) {
+    const strings = (value as { strings: readonly string[] }).strings;
+    return create(AttributeProtoSchema, { name, type: T.STRINGS, strings: strings.map((s) => new TextEncoder().encode(s)) });
   }
   if ('floats' in (value as object)) {
     const floats = (value as { floats: readonly number[] }).floats;

@@ -29,6 +29,11 @@ const OpRegistry& OpRegistry::instance() {
     registerGeneratorOps(r);
     registerControlFlowOps(r);
     registerRnnOps(r);
+    registerSelectionOps(r);
+    registerEinsumOps(r);
+    registerRandomOps(r);
+    registerRoiGridOps(r);
+    registerDeformConvOps(r);
     return r;
   }();
   return registry;

@@ -96,6 +96,9 @@ struct OpDef {
   // is a constant wherever those shapes are fully known, as TensorRT computes static shapes
   // at build time. This lets If conditions computed from static dims fold to a branch.
   bool readsShapesOnly = false;
+  // The kernel draws random numbers (RandomNormal, RandomUniform, ...): without a `seed`
+  // attribute each run must draw afresh, so such a node never folds into a constant.
+  bool drawsRandomNumbers = false;
 
   // The entry of `inputs` in force at `opset`.
   const InputArity& inputArity(int64_t opset) const;
@@ -149,6 +152,11 @@ void registerIndexingOps(OpRegistry& registry);
 void registerGeneratorOps(OpRegistry& registry);
 void registerControlFlowOps(OpRegistry& registry);
 void registerRnnOps(OpRegistry& registry);
+void registerSelectionOps(OpRegistry& registry);
+void registerEinsumOps(OpRegistry& registry);
+void registerRandomOps(OpRegistry& registry);
+void registerRoiGridOps(OpRegistry& registry);
+void registerDeformConvOps(OpRegistry& registry);
 
 }  // namespace sim
 }  // namespace tnrt

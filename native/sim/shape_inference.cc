@@ -184,7 +184,7 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes) {
       }
     }
     size_t foldBytes = 0;
-    bool foldable = allKnown;
+    bool foldable = allKnown && !(op->drawsRandomNumbers && !node.attr("seed"));
     for (size_t k = 0; k < node.outputs.size(); ++k) {
       int64_t vol = safeVolume(descs[k].shape);
       if (vol < 0) foldable = false;

@@ -43,6 +43,21 @@ export const OPERATORS = [
   'If',
   // recurrent
   'LSTM',
+  // normalizations and selection added for issue 10
+  'Hardmax', 'MeanVarianceNormalization', 'LpNormalization', 'GroupNormalization',
+  // data-dependent shapes and per-batch selection
+  'NonZero', 'ReverseSequence',
+  // tensor contractions
+  'Einsum',
+  // recurrent
+  'GRU', 'RNN',
+  // pooling
+  'LpPool', 'GlobalLpPool',
+  // generators
+  'RandomNormal', 'RandomNormalLike', 'RandomUniform', 'RandomUniformLike',
+  // sampling at computed positions
+  'RoiAlign', 'GridSample',
+  'NonMaxSuppression', 'DeformConv',
 ];
 
 /**
@@ -68,6 +83,9 @@ const TENSORRT_LACKS: Record<string, string> = {
   test_scatternd_add: "ScatterND reduction='add': TensorRT's ScatterND has no reduction (onnx-tensorrt docs/operators.md)",
   test_scatternd_multiply: "ScatterND reduction='mul': TensorRT's ScatterND has no reduction (onnx-tensorrt docs/operators.md)",
   test_lstm_batchwise: "LSTM layout=1 (batch-major): TensorRT's ONNX parser requires layout=0 (onnx-tensorrt docs/operators.md)",
+  test_einsum_batch_diagonal: "Einsum with an ellipsis and a repeated label (a diagonal): TensorRT's Einsum supports neither (onnx-tensorrt docs/operators.md)",
+  test_gru_batchwise: "GRU layout=1 (batch-major): TensorRT's ONNX parser requires layout=0 (onnx-tensorrt docs/operators.md)",
+  test_simple_rnn_batchwise: "RNN layout=1 (batch-major): TensorRT's ONNX parser requires layout=0 (onnx-tensorrt docs/operators.md)",
   test_batchnorm_example_training_mode: 'BatchNormalization training_mode=1 (batch statistics, running-mean/var outputs): TensorRT builds inference engines only',
 };
 

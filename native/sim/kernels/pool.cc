@@ -1,5 +1,5 @@
 // Pooling and local normalization: MaxPool (with the optional Indices output), AveragePool,
-// GlobalAveragePool, GlobalMaxPool, LRN. Windows follow window_geometry.h (auto_pad,
+// LpPool, GlobalAveragePool, GlobalMaxPool, GlobalLpPool, LRN. Windows follow window_geometry.h (auto_pad,
 // ceil_mode, dilations); padded positions never win a max and count toward an average only
 // with count_include_pad.
 #include <algorithm>
@@ -288,6 +288,99 @@ void runGlobalPool(const Node& node, const std::vector<ValueRef>& in, const std:
                 [&](auto tag) { globalPoolTyped<typename decltype(tag)::type, kMax>(in[0], out[0]); });
 }
 
+
+// ---- LpPool and GlobalLpPool ----------------------------------------------------------------
+// (sum over the window of |x|^p)^(1/p); padded positions add nothing. p is an integer from
+// opset 2 (default 2); opset 1's float p is not supported, as TensorRT's parser imports
+// LpPool from the integer form.
+
+int64_t lpPoolP(const Node& node) {
+  const Attribute* a = node.attr("p");
+  if (a && a->type != AttrType::kInt) throwUnsupported(node, "attribute p must be an integer (opset 2 and later)");
+  const int64_t p = a ? a->i : 2;
+  if (p <= 0 || p > 64) throwShape(node, "attribute p must be in 1 to 64 but is " + std::to_string(p));
+  return p;
+}
+
+float lpPower(float v, int64_t p) {
+  const float a = std::fabs(v);
+  return p == 1 ? a : p == 2 ? a * a : std::pow(a, static_cast<float>(p));
+}
+float lpRoot(double sum, int64_t p) {
+  return static_cast<float>(p == 1 ? sum : p == 2 ? std::sqrt(sum) : std::pow(sum, 1.0 / static_cast<double>(p)));
+}
+
+void inferLpPool(const Node& node, const std::vector<ValueRef>& in, std::vector<OutputDesc>* out) {
+  requireInputs(node, in, 1, 1);
+  requirePoolType(node, in[0], false);
+  lpPoolP(node);
+  const Dims& x = *in[0].shape;
+  Window w = poolWindow(node, x);
+  Dims y{x[0], x[1]};
+  for (size_t d = 0; d < w.spatial; ++d) y.push_back(forwardExtent(node, w, d, x[2 + d]));
+  (*out)[0].dtype = in[0].dtype;
+  (*out)[0].shape = std::move(y);
+}
+
+template <typename T>
+void lpPoolTyped(const Node& node, const ValueRef& vx, const OutputRef& vy) {
+  using E = Elem<T>;
+  const Dims& xs = *vx.shape;
+  const Dims& ys = *vy.shape;
+  const int64_t p = lpPoolP(node);
+  Window w = poolWindow(node, xs);
+  for (size_t d = 0; d < w.spatial; ++d) forwardExtent(node, w, d, xs[2 + d]);
+  const Window3 g = toWindow3(w, xs.data() + 2, ys.data() + 2);
+  const DimTaps* t = tapTables(g);
+  const auto* x = static_cast<const typename E::Storage*>(vx.data);
+  auto* y = static_cast<typename E::Storage*>(vy.data);
+  const int64_t planes = xs[0] * xs[1], inVol = g.in[0] * g.in[1] * g.in[2];
+  int64_t o = 0;
+  for (int64_t pl = 0; pl < planes; ++pl)
+    for (int64_t od = 0; od < g.out[0]; ++od)
+      for (int64_t oh = 0; oh < g.out[1]; ++oh)
+        for (int64_t ow = 0; ow < g.out[2]; ++ow, ++o) {
+          double sum = 0.0;
+          for (int64_t kd = t[0].lo[od]; kd < t[0].hi[od]; ++kd)
+            for (int64_t kh = t[1].lo[oh]; kh < t[1].hi[oh]; ++kh)
+              for (int64_t kw = t[2].lo[ow]; kw < t[2].hi[ow]; ++kw) {
+                const int64_t id = t[0].start[od] + kd * g.dilation[0], ih = t[1].start[oh] + kh * g.dilation[1],
+                              iw = t[2].start[ow] + kw * g.dilation[2];
+                sum += lpPower(E::load(x, static_cast<size_t>(pl * inVol + (id * g.in[1] + ih) * g.in[2] + iw)), p);
+              }
+          E::store(y, static_cast<size_t>(o), lpRoot(sum, p));
+        }
+}
+
+void runLpPool(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out, KernelScratch&) {
+  dispatchFloat(node, in[0].dtype, [&](auto tag) { lpPoolTyped<typename decltype(tag)::type>(node, in[0], out[0]); });
+}
+
+void inferGlobalLpPool(const Node& node, const std::vector<ValueRef>& in, std::vector<OutputDesc>* out) {
+  lpPoolP(node);
+  inferGlobalPool(node, in, out);
+}
+
+template <typename T>
+void globalLpPoolTyped(const Node& node, const ValueRef& vx, const OutputRef& vy) {
+  using E = Elem<T>;
+  const Dims& xs = *vx.shape;
+  const int64_t p = lpPoolP(node);
+  const int64_t planes = xs[0] * xs[1], n = rangeVolume(xs, 2, xs.size());
+  const auto* x = static_cast<const typename E::Storage*>(vx.data);
+  auto* y = static_cast<typename E::Storage*>(vy.data);
+  for (int64_t pl = 0; pl < planes; ++pl) {
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; ++i) sum += lpPower(E::load(x, static_cast<size_t>(pl * n + i)), p);
+    E::store(y, static_cast<size_t>(pl), lpRoot(sum, p));
+  }
+}
+
+void runGlobalLpPool(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out,
+                     KernelScratch&) {
+  dispatchFloat(node, in[0].dtype, [&](auto tag) { globalLpPoolTyped<typename decltype(tag)::type>(node, in[0], out[0]); });
+}
+
 // ---- LRN ----------------------------------------------------------------------------------
 
 void inferLrn(const Node& node, const std::vector<ValueRef>& in, std::vector<OutputDesc>* out) {
@@ -344,6 +437,8 @@ void registerPoolOps(OpRegistry& registry) {
   registry.add({"AveragePool", 1, kMaxReviewedOpset, inferPool, runAveragePool, false, 1, 1, {{1, 1, 1}}});
   registry.add({"GlobalAveragePool", 1, kMaxReviewedOpset, inferGlobalPool, runGlobalPool<false>, false, 1, 1, {{1, 1, 1}}});
   registry.add({"GlobalMaxPool", 1, kMaxReviewedOpset, inferGlobalPool, runGlobalPool<true>, false, 1, 1, {{1, 1, 1}}});
+  registry.add({"LpPool", 2, kMaxReviewedOpset, inferLpPool, runLpPool, false, 1, 1, {{2, 1, 1}}});
+  registry.add({"GlobalLpPool", 2, kMaxReviewedOpset, inferGlobalLpPool, runGlobalLpPool, false, 1, 1, {{2, 1, 1}}});
   registry.add({"LRN", 1, kMaxReviewedOpset, inferLrn, runLrn, false, 1, 1, {{1, 1, 1}}});
 }
 

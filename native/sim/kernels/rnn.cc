@@ -1,5 +1,5 @@
-// LSTM: forward, reverse and bidirectional, with ONNX's activation list, clip, per-batch
-// sequence lengths, initial states and peepholes. Restrictions follow TensorRT's ONNX parser
+// LSTM, GRU and RNN: forward, reverse and bidirectional, with ONNX's activation lists, clip,
+// per-batch sequence lengths and initial states (LSTM's peepholes, GRU's linear_before_reset). Restrictions follow TensorRT's ONNX parser
 // (onnx-tensorrt's operator table): layout must be 0, input_forget 0, and a bidirectional
 // LSTM uses the same activations in both directions.
 //
@@ -7,6 +7,11 @@
 //   i = f(W_i x + R_i h + P_i * c + b_i)    f_t = f(W_f x + R_f h + P_f * c + b_f)
 //   g = g(W_c x + R_c h + b_c)              c' = f_t * c + i * g
 //   o = f(W_o x + R_o h + P_o * c' + b_o)   h' = o * h(c')
+// GRU's order is z, r, h:
+//   z = f(W_z x + R_z h + b_z)   r = f(W_r x + R_r h + b_r)
+//   h~ = g(W_h x + R_h (r * h) + b_h), or with linear_before_reset g(W_h x + r * (R_h h + Rb_h) + Wb_h)
+//   h' = (1 - z) * h~ + z * h
+// RNN: h' = f(W x + R h + b). Steps past a sequence's length leave Y at 0.
 // float16 and bfloat16 compute in float32 and round at the outputs.
 #include <cmath>
 #include <string>
@@ -281,12 +286,191 @@ void runLstm(const Node& node, const std::vector<ValueRef>& in, const std::vecto
   dispatchAnyFloat(node, in[0].dtype, [&](auto tag) { lstmTyped<typename decltype(tag)::type>(node, in, out); });
 }
 
+
+// ---- GRU and RNN ----
+
+// Activations per direction: GRU f, g (default Sigmoid, Tanh); RNN f (default Tanh).
+std::vector<Activation> cellActivations(const Node& node, int64_t dirs, bool gru) {
+  const size_t per = gru ? 2 : 1;
+  const Attribute* a = node.attr("activations");
+  std::vector<std::string> names;
+  if (a && !a->strings.empty()) names = a->strings;
+  else
+    for (int64_t d = 0; d < dirs; ++d) {
+      if (gru) names.insert(names.end(), {"Sigmoid", "Tanh"});
+      else names.push_back("Tanh");
+    }
+  if (names.size() != per * static_cast<size_t>(dirs))
+    throwShape(node, "activations lists " + std::to_string(names.size()) + " functions; " + node.opType + " needs " +
+                         std::to_string(per) + " per direction (" + std::to_string(per * static_cast<size_t>(dirs)) + ")");
+  if (dirs == 2)
+    for (size_t k = 0; k < per; ++k)
+      if (names[k] != names[per + k])
+        throwUnsupported(node, "a bidirectional " + node.opType + " with different activations per direction: TensorRT "
+                               "requires the same activations for the forward and reverse pass");
+  size_t nextAlpha = 0, nextBeta = 0;
+  std::vector<Activation> out;
+  for (const auto& n : names) out.push_back(makeActivation(node, n, &nextAlpha, &nextBeta));
+  return out;
+}
+
+// Inputs: X, W, R, B, sequence_lens, initial_h. Gate count 3 (GRU) or 1 (RNN).
+void inferCell(const Node& node, const std::vector<ValueRef>& in, std::vector<OutputDesc>* out) {
+  const bool gru = node.opType == "GRU";
+  const int64_t gates = gru ? 3 : 1;
+  requireInputs(node, in, 3, 6);
+  requireAnyFloat(node, in[0], "X");
+  requireSameType(node, {in[0], in[1], in[2]});
+  if (node.attrInt("layout", 0) != 0)
+    throwUnsupported(node, "layout=1 (batch-major): TensorRT's ONNX parser requires layout=0");
+  const int64_t dirs = numDirections(node);
+  cellActivations(node, dirs, gru);
+  const Dims& x = *in[0].shape;
+  if (x.size() != 3) throwShape(node, "X must be 3-D [seq_length, batch_size, input_size] but is " + dimsToString(x));
+  const Dims& w = *in[1].shape;
+  if (w.size() != 3)
+    throwShape(node, "W must be 3-D [num_directions, " + std::to_string(gates) + "*hidden_size, input_size] but is " +
+                         dimsToString(w));
+  int64_t hidden = node.attrInt("hidden_size", -1);
+  if (hidden < 0 && w[1] >= 0) {
+    if (w[1] % gates != 0) throwShape(node, "W's second dim " + std::to_string(w[1]) + " is not a multiple of " + std::to_string(gates));
+    hidden = w[1] / gates;
+  }
+  if (hidden == 0 || hidden > (int64_t{1} << 40)) throwShape(node, "hidden_size " + std::to_string(hidden) + " is out of range");
+  const int64_t hg = hidden > 0 ? hidden * gates : -1, hb = hidden > 0 ? 2 * hidden * gates : -1;
+  const int64_t seq = x[0], batch = x[1], input = x[2];
+  requireShape(node, in[1], {dirs, hg, input}, "W");
+  requireShape(node, in[2], {dirs, hg, hidden}, "R");
+  if (in.size() > 3 && in[3].present()) {
+    requireShape(node, in[3], {dirs, hb}, "B");
+    if (in[3].dtype != in[0].dtype) throwDType(node, "B must have X's element type");
+  }
+  if (in.size() > 4 && in[4].present()) {
+    if (in[4].dtype != DataType::kInt32) throwDType(node, std::string("sequence_lens must be int32 but is ") + dataTypeName(in[4].dtype));
+    requireShape(node, in[4], {batch}, "sequence_lens");
+  }
+  if (in.size() > 5 && in[5].present()) {
+    requireShape(node, in[5], {dirs, batch, hidden}, "initial_h");
+    if (in[5].dtype != in[0].dtype) throwDType(node, "initial_h must have X's element type");
+  }
+  const DataType t = in[0].dtype;
+  if (!out->empty()) (*out)[0] = {t, {seq, dirs, batch, hidden}};
+  if (out->size() > 1) (*out)[1] = {t, {dirs, batch, hidden}};
+}
+
+template <typename T>
+void cellTyped(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out) {
+  using E = Elem<T>;
+  const bool gru = node.opType == "GRU";
+  const size_t G = gru ? 3 : 1;
+  const auto opt = [&](size_t k) { return k < in.size() ? in[k] : ValueRef{}; };
+  const Dims& x = *in[0].shape;
+  const int64_t seq = x[0], batch = x[1], input = x[2];
+  const int64_t dirs = numDirections(node);
+  const int64_t hidden = (*in[2].shape)[2];
+  const std::vector<Activation> acts = cellActivations(node, dirs, gru);
+  const Attribute* clipAttr = node.attr("clip");
+  const float clip = clipAttr ? clipAttr->f : 0.0f;
+  const auto clipped = [clip](float v) { return clip > 0 ? std::fmin(std::fmax(v, -clip), clip) : v; };
+  const Attribute* dirAttr = node.attr("direction");
+  const bool reverseOnly = dirAttr && dirAttr->s == "reverse";
+  const bool linearBeforeReset = gru && node.attrInt("linear_before_reset", 0) != 0;
+
+  std::vector<float> X, W, R, B, H0;
+  loadAll<E>(in[0], &X);
+  loadAll<E>(in[1], &W);
+  loadAll<E>(in[2], &R);
+  loadAll<E>(opt(3), &B);
+  loadAll<E>(opt(5), &H0);
+  std::vector<int64_t> lens(static_cast<size_t>(batch), seq);
+  if (opt(4).present()) {
+    const auto* p = static_cast<const int32_t*>(in[4].data);
+    for (int64_t b = 0; b < batch; ++b) {
+      if (p[b] < 0 || p[b] > seq)
+        throwShape(node, "sequence_lens[" + std::to_string(b) + "] is " + std::to_string(p[b]) + ", outside [0, " +
+                             std::to_string(seq) + "]");
+      lens[static_cast<size_t>(b)] = p[b];
+    }
+  }
+
+  const size_t H = static_cast<size_t>(hidden), I = static_cast<size_t>(input), NB = static_cast<size_t>(batch);
+  std::vector<float> Y(static_cast<size_t>(seq * dirs) * NB * H, 0.0f), Yh(static_cast<size_t>(dirs) * NB * H, 0.0f);
+  // wx: W x + Wb per gate; rh: R h + Rb per gate (kept apart for GRU's reset gate).
+  std::vector<float> h(H), wx(G * H), rh(G * H), rg(H), candidate(H);
+  for (int64_t d = 0; d < dirs; ++d) {
+    const bool backward = reverseOnly || d == 1;
+    const Activation& f = acts[static_cast<size_t>(d) * (gru ? 2 : 1)];
+    const Activation& g = gru ? acts[static_cast<size_t>(d) * 2 + 1] : f;
+    const float* w = W.data() + static_cast<size_t>(d) * G * H * I;
+    const float* r = R.data() + static_cast<size_t>(d) * G * H * H;
+    const float* wb = B.empty() ? nullptr : B.data() + static_cast<size_t>(d) * 2 * G * H;
+    const float* rb = wb ? wb + G * H : nullptr;
+    for (size_t b = 0; b < NB; ++b) {
+      const size_t state = (static_cast<size_t>(d) * NB + b) * H;
+      for (size_t j = 0; j < H; ++j) h[j] = H0.empty() ? 0.0f : H0[state + j];
+      const int64_t len = lens[b];
+      for (int64_t s = 0; s < len; ++s) {
+        const int64_t t = backward ? len - 1 - s : s;
+        const float* xt = X.data() + (static_cast<size_t>(t) * NB + b) * I;
+        for (size_t q = 0; q < G * H; ++q) {
+          double ax = wb ? wb[q] : 0.0, ah = rb ? rb[q] : 0.0;
+          const float* wr = w + q * I;
+          for (size_t k = 0; k < I; ++k) ax += static_cast<double>(wr[k]) * xt[k];
+          const float* rr = r + q * H;
+          for (size_t k = 0; k < H; ++k) ah += static_cast<double>(rr[k]) * h[k];
+          wx[q] = static_cast<float>(ax);
+          rh[q] = static_cast<float>(ah);
+        }
+        if (!gru) {
+          for (size_t j = 0; j < H; ++j) h[j] = f(clipped(wx[j] + rh[j]));
+        } else {
+          // The candidate's recurrent term without linear_before_reset is R_h (r * h) + Rb_h,
+          // which needs the reset gate before the product: computed here from r.
+          for (size_t j = 0; j < H; ++j) rg[j] = f(clipped(wx[H + j] + rh[H + j]));
+          for (size_t j = 0; j < H; ++j) {
+            double rec;
+            if (linearBeforeReset) {
+              rec = static_cast<double>(rg[j]) * rh[2 * H + j];
+            } else {
+              rec = rb ? rb[2 * H + j] : 0.0;
+              const float* rr = r + (2 * H + j) * H;
+              for (size_t k = 0; k < H; ++k) rec += static_cast<double>(rr[k]) * (rg[k] * h[k]);
+            }
+            candidate[j] = g(clipped(static_cast<float>(wx[2 * H + j] + rec)));
+          }
+          for (size_t j = 0; j < H; ++j) {
+            const float z = f(clipped(wx[j] + rh[j]));
+            h[j] = (1.0f - z) * candidate[j] + z * h[j];
+          }
+        }
+        float* yt = Y.data() + ((static_cast<size_t>(t) * static_cast<size_t>(dirs) + static_cast<size_t>(d)) * NB + b) * H;
+        for (size_t j = 0; j < H; ++j) yt[j] = h[j];
+      }
+      for (size_t j = 0; j < H; ++j) Yh[state + j] = h[j];
+    }
+  }
+  const auto store = [&](size_t k, const std::vector<float>& v) {
+    if (k >= out.size() || !out[k].data) return;
+    auto* po = static_cast<typename E::Storage*>(out[k].data);
+    for (size_t i = 0; i < v.size(); ++i) E::store(po, i, v[i]);
+  };
+  store(0, Y);
+  store(1, Yh);
+}
+
+void runCell(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out, KernelScratch&) {
+  dispatchAnyFloat(node, in[0].dtype, [&](auto tag) { cellTyped<typename decltype(tag)::type>(node, in, out); });
+}
+
 }  // namespace
 
 void registerRnnOps(OpRegistry& registry) {
   // 7 dropped the legacy output_sequence attribute, 14 added layout, 22 bfloat16. Every output
   // is optional.
   registry.add({"LSTM", 7, kMaxReviewedOpset, inferLstm, runLstm, false, 0, 3, {{7, 3, 8}}});
+  // GRU and RNN: the same revisions (GRU 7 also fixed linear_before_reset's meaning).
+  registry.add({"GRU", 7, kMaxReviewedOpset, inferCell, runCell, false, 0, 2, {{7, 3, 6}}});
+  registry.add({"RNN", 7, kMaxReviewedOpset, inferCell, runCell, false, 0, 2, {{7, 3, 6}}});
 }
 
 }  // namespace sim

@@ -46,6 +46,8 @@ class SimExecutionContext : public ExecutionContext {
   };
 
   void bindInputs(const std::vector<HostTensorView>& inputs);
+  // kShape unless every value of a shape-tensor input lies inside the active profile's range.
+  void checkShapeValues(const TensorDesc& desc, const InputProfile& range, const HostTensorView& view) const;
   void runStep(size_t s);
   // int8 engines: quantize-dequantize the step's calibrated activation inputs into scratch
   // copies and point the kernel at them.

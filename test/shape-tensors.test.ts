@@ -2,6 +2,11 @@
 // in host memory, builds for the range of values each optimization profile gives
 // (setShapeValuesV2) and refuses values outside it. Run on the sim here, and on the tensorrt
 // adapter over the TensorRT double by npm run test:tensorrt-double (which lists this suite).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
 import {
@@ -202,5 +207,23 @@ describe('shape-tensor inputs', () => {
     // The sim names it a ShapeError; TensorRT's builder only fails, logging why.
     expect(error).toBeInstanceOf(TensorRTError);
     expect((error as Error).message).toMatch(/cannot reshape 24 into 5x6/);
+  });
+
+  it('take their values on the command line (--min/--opt/--max-values); run feeds the opt values', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tnrt-shape-'));
+    writeFileSync(join(dir, 'reshape.onnx'), reshapeModel());
+    const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
+    const node = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: dir });
+    const built = node('build', 'reshape.onnx', '-o', 'reshape.engine', '--min-shapes', 'x:1', '--opt-shapes', 'x:6', '--max-shapes', 'x:24',
+      '--min-values', 's:1x1', '--opt-values', 's:2x3', '--max-values', 's:4x6');
+    expect(built.stderr).not.toMatch(/Error/);
+    expect(built.status).toBe(0);
+    // No --input for s: run uses the profile's opt values [2, 3], so y is 2x3.
+    const ran = node('run', 'reshape.engine', '--shapes', 'x:6');
+    expect(ran.status).toBe(0);
+    expect(ran.stdout).toMatch(/y\tfloat32 \[2, 3\]/);
+    const missing = node('build', 'reshape.onnx', '-o', 'bad.engine', '--min-shapes', 'x:1', '--opt-shapes', 'x:6', '--max-shapes', 'x:24');
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).toMatch(/'s' is a shape tensor/);
   });
 });

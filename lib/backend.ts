@@ -2,8 +2,8 @@
  * Backend selection. Policy lives here, not in C++: which backend 'auto' means, where the
  * TensorRT adapter library is looked for, and the one warning when auto falls back to the sim.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
 
 import { BackendUnavailableError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -34,20 +34,72 @@ export interface ResolvedBackend {
   adapterPath: string;
 }
 
-const ADAPTER_MAJORS = [11, 10];
+/** The adapter's file name on this platform: libtensorrt_node_trt10.so, tensorrt_node_trt10.dll. */
+const ADAPTER_FILE = process.platform === 'win32' ? /^tensorrt_node_trt(\d+)\.dll$/ : /^libtensorrt_node_trt(\d+)\.so$/;
+
+/** Where `npm install` builds the adapters. */
+export const ADAPTER_DIR = join(packageRoot, 'build-tensorrt', 'lib');
 
 /**
- * Where the TensorRT adapter is: TENSORRT_NODE_ADAPTER if set, else the newest one that
- * `npm install` built into build-tensorrt/lib. Undefined when none was built.
+ * The adapter libraries in `dir`, one per TensorRT major, newest major first. Empty when there
+ * are none (or no such directory).
+ */
+export function listAdapters(dir: string = ADAPTER_DIR): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .map((name) => ({ name, major: Number(ADAPTER_FILE.exec(name)?.[1] ?? NaN) }))
+    .filter((a) => Number.isFinite(a.major))
+    .sort((a, b) => b.major - a.major)
+    .map((a) => join(dir, a.name));
+}
+
+/**
+ * The adapters to try, in order: TENSORRT_NODE_ADAPTER if set, else every adapter `npm install`
+ * built into build-tensorrt/lib, newest TensorRT major first.
+ */
+export function adapterCandidates(): string[] {
+  const override = process.env.TENSORRT_NODE_ADAPTER;
+  return override ? [override] : listAdapters();
+}
+
+/** The outcome of trying adapters: the one that runs here (path set), or why none does. */
+export interface AdapterChoice {
+  path?: string;
+  info: BackendInfo;
+}
+
+/**
+ * Tries each candidate adapter in order and takes the first that loads and can run: a machine
+ * may hold adapters for two TensorRT majors and the libraries of only one (or a GPU driver too
+ * old for the newer one). When none runs, the reason lists every candidate's reason.
+ */
+export function chooseAdapter(candidates: readonly string[], probeOne: (path: string) => BackendInfo): AdapterChoice {
+  if (candidates.length === 0) return { info: { name: 'tensorrt', version: '', available: false, reason: NOT_BUILT } };
+  const failures: { path: string; info: BackendInfo }[] = [];
+  for (const path of candidates) {
+    const info = probeOne(path);
+    if (info.available) return { path, info };
+    failures.push({ path, info });
+  }
+  if (failures.length === 1) return { info: failures[0]!.info };
+  // The first line stands alone in the auto-fallback warning; the rest is for `backends`.
+  const reason =
+    `none of the ${failures.length} TensorRT adapters built here can run (${failures.map((f) => basename(f.path)).join(', ')}):\n` +
+    failures.map((f) => `${f.path}: ${f.info.reason ?? 'unavailable'}`).join('\n\n');
+  return { info: { ...failures[0]!.info, reason } };
+}
+
+/**
+ * The adapter that runs here, if any (the one `backend: 'tensorrt'` uses): the first of
+ * `adapterCandidates()` that loads. Undefined when none was built or none runs.
  */
 export function findAdapter(): string | undefined {
-  const override = process.env.TENSORRT_NODE_ADAPTER;
-  if (override) return override;
-  for (const major of ADAPTER_MAJORS) {
-    const candidate = join(packageRoot, 'build-tensorrt', 'lib', `libtensorrt_node_trt${major}.so`);
-    if (existsSync(candidate)) return candidate;
-  }
-  return undefined;
+  return probeTensorRt().path;
 }
 
 const NOT_BUILT =
@@ -57,18 +109,25 @@ const NOT_BUILT =
   '- Or point TENSORRT_NODE_ADAPTER at a built libtensorrt_node_trtN.so\n' +
   "- Or use the CPU simulator: backend 'sim' (or TENSORRT_NODE_BACKEND=sim)";
 
+// Loading an adapter is attempted once per path and process; so is a failure.
 const probed = new Map<string, BackendInfo>();
 
-function probe(name: BackendName): BackendInfo {
-  if (name === 'sim') return toInfo(native.probeBackend('sim', ''));
-  const path = findAdapter();
-  if (!path) return { name, version: '', available: false, reason: NOT_BUILT };
+function probeAdapter(path: string): BackendInfo {
   let info = probed.get(path);
   if (!info) {
     info = toInfo(native.probeBackend('tensorrt', path));
     probed.set(path, info);
   }
   return info;
+}
+
+function probeTensorRt(): AdapterChoice {
+  return chooseAdapter(adapterCandidates(), probeAdapter);
+}
+
+function probe(name: BackendName): BackendInfo {
+  if (name === 'sim') return toInfo(native.probeBackend('sim', ''));
+  return probeTensorRt().info;
 }
 
 function toInfo(n: NativeBackendInfo): BackendInfo {
@@ -101,8 +160,8 @@ export function resolveBackend(option: unknown, logger: Logger): ResolvedBackend
         ? expectOneOf(fromEnv, BACKEND_OPTIONS, 'TENSORRT_NODE_BACKEND')
         : 'auto';
   if (requested === 'sim') return { name: 'sim', adapterPath: '' };
-  const trt = probe('tensorrt');
-  if (trt.available) return { name: 'tensorrt', adapterPath: findAdapter()! };
+  const { path, info: trt } = probeTensorRt();
+  if (path) return { name: 'tensorrt', adapterPath: path };
   if (requested === 'tensorrt') throw new BackendUnavailableError(`The tensorrt backend is unavailable: ${trt.reason}`);
   // One line: the full reason, with its list of fixes, is a `npx tensorrt-node backends` away.
   const why = (trt.reason ?? '').split('\n')[0];

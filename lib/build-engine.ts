@@ -7,7 +7,8 @@ import { dirname, resolve } from 'node:path';
 
 import { type BackendOption, resolveBackend } from './backend.js';
 import { Builder } from './builder.js';
-import type { MemoryPoolType, ProgressEvent } from './builder-config.js';
+import { HARDWARE_COMPATIBILITY_LEVELS, type HardwareCompatibilityLevel, type MemoryPoolType, type ProgressEvent } from './builder-config.js';
+import type { DeviceAndPluginOptions } from './create-options.js';
 import { InvalidArgumentError } from './errors.js';
 import { getDefaultLogger, type Logger } from './logger.js';
 import type { ShapeRange, ValueRange } from './optimization-profile.js';
@@ -19,7 +20,7 @@ import { expectAbortSignal, expectBytes, expectObject, expectOneOf, invalid } fr
 export type Precision = 'fp32' | 'fp16' | 'int8';
 export const PRECISIONS: readonly Precision[] = ['fp32', 'fp16', 'int8'];
 
-export interface BuildEngineOptions {
+export interface BuildEngineOptions extends DeviceAndPluginOptions {
   /**
    * 'fp32' (default) builds the model as it is. 'fp16' rewrites it to float16 first
    * (convertToFloat16); 'int8' calibrates and inserts Q/DQ (quantizeInt8). Both are the
@@ -32,7 +33,7 @@ export interface BuildEngineOptions {
    * calibrationCache, method, include/exclude, floatOpsIn). The model is quantized with explicit
    * QuantizeLinear/DequantizeLinear pairs, which TensorRT 10 and 11 and the sim all run.
    */
-  calibration?: Omit<Int8Options, 'backend' | 'shapes' | 'outputPath' | 'baseDir'>;
+  calibration?: Omit<Int8Options, 'backend' | 'shapes' | 'outputPath' | 'baseDir' | 'device' | 'plugins'>;
   /** 'auto' (default, or TENSORRT_NODE_BACKEND): TensorRT when it loads, else the sim. */
   backend?: BackendOption;
   logger?: Logger;
@@ -55,6 +56,22 @@ export interface BuildEngineOptions {
   timingCache?: Uint8Array;
   /** TensorRT's builder optimization level, 0-5. */
   optimizationLevel?: number;
+  /**
+   * TF32 tensor-core math for float32 layers (TensorRT's kTF32 builder flag). Default: TensorRT's
+   * (on), so float32 results differ from a float32 reference by about 1e-3 relative; false for
+   * float32-exact results. The sim computes float32 exactly either way.
+   */
+  tf32?: boolean;
+  /**
+   * Builds a version-compatible plan (kVERSION_COMPATIBLE), which later TensorRT versions of the
+   * same major load through the lean runtime it carries. Loading it needs
+   * `engineHostCodeAllowed` on the Runtime or InferenceSession. Default false.
+   */
+  versionCompatible?: boolean;
+  /** With versionCompatible: leave the lean runtime out of the plan (kEXCLUDE_LEAN_RUNTIME). */
+  excludeLeanRuntime?: boolean;
+  /** Which other GPUs the plan must run on; see BuilderConfig.setHardwareCompatibilityLevel. */
+  hardwareCompatibility?: HardwareCompatibilityLevel;
   onProgress?: (event: ProgressEvent) => void;
   signal?: AbortSignal;
 }
@@ -113,12 +130,24 @@ export async function buildEngineWithCache(model: string | Uint8Array | ArrayBuf
       baseDir: modelDir,
       backend,
       ...(options.shapes !== undefined && { shapes: options.shapes }),
+      ...(options.device !== undefined && { device: options.device }),
+      ...(options.plugins !== undefined && { plugins: options.plugins }),
     });
   } else if (options.calibration !== undefined) {
     throw new InvalidArgumentError(`the calibration option applies to precision 'int8' only (precision is '${precision}')`);
   }
 
-  const builder = new Builder({ ...(backend !== undefined && { backend }), ...(options.logger && { logger: options.logger }) });
+  for (const flag of ['tf32', 'versionCompatible', 'excludeLeanRuntime'] as const) {
+    if (options[flag] !== undefined && typeof options[flag] !== 'boolean') invalid('a boolean', `buildEngine option ${flag}`, options[flag]);
+  }
+  if (options.hardwareCompatibility !== undefined) expectOneOf(options.hardwareCompatibility, HARDWARE_COMPATIBILITY_LEVELS, 'buildEngine option hardwareCompatibility');
+
+  const builder = new Builder({
+    ...(backend !== undefined && { backend }),
+    ...(options.logger && { logger: options.logger }),
+    ...(options.device !== undefined && { device: options.device }),
+    ...(options.plugins !== undefined && { plugins: options.plugins }),
+  });
   try {
     // A rewritten float16 or INT8 model states its precision in its tensor types: TensorRT 10
     // honours them only in a strongly typed network (11 always is one).
@@ -130,6 +159,10 @@ export async function buildEngineWithCache(model: string | Uint8Array | ArrayBuf
     if (options.timingCache) config.setTimingCache(options.timingCache);
     if (options.optimizationLevel !== undefined) config.setBuilderOptimizationLevel(options.optimizationLevel);
     if (options.onProgress) config.onProgress = options.onProgress;
+    if (options.tf32 !== undefined) options.tf32 ? config.setFlag('tf32') : config.clearFlag('tf32');
+    if (options.versionCompatible) config.setFlag('versionCompatible');
+    if (options.excludeLeanRuntime) config.setFlag('excludeLeanRuntime');
+    if (options.hardwareCompatibility !== undefined) config.setHardwareCompatibilityLevel(options.hardwareCompatibility);
 
     const ranges: Record<string, ProfileEntry>[] = [];
     if (options.shapes !== undefined) {

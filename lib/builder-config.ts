@@ -4,13 +4,26 @@
  */
 import { InvalidArgumentError } from './errors.js';
 import { Int8Calibrator } from './calibration/calibrators.js';
+import type { NativeBuildOptions } from './native.js';
 import type { OptimizationProfile } from './optimization-profile.js';
 import { resolveMaxTensorBytes } from './tensor-limits.js';
 import { expectBytes, expectFunction, expectInteger, expectOneOf, invalid } from './validate.js';
 
-/** Builder flags, as TensorRT's BuilderFlag (kFP16, kINT8); TensorRT 10 and the sim only. */
-export type BuilderFlag = 'fp16' | 'int8';
-export const BUILDER_FLAGS: readonly BuilderFlag[] = ['fp16', 'int8'];
+/**
+ * Builder flags, as TensorRT's BuilderFlag: kFP16 and kINT8 (implicit precision, TensorRT 10
+ * and the sim only), kTF32 (set by default, as on TensorRT), kVERSION_COMPATIBLE and
+ * kEXCLUDE_LEAN_RUNTIME.
+ */
+export type BuilderFlag = 'fp16' | 'int8' | 'tf32' | 'versionCompatible' | 'excludeLeanRuntime';
+export const BUILDER_FLAGS: readonly BuilderFlag[] = ['fp16', 'int8', 'tf32', 'versionCompatible', 'excludeLeanRuntime'];
+
+/**
+ * TensorRT's HardwareCompatibilityLevel: which GPUs besides the building one a plan must run on.
+ * 'ampereplus': any Ampere or later GPU; 'sameComputeCapability' (TensorRT 10.9 and later): any
+ * GPU of the building one's compute capability. Both cost some speed.
+ */
+export type HardwareCompatibilityLevel = 'none' | 'ampereplus' | 'sameComputeCapability';
+export const HARDWARE_COMPATIBILITY_LEVELS: readonly HardwareCompatibilityLevel[] = ['none', 'ampereplus', 'sameComputeCapability'];
 
 export type MemoryPoolType = 'workspace' | 'dlaManagedSram' | 'dlaLocalDram' | 'dlaGlobalDram' | 'tacticDram' | 'tacticSharedMemory';
 export const MEMORY_POOL_TYPES: readonly MemoryPoolType[] = ['workspace', 'dlaManagedSram', 'dlaLocalDram', 'dlaGlobalDram', 'tacticDram', 'tacticSharedMemory'];
@@ -27,6 +40,9 @@ export class BuilderConfig {
   #timingCache: Uint8Array | undefined;
   #optimizationLevel: number | undefined;
   readonly #flags = new Set<BuilderFlag>();
+  // undefined: TensorRT's default (kTF32 set), which the addon then leaves untouched.
+  #tf32: boolean | undefined;
+  #hardwareCompatibility: HardwareCompatibilityLevel = 'none';
   #calibrator: Int8Calibrator | undefined;
   #maxTensorBytes: number | undefined;
   /** Called on the event loop for each progress event of a build using this config. */
@@ -105,10 +121,19 @@ export class BuilderConfig {
    * Sets a builder flag. 'fp16' lets the builder run layers in float16, 'int8' in int8 with
    * scales from `int8Calibrator` (implicit precision: TensorRT 10 and the sim; on TensorRT 11
    * the build throws UnsupportedError, use convertToFloat16 / quantizeInt8 instead).
+   * 'tf32' (set by default, as on TensorRT) lets float32 matrix multiplies and convolutions run
+   * on TF32 tensor cores, which keep 10 mantissa bits: results move by about 1e-3 relative
+   * from a float32 reference; clear it for float32-exact results (the sim is exact either way).
+   * 'versionCompatible' builds a plan that later TensorRT versions of the same major load,
+   * through a lean runtime the plan carries (host code: a runtime loads it only with
+   * engineHostCodeAllowed); 'excludeLeanRuntime' leaves that runtime out (versionCompatible
+   * builds only).
    * @throws InvalidArgumentError for an unknown flag
    */
   setFlag(flag: BuilderFlag): this {
-    this.#flags.add(expectOneOf(flag, BUILDER_FLAGS, 'builder flag'));
+    const f = expectOneOf(flag, BUILDER_FLAGS, 'builder flag');
+    if (f === 'tf32') this.#tf32 = true;
+    else this.#flags.add(f);
     return this;
   }
 
@@ -117,16 +142,33 @@ export class BuilderConfig {
    * @throws InvalidArgumentError for an unknown flag
    */
   clearFlag(flag: BuilderFlag): this {
-    this.#flags.delete(expectOneOf(flag, BUILDER_FLAGS, 'builder flag'));
+    const f = expectOneOf(flag, BUILDER_FLAGS, 'builder flag');
+    if (f === 'tf32') this.#tf32 = false;
+    else this.#flags.delete(f);
     return this;
   }
 
   /**
-   * Whether a builder flag is set.
+   * Whether a builder flag is set ('tf32' is, unless cleared).
    * @throws InvalidArgumentError for an unknown flag
    */
   getFlag(flag: BuilderFlag): boolean {
-    return this.#flags.has(expectOneOf(flag, BUILDER_FLAGS, 'builder flag'));
+    const f = expectOneOf(flag, BUILDER_FLAGS, 'builder flag');
+    return f === 'tf32' ? this.#tf32 !== false : this.#flags.has(f);
+  }
+
+  /**
+   * TensorRT's hardware compatibility level (default 'none'). 'sameComputeCapability' needs
+   * TensorRT 10.9 or later (UnsupportedError at build time before). The sim accepts every level.
+   * @throws InvalidArgumentError for an unknown level
+   */
+  setHardwareCompatibilityLevel(level: HardwareCompatibilityLevel): this {
+    this.#hardwareCompatibility = expectOneOf(level, HARDWARE_COMPATIBILITY_LEVELS, 'hardware compatibility level');
+    return this;
+  }
+
+  get hardwareCompatibilityLevel(): HardwareCompatibilityLevel {
+    return this.#hardwareCompatibility;
   }
 
   /** The calibrator an 'int8' build takes its scales from (EntropyCalibrator2 or MinMaxCalibrator). */
@@ -143,13 +185,17 @@ export class BuilderConfig {
   }
 
   /** @internal validated plain options for the addon */
-  toNative(): { memoryPoolLimits: Record<string, number>; maxTensorBytes: number; timingCache?: Uint8Array; optimizationLevel?: number; fp16?: boolean; int8?: boolean; onProgress?: (e: ProgressEvent) => void } {
+  toNative(): Omit<NativeBuildOptions, 'profiles' | 'calibrator'> & { maxTensorBytes: number; onProgress?: (e: ProgressEvent) => void } {
     const out: ReturnType<BuilderConfig['toNative']> = {
       memoryPoolLimits: Object.fromEntries(this.#pools),
       maxTensorBytes: this.#maxTensorBytes ?? resolveMaxTensorBytes(undefined, 'maxTensorBytes'),
     };
     if (this.#flags.has('fp16')) out.fp16 = true;
     if (this.#flags.has('int8')) out.int8 = true;
+    if (this.#tf32 !== undefined) out.tf32 = this.#tf32;
+    if (this.#flags.has('versionCompatible')) out.versionCompatible = true;
+    if (this.#flags.has('excludeLeanRuntime')) out.excludeLeanRuntime = true;
+    if (this.#hardwareCompatibility !== 'none') out.hardwareCompatibilityLevel = this.#hardwareCompatibility;
     if (this.#timingCache) out.timingCache = this.#timingCache;
     if (this.#optimizationLevel !== undefined) out.optimizationLevel = this.#optimizationLevel;
     if (this.onProgress !== undefined) out.onProgress = expectFunction<(e: ProgressEvent) => void>(this.onProgress, 'onProgress');

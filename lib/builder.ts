@@ -12,10 +12,11 @@ import { NetworkDefinition, type TensorInfo } from './network-definition.js';
 import { OnnxParser } from './onnx-parser.js';
 import { OptimizationProfile } from './optimization-profile.js';
 import { NativeResource } from './resource.js';
+import { type DeviceAndPluginOptions, resolveCreateOptions } from './create-options.js';
 import { expectAbortSignal, expectObject, invalid } from './validate.js';
 import type { BackendOption } from './backend.js';
 
-export interface BuilderOptions {
+export interface BuilderOptions extends DeviceAndPluginOptions {
   /** 'auto' (default, or TENSORRT_NODE_BACKEND): TensorRT when it loads, else the sim. */
   backend?: BackendOption;
   logger?: Logger;
@@ -42,18 +43,24 @@ export interface BuildCallOptions {
 export class Builder extends NativeResource {
   readonly backend: BackendName;
   readonly logger: Logger;
+  /** The CUDA device this builder builds on. */
+  readonly device: number;
   #native: NativeBuilder;
 
   /**
-   * @throws BackendUnavailableError when backend 'tensorrt' is asked for and cannot load
+   * @throws BackendUnavailableError when backend 'tensorrt' is asked for and cannot load;
+   *   InvalidArgumentError for a device the machine does not have or a plugin library that
+   *   does not exist or does not load
    */
   constructor(options: BuilderOptions = {}) {
     super('Builder');
     expectObject(options, 'Builder options');
+    const create = resolveCreateOptions(options, 'Builder');
+    this.device = create.device;
     this.logger = options.logger ?? getDefaultLogger();
     const resolved = resolveBackend(options.backend, this.logger);
     this.backend = resolved.name;
-    this.#native = callNative(() => new native.Builder(this.logger.handle(), resolved.name, resolved.adapterPath));
+    this.#native = callNative(() => new native.Builder(this.logger.handle(), resolved.name, resolved.adapterPath, create));
   }
 
   /** The backend this builder uses, with its version. */
@@ -119,6 +126,9 @@ export class Builder extends NativeResource {
     const signal = expectAbortSignal(options.signal, 'signal');
     const nativeNetwork = network.handle();
     const { onProgress, ...rest } = config.toNative();
+    if (rest.excludeLeanRuntime && !rest.versionCompatible) {
+      throw new InvalidArgumentError("the 'excludeLeanRuntime' builder flag applies to version-compatible builds only: set 'versionCompatible' too");
+    }
     const nativeOptions: NativeBuildOptions = { ...rest, profiles: profilesFor(network, config) };
     const session = this.#precision(network, config, nativeOptions);
     if (signal?.aborted) throw new CancelledError('the build was aborted before it started');

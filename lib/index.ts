@@ -23,7 +23,7 @@ export {
   scaleFromThreshold,
   type ThresholdOptions,
 } from './calibration/histogram.js';
-export { BUILDER_FLAGS, type BuilderFlag, BuilderConfig, type MemoryPoolType, type ProgressEvent } from './builder-config.js';
+export { BUILDER_FLAGS, type BuilderFlag, BuilderConfig, HARDWARE_COMPATIBILITY_LEVELS, type HardwareCompatibilityLevel, type MemoryPoolType, type ProgressEvent } from './builder-config.js';
 export {
   type CalibrationBatches,
   type CalibratorAlgorithm,
@@ -68,6 +68,7 @@ export { type CalibrationData, type CalibrationFeeds, type Int8Options, type Nod
 export { QUANTIZABLE_OPS } from './precision/qdq-plan.js';
 export { OptimizationProfile, type ShapeRange, type ValueRange } from './optimization-profile.js';
 export { Runtime, type RuntimeOptions } from './runtime.js';
+export type { DeviceAndPluginOptions } from './create-options.js';
 export { formatShapeSpec, parseShapeSpec, type ShapeMap } from './shapes.js';
 export { Tensor } from './tensor.js';
 export { DEFAULT_MAX_TENSOR_BYTES } from './tensor-limits.js';

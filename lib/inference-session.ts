@@ -8,12 +8,13 @@ import { type BackendOption, backends } from './backend.js';
 import type { Engine, IOTensorInfo } from './engine.js';
 import { EngineInvalidError, InvalidArgumentError } from './errors.js';
 import type { ExecutionContext, Feeds } from './execution-context.js';
+import type { DeviceAndPluginOptions } from './create-options.js';
 import type { Logger } from './logger.js';
 import { isSimEngine, Runtime } from './runtime.js';
 import type { Tensor } from './tensor.js';
 import { expectBytes, expectInteger, expectObject } from './validate.js';
 
-export interface SessionOptions {
+export interface SessionOptions extends DeviceAndPluginOptions {
   /**
    * 'auto' (default, or TENSORRT_NODE_BACKEND) picks by the engine's bytes: a sim engine runs
    * on the sim, anything else on TensorRT.
@@ -24,6 +25,8 @@ export interface SessionOptions {
   profile?: number;
   /** The largest tensor the engine may hold, in bytes; see RuntimeOptions.maxTensorBytes. */
   maxTensorBytes?: number;
+  /** Whether a version-compatible plan (which carries host code) may load; see RuntimeOptions. */
+  engineHostCodeAllowed?: boolean;
 }
 
 export class InferenceSession {
@@ -39,7 +42,9 @@ export class InferenceSession {
 
   /**
    * Loads a serialized engine (bytes or a file path) and prepares it to run.
-   * @throws EngineInvalidError for a corrupt, truncated or foreign engine; ShapeError when a
+   * @throws EngineInvalidError for a corrupt, truncated or foreign engine, or a version-compatible
+   *   one without engineHostCodeAllowed; InvalidArgumentError for a device the machine does not
+   *   have or a plugin library that does not exist or load; ShapeError when a
    *   tensor of the engine exceeds maxTensorBytes;
    *   BackendUnavailableError when the engine needs TensorRT and it cannot load
    */
@@ -71,6 +76,9 @@ export class InferenceSession {
       backend,
       ...(options.logger && { logger: options.logger }),
       ...(options.maxTensorBytes !== undefined && { maxTensorBytes: options.maxTensorBytes }),
+      ...(options.device !== undefined && { device: options.device }),
+      ...(options.plugins !== undefined && { plugins: options.plugins }),
+      ...(options.engineHostCodeAllowed !== undefined && { engineHostCodeAllowed: options.engineHostCodeAllowed }),
     });
     try {
       const loaded = await runtime.deserializeCudaEngine(bytes);

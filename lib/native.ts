@@ -57,6 +57,19 @@ export interface NativeBuildOptions {
   fp16?: boolean;
   int8?: boolean;
   calibrator?: NativeCalibrator;
+  /** Absent: TensorRT's default (on). */
+  tf32?: boolean;
+  versionCompatible?: boolean;
+  excludeLeanRuntime?: boolean;
+  hardwareCompatibilityLevel?: 'none' | 'ampereplus' | 'sameComputeCapability';
+}
+
+/** Options fixed when a builder or runtime is created (native/backend/backend.h CreateOptions). */
+export interface NativeCreateOptions {
+  device: number;
+  /** Absolute paths of existing files. */
+  plugins: string[];
+  engineHostCodeAllowed?: boolean;
 }
 
 export interface NativeHostTensor {
@@ -124,10 +137,16 @@ export interface NativeEntropyResult {
 /** One tensor's 2048-bin |x| histogram (native/binding/calibration_histogram.h). */
 export interface NativeCalibrationHistogram {
   /**
-   * Calls must not overlap; lib/calibration/histogram.ts queues them. Copies `values` first
-   * unless `owned` (an array lib/ made and gives no one, binned in place).
+   * Calls must not overlap; lib/calibration/histogram.ts queues them. Bins `values` in place on
+   * the calibration threads: only for arrays lib/ made and gives no one (never a caller's,
+   * which JavaScript could transfer meanwhile).
    */
-  add(values: Float32Array, owned?: boolean): Promise<void>;
+  add(values: Float32Array): Promise<void>;
+  /**
+   * Bins a batch of at most 262144 values (1 MB) before it returns, with the calibration
+   * threads' help; nothing reads `values` afterwards (native/binding/histogram_add_now.h).
+   */
+  addNow(values: Float32Array): void;
   /** Bins up to two slices of the add() in flight on this thread; false when it took none. */
   help(): boolean;
   entropyThreshold(): Promise<NativeEntropyResult>;
@@ -143,8 +162,8 @@ export interface NativeCalibrationHistogram {
 
 export interface NativeAddon {
   Logger: new (minSeverity: number, onMessage?: (severity: number, message: string) => void) => NativeLogger;
-  Builder: new (logger: NativeLogger, backend: string, adapterPath: string) => NativeBuilder;
-  Runtime: new (logger: NativeLogger, backend: string, adapterPath: string) => NativeRuntime;
+  Builder: new (logger: NativeLogger, backend: string, adapterPath: string, options: NativeCreateOptions) => NativeBuilder;
+  Runtime: new (logger: NativeLogger, backend: string, adapterPath: string, options: NativeCreateOptions) => NativeRuntime;
   CalibrationHistogram: {
     new (counts?: Float64Array, maxAbs?: number): NativeCalibrationHistogram;
     readonly bins: number;

@@ -8,9 +8,10 @@ import { getDefaultLogger, type Logger } from './logger.js';
 import { native, type NativeRuntime } from './native.js';
 import { NativeResource } from './resource.js';
 import { resolveMaxTensorBytes } from './tensor-limits.js';
-import { expectBytes, expectObject } from './validate.js';
+import { type DeviceAndPluginOptions, resolveCreateOptions } from './create-options.js';
+import { expectBytes, expectObject, invalid } from './validate.js';
 
-export interface RuntimeOptions {
+export interface RuntimeOptions extends DeviceAndPluginOptions {
   /** 'auto' (default, or TENSORRT_NODE_BACKEND): TensorRT when it loads, else the sim. */
   backend?: BackendOption;
   logger?: Logger;
@@ -21,6 +22,15 @@ export interface RuntimeOptions {
    * computed from input data) need one, before allocating it. TensorRT checks its own sizes.
    */
   maxTensorBytes?: number;
+  /**
+   * Whether engines that carry host code may be loaded: version-compatible plans
+   * (`versionCompatible` builds) hold TensorRT's lean runtime, which runs in this process when
+   * the plan loads, so only trusted plans should load with this on (TensorRT's
+   * IRuntime::setEngineHostCodeAllowed). Default false: such a plan is refused with an
+   * EngineInvalidError naming this option. The sim refuses its version-compatible engines the
+   * same way.
+   */
+  engineHostCodeAllowed?: boolean;
 }
 
 /** True when `bytes` start like a sim engine (used to route 'auto' deserialization). */
@@ -36,20 +46,32 @@ export class Runtime extends NativeResource {
   readonly logger: Logger;
   /** The maxTensorBytes every engine this runtime loads is held to. */
   readonly maxTensorBytes: number;
+  /** The CUDA device engines load and run on. */
+  readonly device: number;
+  /** Whether engines carrying host code (version-compatible plans) may load. */
+  readonly engineHostCodeAllowed: boolean;
   #native: NativeRuntime;
 
   /**
    * @throws BackendUnavailableError when backend 'tensorrt' is asked for and cannot load;
-   *   InvalidArgumentError for a maxTensorBytes that is not an integer >= 1
+   *   InvalidArgumentError for a maxTensorBytes that is not an integer >= 1, a device the
+   *   machine does not have, a plugin library that does not exist or does not load, or an
+   *   engineHostCodeAllowed that is not a boolean
    */
   constructor(options: RuntimeOptions = {}) {
     super('Runtime');
     expectObject(options, 'Runtime options');
     this.maxTensorBytes = resolveMaxTensorBytes(options.maxTensorBytes, 'maxTensorBytes');
+    if (options.engineHostCodeAllowed !== undefined && typeof options.engineHostCodeAllowed !== 'boolean') {
+      invalid('a boolean', 'Runtime option engineHostCodeAllowed', options.engineHostCodeAllowed);
+    }
+    this.engineHostCodeAllowed = options.engineHostCodeAllowed === true;
+    const create = { ...resolveCreateOptions(options, 'Runtime'), engineHostCodeAllowed: this.engineHostCodeAllowed };
+    this.device = create.device;
     this.logger = options.logger ?? getDefaultLogger();
     const resolved = resolveBackend(options.backend, this.logger);
     this.backend = resolved.name;
-    this.#native = callNative(() => new native.Runtime(this.logger.handle(), resolved.name, resolved.adapterPath));
+    this.#native = callNative(() => new native.Runtime(this.logger.handle(), resolved.name, resolved.adapterPath, create));
   }
 
   get backendInfo(): BackendInfo {
@@ -60,7 +82,9 @@ export class Runtime extends NativeResource {
   /**
    * Loads an engine from its serialized bytes (the TensorRT name; it also loads sim engines).
    * @throws EngineInvalidError for bytes that are corrupt, truncated, or from another backend
-   *   or version, or whose tables disagree with their graph, naming which and what to do;
+   *   or version, or whose tables disagree with their graph, naming which and what to do; for
+   *   a version-compatible engine without engineHostCodeAllowed, naming that option; for an
+   *   engine whose plugin layers have no registered plugin, naming the plugin libraries loaded;
    *   ShapeError when a tensor of the engine exceeds maxTensorBytes
    */
   async deserializeCudaEngine(bytes: Uint8Array | ArrayBufferLike): Promise<Engine> {

@@ -10,8 +10,11 @@
 //   TENSORRT_ROOT                 the TensorRT install directory (with include/ and lib/);
 //                                 when set, only it is searched
 //   TENSORRT_NODE_SKIP_ADAPTER=1  do not build the adapter
+//   TENSORRT_NODE_CUDA_MAJOR      the CUDA major TensorRT was built for, when it cannot be told
+//                                 (see tensorRtCudaMajor)
+//   CUDAToolkit_ROOT, CUDA_PATH   the CUDA toolkit to link (CMake's FindCUDAToolkit)
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, readSync, realpathSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -75,6 +78,50 @@ export function findTensorRt(env = process.env) {
   return { root: trtRoot, includeDir, libraryDir, ...version };
 }
 
+/**
+ * The CUDA major a TensorRT build was made for, and how that was told; undefined when it
+ * cannot be. TensorRT 10 ships one build per CUDA major (12 and 13) and records the choice in
+ * no header, so, in order:
+ * - TENSORRT_NODE_CUDA_MAJOR, when the user says it;
+ * - "cuda-<major>.<minor>" in the install's path, as NVIDIA names its tar packages
+ *   (TensorRT-10.16.0.72.Linux.x86_64-gnu.cuda-13.0);
+ * - the CUDA library sonames libnvinfer names (libcudart.so.12, libcublas.so.12,
+ *   libcublasLt.so.12, libnvrtc.so.12: libraries it links or opens at run time), when they all
+ *   agree on one major.
+ * @returns {{ major: string, source: string } | undefined}
+ */
+export function tensorRtCudaMajor(trt, env = process.env) {
+  if (env.TENSORRT_NODE_CUDA_MAJOR) return { major: env.TENSORRT_NODE_CUDA_MAJOR, source: 'TENSORRT_NODE_CUDA_MAJOR' };
+  const nvinfer = [`libnvinfer.so.${trt.major}`, 'libnvinfer.so'].map((f) => path.join(trt.libraryDir, f)).find((f) => existsSync(f));
+  let real;
+  try {
+    real = nvinfer && realpathSync(nvinfer);
+  } catch {
+    real = undefined;
+  }
+  for (const p of [trt.root, trt.libraryDir, real]) {
+    const m = p && /cuda-(\d+)\.\d+/i.exec(p);
+    if (m) return { major: m[1], source: p };
+  }
+  if (!real) return undefined;
+  const majors = new Set();
+  const pattern = /lib(?:cudart|cublas|cublasLt|nvrtc)\.so\.(\d+)/g;
+  // libnvinfer is hundreds of megabytes: read it in pieces, overlapping so no name is cut.
+  const fd = openSync(real, 'r');
+  try {
+    const chunk = Buffer.alloc(1 << 22);
+    let carry = '';
+    for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0; ) {
+      const text = carry + chunk.toString('latin1', 0, n);
+      for (const m of text.matchAll(pattern)) majors.add(m[1]);
+      carry = text.slice(-32);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return majors.size === 1 ? { major: [...majors][0], source: `the CUDA libraries ${real} names` } : undefined;
+}
+
 /** Runs a command, collecting its output (and echoing it unless quiet). */
 function run(command, args, { quiet, cwd }) {
   return new Promise((resolve) => {
@@ -99,16 +146,41 @@ function tail(output, lines = 25) {
   return (errors.length ? errors : all).slice(-lines).join('\n');
 }
 
+/** The adapters' file names, for any TensorRT major (and their Windows spelling). */
+const ADAPTER_FILE = /^(lib)?tensorrt_node_trt\d+\.(so|dll)$/;
+
 /**
- * Builds the TensorRT adapter when TensorRT is installed.
- * @param {{ quiet?: boolean }} [options] quiet: print nothing (the caller reports the result)
+ * Deletes every adapter library in `libDir`, whatever TensorRT major it was built for: the
+ * addon tries each adapter it finds, and one left from an earlier install (TensorRT 11 since
+ * replaced by 10, or a build that now fails) must not be what it loads.
+ * @returns {string[]} the files removed
+ */
+export function removeStaleAdapters(libDir) {
+  let names;
+  try {
+    names = readdirSync(libDir);
+  } catch {
+    return [];
+  }
+  const removed = names.filter((n) => ADAPTER_FILE.test(n)).map((n) => path.join(libDir, n));
+  for (const file of removed) rmSync(file, { force: true });
+  return removed;
+}
+
+/**
+ * Builds the TensorRT adapter when TensorRT is installed, after removing every adapter an
+ * earlier build left.
+ * @param {{ quiet?: boolean, libDir?: string }} [options] quiet: print nothing (the caller
+ *   reports the result); libDir: where the adapter goes (default build-tensorrt/lib)
  * @returns {Promise<{ built: boolean, path?: string, tensorrtVersion?: string, reason?: string }>}
  */
-export async function buildAdapter({ quiet = false } = {}) {
+export async function buildAdapter({ quiet = false, libDir = path.join(root, 'build-tensorrt', 'lib') } = {}) {
   try {
     if (process.env.TENSORRT_NODE_SKIP_ADAPTER === '1') {
       return { built: false, reason: 'skipped (TENSORRT_NODE_SKIP_ADAPTER=1)' };
     }
+    // Before looking for TensorRT: without it, an old adapter would still be tried.
+    removeStaleAdapters(libDir);
     const trt = findTensorRt();
     if (!trt) return { built: false, reason: NOT_FOUND };
     const tensorrtVersion = trt.version;
@@ -147,10 +219,16 @@ export async function buildAdapter({ quiet = false } = {}) {
       '--parallel', String(availableParallelism()),
     ];
     if (trt.root) args.push(`--CDTENSORRT_ROOT=${trt.root}`);
+    args.push(`--CDTNRT_ADAPTER_OUTPUT_DIR=${libDir}`);
+    const cuda = tensorRtCudaMajor(trt);
+    // Empty clears a value an earlier configure cached.
+    args.push(`--CDTNRT_CUDA_MAJOR=${cuda?.major ?? ''}`);
+    if (!quiet) {
+      console.log(cuda ? `tensorrt-node: TensorRT ${tensorrtVersion} was built for CUDA ${cuda.major} (from ${cuda.source})`
+        : `tensorrt-node: TensorRT ${tensorrtVersion}'s CUDA major is not known; linking the CUDA toolkit CMake finds`);
+    }
     if (quiet) args.push('--log-level', 'warn');
-    // A failed build must not leave an older adapter behind for the addon to pick up.
-    const library = path.join(root, 'build-tensorrt', 'lib', `libtensorrt_node_trt${trt.major}.so`);
-    rmSync(library, { force: true });
+    const library = path.join(libDir, `libtensorrt_node_trt${trt.major}.so`);
     const { code, output } = await run(process.execPath, args, { quiet, cwd: root });
     if (code !== 0) {
       return {

@@ -5,6 +5,9 @@
 //   build-tensorrt-double/<version>/libcudart.so.<CUDA major>     stand-in CUDA runtime
 //   build-tensorrt-double/<version>/libnvinfer.so.<TRT major>     the double, over the sim
 //   build-tensorrt-double/<version>/libnvonnxparser.so.<TRT major>
+//   build-tensorrt-double/<version>/libnvinfer_plugin.so.<TRT major>   initLibNvInferPlugins
+//   build-tensorrt-double/<version>/libtnrt_double_test_plugin.so      a plugin library for tests
+//   build-tensorrt-double/<version>/libnvinfer_builder_resource.so.<TRT version>
 //   build-tensorrt-double/<version>/libtensorrt_node_trt<TRT major>.so   the adapter
 //
 //   node scripts/build-tensorrt-double.mjs <TensorRT include dir> [<more include dirs>]
@@ -151,29 +154,47 @@ devLink('libcudart.so', cudart);
 const doubleFlags = [...common, '-Wall', '-Wextra', '-Wno-unused-parameter', '-Wno-deprecated-declarations',
   ...trtIncludes, `-I${src}`, `-I${path.join(out, 'gen')}`, `-I${nativeDir}`];
 const nvinferObjects = await compile(
-  ['double_common.cc', 'double_runtime.cc', 'double_builder.cc', 'double_entry.cc'].map((f) => path.join(src, f)),
+  ['double_common.cc', 'double_runtime.cc', 'double_builder.cc', 'double_entry.cc', 'double_plugins.cc'].map((f) => path.join(src, f)),
   path.join(out, 'obj'), doubleFlags, Math.max(newest(doubleHeaders), newest(simHeaders)));
 const nvinfer = `libnvinfer.so.${trt.major}`;
+// No RUNPATH, as the real libnvinfer has none since TensorRT 8.4: its bare-name dlopen of the
+// builder resource must not find the file beside it by itself. Its libcudart dependency is met
+// by the copy its loader (the adapter, the contract check) already loaded.
 link(nvinfer, nvinfer, [...nvinferObjects, ...simObjects],
-  [`-Wl,--version-script=${path.join(src, 'nvinfer.map')}`, `-L${out}`, '-lcudart', '-Wl,--no-undefined', "-Wl,-rpath,$ORIGIN"]);
+  [`-Wl,--version-script=${path.join(src, 'nvinfer.map')}`, `-L${out}`, '-lcudart', '-ldl', '-Wl,--no-undefined']);
 devLink('libnvinfer.so', nvinfer);
+// The builder resource library that libnvinfer opens by bare name, beside it as in TensorRT's
+// tar package.
+const resourceObjects = await compile([path.join(src, 'builder_resource.cc')], path.join(out, 'obj'), [...common, '-Wall', '-Wextra'], 0);
+const resource = `libnvinfer_builder_resource.so.${trt.major}.${trt.minor}.${trt.patch}`;
+link(resource, resource, resourceObjects, []);
 // A libnvinfer without createInferRuntime_INTERNAL, for the missing-symbol test.
 mkdirSync(path.join(out, 'missing-symbol'), { recursive: true });
 writeFileSync(path.join(out, 'gen', 'nvinfer-missing.map'),
-  '{ global: createInferBuilder_INTERNAL; getInferLibVersion; tnrt_double_*; local: *; };\n');
+  '{ global: createInferBuilder_INTERNAL; getInferLibVersion; getPluginRegistry; tnrt_double_*; local: *; };\n');
 link(path.join('missing-symbol', nvinfer), nvinfer, [...nvinferObjects, ...simObjects],
-  [`-Wl,--version-script=${path.join(out, 'gen', 'nvinfer-missing.map')}`, `-L${out}`, '-lcudart', '-Wl,--no-undefined', "-Wl,-rpath,$ORIGIN/.."]);
+  [`-Wl,--version-script=${path.join(out, 'gen', 'nvinfer-missing.map')}`, `-L${out}`, '-lcudart', '-ldl', '-Wl,--no-undefined', "-Wl,-rpath,$ORIGIN/.."]);
 const parserObjects = await compile([path.join(src, 'onnxparser.cc')], path.join(out, 'obj'), doubleFlags, newest(doubleHeaders));
 const parser = `libnvonnxparser.so.${trt.major}`;
 link(parser, parser, parserObjects,
   [`-Wl,--version-script=${path.join(src, 'onnxparser.map')}`, `-L${out}`, '-lnvinfer', '-Wl,--no-undefined', "-Wl,-rpath,$ORIGIN"]);
 devLink('libnvonnxparser.so', parser);
+// TensorRT's standard plugin library, which the adapter opens by name, and a plugin library for
+// the tests to load by path (the plugins option).
+const pluginObjects = await compile([path.join(src, 'nvinfer_plugin.cc'), path.join(src, 'test_plugin.cc')],
+  path.join(out, 'obj'), doubleFlags, newest(doubleHeaders));
+const pluginLib = `libnvinfer_plugin.so.${trt.major}`;
+link(pluginLib, pluginLib, [pluginObjects[0]],
+  [`-Wl,--version-script=${path.join(src, 'nvinfer_plugin.map')}`, `-L${out}`, '-lnvinfer', '-Wl,--no-undefined', "-Wl,-rpath,$ORIGIN"]);
+link('libtnrt_double_test_plugin.so', 'libtnrt_double_test_plugin.so', [pluginObjects[1]], ['-Wl,--no-undefined']);
 
 // 5. A program that drives the double directly, right and wrong (test/tensorrt-double/double.test.ts).
 const checkObjects = await compile([path.join(src, 'contract_check.cc')], path.join(out, 'obj'),
   [...common, '-Wall', '-Wno-deprecated-declarations', ...trtIncludes], newest(includeDirs.map((d) => path.join(d, 'NvInferVersion.h'))));
 const check = spawnSync(cxx, [...sanitizeFlags, '-o', path.join(out, 'tnrt_double_contract_check'), ...checkObjects,
-  `-L${out}`, '-lnvinfer', '-lnvonnxparser', '-lcudart', '-pthread', "-Wl,-rpath,$ORIGIN"], { stdio: 'inherit' });
+  // DT_RPATH (not RUNPATH): like an application that lists TensorRT's directory in its RPATH,
+  // which also serves libnvinfer's bare-name dlopen of the builder resource.
+  `-L${out}`, '-lnvinfer', '-lnvonnxparser', '-lcudart', '-pthread', '-Wl,--disable-new-dtags', "-Wl,-rpath,$ORIGIN"], { stdio: 'inherit' });
 if (check.status !== 0) throw new Error('link failed: tnrt_double_contract_check');
 
 // 6. The adapter, as CMakeLists.txt builds it, but against the double and its libcudart.
@@ -187,6 +208,6 @@ const adapterObjects = await compile(
 const adapter = `libtensorrt_node_trt${trt.major}.so`;
 link(adapter, adapter, adapterObjects, [
   `-Wl,--version-script=${path.join(adapterDir, 'exports.map')}`, '-Wl,--no-undefined', '-Wl,--as-needed',
-  `-L${out}`, '-lnvinfer', '-lnvonnxparser', '-lcudart', "-Wl,-rpath,$ORIGIN",
+  `-L${out}`, '-lnvinfer', '-lnvonnxparser', '-lcudart', '-ldl', "-Wl,-rpath,$ORIGIN",
 ]);
 console.log(out);

@@ -18,9 +18,11 @@
 //   operands to a 10-bit mantissa (relative error 2^-11 each, so 2^-10 per product) and
 //   accumulates in float32 (at most K * 2^-24 relative more over K terms). Each output of
 //   y = relu(x W1 + b1) W2 is therefore within
-//     u1 * sum_j |relu(h_j) W2_jk| + sum_j dh_j |W2_jk|,  dh_j = u1' * (sum_i |x_i W1_ij| + |b1_j|)
-//   of the exact value, u = 2^-10 + K * 2^-24 for the layer's K; computed below per output. It
-//   holds for plain float32 too (a smaller error), so the check is the same with TF32 off.
+//     u2 * sum_j |relu(h_j) W2_jk| + sum_j dh_j |W2_jk|,  dh_j = u1 * (sum_i |x_i W1_ij| + |b1_j|)
+//   of the sim's value, u = 2^-10 + 2K * 2^-24 for the layer's K (the sim's own float32
+//   accumulation error counted too); computed below per output.
+//   With TF32 off (clearFlag('tf32')) the same bound holds with u = 2 (K + 2) 2^-24: products
+//   rounded once, float32 accumulation over K terms, and the sim's own float32 error.
 // - float16: the same bound with u = (K + 2) * 2^-11: operands are already float16 in the model,
 //   the worst case is float16 accumulation over K terms plus rounding the layer's output.
 // - int8: symmetric int8 has a step of max|t| / 127 per tensor; TensorRT accumulates int8
@@ -128,7 +130,8 @@ function mlpBound(x, batch, u) {
   }
   return bound;
 }
-const tf32 = (k) => 2 ** -10 + k * 2 ** -24;
+const tf32 = (k) => 2 ** -10 + 2 * k * 2 ** -24;
+const fp32 = (k) => 2 * (k + 2) * 2 ** -24;
 const fp16 = (k) => (k + 2) * 2 ** -11;
 
 /** Largest |a - b| / tolerance; <= 1 passes. `tol` is a per-element array or a number. */
@@ -147,7 +150,7 @@ function compare(actual, expected, tol) {
 
 // ---- building and running ------------------------------------------------------------------------
 
-async function build(on, model, { profiles = [], stronglyTyped = false, flags = [], calibrator, timingCache, signal, onProgress, beforeBuild } = {}) {
+async function build(on, model, { profiles = [], stronglyTyped = false, flags = [], clearFlags = [], calibrator, timingCache, signal, onProgress, beforeBuild } = {}) {
   const builder = new Builder({ backend: on, logger });
   try {
     const network = builder.createNetworkV2({ stronglyTyped });
@@ -162,6 +165,7 @@ async function build(on, model, { profiles = [], stronglyTyped = false, flags = 
       config.addOptimizationProfile(profile);
     }
     for (const f of flags) config.setFlag(f);
+    for (const f of clearFlags) config.clearFlag(f);
     if (calibrator) config.int8Calibrator = calibrator;
     if (timingCache) config.setTimingCache(timingCache);
     if (onProgress) config.onProgress = onProgress;
@@ -225,6 +229,21 @@ await check('fp32: new inputs on every call vs sim (TF32 bound)', async () => {
     for (let i = 0; i < iterations; i++) await ref.execute({ x });
     const simMs = (performance.now() - t) / iterations;
     return { detail: `20 calls, worst error ${(worst * 100).toFixed(1)}% of bound; batch 16: ${realMs.toFixed(3)} ms vs sim ${simMs.toFixed(3)} ms` };
+  } finally {
+    p.dispose();
+  }
+});
+
+await check('fp32 with TF32 off (clearFlag tf32): float32 bound', async () => {
+  const p = await pair(mlp, { profiles: [batchProfile(1, 16, 64)], clearFlags: ['tf32'] });
+  try {
+    const [ctx, ref] = [p.real.engine.createExecutionContext(), p.sim.engine.createExecutionContext()];
+    let worst = 0;
+    for (let call = 0; call < 5; call++) {
+      const x = input(16);
+      worst = Math.max(worst, expectClose((await ctx.execute({ x })).y, (await ref.execute({ x })).y, mlpBound(x.data, 16, fp32), `call ${call}`).worst);
+    }
+    return { detail: `5 calls, worst error ${(worst * 100).toFixed(1)}% of the float32 bound` };
   } finally {
     p.dispose();
   }

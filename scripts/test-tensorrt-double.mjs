@@ -9,8 +9,11 @@
 //
 // Builds the double and the adapter (scripts/build-tensorrt-double.mjs), then runs vitest
 // with test/tensorrt-double/vitest.config.ts, TENSORRT_NODE_BACKEND=tensorrt,
-// TENSORRT_NODE_ADAPTER at the adapter and LD_LIBRARY_PATH at the double. Without an include
-// directory (and without TENSORRT_INCLUDE) it says so in one line and exits 0, for CI.
+// TENSORRT_NODE_ADAPTER at the adapter. LD_LIBRARY_PATH is left as it is: the adapter finds the
+// double's libnvinfer through its $ORIGIN RUNPATH, as it finds a tarball TensorRT through the
+// RUNPATH CMake gives it, and libnvinfer's bare-name dlopen of its builder resource must work
+// the way it does for such an install. Without an include directory (and without
+// TENSORRT_INCLUDE) it says so in one line and exits 0, for CI.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -48,7 +51,6 @@ const env = {
   ...process.env,
   TENSORRT_NODE_BACKEND: 'tensorrt',
   TENSORRT_NODE_ADAPTER: path.join(out, adapter),
-  LD_LIBRARY_PATH: [out, process.env.LD_LIBRARY_PATH].filter(Boolean).join(path.delimiter),
   TNRT_DOUBLE_TRT_MAJOR: major,
 };
 if (sanitize) {

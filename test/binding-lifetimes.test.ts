@@ -69,6 +69,25 @@ describe('buffers transferred away while a call runs', () => {
     expect(again.y!.data).toEqual((await first).y!.data);
   });
 
+  it('a histogram batch of up to 1 MB may be transferred or changed as soon as add() returns', async () => {
+    const values = randomFloats(1 << 18, 8); // 1 MB: binned before add() returns
+    using histogram = new CalibrationHistogram();
+    const batch = values.slice();
+    const adding = histogram.add(batch);
+    structuredClone(batch.buffer, { transfer: [batch.buffer] });
+    await adding;
+    const changed = values.slice();
+    const addingChanged = histogram.add(changed);
+    changed.fill(1e6);
+    await addingChanged;
+    using reference = new CalibrationHistogram();
+    await reference.add(values.slice());
+    await reference.add(values.slice());
+    expect(histogram.counts).toEqual(reference.counts);
+    expect(histogram.maxAbs).toBe(reference.maxAbs);
+    expect(histogram.total).toBe(2 << 18);
+  });
+
   it('a histogram batch transferred away while add() copies it is refused, and the histogram carries on', async () => {
     const values = randomFloats(1 << 21, 6); // 8 MB: copied a slice per event-loop turn
     using histogram = new CalibrationHistogram();

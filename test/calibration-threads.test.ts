@@ -42,7 +42,38 @@ for (const b of batches) await histogram.add(b);
 console.log(JSON.stringify({ threads: CalibrationHistogram.threads, counts: Array.from(histogram.counts), total: histogram.total, skipped: histogram.skipped, maxAbs: histogram.maxAbs }));
 `;
 
+// The same for batches of up to 1 MB, which add() bins before it returns, the calibration
+// threads helping (native/binding/histogram_add_now.h): exactly 1 MB, a first batch that sets
+// the range, a later one whose maximum sits in its last slice (binned again after the range
+// grows), one with NaN and -Inf (the serial way), one below four slices (no helpers), and an
+// all-zero start.
+const fillSmallBatches = `
+let seed = 11;
+const next = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+const batch = (n, sigma) => Float32Array.from({ length: n }, () => sigma * (next() + next() + next() - 1.5));
+const batches = [new Float32Array(70000), batch(262144, 1), batch(200000, 1), batch(262144, 0.5), batch(100000, 1), batch(50000, 3)];
+batches[2][199999] = 7.25;
+batches[4][5] = NaN;
+batches[4][99999] = -Infinity;
+const histogram = new CalibrationHistogram();
+for (const b of batches) await histogram.add(b);
+console.log(JSON.stringify({ threads: CalibrationHistogram.threads, counts: Array.from(histogram.counts), total: histogram.total, skipped: histogram.skipped, maxAbs: histogram.maxAbs }));
+`;
+
 describe('calibration threads', () => {
+  it('a batch of up to 1 MB, binned as add() returns, gives the same counts with 1, 3 or no threads helping', async () => {
+    const [one, three, none] = await Promise.all([child(fillSmallBatches, '1'), child(fillSmallBatches, '3'), child(fillSmallBatches, '0')]);
+    const a = JSON.parse(one);
+    expect(a.threads).toBe(1);
+    expect(a.total).toBe(70000 + 262144 + 200000 + 262144 + 100000 + 50000 - 2);
+    expect(a.skipped).toBe(2);
+    expect(a.maxAbs).toBe(7.25);
+    // The all-zero first batch: 70,000 values in bin 0 before the range existed, and they stay there.
+    expect(a.counts[0]).toBeGreaterThanOrEqual(70000);
+    expect(JSON.parse(three)).toEqual({ ...a, threads: 3 });
+    expect(JSON.parse(none)).toEqual({ ...a, threads: 0 });
+  });
+
   it('a batch binned by three threads, or by the event loop alone, gives exactly the counts of one', async () => {
     const [one, three, none] = await Promise.all([child(fillHistogram, '1'), child(fillHistogram, '3'), child(fillHistogram, '0')]);
     const a = JSON.parse(one);

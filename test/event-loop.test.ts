@@ -69,6 +69,18 @@ describe('the event loop keeps ticking', () => {
       onHelp = undefined;
     });
 
+    it('a loop awaiting one 1 MB add() after another lets the event loop turn between them', async () => {
+      // Each such add() bins its batch before it returns (0.1-0.2 ms) and resolves on the
+      // next turn: awaited back to back, the adds would otherwise be one chain of microtasks.
+      const batch = randomFloats(1 << 18, 4);
+      using histogram = new CalibrationHistogram();
+      const watch = await ticksDuring(async () => {
+        for (let i = 0; i < 32; i++) await histogram.add(batch);
+      });
+      expect(histogram.total).toBe(32 * (1 << 18));
+      expect(watch.ticks, 'turns of the loop during 32 awaited adds').toBeGreaterThanOrEqual(31);
+    });
+
     it('the loop bins at most two slices between two turns, about 10 us', async () => {
       // 64 MB, about 3 ms of binning on each of two cores: the calibration threads and the
       // event loop share it. Had the loop binned its share in one go, one call would have held

@@ -99,6 +99,46 @@ const SPEC: Record<string, { first: number; last?: number; arity: Arity[] }> = {
   Dropout: { first: 7, arity: [[7, 1, 1], [12, 1, 3]] },
   QuantizeLinear: { first: 10, arity: [[10, 2, 3]] },
   DequantizeLinear: { first: 10, arity: [[10, 2, 3]] },
+  // Comparisons and logic: binary from the first opset with numpy broadcasting (7; 12 for the
+  // OrEqual pair); Not unary; Where takes condition, X, Y.
+  Equal: { first: 7, arity: BINARY }, Greater: { first: 7, arity: BINARY }, Less: { first: 7, arity: BINARY },
+  GreaterOrEqual: { first: 12, arity: BINARY }, LessOrEqual: { first: 12, arity: BINARY },
+  And: { first: 7, arity: BINARY }, Or: { first: 7, arity: BINARY }, Xor: { first: 7, arity: BINARY },
+  Not: { first: 1, arity: UNARY }, Where: { first: 9, arity: [[9, 3, 3]] }, Mod: { first: 10, arity: BINARY },
+  Ceil: { first: 1, arity: UNARY }, Floor: { first: 1, arity: UNARY }, Round: { first: 11, arity: UNARY },
+  Sin: { first: 7, arity: UNARY }, Cos: { first: 7, arity: UNARY }, Tan: { first: 7, arity: UNARY },
+  Asin: { first: 7, arity: UNARY }, Acos: { first: 7, arity: UNARY }, Atan: { first: 7, arity: UNARY },
+  Sinh: { first: 9, arity: UNARY }, Cosh: { first: 9, arity: UNARY }, Asinh: { first: 9, arity: UNARY },
+  Acosh: { first: 9, arity: UNARY }, Atanh: { first: 9, arity: UNARY },
+  Mish: { first: 18, arity: UNARY }, Celu: { first: 12, arity: UNARY }, Gelu: { first: 20, arity: UNARY },
+  ThresholdedRelu: { first: 1, arity: UNARY }, ScaledTanh: { first: 1, arity: UNARY },
+  ParametricSoftplus: { first: 1, arity: UNARY }, ImageScaler: { first: 1, arity: UNARY },
+  Sign: { first: 9, arity: UNARY }, Shrink: { first: 9, arity: UNARY },
+  IsNaN: { first: 9, arity: UNARY }, IsInf: { first: 10, arity: UNARY },
+  // axes became an optional input in opset 18.
+  ReduceMin: { first: 1, arity: [[1, 1, 1], [18, 1, 2]] }, ReduceProd: { first: 1, arity: [[1, 1, 1], [18, 1, 2]] },
+  ReduceL1: { first: 1, arity: [[1, 1, 1], [18, 1, 2]] }, ReduceL2: { first: 1, arity: [[1, 1, 1], [18, 1, 2]] },
+  ReduceLogSum: { first: 1, arity: [[1, 1, 1], [18, 1, 2]] }, ReduceLogSumExp: { first: 1, arity: [[1, 1, 1], [18, 1, 2]] },
+  ReduceSumSquare: { first: 1, arity: [[1, 1, 1], [18, 1, 2]] },
+  ArgMax: { first: 1, arity: UNARY }, ArgMin: { first: 1, arity: UNARY },
+  GatherElements: { first: 11, arity: BINARY }, GatherND: { first: 11, arity: BINARY },
+  // data, indices, updates.
+  ScatterElements: { first: 11, arity: [[11, 3, 3]] }, Scatter: { first: 9, last: 10, arity: [[9, 3, 3]] },
+  ScatterND: { first: 11, arity: [[11, 3, 3]] },
+  // x and axis.
+  CumSum: { first: 11, arity: BINARY },
+  // input and an optional k.
+  Trilu: { first: 14, arity: [[14, 1, 2]] },
+  // k was an attribute before opset 10.
+  TopK: { first: 1, arity: [[1, 1, 1], [10, 2, 2]] },
+  SpaceToDepth: { first: 1, arity: UNARY }, EyeLike: { first: 9, arity: UNARY },
+  // start, limit, delta; indices, depth, values.
+  Range: { first: 11, arity: [[11, 3, 3]] }, OneHot: { first: 9, arity: [[9, 3, 3]] },
+  Size: { first: 1, arity: UNARY }, CastLike: { first: 15, arity: BINARY },
+  // cond only; the branches are graph attributes.
+  If: { first: 1, arity: UNARY },
+  // X, W, R required; B, sequence_lens, initial_h, initial_c, P optional.
+  LSTM: { first: 7, arity: [[7, 3, 8]] },
 };
 
 interface CaseResult {
@@ -298,6 +338,40 @@ const CASES: Record<string, OpCase> = {
   ConstantOfShape: { inputs: [], initializers: [i64('shape', [2, 2])], nodeInputs: ['shape'], attrs: {} },
   Tile: { inputs: X4, initializers: [i64('reps', [1, 1, 2, 2])], nodeInputs: ['x', 'reps'], attrs: {} },
   Expand: { inputs: [{ name: 'x', shape: [1, 4] }], initializers: [i64('shape', [2, 4])], nodeInputs: ['x', 'shape'], attrs: {} },
+  ArgMax: { opset: 13, inputs: X4, attrs: { axis: 1, keepdims: 1, select_last_index: 0 } },
+  ArgMin: { opset: 13, inputs: X4, attrs: { axis: 1, keepdims: 1, select_last_index: 1 } },
+  ReduceMin: { opset: 13, inputs: X4, attrs: { keepdims: 1, axes: [1] } },
+  ReduceLogSumExp: { opset: 13, inputs: X4, attrs: { keepdims: 1, axes: [1] } },
+  ReduceProd: { opset: 18, inputs: X4, attrs: { keepdims: 1, noop_with_empty_axes: 0 } },
+  IsInf: { inputs: X4, attrs: { detect_negative: 1, detect_positive: 1 } },
+  Mod: { inputs: [...X4, { name: 'z', shape: [4] }], nodeInputs: ['x', 'z'], attrs: { fmod: 1 } },
+  EyeLike: { inputs: [{ name: 'x', shape: [3, 4] }], attrs: { k: 1, dtype: 1 } },
+  SpaceToDepth: { inputs: X4, attrs: { blocksize: 2 } },
+  GatherElements: { inputs: X4, initializers: [makeTensor('idx', 'int64', [1, 1, 1, 1], [0n])], nodeInputs: ['x', 'idx'], attrs: { axis: 1 } },
+  GatherND: { inputs: X4, initializers: [makeTensor('idx', 'int64', [1, 1], [0n])], nodeInputs: ['x', 'idx'], attrs: { batch_dims: 0 } },
+  ScatterElements: {
+    inputs: [...X4, { name: 'u', shape: [1, 1, 1, 1] }],
+    initializers: [makeTensor('idx', 'int64', [1, 1, 1, 1], [1n])],
+    nodeInputs: ['x', 'idx', 'u'],
+    attrs: { axis: 1 },
+  },
+  CumSum: { inputs: X4, initializers: [i64('axis', [1])], nodeInputs: ['x', 'axis'], attrs: { exclusive: 0, reverse: 1 } },
+  Trilu: { inputs: X4, attrs: { upper: 0 } },
+  TopK: { inputs: X4, initializers: [i64('k', [2])], nodeInputs: ['x', 'k'], outputs: 2, attrs: { axis: -1, largest: 1, sorted: 1 } },
+  LSTM: {
+    opset: 14,
+    inputs: [{ name: 'x', shape: [5, 1, 3] }],
+    initializers: [f32('W', [1, 8, 3], Array(24).fill(0.1)), f32('R', [1, 8, 2], Array(16).fill(0.1))],
+    nodeInputs: ['x', 'W', 'R'],
+    outputs: 3,
+    attrs: { hidden_size: 2, input_forget: 0, layout: 0 },
+  },
+  OneHot: {
+    inputs: [{ name: 'i', shape: [3] }],
+    initializers: [f32('depth', [], [4]), f32('vals', [2], [0, 1])],
+    nodeInputs: ['i', 'depth', 'vals'],
+    attrs: { axis: -1 },
+  },
 };
 
 function attributeModel(op: string, c: OpCase, attrs: Record<string, AttributeValue>): Uint8Array {

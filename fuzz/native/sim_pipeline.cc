@@ -114,7 +114,7 @@ constexpr uint64_t kFuzzMaxTensorBytes = uint64_t{64} << 20;
 
 void runEngine(const uint8_t* data, size_t size) {
   tolerateTypedErrors([&] {
-    std::shared_ptr<Runtime> runtime = simBackend().createRuntime(silentLog());
+    std::shared_ptr<Runtime> runtime = simBackend().createRuntime(silentLog(), {});
     DeserializeOptions loadOptions;
     loadOptions.maxTensorBytes = kFuzzMaxTensorBytes;
     std::shared_ptr<Engine> engine = runtime->deserializeEngine(data, size, loadOptions);
@@ -140,7 +140,7 @@ void runEngine(const uint8_t* data, size_t size) {
 
 void runOnnxPipeline(const uint8_t* data, size_t size) {
   tolerateTypedErrors([&] {
-    std::shared_ptr<Builder> builder = simBackend().createBuilder(silentLog());
+    std::shared_ptr<Builder> builder = simBackend().createBuilder(silentLog(), {});
     std::vector<ParserError> errors;
     // No model directory: external data references must fail as typed errors, not open files.
     std::unique_ptr<Network> network = builder->parseOnnx(data, size, "", ParseOptions{}, &errors);

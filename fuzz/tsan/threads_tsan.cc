@@ -79,7 +79,7 @@ std::vector<uint8_t> readFile(const char* path) {
 
 // Parses and builds with every dynamic dim fixed at 2; returns the plan.
 std::vector<uint8_t> build(Backend& backend, const std::vector<uint8_t>& model) {
-  auto builder = backend.createBuilder(std::make_shared<SilentLog>());
+  auto builder = backend.createBuilder(std::make_shared<SilentLog>(), {});
   std::vector<ParserError> errors;
   auto network = builder->parseOnnx(model.data(), model.size(), "", ParseOptions{}, &errors);
   if (!network) return {};
@@ -118,7 +118,7 @@ void simThreads(const char* modelPath) {
   const std::vector<uint8_t> plan = build(*backend, model);
   check(!plan.empty(), "the model builds");
   if (plan.empty()) return;
-  auto runtime = backend->createRuntime(std::make_shared<SilentLog>());
+  auto runtime = backend->createRuntime(std::make_shared<SilentLog>(), {});
   std::shared_ptr<Engine> engine = runtime->deserializeEngine(plan.data(), plan.size(), DeserializeOptions{});
 
   // Pseudo-random input bytes sized from the first run's own view of the inputs.
@@ -150,7 +150,7 @@ void simThreads(const char* modelPath) {
     threads.emplace_back([&] {
       std::vector<uint8_t> again = build(*backend, model);
       if (again != plan) ++mismatches;
-      auto rt = backend->createRuntime(std::make_shared<SilentLog>());
+      auto rt = backend->createRuntime(std::make_shared<SilentLog>(), {});
       rt->deserializeEngine(again.data(), again.size(), DeserializeOptions{});
     });
   }

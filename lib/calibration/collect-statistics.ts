@@ -27,6 +27,9 @@ export type CalibrationData = Iterable<CalibrationFeeds> | AsyncIterable<Calibra
 
 export interface CollectOptions {
   backend: BackendOption;
+  /** For the float engine's builder and runtime (undefined: their defaults). */
+  device?: number | undefined;
+  plugins?: readonly string[] | undefined;
   /** Fixed input shapes for the float engine; taken from the first batch when absent. */
   shapes: ShapeMap | undefined;
 }
@@ -118,8 +121,12 @@ export async function collectStatistics(
           const fromBatch = options.shapes === undefined;
           const shapes = options.shapes ?? Object.fromEntries(inputs.map((name) => [name, [...feeds[name]!.dims]]));
           try {
-            const engine = await buildEngine(await withExposedOutputs(model, exposed), { backend: options.backend, shapes });
-            session = await InferenceSession.create(engine, { backend: options.backend });
+            const where = {
+              ...(options.device !== undefined && { device: options.device }),
+              ...(options.plugins !== undefined && { plugins: options.plugins }),
+            };
+            const engine = await buildEngine(await withExposedOutputs(model, exposed), { backend: options.backend, shapes, ...where });
+            session = await InferenceSession.create(engine, { backend: options.backend, ...where });
           } catch (error) {
             // Shapes taken from the batch that the model refuses are the batch's fault.
             throw fromBatch ? batchMismatch(error, batches) : error;

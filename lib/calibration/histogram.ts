@@ -78,14 +78,16 @@ function withLoopPolling(histogram: NativeCalibrationHistogram, job: Promise<voi
   });
 }
 
-// add() never lets the calibration threads read a caller's array: JavaScript may transfer
-// (detach) its buffer while they do, and the memory is then freed under them. Up to
-// COPY_IN_ONE_GO values the addon copies the batch when the add starts (at most about 100 us);
-// a larger one is copied here, in 256 KB slices for up to COPY_TURN_MS per event-loop turn,
-// so that the loop keeps turning as it does while the batch is binned (a 64 MB batch takes
-// some 5-10 ms to copy, which in one go would stall it). Arrays this library made and hands
-// to no one (the engine outputs of collect-statistics.ts) are binned in place.
-const COPY_IN_ONE_GO = 1 << 18; // 1 MB
+// add() never lets the calibration threads read a caller's array after it returns: JavaScript
+// may transfer (detach) its buffer, and the memory is then freed under them. A batch of up to
+// ADD_NOW values (1 MB, 0.1-0.2 ms of binning) is binned in place before add() returns, the
+// calibration threads helping (native addNow(), histogram_add_now.h): no copy, which on these
+// machines costs as much as the binning. A larger one is copied here, in 256 KB slices for up
+// to COPY_TURN_MS per event-loop turn, so that the loop keeps turning as it does while the
+// batch is binned (a 64 MB batch takes some 5-10 ms to copy, which in one go would stall it),
+// and the copy binned on the threads. Large arrays this library made and hands to no one (the
+// engine outputs of collect-statistics.ts) are binned in place on the threads.
+const ADD_NOW = 1 << 18; // 1 MB
 const COPY_SLICE = 1 << 16; // 256 KB, about 20 us
 const COPY_TURN_MS = 0.3;
 const libraryOwned = new WeakSet<Float32Array>();
@@ -181,11 +183,14 @@ export class CalibrationHistogram extends NativeResource {
 
   /**
    * Adds |x| of a batch of activations, on the addon's calibration threads (one per core but
-   * the event loop's, up to 4, or TENSORRT_NODE_CALIBRATION_THREADS; a batch of 256 KB or more
-   * is binned by several at once, and by the event loop between its turns). Calls may be
-   * issued without awaiting the previous one: they run one after another, in order. The array
-   * is copied when the add starts (a batch over 1 MB a slice per event-loop turn), so it may be
-   * changed or transferred once that copy is taken; one transferred away during it is refused.
+   * the event loop's, up to 4, or TENSORRT_NODE_CALIBRATION_THREADS) and the event loop: a
+   * batch of 256 KB or more is binned by several at once; up to 1 MB within the call (0.1-0.2
+   * ms), a larger one a few slices per event-loop turn. Calls may be
+   * issued without awaiting the previous one: they run one after another, in order. A batch of
+   * up to 1 MB (262,144 values) is binned before add() returns, when no earlier add() is
+   * pending (else when its turn comes), and may be changed or transferred from then on; a
+   * larger one is copied first, a slice per event-loop turn, and may be changed or transferred
+   * once that copy is taken; one transferred away during it is refused.
    * NaN and ±Inf are not binned (see `skipped`). When the batch holds a larger |x| than the
    * range so far, the range grows to it and the existing counts are re-binned (see
    * native/calibration/histogram.h for the policy).
@@ -202,12 +207,18 @@ export class CalibrationHistogram extends NativeResource {
     // ever did, the typed error would carry a stack taken at rejection time instead.
     return this.#enqueue(() => {
       const native = this.#native;
-      if (libraryOwned.has(values)) return withLoopPolling(native, native.add(values, true));
-      if (values.length <= COPY_IN_ONE_GO) return withLoopPolling(native, native.add(values, false));
+      if (values.length <= ADD_NOW) {
+        native.addNow(values);
+        // Settled on the next turn of the loop, not now: a loop that awaits one add() after
+        // another would otherwise run as one chain of microtasks, the event loop stalled
+        // until the last batch.
+        return new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      if (libraryOwned.has(values)) return withLoopPolling(native, native.add(values));
       if (!this.#scratch || this.#scratch.length < values.length) this.#scratch = new Float32Array(values.length);
       return copyInSlices(values, this.#scratch).then((copy) => {
         this.assertLive();
-        return withLoopPolling(this.#native, this.#native.add(copy, true));
+        return withLoopPolling(this.#native, this.#native.add(copy));
       });
     }, undefined);
   }

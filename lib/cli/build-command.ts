@@ -9,7 +9,16 @@ import { randomFeeds } from './random-inputs.js';
 import { Logger, SEVERITIES, type Severity } from '../logger.js';
 import type { ShapeRange } from '../optimization-profile.js';
 import { parseShapeSpec, parseValueSpec } from '../shapes.js';
-import { backendOption, parseCommandLine, UsageError } from './usage.js';
+import type { HardwareCompatibilityLevel } from '../builder-config.js';
+import { backendOption, DEVICE_AND_PLUGIN_HELP, DEVICE_AND_PLUGIN_OPTIONS, deviceAndPlugins, parseCommandLine, UsageError } from './usage.js';
+
+/** --hardwareCompatibilityLevel values: ours, and trtexec's spelling ampere+. */
+const HARDWARE_LEVELS: Record<string, HardwareCompatibilityLevel> = {
+  none: 'none',
+  ampereplus: 'ampereplus',
+  'ampere+': 'ampereplus',
+  sameComputeCapability: 'sameComputeCapability',
+};
 
 const HELP = `Usage: tensorrt-node build MODEL.onnx -o MODEL.engine [options]
 
@@ -32,6 +41,14 @@ ${INT8_HELP}
   --no-accuracy              skip the accuracy report against a float32 build
   --workspace MIB            workspace memory pool limit in MiB
   --timing-cache FILE        read the timing cache from FILE if it exists, and write it back
+  --noTF32                   no TF32 tensor-core math for float32 layers (TensorRT enables it
+                             by default; results then match a float32 reference more closely)
+  --versionCompatible        build a version-compatible plan (loading it needs
+                             --engineHostCodeAllowed, or engineHostCodeAllowed in code)
+  --excludeLeanRuntime       with --versionCompatible: leave the lean runtime out of the plan
+  --hardwareCompatibilityLevel LEVEL
+                             none (default), ampere+ or sameComputeCapability
+${DEVICE_AND_PLUGIN_HELP}
   --log-level LEVEL          internal-error, error, warning (default), info or verbose
   -h, --help                 show this help`;
 
@@ -53,6 +70,11 @@ export async function buildCommand(args: string[]): Promise<void> {
     ...INT8_OPTIONS,
     'no-accuracy': { type: 'boolean' },
     'timing-cache': { type: 'string' },
+    noTF32: { type: 'boolean' },
+    versionCompatible: { type: 'boolean' },
+    excludeLeanRuntime: { type: 'boolean' },
+    hardwareCompatibilityLevel: { type: 'string' },
+    ...DEVICE_AND_PLUGIN_OPTIONS,
     'log-level': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -112,6 +134,10 @@ export async function buildCommand(args: string[]): Promise<void> {
     timingCache = await readFile(values['timing-cache']).catch(() => undefined);
   }
 
+  const hardwareLevel = values.hardwareCompatibilityLevel;
+  if (hardwareLevel !== undefined && !HARDWARE_LEVELS[hardwareLevel]) throw new UsageError(`--hardwareCompatibilityLevel must be one of ${Object.keys(HARDWARE_LEVELS).join(', ')}`);
+  if (values.excludeLeanRuntime && !values.versionCompatible) throw new UsageError('--excludeLeanRuntime goes with --versionCompatible');
+
   const logger = new Logger({ minSeverity: level });
   const started = performance.now();
   let lastPhase = '';
@@ -122,6 +148,11 @@ export async function buildCommand(args: string[]): Promise<void> {
     ...(profiles && { profiles }),
     ...(workspace && { memoryPoolLimits: { workspace: Math.round(workspace * 1024 * 1024) } }),
     ...(timingCache && { timingCache }),
+    ...(values.noTF32 && { tf32: false }),
+    ...(values.versionCompatible && { versionCompatible: true }),
+    ...(values.excludeLeanRuntime && { excludeLeanRuntime: true }),
+    ...(hardwareLevel !== undefined && { hardwareCompatibility: HARDWARE_LEVELS[hardwareLevel]! }),
+    ...deviceAndPlugins(values),
   };
   if (values.fp16 && values.int8) throw new UsageError('choose one of --fp16 and --int8');
   const precision = values.fp16 ? 'fp16' : values.int8 ? 'int8' : 'fp32';
@@ -145,8 +176,9 @@ export async function buildCommand(args: string[]): Promise<void> {
     // The reduced-precision engine against a float32 build of the same model, on the held-out
     // calibration batches, else on seeded random inputs (so the report is reproducible).
     const reference = await buildEngine(positionals[0]!, { ...common, backend: result.backend });
-    const fp32 = await InferenceSession.create(reference, { backend: result.backend, logger });
-    const reduced = await InferenceSession.create(result.engine, { backend: result.backend, logger });
+    const load = { backend: result.backend, logger, ...deviceAndPlugins(values), ...(values.versionCompatible && { engineHostCodeAllowed: true }) };
+    const fp32 = await InferenceSession.create(reference, load);
+    const reduced = await InferenceSession.create(result.engine, load);
     try {
       const inputs = int8?.heldOut ? int8.heldOut() : randomFeeds(fp32, 8, 12345);
       const report = await compareAccuracy(fp32, reduced, inputs);

@@ -6,7 +6,7 @@ import { InferenceSession } from '../inference-session.js';
 import { parseShapeSpec } from '../shapes.js';
 import { Tensor } from '../tensor.js';
 import { defaultDims, defaultTensor, makeRandom } from './random-inputs.js';
-import { backendOption, parseCommandLine, UsageError } from './usage.js';
+import { backendOption, DEVICE_AND_PLUGIN_HELP, DEVICE_AND_PLUGIN_OPTIONS, deviceAndPlugins, parseCommandLine, UsageError } from './usage.js';
 
 const HELP = `Usage: tensorrt-node run MODEL.engine [options]
 
@@ -21,6 +21,9 @@ Options:
   --profile N               optimization profile to use (default 0)
   --iterations N            run N times and report the mean latency (default 1)
   --seed N                  seed for random inputs (default 1)
+  --engineHostCodeAllowed   load a version-compatible engine, whose lean runtime runs in
+                            this process (only for engines you trust)
+${DEVICE_AND_PLUGIN_HELP}
   -h, --help                show this help`;
 
 function summarize(t: Tensor): string {
@@ -46,6 +49,8 @@ export async function runCommand(args: string[]): Promise<void> {
     profile: { type: 'string' },
     iterations: { type: 'string' },
     seed: { type: 'string' },
+    engineHostCodeAllowed: { type: 'boolean' },
+    ...DEVICE_AND_PLUGIN_OPTIONS,
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -66,7 +71,12 @@ export async function runCommand(args: string[]): Promise<void> {
     sources.set(spec.slice(0, eq), spec.slice(eq + 1));
   }
 
-  const session = await InferenceSession.create(positionals[0]!, { ...(backend && { backend }), profile });
+  const session = await InferenceSession.create(positionals[0]!, {
+    ...(backend && { backend }),
+    profile,
+    ...deviceAndPlugins(values),
+    ...(values.engineHostCodeAllowed && { engineHostCodeAllowed: true }),
+  });
   try {
     for (const name of [...sources.keys(), ...Object.keys(shapes)]) {
       if (!session.inputNames.includes(name)) throw new UsageError(`'${name}' is not an input of this engine (inputs: ${session.inputNames.join(', ')})`);

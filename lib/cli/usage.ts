@@ -21,3 +21,27 @@ export function backendOption(value: string | undefined): BackendOption | undefi
   if (value !== undefined && !BACKEND_OPTIONS.includes(value as BackendOption)) throw new UsageError(`--backend must be one of ${BACKEND_OPTIONS.join(', ')}`);
   return value as BackendOption | undefined;
 }
+
+/** Options every command that makes a builder or runtime takes (trtexec spells --plugins --dynamicPlugins). */
+export const DEVICE_AND_PLUGIN_OPTIONS = {
+  device: { type: 'string' },
+  plugins: { type: 'string', multiple: true },
+  dynamicPlugins: { type: 'string', multiple: true },
+} as const;
+
+export const DEVICE_AND_PLUGIN_HELP = `  --device N                 the CUDA device to use (default 0)
+  --plugins LIBS             plugin libraries to load, comma-separated or repeated
+                             (trtexec's --dynamicPlugins is accepted too)`;
+
+/** --device and --plugins/--dynamicPlugins as buildEngine and InferenceSession take them. */
+export function deviceAndPlugins(values: { device?: string; plugins?: string[]; dynamicPlugins?: string[] }): { device?: number; plugins?: string[] } {
+  const out: { device?: number; plugins?: string[] } = {};
+  if (values.device !== undefined) {
+    const device = Number(values.device);
+    if (!Number.isInteger(device) || device < 0) throw new UsageError('--device takes an integer >= 0');
+    out.device = device;
+  }
+  const plugins = [...(values.plugins ?? []), ...(values.dynamicPlugins ?? [])].flatMap((v) => v.split(',')).filter((p) => p.length > 0);
+  if (plugins.length > 0) out.plugins = plugins;
+  return out;
+}

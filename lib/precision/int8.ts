@@ -46,6 +46,9 @@ export interface Int8Options {
   shapes?: ShapeMap | string;
   /** Backend that runs the float model during calibration (default 'auto'). */
   backend?: BackendOption;
+  /** The CUDA device and plugin libraries of that run, as buildEngine takes them. */
+  device?: number;
+  plugins?: readonly string[];
   /**
    * Only these nodes are quantized (by op type, from {@link QUANTIZABLE_OPS}, or by name).
    * Default: every node of a quantizable op type.
@@ -86,6 +89,9 @@ interface Normalized {
   percentile: number | undefined;
   shapes: ShapeMap | undefined;
   backend: BackendOption;
+  /** Checked by the Builder and Runtime of the calibration run. */
+  device: number | undefined;
+  plugins: readonly string[] | undefined;
   include: { opTypes: Set<string>; nodeNames: Set<string> } | undefined;
   exclude: { opTypes: Set<string>; nodeNames: Set<string> };
   floatOpsIn: 'float32' | 'float16';
@@ -138,6 +144,8 @@ function validate(options: unknown): Normalized {
     percentile: o.percentile,
     shapes,
     backend,
+    device: o.device,
+    plugins: o.plugins,
     include: o.include === undefined ? undefined : selection(o.include, 'include', true),
     exclude: o.exclude === undefined ? { opTypes: new Set(), nodeNames: new Set() } : selection(o.exclude, 'exclude', false),
     floatOpsIn,
@@ -245,7 +253,7 @@ export async function quantizeInt8(model: Uint8Array | ArrayBufferLike | string,
   } else {
     const initializers = new Set(graph.initializer.map((t) => t.name));
     const inputs = graph.input.map((i) => i.name).filter((n) => !initializers.has(n));
-    const { histograms } = await collectStatistics(m, inputs, plan.activations, o.data!, { backend: o.backend, shapes: o.shapes });
+    const { histograms } = await collectStatistics(m, inputs, plan.activations, o.data!, { backend: o.backend, shapes: o.shapes, device: o.device, plugins: o.plugins });
     scales = new Map();
     try {
       for (const [name, histogram] of histograms) {

@@ -198,6 +198,10 @@ class Calibrator {
   virtual void writeCache(const std::vector<uint8_t>& cache) = 0;
 };
 
+// Which GPUs other than the building one a plan must run on (TensorRT's
+// HardwareCompatibilityLevel). kSameComputeCapability needs TensorRT 10.9 or later.
+enum class HardwareCompatibility : int32_t { kNone, kAmperePlus, kSameComputeCapability };
+
 struct BuildOptions {
   std::vector<Profile> profiles;
   // Memory pool limits in bytes, keyed by TensorRT's pool names without the k prefix:
@@ -220,6 +224,18 @@ struct BuildOptions {
   // No tensor of the network (constant, input, activation, output) may exceed this many bytes
   // at any shape of any profile; the build fails with kShape naming the tensor otherwise.
   uint64_t maxTensorBytes = kDefaultMaxTensorBytes;
+  // TF32 tensor-core math for float32 layers (BuilderFlag::kTF32): -1 leaves TensorRT's default
+  // (on, from Ampere), 0 clears the flag, 1 sets it. TF32 keeps 10 mantissa bits, so float32
+  // results move by about 1e-3 relative. The sim computes float32 exactly either way.
+  int32_t tf32 = -1;
+  // BuilderFlag::kVERSION_COMPATIBLE: the plan runs on later TensorRT versions of the same
+  // major through a lean runtime it carries, host code that runs when it is loaded; a runtime
+  // loads it only with CreateOptions::engineHostCodeAllowed. excludeLeanRuntime
+  // (kEXCLUDE_LEAN_RUNTIME) leaves that runtime out (only with versionCompatible).
+  bool versionCompatible = false;
+  bool excludeLeanRuntime = false;
+  // IBuilderConfig::setHardwareCompatibilityLevel.
+  HardwareCompatibility hardwareCompatibility = HardwareCompatibility::kNone;
 };
 
 // Options of one deserializeEngine call.
@@ -323,13 +339,32 @@ struct BackendInfo {
   bool implicitPrecision = false;
 };
 
+// Options fixed when a Builder or a Runtime is created (TypeScript: the device, plugins and
+// engineHostCodeAllowed options).
+struct CreateOptions {
+  // The CUDA device every call of the object, and of what it makes (networks, engines,
+  // contexts), runs on. Out of range: kInvalidArgument naming how many devices there are.
+  int32_t device = 0;
+  // Plugin libraries to load before parsing or deserializing, as absolute paths (lib/ checked
+  // that they exist), like trtexec's --dynamicPlugins. They stay loaded for the life of the
+  // process. One that cannot be loaded: kInvalidArgument naming it.
+  std::vector<std::string> plugins;
+  // Runtime only: whether plans that carry host code (version-compatible plans with their
+  // lean runtime) may be loaded. Off, such a plan is refused (kEngineInvalid) naming this.
+  bool engineHostCodeAllowed = false;
+};
+
+// The message of the kEngineInvalid refusal of a version-compatible engine by a runtime
+// without CreateOptions::engineHostCodeAllowed; the same on every backend.
+std::string hostCodeRefusalMessage();
+
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual BackendInfo info() const = 0;
   // The log sink outlives every object made from it (the objects hold the shared_ptr).
-  virtual std::shared_ptr<Builder> createBuilder(std::shared_ptr<LogSink> log) = 0;
-  virtual std::shared_ptr<Runtime> createRuntime(std::shared_ptr<LogSink> log) = 0;
+  virtual std::shared_ptr<Builder> createBuilder(std::shared_ptr<LogSink> log, const CreateOptions& options) = 0;
+  virtual std::shared_ptr<Runtime> createRuntime(std::shared_ptr<LogSink> log, const CreateOptions& options) = 0;
 };
 
 // The symbol a backend shared library exports (the tensorrt adapter is loaded with dlopen).

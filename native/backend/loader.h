@@ -1,6 +1,7 @@
 // Picks and loads a backend. The sim is linked into the addon; the tensorrt adapter is a
-// separate shared library (it links libnvinfer.so.N, which most machines lack), opened with
-// dlopen only when asked for, so the addon itself loads everywhere.
+// separate shared library (it links libnvinfer.so.N, nvinfer_N.dll on Windows, which most
+// machines lack), opened with dlopen (LoadLibraryExW on Windows) only when asked for, so the
+// addon itself loads everywhere.
 #pragma once
 
 #include <memory>

@@ -78,4 +78,12 @@ std::string dimsToString(const Dims& d) {
   return os.str();
 }
 
+std::string hostCodeRefusalMessage() {
+  return "the engine was built version compatible (versionCompatible): it carries TensorRT's lean runtime, host code "
+         "that runs in this process when the engine loads, so a runtime loads it only when told to trust it. If you "
+         "trust the engine, load it with new Runtime({ engineHostCodeAllowed: true }) or InferenceSession.create(engine, "
+         "{ engineHostCodeAllowed: true }) (CLI: --engineHostCodeAllowed); or rebuild it without versionCompatible, or "
+         "with excludeLeanRuntime";
+}
+
 }  // namespace tnrt

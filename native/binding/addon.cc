@@ -36,6 +36,22 @@ BackendArgs backendArgsFromJs(const Napi::CallbackInfo& info) {
   std::string name = stringFromJs(env, info[1], "backend name");
   std::string path = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
   args.backend = openBackend(env, name, path);
+  // lib/ validated these (device an integer >= 0, plugins existing files); cheap guards only.
+  if (info.Length() > 3 && info[3].IsObject()) {
+    Napi::Object o = info[3].As<Napi::Object>();
+    Napi::Value device = o.Get("device");
+    if (device.IsNumber()) {
+      const double d = device.As<Napi::Number>().DoubleValue();
+      if (!(d >= 0) || d > 1e6 || d != static_cast<double>(static_cast<int32_t>(d))) throwInvalid(env, "device must be an integer >= 0");
+      args.options.device = static_cast<int32_t>(d);
+    }
+    Napi::Value plugins = o.Get("plugins");
+    if (plugins.IsArray()) {
+      Napi::Array list = plugins.As<Napi::Array>();
+      for (uint32_t i = 0; i < list.Length(); ++i) args.options.plugins.push_back(stringFromJs(env, list.Get(i), "plugin library"));
+    }
+    args.options.engineHostCodeAllowed = o.Get("engineHostCodeAllowed").ToBoolean().Value();
+  }
   return args;
 }
 

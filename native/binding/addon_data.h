@@ -36,6 +36,7 @@ std::shared_ptr<Backend> openBackend(Napi::Env env, const std::string& name, con
 struct BackendArgs {
   std::shared_ptr<JsLogSink> log;
   std::shared_ptr<Backend> backend;
+  CreateOptions options;  // info[3]: { device?, plugins?, engineHostCodeAllowed? }
 };
 BackendArgs backendArgsFromJs(const Napi::CallbackInfo& info);
 

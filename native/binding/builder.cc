@@ -84,8 +84,8 @@ BuildOptions buildOptionsFromJs(Napi::Env env, Napi::Value value) {
     ByteSpan span = bytesFromJs(env, cache, "timingCache");
     options.timingCache.assign(span.data, span.data + span.size);
   }
-  Napi::Value level = o.Get("optimizationLevel");
-  if (level.IsNumber()) options.optimizationLevel = level.As<Napi::Number>().Int32Value();
+  Napi::Value optimizationLevel = o.Get("optimizationLevel");
+  if (optimizationLevel.IsNumber()) options.optimizationLevel = optimizationLevel.As<Napi::Number>().Int32Value();
   Napi::Value maxTensorBytes = o.Get("maxTensorBytes");
   if (maxTensorBytes.IsNumber()) {
     const double v = maxTensorBytes.As<Napi::Number>().DoubleValue();
@@ -94,6 +94,18 @@ BuildOptions buildOptionsFromJs(Napi::Env env, Napi::Value value) {
   }
   options.fp16 = o.Get("fp16").ToBoolean().Value();
   options.int8 = o.Get("int8").ToBoolean().Value();
+  Napi::Value tf32 = o.Get("tf32");
+  if (tf32.IsBoolean()) options.tf32 = tf32.As<Napi::Boolean>().Value() ? 1 : 0;
+  options.versionCompatible = o.Get("versionCompatible").ToBoolean().Value();
+  options.excludeLeanRuntime = o.Get("excludeLeanRuntime").ToBoolean().Value();
+  Napi::Value level = o.Get("hardwareCompatibilityLevel");
+  if (level.IsString()) {
+    const std::string name = level.As<Napi::String>().Utf8Value();
+    if (name == "none") options.hardwareCompatibility = HardwareCompatibility::kNone;
+    else if (name == "ampereplus") options.hardwareCompatibility = HardwareCompatibility::kAmperePlus;
+    else if (name == "sameComputeCapability") options.hardwareCompatibility = HardwareCompatibility::kSameComputeCapability;
+    else throwInvalid(env, "hardwareCompatibilityLevel must be 'none', 'ampereplus' or 'sameComputeCapability'");
+  }
   return options;
 }
 
@@ -130,7 +142,7 @@ void Builder::Init(Napi::Env env, Napi::Object exports) {
 Builder::Builder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Builder>(info) {
   Napi::Env env = info.Env();
   BackendArgs args = backendArgsFromJs(info);
-  std::shared_ptr<tnrt::Builder> builder = createFromBackend(env, args, [&] { return args.backend->createBuilder(args.log); });
+  std::shared_ptr<tnrt::Builder> builder = createFromBackend(env, args, [&] { return args.backend->createBuilder(args.log, args.options); });
   queue_ = BuilderQueue::create(BuildThreads::of(env), std::move(builder));
   cancelTarget_ = queue_;
   log_ = std::move(args.log);

@@ -1,5 +1,5 @@
 // Builder: parses ONNX models into networks and builds serialized engines from them.
-// JS: new Builder(logger, backendName, adapterPath)
+// JS: new Builder(logger, backendName, adapterPath, { device, plugins })
 //
 // Parses and builds run on the builder's own queue (builder_queue.h), one at a time, on a
 // thread that is not the libuv pool's; nothing on the event loop waits for them.

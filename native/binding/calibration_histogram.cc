@@ -7,6 +7,7 @@
 #include "calibration/entropy.h"
 #include "calibration/percentile.h"
 #include "errors.h"
+#include "histogram_add_now.h"
 #include "promise_worker.h"
 #include "short_job_pool.h"
 
@@ -16,6 +17,7 @@ void CalibrationHistogram::Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = DefineClass(
       env, "CalibrationHistogram",
       {InstanceMethod("add", &CalibrationHistogram::Add),
+       InstanceMethod("addNow", &CalibrationHistogram::AddNow),
        InstanceMethod("help", &CalibrationHistogram::Help),
        InstanceMethod("entropyThreshold", &CalibrationHistogram::EntropyThreshold),
        InstanceMethod("percentileThreshold", &CalibrationHistogram::PercentileThreshold),
@@ -73,36 +75,25 @@ Napi::Value CalibrationHistogram::Add(const Napi::CallbackInfo& info) {
   if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
     throwInvalid(env, "add(values: Float32Array)");
   }
+  // Binned in place and referenced until the promise settles: lib/ passes only arrays it made
+  // and hands to no one (its copies of callers' batches over 1 MB, and engine outputs of its
+  // own), so nothing can transfer (detach) them meanwhile. A caller's array cannot be passed
+  // here: JavaScript may transfer its buffer, and the collector then frees the memory under
+  // the calibration threads, which a reference cannot prevent (see convert.h). Callers'
+  // batches of up to 1 MB go through addNow(), which needs no copy.
   Napi::Float32Array values = info[0].As<Napi::Float32Array>();
-  // `owned`: lib/ made this array and hands it to no one, so nothing can transfer (detach) it
-  // while the add runs; it is binned in place and referenced until then. Any other array that
-  // is read after add() returns is copied here and the copy binned: JavaScript may transfer the
-  // caller's buffer meanwhile, and the collector then frees the memory under the calibration
-  // threads (or under the next help()), which a reference to the array cannot prevent (see
-  // convert.h). lib/ copies large batches itself, in slices between event-loop turns, and
-  // passes its copy as owned: one copy in one go of a large batch would stall the loop.
-  const bool owned = info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
   const size_t count = values.ElementLength();
   // On the short-job pool rather than the libuv one: adds come back to back, and there the
   // next one starts without waiting for a thread to wake up (see short_job_pool.h). Unless
   // the machine is oversubscribed and handing work to a thread costs more than the work:
   // then the add runs on this thread, in slices between event-loop turns (histogram_add.h).
   ShortJobPool& pool = ShortJobPool::of(env);
-  if (count <= calibration::RangeBinner::kMaxBinnerValues && pool.handoffsSlow()) return AddOnLoop(info, values, owned);
-  std::shared_ptr<const std::vector<float>> copy;
-  if (!owned) copy = std::make_shared<const std::vector<float>>(values.Data(), values.Data() + count);
-  const float* data = owned ? values.Data() : copy->data();
+  if (count <= calibration::RangeBinner::kMaxBinnerValues && pool.handoffsSlow()) return AddOnLoop(info, values);
   auto shared = claim(env);
   try {
-    auto add = std::make_shared<HistogramAdd>(shared, data, count, pool.threadCount());
-    std::vector<std::function<void()>> parts = add->poolParts(add);
-    // The copy lives as long as the parts that read it and the add help() reads it through.
-    if (copy) for (auto& part : parts) part = [copy, part = std::move(part)] { part(); };
-    std::vector<Napi::Object> keepAlive{info.This().As<Napi::Object>()};
-    if (owned) keepAlive.push_back(values);
-    Napi::Promise promise = pool.run(env, std::move(parts), keepAlive);
+    auto add = std::make_shared<HistogramAdd>(shared, values.Data(), count, pool.threadCount());
+    Napi::Promise promise = pool.run(env, add->poolParts(add), {info.This().As<Napi::Object>(), values});
     inFlight_ = std::move(add);
-    inFlightValues_ = std::move(copy);
     return promise;
   } catch (...) {
     shared->busy.store(false);  // nothing was queued
@@ -110,32 +101,33 @@ Napi::Value CalibrationHistogram::Add(const Napi::CallbackInfo& info) {
   }
 }
 
-Napi::Value CalibrationHistogram::AddOnLoop(const Napi::CallbackInfo& info, Napi::Float32Array values, bool owned) {
+Napi::Value CalibrationHistogram::AddNow(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const size_t count = values.ElementLength();
+  HistogramState& state = idle(env);
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+      info[0].As<Napi::TypedArray>().ElementLength() > kAddNowMaxValues) {
+    throwInvalid(env, "addNow(values: Float32Array of at most 262144 values)");
+  }
+  Napi::Float32Array values = info[0].As<Napi::Float32Array>();
+  // In place, the caller's array included: addNow() returns only once no thread reads it.
+  BusyGuard guard{state.busy};
+  state.busy.store(true);
+  addNow(state, values.Data(), values.ElementLength(), ShortJobPool::of(env));
+  return env.Undefined();
+}
+
+Napi::Value CalibrationHistogram::AddOnLoop(const Napi::CallbackInfo& info, Napi::Float32Array values) {
+  Napi::Env env = info.Env();
   auto shared = claim(env);
   Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
-  if (count <= HistogramAdd::kHelpSlices * HistogramAdd::kSliceValues) {
-    // No more than one help() call bins: done here, without the turn of the loop a help()
-    // would wait for. No JavaScript runs meanwhile, so the caller's array needs no copy.
-    BusyGuard guard{shared->busy};
-    shared->histogram.add(values.Data(), count);
-    deferred.Resolve(env.Undefined());
-    return deferred.Promise();
-  }
-  // help() calls bin the rest between event-loop turns, where JavaScript may detach the
-  // caller's buffer: bin a copy unless lib/ owns the array.
-  std::shared_ptr<const std::vector<float>> copy;
   try {
-    if (!owned) copy = std::make_shared<const std::vector<float>>(values.Data(), values.Data() + count);
-    inFlight_ = std::make_shared<HistogramAdd>(shared, owned ? values.Data() : copy->data(), count, 0, true);
+    inFlight_ = std::make_shared<HistogramAdd>(shared, values.Data(), values.ElementLength(), 0, true);
   } catch (...) {
     shared->busy.store(false);
     throw;
   }
-  inFlightValues_ = std::move(copy);
   onLoop_ = deferred;
-  if (owned) onLoopValues_ = Napi::Persistent(values.As<Napi::Object>());
+  onLoopValues_ = Napi::Persistent(values.As<Napi::Object>());
   return deferred.Promise();
 }
 
@@ -147,11 +139,9 @@ Napi::Value CalibrationHistogram::Help(const Napi::CallbackInfo& info) {
     onLoop_.reset();
     onLoopValues_.Reset();
     inFlight_.reset();
-    inFlightValues_.reset();
     deferred.Resolve(info.Env().Undefined());
   } else if (!took && inFlight_ && inFlight_->finished()) {
     inFlight_.reset();
-    inFlightValues_.reset();
   }
   return Napi::Boolean::New(info.Env(), took);
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "histogram_add.h"
+#include "histogram_add_now.h"
 
 namespace tnrt::binding {
 
@@ -21,11 +22,15 @@ class CalibrationHistogram : public Napi::ObjectWrap<CalibrationHistogram> {
   explicit CalibrationHistogram(const Napi::CallbackInfo& info);
 
  private:
-  // [async] add(values: Float32Array) -> Promise<void>; the array is referenced until it settles.
+  // [async] add(values: Float32Array) -> Promise<void>: binned in place on the calibration
+  // threads; the array, one lib/ made and hands to no one, is referenced until it settles.
   Napi::Value Add(const Napi::CallbackInfo& info);
-  // add() on this thread (histogram_add.h, "On the loop"): at once for a batch one help()
-  // would bin, else by the help() calls, which settle the promise.
-  Napi::Value AddOnLoop(const Napi::CallbackInfo& info, Napi::Float32Array values, bool owned);
+  // [sync] addNow(values: Float32Array) -> undefined: a batch of at most 1 MB binned before
+  // the call returns, with the calibration threads' help (histogram_add_now.h).
+  Napi::Value AddNow(const Napi::CallbackInfo& info);
+  // add() on this thread (histogram_add.h, "On the loop"): by the help() calls, which settle
+  // the promise.
+  Napi::Value AddOnLoop(const Napi::CallbackInfo& info, Napi::Float32Array values);
   // [sync] help() -> boolean: bins up to two slices of the add() in flight on this thread, if
   // it has any free (histogram_add.h); lib/ calls it between event-loop turns while adds run.
   Napi::Value Help(const Napi::CallbackInfo& info);
@@ -47,9 +52,8 @@ class CalibrationHistogram : public Napi::ObjectWrap<CalibrationHistogram> {
 
   std::shared_ptr<HistogramState> shared_;
   std::shared_ptr<HistogramAdd> inFlight_;  // the last add(), for help(); JS thread only
-  std::shared_ptr<const std::vector<float>> inFlightValues_;  // the copy inFlight_ reads, if any
   // The promise of an add() that runs on the loop (histogram_add.h), settled by the help()
-  // that finishes it, and the array it reads when that is an owned one (else inFlightValues_).
+  // that finishes it, and the array it reads.
   std::optional<Napi::Promise::Deferred> onLoop_;
   Napi::ObjectReference onLoopValues_;
 };

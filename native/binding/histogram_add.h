@@ -34,6 +34,9 @@ namespace tnrt::binding {
 struct HistogramState {
   calibration::AbsHistogram histogram;
   std::atomic<bool> busy{false};
+  // addNow()'s binners (histogram_add_now.h), kept from one call to the next: making them
+  // costs more than binning a slice. Used only inside addNow(), on an idle histogram.
+  std::vector<calibration::RangeBinner> binners;
 };
 
 // Clears the busy flag when the work that holds it returns or throws.

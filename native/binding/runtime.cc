@@ -20,7 +20,7 @@ void Runtime::Init(Napi::Env env, Napi::Object exports) {
 
 Runtime::Runtime(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Runtime>(info) {
   BackendArgs args = backendArgsFromJs(info);
-  runtime_ = createFromBackend(info.Env(), args, [&] { return args.backend->createRuntime(args.log); });
+  runtime_ = createFromBackend(info.Env(), args, [&] { return args.backend->createRuntime(args.log, args.options); });
   log_ = std::move(args.log);
   backend_ = std::move(args.backend);
 }

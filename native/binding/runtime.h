@@ -1,4 +1,5 @@
-// Runtime: deserializes engines. JS: new Runtime(logger, backendName, adapterPath)
+// Runtime: deserializes engines. JS: new Runtime(logger, backendName, adapterPath,
+// { device, plugins, engineHostCodeAllowed })
 #pragma once
 
 #include <napi.h>

@@ -97,6 +97,16 @@ Napi::Promise ShortJobPool::run(Napi::Env env, std::vector<std::function<void()>
   // A pending job keeps the process alive, as a libuv request would.
   if (pending_.empty()) notify_.setKeepsLoopAlive(env, true);
   pending_.emplace(id, std::move(pending));
+  enqueue(id, parts);
+  return promise;
+}
+
+void ShortJobPool::lend(std::vector<std::function<void()>> parts) {
+  if (threads_.empty()) startThreads(env_);
+  enqueue(kLent, parts);
+}
+
+void ShortJobPool::enqueue(uint64_t id, std::vector<std::function<void()>>& parts) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     // Measured only where a thread is free to start the first part at once.
@@ -109,7 +119,6 @@ Napi::Promise ShortJobPool::run(Napi::Env env, std::vector<std::function<void()>
     const size_t unclaimed = queue_.size() > polling ? queue_.size() - polling : 0;
     for (size_t i = 0; i < std::min(unclaimed, static_cast<size_t>(sleeping_)); ++i) wake_.notify_one();
   }
-  return promise;
 }
 
 void ShortJobPool::startThreads(Napi::Env env) {
@@ -159,7 +168,7 @@ void ShortJobPool::threadMain() {
       finished.error = "unknown native error";
     }
     job.work = nullptr;  // drop what the work captured before the next wait
-    finish(std::move(finished));
+    if (job.id != kLent) finish(std::move(finished));
   }
 }
 

@@ -67,12 +67,19 @@ class ShortJobPool {
   // then (the objects whose memory the parts read).
   Napi::Promise run(Napi::Env env, std::vector<std::function<void()>> parts, const std::vector<Napi::Object>& keepAlive);
 
+  // [sync] JS thread: runs parts on pool threads, at once where threads are free, with no
+  // promise: the caller knows by its own means when they are done, and they must not throw
+  // (histogram_add_now.h lends helpers that way and waits for them before it returns).
+  void lend(std::vector<std::function<void()>> parts);
+
   ShortJobPool(const ShortJobPool&) = delete;
   ShortJobPool& operator=(const ShortJobPool&) = delete;
   ~ShortJobPool();
 
  private:
   ShortJobPool(Napi::Env env, size_t threads);
+  // The id of lent parts: no promise waits for them.
+  static constexpr uint64_t kLent = UINT64_MAX;
   struct Job {
     uint64_t id;
     std::function<void()> work;
@@ -93,6 +100,8 @@ class ShortJobPool {
 
   // Starts the threads (on the first job); throws a JS error if not even one could start.
   void startThreads(Napi::Env env);
+  // Queues the parts of job `id` and wakes the threads they need.
+  void enqueue(uint64_t id, std::vector<std::function<void()>>& parts);
   void threadMain();
   // Waits for a job; false when the pool is stopping.
   bool nextJob(Job& job);

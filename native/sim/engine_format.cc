@@ -64,7 +64,8 @@ std::vector<uint8_t> writeEngine(const EngineData& engine) {
   ByteWriter out;
   out.bytes(kEngineMagic, sizeof kEngineMagic);
   out.u32(kEngineFormatVersion);
-  out.u32(0);
+  out.u32((engine.versionCompatible ? kEngineFlagVersionCompatible : 0u) |
+          (engine.excludeLeanRuntime ? kEngineFlagExcludeLeanRuntime : 0u));
   out.u64(body.size());
   out.u64(fnv1a64(body.data(), body.size()));
   out.buffer().reserve(kEngineHeaderSize + body.size());
@@ -84,7 +85,7 @@ void readEngine(const uint8_t* data, size_t size, EngineData* engine) {
             std::to_string(kEngineHeaderSize) + "-byte header); the file is incomplete, rebuild or re-copy it");
   ByteReader header(data + sizeof kEngineMagic, kEngineHeaderSize - sizeof kEngineMagic);
   const uint32_t version = header.u32();
-  const uint32_t reserved = header.u32();
+  const uint32_t flags = header.u32();
   const uint64_t payloadSize = header.u64();
   const uint64_t checksum = header.u64();
   if (version > kEngineFormatVersion)
@@ -93,7 +94,7 @@ void readEngine(const uint8_t* data, size_t size, EngineData* engine) {
   if (version < kEngineFormatVersion)
     invalid("the sim engine has format version " + std::to_string(version) + ", older than this tensorrt-node (" +
             std::to_string(kEngineFormatVersion) + "); rebuild the engine with this version");
-  if (reserved != 0)
+  if ((flags & ~(kEngineFlagVersionCompatible | kEngineFlagExcludeLeanRuntime)) != 0)
     invalid("the sim engine's header has unknown flags; it was written by a different tensorrt-node or is corrupt, "
             "rebuild the engine");
   const uint64_t available = size - kEngineHeaderSize;
@@ -103,6 +104,8 @@ void readEngine(const uint8_t* data, size_t size, EngineData* engine) {
   if (payloadSize < available)
     invalid("the sim engine has " + std::to_string(available - payloadSize) +
             " unexpected trailing bytes; the file is corrupt, rebuild the engine");
+  engine->versionCompatible = (flags & kEngineFlagVersionCompatible) != 0;
+  engine->excludeLeanRuntime = (flags & kEngineFlagExcludeLeanRuntime) != 0;
   const uint8_t* body = data + kEngineHeaderSize;
   if (fnv1a64(body, static_cast<size_t>(payloadSize)) != checksum)
     invalid("the sim engine's checksum does not match its contents; the file is corrupt, rebuild the engine");

@@ -3,7 +3,8 @@
 //   offset  size  field
 //   0       8     magic "TNRTSIM\0"
 //   8       4     format version (uint32, little-endian), kEngineFormatVersion
-//   12      4     reserved, 0
+//   12      4     flags (uint32): bit 0 version compatible (carries host code), bit 1 lean
+//                 runtime excluded; other bits 0
 //   16      8     payload length in bytes (uint64)
 //   24      8     FNV-1a 64 checksum of the payload (uint64)
 //   32      ...   payload: sim version, io tensors, profiles, device memory estimate,
@@ -48,7 +49,17 @@ struct EngineData {
   bool int8 = false;
   std::vector<std::pair<std::string, float>> int8Scales;
   Graph graph;
+  // Header flags, as TensorRT's kVERSION_COMPATIBLE / kEXCLUDE_LEAN_RUNTIME builds record them:
+  // the sim carries no lean runtime, but a version-compatible sim engine is refused by a
+  // runtime without engineHostCodeAllowed exactly as a TensorRT plan is, so that code written
+  // against the sim passes the option TensorRT will need.
+  bool versionCompatible = false;
+  bool excludeLeanRuntime = false;
 };
+
+// Header flag bits.
+constexpr uint32_t kEngineFlagVersionCompatible = 1u << 0;
+constexpr uint32_t kEngineFlagExcludeLeanRuntime = 1u << 1;
 
 std::vector<uint8_t> writeEngine(const EngineData& engine);
 // Throws BackendError kEngineInvalid naming the problem and the fix. Only checks the

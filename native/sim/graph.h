@@ -46,6 +46,18 @@ struct Attribute {
   Tensor t;
 };
 
+// If subgraphs are flattened into the one graph (onnx_reader.cc): every node read from a
+// branch carries a guard list, the conditions of the Ifs around it from the outermost in, and
+// runs only when each holds. The list is stored as this INTS attribute (cond value id, 1 for
+// then_branch or 0 for else_branch, per If), so that the engine format carries it unchanged;
+// the reader refuses models that use the name themselves.
+constexpr const char* kGuardAttr = "tnrt.guard";
+
+struct Guard {
+  int32_t cond = -1;     // the If's condition (a bool scalar)
+  bool whenTrue = true;  // then_branch (true) or else_branch (false)
+};
+
 struct Node {
   std::string name;
   std::string opType;
@@ -60,6 +72,10 @@ struct Node {
   float attrFloat(const char* attrName, float fallback) const;
   // "node 'gemm_1' (Gemm)": the prefix of every error message about this node.
   std::string label() const;
+  // The node's guards (empty for nodes outside If branches). finalize() has checked them.
+  std::vector<Guard> guards() const;
+  // An If whose inputs are [cond, then outputs..., else outputs...] (the reader's flattened form).
+  bool isIfMerge() const { return opType == "If" && domain.empty(); }
 };
 
 struct Value {
@@ -79,6 +95,10 @@ class Graph {
   std::vector<int32_t> inputs;
   std::vector<int32_t> outputs;
   std::vector<Tensor> initializers;
+  // The nodes inside the subgraphs of operators the sim does not run (Loop, Scan bodies),
+  // named by their path (Loop_3/body/Foo_1): kept only so that the parse error names the
+  // unsupported ones among them too. Never executed or serialized (the parse fails first).
+  std::vector<Node> nestedNodes;
 
   // The id of the value called `name`, creating it if new.
   int32_t valueId(const std::string& name);

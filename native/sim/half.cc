@@ -1,5 +1,6 @@
 #include "half.h"
 
+#include <cmath>
 #include <cstring>
 
 namespace tnrt {
@@ -56,6 +57,20 @@ uint16_t floatToHalf(float f) {
   // A carry out of the mantissa bumps the exponent, which is exactly right (up to inf).
   if (rem > 0x1000u || (rem == 0x1000u && (out & 1u))) ++out;
   return static_cast<uint16_t>(sign | out);
+}
+
+uint16_t floatToBFloat16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  if (std::isnan(f)) return static_cast<uint16_t>((bits >> 16) | 0x40);  // stay a (quiet) NaN
+  bits += 0x7FFF + ((bits >> 16) & 1);  // round to nearest even
+  return static_cast<uint16_t>(bits >> 16);
+}
+float bfloat16ToFloat(uint16_t h) {
+  const uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
 }
 
 }  // namespace sim

@@ -11,5 +11,10 @@ float halfToFloat(uint16_t h);
 // Round-to-nearest-even, with overflow to infinity and NaN kept quiet.
 uint16_t floatToHalf(float f);
 
+// bfloat16 (float32's top 16 bits) <-> float32; the narrowing rounds to nearest even and keeps
+// NaN a NaN.
+float bfloat16ToFloat(uint16_t h);
+uint16_t floatToBFloat16(float f);
+
 }  // namespace sim
 }  // namespace tnrt

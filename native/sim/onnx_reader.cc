@@ -41,6 +41,9 @@ constexpr OnnxTypeRow kOnnxTypes[] = {
     {23, "float4e2m1", true, DataType::kFP4},     {24, "float8e8m0", true, DataType::kE8M0},
 };
 
+// If branches nest at most this deep (real models nest two or three).
+constexpr size_t kMaxIfNesting = 32;
+
 // Far above any real tensor, low enough that volume * 8 bytes cannot overflow 64 bits.
 constexpr int64_t kMaxElements = int64_t{1} << 56;
 
@@ -252,11 +255,19 @@ void OnnxReader::readGraph(WireReader r, Graph* graph, const std::map<std::strin
   for (size_t i = 0; i < nodes.size(); ++i) readNode(nodes[i], graph, static_cast<int32_t>(i), opsets);
 }
 
+std::string OnnxReader::resolve(const std::string& name) const {
+  for (size_t k = scopes_.size(); k-- > 0;)
+    if (scopes_[k].locals.count(name)) return scopes_[k].prefix + name;
+  return name;
+}
+
 void OnnxReader::readNode(WireReader r, Graph* graph, int32_t index, const std::map<std::string, int64_t>& opsets) {
   Node node;
   std::vector<std::string> inputs, outputs;
   // Reported once the node's name is known (it may follow its attributes on the wire).
   std::vector<std::string> attributeProblems;
+  // If branches, by attribute name.
+  std::map<std::string, WireReader> subgraphs;
   uint32_t field, wt;
   while (r.next(&field, &wt)) {
     if (wt != kLengthDelimited) {
@@ -268,16 +279,22 @@ void OnnxReader::readNode(WireReader r, Graph* graph, int32_t index, const std::
       case 2: outputs.push_back(r.string()); break;
       case 3: node.name = r.string(); break;
       case 4: node.opType = r.string(); break;
-      case 5:
+      case 5: {
         node.attributes.emplace_back();
+        WireReader sub(nullptr, 0);
+        bool hasSub = false;
         try {
-          readAttribute(r.bytes(), &node.attributes.back());
+          readAttribute(r.bytes(), &node.attributes.back(), &sub, &hasSub);
+          if (node.attributes.back().name == kGuardAttr)
+            throw WireError(std::string("attribute '") + kGuardAttr + "' is reserved by the sim backend; rename it");
+          if (hasSub) subgraphs.emplace(node.attributes.back().name, sub);
         } catch (const WireError& e) {
           // The attribute's bytes were already bounded by r.bytes(), so reading on is safe.
           attributeProblems.push_back(e.what());
           node.attributes.pop_back();
         }
         break;
+      }
       case 7: node.domain = r.string(); break;
       default: r.skip(wt); break;
     }
@@ -286,15 +303,177 @@ void OnnxReader::readNode(WireReader r, Graph* graph, int32_t index, const std::
   auto it = opsets.find(node.domain);
   node.opset = it == opsets.end() ? 0 : it->second;
   // Exporters often leave nodes unnamed; give each a stable name so errors can point at it.
+  // Inside If branches the name gets the branch's path: If_25/then_branch/LSTM_3.
   if (node.name.empty()) node.name = node.opType + "_" + std::to_string(index);
+  if (!scopes_.empty()) node.name = scopes_.back().prefix + node.name;
+  const auto errorIndex = static_cast<int32_t>(scopes_.empty() ? index : static_cast<int32_t>(graph->nodes.size()));
   // The ParserError carries the node and operator; the message then names the attribute.
-  for (const auto& problem : attributeProblems) error(problem, &node, index);
-  for (const auto& name : inputs) node.inputs.push_back(name.empty() ? -1 : graph->valueId(name));
-  for (const auto& name : outputs) node.outputs.push_back(name.empty() ? -1 : graph->valueId(name));
+  for (const auto& problem : attributeProblems) error(problem, &node, errorIndex);
+  for (const auto& name : inputs) node.inputs.push_back(name.empty() ? -1 : graph->valueId(resolve(name)));
+  for (const auto& name : outputs) node.outputs.push_back(name.empty() ? -1 : graph->valueId(resolve(name)));
+  const std::vector<int64_t> guards = scopes_.empty() ? std::vector<int64_t>{} : scopes_.back().guards;
+  if (!guards.empty()) {
+    Attribute g;
+    g.name = kGuardAttr;
+    g.type = AttrType::kInts;
+    g.ints = guards;
+    node.attributes.push_back(std::move(g));
+  }
+
+  if (!(node.opType == "If" && node.domain.empty()) && !subgraphs.empty()) {
+    if (scopes_.size() >= kMaxIfNesting) {
+      error(node.label() + " nests subgraphs more than " + std::to_string(kMaxIfNesting) + " deep, which the sim does not read",
+            &node, errorIndex);
+      return;
+    }
+    for (const auto& [attrName, bytes] : subgraphs) readBodyForReport(bytes, graph, node.name + "/" + attrName + "/", opsets);
+  }
+  if (node.opType == "If" && node.domain.empty()) {
+    // Checked here, in checkGraph's words, because the flattened node has more inputs.
+    const std::string spec = "If (opset " + std::to_string(node.opset) + ") takes 1 input";
+    if (node.inputs.size() != 1) {
+      error(node.label() + " has " + std::to_string(node.inputs.size()) + " input" + (node.inputs.size() == 1 ? "" : "s") +
+                "; " + spec + " in the ONNX spec; fix the model's node or the opset it imports",
+            &node, errorIndex);
+      return;
+    }
+    if (node.inputs[0] < 0) {
+      error(node.label() + " leaves input 0 empty, but it is required: " + spec + ", of which the first 1 must be given",
+            &node, errorIndex);
+      return;
+    }
+    auto thenIt = subgraphs.find("then_branch"), elseIt = subgraphs.find("else_branch");
+    if (thenIt == subgraphs.end() || elseIt == subgraphs.end()) {
+      error(node.label() + " needs then_branch and else_branch graph attributes", &node, errorIndex);
+      return;
+    }
+    // Bounded nesting keeps a hostile model from recursing the reader off its stack.
+    if (scopes_.size() >= kMaxIfNesting) {
+      error(node.label() + " nests If branches more than " + std::to_string(kMaxIfNesting) +
+                " deep, which the sim does not read",
+            &node, errorIndex);
+      return;
+    }
+    const int32_t cond = node.inputs[0];
+    std::vector<int64_t> thenGuards = guards, elseGuards = guards;
+    thenGuards.insert(thenGuards.end(), {cond, 1});
+    elseGuards.insert(elseGuards.end(), {cond, 0});
+    const std::vector<int32_t> thenOuts = readSubgraph(thenIt->second, graph, node.name + "/then_branch/", thenGuards, opsets);
+    const std::vector<int32_t> elseOuts = readSubgraph(elseIt->second, graph, node.name + "/else_branch/", elseGuards, opsets);
+    if (thenOuts.size() != node.outputs.size() || elseOuts.size() != node.outputs.size()) {
+      error(node.label() + " has " + std::to_string(node.outputs.size()) + " outputs but its then_branch has " +
+                std::to_string(thenOuts.size()) + " and its else_branch " + std::to_string(elseOuts.size()) +
+                "; ONNX requires one per If output",
+            &node, errorIndex);
+      return;
+    }
+    node.inputs.insert(node.inputs.end(), thenOuts.begin(), thenOuts.end());
+    node.inputs.insert(node.inputs.end(), elseOuts.begin(), elseOuts.end());
+    // The branches now live in the graph; the attributes kept only their names.
+    node.attributes.erase(std::remove_if(node.attributes.begin(), node.attributes.end(),
+                                         [](const Attribute& a) { return a.name == "then_branch" || a.name == "else_branch"; }),
+                          node.attributes.end());
+  }
   graph->nodes.push_back(std::move(node));
 }
 
-void OnnxReader::readAttribute(WireReader r, Attribute* out) {
+void OnnxReader::readBodyForReport(WireReader r, Graph* graph, const std::string& prefix,
+                                   const std::map<std::string, int64_t>& opsets) {
+  // A scratch graph takes the body's values and nodes (an If inside is flattened there as
+  // usual); only the nodes, renamed under `prefix`, are kept.
+  Graph scratch;
+  Scope scope;
+  scope.prefix = prefix;
+  scopes_.push_back(std::move(scope));
+  uint32_t field, wt;
+  int32_t index = 0;
+  while (r.next(&field, &wt)) {
+    if (field == 1 && wt == kLengthDelimited) readNode(r.bytes(), &scratch, index++, opsets);
+    else r.skip(wt);
+  }
+  scopes_.pop_back();
+  for (Node& n : scratch.nodes) graph->nestedNodes.push_back(std::move(n));
+  for (Node& n : scratch.nestedNodes) graph->nestedNodes.push_back(std::move(n));
+}
+
+std::vector<int32_t> OnnxReader::readSubgraph(WireReader r, Graph* graph, const std::string& prefix,
+                                              std::vector<int64_t> guards,
+                                              const std::map<std::string, int64_t>& opsets) {
+  std::vector<WireReader> nodes, initializers, outputs;
+  uint32_t field, wt;
+  bool hasInputs = false;
+  while (r.next(&field, &wt)) {
+    switch (field) {
+      case 1: expectWireType(wt, kLengthDelimited, "GraphProto.node"); nodes.push_back(r.bytes()); break;
+      case 5: expectWireType(wt, kLengthDelimited, "GraphProto.initializer"); initializers.push_back(r.bytes()); break;
+      case 11: r.skip(wt); hasInputs = true; break;
+      case 12: expectWireType(wt, kLengthDelimited, "GraphProto.output"); outputs.push_back(r.bytes()); break;
+      case 15:
+        r.skip(wt);
+        error(prefix + ": sparse initializers are not supported by the sim backend");
+        break;
+      default: r.skip(wt); break;
+    }
+  }
+  if (hasInputs) error(prefix + ": an If branch takes no inputs (it reads outer-scope values by name)");
+
+  // The names the branch defines shadow the enclosing graphs' while its nodes are read.
+  Scope scope;
+  scope.prefix = prefix;
+  scope.guards = std::move(guards);
+  std::vector<std::pair<std::string, Tensor>> constants;
+  for (auto& bytes : initializers) {
+    Tensor t;
+    std::string name;
+    try {
+      readTensor(bytes, &t, &name);
+    } catch (const ModelError& e) {
+      error(prefix + ": initializer '" + name + "': " + e.what());
+      continue;
+    }
+    scope.locals.insert(name);
+    constants.emplace_back(name, std::move(t));
+  }
+  for (const WireReader& bytes : nodes) {
+    WireReader n = bytes;
+    uint32_t f2, w2;
+    while (n.next(&f2, &w2)) {
+      if (f2 == 2 && w2 == kLengthDelimited) {
+        const std::string out = n.string();
+        if (!out.empty()) scope.locals.insert(out);
+      } else {
+        n.skip(w2);
+      }
+    }
+  }
+  scopes_.push_back(std::move(scope));
+  for (auto& [name, t] : constants) {
+    const int32_t id = graph->valueId(prefix + name);
+    Value& v = graph->values[static_cast<size_t>(id)];
+    if (v.initializer >= 0) {
+      error("initializer '" + prefix + name + "' is defined twice");
+      continue;
+    }
+    v.dtype = t.dtype;
+    v.shape = t.shape;
+    v.hasType = v.hasShape = true;
+    v.initializer = static_cast<int32_t>(graph->initializers.size());
+    graph->initializers.push_back(std::move(t));
+  }
+  for (size_t i = 0; i < nodes.size(); ++i) readNode(nodes[i], graph, static_cast<int32_t>(i), opsets);
+  std::vector<int32_t> ids;
+  for (auto& bytes : outputs) {
+    Value decl;
+    std::string name, kind;
+    readValueInfo(bytes, &decl, &name, &kind);
+    if (!kind.empty()) error(prefix + ": output '" + name + "' is " + kind + "; the sim backend supports tensor outputs only");
+    ids.push_back(graph->valueId(resolve(name)));
+  }
+  scopes_.pop_back();
+  return ids;
+}
+
+void OnnxReader::readAttribute(WireReader r, Attribute* out, WireReader* graph, bool* hasGraph) {
   int64_t declaredType = 0;
   bool sawOther = false;
   // What the attribute actually carries, to check against the type it declares: a kernel
@@ -326,7 +505,19 @@ void OnnxReader::readAttribute(WireReader r, Attribute* out) {
         break;
       case 9: expectWireType(wt, kLengthDelimited, "AttributeProto.strings"); out->strings.push_back(r.string()); break;
       case 20: expectWireType(wt, kVarint, "AttributeProto.type"); declaredType = static_cast<int64_t>(r.varint()); break;
-      case 6: case 10: case 11: case 14: case 15: case 22: case 23:
+      case 6:
+        // GraphProto g: an If's branch. Its bytes are bounded by this attribute's and are
+        // decoded by readSubgraph with the same checks as the main graph.
+        if (graph && wt == kLengthDelimited) {
+          *graph = r.bytes();
+          *hasGraph = true;
+          sawOther = true;
+          break;
+        }
+        sawOther = true;
+        r.skip(wt);
+        break;
+      case 10: case 11: case 14: case 15: case 22: case 23:
         sawOther = true;
         r.skip(wt);
         break;

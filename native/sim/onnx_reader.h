@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,7 +29,19 @@ class OnnxReader {
  private:
   void readGraph(WireReader r, Graph* graph, const std::map<std::string, int64_t>& opsets);
   void readNode(WireReader r, Graph* graph, int32_t index, const std::map<std::string, int64_t>& opsets);
-  void readAttribute(WireReader r, Attribute* out);
+  // Reads an If branch into `graph` (flattened: its values and node names prefixed with
+  // `prefix`, its nodes guarded by `guards`); returns the graph's value ids of its outputs.
+  std::vector<int32_t> readSubgraph(WireReader r, Graph* graph, const std::string& prefix, std::vector<int64_t> guards,
+                                    const std::map<std::string, int64_t>& opsets);
+  // Reads the nodes of a subgraph the sim does not run (a Loop or Scan body) into
+  // graph->nestedNodes, named under `prefix`, for the parse error only.
+  void readBodyForReport(WireReader r, Graph* graph, const std::string& prefix,
+                         const std::map<std::string, int64_t>& opsets);
+  // `graph` receives the bytes of a GRAPH attribute's subgraph (`hasGraph` set), when given.
+  void readAttribute(WireReader r, Attribute* out, WireReader* graph = nullptr, bool* hasGraph = nullptr);
+  // The name a node inside the current subgraphs means by `name`: the innermost subgraph that
+  // defines it gives it its prefix; a name none defines is the main graph's (outer scope).
+  std::string resolve(const std::string& name) const;
   void readTensor(WireReader r, Tensor* out, std::string* name);
   void readValueInfo(WireReader r, Value* out, std::string* name, std::string* kind);
   std::vector<uint8_t> readExternalData(const std::string& tensorName, const std::string& location,
@@ -37,6 +50,13 @@ class OnnxReader {
 
   std::string modelDir_;
   std::vector<ParserError>* errors_ = nullptr;
+  // The If branches being read, outermost first.
+  struct Scope {
+    std::string prefix;
+    std::set<std::string> locals;  // names the branch defines (initializers, node outputs)
+    std::vector<int64_t> guards;   // kGuardAttr of its nodes
+  };
+  std::vector<Scope> scopes_;
 };
 
 // ONNX TensorProto.DataType -> the sim's DataType; false for types the sim cannot hold.

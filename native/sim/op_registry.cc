@@ -23,6 +23,12 @@ const OpRegistry& OpRegistry::instance() {
     registerPoolOps(r);
     registerReduceOps(r);
     registerNormalizationOps(r);
+    registerLogicOps(r);
+    registerUnaryMathOps(r);
+    registerIndexingOps(r);
+    registerGeneratorOps(r);
+    registerControlFlowOps(r);
+    registerRnnOps(r);
     return r;
   }();
   return registry;
@@ -63,6 +69,36 @@ const OpDef* OpRegistry::findAnyOpset(const std::string& opType) const {
 
 namespace {
 
+// The 150 operators TensorRT 10's ONNX parser imports (the "Y" rows of onnx-tensorrt's
+// docs/operators.md, release 10.x), so that a model the sim cannot run says whether TensorRT
+// can. Some have restrictions there (types, constant inputs) that the message does not repeat.
+const char* const kTensorRTOnnxOps[] = {
+    "Abs", "Acos", "Acosh", "Add", "And", "ArgMax", "ArgMin", "Asin", "Asinh", "Atan", "Atanh", "AveragePool",
+    "BatchNormalization", "Cast", "CastLike", "Ceil", "Celu", "Clip", "Concat", "Constant", "ConstantOfShape",
+    "Conv", "ConvTranspose", "Cos", "Cosh", "CumSum", "DeformConv", "DepthToSpace", "DequantizeLinear", "Div",
+    "Dropout", "Einsum", "Elu", "Equal", "Erf", "Exp", "Expand", "EyeLike", "Flatten", "Floor", "Gather",
+    "GatherElements", "GatherND", "Gelu", "Gemm", "GlobalAveragePool", "GlobalLpPool", "GlobalMaxPool",
+    "Greater", "GreaterOrEqual", "GridSample", "GroupNormalization", "GRU", "HardSigmoid", "HardSwish",
+    "Hardmax", "Identity", "If", "ImageScaler", "InstanceNormalization", "IsInf", "IsNaN",
+    "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual", "Log", "LogSoftmax", "Loop", "LRN", "LSTM",
+    "LpNormalization", "LpPool", "MatMul", "Max", "MaxPool", "Mean", "MeanVarianceNormalization", "Min",
+    "Mish", "Mod", "Mul", "Neg", "NonMaxSuppression", "NonZero", "Not", "OneHot", "Or", "Pad",
+    "ParametricSoftplus", "Pow", "PRelu", "QuantizeLinear", "RandomNormal", "RandomNormalLike",
+    "RandomUniform", "RandomUniformLike", "Range", "Reciprocal", "ReduceL1", "ReduceL2", "ReduceLogSum",
+    "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd", "ReduceSum", "ReduceSumSquare",
+    "Relu", "Reshape", "Resize", "ReverseSequence", "RNN", "RoiAlign", "Round", "ScaledTanh", "Scan",
+    "Scatter", "ScatterElements", "ScatterND", "Selu", "Shape", "Shrink", "Sigmoid", "Sign", "Sin", "Sinh",
+    "Size", "Slice", "Softmax", "Softplus", "Softsign", "SpaceToDepth", "Split", "Sqrt", "Squeeze", "Sub",
+    "Sum", "Tan", "Tanh", "ThresholdedRelu", "Tile", "TopK", "Transpose", "Trilu", "Unsqueeze", "Upsample",
+    "Where", "Xor",
+};
+
+bool tensorRTSupports(const std::string& opType) {
+  for (const char* op : kTensorRTOnnxOps)
+    if (opType == op) return true;
+  return false;
+}
+
 std::string countRange(int32_t lo, int32_t hi) {
   if (lo == hi) return std::to_string(lo);
   if (hi == kVariadicInputs) return std::to_string(lo) + " or more";
@@ -98,6 +134,25 @@ const OpDef* OpRegistry::find(const std::string& domain, const std::string& opTy
   return &it->second;
 }
 
+std::string OpRegistry::unsupportedMessage(const Node& node) const {
+  std::string where = "node '" + node.name + "': ";
+  if (!node.domain.empty())
+    return where + "operator '" + node.opType + "' of domain '" + node.domain +
+           "' is not supported by the sim backend (only the default ONNX domain is)";
+  std::string description = where + "operator '" + node.opType + "' (opset " + std::to_string(node.opset) +
+                            ") is not supported by the sim backend";
+  auto it = ops_.find(node.opType);
+  if (it != ops_.end())
+    description += "; it supports opsets " + std::to_string(it->second.minOpset) + " to " +
+                   std::to_string(it->second.maxOpset);
+  if (tensorRTSupports(node.opType))
+    description += "; TensorRT's ONNX parser supports it (onnx-tensorrt's operator list for TensorRT 10), so the "
+                   "'tensorrt' backend can build this model where TensorRT is installed";
+  else
+    description += "; TensorRT's ONNX parser does not support it either";
+  return description;
+}
+
 bool OpRegistry::checkGraph(const Graph& graph, std::vector<ParserError>* errors) const {
   bool ok = true;
   for (size_t i = 0; i < graph.nodes.size(); ++i) {
@@ -115,23 +170,14 @@ bool OpRegistry::checkGraph(const Graph& graph, std::vector<ParserError>* errors
       continue;
     }
     ok = false;
-    ParserError e;
-    e.node = node.name;
-    e.nodeIndex = static_cast<int32_t>(i);
-    e.op = node.opType;
-    std::string where = "node '" + node.name + "': ";
-    if (!node.domain.empty()) {
-      e.description = where + "operator '" + node.opType + "' of domain '" + node.domain +
-                      "' is not supported by the sim backend (only the default ONNX domain is)";
-    } else {
-      e.description = where + "operator '" + node.opType + "' (opset " + std::to_string(node.opset) +
-                      ") is not supported by the sim backend";
-      auto it = ops_.find(node.opType);
-      if (it != ops_.end())
-        e.description += "; it supports opsets " + std::to_string(it->second.minOpset) + " to " +
-                         std::to_string(it->second.maxOpset);
-    }
-    errors->push_back(std::move(e));
+    errors->push_back({node.name, static_cast<int32_t>(i), node.opType, unsupportedMessage(node)});
+  }
+  // Nodes of subgraphs the sim does not run (Loop and Scan bodies): named when unsupported
+  // too, so one parse lists everything a model needs.
+  for (const Node& node : graph.nestedNodes) {
+    if (find(node.domain, node.opType, node.opset)) continue;
+    ok = false;
+    errors->push_back({node.name, -1, node.opType, unsupportedMessage(node)});
   }
   return ok;
 }

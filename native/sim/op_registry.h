@@ -92,6 +92,10 @@ struct OpDef {
   // share of TensorRT's workspace pool), or null when it needs none worth limiting. The
   // builder holds it to the 'workspace' memory pool limit.
   ScratchFn scratchBytes = nullptr;
+  // The kernel reads its inputs' shapes only, never their contents (Shape, Size): its output
+  // is a constant wherever those shapes are fully known, as TensorRT computes static shapes
+  // at build time. This lets If conditions computed from static dims fold to a branch.
+  bool readsShapesOnly = false;
 
   // The entry of `inputs` in force at `opset`.
   const InputArity& inputArity(int64_t opset) const;
@@ -116,6 +120,9 @@ class OpRegistry {
   // The registered operator types, sorted (tests sweep every operator with them).
   std::vector<std::string> opTypes() const;
   const OpDef* findAnyOpset(const std::string& opType) const;
+  // Why `node` (an operator the sim cannot run at its opset) is refused, and whether
+  // TensorRT's ONNX parser supports it.
+  std::string unsupportedMessage(const Node& node) const;
 
  private:
   std::unordered_map<std::string, OpDef> ops_;
@@ -136,6 +143,12 @@ void registerConvOps(OpRegistry& registry);
 void registerPoolOps(OpRegistry& registry);
 void registerReduceOps(OpRegistry& registry);
 void registerNormalizationOps(OpRegistry& registry);
+void registerLogicOps(OpRegistry& registry);
+void registerUnaryMathOps(OpRegistry& registry);
+void registerIndexingOps(OpRegistry& registry);
+void registerGeneratorOps(OpRegistry& registry);
+void registerControlFlowOps(OpRegistry& registry);
+void registerRnnOps(OpRegistry& registry);
 
 }  // namespace sim
 }  // namespace tnrt

@@ -44,6 +44,14 @@ uint64_t checkTensorBytes(const std::string& what, DataType dtype, const Dims& s
   return bytes;
 }
 
+bool readCondition(const Node& node, DataType dtype, const Dims& shape, const void* data, bool whenTrue) {
+  // The If's own shape inference checks its condition too, but guarded nodes run before it.
+  if (dtype != DataType::kBool || safeVolume(shape) != 1)
+    throw BackendError(ErrorCode::kShape, node.label() + ": the If condition must be a single bool but is " +
+                                              dataTypeName(dtype) + " " + dimsToString(shape));
+  return (*static_cast<const uint8_t*>(data) != 0) == whenTrue;
+}
+
 ShapeInference::ShapeInference(const Graph& graph, size_t foldLimitBytes, uint64_t maxTensorBytes,
                                uint64_t workspaceBytes)
     : graph_(graph), foldLimit_(foldLimitBytes), maxTensorBytes_(maxTensorBytes), workspaceBytes_(workspaceBytes) {}
@@ -106,6 +114,28 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes, const std::vector
     if (!op)
       throw BackendError(ErrorCode::kUnsupported, node.label() + ": operator (opset " + std::to_string(node.opset) +
                                                       ") is not supported by the sim backend");
+    // A node inside an If branch: skipped (as if folded away, its outputs never defined)
+    // when a condition is known to be false; never folded while one is unknown.
+    bool conditional = false, dead = false;
+    for (const Guard& g : node.guards()) {
+      const ValueState& c = values_[static_cast<size_t>(g.cond)];
+      if (!c.defined) {
+        dead = true;  // an enclosing branch is dead
+        break;
+      }
+      if (!c.data) {
+        conditional = true;
+        continue;
+      }
+      if (!readCondition(node, c.dtype, c.shape, c.data, g.whenTrue)) {
+        dead = true;
+        break;
+      }
+    }
+    if (dead) {
+      folded_[n] = true;
+      continue;
+    }
     ins.assign(node.inputs.size(), ValueRef{});
     bool allKnown = true;
     bool fromInput = false;
@@ -114,8 +144,15 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes, const std::vector
       if (id < 0) continue;
       const ValueState& s = values_[static_cast<size_t>(id)];
       ins[k] = {s.dtype, &s.shape, s.data};
-      if (!s.data) allKnown = false;
-      if (fromInput_[static_cast<size_t>(id)]) fromInput = true;
+      if (!s.data && !(op->readsShapesOnly && s.defined && safeVolume(s.shape) >= 0)) allKnown = false;
+      if (fromInput_[static_cast<size_t>(id)] && !op->readsShapesOnly) fromInput = true;
+    }
+    // An If with a known condition needs only the taken branch's outputs to fold.
+    if (node.isIfMerge() && !ins.empty() && ins[0].data && ins.size() == 1 + 2 * node.outputs.size()) {
+      const bool taken = readCondition(node, ins[0].dtype, *ins[0].shape, ins[0].data, true);
+      allKnown = true;
+      for (size_t k = 0; k < node.outputs.size(); ++k)
+        allKnown = allKnown && ins[taken ? 1 + k : 1 + node.outputs.size() + k].data;
     }
     descs.assign(node.outputs.size(), OutputDesc{});
     op->infer(node, ins, &descs);
@@ -159,6 +196,19 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes, const std::vector
                                ", or lower the optimization profile's max shapes");
     }
 
+    // A Constant's value is the graph's own attribute tensor: point at it rather than copy it,
+    // so that weights written as Constant nodes (common in exported If branches) neither
+    // double in memory nor use up the folding budget the shape computations after them need.
+    if (node.opType == "Constant" && node.domain.empty() && node.outputs.size() == 1 && node.outputs[0] >= 0) {
+      const Attribute* a = node.attr("value");
+      if (a && a->type == AttrType::kTensor && a->t.dtype == descs[0].dtype && a->t.shape == descs[0].shape &&
+          a->t.data.size() == dataTypeBytes(a->t.dtype, volume(a->t.shape))) {
+        values_[static_cast<size_t>(node.outputs[0])] = {a->t.dtype, a->t.shape,
+                                                         a->t.data.empty() ? kEmptyTensorData : a->t.data.data(), true};
+        folded_[n] = true;
+        continue;
+      }
+    }
     size_t foldBytes = 0;
     bool foldable = allKnown;
     for (size_t k = 0; k < node.outputs.size(); ++k) {
@@ -188,13 +238,23 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes, const std::vector
       // Omitted optional outputs still need somewhere to go.
       for (auto& o : outs)
         if (!o.data) o = {DataType::kFloat32, &descs[0].shape, nullptr};
-      op->kernel(node, ins, outs, scratch_);
-      // Computed from given input values: known here, but still a layer at run time, where
-      // the values may differ (and its outputs count as execution memory).
-      folded_[n] = !fromInput;
-      if (fromInput)
+      try {
+        op->kernel(node, ins, outs, scratch_);
+        // Computed from given input values: known here, but still a layer at run time, where
+        // the values may differ (and its outputs count as execution memory).
+        folded_[n] = !fromInput;
+        if (fromInput)
+          for (int32_t id : node.outputs)
+            if (id >= 0) fromInput_[static_cast<size_t>(id)] = true;
+      } catch (const BackendError&) {
+        // Folding a node of a branch that may not be taken is speculative: a kernel that
+        // fails on its constants (an index out of range, say) is left to run time, where it
+        // fails only if its branch is taken. Elsewhere the failure is the model's.
+        if (!conditional) throw;
+        foldedBytes_ -= foldBytes;
         for (int32_t id : node.outputs)
-          if (id >= 0) fromInput_[static_cast<size_t>(id)] = true;
+          if (id >= 0) values_[static_cast<size_t>(id)].data = nullptr;
+      }
     }
   }
   failedNode_ = -1;

@@ -96,6 +96,10 @@ uint64_t checkTensorBytesLazy(WhatFn&& what, DataType dtype, const Dims& shape, 
   return checkTensorBytes(what(), dtype, shape, maxTensorBytes);
 }
 
+// Whether an If condition (a bool with one element; else kShape naming `node`) selects the
+// branch a guard names (`whenTrue`: then_branch).
+bool readCondition(const Node& node, DataType dtype, const Dims& shape, const void* data, bool whenTrue);
+
 // The message tail that tells the user how to raise the limit.
 std::string maxTensorBytesHint();
 

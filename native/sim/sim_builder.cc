@@ -142,6 +142,17 @@ BuildResult SimBuilder::buildSerializedNetwork(const Network& network, const Bui
   EngineData engine;
   engine.simVersion = kSimVersion;
   engine.profiles = resolveProfiles(info.inputs, options.profiles);
+  // Recorded so that the sim engine is refused where a TensorRT plan would be (see
+  // EngineData::versionCompatible); the lean-runtime flag means nothing without it, as on TensorRT.
+  engine.versionCompatible = options.versionCompatible;
+  engine.excludeLeanRuntime = options.versionCompatible && options.excludeLeanRuntime;
+  if (options.tf32 >= 0)
+    logTo(log_, Severity::kVerbose,
+          std::string("[sim] TF32 ") + (options.tf32 ? "on" : "off") +
+              " accepted (the sim computes float32 layers in float32 either way)");
+  if (options.hardwareCompatibility != HardwareCompatibility::kNone)
+    logTo(log_, Severity::kVerbose,
+          "[sim] hardware compatibility level accepted (the sim's engines run on any machine)");
 
   ProgressSink* progress = options.progress;
   const std::string phase = "Building engine";

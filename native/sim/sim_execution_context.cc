@@ -36,6 +36,7 @@ SimExecutionContext::SimExecutionContext(std::shared_ptr<const SimEngine> engine
       if (node.inputs[k] >= 0) args.ins[k].shape = &slots_[static_cast<size_t>(node.inputs[k])].shape;
     args.descs.resize(node.outputs.size());
     args.outs.resize(node.outputs.size());
+    args.guards = node.guards();
   }
   bound_.resize(graph.inputs.size());
   alignedInputs_.resize(graph.inputs.size());
@@ -232,6 +233,17 @@ void SimExecutionContext::runStep(size_t s) {
   const SimEngine::Step& step = engine_->steps()[s];
   const Node& node = *step.node;
   StepArgs& args = stepArgs_[s];
+  // A node of an If branch the condition did not take does not run; its outputs stay unset,
+  // and only nodes of the same branch (skipped too) and the If, which reads the taken side,
+  // refer to them (Graph::finalize checks). Outer conditions come first, so the first false
+  // one stops the check before an inner condition that was never computed is read.
+  for (const Guard& g : args.guards) {
+    const Slot& c = slots_[static_cast<size_t>(g.cond)];
+    if (!readCondition(node, c.dtype, c.shape, c.data, g.whenTrue)) {
+      releaseInputs(s);
+      return;
+    }
+  }
   for (size_t k = 0; k < node.inputs.size(); ++k) {
     if (node.inputs[k] < 0) continue;
     const Slot& in = slots_[static_cast<size_t>(node.inputs[k])];
@@ -278,6 +290,10 @@ void SimExecutionContext::runStep(size_t s) {
   if (!step.activations.empty() && (observer_ || engine_->int8())) fakeQuantizeInputs(s);
   if (!(step.op->aliasesInput0 && node.outputs.size() == 1)) step.op->kernel(node, args.ins, args.outs, scratch_);
   if (engine_->fp16()) roundOutputsToHalf(s);
+  releaseInputs(s);
+}
+
+void SimExecutionContext::releaseInputs(size_t s) {
   for (int32_t id : releaseAfter_[s]) {
     const int64_t b = bufferOf_[static_cast<size_t>(id)];
     if (b >= 0) free_.push_back(static_cast<size_t>(b));

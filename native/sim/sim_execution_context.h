@@ -43,12 +43,15 @@ class SimExecutionContext : public ExecutionContext {
     std::vector<ValueRef> ins;
     std::vector<OutputDesc> descs;
     std::vector<OutputRef> outs;
+    std::vector<Guard> guards;  // the step's If conditions; it runs only where all hold
   };
 
   void bindInputs(const std::vector<HostTensorView>& inputs);
   // kShape unless every value of a shape-tensor input lies inside the active profile's range.
   void checkShapeValues(const TensorDesc& desc, const InputProfile& range, const HostTensorView& view) const;
   void runStep(size_t s);
+  // Returns to the pool the buffers whose last reader is step `s` (run or skipped).
+  void releaseInputs(size_t s);
   // int8 engines: quantize-dequantize the step's calibrated activation inputs into scratch
   // copies and point the kernel at them.
   void fakeQuantizeInputs(size_t s);

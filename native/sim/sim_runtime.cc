@@ -11,6 +11,11 @@ std::shared_ptr<Engine> SimRuntime::deserializeEngine(const uint8_t* data, size_
                                                       const DeserializeOptions& options) {
   EngineData engine;
   readEngine(data, size, &engine);
+  // TensorRT refuses a version-compatible plan whose lean runtime it would have to run unless
+  // the application trusts it; the sim has no such code to run, but refuses the same engines so
+  // that an application tested on the sim passes the option TensorRT needs.
+  if (engine.versionCompatible && !engine.excludeLeanRuntime && !engineHostCodeAllowed_)
+    throw BackendError(ErrorCode::kEngineInvalid, hostCodeRefusalMessage());
   std::vector<uint8_t> plan(data, data + size);
   auto result = std::make_shared<SimEngine>(shared_from_this(), log_, std::move(plan), std::move(engine),
                                              options.maxTensorBytes);

@@ -10,13 +10,16 @@ namespace sim {
 
 class SimRuntime : public Runtime, public std::enable_shared_from_this<SimRuntime> {
  public:
-  explicit SimRuntime(std::shared_ptr<LogSink> log) : log_(std::move(log)) {}
+  SimRuntime(std::shared_ptr<LogSink> log, bool engineHostCodeAllowed)
+      : log_(std::move(log)), engineHostCodeAllowed_(engineHostCodeAllowed) {}
   // [async] Throws BackendError kEngineInvalid for anything but an intact sim engine of this
-  // format version. The engine keeps this runtime alive.
+  // format version, and for a version-compatible engine unless engineHostCodeAllowed. The
+  // engine keeps this runtime alive.
   std::shared_ptr<Engine> deserializeEngine(const uint8_t* data, size_t size, const DeserializeOptions& options) override;
 
  private:
   std::shared_ptr<LogSink> log_;
+  bool engineHostCodeAllowed_;
 };
 
 }  // namespace sim

@@ -7,7 +7,9 @@
 #include <utility>
 
 #include "tensorrt/calibrator.h"
+#include "tensorrt/companion_libraries.h"
 #include "tensorrt/network.h"
+#include "tensorrt/plugins.h"
 #include "tensorrt/progress_monitor.h"
 #include "tensorrt/trt_version.h"
 #include "tensorrt/type_mapping.h"
@@ -89,6 +91,35 @@ void refuseImplicitPrecision(const BuildOptions& options) {
 }
 #endif
 
+// TF32, version compatibility and hardware compatibility: plain flags, the same in 10.x and 11.x
+// (their enum values differ, which the names take care of).
+void applyCompatibility(nvinfer1::IBuilderConfig& config, const BuildOptions& options) {
+  // TensorRT sets kTF32 in every new config; -1 leaves it so.
+  if (options.tf32 == 0) config.clearFlag(nvinfer1::BuilderFlag::kTF32);
+  if (options.tf32 == 1) config.setFlag(nvinfer1::BuilderFlag::kTF32);
+  if (options.excludeLeanRuntime && !options.versionCompatible) {
+    throw BackendError(ErrorCode::kInvalidArgument, "excludeLeanRuntime applies to versionCompatible builds only");
+  }
+  if (options.versionCompatible) config.setFlag(nvinfer1::BuilderFlag::kVERSION_COMPATIBLE);
+  if (options.excludeLeanRuntime) config.setFlag(nvinfer1::BuilderFlag::kEXCLUDE_LEAN_RUNTIME);
+  switch (options.hardwareCompatibility) {
+    case HardwareCompatibility::kNone: break;
+    case HardwareCompatibility::kAmperePlus:
+      config.setHardwareCompatibilityLevel(nvinfer1::HardwareCompatibilityLevel::kAMPERE_PLUS);
+      break;
+    case HardwareCompatibility::kSameComputeCapability:
+#if TNRT_TRT_HAS_SAME_COMPUTE_CAPABILITY
+      config.setHardwareCompatibilityLevel(nvinfer1::HardwareCompatibilityLevel::kSAME_COMPUTE_CAPABILITY);
+      break;
+#else
+      throw BackendError(ErrorCode::kUnsupported,
+                         "hardware compatibility level 'sameComputeCapability' needs TensorRT 10.9 or later (this "
+                         "adapter was compiled for " + std::to_string(NV_TENSORRT_MAJOR) + "." +
+                             std::to_string(NV_TENSORRT_MINOR) + "); use 'ampereplus' or upgrade TensorRT");
+#endif
+  }
+}
+
 ParserError toParserError(const nvonnxparser::IParserError& e) {
   ParserError out;
   out.node = e.nodeName() ? e.nodeName() : "";
@@ -144,18 +175,34 @@ void setShapeValues(nvinfer1::IOptimizationProfile& profile, const InputProfile&
 
 }  // namespace
 
-std::shared_ptr<TrtBuilder> TrtBuilder::create(std::shared_ptr<LogSink> sink) {
+std::shared_ptr<TrtBuilder> TrtBuilder::create(std::shared_ptr<LogSink> sink, const CreateOptions& options) {
+  checkDeviceIndex(options.device);
+  // TensorRT's builder takes the GPU it builds for from the current device when it is created.
+  DeviceScope device(options.device);
   auto logger = std::make_shared<TrtLogger>(std::move(sink));
+  // Before anything is parsed: the ONNX parser looks plugin layers up in the registry.
+  registerStandardPlugins(*logger);
+  loadPluginLibraries(options.plugins, *logger);
+  // Before createInferBuilder, which opens the builder resource library by bare name.
+  const std::string& companions = preloadBuilderLibraries();
   const uint64_t mark = logger->mark();
   std::unique_ptr<nvinfer1::IBuilder> builder(nvinfer1::createInferBuilder(*logger));
   if (!builder) {
-    throw BackendError(ErrorCode::kUnavailable, logger->describeFailure("TensorRT could not create a builder", mark));
+    std::string message = logger->describeFailure("TensorRT could not create a builder", mark);
+    if (!companions.empty()) message += "\n" + companions;
+    throw BackendError(ErrorCode::kUnavailable, message);
   }
-  return std::make_shared<TrtBuilder>(std::move(logger), std::move(builder));
+  return std::make_shared<TrtBuilder>(std::move(logger), std::move(builder), options.device);
 }
 
-TrtBuilder::TrtBuilder(std::shared_ptr<TrtLogger> logger, std::unique_ptr<nvinfer1::IBuilder> builder)
-    : logger_(std::move(logger)), builder_(std::move(builder)) {}
+TrtBuilder::TrtBuilder(std::shared_ptr<TrtLogger> logger, std::unique_ptr<nvinfer1::IBuilder> builder, int device)
+    : logger_(std::move(logger)), builder_(std::move(builder)), device_(device) {}
+
+TrtBuilder::~TrtBuilder() {
+  DeviceScope device(device_, std::nothrow);
+  retired_.clear();
+  builder_.reset();
+}
 
 std::unique_ptr<Network> TrtBuilder::parseOnnx(const uint8_t* data, size_t size, const std::string& modelDir,
                                                const ParseOptions& options, std::vector<ParserError>* errors) {
@@ -187,6 +234,12 @@ std::unique_ptr<Network> TrtBuilder::parseOnnx(const uint8_t* data, size_t size,
         e.description = logger_->describeFailure("the ONNX parser failed without reporting an error", mark);
         errors->push_back(std::move(e));
       }
+      // The parser names the operator it found no plugin for, but not where it looked.
+      for (ParserError& e : *errors) {
+        if (!mentionsPlugin(e.description)) continue;
+        const char last = e.description.empty() ? '.' : e.description.back();
+        e.description += (last == '.' || last == '?' || last == '!' ? " " : ". ") + pluginSearchReport();
+      }
     }
     return nullptr;
   }
@@ -197,6 +250,7 @@ void TrtBuilder::retire(std::unique_ptr<nvonnxparser::IParser> parser,
                         std::unique_ptr<nvinfer1::INetworkDefinition> network) {
   std::unique_lock<std::mutex> idle(mutex_, std::try_to_lock);
   if (idle.owns_lock()) {
+    DeviceScope device(device_, std::nothrow);
     parser.reset();
     network.reset();
     destroyRetired();
@@ -307,6 +361,7 @@ BuildResult TrtBuilder::buildSerializedNetwork(const Network& network, const Bui
   }
 
   if (options.optimizationLevel >= 0) config->setBuilderOptimizationLevel(options.optimizationLevel);
+  applyCompatibility(*config, options);
 
 #if NV_TENSORRT_MAJOR < 11
   calibrator = applyPrecision(*config, trtNetwork->definition(), info, options);

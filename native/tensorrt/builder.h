@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "tensorrt/cuda_resources.h"
 #include "tensorrt/logger.h"
 
 namespace tnrt {
@@ -20,9 +21,11 @@ namespace trt {
 
 class TrtBuilder final : public Builder, public std::enable_shared_from_this<TrtBuilder> {
  public:
-  // Throws BackendError kUnavailable when TensorRT cannot create a builder.
-  static std::shared_ptr<TrtBuilder> create(std::shared_ptr<LogSink> sink);
-  TrtBuilder(std::shared_ptr<TrtLogger> logger, std::unique_ptr<nvinfer1::IBuilder> builder);
+  // Throws BackendError kUnavailable when TensorRT cannot create a builder, kInvalidArgument for
+  // a device the machine does not have or a plugin library that does not load.
+  static std::shared_ptr<TrtBuilder> create(std::shared_ptr<LogSink> sink, const CreateOptions& options);
+  TrtBuilder(std::shared_ptr<TrtLogger> logger, std::unique_ptr<nvinfer1::IBuilder> builder, int device);
+  ~TrtBuilder() override;
   TrtBuilder(const TrtBuilder&) = delete;
   TrtBuilder& operator=(const TrtBuilder&) = delete;
 
@@ -38,15 +41,19 @@ class TrtBuilder final : public Builder, public std::enable_shared_from_this<Trt
   void retire(std::unique_ptr<nvonnxparser::IParser> parser, std::unique_ptr<nvinfer1::INetworkDefinition> network);
 
  private:
-  // Holds mutex_; on release, first destroys what retire() handed over meanwhile.
+  // Holds mutex_, with the builder's device current and its logger active on this thread; on
+  // release, first destroys what retire() handed over meanwhile.
   class Lock {
    public:
-    explicit Lock(TrtBuilder& builder) : builder_(builder), lock_(builder.mutex_) {}
+    explicit Lock(TrtBuilder& builder)
+        : builder_(builder), lock_(builder.mutex_), device_(builder.device_), active_(*builder.logger_) {}
     ~Lock() { builder_.destroyRetired(); }
 
    private:
     TrtBuilder& builder_;
     std::lock_guard<std::mutex> lock_;
+    DeviceScope device_;
+    ActiveLoggerScope active_;
   };
   struct Retired {
     // Member order: the parser is destroyed before the network it points at.
@@ -56,9 +63,10 @@ class TrtBuilder final : public Builder, public std::enable_shared_from_this<Trt
   void destroyRetired();  // with mutex_ held
 
   // Destruction runs bottom-up: anything still retired, then the IBuilder, then the logger it
-  // was created with.
+  // was created with (the first two in the destructor, on the builder's device).
   std::shared_ptr<TrtLogger> logger_;
   std::unique_ptr<nvinfer1::IBuilder> builder_;
+  int device_;  // the CUDA device every call on builder_ and its networks runs on
   mutable std::mutex mutex_;
   std::mutex retiredMutex_;
   std::vector<Retired> retired_;  // handed over by retire() while mutex_ was held

@@ -23,10 +23,42 @@ void checkCuda(cudaError_t err, const char* what) {
   throw BackendError(ErrorCode::kInternal, std::string(what) + " failed: " + cudaErrorText(err));
 }
 
-CudaStream::CudaStream() { checkCuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate"); }
+void checkDeviceIndex(int device) {
+  int count = 0;
+  checkCuda(cudaGetDeviceCount(&count), "cudaGetDeviceCount");
+  if (device >= 0 && device < count) return;
+  throw BackendError(ErrorCode::kInvalidArgument,
+                     "device " + std::to_string(device) + " does not exist: CUDA sees " + std::to_string(count) +
+                         (count == 1 ? " device (0)" : " devices (0 to " + std::to_string(count - 1) + ")") +
+                         ". Pick one of those; CUDA_VISIBLE_DEVICES, if set, chooses and renumbers them");
+}
+
+DeviceScope::DeviceScope(int device) {
+  int current = 0;
+  checkCuda(cudaGetDevice(&current), "cudaGetDevice");
+  if (current == device) return;
+  checkCuda(cudaSetDevice(device), ("cudaSetDevice(" + std::to_string(device) + ")").c_str());
+  previous_ = current;
+}
+
+DeviceScope::DeviceScope(int device, std::nothrow_t) noexcept {
+  int current = 0;
+  if (cudaGetDevice(&current) != cudaSuccess || current == device) return;
+  if (cudaSetDevice(device) == cudaSuccess) previous_ = current;
+}
+
+DeviceScope::~DeviceScope() {
+  if (previous_ >= 0) (void)cudaSetDevice(previous_);
+}
+
+CudaStream::CudaStream(int device) : device_(device) {
+  DeviceScope scope(device_);
+  checkCuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+}
 
 CudaStream::~CudaStream() {
   if (stream_) {
+    DeviceScope scope(device_, std::nothrow);
     // A destructor cannot report failure; the stream is gone either way.
     (void)cudaStreamSynchronize(stream_);
     (void)cudaStreamDestroy(stream_);

@@ -6,6 +6,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
+#include <new>
 #include <string>
 
 #include "backend/backend.h"
@@ -18,11 +19,34 @@ void checkCuda(cudaError_t err, const char* what);
 // "cudaErrorNoDevice: no CUDA-capable device is detected"
 std::string cudaErrorText(cudaError_t err);
 
+// Throws BackendError kInvalidArgument when `device` is not a CUDA device of this machine,
+// saying how many there are.
+void checkDeviceIndex(int device);
+
+// Makes `device` the current CUDA device of this thread for the scope's life, and restores the
+// previous one after: every CUDA and TensorRT call of an object runs on the object's device,
+// whichever thread (the event loop, the libuv pool, a builder's thread) makes it, without
+// changing the device other code on that thread expects.
+class DeviceScope {
+ public:
+  // Throws BackendError kInternal when the device cannot be made current.
+  explicit DeviceScope(int device);
+  // For destructors: a failure is ignored (the teardown that follows fails on its own).
+  DeviceScope(int device, std::nothrow_t) noexcept;
+  ~DeviceScope();
+  DeviceScope(const DeviceScope&) = delete;
+  DeviceScope& operator=(const DeviceScope&) = delete;
+
+ private:
+  int previous_ = -1;  // -1: nothing to restore
+};
+
 // A non-blocking stream, so work on it never serializes with the legacy default stream that
-// other code in the process (or TensorRT's own initialization) may use.
+// other code in the process (or TensorRT's own initialization) may use. It belongs to
+// `device`, which it makes current to create and destroy itself.
 class CudaStream {
  public:
-  CudaStream();
+  explicit CudaStream(int device);
   ~CudaStream();
   CudaStream(const CudaStream&) = delete;
   CudaStream& operator=(const CudaStream&) = delete;
@@ -31,6 +55,7 @@ class CudaStream {
   void synchronize(const char* what) const;
 
  private:
+  int device_;
   cudaStream_t stream_ = nullptr;
 };
 

@@ -12,8 +12,8 @@ namespace trt {
 
 TrtEngine::TrtEngine(std::shared_ptr<TrtRuntime> runtime, std::unique_ptr<nvinfer1::ICudaEngine> engine,
                      uint64_t planBytes)
-    : runtime_(std::move(runtime)), engine_(std::move(engine)), planBytes_(planBytes) {
-  checkCuda(cudaGetDevice(&device_), "cudaGetDevice");
+    : runtime_(std::move(runtime)), engine_(std::move(engine)), device_(runtime_->device()), planBytes_(planBytes) {
+  DeviceScope device(device_);
   std::vector<TensorDesc> outputs;
   for (int32_t i = 0; i < engine_->getNbIOTensors(); ++i) {
     const char* name = engine_->getIOTensorName(i);
@@ -35,9 +35,19 @@ TrtEngine::TrtEngine(std::shared_ptr<TrtRuntime> runtime, std::unique_ptr<nvinfe
   io_.insert(io_.end(), std::make_move_iterator(outputs.begin()), std::make_move_iterator(outputs.end()));
 }
 
-int32_t TrtEngine::numOptimizationProfiles() const { return engine_->getNbOptimizationProfiles(); }
+TrtEngine::~TrtEngine() {
+  // Before the runtime (a member, released after this body), on the engine's device.
+  DeviceScope device(device_, std::nothrow);
+  engine_.reset();
+}
+
+int32_t TrtEngine::numOptimizationProfiles() const {
+  DeviceScope device(device_);
+  return engine_->getNbOptimizationProfiles();
+}
 
 InputProfile TrtEngine::profileShapes(int32_t profile, const std::string& input) const {
+  DeviceScope device(device_);
   const int32_t count = engine_->getNbOptimizationProfiles();
   if (profile < 0 || profile >= count) {
     throw BackendError(ErrorCode::kInvalidArgument, "optimization profile " + std::to_string(profile) +
@@ -77,6 +87,7 @@ InputProfile TrtEngine::profileShapes(int32_t profile, const std::string& input)
 }
 
 uint64_t TrtEngine::deviceMemorySize() const {
+  DeviceScope device(device_);
 #if TNRT_TRT_HAS_DEVICE_MEMORY_SIZE_V2
   const int64_t bytes = engine_->getDeviceMemorySizeV2();
   return bytes > 0 ? static_cast<uint64_t>(bytes) : 0;
@@ -85,9 +96,13 @@ uint64_t TrtEngine::deviceMemorySize() const {
 #endif
 }
 
-int32_t TrtEngine::numLayers() const { return engine_->getNbLayers(); }
+int32_t TrtEngine::numLayers() const {
+  DeviceScope device(device_);
+  return engine_->getNbLayers();
+}
 
 std::vector<uint8_t> TrtEngine::serialize() const {
+  DeviceScope device(device_);
   const uint64_t mark = logger().mark();
   std::unique_ptr<nvinfer1::IHostMemory> plan;
   {
@@ -104,6 +119,7 @@ std::unique_ptr<ExecutionContext> TrtEngine::createExecutionContext() {
 }
 
 std::unique_ptr<nvinfer1::IExecutionContext> TrtEngine::newTrtContext() {
+  DeviceScope device(device_);
   std::lock_guard<std::mutex> lock(mutex_);
   return std::unique_ptr<nvinfer1::IExecutionContext>(engine_->createExecutionContext());
 }

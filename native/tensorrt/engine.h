@@ -17,7 +17,9 @@ class TrtEngine final : public Engine, public std::enable_shared_from_this<TrtEn
  public:
   // Throws BackendError kUnsupported if an I/O tensor has a type we cannot name. `planBytes`
   // is the size of the plan it was deserialized from.
+  // Runs on its runtime's device, as every call does.
   TrtEngine(std::shared_ptr<TrtRuntime> runtime, std::unique_ptr<nvinfer1::ICudaEngine> engine, uint64_t planBytes);
+  ~TrtEngine() override;
   TrtEngine(const TrtEngine&) = delete;
   TrtEngine& operator=(const TrtEngine&) = delete;
 
@@ -43,7 +45,7 @@ class TrtEngine final : public Engine, public std::enable_shared_from_this<TrtEn
   // Creates the TensorRT context (nullptr when TensorRT refuses, e.g. out of device memory).
   std::unique_ptr<nvinfer1::IExecutionContext> newTrtContext();
   TrtLogger& logger() const { return runtime_->logger(); }
-  // The CUDA device the engine was deserialized on; its contexts must run there.
+  // The CUDA device the engine was deserialized on (its runtime's); its contexts run there.
   int device() const { return device_; }
 
  private:
@@ -51,7 +53,7 @@ class TrtEngine final : public Engine, public std::enable_shared_from_this<TrtEn
   std::shared_ptr<TrtRuntime> runtime_;
   std::unique_ptr<nvinfer1::ICudaEngine> engine_;
   std::vector<TensorDesc> io_;  // inputs first, then outputs, each in TensorRT's order
-  int device_ = 0;
+  int device_;
   uint64_t planBytes_ = 0;
   // Serializes the few non-const ICudaEngine calls (context creation, serialization).
   mutable std::mutex mutex_;

@@ -13,7 +13,11 @@
 #include "tensorrt/cuda_resources.h"
 #include "tensorrt/tensorrt_backend.h"
 
+#ifdef _WIN32
+#define TNRT_EXPORT extern "C" __declspec(dllexport)
+#else
 #define TNRT_EXPORT extern "C" __attribute__((visibility("default")))
+#endif
 
 namespace {
 
@@ -51,11 +55,21 @@ std::string unavailableReason() {
            "). Check `nvidia-smi`; a driver/kernel-module mismatch after an update needs a reboot";
   }
 
-  const int32_t loadedMajor = getInferLibVersion() / 10000;
-  if (loadedMajor != NV_TENSORRT_MAJOR) {
+  const int32_t loaded = getInferLibVersion();
+  if (loaded / 10000 != NV_TENSORRT_MAJOR) {
     return "the adapter was compiled for TensorRT " + std::to_string(NV_TENSORRT_MAJOR) + ", found TensorRT " +
            tnrt::trt::loadedTensorRtVersion() +
            ". Rebuild it with `npm rebuild tensorrt-node` (set TENSORRT_ROOT to the TensorRT install directory)";
+  }
+  // Same major, older release: the headers may declare members (vtable slots, enum values) the
+  // loaded library lacks, and calling one is a crash, not an error. Newer releases keep the ABI.
+  if (loaded < NV_TENSORRT_VERSION) {
+    const std::string compiled = std::to_string(NV_TENSORRT_MAJOR) + "." + std::to_string(NV_TENSORRT_MINOR) + "." +
+                                 std::to_string(NV_TENSORRT_PATCH);
+    return "the adapter was compiled against TensorRT " + compiled + " headers, but the libnvinfer loaded is TensorRT " +
+           tnrt::trt::loadedTensorRtVersion() + ", an older release that may lack what the adapter calls. Install TensorRT " +
+           compiled + " or newer, or rebuild the adapter against the installed one with `npm rebuild tensorrt-node` (set "
+           "TENSORRT_ROOT to its install directory)";
   }
   return {};
 }

@@ -10,12 +10,6 @@ namespace trt {
 
 namespace {
 
-// Runs in the member-initializer list so the stream is created on the engine's device.
-int selectDevice(int device) {
-  checkCuda(cudaSetDevice(device), "cudaSetDevice");
-  return device;
-}
-
 bool isDynamic(const Dims& d) {
   for (int64_t x : d)
     if (x < 0) return true;
@@ -25,7 +19,8 @@ bool isDynamic(const Dims& d) {
 }  // namespace
 
 TrtExecutionContext::TrtExecutionContext(std::shared_ptr<TrtEngine> engine)
-    : engine_(std::move(engine)), device_(selectDevice(engine_->device())) {
+    : engine_(std::move(engine)), device_(engine_->device()), stream_(device_) {
+  DeviceScope device(device_);
   const nvinfer1::ICudaEngine& trtEngine = engine_->engine();
   for (const TensorDesc& desc : engine_->ioTensors()) {
     IoSlot slot;
@@ -57,10 +52,13 @@ MemoryUsage TrtExecutionContext::memoryUsage() const {
 }
 
 TrtExecutionContext::~TrtExecutionContext() {
+  DeviceScope device(device_, std::nothrow);
   // Nothing is in flight after execute() returns, but make sure before the context and the
-  // buffers it points at are freed.
-  (void)cudaSetDevice(device_);
+  // buffers it points at are freed; then free them here, on the device (the stream frees
+  // itself on it, and the engine is the engine's business).
   (void)cudaStreamSynchronize(stream_.get());
+  context_.reset();
+  slots_.clear();
 }
 
 void TrtExecutionContext::setOptimizationProfile(int32_t profile) {
@@ -69,7 +67,7 @@ void TrtExecutionContext::setOptimizationProfile(int32_t profile) {
     throw BackendError(ErrorCode::kInvalidArgument, "optimization profile " + std::to_string(profile) +
                                                         " does not exist (the engine has " + std::to_string(count) + ")");
   }
-  checkCuda(cudaSetDevice(device_), "cudaSetDevice");
+  DeviceScope device(device_);
   const uint64_t mark = engine_->logger().mark();
   if (!context_->setOptimizationProfileAsync(profile, stream_.get())) {
     throw BackendError(ErrorCode::kInvalidArgument,
@@ -81,7 +79,8 @@ void TrtExecutionContext::setOptimizationProfile(int32_t profile) {
 }
 
 std::vector<HostTensor> TrtExecutionContext::execute(const std::vector<HostTensorView>& inputs) {
-  checkCuda(cudaSetDevice(device_), "cudaSetDevice");
+  DeviceScope device(device_);
+  ActiveLoggerScope active(engine_->logger());
   const uint64_t mark = engine_->logger().mark();
 
   // Check everything before touching the GPU, so a caller mistake costs nothing.

@@ -30,17 +30,28 @@ uint64_t TrtLogger::mark() const {
   return nextSequence_;
 }
 
-std::string TrtLogger::describeFailure(const std::string& what, uint64_t mark) const {
+std::string TrtLogger::errorsSince(uint64_t mark) const {
   std::string errors;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (const auto& entry : recentErrors_) {
-      if (entry.first >= mark) errors += "\n  " + entry.second;
-    }
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& entry : recentErrors_) {
+    if (entry.first >= mark) errors += "\n  " + entry.second;
   }
+  return errors;
+}
+
+std::string TrtLogger::describeFailure(const std::string& what, uint64_t mark) const {
+  const std::string errors = errorsSince(mark);
   if (errors.empty()) return what + " (TensorRT logged no error)";
   return what + "\nTensorRT reported:" + errors;
 }
+
+namespace {
+thread_local TrtLogger* tActiveLogger = nullptr;
+}  // namespace
+
+ActiveLoggerScope::ActiveLoggerScope(TrtLogger& logger) : previous_(tActiveLogger) { tActiveLogger = &logger; }
+ActiveLoggerScope::~ActiveLoggerScope() { tActiveLogger = previous_; }
+TrtLogger* ActiveLoggerScope::current() { return tActiveLogger; }
 
 }  // namespace trt
 }  // namespace tnrt

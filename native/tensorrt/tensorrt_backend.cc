@@ -27,12 +27,12 @@ BackendInfo TrtBackend::info() const {
   return info;
 }
 
-std::shared_ptr<Builder> TrtBackend::createBuilder(std::shared_ptr<LogSink> log) {
-  return TrtBuilder::create(std::move(log));
+std::shared_ptr<Builder> TrtBackend::createBuilder(std::shared_ptr<LogSink> log, const CreateOptions& options) {
+  return TrtBuilder::create(std::move(log), options);
 }
 
-std::shared_ptr<Runtime> TrtBackend::createRuntime(std::shared_ptr<LogSink> log) {
-  return TrtRuntime::create(std::move(log));
+std::shared_ptr<Runtime> TrtBackend::createRuntime(std::shared_ptr<LogSink> log, const CreateOptions& options) {
+  return TrtRuntime::create(std::move(log), options);
 }
 
 }  // namespace trt

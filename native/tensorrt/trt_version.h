@@ -18,3 +18,5 @@
 // values) appeared in 10.11; earlier 10.x has only the int32_t setShapeValues /
 // getProfileTensorValues, which 11.x removed.
 #define TNRT_TRT_HAS_SHAPE_VALUES_V2 TNRT_TRT_AT_LEAST(10, 11)
+// HardwareCompatibilityLevel::kSAME_COMPUTE_CAPABILITY appeared in 10.9.
+#define TNRT_TRT_HAS_SAME_COMPUTE_CAPABILITY TNRT_TRT_AT_LEAST(10, 9)

@@ -2,9 +2,9 @@
 // adapter and the double (not the sim), drives the double's fault injection through the whole
 // library, and checks that the double's contract checks abort with the rule's name.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -204,6 +204,39 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('the TensorRT double', () =>
       expect(info.reason).toMatch(new RegExp(`compiled for TensorRT ${process.env.TNRT_DOUBLE_TRT_MAJOR}, found TensorRT 9\\.0\\.0`));
     });
 
+    it('a libnvinfer older than the headers the adapter was compiled with: unavailable, naming both versions', () => {
+      const compiled = backends()[1]!.version; // the double reports its headers' version
+      const [major, minor, patch] = compiled.split('.').map(Number) as [number, number, number];
+      const encoded = major * 10000 + minor * 100 + patch;
+      const probe = (libVersion: number) => {
+        const r = run("import { backends } from './dist/index.js'; console.log(JSON.stringify(backends()[1]));", '', {
+          TNRT_DOUBLE_LIB_VERSION: String(libVersion),
+        });
+        return JSON.parse(r.stdout.trim().split('\n').pop()!);
+      };
+      if (encoded % 10000 > 0) {
+        const older = encoded - 1;
+        const olderText = `${major}.${Math.floor(older / 100) % 100}.${older % 100}`;
+        const info = probe(older);
+        expect(info.available).toBe(false);
+        expect(info.reason).toContain(`compiled against TensorRT ${compiled} headers, but the libnvinfer loaded is TensorRT ${olderText}`);
+        expect(info.reason).toMatch(/Install TensorRT .* or newer, or rebuild the adapter/);
+      }
+      // A newer release of the same major keeps the ABI: fine.
+      expect(probe(encoded + 100)).toMatchObject({ available: true, version: `${major}.${minor + 1}.${patch}` });
+    });
+
+    it('every adapter found is tried until one runs: a newer-major file that does not load falls through', async () => {
+      const { chooseAdapter, listAdapters } = await import('../../lib/backend.js');
+      const { native } = await import('../../lib/native.js');
+      const dir = mkdtempSync(join(tmpdir(), 'tnrt-adapters-'));
+      const newer = join(dir, `libtensorrt_node_trt${Number(process.env.TNRT_DOUBLE_TRT_MAJOR) + 1}.so`);
+      writeFileSync(newer, 'an adapter whose TensorRT is not installed');
+      const choice = chooseAdapter([...listAdapters(dir), adapter], (path) => native.probeBackend('tensorrt', path) as never);
+      expect(choice.path).toBe(adapter);
+      expect(choice.info.available).toBe(true);
+    });
+
     it('a libnvinfer without a symbol the adapter links: backend tensorrt is unavailable, saying why', () => {
       const r = run("import { backends } from './dist/index.js'; console.log(JSON.stringify(backends()[1]));", '', {
         LD_LIBRARY_PATH: `${join(dirname(adapter), 'missing-symbol')}:${process.env.LD_LIBRARY_PATH}`,
@@ -211,6 +244,58 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('the TensorRT double', () =>
       const info = JSON.parse(r.stdout.trim().split('\n').pop()!);
       expect(info.available).toBe(false);
       expect(info.reason).toMatch(/undefined symbol: createInferRuntime_INTERNAL/);
+    });
+
+    describe('TensorRT installed from a tarball: beside the adapter, not on LD_LIBRARY_PATH', () => {
+      // A directory laid out like TensorRT's tar package lib/: copies, since $ORIGIN is the
+      // directory a library was opened from. The adapter finds libnvinfer through its RUNPATH;
+      // libnvinfer (no RUNPATH, as since TensorRT 8.4) opens its builder resource by bare name.
+      const install = (withResource: boolean) => {
+        const from = dirname(adapter);
+        const dir = mkdtempSync(join(tmpdir(), 'tnrt-tarball-'));
+        for (const f of readdirSync(from)) {
+          const wanted = /^lib(nvinfer|nvonnxparser|cudart)\.so\.\d+$/.test(f) || f === basename(adapter) ||
+            (withResource && f.startsWith('libnvinfer_builder_resource.so.'));
+          if (wanted) copyFileSync(join(from, f), join(dir, f));
+        }
+        return dir;
+      };
+      const buildIn = (dir: string) => {
+        const r = run(`
+          import { readFileSync } from 'node:fs';
+          import { backends, buildEngine } from './dist/index.js';
+          const info = backends()[1];
+          let result;
+          try {
+            const plan = await buildEngine(readFileSync(process.env.MODEL), { backend: 'tensorrt', profiles: ${JSON.stringify(profiles)} });
+            result = { built: plan.length > 0 };
+          } catch (e) {
+            result = { error: e.message, name: e.name };
+          }
+          console.log(JSON.stringify({ available: info.available, ...result }));
+        `, '', { LD_LIBRARY_PATH: '', TENSORRT_NODE_ADAPTER: join(dir, basename(adapter)) });
+        expect(r.status, r.stderr).toBe(0);
+        return JSON.parse(r.stdout.trim().split('\n').pop()!);
+      };
+
+      it('builds: the builder resource beside libnvinfer is loaded by full path first', () => {
+        expect(buildIn(install(true))).toEqual({ available: true, built: true });
+      });
+
+      it('without the builder resource, a build fails naming the file, the directory and the fix', () => {
+        const dir = install(false);
+        const out = buildIn(dir);
+        // Engines built elsewhere still run: only building needs the resource.
+        expect(out.available).toBe(true);
+        expect(out.built).toBeUndefined();
+        expect(out.name).toBe('BackendUnavailableError');
+        // TensorRT's own error, then what tensorrt-node found and how to fix it.
+        expect(out.error).toMatch(/Unable to load library: libnvinfer_builder_resource\.so\.\d+\.\d+\.\d+/);
+        expect(out.error).toMatch(/builder needs libnvinfer_builder_resource\.so\.\d+\.\d+\.\d+/);
+        expect(out.error).toContain(dir);
+        expect(out.error).toMatch(/Install the complete TensorRT release/);
+        expect(out.error).toMatch(/add the directory that holds them to LD_LIBRARY_PATH/);
+      });
     });
 
     it('leaves no device memory, pinned memory or stream behind once everything is disposed', () => {

@@ -25,6 +25,7 @@ const CLASSES = [
   ['nvinfer1::apiv', 'VTimingCache'],
   ['nvinfer1::apiv', 'VBuilderConfig'],
   ['nvinfer1::apiv', 'VBuilder'],
+  ['nvinfer1', 'IPluginRegistry'],
   ['nvonnxparser', 'IParser'],
   ['nvonnxparser', 'IParserError'],
 ];
@@ -94,6 +95,8 @@ function pureVirtuals(name) {
     if (!/^virtual\b/.test(stmt) || !/=\s*0$/.test(stmt)) continue;
     const decl = stmt.replace(/^virtual\s+/, '').replace(/=\s*0$/, '').trim();
     const member = decl.slice(0, decl.indexOf('(')).trim().split(/[\s*&]+/).pop();
+    // A pure virtual destructor (IPluginRegistry's in 11.x) is defined by the header itself.
+    if (member.startsWith('~')) continue;
     decls.push({ decl, member });
   }
   if (decls.length === 0) throw new Error(`class ${name}: no pure virtual members found`);

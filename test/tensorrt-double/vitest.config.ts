@@ -1,6 +1,6 @@
 // Runs selected backend-agnostic suites on backend 'tensorrt': the real adapter
 // (native/tensorrt) over the TensorRT double. Started by scripts/test-tensorrt-double.mjs,
-// which builds both and sets TENSORRT_NODE_ADAPTER and LD_LIBRARY_PATH.
+// which builds both and sets TENSORRT_NODE_ADAPTER.
 import { defineConfig } from 'vitest/config';
 
 // The suites that run here; TNRT_DOUBLE_SUITES (comma-separated paths) overrides the list.
@@ -9,6 +9,7 @@ import { defineConfig } from 'vitest/config';
 // millisecond on the double; the other times a calibration histogram, not a backend.
 const SUITES = [
   'test/tensorrt-double/double.test.ts',
+  'test/tensorrt-double/options.test.ts',
   'test/build-and-run.test.ts',
   'test/api.test.ts',
   'test/errors.test.ts',

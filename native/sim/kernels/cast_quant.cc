@@ -15,20 +15,6 @@ namespace {
 
 // ---- scalar conversions ----
 
-uint16_t floatToBFloat16(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, 4);
-  if (std::isnan(f)) return static_cast<uint16_t>((bits >> 16) | 0x40);  // stay a (quiet) NaN
-  bits += 0x7FFF + ((bits >> 16) & 1);  // round to nearest even
-  return static_cast<uint16_t>(bits >> 16);
-}
-float bfloat16ToFloat(uint16_t h) {
-  const uint32_t bits = static_cast<uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
 // float8 e4m3fn: bias 7, no infinities, 0x7F/0xFF are NaN, largest finite 448.
 float fp8ToFloat(uint8_t b) {
   const int e = (b >> 3) & 0xF, m = b & 7;
@@ -178,6 +164,15 @@ void inferCast(const Node& node, const std::vector<ValueRef>& in, std::vector<Ou
   const DataType to = castTarget(node);
   dispatchAll(node, in[0].dtype, [](auto) {});
   (*out)[0].dtype = to;
+  (*out)[0].shape = *in[0].shape;
+}
+
+// CastLike (opset 15): Cast to the element type of input 1, whose contents are not read.
+void inferCastLike(const Node& node, const std::vector<ValueRef>& in, std::vector<OutputDesc>* out) {
+  requireInputs(node, in, 2, 2);
+  dispatchAll(node, in[0].dtype, [](auto) {});
+  dispatchAll(node, in[1].dtype, [](auto) {});
+  (*out)[0].dtype = in[1].dtype;
   (*out)[0].shape = *in[0].shape;
 }
 
@@ -392,6 +387,8 @@ void runDequantize(const Node& node, const std::vector<ValueRef>& in, const std:
 
 void registerCastQuantOps(OpRegistry& registry) {
   // Opset 1 named the target type with a string.
+  // CastLike runs Cast's kernel, which converts to whatever type its output has.
+  registry.add({"CastLike", 15, kMaxReviewedOpset, inferCastLike, runCast, false, 1, 1, {{15, 2, 2}}});
   registry.add({"Cast", 6, kMaxReviewedOpset, inferCast, runCast, false, 1, 1, {{1, 1, 1}}});
   // Before opset 7 Dropout had an is_test attribute whose default meant training.
   // Dropout took ratio and training_mode as optional inputs from opset 12; the quantize pair

@@ -277,7 +277,7 @@ void registerConcatSplitOps(OpRegistry& registry) {
   registry.add({"Split", 1, kMaxReviewedOpset, inferSplit, runSplit, false, 1, 1 << 16, {{1, 1, 2}, {2, 1, 1}, {13, 1, 2}}});
   registry.add({"Squeeze", 1, kMaxReviewedOpset, inferSqueeze, copyOrAlias, true, 1, 1, {{1, 1, 1}, {13, 1, 2}}});
   registry.add({"Unsqueeze", 1, kMaxReviewedOpset, inferUnsqueeze, copyOrAlias, true, 1, 1, {{1, 1, 1}, {13, 2, 2}}});
-  registry.add({"Shape", 1, kMaxReviewedOpset, inferShape, runShape, false, 1, 1, {{1, 1, 1}}});
+  registry.add({"Shape", 1, kMaxReviewedOpset, inferShape, runShape, false, 1, 1, {{1, 1, 1}}, nullptr, true});
 }
 
 }  // namespace sim

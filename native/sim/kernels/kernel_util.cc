@@ -65,6 +65,11 @@ void requireFloat(const Node& node, const ValueRef& v, const char* what) {
     throwDType(node, std::string(what) + " must be float32 or float16 but is " + dataTypeName(v.dtype));
 }
 
+void requireAnyFloat(const Node& node, const ValueRef& v, const char* what) {
+  if (v.dtype != DataType::kFloat32 && v.dtype != DataType::kFloat16 && v.dtype != DataType::kBFloat16)
+    throwDType(node, std::string(what) + " must be float32, float16 or bfloat16 but is " + dataTypeName(v.dtype));
+}
+
 void requireSameType(const Node& node, const std::vector<ValueRef>& inputs) {
   for (size_t i = 1; i < inputs.size(); ++i)
     if (inputs[i].present() && inputs[i].dtype != inputs[0].dtype)

@@ -49,6 +49,24 @@ struct Elem<Fp16> {
   static float load(const uint16_t* p, size_t i) { return halfToFloat(p[i]); }
   static void store(uint16_t* p, size_t i, float v) { p[i] = floatToHalf(v); }
 };
+// bfloat16, stored as uint16_t and computed in float like float16.
+struct Bf16 {};
+template <>
+struct Elem<Bf16> {
+  using Storage = uint16_t;
+  using Compute = float;
+  static float load(const uint16_t* p, size_t i) { return bfloat16ToFloat(p[i]); }
+  static void store(uint16_t* p, size_t i, float v) { p[i] = floatToBFloat16(v); }
+};
+// bool, one byte per element; any nonzero byte reads as true and stores write 0 or 1.
+struct Boolean {};
+template <>
+struct Elem<Boolean> {
+  using Storage = uint8_t;
+  using Compute = bool;
+  static bool load(const uint8_t* p, size_t i) { return p[i] != 0; }
+  static void store(uint8_t* p, size_t i, bool v) { p[i] = v ? 1 : 0; }
+};
 template <typename T>
 struct TypeTag {
   using type = T;
@@ -76,6 +94,31 @@ void dispatchFloat(const Node& node, DataType t, Fn&& fn) {
     default: throwDType(node, std::string("element type ") + dataTypeName(t) + " is not supported by this operator");
   }
 }
+
+// The float types with bfloat16 too: the operators added for issue 10 compute bfloat16 in
+// float32 like float16 and round at every bfloat16 output.
+template <typename Fn>
+void dispatchAnyFloat(const Node& node, DataType t, Fn&& fn) {
+  switch (t) {
+    case DataType::kFloat32: fn(TypeTag<float>{}); return;
+    case DataType::kFloat16: fn(TypeTag<Fp16>{}); return;
+    case DataType::kBFloat16: fn(TypeTag<Bf16>{}); return;
+    default: throwDType(node, std::string("element type ") + dataTypeName(t) + " is not supported by this operator");
+  }
+}
+
+// dispatchArithmetic plus bfloat16: every numeric type TensorRT has tensors of.
+template <typename Fn>
+void dispatchNumeric(const Node& node, DataType t, Fn&& fn) {
+  if (t == DataType::kBFloat16) {
+    fn(TypeTag<Bf16>{});
+    return;
+  }
+  dispatchArithmetic(node, t, fn);
+}
+
+// float32, float16 or bfloat16, else throwDType naming the input.
+void requireAnyFloat(const Node& node, const ValueRef& v, const char* what);
 
 // Integer arithmetic wraps like numpy instead of hitting signed-overflow undefined behavior.
 template <typename C>

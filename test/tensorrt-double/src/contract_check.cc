@@ -6,6 +6,7 @@
 //
 // "ok" runs everything in the documented order and exits 0; every other scenario breaks one
 // rule and should end in SIGABRT with "CONTRACT VIOLATION: <rule>" (or "not implemented").
+// "wrong-device" needs TNRT_DOUBLE_DEVICES=2.
 #include <NvInfer.h>
 #include <NvOnnxParser.h>
 #include <cuda_runtime_api.h>
@@ -167,7 +168,9 @@ int main(int argc, char** argv) {
   delete builder;
 
   auto* runtime = nvinfer1::createInferRuntime(logger);
-  auto* engine = runtime->deserializeCudaEngine(plan->data(), plan->size());
+  // Made on device 0; "wrong-device" (run with TNRT_DOUBLE_DEVICES=2) calls it from device 1.
+  if (scenario == "wrong-device") cudaSetDevice(1);
+  auto* engine = runtime->deserializeCudaEngine(plan->data(), plan->size());  // wrong-device: aborts
   delete plan;
   if (!engine) return fail("deserialize failed");
   if (scenario == "unimplemented") (void)engine->isRefittable();  // aborts

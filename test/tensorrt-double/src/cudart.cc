@@ -8,6 +8,10 @@
 //
 // Faults (TNRT_DOUBLE_FAULTS, comma-separated): noDriver, noDevice, oldDriver, cudaMalloc,
 // cudaMallocHost, cudaStreamCreate, cudaMemcpy.
+//
+// Devices: one (0), or TNRT_DOUBLE_DEVICES of them (at most 8). Each thread has a current device
+// (cudaSetDevice); allocations and streams belong to the device current when they were made,
+// and the TensorRT objects check that each of their calls runs with their device current.
 #include <cuda_runtime_api.h>
 
 #include <cstdio>
@@ -31,6 +35,7 @@ namespace {
 
 std::mutex gMutex;
 std::map<const char*, size_t> gDevice;  // base -> size
+std::map<const char*, int> gDeviceOf;   // base -> the device it was allocated on
 std::map<const char*, size_t> gPinned;
 struct Stream;
 std::map<const void*, std::shared_ptr<Stream>> gStreams;
@@ -43,8 +48,9 @@ thread_local cudaError_t tLastError = cudaSuccess;
 // Work queued on a stream runs in order, on whichever thread waits for it; `drain` keeps two
 // waiters from running the same stream's work at once.
 struct Stream {
-  explicit Stream(unsigned f) : flags(f) {}
+  Stream(unsigned f, int d) : flags(f), device(d) {}
   unsigned flags;
+  int device;  // current when the stream was created
   std::recursive_mutex drain;
   std::mutex queue;
   std::deque<std::function<bool()>> work;
@@ -101,6 +107,13 @@ bool inside(const std::map<const char*, size_t>& map, const void* ptr, size_t by
   if (base) *base = it->first;
   if (size) *size = it->second;
   return true;
+}
+
+// TNRT_DOUBLE_DEVICES: how many devices the machine has (default 1, at most 8).
+int deviceCount() {
+  const char* env = std::getenv("TNRT_DOUBLE_DEVICES");
+  const int n = env ? std::atoi(env) : 1;
+  return n < 1 ? 1 : n > 8 ? 8 : n;
 }
 
 cudaError_t fail(cudaError_t err) {
@@ -165,6 +178,22 @@ bool deviceAllocation(const void* ptr, const void** base, size_t* size) noexcept
   if (!inside(gDevice, ptr, 0, &b, size)) return false;
   if (base) *base = b;
   return true;
+}
+
+int currentDevice() noexcept { return tDevice; }
+
+int allocationDevice(const void* ptr) noexcept {
+  std::lock_guard<std::mutex> lock(gMutex);
+  const char* base = nullptr;
+  if (!inside(gDevice, ptr, 0, &base, nullptr)) return -1;
+  return gDeviceOf[base];
+}
+
+int streamDevice(const void* stream) noexcept {
+  if (stream == nullptr || stream == cudaStreamLegacy || stream == cudaStreamPerThread) return tDevice;
+  std::lock_guard<std::mutex> lock(gMutex);
+  auto it = gStreams.find(stream);
+  return it == gStreams.end() ? -1 : it->second->device;
 }
 
 bool liveStream(const void* stream) noexcept {
@@ -234,7 +263,7 @@ DOUBLE_EXPORT cudaError_t cudaGetDeviceCount(int* count) {
   if (fault("noDriver")) return fail(cudaErrorNoDevice);
   if (fault("oldDriver")) return fail(cudaErrorInsufficientDriver);
   if (fault("noDevice")) return fail(cudaErrorNoDevice);
-  *count = 1;
+  *count = deviceCount();
   return cudaSuccess;
 }
 
@@ -245,7 +274,7 @@ DOUBLE_EXPORT cudaError_t cudaGetDevice(int* device) {
 }
 
 DOUBLE_EXPORT cudaError_t cudaSetDevice(int device) {
-  if (device != 0) return fail(cudaErrorInvalidDevice);
+  if (device < 0 || device >= deviceCount()) return fail(cudaErrorInvalidDevice);
   tDevice = device;
   return cudaSuccess;
 }
@@ -303,6 +332,7 @@ DOUBLE_EXPORT cudaError_t cudaMalloc(void** ptr, size_t size) {
   std::memset(p, 0xCD, size);  // uninitialized device memory is not zero
   std::lock_guard<std::mutex> lock(gMutex);
   gDevice[static_cast<const char*>(p)] = size;
+  gDeviceOf[static_cast<const char*>(p)] = tDevice;
   *ptr = p;
   return cudaSuccess;
 }
@@ -317,6 +347,7 @@ DOUBLE_EXPORT cudaError_t cudaFree(void* ptr) {
               "cudaFree(" + hexPtr(ptr) + "): not a live device allocation (double free, or host/pinned memory)");
   }
   gDevice.erase(it);
+  gDeviceOf.erase(static_cast<const char*>(ptr));
   std::free(ptr);
   return cudaSuccess;
 }
@@ -440,7 +471,7 @@ DOUBLE_EXPORT cudaError_t cudaMemGetInfo(size_t* free, size_t* total) {
 DOUBLE_EXPORT cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned int flags) {
   if (!stream) return fail(cudaErrorInvalidValue);
   if (fault("cudaStreamCreate")) return fail(cudaErrorMemoryAllocation);
-  auto s = std::make_shared<Stream>(flags);
+  auto s = std::make_shared<Stream>(flags, tDevice);
   std::lock_guard<std::mutex> lock(gMutex);
   gStreams[s.get()] = s;
   *stream = reinterpret_cast<cudaStream_t>(s.get());

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "double_plugins.h"
 #include "sim/timing_cache.h"
 
 namespace tnrt_double {
@@ -137,7 +138,9 @@ bool DoubleNetwork::getFlag(nvinfer1::NetworkDefinitionCreationFlag flag) const 
   return (flags_ & (1U << static_cast<uint32_t>(flag))) != 0;
 }
 
-bool DoubleNetwork::setParsed(std::unique_ptr<tnrt::Network> sim, const Logger& logger) {
+bool DoubleNetwork::setParsed(std::unique_ptr<tnrt::Network> sim, std::vector<std::string> plugins,
+                              const Logger& logger) {
+  plugins_ = std::move(plugins);
   const tnrt::NetworkInfo info = sim->info();
   for (const auto& t : info.inputs) {
     nvinfer1::DataType type;
@@ -419,7 +422,7 @@ void DoubleConfig::setBuilderOptimizationLevel(int32_t level) noexcept {
 // ---- IBuilder ---------------------------------------------------------------------------------
 
 DoubleBuilder::DoubleBuilder(nvinfer1::ILogger* logger)
-    : logger_(logger), sink_(std::make_shared<SimLogSink>(logger)), sim_(simBackend()->createBuilder(sink_)) {
+    : logger_(logger), sink_(std::make_shared<SimLogSink>(logger)), sim_(simBackend()->createBuilder(sink_, {})) {
   mImpl = this;
 }
 
@@ -518,6 +521,17 @@ nvinfer1::IHostMemory* DoubleBuilder::build(DoubleNetwork& net, DoubleConfig& cf
   }
   // TensorRT logs from its own threads while it builds: the logger must be thread-safe.
   std::thread([this] { logger_.info("the TensorRT double builds on the sim"); }).join();
+  // What the double records but cannot compute differently; tests read these lines.
+  const char* level = "kNONE";
+  switch (cfg.getHardwareCompatibilityLevel()) {
+    case nvinfer1::HardwareCompatibilityLevel::kAMPERE_PLUS: level = "kAMPERE_PLUS"; break;
+    case nvinfer1::HardwareCompatibilityLevel::kNONE: break;
+    default: level = "kSAME_COMPUTE_CAPABILITY"; break;
+  }
+  logger_.info(std::string("TensorRT double build flags: kTF32 ") + (cfg.getFlag(nvinfer1::BuilderFlag::kTF32) ? "on" : "off") +
+               ", kVERSION_COMPATIBLE " + (cfg.getFlag(nvinfer1::BuilderFlag::kVERSION_COMPATIBLE) ? "on" : "off") +
+               ", kEXCLUDE_LEAN_RUNTIME " + (cfg.getFlag(nvinfer1::BuilderFlag::kEXCLUDE_LEAN_RUNTIME) ? "on" : "off") +
+               ", hardware compatibility level " + level + ", device " + std::to_string(currentDevice()));
   tnrt::BuildResult result;
   try {
     result = sim_->buildSerializedNetwork(*net.sim(), options);
@@ -529,7 +543,12 @@ nvinfer1::IHostMemory* DoubleBuilder::build(DoubleNetwork& net, DoubleConfig& cf
     throw;
   }
   if (cfg.timingCache()) cfg.timingCache()->replace(result.timingCache);
-  return new DoubleHostMemory(wrapPlan(result.plan));
+  PlanInfo plan;
+  plan.tf32 = cfg.getFlag(nvinfer1::BuilderFlag::kTF32);
+  plan.versionCompatible = cfg.getFlag(nvinfer1::BuilderFlag::kVERSION_COMPATIBLE);
+  plan.excludeLeanRuntime = plan.versionCompatible && cfg.getFlag(nvinfer1::BuilderFlag::kEXCLUDE_LEAN_RUNTIME);
+  plan.plugins = net.plugins();
+  return new DoubleHostMemory(wrapPlan(result.plan, plan));
 }
 
 // ---- nvonnxparser::IParser --------------------------------------------------------------------
@@ -567,11 +586,21 @@ bool DoubleParser::parse(void const* data, size_t size, const char* modelPath) n
     modelDir = slash == std::string::npos ? std::string() : path.substr(0, slash);
   }
   try {
+    // Operators the sim does not know are looked up as plugins, as TensorRT's parser does.
+    DoublePluginRegistry::Import imported =
+        DoublePluginRegistry::instance().importPluginNodes(static_cast<const uint8_t*>(data), size, logger_);
+    if (!imported.errors.empty()) {
+      for (const auto& e : imported.errors) {
+        logger_.error("ModelImporter: node " + e.node + " (" + e.op + "): " + e.description);
+        errors_.push_back(std::make_unique<DoubleParserError>(e));
+      }
+      return false;
+    }
     tnrt::ParseOptions options;
     options.stronglyTyped = network_.stronglyTyped();
     std::vector<tnrt::ParserError> errors;
-    std::unique_ptr<tnrt::Network> sim =
-        network_.builder().sim().parseOnnx(static_cast<const uint8_t*>(data), size, modelDir, options, &errors);
+    std::unique_ptr<tnrt::Network> sim = network_.builder().sim().parseOnnx(
+        imported.model.data(), imported.model.size(), modelDir, options, &errors);
     if (!sim) {
       for (const auto& e : errors) {
         logger_.error("ModelImporter: " + (e.node.empty() ? std::string() : "node " + e.node + " (" + e.op + "): ") +
@@ -580,7 +609,7 @@ bool DoubleParser::parse(void const* data, size_t size, const char* modelPath) n
       }
       return false;
     }
-    return network_.setParsed(std::move(sim), logger_);
+    return network_.setParsed(std::move(sim), std::move(imported.plugins), logger_);
   } catch (const std::exception& ex) {
     tnrt::ParserError e;
     e.description = ex.what();

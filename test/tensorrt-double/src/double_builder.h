@@ -47,18 +47,21 @@ class DoubleNetwork final : public nvinfer1::INetworkDefinition, public nvinfer1
 
   DoubleBuilder& builder() const { return builder_; }
   bool stronglyTyped() const;
-  // Called by the parser once the sim has read the model.
-  bool setParsed(std::unique_ptr<tnrt::Network> sim, const Logger& logger);
+  // Called by the parser once the sim has read the model; `plugins`: the plugin creators its
+  // layers use.
+  bool setParsed(std::unique_ptr<tnrt::Network> sim, std::vector<std::string> plugins, const Logger& logger);
+  const std::vector<std::string>& plugins() const { return plugins_; }
   const tnrt::Network* sim() const { return sim_.get(); }
   Children& parsers() { return parsers_; }
   void check(const char* member) const { alive_.check(member); }
 
  private:
-  Alive alive_{"INetworkDefinition"};
+  Alive alive_{"INetworkDefinition", Alive::kOnDevice};
   DoubleBuilder& builder_;
   nvinfer1::NetworkDefinitionCreationFlags flags_;
   std::unique_ptr<tnrt::Network> sim_;
   std::vector<std::unique_ptr<DoubleTensor>> inputs_, outputs_;
+  std::vector<std::string> plugins_;
   int32_t layers_ = 0;
   Children parsers_;
 };
@@ -125,10 +128,23 @@ class DoubleConfig final : public nvinfer1::IBuilderConfig, public nvinfer1::api
   nvinfer1::IInt8Calibrator* getInt8Calibrator() const noexcept override { return calibrator_; }
 #endif
   nvinfer1::BuilderFlags getFlags() const noexcept override { return flags_; }
-  void setFlag(nvinfer1::BuilderFlag flag) noexcept override { flags_ |= 1U << static_cast<uint32_t>(flag); }
+  void setFlag(nvinfer1::BuilderFlag flag) noexcept override {
+    alive_.check("setFlag");
+    flags_ |= 1U << static_cast<uint32_t>(flag);
+  }
+  void clearFlag(nvinfer1::BuilderFlag flag) noexcept override {
+    alive_.check("clearFlag");
+    flags_ &= ~(1U << static_cast<uint32_t>(flag));
+  }
   bool getFlag(nvinfer1::BuilderFlag flag) const noexcept override {
+    alive_.check("getFlag");
     return (flags_ & (1U << static_cast<uint32_t>(flag))) != 0;
   }
+  void setHardwareCompatibilityLevel(nvinfer1::HardwareCompatibilityLevel level) noexcept override {
+    alive_.check("setHardwareCompatibilityLevel");
+    hardwareLevel_ = level;
+  }
+  nvinfer1::HardwareCompatibilityLevel getHardwareCompatibilityLevel() const noexcept override { return hardwareLevel_; }
   int32_t addOptimizationProfile(nvinfer1::IOptimizationProfile const* profile) noexcept override;
   int32_t getNbOptimizationProfiles() const noexcept override { return static_cast<int32_t>(profiles_.size()); }
   nvinfer1::ITimingCache* createTimingCache(void const* blob, std::size_t size) const noexcept override;
@@ -152,9 +168,11 @@ class DoubleConfig final : public nvinfer1::IBuilderConfig, public nvinfer1::api
   void check(const char* member) const { alive_.check(member); }
 
  private:
-  Alive alive_{"IBuilderConfig"};
+  Alive alive_{"IBuilderConfig", Alive::kOnDevice};
   DoubleBuilder& builder_;
-  nvinfer1::BuilderFlags flags_ = 0;
+  // As TensorRT's: a new config has kTF32 set.
+  nvinfer1::BuilderFlags flags_ = 1U << static_cast<uint32_t>(nvinfer1::BuilderFlag::kTF32);
+  nvinfer1::HardwareCompatibilityLevel hardwareLevel_ = nvinfer1::HardwareCompatibilityLevel::kNONE;
   std::vector<const DoubleProfile*> profiles_;
   DoubleTimingCache* timingCache_ = nullptr;
   std::map<std::string, uint64_t> pools_;
@@ -190,7 +208,7 @@ class DoubleBuilder final : public nvinfer1::IBuilder, public nvinfer1::apiv::St
  private:
   nvinfer1::IHostMemory* build(DoubleNetwork& network, DoubleConfig& config);
 
-  Alive alive_{"IBuilder"};
+  Alive alive_{"IBuilder", Alive::kOnDevice};
   Logger logger_;
   std::shared_ptr<SimLogSink> sink_;
   std::shared_ptr<tnrt::Builder> sim_;
@@ -234,7 +252,7 @@ class DoubleParser final : public nvonnxparser::StubIParser {
   }
 
  private:
-  Alive alive_{"IParser"};
+  Alive alive_{"IParser", Alive::kOnDevice};
   DoubleNetwork& network_;
   Logger logger_;
   std::vector<std::unique_ptr<DoubleParserError>> errors_;

@@ -83,19 +83,41 @@ std::string dimsText(const nvinfer1::Dims& d) {
 
 namespace {
 constexpr char kPlanMagic[8] = {'T', 'N', 'R', 'T', 'D', 'B', 'L', '\0'};
-constexpr size_t kPlanHeader = 12;
+constexpr size_t kPlanHeader = 12;  // magic, major
+constexpr uint32_t kFlagVersionCompatible = 1, kFlagExcludeLeanRuntime = 2, kFlagTf32 = 4;
+
+void putU32(std::vector<uint8_t>& out, uint32_t v) {
+  const size_t at = out.size();
+  out.resize(at + 4);
+  std::memcpy(out.data() + at, &v, 4);
+}
+
+bool getU32(const uint8_t*& p, const uint8_t* end, uint32_t* v) {
+  if (end - p < 4) return false;
+  std::memcpy(v, p, 4);
+  p += 4;
+  return true;
+}
 }  // namespace
 
-std::vector<uint8_t> wrapPlan(const std::vector<uint8_t>& simEngine) {
+std::vector<uint8_t> wrapPlan(const std::vector<uint8_t>& simEngine, const PlanInfo& info) {
   std::vector<uint8_t> out(kPlanHeader);
   std::memcpy(out.data(), kPlanMagic, 8);
   const uint32_t major = NV_TENSORRT_MAJOR;
   std::memcpy(out.data() + 8, &major, 4);
+  putU32(out, (info.versionCompatible ? kFlagVersionCompatible : 0) |
+                  (info.excludeLeanRuntime ? kFlagExcludeLeanRuntime : 0) | (info.tf32 ? kFlagTf32 : 0));
+  putU32(out, static_cast<uint32_t>(info.plugins.size()));
+  for (const std::string& name : info.plugins) {
+    putU32(out, static_cast<uint32_t>(name.size()));
+    out.insert(out.end(), name.begin(), name.end());
+  }
   out.insert(out.end(), simEngine.begin(), simEngine.end());
   return out;
 }
 
-bool unwrapPlan(const uint8_t* data, size_t size, const uint8_t** simEngine, size_t* simSize, std::string* why) {
+bool unwrapPlan(const uint8_t* data, size_t size, const uint8_t** simEngine, size_t* simSize, PlanInfo* info,
+                std::string* why) {
   if (!data || size < kPlanHeader || std::memcmp(data, kPlanMagic, 8) != 0) {
     *why = "the serialized engine is not a TensorRT plan (magic tag mismatch)";
     return false;
@@ -107,8 +129,24 @@ bool unwrapPlan(const uint8_t* data, size_t size, const uint8_t** simEngine, siz
            std::to_string(NV_TENSORRT_MAJOR) + ".x (version tag mismatch)";
     return false;
   }
-  *simEngine = data + kPlanHeader;
-  *simSize = size - kPlanHeader;
+  const uint8_t* p = data + kPlanHeader;
+  const uint8_t* end = data + size;
+  uint32_t flags = 0, count = 0;
+  *why = "the plan is truncated (its header)";
+  if (!getU32(p, end, &flags) || !getU32(p, end, &count) || count > 1024) return false;
+  info->versionCompatible = (flags & kFlagVersionCompatible) != 0;
+  info->excludeLeanRuntime = (flags & kFlagExcludeLeanRuntime) != 0;
+  info->tf32 = (flags & kFlagTf32) != 0;
+  info->plugins.clear();
+  for (uint32_t i = 0; i < count; ++i) {
+    uint32_t length = 0;
+    if (!getU32(p, end, &length) || static_cast<size_t>(end - p) < length) return false;
+    info->plugins.emplace_back(reinterpret_cast<const char*>(p), length);
+    p += length;
+  }
+  why->clear();
+  *simEngine = p;
+  *simSize = static_cast<size_t>(end - p);
   return true;
 }
 

@@ -54,11 +54,22 @@ nvinfer1::Dims toTrtDims(const tnrt::Dims& d);
 tnrt::Dims fromTrtDims(const nvinfer1::Dims& d);
 std::string dimsText(const nvinfer1::Dims& d);
 
+// What a double plan records beside the sim engine: the builder flags that change how it loads
+// or computes, and the plugins its layers use.
+struct PlanInfo {
+  bool versionCompatible = false;   // kVERSION_COMPATIBLE: carries a lean runtime (host code)...
+  bool excludeLeanRuntime = false;  // ...unless kEXCLUDE_LEAN_RUNTIME left it out
+  bool tf32 = false;                // kTF32 (TNRT_DOUBLE_TF32=1 then rounds float32 outputs)
+  std::vector<std::string> plugins;  // plugin creators its layers need at deserialization
+};
+
 // A double plan is the sim engine behind a small header naming the double and the TensorRT
-// major it was built for, so a plan of another major is refused as TensorRT refuses it.
-std::vector<uint8_t> wrapPlan(const std::vector<uint8_t>& simEngine);
+// major it was built for (so a plan of another major is refused as TensorRT refuses it), then
+// the PlanInfo.
+std::vector<uint8_t> wrapPlan(const std::vector<uint8_t>& simEngine, const PlanInfo& info);
 // Returns false and says why when `data` is not a plan of this double.
-bool unwrapPlan(const uint8_t* data, size_t size, const uint8_t** simEngine, size_t* simSize, std::string* why);
+bool unwrapPlan(const uint8_t* data, size_t size, const uint8_t** simEngine, size_t* simSize, PlanInfo* info,
+                std::string* why);
 
 // Counts the live objects made by a parent, so the parent's destruction can check TensorRT's
 // rule that it outlives them.
@@ -73,22 +84,34 @@ class Children {
 };
 
 // Every double object starts with a live marker that its destructor clears, so a call
-// through a destroyed object (in memory not yet reused) is reported, not silently run.
+// through a destroyed object (in memory not yet reused) is reported, not silently run. A
+// device-bound object (builder, network, config, parser, runtime, engine, context) belongs to
+// the CUDA device current when it was made, and each check also checks that that device is
+// current on the calling thread, as every call of such an object must run on its device.
 class Alive {
  public:
-  Alive(const char* kind) : kind_(kind) {}
+  enum DeviceBound { kOnDevice };
+  explicit Alive(const char* kind) : kind_(kind) {}
+  Alive(const char* kind, DeviceBound) : kind_(kind), device_(currentDevice()) {}
   ~Alive() { magic_ = 0xDEADDEADu; }
   void check(const char* member) const {
     if (magic_ != kMagic) {
       violation("no use of a TensorRT object after it is destroyed",
                 std::string(kind_) + "::" + member + " called on a destroyed object");
     }
+    if (device_ >= 0 && currentDevice() != device_) {
+      violation("every call of a TensorRT object runs with the object's CUDA device current (cudaSetDevice)",
+                std::string(kind_) + "::" + member + " called with device " + std::to_string(currentDevice()) +
+                    " current; the object belongs to device " + std::to_string(device_));
+    }
   }
+  int device() const { return device_; }
 
  private:
   static constexpr uint32_t kMagic = 0x7D0B1E5u;
   uint32_t magic_ = kMagic;
   const char* kind_;
+  int device_ = -1;  // -1: not bound to a device
 };
 
 // The IHostMemory the double returns: plans and serialized timing caches.

@@ -24,6 +24,12 @@ TNRT_DOUBLE_API bool fault(const char* name) noexcept;
 // Where "device" memory from cudaMalloc lives: true and the allocation's base and size when
 // `ptr` points into one.
 TNRT_DOUBLE_API bool deviceAllocation(const void* ptr, const void** base, size_t* size) noexcept;
+// The calling thread's current device (cudaSetDevice), the device an allocation was made on
+// (-1 if `ptr` is not device memory), and the device a stream was created on (-1 if not live).
+TNRT_DOUBLE_API int currentDevice() noexcept;
+TNRT_DOUBLE_API int allocationDevice(const void* ptr) noexcept;
+TNRT_DOUBLE_API int streamDevice(const void* stream) noexcept;
+
 // Whether `stream` is a stream created by cudaStreamCreate* and not yet destroyed (the
 // default and per-thread streams count).
 TNRT_DOUBLE_API bool liveStream(const void* stream) noexcept;

@@ -2,6 +2,8 @@
 #include <NvInfer.h>
 #include <NvInferVersion.h>
 
+#include <dlfcn.h>
+
 #include <cstdlib>
 #include <string>
 
@@ -22,6 +24,12 @@ bool versionMatches(int32_t version, nvinfer1::ILogger* logger, const char* what
   return false;
 }
 
+// As the real libnvinfer does: the builder resource library of this very release, opened by
+// bare name. The double's libnvinfer, like the real one since 8.4, has no RUNPATH, so the name
+// is found only on the process's search path (LD_LIBRARY_PATH, an executable's DT_RPATH,
+// ld.so.cache) or because the application already loaded that soname.
+bool loadBuilderResource(nvinfer1::ILogger* logger);
+
 }  // namespace
 
 DOUBLE_EXPORT int32_t getInferLibVersion() noexcept {
@@ -30,9 +38,29 @@ DOUBLE_EXPORT int32_t getInferLibVersion() noexcept {
   return NV_TENSORRT_VERSION;
 }
 
+namespace {
+
+bool loadBuilderResource(nvinfer1::ILogger* logger) {
+  const int32_t v = getInferLibVersion();
+  const std::string name = "libnvinfer_builder_resource.so." + std::to_string(v / 10000) + "." +
+                           std::to_string(v / 100 % 100) + "." + std::to_string(v % 100);
+  // Never closed, as TensorRT keeps it; a second dlopen only counts a reference.
+  void* handle = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
+  const char* why = handle ? nullptr : dlerror();
+  if (handle && !dlsym(handle, "tnrt_double_builder_resource")) why = "not the double's builder resource library";
+  if (!why) return true;
+  // Real TensorRT's words (libLoader): "Error Code 6: API Usage Error (Unable to load library: ...)".
+  Logger(logger).error("createInferBuilder: Error Code 6: API Usage Error (Unable to load library: " + name + ": " +
+                       why + ")");
+  return false;
+}
+
+}  // namespace
+
 DOUBLE_EXPORT void* createInferBuilder_INTERNAL(void* logger, int32_t version) noexcept {
   auto* log = static_cast<nvinfer1::ILogger*>(logger);
   if (!versionMatches(version, log, "createInferBuilder")) return nullptr;
+  if (!loadBuilderResource(log)) return nullptr;
   if (fault("createBuilder")) {
     Logger(log).error("createInferBuilder: injected fault: createBuilder");
     return nullptr;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "double_plugins.h"
 #include "sim/shape_inference.h"
 #include "sim/sim_engine.h"
 
@@ -38,6 +39,20 @@ tnrt::Dims dataDependent(tnrt::Dims shape) {
   return shape;
 }
 
+// TF32 keeps float32's exponent and 10 of its 23 mantissa bits: round to nearest, ties to
+// even, as tensor cores do with their inputs (applied here to the outputs, for the size of error).
+void roundToTf32(std::vector<uint8_t>& bytes) {
+  for (size_t i = 0; i + 4 <= bytes.size(); i += 4) {
+    uint32_t bits;
+    std::memcpy(&bits, bytes.data() + i, 4);
+    if ((bits & 0x7F800000u) != 0x7F800000u) {  // leave inf and NaN alone
+      const uint32_t lsb = (bits >> 13) & 1u;
+      bits = (bits + 0xFFFu + lsb) & ~0x1FFFu;
+    }
+    std::memcpy(bytes.data() + i, &bits, 4);
+  }
+}
+
 }  // namespace
 
 // ---- OneThread --------------------------------------------------------------------------------
@@ -59,7 +74,7 @@ OneThread::Scope::~Scope() {
 // ---- IRuntime ---------------------------------------------------------------------------------
 
 DoubleRuntime::DoubleRuntime(nvinfer1::ILogger* logger)
-    : logger_(logger), sink_(std::make_shared<SimLogSink>(logger)), sim_(simBackend()->createRuntime(sink_)) {
+    : logger_(logger), sink_(std::make_shared<SimLogSink>(logger)), sim_(simBackend()->createRuntime(sink_, {})) {
   mImpl = this;
 }
 
@@ -82,10 +97,29 @@ nvinfer1::ICudaEngine* DoubleRuntime::deserializeCudaEngine(void const* blob, st
   const uint8_t* simBytes = nullptr;
   size_t simSize = 0;
   std::string why;
-  if (!unwrapPlan(static_cast<const uint8_t*>(blob), size, &simBytes, &simSize, &why)) {
+  PlanInfo plan;
+  if (!unwrapPlan(static_cast<const uint8_t*>(blob), size, &simBytes, &simSize, &plan, &why)) {
     logger_.error("IRuntime::deserializeCudaEngine: Error Code 1: Serialization (" + why + ")");
     return nullptr;
   }
+  // A version-compatible plan loads the lean runtime it carries and runs it in this process:
+  // TensorRT refuses unless the application said it trusts such code.
+  if (plan.versionCompatible && !plan.excludeLeanRuntime && !hostCodeAllowed_) {
+    logger_.error("IRuntime::deserializeCudaEngine: Error Code 1: Serialization (the plan is version compatible and "
+                  "carries a lean runtime, host code this runtime is not allowed to run: setEngineHostCodeAllowed(true) "
+                  "to load it)");
+    return nullptr;
+  }
+  for (const std::string& name : plan.plugins) {
+    if (!DoublePluginRegistry::instance().has(name)) {
+      logger_.error("IPluginRegistry::getCreator: Error Code 4: API Usage Error (Cannot find plugin: " + name +
+                    ", version: 1, namespace:.)");
+      logger_.error("IRuntime::deserializeCudaEngine: Error Code 1: Serialization (a layer needs plugin " + name +
+                    ", which is not registered)");
+      return nullptr;
+    }
+  }
+  logger_.info("TensorRT double: deserializing on device " + std::to_string(currentDevice()));
   try {
     // The plan is the adapter's to size-check (TensorRT checks its own sizes); the sim's default
     // limit applies to the engine it wraps.
@@ -111,7 +145,7 @@ nvinfer1::ICudaEngine* DoubleRuntime::deserializeCudaEngine(void const* blob, st
                     " bytes of weights failed)");
       return nullptr;
     }
-    return new DoubleEngine(*this, std::move(sim), std::move(io), weights);
+    return new DoubleEngine(*this, std::move(sim), std::move(io), weights, std::move(plan));
   } catch (const std::exception& e) {
     logger_.error(std::string("IRuntime::deserializeCudaEngine: Error Code 1: Serialization (") + e.what() + ")");
     return nullptr;
@@ -121,8 +155,9 @@ nvinfer1::ICudaEngine* DoubleRuntime::deserializeCudaEngine(void const* blob, st
 // ---- ICudaEngine ------------------------------------------------------------------------------
 
 DoubleEngine::DoubleEngine(DoubleRuntime& runtime, std::shared_ptr<tnrt::Engine> sim, std::vector<Io> io,
-                           void* weights)
-    : runtime_(runtime),
+                           void* weights, PlanInfo plan)
+    : plan_(std::move(plan)),
+      runtime_(runtime),
       sim_(std::move(sim)),
       simEngine_(dynamic_cast<const tnrt::sim::SimEngine*>(sim_.get())),
       io_(std::move(io)),
@@ -157,7 +192,7 @@ int32_t DoubleEngine::getNbLayers() const noexcept {
 nvinfer1::IHostMemory* DoubleEngine::serialize() const noexcept {
   alive_.check("serialize");
   try {
-    return new DoubleHostMemory(wrapPlan(sim_->serialize()));
+    return new DoubleHostMemory(wrapPlan(sim_->serialize(), plan_));
   } catch (const std::exception& e) {
     logger().error(std::string("ICudaEngine::serialize: ") + e.what());
     return nullptr;
@@ -198,6 +233,16 @@ size_t DoubleEngine::getDeviceMemorySize() const noexcept {
 int64_t DoubleEngine::getDeviceMemorySizeV2() const noexcept {
   alive_.check("getDeviceMemorySizeV2");
   return static_cast<int64_t>(sim_->deviceMemorySize());
+}
+
+bool DoubleEngine::roundsToTf32() const {
+  const char* on = std::getenv("TNRT_DOUBLE_TF32");
+  if (!plan_.tf32 || !on || std::strcmp(on, "1") != 0 || !simEngine_) return false;
+  for (const auto& node : simEngine_->graph().nodes) {
+    if (node.opType == "MatMul" || node.opType == "Gemm" || node.opType == "Conv" || node.opType == "ConvTranspose")
+      return true;
+  }
+  return false;
 }
 
 int32_t DoubleEngine::getNbOptimizationProfiles() const noexcept {
@@ -602,6 +647,11 @@ bool DoubleContext::enqueueV3(cudaStream_t stream) noexcept {
   alive_.check("enqueueV3");
   OneThread::Scope scope(thread_, kOneThreadRule, "enqueueV3");
   if (!liveStream(stream)) violation("CUDA calls take live streams", "enqueueV3 on stream " + hexPtr(stream) + ", which is not live");
+  if (streamDevice(stream) != engine_.device()) {
+    violation("enqueueV3 takes a stream of the context's device",
+              "the stream was created on device " + std::to_string(streamDevice(stream)) + "; the context runs on device " +
+                  std::to_string(engine_.device()));
+  }
   if (fault("enqueue")) {
     engine_.logger().error("IExecutionContext::enqueueV3: Error Code 1: Cuda Runtime (injected fault: enqueue)");
     return false;
@@ -623,6 +673,11 @@ bool DoubleContext::run(cudaStream_t stream) {
     const void* base = nullptr;
     size_t size = 0;
     const bool device = deviceAllocation(p, &base, &size);
+    if (device && allocationDevice(p) != engine_.device()) {
+      violation("I/O tensors live in device memory of the context's device",
+                what + " at " + hexPtr(p) + " was allocated on device " + std::to_string(allocationDevice(p)) +
+                    "; the context runs on device " + std::to_string(engine_.device()));
+    }
     if (!device || static_cast<const char*>(p) + bytes > static_cast<const char*>(base) + size ||
         reinterpret_cast<uintptr_t>(p) % 256 != 0) {
       violation(bufferRule, what + " at " + hexPtr(p) + " needs " + std::to_string(bytes) + " bytes for shape " +
@@ -717,6 +772,10 @@ bool DoubleContext::run(cudaStream_t stream) {
         simProfile_ = profile;
       }
       std::vector<tnrt::HostTensor> results = sim_->execute(views);
+      if (engine_.roundsToTf32()) {
+        for (tnrt::HostTensor& r : results)
+          if (r.dtype == tnrt::DataType::kFloat32) roundToTf32(r.data);
+      }
       for (tnrt::HostTensor& r : results) {
         const Out* o = nullptr;
         for (const Out& candidate : outs)

@@ -47,12 +47,18 @@ class DoubleRuntime final : public nvinfer1::IRuntime, public nvinfer1::apiv::St
   int32_t getNbDLACores() const noexcept override { return 0; }
   bool setMaxThreads(int32_t) noexcept override { return true; }
   int32_t getMaxThreads() const noexcept override { return 1; }
+  void setEngineHostCodeAllowed(bool allowed) noexcept override {
+    alive_.check("setEngineHostCodeAllowed");
+    hostCodeAllowed_ = allowed;
+  }
+  bool getEngineHostCodeAllowed() const noexcept override { return hostCodeAllowed_; }
 
   const Logger& logger() const { return logger_; }
   Children& engines() { return engines_; }
 
  private:
-  Alive alive_{"IRuntime"};
+  Alive alive_{"IRuntime", Alive::kOnDevice};
+  bool hostCodeAllowed_ = false;  // TensorRT's default
   Logger logger_;
   std::shared_ptr<SimLogSink> sink_;
   std::shared_ptr<tnrt::Runtime> sim_;
@@ -71,7 +77,8 @@ class DoubleEngine final : public nvinfer1::ICudaEngine, public nvinfer1::apiv::
   };
 
   // `weights`: the device memory the engine's weights occupy (cudaMalloc'd; freed with it).
-  DoubleEngine(DoubleRuntime& runtime, std::shared_ptr<tnrt::Engine> sim, std::vector<Io> io, void* weights);
+  DoubleEngine(DoubleRuntime& runtime, std::shared_ptr<tnrt::Engine> sim, std::vector<Io> io, void* weights,
+               PlanInfo plan);
   ~DoubleEngine() noexcept override;
 
   nvinfer1::ICudaEngine* getPImpl() noexcept override { return this; }
@@ -117,9 +124,16 @@ class DoubleEngine final : public nvinfer1::ICudaEngine, public nvinfer1::apiv::
   const Logger& logger() const { return runtime_.logger(); }
   tnrt::Engine& sim() const { return *sim_; }
   Children& contexts() { return contexts_; }
+  int device() const { return alive_.device(); }
+  // Whether float32 outputs come out rounded to TF32, as tensor-core matrix math leaves them:
+  // built with kTF32, the network multiplies matrices (MatMul, Gemm, Conv, ConvTranspose), and
+  // TNRT_DOUBLE_TF32=1 asks for it (off by default, so suites comparing with float32
+  // references keep their tolerances).
+  bool roundsToTf32() const;
 
  private:
-  Alive alive_{"ICudaEngine"};
+  Alive alive_{"ICudaEngine", Alive::kOnDevice};
+  PlanInfo plan_;
   DoubleRuntime& runtime_;
   std::shared_ptr<tnrt::Engine> sim_;
   const tnrt::sim::SimEngine* simEngine_;
@@ -170,7 +184,7 @@ class DoubleContext final : public nvinfer1::IExecutionContext, public nvinfer1:
   // active profile. Aborts when a shape tensor's address is device memory.
   bool shapeValues(const char* member, std::vector<std::vector<int64_t>>* values, bool* unset) const;
 
-  Alive alive_{"IExecutionContext"};
+  Alive alive_{"IExecutionContext", Alive::kOnDevice};
   DoubleEngine& engine_;
   void* activations_;
   std::unique_ptr<tnrt::ExecutionContext> sim_;

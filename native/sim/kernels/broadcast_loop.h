@@ -1,0 +1,61 @@
+// The broadcasting loop every element-wise binary operator shares (arithmetic, comparisons,
+// logic, Where's operands): out = op(a, b) with numpy broadcasting.
+#pragma once
+
+#include "kernel_util.h"
+
+namespace tnrt {
+namespace sim {
+
+// out = op(a, b) with a and b broadcast to out's shape. Each operand has its own element
+// traits (EA, EB, EO), so mixed-type operators (Pow's exponent) and float accumulators share
+// this one loop.
+template <typename EA, typename EB, typename EO, typename Op>
+void broadcastLoop(const void* dataA, const Dims& shapeA, const void* dataB, const Dims& shapeB, void* dataOut,
+                   const Dims& os, Op op) {
+  const auto* pa = static_cast<const typename EA::Storage*>(dataA);
+  const auto* pb = static_cast<const typename EB::Storage*>(dataB);
+  auto* po = static_cast<typename EO::Storage*>(dataOut);
+  const int64_t n = volume(os);
+  if (n <= 0) return;
+  const int64_t na = volume(shapeA), nb = volume(shapeB);
+  // Fast paths: equal volumes mean identical layouts once broadcast; scalars need no indexing.
+  if (na == n && nb == n) {
+    for (int64_t i = 0; i < n; ++i) EO::store(po, i, op(EA::load(pa, i), EB::load(pb, i)));
+    return;
+  }
+  if (na == n && nb == 1) {
+    auto vb = EB::load(pb, 0);
+    for (int64_t i = 0; i < n; ++i) EO::store(po, i, op(EA::load(pa, i), vb));
+    return;
+  }
+  if (na == 1 && nb == n) {
+    auto va = EA::load(pa, 0);
+    for (int64_t i = 0; i < n; ++i) EO::store(po, i, op(va, EB::load(pb, i)));
+    return;
+  }
+  // General case: walk the outer dims with an odometer; the innermost dim is a strided loop.
+  const size_t rank = os.size();
+  int64_t sa[kMaxRank], sb[kMaxRank], idx[kMaxRank] = {};
+  broadcastStrides(shapeA, os, sa);
+  broadcastStrides(shapeB, os, sb);
+  const int64_t inner = os[rank - 1];
+  const int64_t ia = sa[rank - 1], ib = sb[rank - 1];
+  int64_t offA = 0, offB = 0;
+  for (int64_t o = 0; o < n; o += inner) {
+    for (int64_t j = 0; j < inner; ++j)
+      EO::store(po, static_cast<size_t>(o + j), op(EA::load(pa, static_cast<size_t>(offA + j * ia)),
+                                                  EB::load(pb, static_cast<size_t>(offB + j * ib))));
+    for (size_t d = rank - 1; d-- > 0;) {
+      offA += sa[d];
+      offB += sb[d];
+      if (++idx[d] < os[d]) break;
+      offA -= sa[d] * os[d];
+      offB -= sb[d] * os[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+}  // namespace sim
+}  // namespace tnrt

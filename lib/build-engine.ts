@@ -11,7 +11,7 @@ import { HARDWARE_COMPATIBILITY_LEVELS, type HardwareCompatibilityLevel, type Me
 import type { DeviceAndPluginOptions } from './create-options.js';
 import { InvalidArgumentError } from './errors.js';
 import { getDefaultLogger, type Logger } from './logger.js';
-import type { ShapeRange } from './optimization-profile.js';
+import type { ShapeRange, ValueRange } from './optimization-profile.js';
 import { parseShapeSpec, type ShapeMap } from './shapes.js';
 import { convertToFloat16 } from './precision/float16.js';
 import { type Int8Options, quantizeInt8 } from './precision/int8.js';
@@ -39,8 +39,12 @@ export interface BuildEngineOptions extends DeviceAndPluginOptions {
   logger?: Logger;
   /** Fixes dynamic dimensions: one profile with min = opt = max. "x:1x3x224x224,..." or a map. */
   shapes?: ShapeMap | string;
-  /** Optimization profiles: each maps input names to { min, opt, max }. */
-  profiles?: Record<string, ShapeRange>[];
+  /**
+   * Optimization profiles: each maps input names to { min, opt, max } dimensions, or, for a
+   * shape-tensor input (TensorInfo.isShapeTensor), to { values: { min, opt, max } }: the range
+   * of its values, one per element.
+   */
+  profiles?: Record<string, ProfileEntry>[];
   /** Memory pool limits in bytes, e.g. { workspace: 1 << 30 }. */
   memoryPoolLimits?: Partial<Record<MemoryPoolType, number>>;
   /**
@@ -71,6 +75,9 @@ export interface BuildEngineOptions extends DeviceAndPluginOptions {
   onProgress?: (event: ProgressEvent) => void;
   signal?: AbortSignal;
 }
+
+/** One input's entry in buildEngine's `profiles`: dimensions, values (shape tensors), or both. */
+export type ProfileEntry = ShapeRange | { values: ValueRange } | (ShapeRange & { values: ValueRange });
 
 export interface BuildEngineResult {
   /** The serialized engine. */
@@ -157,7 +164,7 @@ export async function buildEngineWithCache(model: string | Uint8Array | ArrayBuf
     if (options.excludeLeanRuntime) config.setFlag('excludeLeanRuntime');
     if (options.hardwareCompatibility !== undefined) config.setHardwareCompatibilityLevel(options.hardwareCompatibility);
 
-    const ranges: Record<string, ShapeRange>[] = [];
+    const ranges: Record<string, ProfileEntry>[] = [];
     if (options.shapes !== undefined) {
       const shapes = typeof options.shapes === 'string' ? parseShapeSpec(options.shapes) : expectObject(options.shapes, 'shapes') as ShapeMap;
       const fixed: Record<string, ShapeRange> = {};
@@ -169,7 +176,13 @@ export async function buildEngineWithCache(model: string | Uint8Array | ArrayBuf
     }
     for (const entry of ranges) {
       const profile = builder.createOptimizationProfile();
-      for (const [name, range] of Object.entries(expectObject(entry, 'profile'))) profile.setDimensions(name, range as ShapeRange);
+      for (const [name, range] of Object.entries(expectObject(entry, 'profile'))) {
+        const given = expectObject(range, `profile entry '${name}'`) as Partial<ShapeRange> & { values?: ValueRange };
+        if (given.values !== undefined) profile.setShapeValues(name, given.values);
+        if (given.values === undefined || given.min !== undefined || given.opt !== undefined || given.max !== undefined) {
+          profile.setDimensions(name, given as ShapeRange);
+        }
+      }
       // Inputs the spec leaves out that are static need no range; a missing dynamic one is
       // reported by the builder with the input's name.
       if (profile.inputs.length > 0) config.addOptimizationProfile(profile);

@@ -8,7 +8,7 @@ import type { CalibrationSession } from './calibration/calibrators.js';
 import { awaitNative, callNative, CancelledError, InvalidArgumentError, ShapeError, UnsupportedError } from './errors.js';
 import { getDefaultLogger, Logger } from './logger.js';
 import { native, type NativeBuilder, type NativeBuildOptions, type NativeProgressEvent } from './native.js';
-import { NetworkDefinition } from './network-definition.js';
+import { NetworkDefinition, type TensorInfo } from './network-definition.js';
 import { OnnxParser } from './onnx-parser.js';
 import { OptimizationProfile } from './optimization-profile.js';
 import { NativeResource } from './resource.js';
@@ -202,7 +202,9 @@ export class Builder extends NativeResource {
 function profilesFor(network: NetworkDefinition, config: BuilderConfig): NativeBuildOptions['profiles'] {
   const dynamic = network.inputs.filter((i) => i.shape.some((d) => d < 0));
   const profiles = config.optimizationProfiles;
+  const shapeTensors = network.inputs.filter((i) => i.isShapeTensor);
   if (profiles.length === 0) {
+    if (shapeTensors.length > 0) throw new ShapeError(`${needsValues(shapeTensors[0]!)}; the config has no optimization profile`);
     if (dynamic.length === 0) return [];
     const list = dynamic.map((i) => `'${i.name}' [${i.shape.join(', ')}]`).join(', ');
     throw new ShapeError(`input${dynamic.length > 1 ? 's' : ''} ${list} ha${dynamic.length > 1 ? 've' : 's'} dynamic dimensions: add an optimization profile (config.addOptimizationProfile) or fix the shapes (buildEngine's 'shapes' option)`);
@@ -212,9 +214,20 @@ function profilesFor(network: NetworkDefinition, config: BuilderConfig): NativeB
     for (const name of profile.inputs) {
       if (!known.has(name)) throw new InvalidArgumentError(`optimization profile ${p} sets '${name}', which is not an input of the network (inputs: ${[...known.keys()].join(', ')})`);
     }
-    const inputs = [];
+    const inputs: NativeBuildOptions['profiles'][number]['inputs'] = [];
     for (const input of network.inputs) {
-      const range = profile.getDimensions(input.name);
+      const values = profile.getShapeValues(input.name);
+      if (values && !input.isShapeTensor) {
+        throw new InvalidArgumentError(`optimization profile ${p} gives values for '${input.name}', which is not a shape tensor (shape values apply to int32/int64 inputs of rank 0 or 1 whose values decide tensor shapes); give it min/opt/max dimensions with setDimensions instead`);
+      }
+      if (input.isShapeTensor) {
+        if (!values) throw new ShapeError(`${needsValues(input)}; optimization profile ${p} has none`);
+        const count = input.shape.reduce((a, d) => a * d, 1);
+        if (values.min.length !== count) {
+          throw new ShapeError(`optimization profile ${p} gives shape tensor '${input.name}' ${values.min.length} values but it has ${count} elements (shape [${input.shape.join(', ')}])`);
+        }
+      }
+      const range = profile.getDimensions(input.name) ?? (values && { min: input.shape, opt: input.shape, max: input.shape });
       if (!range) {
         if (input.shape.some((d) => d < 0)) throw new ShapeError(`optimization profile ${p} has no range for the dynamic input '${input.name}' [${input.shape.join(', ')}]`);
         continue;
@@ -227,8 +240,18 @@ function profilesFor(network: NetworkDefinition, config: BuilderConfig): NativeB
           throw new ShapeError(`optimization profile ${p}: dimension ${i} of '${input.name}' is fixed at ${d} by the network but the profile gives [${range.min[i]}, ${range.max[i]}]`);
         }
       });
-      inputs.push({ name: input.name, min: [...range.min], opt: [...range.opt], max: [...range.max] });
+      inputs.push({
+        name: input.name,
+        min: [...range.min],
+        opt: [...range.opt],
+        max: [...range.max],
+        ...(values && { minValues: [...values.min], optValues: [...values.opt], maxValues: [...values.max] }),
+      });
     }
     return { inputs };
   });
+}
+
+function needsValues(input: TensorInfo): string {
+  return `input '${input.name}' is a shape tensor (its values decide tensor shapes, so TensorRT reads it on the host and builds for a range of values): give the min/opt/max of its values in every optimization profile with profile.setShapeValues('${input.name}', { min, opt, max }) (buildEngine: profiles: [{ ${input.name}: { values: { min, opt, max } } }])`;
 }

@@ -7,7 +7,7 @@ import { awaitNative, callNative, InvalidArgumentError } from './errors.js';
 import { ExecutionContext } from './execution-context.js';
 import type { NativeEngine } from './native.js';
 import { toTensorInfo, type TensorInfo } from './network-definition.js';
-import type { ShapeRange } from './optimization-profile.js';
+import type { ShapeRange, ValueRange } from './optimization-profile.js';
 import { NativeResource } from './resource.js';
 import { expectInteger } from './validate.js';
 
@@ -20,6 +20,7 @@ export class Engine extends NativeResource {
   readonly #native: NativeEngine;
   readonly #io: readonly IOTensorInfo[];
   readonly #profiles: readonly ReadonlyMap<string, ShapeRange>[];
+  readonly #values: readonly ReadonlyMap<string, ValueRange>[];
 
   /** @internal made by Runtime.deserializeCudaEngine */
   constructor(parent: NativeResource, engine: NativeEngine, backend: BackendName) {
@@ -29,15 +30,22 @@ export class Engine extends NativeResource {
     // Metadata is immutable: read it once so validation on every execute() is pure JS.
     this.#io = Object.freeze(engine.ioTensors().map((d) => Object.freeze({ ...toTensorInfo(d), mode: d.mode })));
     const profiles: ReadonlyMap<string, ShapeRange>[] = [];
+    const values: ReadonlyMap<string, ValueRange>[] = [];
     const count = engine.numOptimizationProfiles();
     for (let p = 0; p < count; p++) {
       const map = new Map<string, ShapeRange>();
+      const valueMap = new Map<string, ValueRange>();
       for (const t of this.#io) {
-        if (t.mode === 'input') map.set(t.name, Object.freeze(engine.profileShapes(p, t.name)));
+        if (t.mode !== 'input') continue;
+        const { min, opt, max, minValues, optValues, maxValues } = engine.profileShapes(p, t.name);
+        map.set(t.name, Object.freeze({ min, opt, max }));
+        if (minValues && optValues && maxValues) valueMap.set(t.name, Object.freeze({ min: minValues, opt: optValues, max: maxValues }));
       }
       profiles.push(map);
+      values.push(valueMap);
     }
     this.#profiles = profiles;
+    this.#values = values;
   }
 
   /** Every input and output, inputs first. */
@@ -74,6 +82,16 @@ export class Engine extends NativeResource {
     const range = this.#profiles[profile]!.get(input);
     if (!range) throw new InvalidArgumentError(`'${input}' is not an input of this engine (inputs: ${this.inputs.map((i) => i.name).join(', ')})`);
     return range;
+  }
+
+  /**
+   * The range of a shape-tensor input's values in a profile (as ICudaEngine.getProfileTensorValuesV2),
+   * or undefined for an input that is not a shape tensor (see IOTensorInfo.isShapeTensor).
+   * @throws InvalidArgumentError for an unknown input or profile index
+   */
+  getProfileShapeValues(input: string, profile = 0): ValueRange | undefined {
+    this.getProfileShape(input, profile);
+    return this.#values[profile]!.get(input);
   }
 
   /** Bytes of device memory (the sim: host scratch memory) a context needs at the largest shapes. */

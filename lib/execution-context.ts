@@ -8,6 +8,7 @@ import { STORAGE } from './dtype.js';
 import type { Engine, IOTensorInfo } from './engine.js';
 import { callNative, DataTypeError, fromNativeError, InvalidArgumentError, ShapeError } from './errors.js';
 import type { NativeExecutionContext, NativeHostTensor } from './native.js';
+import type { ValueRange } from './optimization-profile.js';
 import { NativeResource } from './resource.js';
 import { Tensor } from './tensor.js';
 import { expectDims, expectInteger, expectObject, expectString } from './validate.js';
@@ -21,6 +22,8 @@ interface InputCheck {
   max: readonly number[];
   /** Set by setInputShape. */
   fixed: readonly number[] | undefined;
+  /** For a shape tensor: the range of its values under the active profile. */
+  values: ValueRange | undefined;
 }
 
 export class ExecutionContext extends NativeResource {
@@ -42,7 +45,7 @@ export class ExecutionContext extends NativeResource {
   #checksFor(profile: number): InputCheck[] {
     return this.engine.inputs.map((info) => {
       const range = this.engine.getProfileShape(info.name, profile);
-      return { info, min: range.min, max: range.max, fixed: undefined };
+      return { info, min: range.min, max: range.max, fixed: undefined, values: this.engine.getProfileShapeValues(info.name, profile) };
     });
   }
 
@@ -151,6 +154,20 @@ export class ExecutionContext extends NativeResource {
     }
   }
 
+  /** A shape tensor's values must lie in the range the engine was built for, as on TensorRT. */
+  #checkValues(name: string, range: ValueRange, tensor: Tensor): void {
+    const data = tensor.data as Int32Array | BigInt64Array;
+    for (let i = 0; i < range.min.length; i++) {
+      const v = Number(data[i]!);
+      if (v < range.min[i]! || v > range.max[i]!) {
+        throw new ShapeError(
+          `shape tensor '${name}' value ${i} is ${data[i]}, outside optimization profile ${this.#profile}'s range [${range.min[i]}, ${range.max[i]}] ` +
+            `(min values [${range.min.join(', ')}], max values [${range.max.join(', ')}])`,
+        );
+      }
+    }
+  }
+
   #prepare(feeds: Feeds): NativeHostTensor[] {
     expectObject(feeds, 'feeds');
     const inputs: NativeHostTensor[] = [];
@@ -171,6 +188,7 @@ export class ExecutionContext extends NativeResource {
         throw new ShapeError(`input '${info.name}' was set to [${set.join(', ')}] with setInputShape but received dims [${tensor.dims.join(', ')}]`);
       }
       this.#checkShape(check, tensor.dims);
+      if (check.values) this.#checkValues(check.info.name, check.values, tensor);
       inputs.push({ name: info.name, dtype: tensor.dtype, shape: tensor.dims as number[], data: tensor.data });
     }
     if (Object.keys(feeds).length !== given) {

@@ -4,7 +4,7 @@
  * installed and on the built-in CPU simulator everywhere else.
  */
 export { backends, type BackendInfo, type BackendName, type BackendOption } from './backend.js';
-export { buildEngine, buildEngineWithCache, type BuildEngineOptions, type BuildEngineResult } from './build-engine.js';
+export { buildEngine, buildEngineWithCache, type BuildEngineOptions, type BuildEngineResult, type ProfileEntry } from './build-engine.js';
 export { Builder, type BuilderOptions, type BuildCallOptions, type NetworkOptions } from './builder.js';
 export {
   CALIBRATION_ALGORITHMS,
@@ -66,7 +66,7 @@ export { type LoadedModel, parseModel, readModel, type ReadModelOptions, writeMo
 export { convertToFloat16, type Float16Options } from './precision/float16.js';
 export { type CalibrationData, type CalibrationFeeds, type Int8Options, type NodeSelection, quantizeInt8 } from './precision/int8.js';
 export { QUANTIZABLE_OPS } from './precision/qdq-plan.js';
-export { OptimizationProfile, type ShapeRange } from './optimization-profile.js';
+export { OptimizationProfile, type ShapeRange, type ValueRange } from './optimization-profile.js';
 export { Runtime, type RuntimeOptions } from './runtime.js';
 export type { DeviceAndPluginOptions } from './create-options.js';
 export { formatShapeSpec, parseShapeSpec, type ShapeMap } from './shapes.js';

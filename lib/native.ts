@@ -14,6 +14,8 @@ export interface NativeTensorDesc {
   /** -1 for dynamic dimensions. */
   shape: number[];
   mode: 'input' | 'output';
+  /** An input whose values decide shapes (TensorRT's isShapeInferenceIO; kept in host memory). */
+  isShapeTensor: boolean;
 }
 
 export interface NativeBackendInfo {
@@ -47,7 +49,7 @@ export interface NativeCalibrator {
 }
 
 export interface NativeBuildOptions {
-  profiles: { inputs: { name: string; min: number[]; opt: number[]; max: number[] }[] }[];
+  profiles: { inputs: { name: string; min: number[]; opt: number[]; max: number[]; minValues?: number[]; optValues?: number[]; maxValues?: number[] }[] }[];
   memoryPoolLimits: Record<string, number>;
   maxTensorBytes?: number;
   timingCache?: Uint8Array;
@@ -110,7 +112,8 @@ export interface NativeExecutionContext {
 export interface NativeEngine {
   ioTensors(): NativeTensorDesc[];
   numOptimizationProfiles(): number;
-  profileShapes(profile: number, input: string): { min: number[]; opt: number[]; max: number[] };
+  /** minValues/optValues/maxValues only for a shape-tensor input. */
+  profileShapes(profile: number, input: string): { min: number[]; opt: number[]; max: number[]; minValues?: number[]; optValues?: number[]; maxValues?: number[] };
   deviceMemorySize(): number;
   numLayers(): number;
   serialize(): Promise<Uint8Array>;

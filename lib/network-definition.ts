@@ -12,10 +12,18 @@ export interface TensorInfo {
   name: string;
   dtype: DataType;
   shape: readonly number[];
+  /**
+   * True for a shape-tensor input: an int32/int64 input of rank 0 or 1 whose values decide the
+   * shapes of other tensors (it feeds Reshape's shape, Expand, Tile's repeats, ConstantOfShape,
+   * Slice's bounds, Pad's pads or Resize's sizes). TensorRT reads it on the host
+   * (isShapeInferenceIO, TensorLocation kHOST), and every optimization profile must give the
+   * range of its values with OptimizationProfile.setShapeValues.
+   */
+  isShapeTensor: boolean;
 }
 
 export function toTensorInfo(d: NativeTensorDesc): TensorInfo {
-  return { name: d.name, dtype: d.dtype, shape: Object.freeze([...d.shape]) };
+  return { name: d.name, dtype: d.dtype, shape: Object.freeze([...d.shape]), isShapeTensor: d.isShapeTensor === true };
 }
 
 export class NetworkDefinition extends NativeResource {

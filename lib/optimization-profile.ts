@@ -3,7 +3,7 @@
  * input, as TensorRT's IOptimizationProfile.
  */
 import { ShapeError } from './errors.js';
-import { expectDims, expectString } from './validate.js';
+import { expectDims, expectString, invalid } from './validate.js';
 
 export interface ShapeRange {
   min: readonly number[];
@@ -11,8 +11,12 @@ export interface ShapeRange {
   max: readonly number[];
 }
 
+/** min/opt/max values of a shape-tensor input, one entry per element (values may be negative). */
+export type ValueRange = ShapeRange;
+
 export class OptimizationProfile {
   readonly #inputs = new Map<string, ShapeRange>();
+  readonly #values = new Map<string, ValueRange>();
 
   /**
    * Sets the range of one input.
@@ -40,8 +44,44 @@ export class OptimizationProfile {
     return this.#inputs.get(input);
   }
 
-  /** Inputs with a range, in the order they were set. */
-  get inputs(): string[] {
-    return [...this.#inputs.keys()];
+  /**
+   * Sets the range of a shape-tensor input's values (see TensorInfo.isShapeTensor), as
+   * TensorRT's IOptimizationProfile.setShapeValuesV2: `min`, `opt` and `max` hold one value per
+   * element of the input (one for a rank-0 input), in row-major order. The engine is built for these values, and execute() refuses a value
+   * outside [min, max] with ShapeError. The input's dimensions are fixed, so no setDimensions
+   * is needed for it.
+   * @throws ShapeError unless min <= opt <= max elementwise with equal lengths;
+   *   InvalidArgumentError unless every value is a safe integer
+   */
+  setShapeValues(input: string, range: ValueRange): this {
+    expectString(input, 'input name');
+    const min = expectValues(range?.min, `min values of '${input}'`);
+    const opt = expectValues(range?.opt, `opt values of '${input}'`);
+    const max = expectValues(range?.max, `max values of '${input}'`);
+    if (min.length !== opt.length || opt.length !== max.length || min.length === 0) {
+      throw new ShapeError(`min, opt and max values of '${input}' must have the same number of entries, at least one (got ${min.length}, ${opt.length}, ${max.length})`);
+    }
+    for (let i = 0; i < min.length; i++) {
+      if (!(min[i]! <= opt[i]! && opt[i]! <= max[i]!)) {
+        throw new ShapeError(`shape values of '${input}' need min <= opt <= max in every entry; entry ${i} has ${min[i]}, ${opt[i]}, ${max[i]}`);
+      }
+    }
+    this.#values.set(input, { min, opt, max });
+    return this;
   }
+
+  /** The value range set for `input` with setShapeValues, if any. */
+  getShapeValues(input: string): ValueRange | undefined {
+    return this.#values.get(input);
+  }
+
+  /** Inputs with a range of dimensions or of values, in the order they were first set. */
+  get inputs(): string[] {
+    return [...new Set([...this.#inputs.keys(), ...this.#values.keys()])];
+  }
+}
+
+function expectValues(value: unknown, what: string): number[] {
+  if (!Array.isArray(value) || !value.every((v) => Number.isSafeInteger(v))) invalid('an array of safe integers', what, value);
+  return [...(value as number[])];
 }

@@ -31,3 +31,24 @@ export function parseShapeSpec(spec: string, what = 'shapes'): ShapeMap {
 export function formatShapeSpec(shapes: ShapeMap): string {
   return Object.entries(shapes).map(([name, dims]) => `${name}:${dims.join('x')}`).join(',');
 }
+
+/**
+ * Parses shape-tensor values written like shapes, "s:2x3,k:-1x4" -> { s: [2, 3], k: [-1, 4] }:
+ * the CLI's --values and --min/--opt/--max-values. Values may be negative (Reshape's -1).
+ * @throws InvalidArgumentError naming the bad entry
+ */
+export function parseValueSpec(spec: string, what = 'values'): ShapeMap {
+  const out: ShapeMap = {};
+  for (const entry of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const colon = entry.lastIndexOf(':');
+    if (colon <= 0) throw new InvalidArgumentError(`Expected name:AxB for an entry of ${what} but received '${entry}'`);
+    const name = entry.slice(0, colon).replace(/^'(.*)'$/, '$1');
+    const text = entry.slice(colon + 1);
+    const values = text.split('x').map(Number);
+    if (text === '' || values.some((v) => !Number.isSafeInteger(v))) {
+      throw new InvalidArgumentError(`Expected integer values like 2x3 or -1x4 for '${name}' in ${what} but received '${text}'`);
+    }
+    out[name] = values;
+  }
+  return out;
+}

@@ -41,8 +41,8 @@ describe('NetworkDefinition after parsing', () => {
   it('lists inputs and outputs with dtype and dynamic dims, and the layer count', async () => {
     using builder = new Builder({ backend: 'sim' });
     const network = await parsedMlp(builder);
-    expect(network.inputs).toEqual([{ name: 'x', dtype: 'float32', shape: [-1, 8] }]);
-    expect(network.outputs).toEqual([{ name: 'y', dtype: 'float32', shape: [-1, 4] }]);
+    expect(network.inputs).toEqual([{ name: 'x', dtype: 'float32', shape: [-1, 8], isShapeTensor: false }]);
+    expect(network.outputs).toEqual([{ name: 'y', dtype: 'float32', shape: [-1, 4], isShapeTensor: false }]);
     expect(network.numLayers).toBe(6);
   });
 });

@@ -194,7 +194,6 @@ async function buildError(model: Uint8Array, options: Parameters<typeof buildEng
 }
 
 const f32 = (name: string, shape: readonly (number | string)[]) => ({ name, dtype: 'float32' as const, shape });
-const i64 = (name: string, shape: readonly (number | string)[]) => ({ name, dtype: 'int64' as const, shape });
 
 /** x -> Conv(3x3 weights, given pads) -> y; the output is [1, 1, 4 + p0 + p2 - 2, 4 + p1 + p3 - 2]. */
 function convModel(pads: number[] | bigint[]): Uint8Array {
@@ -407,27 +406,31 @@ describe('shape-from-data operators', () => {
   });
 
   it('execute refuses a shape computed from input data above maxTensorBytes, before allocating', async () => {
-    // y = ConstantOfShape(s) with s a run-time input: no profile bounds the output.
+    // y = ConstantOfShape(Cast(s)) with s a float32 run-time input: not a shape tensor (those
+    // are int32/int64, and their profiles bound them), so nothing bounds the output but the limit.
     const model = makeModel({
-      inputs: [i64('s', [2])],
+      inputs: [f32('s', [2])],
       outputs: [f32('y', ['a', 'b'])],
-      nodes: [{ op: 'ConstantOfShape', inputs: ['s'], outputs: ['y'], name: 'fill' }],
+      nodes: [
+        { op: 'Cast', inputs: ['s'], outputs: ['s64'], attributes: { to: 7 } },
+        { op: 'ConstantOfShape', inputs: ['s64'], outputs: ['y'], name: 'fill' },
+      ],
     });
     const plan = await buildEngine(model, { backend: 'sim' });
     using runtime = new Runtime({ backend: 'sim', maxTensorBytes: 1000 });
     const engine = await runtime.deserializeCudaEngine(plan);
     const context = engine.createExecutionContext();
     // 10 x 25 float32 = 1000 bytes: allowed; 10 x 26 = 1040 bytes: refused.
-    const ok = await context.execute({ s: new Tensor('int64', [10n, 25n], [2]) });
+    const ok = await context.execute({ s: new Tensor('float32', [10, 25], [2]) });
     expect(ok.y!.dims).toEqual([10, 25]);
-    const error = await context.execute({ s: new Tensor('int64', [10n, 26n], [2]) }).catch((e: unknown) => e);
+    const error = await context.execute({ s: new Tensor('float32', [10, 26], [2]) }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ShapeError);
     expect((error as Error).message).toMatch(/node 'fill' \(ConstantOfShape\): output 'y' has shape 10x26 of float32 \(1040 bytes\), more than maxTensorBytes \(1000 bytes\)/);
     // A 16 GiB request with the default limit is refused the same way, quickly.
     using big = new Runtime({ backend: 'sim' });
     const context2 = (await big.deserializeCudaEngine(plan)).createExecutionContext();
     const t0 = performance.now();
-    await expect(context2.execute({ s: new Tensor('int64', [65536n, 65536n], [2]) })).rejects.toThrow(ShapeError);
+    await expect(context2.execute({ s: new Tensor('float32', [65536, 65536], [2]) })).rejects.toThrow(ShapeError);
     expect(performance.now() - t0).toBeLessThan(2000);
   });
 

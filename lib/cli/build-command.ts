@@ -1,14 +1,14 @@
 /** `tensorrt-node build MODEL.onnx -o MODEL.engine`: trtexec-style engine building. */
 import { writeFile } from 'node:fs/promises';
 
-import { buildEngine, buildEngineWithCache } from '../build-engine.js';
+import { buildEngine, buildEngineWithCache, type ProfileEntry } from '../build-engine.js';
 import { InferenceSession } from '../inference-session.js';
 import { compareAccuracy, formatAccuracyReport } from '../precision/accuracy.js';
 import { INT8_HELP, INT8_OPTIONS, int8Plan } from './int8-options.js';
 import { randomFeeds } from './random-inputs.js';
 import { Logger, SEVERITIES, type Severity } from '../logger.js';
 import type { ShapeRange } from '../optimization-profile.js';
-import { parseShapeSpec } from '../shapes.js';
+import { parseShapeSpec, parseValueSpec } from '../shapes.js';
 import type { HardwareCompatibilityLevel } from '../builder-config.js';
 import { backendOption, DEVICE_AND_PLUGIN_HELP, DEVICE_AND_PLUGIN_OPTIONS, deviceAndPlugins, parseCommandLine, UsageError } from './usage.js';
 
@@ -31,6 +31,10 @@ Options:
   --min-shapes SPEC          optimization profile minimum shapes (with --opt-shapes, --max-shapes)
   --opt-shapes SPEC          optimization profile shapes to tune for
   --max-shapes SPEC          optimization profile maximum shapes
+  --values SPEC              fix a shape-tensor input's values, e.g. s:2x3 (its elements, x-separated)
+  --min-values SPEC          range of shape-tensor values (with --opt-values, --max-values)
+  --opt-values SPEC
+  --max-values SPEC
   --fp16                     build in float16 (the model is rewritten to float16 first)
   --int8                     build in INT8: calibrate, insert Q/DQ, build (see --calib-*)
 ${INT8_HELP}
@@ -56,6 +60,10 @@ export async function buildCommand(args: string[]): Promise<void> {
     'min-shapes': { type: 'string' },
     'opt-shapes': { type: 'string' },
     'max-shapes': { type: 'string' },
+    values: { type: 'string' },
+    'min-values': { type: 'string' },
+    'opt-values': { type: 'string' },
+    'max-values': { type: 'string' },
     workspace: { type: 'string' },
     fp16: { type: 'boolean' },
     int8: { type: 'boolean' },
@@ -84,13 +92,34 @@ export async function buildCommand(args: string[]): Promise<void> {
   const given = ranges.filter((r) => values[r] !== undefined);
   if (values.shapes && given.length > 0) throw new UsageError('use either --shapes or --min/--opt/--max-shapes');
   if (given.length > 0 && given.length < 3) throw new UsageError('--min-shapes, --opt-shapes and --max-shapes go together');
-  let profiles: Record<string, ShapeRange>[] | undefined;
+  let profiles: Record<string, ProfileEntry>[] | undefined;
   if (given.length === 3) {
     const [min, opt, max] = ranges.map((r) => parseShapeSpec(values[r]!, `--${r}`));
     const profile: Record<string, ShapeRange> = {};
     for (const name of Object.keys(min!)) {
       if (!opt![name] || !max![name]) throw new UsageError(`input '${name}' needs --min-shapes, --opt-shapes and --max-shapes`);
       profile[name] = { min: min![name]!, opt: opt![name]!, max: max![name]! };
+    }
+    profiles = [profile];
+  }
+  // Shape-tensor values join the profile; fixed --shapes become a profile of their own then.
+  const valueRanges = ['min-values', 'opt-values', 'max-values'] as const;
+  const givenValues = valueRanges.filter((r) => values[r] !== undefined);
+  if (values.values && givenValues.length > 0) throw new UsageError('use either --values or --min/--opt/--max-values');
+  if (givenValues.length > 0 && givenValues.length < 3) throw new UsageError('--min-values, --opt-values and --max-values go together');
+  let shapesOption = values.shapes;
+  if (values.values || givenValues.length === 3) {
+    const [min, opt, max] = values.values
+      ? [0, 1, 2].map(() => parseValueSpec(values.values!, '--values'))
+      : valueRanges.map((r) => parseValueSpec(values[r]!, `--${r}`));
+    const profile: Record<string, ProfileEntry> = { ...profiles?.[0] };
+    if (shapesOption) {
+      for (const [name, dims] of Object.entries(parseShapeSpec(shapesOption, '--shapes'))) profile[name] = { min: dims, opt: dims, max: dims };
+      shapesOption = undefined;
+    }
+    for (const name of Object.keys(min!)) {
+      if (!opt![name] || !max![name]) throw new UsageError(`shape tensor '${name}' needs --min-values, --opt-values and --max-values`);
+      profile[name] = { ...profile[name], values: { min: min![name]!, opt: opt![name]!, max: max![name]! } } as ProfileEntry;
     }
     profiles = [profile];
   }
@@ -115,7 +144,7 @@ export async function buildCommand(args: string[]): Promise<void> {
   const common = {
     logger,
     ...(backend && { backend }),
-    ...(values.shapes && { shapes: values.shapes }),
+    ...(shapesOption && { shapes: shapesOption }),
     ...(profiles && { profiles }),
     ...(workspace && { memoryPoolLimits: { workspace: Math.round(workspace * 1024 * 1024) } }),
     ...(timingCache && { timingCache }),

@@ -16,6 +16,16 @@ export function makeRandom(seed: number): () => number {
   };
 }
 
+/**
+ * The input `run` feeds when none is given: random values, except for a shape tensor, whose
+ * values must lie in the profile's range: its opt values then.
+ */
+export function defaultTensor(session: InferenceSession, input: IOTensorInfo, dims: number[], profile: number, random: () => number): Tensor {
+  const values = input.isShapeTensor ? session.engine.getProfileShapeValues(input.name, profile) : undefined;
+  if (!values) return randomTensor(input.dtype, dims, random);
+  return input.dtype === 'int64' ? new Tensor('int64', values.opt.map(BigInt), dims) : new Tensor(input.dtype, values.opt, dims);
+}
+
 export function randomTensor(dtype: DataType, dims: number[], random: () => number): Tensor {
   const count = dims.reduce((a, b) => a * b, 1);
   const data = new STORAGE[dtype](storageLength(dtype, count));
@@ -39,6 +49,6 @@ export function defaultDims(session: InferenceSession, input: IOTensorInfo, prof
 export function randomFeeds(session: InferenceSession, count: number, seed: number): Feeds[] {
   const random = makeRandom(seed);
   return Array.from({ length: count }, () =>
-    Object.fromEntries(session.inputMetadata.map((i) => [i.name, randomTensor(i.dtype, defaultDims(session, i, 0), random)])),
+    Object.fromEntries(session.inputMetadata.map((i) => [i.name, defaultTensor(session, i, defaultDims(session, i, 0), 0, random)])),
   );
 }

@@ -5,7 +5,7 @@ import { STORAGE, storageLength } from '../dtype.js';
 import { InferenceSession } from '../inference-session.js';
 import { parseShapeSpec } from '../shapes.js';
 import { Tensor } from '../tensor.js';
-import { defaultDims, makeRandom, randomTensor } from './random-inputs.js';
+import { defaultDims, defaultTensor, makeRandom } from './random-inputs.js';
 import { backendOption, DEVICE_AND_PLUGIN_HELP, DEVICE_AND_PLUGIN_OPTIONS, deviceAndPlugins, parseCommandLine, UsageError } from './usage.js';
 
 const HELP = `Usage: tensorrt-node run MODEL.engine [options]
@@ -87,7 +87,7 @@ export async function runCommand(args: string[]): Promise<void> {
       const dims = shapes[input.name] ?? defaultDims(session, input, profile);
       const source = sources.get(input.name) ?? 'random';
       if (source === 'random') {
-        feeds[input.name] = randomTensor(input.dtype, dims, random);
+        feeds[input.name] = defaultTensor(session, input, dims, profile, random);
       } else {
         const bytes = await readFile(source);
         const Storage = STORAGE[input.dtype];

@@ -119,6 +119,11 @@ struct TensorDesc {
   DataType dtype = DataType::kFloat32;
   Dims shape;  // -1 for dynamic dimensions
   bool isInput = false;
+  // An input whose values (not only its shape) decide other tensors' shapes: int32 or int64,
+  // rank 0 or 1, feeding e.g. Reshape's shape, Expand, Tile's repeats, Slice's bounds.
+  // TensorRT's ICudaEngine::isShapeInferenceIO; it lives in host memory (TensorLocation::kHOST)
+  // and every optimization profile gives its values a min/opt/max (InputProfile::*Values).
+  bool isShapeTensor = false;
 };
 
 // What the parser produced: the network's inputs and outputs, and its size.
@@ -138,6 +143,10 @@ class Network {
 struct InputProfile {
   std::string input;
   Dims min, opt, max;
+  // For a shape-tensor input only (TensorDesc::isShapeTensor): the range of its values, one
+  // entry per element in row-major order (IOptimizationProfile::setShapeValuesV2); empty for
+  // every other input. Values may be negative (Reshape's -1, Slice's negative bounds).
+  std::vector<int64_t> minValues, optValues, maxValues;
 };
 
 // One optimization profile: a range for every dynamic input.

@@ -34,7 +34,8 @@ Napi::Array parserErrorsToJs(Napi::Env env, const std::vector<ParserError>& erro
   return list;
 }
 
-// options: { profiles: [{ inputs: [{ name, min, opt, max }] }], memoryPoolLimits: { pool: bytes },
+// options: { profiles: [{ inputs: [{ name, min, opt, max, minValues?, optValues?, maxValues? }] }],
+//            memoryPoolLimits: { pool: bytes },
 //            timingCache?: Uint8Array, optimizationLevel?: number }
 BuildOptions buildOptionsFromJs(Napi::Env env, Napi::Value value) {
   BuildOptions options;
@@ -56,6 +57,12 @@ BuildOptions buildOptionsFromJs(Napi::Env env, Napi::Value value) {
         ip.min = dimsFromJs(env, entry.Get("min"), "profile min");
         ip.opt = dimsFromJs(env, entry.Get("opt"), "profile opt");
         ip.max = dimsFromJs(env, entry.Get("max"), "profile max");
+        // Shape tensors: the range of their values (TensorRT's setShapeValuesV2).
+        if (entry.Has("minValues")) {
+          ip.minValues = shapeValuesFromJs(env, entry.Get("minValues"), "profile minValues");
+          ip.optValues = shapeValuesFromJs(env, entry.Get("optValues"), "profile optValues");
+          ip.maxValues = shapeValuesFromJs(env, entry.Get("maxValues"), "profile maxValues");
+        }
         profile.inputs.push_back(std::move(ip));
       }
       options.profiles.push_back(std::move(profile));

@@ -22,6 +22,23 @@ Dims dimsFromJs(Napi::Env env, Napi::Value value, const char* what) {
   return dims;
 }
 
+std::vector<int64_t> shapeValuesFromJs(Napi::Env env, Napi::Value value, const char* what) {
+  if (!value.IsArray()) throwInvalid(env, std::string(what) + " must be an array of integers");
+  Napi::Array array = value.As<Napi::Array>();
+  std::vector<int64_t> values(array.Length());
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    Napi::Value v = array.Get(i);
+    if (!v.IsNumber()) throwInvalid(env, std::string(what) + " must be an array of integers");
+    const double d = v.As<Napi::Number>().DoubleValue();
+    // Safe integers only: beyond 2^53 a double no longer names one integer.
+    if (!(d >= -9007199254740991.0 && d <= 9007199254740991.0) || d != static_cast<double>(static_cast<int64_t>(d))) {
+      throwInvalid(env, std::string(what) + " must hold safe integers");
+    }
+    values[i] = static_cast<int64_t>(d);
+  }
+  return values;
+}
+
 Napi::Array dimsToJs(Napi::Env env, const Dims& dims) {
   Napi::Array array = Napi::Array::New(env, dims.size());
   for (size_t i = 0; i < dims.size(); ++i) array.Set(static_cast<uint32_t>(i), static_cast<double>(dims[i]));
@@ -42,6 +59,7 @@ Napi::Object tensorDescToJs(Napi::Env env, const TensorDesc& desc) {
   o.Set("dtype", dataTypeName(desc.dtype));
   o.Set("shape", dimsToJs(env, desc.shape));
   o.Set("mode", desc.isInput ? "input" : "output");
+  o.Set("isShapeTensor", desc.isShapeTensor);
   return o;
 }
 

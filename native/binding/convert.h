@@ -15,6 +15,8 @@ namespace tnrt::binding {
 
 Dims dimsFromJs(Napi::Env env, Napi::Value value, const char* what);
 Napi::Array dimsToJs(Napi::Env env, const Dims& dims);
+// A shape tensor's values (any sign) from an array of safe integers.
+std::vector<int64_t> shapeValuesFromJs(Napi::Env env, Napi::Value value, const char* what);
 DataType dataTypeFromJs(Napi::Env env, Napi::Value value, const char* what);
 Napi::Object tensorDescToJs(Napi::Env env, const TensorDesc& desc);
 Napi::Array tensorDescsToJs(Napi::Env env, const std::vector<TensorDesc>& descs);

@@ -68,6 +68,11 @@ Napi::Value Engine::ProfileShapes(const Napi::CallbackInfo& info) {
     out.Set("min", dimsToJs(env, p.min));
     out.Set("opt", dimsToJs(env, p.opt));
     out.Set("max", dimsToJs(env, p.max));
+    if (!p.minValues.empty()) {
+      out.Set("minValues", dimsToJs(env, p.minValues));
+      out.Set("optValues", dimsToJs(env, p.optValues));
+      out.Set("maxValues", dimsToJs(env, p.maxValues));
+    }
     return out;
   } catch (const BackendError& e) {
     throw makeError(env, e.code(), e.what());

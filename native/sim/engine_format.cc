@@ -46,6 +46,9 @@ std::vector<uint8_t> writeEngine(const EngineData& engine) {
       payload.dims(ip.min);
       payload.dims(ip.opt);
       payload.dims(ip.max);
+      payload.dims(ip.minValues);
+      payload.dims(ip.optValues);
+      payload.dims(ip.maxValues);
     }
   }
   payload.u64(engine.deviceMemorySize);
@@ -123,13 +126,16 @@ void readEngine(const uint8_t* data, size_t size, EngineData* engine) {
     uint32_t numProfiles = in.count(4);
     engine->profiles.resize(numProfiles);
     for (Profile& p : engine->profiles) {
-      uint32_t n = in.count(4 * 4);
+      uint32_t n = in.count(4 * 7);
       p.inputs.resize(n);
       for (InputProfile& ip : p.inputs) {
         ip.input = in.str();
         ip.min = in.dims();
         ip.opt = in.dims();
         ip.max = in.dims();
+        ip.minValues = in.dims();
+        ip.optValues = in.dims();
+        ip.maxValues = in.dims();
       }
     }
     engine->deviceMemorySize = in.u64();

@@ -29,13 +29,16 @@ inline constexpr uint8_t kEngineMagic[8] = {'T', 'N', 'R', 'T', 'S', 'I', 'M', 0
 // 2: the precision block (implicit fp16/int8 builds).
 // 3: deviceMemorySize became the execution-memory bound the loader checks. Version 2 stored a
 // liveness peak, which that check would call forged; such engines get the rebuild message.
-constexpr uint32_t kEngineFormatVersion = 3;
+// 4: shape-tensor value ranges (min/opt/max values after each profile entry's dims).
+constexpr uint32_t kEngineFormatVersion = 4;
 constexpr size_t kEngineHeaderSize = 32;
 
 struct EngineData {
   std::string simVersion;
   std::vector<TensorDesc> ioTensors;  // inputs, then outputs
-  // Every profile holds an entry for every input, static ones with min = opt = max.
+  // Every profile holds an entry for every input, static ones with min = opt = max, and shape
+  // tensors with their value ranges. Which inputs are shape tensors is not stored: the engine
+  // derives it from the graph (findShapeTensorInputs), so a file cannot claim otherwise.
   std::vector<Profile> profiles;
   uint64_t deviceMemorySize = 0;
   // Implicit reduced precision, as TensorRT 10's kFP16 / kINT8 builder flags: fp16 rounds the

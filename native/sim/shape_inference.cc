@@ -1,6 +1,7 @@
 #include "shape_inference.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace tnrt {
 namespace sim {
@@ -55,7 +56,7 @@ ShapeInference::ShapeInference(const Graph& graph, size_t foldLimitBytes, uint64
                                uint64_t workspaceBytes)
     : graph_(graph), foldLimit_(foldLimitBytes), maxTensorBytes_(maxTensorBytes), workspaceBytes_(workspaceBytes) {}
 
-void ShapeInference::run(const std::vector<Dims>& inputShapes) {
+void ShapeInference::run(const std::vector<Dims>& inputShapes, const std::vector<std::vector<int64_t>>* inputValues) {
   const auto& registry = OpRegistry::instance();
   values_.assign(graph_.values.size(), ValueState{});
   foldedData_.assign(graph_.values.size(), {});
@@ -78,6 +79,29 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes) {
     if (known)
       checkTensorBytesLazy([&] { return "input '" + val.name + "'"; }, val.dtype, inputShapes[i], maxTensorBytes_);
     values_[static_cast<size_t>(id)] = {graph_.values[static_cast<size_t>(id)].dtype, inputShapes[i], nullptr, true};
+  }
+  inputData_.assign(graph_.inputs.size(), {});
+  fromInput_.assign(graph_.values.size(), false);
+  for (size_t i = 0; inputValues && i < graph_.inputs.size() && i < inputValues->size(); ++i) {
+    const std::vector<int64_t>& given = (*inputValues)[i];
+    ValueState& s = values_[static_cast<size_t>(graph_.inputs[i])];
+    if (given.empty() || safeVolume(s.shape) != static_cast<int64_t>(given.size())) continue;
+    std::vector<uint8_t>& buf = inputData_[i];
+    if (s.dtype == DataType::kInt64) {
+      buf.resize(given.size() * sizeof(int64_t));
+      std::memcpy(buf.data(), given.data(), buf.size());
+    } else if (s.dtype == DataType::kInt32) {
+      // The caller checked the values fit (profiles.cc); int32 shape tensors hold int32.
+      buf.resize(given.size() * sizeof(int32_t));
+      for (size_t k = 0; k < given.size(); ++k) {
+        const auto v = static_cast<int32_t>(given[k]);
+        std::memcpy(buf.data() + k * sizeof v, &v, sizeof v);
+      }
+    } else {
+      continue;
+    }
+    s.data = buf.data();
+    fromInput_[static_cast<size_t>(graph_.inputs[i])] = true;
   }
 
   std::vector<ValueRef> ins;
@@ -114,12 +138,14 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes) {
     }
     ins.assign(node.inputs.size(), ValueRef{});
     bool allKnown = true;
+    bool fromInput = false;
     for (size_t k = 0; k < node.inputs.size(); ++k) {
       int32_t id = node.inputs[k];
       if (id < 0) continue;
       const ValueState& s = values_[static_cast<size_t>(id)];
       ins[k] = {s.dtype, &s.shape, s.data};
       if (!s.data && !(op->readsShapesOnly && s.defined && safeVolume(s.shape) >= 0)) allKnown = false;
+      if (fromInput_[static_cast<size_t>(id)] && !op->readsShapesOnly) fromInput = true;
     }
     // An If with a known condition needs only the taken branch's outputs to fold.
     if (node.isIfMerge() && !ins.empty() && ins[0].data && ins.size() == 1 + 2 * node.outputs.size()) {
@@ -214,7 +240,12 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes) {
         if (!o.data) o = {DataType::kFloat32, &descs[0].shape, nullptr};
       try {
         op->kernel(node, ins, outs, scratch_);
-        folded_[n] = true;
+        // Computed from given input values: known here, but still a layer at run time, where
+        // the values may differ (and its outputs count as execution memory).
+        folded_[n] = !fromInput;
+        if (fromInput)
+          for (int32_t id : node.outputs)
+            if (id >= 0) fromInput_[static_cast<size_t>(id)] = true;
       } catch (const BackendError&) {
         // Folding a node of a branch that may not be taken is speculative: a kernel that
         // fails on its constants (an index out of range, say) is left to run time, where it

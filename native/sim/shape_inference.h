@@ -35,8 +35,10 @@ class ShapeInference {
   ShapeInference& operator=(const ShapeInference&) = delete;
 
   // `inputShapes` is parallel to graph.inputs. Throws BackendError naming the failing node;
-  // failedNode() then gives its index.
-  void run(const std::vector<Dims>& inputShapes);
+  // failedNode() then gives its index. `inputValues`, when given, is parallel too: a non-empty
+  // entry is the contents of an int32/int64 input (a shape tensor at a profile's min or max
+  // values), so that the shapes it decides are known here instead of only at run time.
+  void run(const std::vector<Dims>& inputShapes, const std::vector<std::vector<int64_t>>* inputValues = nullptr);
 
   const ValueState& value(int32_t id) const { return values_[static_cast<size_t>(id)]; }
   bool folded(size_t nodeIndex) const { return folded_[nodeIndex]; }
@@ -60,6 +62,8 @@ class ShapeInference {
   uint64_t workspaceBytes_;
   std::vector<ValueState> values_;
   std::vector<std::vector<uint8_t>> foldedData_;
+  std::vector<std::vector<uint8_t>> inputData_;  // contents of inputs given values
+  std::vector<bool> fromInput_;                   // per value: computed from inputData_
   std::vector<bool> folded_;
   size_t foldedBytes_ = 0;
   uint64_t maxScratchBytes_ = 0;

@@ -8,6 +8,7 @@
 #include "op_registry.h"
 #include "profiles.h"
 #include "shape_inference.h"
+#include "shape_tensors.h"
 #include "sim_backend.h"
 #include "sim_log.h"
 #include "sim_network.h"
@@ -27,6 +28,13 @@ std::vector<Dims> profileShapes(const Profile& profile, bool useMax) {
   return shapes;
 }
 
+// Shape tensors' values at the same end of the range (empty for other inputs).
+std::vector<std::vector<int64_t>> profileValues(const Profile& profile, bool useMax) {
+  std::vector<std::vector<int64_t>> values;
+  for (const auto& ip : profile.inputs) values.push_back(useMax ? ip.maxValues : ip.minValues);
+  return values;
+}
+
 }  // namespace
 
 std::unique_ptr<Network> SimBuilder::parseOnnx(const uint8_t* data, size_t size, const std::string& modelDir,
@@ -44,9 +52,13 @@ std::unique_ptr<Network> SimBuilder::parseOnnx(const uint8_t* data, size_t size,
 
     NetworkInfo info;
     std::vector<Dims> inputShapes;
-    for (int32_t id : graph->inputs) {
-      const Value& v = graph->values[static_cast<size_t>(id)];
-      info.inputs.push_back({v.name, v.dtype, v.shape, true});
+    const std::vector<std::string> shapeUses = findShapeTensorInputs(*graph);
+    for (size_t i = 0; i < graph->inputs.size(); ++i) {
+      const Value& v = graph->values[static_cast<size_t>(graph->inputs[i])];
+      TensorDesc desc{v.name, v.dtype, v.shape, true, !shapeUses[i].empty()};
+      if (desc.isShapeTensor)
+        logTo(log_, Severity::kVerbose, "[sim] input '" + v.name + "' is a shape tensor (it sets shapes in " + shapeUses[i] + ")");
+      info.inputs.push_back(std::move(desc));
       inputShapes.push_back(v.shape);
     }
     // No size limit yet: maxTensorBytes is a build and load option, and the parser (like
@@ -68,7 +80,7 @@ std::unique_ptr<Network> SimBuilder::parseOnnx(const uint8_t* data, size_t size,
     }
     for (int32_t id : graph->outputs) {
       const ValueState& s = inference.value(id);
-      info.outputs.push_back({graph->values[static_cast<size_t>(id)].name, s.dtype, s.shape, false});
+      info.outputs.push_back({graph->values[static_cast<size_t>(id)].name, s.dtype, s.shape, false, false});
     }
     info.numLayers = static_cast<int32_t>(graph->nodes.size());
     logTo(log_, Severity::kInfo,
@@ -152,7 +164,8 @@ BuildResult SimBuilder::buildSerializedNetwork(const Network& network, const Bui
   for (size_t p = 0; p < engine.profiles.size(); ++p) {
     for (bool useMax : {false, true}) {
       try {
-        inference.run(profileShapes(engine.profiles[p], useMax));
+        const auto values = profileValues(engine.profiles[p], useMax);
+        inference.run(profileShapes(engine.profiles[p], useMax), &values);
       } catch (const BackendError& e) {
         if (progress) progress->phaseFinish(phase);
         throw BackendError(e.code(), "optimization profile " + std::to_string(p) + " (" + (useMax ? "max" : "min") +

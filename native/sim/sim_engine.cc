@@ -1,9 +1,11 @@
 #include "sim_engine.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 
 #include "half.h"
+#include "shape_tensors.h"
 #include "sim_execution_context.h"
 #include "sim_log.h"
 
@@ -54,6 +56,8 @@ void SimEngine::validate() {
     if (t.isInput && t.dtype != graph.values[static_cast<size_t>(id)].dtype)
       invalid("input '" + t.name + "' has inconsistent element types");
   }
+  const std::vector<std::string> shapeUses = findShapeTensorInputs(graph);
+  for (size_t i = 0; i < numInputs; ++i) data_.ioTensors[i].isShapeTensor = !shapeUses[i].empty();
   validateShapes();
   const auto& registry = OpRegistry::instance();
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
@@ -113,6 +117,20 @@ void SimEngine::validateShapes() {
         if (shape[d] < -1)
           invalid("input '" + t.name + "' has dimension " + std::to_string(shape[d]) + "; the engine is corrupt, rebuild it");
       }
+      // A shape tensor's values size what the graph computes: as many as it has elements,
+      // ordered; any other input has none.
+      const size_t values = t.isShapeTensor ? static_cast<size_t>(volume(shape)) : 0;
+      if (ip.minValues.size() != values || ip.optValues.size() != values || ip.maxValues.size() != values)
+        invalid(where + ": it has " + std::to_string(ip.minValues.size()) + "/" + std::to_string(ip.optValues.size()) +
+                "/" + std::to_string(ip.maxValues.size()) + " min/opt/max shape values but needs " +
+                std::to_string(values) + "; the engine is corrupt, rebuild it");
+      for (size_t k = 0; k < values; ++k) {
+        const int64_t lo = ip.minValues[k], mid = ip.optValues[k], hi = ip.maxValues[k];
+        const bool int32 = t.dtype == DataType::kInt32;
+        if (lo > mid || mid > hi || (int32 && (lo < INT32_MIN || hi > INT32_MAX)))
+          invalid(where + ", value " + std::to_string(k) + ": needs min <= opt <= max within the input's type but has " +
+                  triple(lo, mid, hi) + "; the engine is corrupt, rebuild it");
+      }
     }
   }
   for (size_t i = numInputs; i < data_.ioTensors.size(); ++i)
@@ -130,10 +148,14 @@ void SimEngine::validateShapes() {
   for (size_t p = 0; p < data_.profiles.size(); ++p) {
     for (int end = 0; end < 2; ++end) {
       std::vector<Dims> shapes;
-      for (const InputProfile& ip : data_.profiles[p].inputs) shapes.push_back(end ? ip.max : ip.min);
+      std::vector<std::vector<int64_t>> values;
+      for (const InputProfile& ip : data_.profiles[p].inputs) {
+        shapes.push_back(end ? ip.max : ip.min);
+        values.push_back(end ? ip.maxValues : ip.minValues);
+      }
       const std::string at = "optimization profile " + std::to_string(p) + " (" + (end ? "max" : "min") + " shapes)";
       try {
-        check.run(shapes);
+        check.run(shapes, &values);
       } catch (const TensorLimitError& e) {
         // Too large for this process's limit is the user's call (raise it), not a corrupt file.
         throw BackendError(ErrorCode::kShape, "the sim engine needs, at " + at + ", " + e.what());

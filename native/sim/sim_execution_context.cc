@@ -136,6 +136,35 @@ void SimExecutionContext::setOptimizationProfile(int32_t profile) {
   profile_ = profile;
 }
 
+void SimExecutionContext::checkShapeValues(const TensorDesc& desc, const InputProfile& range,
+                                           const HostTensorView& view) const {
+  // TensorRT built kernels for this range of values only; outside it, refuse as it does.
+  const bool int64 = desc.dtype == DataType::kInt64;
+  const size_t count = range.minValues.size();
+  const auto* bytes = static_cast<const uint8_t*>(view.data);
+  for (size_t k = 0; k < count; ++k) {
+    int64_t v;
+    if (int64) {
+      std::memcpy(&v, bytes + k * sizeof(int64_t), sizeof v);
+    } else {
+      int32_t v32;
+      std::memcpy(&v32, bytes + k * sizeof v32, sizeof v32);
+      v = v32;
+    }
+    if (v < range.minValues[k] || v > range.maxValues[k]) {
+      auto list = [](const std::vector<int64_t>& values) {
+        std::string s;
+        for (size_t i = 0; i < values.size(); ++i) s += (i ? ", " : "") + std::to_string(values[i]);
+        return "[" + s + "]";
+      };
+      fail(ErrorCode::kShape, "shape tensor '" + desc.name + "' value " + std::to_string(k) + " is " +
+                                  std::to_string(v) + ", outside profile " + std::to_string(profile_) + "'s range " +
+                                  rangeText(range.minValues[k], range.maxValues[k]) + " (min values " +
+                                  list(range.minValues) + ", max values " + list(range.maxValues) + ")");
+    }
+  }
+}
+
 void SimExecutionContext::bindInputs(const std::vector<HostTensorView>& inputs) {
   const Graph& graph = engine_->graph();
   const std::vector<TensorDesc>& tensors = engine_->tensors();
@@ -184,6 +213,7 @@ void SimExecutionContext::bindInputs(const std::vector<HostTensorView>& inputs) 
                                             " bytes but shape " + dimsToString(view->shape) + " of " +
                                             dataTypeName(desc.dtype) + " needs " + std::to_string(bytes));
     if (bytes && !view->data) fail(ErrorCode::kInvalidArgument, "input '" + desc.name + "' has no data");
+    if (desc.isShapeTensor) checkShapeValues(desc, range, *view);
 
     Slot& slot = slots_[static_cast<size_t>(graph.inputs[i])];
     slot.dtype = desc.dtype;

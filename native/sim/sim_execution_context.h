@@ -47,6 +47,8 @@ class SimExecutionContext : public ExecutionContext {
   };
 
   void bindInputs(const std::vector<HostTensorView>& inputs);
+  // kShape unless every value of a shape-tensor input lies inside the active profile's range.
+  void checkShapeValues(const TensorDesc& desc, const InputProfile& range, const HostTensorView& view) const;
   void runStep(size_t s);
   // Returns to the pool the buffers whose last reader is step `s` (run or skipped).
   void releaseInputs(size_t s);

@@ -2,6 +2,7 @@
 
 #include <NvOnnxParser.h>
 
+#include <climits>
 #include <optional>
 #include <utility>
 
@@ -137,6 +138,39 @@ bool hasInput(const NetworkInfo& info, const std::string& name) {
   for (const auto& input : info.inputs)
     if (input.name == name) return true;
   return false;
+}
+
+// A shape-tensor input's min/opt/max values: setShapeValuesV2 (int64_t) where it exists (10.11
+// and later), else setShapeValues, whose int32_t values must then hold them exactly.
+void setShapeValues(nvinfer1::IOptimizationProfile& profile, const InputProfile& input, const std::string& what,
+                    const TrtLogger& logger, uint64_t mark) {
+  const std::pair<nvinfer1::OptProfileSelector, const std::vector<int64_t>*> ends[] = {
+      {nvinfer1::OptProfileSelector::kMIN, &input.minValues},
+      {nvinfer1::OptProfileSelector::kOPT, &input.optValues},
+      {nvinfer1::OptProfileSelector::kMAX, &input.maxValues}};
+  for (const auto& [select, values] : ends) {
+    if (values->size() != input.minValues.size() || values->size() > static_cast<size_t>(INT32_MAX)) {
+      throw BackendError(ErrorCode::kInvalidArgument, what + ": min, opt and max shape values differ in length");
+    }
+    const auto count = static_cast<int32_t>(values->size());
+#if TNRT_TRT_HAS_SHAPE_VALUES_V2
+    const bool ok = profile.setShapeValuesV2(input.input.c_str(), select, values->data(), count);
+#else
+    std::vector<int32_t> narrow;
+    for (int64_t v : *values) {
+      if (v < INT32_MIN || v > INT32_MAX) {
+        throw BackendError(ErrorCode::kShape, what + ": shape value " + std::to_string(v) +
+                                                  " does not fit the int32 values this TensorRT (before 10.11) takes");
+      }
+      narrow.push_back(static_cast<int32_t>(v));
+    }
+    const bool ok = profile.setShapeValues(input.input.c_str(), select, narrow.data(), count);
+#endif
+    if (!ok) {
+      throw BackendError(ErrorCode::kShape,
+                         logger.describeFailure(what + ": TensorRT rejected its shape values", mark));
+    }
+  }
 }
 
 }  // namespace
@@ -279,7 +313,13 @@ BuildResult TrtBuilder::buildSerializedNetwork(const Network& network, const Bui
                          logger_->describeFailure("TensorRT could not create an optimization profile", mark));
     }
     const std::string where = "optimization profile " + std::to_string(p);
-    for (const auto& input : options.profiles[p].inputs) {
+    for (const auto& given : options.profiles[p].inputs) {
+      // Values alone stand for a shape tensor's fixed dimensions, as on the sim.
+      InputProfile input = given;
+      if (!input.minValues.empty() && input.min.empty() && input.opt.empty() && input.max.empty()) {
+        for (const auto& t : info.inputs)
+          if (t.name == input.input) input.min = input.opt = input.max = t.shape;
+      }
       if (!hasInput(info, input.input)) {
         throw BackendError(ErrorCode::kInvalidArgument, where + " names '" + input.input + "', which is not a network input");
       }
@@ -297,6 +337,7 @@ BuildResult TrtBuilder::buildSerializedNetwork(const Network& network, const Bui
                                                         dimsToString(input.max),
                                                     mark));
       }
+      if (!input.minValues.empty()) setShapeValues(*profile, input, what, *logger_, mark);
     }
     if (config->addOptimizationProfile(profile) < 0) {
       throw BackendError(ErrorCode::kShape, logger_->describeFailure(where + " is invalid", mark));

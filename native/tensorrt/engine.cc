@@ -23,6 +23,8 @@ TrtEngine::TrtEngine(std::shared_ptr<TrtRuntime> runtime, std::unique_ptr<nvinfe
     desc.name = name;
     desc.isInput = mode == nvinfer1::TensorIOMode::kINPUT;
     desc.shape = fromTrtDims(engine_->getTensorShape(name));
+    // An input TensorRT reads on the host to compute shapes (its profile holds values).
+    desc.isShapeTensor = desc.isInput && engine_->isShapeInferenceIO(name);
     const nvinfer1::DataType type = engine_->getTensorDataType(name);
     if (!fromTrtDataType(type, &desc.dtype)) {
       throw BackendError(ErrorCode::kUnsupported, "engine tensor '" + desc.name + "' has element type " +
@@ -51,16 +53,36 @@ InputProfile TrtEngine::profileShapes(int32_t profile, const std::string& input)
     throw BackendError(ErrorCode::kInvalidArgument, "optimization profile " + std::to_string(profile) +
                                                         " does not exist (the engine has " + std::to_string(count) + ")");
   }
-  bool isInput = false;
+  const TensorDesc* desc = nullptr;
   for (const auto& t : io_)
-    if (t.isInput && t.name == input) isInput = true;
-  if (!isInput) throw BackendError(ErrorCode::kInvalidArgument, "'" + input + "' is not an input of the engine");
+    if (t.isInput && t.name == input) desc = &t;
+  if (!desc) throw BackendError(ErrorCode::kInvalidArgument, "'" + input + "' is not an input of the engine");
 
   InputProfile out;
   out.input = input;
   out.min = fromTrtDims(engine_->getProfileShape(input.c_str(), profile, nvinfer1::OptProfileSelector::kMIN));
   out.opt = fromTrtDims(engine_->getProfileShape(input.c_str(), profile, nvinfer1::OptProfileSelector::kOPT));
   out.max = fromTrtDims(engine_->getProfileShape(input.c_str(), profile, nvinfer1::OptProfileSelector::kMAX));
+  if (desc->isShapeTensor) {
+    // A shape tensor's dimensions are fixed; its values have one entry per element.
+    const int64_t count = volume(desc->shape);
+    const std::pair<nvinfer1::OptProfileSelector, std::vector<int64_t>*> ends[] = {
+        {nvinfer1::OptProfileSelector::kMIN, &out.minValues},
+        {nvinfer1::OptProfileSelector::kOPT, &out.optValues},
+        {nvinfer1::OptProfileSelector::kMAX, &out.maxValues}};
+    for (const auto& [select, values] : ends) {
+#if TNRT_TRT_HAS_SHAPE_VALUES_V2
+      const int64_t* given = engine_->getProfileTensorValuesV2(input.c_str(), profile, select);
+#else
+      const int32_t* given = engine_->getProfileTensorValues(input.c_str(), profile, select);
+#endif
+      if (!given || count < 0) {
+        throw BackendError(ErrorCode::kInternal, "TensorRT reports no shape values for shape tensor '" + input +
+                                                     "' in optimization profile " + std::to_string(profile));
+      }
+      values->assign(given, given + count);
+    }
+  }
   return out;
 }
 

@@ -185,12 +185,37 @@ void TrtExecutionContext::validateInput(const IoSlot& slot, const HostTensorView
     }
   }
   const size_t bytes = dataTypeBytes(view.dtype, volume(view.shape));
+  if (view.bytes == bytes && view.data && slot.desc.isShapeTensor) checkShapeValues(slot, view);
   if (view.bytes != bytes) {
     throw BackendError(ErrorCode::kInvalidArgument, "input '" + name + "' holds " + std::to_string(view.bytes) +
                                                         " bytes but a " + dataTypeName(view.dtype) + " tensor of shape " +
                                                         dimsToString(view.shape) + " needs " + std::to_string(bytes));
   }
   if (bytes > 0 && !view.data) throw BackendError(ErrorCode::kInvalidArgument, "input '" + name + "' has no data");
+}
+
+void TrtExecutionContext::checkShapeValues(const IoSlot& slot, const HostTensorView& view) const {
+  // TensorRT built for this range of values only; outside it, its own refusal comes later and
+  // less clearly (a failed enqueueV3), so check here, before touching the GPU.
+  const InputProfile range = engine_->profileShapes(profile_, slot.desc.name);
+  const auto* bytes = static_cast<const uint8_t*>(view.data);
+  for (size_t k = 0; k < range.minValues.size(); ++k) {
+    int64_t v;
+    if (view.dtype == DataType::kInt64) {
+      std::memcpy(&v, bytes + k * sizeof v, sizeof v);
+    } else {
+      int32_t narrow;
+      std::memcpy(&narrow, bytes + k * sizeof narrow, sizeof narrow);
+      v = narrow;
+    }
+    if (v < range.minValues[k] || v > range.maxValues[k]) {
+      throw BackendError(ErrorCode::kShape, "shape tensor '" + slot.desc.name + "' value " + std::to_string(k) + " is " +
+                                                std::to_string(v) + ", outside optimization profile " +
+                                                std::to_string(profile_) + "'s range [" +
+                                                std::to_string(range.minValues[k]) + ", " +
+                                                std::to_string(range.maxValues[k]) + "]");
+    }
+  }
 }
 
 void TrtExecutionContext::bindInput(IoSlot& slot, const HostTensorView& view, uint64_t mark) {

@@ -50,6 +50,8 @@ class TrtExecutionContext final : public ExecutionContext {
 
   IoSlot& slotFor(const std::string& name);
   void validateInput(const IoSlot& slot, const HostTensorView& view) const;
+  // kShape unless every value of a shape-tensor input lies in the active profile's range.
+  void checkShapeValues(const IoSlot& slot, const HostTensorView& view) const;
   void bindInput(IoSlot& slot, const HostTensorView& view, uint64_t mark);
   void bindOutput(IoSlot& slot, uint64_t mark);
   void copyOutputBack(IoSlot& slot);

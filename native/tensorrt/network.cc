@@ -14,6 +14,8 @@ TensorDesc describe(const nvinfer1::ITensor& tensor, bool isInput) {
   desc.name = tensor.getName();
   desc.isInput = isInput;
   desc.shape = fromTrtDims(tensor.getDimensions());
+  // Reliable once the network is complete, which it is after the parse.
+  desc.isShapeTensor = isInput && tensor.isShapeTensor();
   if (!fromTrtDataType(tensor.getType(), &desc.dtype)) {
     throw BackendError(ErrorCode::kUnsupported, std::string(isInput ? "input '" : "output '") + desc.name +
                                                     "' has element type " + trtDataTypeName(tensor.getType()) +

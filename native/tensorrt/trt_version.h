@@ -14,5 +14,9 @@
 // ICudaEngine::getDeviceMemorySizeV2 (int64_t) appeared in 10.1; 10.0 has only the size_t
 // getDeviceMemorySize, which 11.x removed.
 #define TNRT_TRT_HAS_DEVICE_MEMORY_SIZE_V2 TNRT_TRT_AT_LEAST(10, 1)
+// IOptimizationProfile::setShapeValuesV2 and ICudaEngine::getProfileTensorValuesV2 (int64_t
+// values) appeared in 10.11; earlier 10.x has only the int32_t setShapeValues /
+// getProfileTensorValues, which 11.x removed.
+#define TNRT_TRT_HAS_SHAPE_VALUES_V2 TNRT_TRT_AT_LEAST(10, 11)
 // HardwareCompatibilityLevel::kSAME_COMPUTE_CAPABILITY appeared in 10.9.
 #define TNRT_TRT_HAS_SAME_COMPUTE_CAPABILITY TNRT_TRT_AT_LEAST(10, 9)

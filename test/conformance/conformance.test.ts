@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { buildEngine, InferenceSession, OnnxParseError, type Tensor } from '../../lib/index.js';
+import { Builder, buildEngine, InferenceSession, OnnxParseError, type ProfileEntry, type Tensor } from '../../lib/index.js';
 import { loadCase, TESTDATA, type TestCase, unsupportedTypeReason } from './onnx-test-case.js';
 
 /** Operators the sim implements; every case of these must pass or carry a documented skip. */
@@ -107,6 +107,13 @@ function compare(actual: Tensor, expected: Tensor): string | undefined {
   return undefined;
 }
 
+async function shapeTensorInputs(model: Uint8Array): Promise<Set<string>> {
+  using builder = new Builder({ backend: 'sim' });
+  const network = builder.createNetworkV2();
+  await builder.createOnnxParser(network).parse(model);
+  return new Set(network.inputs.filter((i) => i.isShapeTensor).map((i) => i.name));
+}
+
 async function runCase(c: TestCase): Promise<Outcome> {
   const lack = TENSORRT_LACKS[c.name];
   if (lack) return { status: 'skipped', reason: lack };
@@ -123,8 +130,16 @@ async function runCase(c: TestCase): Promise<Outcome> {
   }
   if (inputs.length !== c.inputNames.length) return { status: 'skipped', reason: 'omitted optional inputs' };
   try {
-    const shapes = Object.fromEntries(c.inputNames.map((n, i) => [n, [...inputs[i]!.dims]]));
-    const engine = await buildEngine(c.model, { backend: 'sim', ...(c.inputNames.length > 0 && { shapes }) });
+    // Each input fixed at its shape; shape-tensor inputs (a Reshape's shape, Slice's bounds, ...
+    // fed at run time) fixed at their values too, as TensorRT needs a value range for them.
+    const shapeTensors = await shapeTensorInputs(c.model);
+    const profile: Record<string, ProfileEntry> = {};
+    c.inputNames.forEach((n, i) => {
+      const dims = [...inputs[i]!.dims];
+      const values = shapeTensors.has(n) ? Array.from(inputs[i]!.data as Int32Array | BigInt64Array, Number) : undefined;
+      profile[n] = { min: dims, opt: dims, max: dims, ...(values && { values: { min: values, opt: values, max: values } }) };
+    });
+    const engine = await buildEngine(c.model, { backend: 'sim', profiles: [profile] });
     const session = await InferenceSession.create(engine, { backend: 'sim' });
     try {
       const out = await session.run(Object.fromEntries(c.inputNames.map((n, i) => [n, inputs[i]!])));

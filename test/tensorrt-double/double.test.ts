@@ -9,6 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { backends, Builder, buildEngine, InferenceSession, Tensor } from '../../lib/index.js';
+import { makeModel } from '../../lib/onnx/model-builder.js';
 import { mlpModel, randomFloats } from '../fixtures/models.js';
 
 const adapter = process.env.TENSORRT_NODE_ADAPTER ?? '';
@@ -358,6 +359,43 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('the TensorRT double', () =>
       const r = check(scenario);
       expect(r.signal).toBe('SIGABRT');
       expect(r.stderr).toContain(`CONTRACT VIOLATION: ${rule}`);
+    });
+
+    describe('shape-tensor inputs', () => {
+      const reshape = join(dirname(model), 'reshape.onnx');
+      writeFileSync(
+        reshape,
+        makeModel({
+          opset: 13,
+          inputs: [
+            { name: 'x', dtype: 'float32', shape: ['n'] },
+            { name: 's', dtype: 'int64', shape: [2] },
+          ],
+          outputs: [{ name: 'y', dtype: 'float32', shape: ['a', 'b'] }],
+          nodes: [{ op: 'Reshape', inputs: ['x', 's'], outputs: ['y'] }],
+        }),
+      );
+      const checkShape = (scenario: string) => spawnSync(bin, [scenario, reshape], { encoding: 'utf8' });
+
+      it('run from host memory with values inside the profile; y follows s', () => {
+        const r = checkShape('shape-tensor-ok');
+        expect(r.stderr).toBe('');
+        // y = x = 0..5 reshaped to 2x3: first 0, last 5.
+        expect(r.stdout.trim()).toBe('ok 0 5');
+      });
+
+      it('bound to device memory abort naming the rule', () => {
+        const r = checkShape('shape-tensor-device');
+        expect(r.signal).toBe('SIGABRT');
+        expect(r.stderr).toContain('CONTRACT VIOLATION: a shape-tensor input (isShapeInferenceIO, TensorLocation::kHOST) is bound to host memory');
+      });
+
+      it('with values outside the profile are refused as TensorRT refuses them', () => {
+        const r = checkShape('shape-tensor-outside');
+        expect(r.status).toBe(0);
+        expect(r.stdout.trim()).toBe('refused');
+        expect(r.stderr).toMatch(/values of shape tensor s are not inside optimization profile 0/);
+      });
     });
 
     it('a member the double does not model names itself', () => {

@@ -21,6 +21,7 @@ const SUITES = [
   'test/onnxruntime-crosscheck.test.ts',
   'test/sim-math-ops.test.ts',
   'test/sim-shape-ops.test.ts',
+  'test/shape-tensors.test.ts',
 ];
 
 // Tests of those suites that check what only the sim does, deselected by name.

@@ -210,8 +210,90 @@ nvinfer1::Dims DoubleProfile::getDimensions(char const* inputName, nvinfer1::Opt
   return toTrtDims(it->second.dims[k]);
 }
 
+bool DoubleProfile::storeValues(const char* inputName, nvinfer1::OptProfileSelector select,
+                                std::vector<int64_t> values, bool wide) {
+  const int k = selectorIndex(select);
+  if (!inputName || k < 0 || values.empty()) return false;
+  Range& r = ranges_[inputName];
+  // TensorRT: false when nbValues does not match an earlier call for the same input.
+  for (int e = 0; e < 3; ++e)
+    if (e != k && r.valuesSet[e] && r.values[e].size() != values.size()) return false;
+  if (r.wide != wide) {
+    // Switching between the int32 and int64 calls forgets what the other one set.
+    for (int e = 0; e < 3; ++e) r.valuesSet[e] = false;
+    r.wide = wide;
+  }
+  r.values32[k].clear();
+  if (!wide)
+    for (int64_t v : values) r.values32[k].push_back(static_cast<int32_t>(v));
+  r.values[k] = std::move(values);
+  r.valuesSet[k] = true;
+  return true;
+}
+
+#if NV_TENSORRT_MAJOR < 11
+bool DoubleProfile::setShapeValues(char const* inputName, nvinfer1::OptProfileSelector select, int32_t const* values,
+                                   int32_t nbValues) noexcept {
+  if (!values || nbValues <= 0) return false;
+  return storeValues(inputName, select, std::vector<int64_t>(values, values + nbValues), false);
+}
+
+int32_t const* DoubleProfile::getShapeValues(char const* inputName, nvinfer1::OptProfileSelector select) const noexcept {
+  const int k = selectorIndex(select);
+  auto it = inputName ? ranges_.find(inputName) : ranges_.end();
+  if (it == ranges_.end() || k < 0 || it->second.wide || !it->second.valuesSet[k]) return nullptr;
+  return it->second.values32[k].data();
+}
+#endif
+
+#if TNRT_DOUBLE_HAS_SHAPE_VALUES_V2
+bool DoubleProfile::setShapeValuesV2(char const* inputName, nvinfer1::OptProfileSelector select, int64_t const* values,
+                                     int32_t nbValues) noexcept {
+  if (!values || nbValues <= 0) return false;
+  return storeValues(inputName, select, std::vector<int64_t>(values, values + nbValues), true);
+}
+
+int64_t const* DoubleProfile::getShapeValuesV2(char const* inputName,
+                                               nvinfer1::OptProfileSelector select) const noexcept {
+  const int k = selectorIndex(select);
+  auto it = inputName ? ranges_.find(inputName) : ranges_.end();
+  if (it == ranges_.end() || k < 0 || !it->second.wide || !it->second.valuesSet[k]) return nullptr;
+  return it->second.values[k].data();
+}
+#endif
+
+int32_t DoubleProfile::getNbShapeValues(char const* inputName) const noexcept {
+  auto it = inputName ? ranges_.find(inputName) : ranges_.end();
+  if (it == ranges_.end()) return -1;
+  for (int k = 0; k < 3; ++k)
+    if (it->second.valuesSet[k]) return static_cast<int32_t>(it->second.values[k].size());
+  return -1;
+}
+
 bool DoubleProfile::ranges(std::vector<tnrt::InputProfile>* out, std::string* why) const {
   for (const auto& [name, r] : ranges_) {
+    const bool anyValues = r.valuesSet[0] || r.valuesSet[1] || r.valuesSet[2];
+    if (anyValues && (!r.valuesSet[0] || !r.valuesSet[1] || !r.valuesSet[2])) {
+      *why = "shape tensor '" + name + "' does not have all of kMIN, kOPT and kMAX values set";
+      return false;
+    }
+    for (size_t i = 0; anyValues && i < r.values[0].size(); ++i) {
+      if (r.values[0][i] > r.values[1][i] || r.values[1][i] > r.values[2][i]) {
+        *why = "shape tensor '" + name + "' values do not satisfy kMIN <= kOPT <= kMAX";
+        return false;
+      }
+    }
+    // A shape tensor's dimensions are fixed: values alone are a complete entry.
+    const bool anyDims = r.set[0] || r.set[1] || r.set[2];
+    if (anyValues && !anyDims) {
+      tnrt::InputProfile p;
+      p.input = name;
+      p.minValues = r.values[0];
+      p.optValues = r.values[1];
+      p.maxValues = r.values[2];
+      out->push_back(std::move(p));
+      continue;
+    }
     if (!r.set[0] || !r.set[1] || !r.set[2]) {
       *why = "input '" + name + "' does not have all of kMIN, kOPT and kMAX set";
       return false;
@@ -231,6 +313,11 @@ bool DoubleProfile::ranges(std::vector<tnrt::InputProfile>* out, std::string* wh
     p.min = r.dims[0];
     p.opt = r.dims[1];
     p.max = r.dims[2];
+    if (anyValues) {
+      p.minValues = r.values[0];
+      p.optValues = r.values[1];
+      p.maxValues = r.values[2];
+    }
     out->push_back(std::move(p));
   }
   return true;

@@ -22,6 +22,8 @@ class DoubleTensor final : public nvinfer1::ITensor, public nvinfer1::apiv::Stub
   nvinfer1::DataType getType() const noexcept override { return type_; }
   bool isNetworkInput() const noexcept override { return desc_.isInput; }
   bool isNetworkOutput() const noexcept override { return !desc_.isInput; }
+  // The sim decides which inputs are shape tensors; other tensors never are here.
+  bool isShapeTensor() const noexcept override { return desc_.isShapeTensor; }
 
  private:
   tnrt::TensorDesc desc_;
@@ -70,15 +72,35 @@ class DoubleProfile final : public nvinfer1::IOptimizationProfile, public nvinfe
   bool setDimensions(char const* inputName, nvinfer1::OptProfileSelector select, nvinfer1::Dims const& dims) noexcept override;
   nvinfer1::Dims getDimensions(char const* inputName, nvinfer1::OptProfileSelector select) const noexcept override;
   bool isValid() const noexcept override;
+  // Shape-tensor values: setShapeValues (int32_t) in 10.x, setShapeValuesV2 (int64_t) from 10.11.
+  // As in TensorRT, the last of the two to be called for an input decides which getter answers.
+#if NV_TENSORRT_MAJOR < 11
+  bool setShapeValues(char const* inputName, nvinfer1::OptProfileSelector select, int32_t const* values,
+                      int32_t nbValues) noexcept override;
+  int32_t const* getShapeValues(char const* inputName, nvinfer1::OptProfileSelector select) const noexcept override;
+#endif
+#if TNRT_DOUBLE_HAS_SHAPE_VALUES_V2
+  bool setShapeValuesV2(char const* inputName, nvinfer1::OptProfileSelector select, int64_t const* values,
+                        int32_t nbValues) noexcept override;
+  int64_t const* getShapeValuesV2(char const* inputName, nvinfer1::OptProfileSelector select) const noexcept override;
+#endif
+  int32_t getNbShapeValues(char const* inputName) const noexcept override;
 
-  // Every input's min/opt/max; empty string and false when a range is incomplete or unordered.
+  // Every input's min/opt/max (and values); empty string and false when a range is incomplete
+  // or unordered.
   bool ranges(std::vector<tnrt::InputProfile>* out, std::string* why) const;
 
  private:
   struct Range {
     bool set[3] = {false, false, false};
     tnrt::Dims dims[3];
+    bool valuesSet[3] = {false, false, false};
+    std::vector<int64_t> values[3];
+    std::vector<int32_t> values32[3];  // what getShapeValues hands out when set through it
+    bool wide = false;                 // set last through setShapeValuesV2
   };
+  bool storeValues(const char* inputName, nvinfer1::OptProfileSelector select, std::vector<int64_t> values,
+                   bool wide);
   std::map<std::string, Range> ranges_;
 };
 

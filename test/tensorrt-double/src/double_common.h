@@ -15,6 +15,11 @@
 #include "double_contract.h"
 #include "stubs.h"
 
+// IOptimizationProfile::setShapeValuesV2 and ICudaEngine::getProfileTensorValuesV2 (int64_t
+// shape-tensor values) exist from TensorRT 10.11.
+#define TNRT_DOUBLE_HAS_SHAPE_VALUES_V2 \
+  (NV_TENSORRT_MAJOR > 10 || (NV_TENSORRT_MAJOR == 10 && NV_TENSORRT_MINOR >= 11))
+
 namespace tnrt_double {
 
 // The application's logger, as TensorRT uses it: every message goes through log().

@@ -131,6 +131,7 @@ nvinfer1::ICudaEngine* DoubleRuntime::deserializeCudaEngine(void const* blob, st
       e.isInput = t.isInput;
       e.shape = t.shape;
       e.simType = t.dtype;
+      e.isShapeTensor = t.isShapeTensor;
       if (!toTrt(t.dtype, &e.type)) {
         logger_.error("deserializeCudaEngine: tensor '" + t.name + "' has a type the double cannot name");
         return nullptr;
@@ -274,8 +275,69 @@ nvinfer1::DataType DoubleEngine::getTensorDataType(char const* tensorName) const
 
 nvinfer1::TensorLocation DoubleEngine::getTensorLocation(char const* tensorName) const noexcept {
   alive_.check("getTensorLocation");
-  if (!find(tensorName)) logger().error("ICudaEngine::getTensorLocation: no tensor named " + str(tensorName));
-  return nvinfer1::TensorLocation::kDEVICE;
+  const Io* t = find(tensorName);
+  if (!t) logger().error("ICudaEngine::getTensorLocation: no tensor named " + str(tensorName));
+  // TensorRT reads shape-tensor inputs on the host; everything else lives on the device.
+  return t && t->isShapeTensor ? nvinfer1::TensorLocation::kHOST : nvinfer1::TensorLocation::kDEVICE;
+}
+
+bool DoubleEngine::isShapeInferenceIO(char const* tensorName) const noexcept {
+  alive_.check("isShapeInferenceIO");
+  const Io* t = find(tensorName);
+  if (!t) logger().error("ICudaEngine::isShapeInferenceIO: no tensor named " + str(tensorName));
+  return t && t->isShapeTensor;
+}
+
+const std::vector<int64_t>* DoubleEngine::storedValues(const char* member, char const* tensorName,
+                                                       int32_t profileIndex,
+                                                       nvinfer1::OptProfileSelector select) const {
+  const Io* t = find(tensorName);
+  if (!t || !t->isInput || !t->isShapeTensor || profileIndex < 0 || profileIndex >= sim_->numOptimizationProfiles()) {
+    logger().error(std::string("ICudaEngine::") + member + ": " + str(tensorName) + " is not a shape tensor input of profile " +
+                   std::to_string(profileIndex));
+    return nullptr;
+  }
+  const tnrt::InputProfile p = sim_->profileShapes(profileIndex, t->name);
+  const std::vector<int64_t>* values = select == nvinfer1::OptProfileSelector::kMIN   ? &p.minValues
+                                       : select == nvinfer1::OptProfileSelector::kOPT ? &p.optValues
+                                                                                      : &p.maxValues;
+  const std::string key = t->name + "/" + std::to_string(profileIndex) + "/" + std::to_string(static_cast<int>(select));
+  std::lock_guard<std::mutex> lock(valuesMutex_);
+  auto& stored = values64_[key];
+  stored = *values;
+  auto& narrow = values32_[key];
+  narrow.assign(stored.begin(), stored.end());
+  return &stored;
+}
+
+#if NV_TENSORRT_MAJOR < 11
+int32_t const* DoubleEngine::getProfileTensorValues(char const* tensorName, int32_t profileIndex,
+                                                    nvinfer1::OptProfileSelector select) const noexcept {
+  alive_.check("getProfileTensorValues");
+  const std::vector<int64_t>* values = storedValues("getProfileTensorValues", tensorName, profileIndex, select);
+  if (!values) return nullptr;
+  std::lock_guard<std::mutex> lock(valuesMutex_);
+  return values32_[str(tensorName) + "/" + std::to_string(profileIndex) + "/" + std::to_string(static_cast<int>(select))]
+      .data();
+}
+#endif
+
+#if TNRT_DOUBLE_HAS_SHAPE_VALUES_V2
+int64_t const* DoubleEngine::getProfileTensorValuesV2(char const* tensorName, int32_t profileIndex,
+                                                      nvinfer1::OptProfileSelector select) const noexcept {
+  alive_.check("getProfileTensorValuesV2");
+  const std::vector<int64_t>* values = storedValues("getProfileTensorValuesV2", tensorName, profileIndex, select);
+  return values ? values->data() : nullptr;
+}
+#endif
+
+bool DoubleEngine::profileValues(const Io& input, int32_t profile, std::vector<int64_t>* min,
+                                 std::vector<int64_t>* max) const {
+  if (!input.isShapeTensor || profile < 0 || profile >= sim_->numOptimizationProfiles()) return false;
+  const tnrt::InputProfile p = sim_->profileShapes(profile, input.name);
+  *min = p.minValues;
+  *max = p.maxValues;
+  return !min->empty();
 }
 
 nvinfer1::TensorIOMode DoubleEngine::getTensorIOMode(char const* tensorName) const noexcept {
@@ -344,6 +406,7 @@ char const* DoubleEngine::getIOTensorName(int32_t index) const noexcept {
 }
 
 bool DoubleEngine::inferOutputShapes(const std::vector<tnrt::Dims>& inputShapes,
+                                     const std::vector<std::vector<int64_t>>& inputValues,
                                      std::map<std::string, tnrt::Dims>* out, std::string* why) const {
   if (!simEngine_) {
     *why = "the sim engine has no graph";
@@ -352,6 +415,7 @@ bool DoubleEngine::inferOutputShapes(const std::vector<tnrt::Dims>& inputShapes,
   const tnrt::sim::Graph& graph = simEngine_->graph();
   // ShapeInference takes shapes parallel to graph.inputs; map by name.
   std::vector<tnrt::Dims> shapes;
+  std::vector<std::vector<int64_t>> values;
   for (int32_t id : graph.inputs) {
     const std::string& name = graph.values[static_cast<size_t>(id)].name;
     bool found = false;
@@ -360,16 +424,22 @@ bool DoubleEngine::inferOutputShapes(const std::vector<tnrt::Dims>& inputShapes,
       if (!t.isInput) continue;
       if (t.name == name) {
         shapes.push_back(inputShapes[k]);
+        values.push_back(k < inputValues.size() ? inputValues[k] : std::vector<int64_t>());
         found = true;
         break;
       }
       ++k;
     }
-    if (!found) shapes.push_back(graph.values[static_cast<size_t>(id)].shape);
+    if (!found) {
+      shapes.push_back(graph.values[static_cast<size_t>(id)].shape);
+      values.emplace_back();
+    }
   }
   try {
-    tnrt::sim::ShapeInference inference(graph, 0);
-    inference.run(shapes);
+    // Folding what the shape tensors' values decide (a few small shape computations) is what
+    // resolves the output shapes they set.
+    tnrt::sim::ShapeInference inference(graph, 64 * 1024);
+    inference.run(shapes, &values);
     for (int32_t id : graph.outputs) {
       const auto& v = inference.value(id);
       (*out)[graph.values[static_cast<size_t>(id)].name] = v.shape;
@@ -474,13 +544,62 @@ nvinfer1::Dims DoubleContext::getTensorShape(char const* tensorName) const noexc
     if (isDynamic(in.shape) && !b.shapeSet) return toTrtDims(t->shape);  // not known yet
     inputs.push_back(b.shapeSet ? b.shape : in.shape);
   }
+  // TensorRT: not known either while a shape tensor the output depends on has no address.
+  std::vector<std::vector<int64_t>> values;
+  bool unset = false;
+  if (!shapeValues("getTensorShape", &values, &unset)) return unset ? toTrtDims(t->shape) : invalid;
   std::map<std::string, tnrt::Dims> shapes;
   std::string why;
-  if (!engine_.inferOutputShapes(inputs, &shapes, &why) || !shapes.count(t->name)) {
+  if (!engine_.inferOutputShapes(inputs, values, &shapes, &why) || !shapes.count(t->name)) {
     engine_.logger().error("IExecutionContext::getTensorShape: shape inference failed for " + t->name + ": " + why);
     return invalid;
   }
   return toTrtDims(dataDependent(shapes[t->name]));
+}
+
+bool DoubleContext::shapeValues(const char* member, std::vector<std::vector<int64_t>>* values, bool* unset) const {
+  *unset = false;
+  for (const auto& in : engine_.io()) {
+    if (!in.isInput) continue;
+    values->emplace_back();
+    if (!in.isShapeTensor) continue;
+    const Binding& b = bindings_[in.name];
+    if (!b.address) {
+      *unset = true;
+      return false;
+    }
+    // TensorRT dereferences a shape tensor's address on the CPU: device memory there is a crash.
+    const void* base = nullptr;
+    size_t size = 0;
+    if (deviceAllocation(b.address, &base, &size)) {
+      violation("a shape-tensor input (isShapeInferenceIO, TensorLocation::kHOST) is bound to host memory",
+                std::string(member) + ": shape tensor '" + in.name + "' points at device memory " + hexPtr(b.address));
+    }
+    const tnrt::Dims shape = b.shapeSet ? b.shape : in.shape;
+    const int64_t count = tnrt::volume(shape);
+    std::vector<int64_t>& out = values->back();
+    for (int64_t k = 0; k < count; ++k) {
+      if (in.simType == tnrt::DataType::kInt64) {
+        int64_t v;
+        std::memcpy(&v, static_cast<const char*>(b.address) + k * 8, 8);
+        out.push_back(v);
+      } else {
+        int32_t v;
+        std::memcpy(&v, static_cast<const char*>(b.address) + k * 4, 4);
+        out.push_back(v);
+      }
+    }
+    std::vector<int64_t> min, max;
+    bool inside = engine_.profileValues(in, profile_, &min, &max) && min.size() == out.size();
+    for (size_t k = 0; inside && k < out.size(); ++k) inside = out[k] >= min[k] && out[k] <= max[k];
+    if (!inside) {
+      engine_.logger().error(std::string("IExecutionContext::") + member +
+                             ": Error Code 3: API Usage Error (values of shape tensor " + in.name +
+                             " are not inside optimization profile " + std::to_string(profile_) + ")");
+      return false;
+    }
+  }
+  return true;
 }
 
 bool DoubleContext::setTensorAddress(char const* tensorName, void* data) noexcept {
@@ -586,14 +705,34 @@ bool DoubleContext::run(cudaStream_t stream) {
     v.shape = b.shapeSet ? b.shape : t.shape;
     v.bytes = tnrt::dataTypeBytes(t.simType, tnrt::volume(v.shape));
     if (!b.address) violation(addressRule, "input '" + t.name + "' has no address");
-    checkBuffer("input '" + t.name + "'", b.address, v.bytes, v.shape);
+    if (!t.isShapeTensor) checkBuffer("input '" + t.name + "'", b.address, v.bytes, v.shape);
     v.data = b.address;
     inputShapes.push_back(v.shape);
     views.push_back(std::move(v));
   }
+  // Shape tensors are read on the host now, at enqueue, as TensorRT reads them: the work below
+  // runs on a copy, so the caller may reuse the host buffer once enqueueV3 returns.
+  std::vector<std::vector<int64_t>> values;
+  bool unset = false;
+  if (!shapeValues("enqueueV3", &values, &unset)) {
+    if (unset) violation(addressRule, "a shape-tensor input has no address");
+    return false;
+  }
+  // Shared, so the views keep pointing at the same bytes however often the work is copied.
+  auto hostCopies = std::make_shared<std::vector<std::vector<uint8_t>>>(views.size());
+  for (size_t i = 0, k = 0; i < engine_.io().size(); ++i) {
+    const auto& t = engine_.io()[i];
+    if (!t.isInput) continue;
+    if (t.isShapeTensor) {
+      const auto* p = static_cast<const uint8_t*>(views[k].data);
+      (*hostCopies)[k].assign(p, p + views[k].bytes);
+      views[k].data = (*hostCopies)[k].data();
+    }
+    ++k;
+  }
   std::map<std::string, tnrt::Dims> outputShapes;
   std::string why;
-  if (!engine_.inferOutputShapes(inputShapes, &outputShapes, &why)) {
+  if (!engine_.inferOutputShapes(inputShapes, values, &outputShapes, &why)) {
     engine_.logger().error("IExecutionContext::enqueueV3: Error Code 7: Internal Error (shape inference: " + why + ")");
     return false;
   }
@@ -621,7 +760,7 @@ bool DoubleContext::run(cudaStream_t stream) {
   // The work of the "kernels": run the sim on what the device memory holds when the stream
   // gets here, and write the outputs.
   const int32_t profile = profile_;
-  auto work = [this, views = std::move(views), outs, profile, stream]() -> bool {
+  auto work = [this, views = std::move(views), hostCopies, outs, profile, stream]() -> bool {
     struct Done {
       std::atomic<int>& pending;
       ~Done() { pending.fetch_sub(1); }

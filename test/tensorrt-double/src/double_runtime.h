@@ -3,6 +3,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 
 #include "double_common.h"
 
@@ -72,6 +73,7 @@ class DoubleEngine final : public nvinfer1::ICudaEngine, public nvinfer1::apiv::
     tnrt::Dims shape;  // -1: dynamic
     nvinfer1::DataType type = nvinfer1::DataType::kFLOAT;
     tnrt::DataType simType = tnrt::DataType::kFloat32;
+    bool isShapeTensor = false;  // an input TensorRT reads on the host (TensorLocation::kHOST)
   };
 
   // `weights`: the device memory the engine's weights occupy (cudaMalloc'd; freed with it).
@@ -97,16 +99,28 @@ class DoubleEngine final : public nvinfer1::ICudaEngine, public nvinfer1::apiv::
                                  nvinfer1::OptProfileSelector select) const noexcept override;
   int32_t getNbIOTensors() const noexcept override;
   char const* getIOTensorName(int32_t index) const noexcept override;
+  bool isShapeInferenceIO(char const* tensorName) const noexcept override;
+#if NV_TENSORRT_MAJOR < 11
+  int32_t const* getProfileTensorValues(char const* tensorName, int32_t profileIndex,
+                                        nvinfer1::OptProfileSelector select) const noexcept override;
+#endif
+#if TNRT_DOUBLE_HAS_SHAPE_VALUES_V2
+  int64_t const* getProfileTensorValuesV2(char const* tensorName, int32_t profileIndex,
+                                          nvinfer1::OptProfileSelector select) const noexcept override;
+#endif
 
   // For contexts.
   const Io* find(const char* name) const;
   const std::vector<Io>& io() const { return io_; }
   // min and max of `input` in `profile`, from the sim (static inputs: their shape).
   bool profileRange(const Io& input, int32_t profile, tnrt::Dims* min, tnrt::Dims* opt, tnrt::Dims* max) const;
-  // Output shapes for the given input shapes (parallel to the inputs in io()); -1 where data
-  // decide. False with a reason when shape inference fails.
-  bool inferOutputShapes(const std::vector<tnrt::Dims>& inputShapes, std::map<std::string, tnrt::Dims>* out,
-                         std::string* why) const;
+  // Output shapes for the given input shapes (parallel to the inputs in io()) and shape-tensor
+  // values (parallel too; empty for other inputs); -1 where data decide. False with a reason
+  // when shape inference fails.
+  bool inferOutputShapes(const std::vector<tnrt::Dims>& inputShapes, const std::vector<std::vector<int64_t>>& values,
+                         std::map<std::string, tnrt::Dims>* out, std::string* why) const;
+  // The min/max values of shape tensor `input` in `profile`; false if it has none.
+  bool profileValues(const Io& input, int32_t profile, std::vector<int64_t>* min, std::vector<int64_t>* max) const;
   const Logger& logger() const { return runtime_.logger(); }
   tnrt::Engine& sim() const { return *sim_; }
   Children& contexts() { return contexts_; }
@@ -126,6 +140,13 @@ class DoubleEngine final : public nvinfer1::ICudaEngine, public nvinfer1::apiv::
   std::vector<Io> io_;
   void* weights_;
   Children contexts_;
+  // getProfileTensorValues(V2) hand out pointers that live as long as the engine: per
+  // "input/profile/selector", the values as the sim engine holds them.
+  mutable std::mutex valuesMutex_;
+  mutable std::map<std::string, std::vector<int64_t>> values64_;
+  mutable std::map<std::string, std::vector<int32_t>> values32_;
+  const std::vector<int64_t>* storedValues(const char* member, char const* tensorName, int32_t profileIndex,
+                                           nvinfer1::OptProfileSelector select) const;
 };
 
 class DoubleContext final : public nvinfer1::IExecutionContext, public nvinfer1::apiv::StubVExecutionContext {
@@ -157,6 +178,11 @@ class DoubleContext final : public nvinfer1::IExecutionContext, public nvinfer1:
   };
   Binding* binding(const char* name, const char* member) const;
   bool run(cudaStream_t stream);
+  // The values of every shape-tensor input (parallel to the inputs in io(); empty for the
+  // others), read from the host memory its address points at. False, and `unset` true, when a
+  // shape tensor has no address yet; false with an error logged when a value lies outside the
+  // active profile. Aborts when a shape tensor's address is device memory.
+  bool shapeValues(const char* member, std::vector<std::vector<int64_t>>* values, bool* unset) const;
 
   Alive alive_{"IExecutionContext", Alive::kOnDevice};
   DoubleEngine& engine_;

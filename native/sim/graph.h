@@ -99,6 +99,9 @@ class Graph {
   // named by their path (Loop_3/body/Foo_1): kept only so that the parse error names the
   // unsupported ones among them too. Never executed or serialized (the parse fails first).
   std::vector<Node> nestedNodes;
+  // A Loop or Scan body (OnnxReader::readBody): how many of `inputs`, at the end, are the
+  // outer-scope values it reads rather than its declared inputs. Never serialized.
+  size_t numOuterInputs = 0;
 
   // The id of the value called `name`, creating it if new.
   int32_t valueId(const std::string& name);

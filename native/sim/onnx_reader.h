@@ -26,6 +26,14 @@ class OnnxReader {
   // Returns the decoded graph (not yet finalized), or nullptr with `errors` filled.
   std::unique_ptr<Graph> read(const uint8_t* data, size_t size, std::vector<ParserError>* errors);
 
+  // Reads a Loop or Scan body (a GraphProto's bytes) as a graph of its own, finalized, whose
+  // inputs are the body's declared inputs followed by the outer-scope names it reads (in the
+  // order it first reads them). Node names get `prefix` (Loop_3/body/). nullptr with `errors`
+  // filled when the body is malformed. The reader keeps the bytes of every body it reads in
+  // the node's graph attribute so that the kernel (subgraph.h) reads them again at run time.
+  std::unique_ptr<Graph> readBody(const uint8_t* data, size_t size, const std::string& prefix,
+                                  const std::map<std::string, int64_t>& opsets, std::vector<ParserError>* errors);
+
  private:
   void readGraph(WireReader r, Graph* graph, const std::map<std::string, int64_t>& opsets);
   void readNode(WireReader r, Graph* graph, int32_t index, const std::map<std::string, int64_t>& opsets);
@@ -57,7 +65,17 @@ class OnnxReader {
     std::vector<int64_t> guards;   // kGuardAttr of its nodes
   };
   std::vector<Scope> scopes_;
+  // Loop/Scan bodies being read, outermost first: their node-name prefix, and how deep they
+  // nest (with the If scopes, bounded so a hostile model cannot recurse the reader off its stack).
+  std::string bodyPrefix_;
+  size_t bodyDepth_ = 0;
+  bool readingBody_ = false;  // body inputs may omit their shapes (ranks come from the values fed)
+  std::unique_ptr<Graph> readBodyGraph(WireReader r, const std::string& prefix, const std::map<std::string, int64_t>& opsets);
 };
+
+// The graph attribute whose GraphProto bytes the reader keeps (as a STRING) for a Loop or
+// Scan node: "body" for both.
+constexpr const char* kBodyAttr = "body";
 
 // ONNX TensorProto.DataType -> the sim's DataType; false for types the sim cannot hold.
 bool dataTypeFromOnnx(int64_t onnxType, DataType* out);

@@ -137,6 +137,10 @@ const SPEC: Record<string, { first: number; last?: number; arity: Arity[] }> = {
   Size: { first: 1, arity: UNARY }, CastLike: { first: 15, arity: BINARY },
   // cond only; the branches are graph attributes.
   If: { first: 1, arity: UNARY },
+  // M and cond (either may be ""), then the initial carried values; the body is a graph attribute.
+  Loop: { first: 1, arity: [[1, 2, Infinity]] },
+  // Initial states then scan inputs (opset 9 on; opset 8's batched form is not run).
+  Scan: { first: 9, arity: VARIADIC },
   // X, W, R required; B, sequence_lens, initial_h, initial_c, P optional.
   LSTM: { first: 7, arity: [[7, 3, 8]] },
   Hardmax: { first: 1, arity: UNARY },

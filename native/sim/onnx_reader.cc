@@ -320,7 +320,8 @@ void OnnxReader::readNode(WireReader r, Graph* graph, int32_t index, const std::
     node.attributes.push_back(std::move(g));
   }
 
-  const bool loopOrScan = (node.opType == "Loop" || node.opType == "Scan") && node.domain.empty();
+  // A Loop or Scan without a body is left to checkGraph and the kernel, which name it.
+  const bool loopOrScan = (node.opType == "Loop" || node.opType == "Scan") && node.domain.empty() && !subgraphs.empty();
   if (loopOrScan) {
     auto bodyIt = subgraphs.find(kBodyAttr);
     if (bodyIt == subgraphs.end() || subgraphs.size() != 1) {

@@ -122,6 +122,12 @@ const std::vector<ValueRef>& Subgraph::run(const std::vector<ValueRef>& inputs) 
     for (size_t k = 0; k < node.inputs.size(); ++k) {
       if (node.inputs[k] < 0) continue;
       ins[k] = refs_[static_cast<size_t>(node.inputs[k])];
+      // An If merge lists both branches' outputs and reads only the taken side's.
+      if (!ins[k].present() && node.isIfMerge() && k > 0) {
+        static const Dims kNotTaken;
+        ins[k] = {DataType::kFloat32, &kNotTaken, nullptr};
+        continue;
+      }
       if (!ins[k].present())
         throwShape(node, "reads '" + g.values[static_cast<size_t>(node.inputs[k])].name +
                              "', which a branch not taken should have computed");

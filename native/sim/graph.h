@@ -53,6 +53,10 @@ struct Attribute {
 // the reader refuses models that use the name themselves.
 constexpr const char* kGuardAttr = "tnrt.guard";
 
+// The graph attribute whose GraphProto bytes the reader keeps (as a STRING) for a Loop or
+// Scan node, "body" for both; subgraph.h reads the body back from it at run time.
+constexpr const char* kBodyAttr = "body";
+
 struct Guard {
   int32_t cond = -1;     // the If's condition (a bool scalar)
   bool whenTrue = true;  // then_branch (true) or else_branch (false)

@@ -73,9 +73,6 @@ class OnnxReader {
   std::unique_ptr<Graph> readBodyGraph(WireReader r, const std::string& prefix, const std::map<std::string, int64_t>& opsets);
 };
 
-// The graph attribute whose GraphProto bytes the reader keeps (as a STRING) for a Loop or
-// Scan node: "body" for both.
-constexpr const char* kBodyAttr = "body";
 
 // ONNX TensorProto.DataType -> the sim's DataType; false for types the sim cannot hold.
 bool dataTypeFromOnnx(int64_t onnxType, DataType* out);

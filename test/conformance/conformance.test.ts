@@ -72,7 +72,6 @@ const TENSORRT_LACKS: Record<string, string> = {
   test_identity_opt: 'optional types: TensorRT tensors only',
   test_loop13_seq: 'sequence-typed loop-carried values: TensorRT tensors only',
   test_loop16_seq_none: 'optional sequence-typed loop-carried values: TensorRT tensors only',
-  test_scan_sum: "Scan opset 8 (a batch axis and sequence_lens): the sim runs Scan from opset 9, where ONNX dropped that form; test_scan9_sum covers the same sums",
   test_resize_tf_crop_and_resize: "coordinate_transformation_mode tf_crop_and_resize: TensorRT's resize layer has only align_corners, asymmetric and half_pixel transformations (no roi cropping or extrapolation)",
   test_training_dropout: 'Dropout with training_mode=true: TensorRT builds inference engines, where Dropout is an identity',
   test_training_dropout_default: 'Dropout with training_mode=true: TensorRT builds inference engines, where Dropout is an identity',

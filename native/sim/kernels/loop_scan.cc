@@ -457,6 +457,141 @@ void runScanKernel(const Node& node, const std::vector<ValueRef>& in, const std:
   copyResults(runScan(node, in, out.size()), out);
 }
 
+// ---------------------------------------------------------------------------------------
+// Scan opset 8: inputs [sequence_lens, state..., scan_input...], every one with a leading batch
+// axis; each batch item is scanned on its own along its first axis, in `directions`. The sim
+// runs each item through the opset-9 path (a copy of the node with that form's attributes) and
+// stacks the items. sequence_lens must be absent or equal to the scan length for every item.
+
+Node itemNode(const Node& node) {
+  Node item = node;
+  item.attributes.clear();
+  for (const Attribute& a : node.attributes) {
+    if (a.name == "directions") {
+      Attribute d = a;
+      d.name = "scan_input_directions";
+      item.attributes.push_back(std::move(d));
+    } else if (a.name == "num_scan_inputs" || a.name == kBodyAttr) {
+      item.attributes.push_back(a);
+    }
+  }
+  return item;
+}
+
+int64_t batchSize(const Node& node, const std::vector<ValueRef>& in) {
+  int64_t batch = -1;
+  for (size_t k = 1; k < in.size(); ++k) {
+    if (!in[k].present()) throwShape(node, "leaves input " + std::to_string(k) + " empty");
+    if (in[k].shape->empty()) throwShape(node, "input " + std::to_string(k) + " is a scalar; opset 8 Scan needs a batch axis");
+    const int64_t b = (*in[k].shape)[0];
+    if (b >= 0 && batch >= 0 && b != batch) throwShape(node, "inputs disagree on the batch size");
+    if (b >= 0) batch = b;
+  }
+  return batch;
+}
+
+// The item view of input k for batch item b (shape without the batch axis).
+ValueRef itemView(const ValueRef& v, const Dims* itemShape, int64_t b) {
+  const size_t bytes = v.data ? dataTypeBytes(v.dtype, volume(*itemShape)) : 0;
+  return {v.dtype, itemShape, v.data ? static_cast<const uint8_t*>(v.data) + static_cast<size_t>(b) * bytes : nullptr};
+}
+
+std::vector<OwnedTensor> runBatchedScan(const Node& node, const std::vector<ValueRef>& in, size_t numOutputs) {
+  const Node item = itemNode(node);
+  const int64_t batch = batchSize(node, in);
+  std::vector<Dims> itemShapes(in.size());
+  for (size_t k = 1; k < in.size(); ++k) itemShapes[k].assign(in[k].shape->begin() + 1, in[k].shape->end());
+  std::vector<OwnedTensor> out(numOutputs);
+  // in[0] is sequence_lens; the first scan input follows the states.
+  const size_t firstScan = 1 + Subgraph(node).numDeclaredInputs() - static_cast<size_t>(std::max<int64_t>(0, node.attrInt("num_scan_inputs", 0)));
+  for (int64_t b = 0; b < batch; ++b) {
+    std::vector<ValueRef> itemIn;
+    for (size_t k = 1; k < in.size(); ++k) itemIn.push_back(itemView(in[k], &itemShapes[k], b));
+    if (in[0].present()) {
+      const int64_t n = safeVolume(*in[0].shape);
+      if (in[0].dtype != DataType::kInt64 || n != batch) throwShape(node, "sequence_lens must be int64 with one entry per batch item");
+      const int64_t len = static_cast<const int64_t*>(in[0].data)[b];
+      if (len < 0) throwShape(node, "sequence_lens holds a negative length");
+      // Every scan input's first item axis is the sequence: a shorter length would need padding
+      // rules ONNX left to the runtime, which the sim does not guess.
+      if (firstScan < in.size() && !itemShapes[firstScan].empty() && len != itemShapes[firstScan][0])
+        throwUnsupported(node, "sequence_lens " + std::to_string(len) + " is shorter than the scan inputs' " +
+                                   std::to_string(itemShapes[firstScan][0]) + " steps; the sim scans whole sequences");
+    }
+    std::vector<OwnedTensor> r = runScan(item, itemIn, numOutputs);
+    for (size_t k = 0; k < numOutputs; ++k) {
+      if (b == 0) {
+        out[k].dtype = r[k].dtype;
+        out[k].shape = r[k].shape;
+        out[k].shape.insert(out[k].shape.begin(), batch);
+        checkTensorBytesLazy([&] { return node.label() + ": output " + std::to_string(k); }, out[k].dtype, out[k].shape,
+                             activeMaxTensorBytes());
+      } else if (r[k].dtype != out[k].dtype || !std::equal(r[k].shape.begin(), r[k].shape.end(), out[k].shape.begin() + 1,
+                                                           out[k].shape.end())) {
+        throwShape(node, "output " + std::to_string(k) + " differs in shape between batch items");
+      }
+      out[k].data.insert(out[k].data.end(), r[k].data.begin(), r[k].data.end());
+    }
+  }
+  if (batch == 0) {
+    std::vector<OutputDesc> descs(numOutputs);
+    std::vector<ValueRef> itemIn;
+    for (size_t k = 1; k < in.size(); ++k) itemIn.push_back({in[k].dtype, &itemShapes[k], nullptr});
+    inferScan(item, itemIn, &descs);
+    for (size_t k = 0; k < numOutputs; ++k) {
+      out[k].dtype = descs[k].dtype;
+      out[k].shape = descs[k].shape;
+      for (int64_t& d : out[k].shape)
+        if (d < 0) d = 0;
+      out[k].shape.insert(out[k].shape.begin(), 0);
+    }
+  }
+  return out;
+}
+
+void inferBatchedScan(const Node& node, const std::vector<ValueRef>& in, std::vector<OutputDesc>* out) {
+  tPending.node = nullptr;
+  if (in.size() < 2) throwShape(node, "needs sequence_lens (may be empty) and at least one scan input");
+  const int64_t batch = batchSize(node, in);
+  if (allKnown(in)) {
+    std::vector<OwnedTensor> results = runBatchedScan(node, in, out->size());
+    for (size_t k = 0; k < out->size(); ++k) (*out)[k] = {results[k].dtype, results[k].shape};
+    tPending.outputs = std::move(results);
+    tPending.node = &node;
+    return;
+  }
+  const Node item = itemNode(node);
+  std::vector<Dims> itemShapes(in.size());
+  std::vector<ValueRef> itemIn;
+  for (size_t k = 1; k < in.size(); ++k) {
+    itemShapes[k].assign(in[k].shape->begin() + 1, in[k].shape->end());
+    itemIn.push_back({in[k].dtype, &itemShapes[k], nullptr});
+  }
+  inferScan(item, itemIn, out);
+  for (OutputDesc& d : *out) d.shape.insert(d.shape.begin(), batch);
+}
+
+void runBatchedScanKernel(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out,
+                          KernelScratch&) {
+  if (tPending.node == &node) {
+    tPending.node = nullptr;
+    copyResults(tPending.outputs, out);
+    tPending.outputs.clear();
+    return;
+  }
+  copyResults(runBatchedScan(node, in, out.size()), out);
+}
+
+void inferAnyScan(const Node& node, const std::vector<ValueRef>& in, std::vector<OutputDesc>* out) {
+  if (node.opset < 9) inferBatchedScan(node, in, out);
+  else inferScan(node, in, out);
+}
+
+void runAnyScan(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out, KernelScratch& s) {
+  if (node.opset < 9) runBatchedScanKernel(node, in, out, s);
+  else runScanKernel(node, in, out, s);
+}
+
 }  // namespace
 
 void registerLoopScanOps(OpRegistry& registry) {
@@ -465,10 +600,11 @@ void registerLoopScanOps(OpRegistry& registry) {
   // no sequences either). The reader appends the outer-scope values, so no upper bound.
   registry.add({"Loop", 1, kMaxReviewedOpset, inferLoop, runLoopKernel, false, 0, kVariadicInputs,
                 {{1, 0, kVariadicInputs}}});
-  // Scan from opset 9 (no batch axis, scan_input_axes/directions and scan_output_axes/
-  // directions); opset 8's batched form with sequence_lens is not supported, as TensorRT.
-  registry.add({"Scan", 9, kMaxReviewedOpset, inferScan, runScanKernel, false, 1, kVariadicInputs,
-                {{9, 1, kVariadicInputs}}});
+  // Scan opset 8 (a batch axis on every input, sequence_lens, `directions`; the lengths must be
+  // whole) and from opset 9 (no batch axis, scan_input_axes/directions and scan_output_axes/
+  // directions). Opset 8's sequence_lens may be left empty, so no input is required there.
+  registry.add({"Scan", 8, kMaxReviewedOpset, inferAnyScan, runAnyScan, false, 1, kVariadicInputs,
+                {{8, 0, kVariadicInputs}, {9, 1, kVariadicInputs}}});
 }
 
 }  // namespace sim

@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { AttributeProto_AttributeType, AttributeProtoSchema, type GraphProto, ModelProtoSchema } from 'onnx-buf';
 import { describe, expect, it } from 'vitest';
 
-import { buildEngine, InferenceSession, Tensor } from '../lib/index.js';
+import { buildEngine, InferenceSession, OnnxParseError, Tensor } from '../lib/index.js';
 import { makeModel, makeTensor, type ModelSpec, type ValueSpec } from '../lib/onnx/model-builder.js';
 import { expectClose } from './fixtures/oracle.js';
 
@@ -273,3 +273,69 @@ describe('Scan on the sim', () => {
     }
   });
 });
+
+describe('Loop and Scan bodies at parse time', () => {
+  it('names an unsupported node inside a Scan body inside a Loop body inside an If branch by its path', async () => {
+    const scanBody: GraphSpec = {
+      inputs: [f32('s', [2]), f32('e', [2])],
+      outputs: [f32('s2', [2]), f32('d', [2])],
+      nodes: [
+        { op: 'Add', inputs: ['s', 'e'], outputs: ['s2'] },
+        { op: 'Det', name: 'Det_0', inputs: ['e'], outputs: ['d'] },
+      ],
+    };
+    const loopBody: GraphSpec = {
+      inputs: [i64('i'), bool('c_in'), f32('v', [2])],
+      outputs: [bool('c_out'), f32('v2', [2])],
+      nodes: [
+        { op: 'Identity', inputs: ['c_in'], outputs: ['c_out'] },
+        { op: 'Scan', name: 'Scan_2', inputs: ['v', 'xs'], outputs: ['v2', 'ds'], attributes: { num_scan_inputs: 1 } },
+      ],
+      subs: [{ node: 'Scan_2', attr: 'body', graph: scanBody }],
+    };
+    const m = toModel({
+      opset: 17,
+      inputs: [f32('xs', [3, 2]), f32('v0', [2]), i64('M'), bool('p')],
+      outputs: [f32('y', [2])],
+      nodes: [{ op: 'If', name: 'If_0', inputs: ['p'], outputs: ['y'] }],
+      subs: [
+        {
+          node: 'If_0',
+          attr: 'then_branch',
+          graph: {
+            inputs: [],
+            outputs: [f32('l', [2])],
+            nodes: [{ op: 'Loop', name: 'Loop_1', inputs: ['M', '', 'v0'], outputs: ['l'] }],
+            subs: [{ node: 'Loop_1', attr: 'body', graph: loopBody }],
+          },
+        },
+        { node: 'If_0', attr: 'else_branch', graph: { inputs: [], outputs: [f32('n', [2])], nodes: [{ op: 'Neg', inputs: ['v0'], outputs: ['n'] }] } },
+      ],
+    });
+    const error = await buildEngine(m, { backend: 'sim' }).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(OnnxParseError);
+    expect((error as OnnxParseError).parserErrors.map((p) => p.node)).toEqual(['If_0/then_branch/Loop_1/body/Scan_2/body/Det_0']);
+  });
+
+  it('refuses a body that is not a graph, or reads a value no scope defines, with OnnxParseError', async () => {
+    const body: GraphSpec = {
+      inputs: [i64('i'), bool('c_in')],
+      outputs: [bool('c_out')],
+      nodes: [{ op: 'And', inputs: ['c_in', 'nowhere'], outputs: ['c_out'] }],
+    };
+    const m = toModel({
+      opset: 17,
+      inputs: [i64('M')],
+      outputs: [],
+      nodes: [{ op: 'Loop', name: 'Loop_0', inputs: ['M', ''], outputs: [] }],
+      subs: [{ node: 'Loop_0', attr: 'body', graph: body }],
+    });
+    await expect(buildEngine(m, { backend: 'sim' })).rejects.toThrow(/nowhere/);
+    // Body bytes cut short: the reader's wire checks refuse them.
+    const model = fromBinary(ModelProtoSchema, m);
+    const bytes = toBinary(ModelProtoSchema, model);
+    const cut = bytes.slice(0, bytes.length - 3);
+    await expect(buildEngine(cut, { backend: 'sim' })).rejects.toBeInstanceOf(Error);
+  });
+});
+

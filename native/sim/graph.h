@@ -99,9 +99,9 @@ class Graph {
   std::vector<int32_t> inputs;
   std::vector<int32_t> outputs;
   std::vector<Tensor> initializers;
-  // The nodes inside the subgraphs of operators the sim does not run (Loop, Scan bodies),
-  // named by their path (Loop_3/body/Foo_1): kept only so that the parse error names the
-  // unsupported ones among them too. Never executed or serialized (the parse fails first).
+  // The nodes inside Loop and Scan bodies (and other operators' subgraphs), named by their
+  // path (Loop_3/body/Foo_1): kept only so that the parse error names the unsupported ones
+  // among them too. Never serialized; a body runs from the bytes its node keeps (subgraph.h).
   std::vector<Node> nestedNodes;
   // A Loop or Scan body (OnnxReader::readBody): how many of `inputs`, at the end, are the
   // outer-scope values it reads rather than its declared inputs. Never serialized.

@@ -41,8 +41,8 @@ class OnnxReader {
   // `prefix`, its nodes guarded by `guards`); returns the graph's value ids of its outputs.
   std::vector<int32_t> readSubgraph(WireReader r, Graph* graph, const std::string& prefix, std::vector<int64_t> guards,
                                     const std::map<std::string, int64_t>& opsets);
-  // Reads the nodes of a subgraph the sim does not run (a Loop or Scan body) into
-  // graph->nestedNodes, named under `prefix`, for the parse error only.
+  // Reads the nodes of a subgraph the sim does not run (any operator's but If's, Loop's and
+  // Scan's) into graph->nestedNodes, named under `prefix`, for the parse error only.
   void readBodyForReport(WireReader r, Graph* graph, const std::string& prefix,
                          const std::map<std::string, int64_t>& opsets);
   // `graph` receives the bytes of a GRAPH attribute's subgraph (`hasGraph` set), when given.

@@ -137,6 +137,13 @@ const SPEC: Record<string, { first: number; last?: number; arity: Arity[] }> = {
   Size: { first: 1, arity: UNARY }, CastLike: { first: 15, arity: BINARY },
   // cond only; the branches are graph attributes.
   If: { first: 1, arity: UNARY },
+  // M and cond, then the initial carried values; the body is a graph attribute. ONNX lists M
+  // and cond always but lets either be "", which the registry's counts (whose first minInputs
+  // are required) cannot say: the registry requires none and Loop's infer checks that both are
+  // listed, as it checks opset 8 Scan's sequence_lens.
+  Loop: { first: 1, arity: [[1, 0, Infinity]] },
+  // Opset 8: sequence_lens (may be "") then states and scan inputs; from 9: states then scan inputs.
+  Scan: { first: 8, arity: [[8, 0, Infinity], [9, 1, Infinity]] },
   // X, W, R required; B, sequence_lens, initial_h, initial_c, P optional.
   LSTM: { first: 7, arity: [[7, 3, 8]] },
   Hardmax: { first: 1, arity: UNARY },

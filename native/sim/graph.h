@@ -53,6 +53,10 @@ struct Attribute {
 // the reader refuses models that use the name themselves.
 constexpr const char* kGuardAttr = "tnrt.guard";
 
+// The graph attribute whose GraphProto bytes the reader keeps (as a STRING) for a Loop or
+// Scan node, "body" for both; subgraph.h reads the body back from it at run time.
+constexpr const char* kBodyAttr = "body";
+
 struct Guard {
   int32_t cond = -1;     // the If's condition (a bool scalar)
   bool whenTrue = true;  // then_branch (true) or else_branch (false)
@@ -95,10 +99,13 @@ class Graph {
   std::vector<int32_t> inputs;
   std::vector<int32_t> outputs;
   std::vector<Tensor> initializers;
-  // The nodes inside the subgraphs of operators the sim does not run (Loop, Scan bodies),
-  // named by their path (Loop_3/body/Foo_1): kept only so that the parse error names the
-  // unsupported ones among them too. Never executed or serialized (the parse fails first).
+  // The nodes inside Loop and Scan bodies (and other operators' subgraphs), named by their
+  // path (Loop_3/body/Foo_1): kept only so that the parse error names the unsupported ones
+  // among them too. Never serialized; a body runs from the bytes its node keeps (subgraph.h).
   std::vector<Node> nestedNodes;
+  // A Loop or Scan body (OnnxReader::readBody): how many of `inputs`, at the end, are the
+  // outer-scope values it reads rather than its declared inputs. Never serialized.
+  size_t numOuterInputs = 0;
 
   // The id of the value called `name`, creating it if new.
   int32_t valueId(const std::string& name);

@@ -225,7 +225,7 @@ void OnnxReader::readGraph(WireReader r, Graph* graph, const std::map<std::strin
     if (graph->values[static_cast<size_t>(id)].initializer >= 0) continue;
     if (!kind.empty()) {
       error("input '" + name + "' is " + kind + "; the sim backend supports tensor inputs only");
-    } else if (!decl.hasShape) {
+    } else if (!decl.hasShape && !readingBody_) {
       error("input '" + name + "' has no shape; the sim backend needs the rank of every input");
     }
     Value& v = graph->values[static_cast<size_t>(id)];
@@ -305,7 +305,7 @@ void OnnxReader::readNode(WireReader r, Graph* graph, int32_t index, const std::
   // Exporters often leave nodes unnamed; give each a stable name so errors can point at it.
   // Inside If branches the name gets the branch's path: If_25/then_branch/LSTM_3.
   if (node.name.empty()) node.name = node.opType + "_" + std::to_string(index);
-  if (!scopes_.empty()) node.name = scopes_.back().prefix + node.name;
+  node.name = (scopes_.empty() ? bodyPrefix_ : scopes_.back().prefix) + node.name;
   const auto errorIndex = static_cast<int32_t>(scopes_.empty() ? index : static_cast<int32_t>(graph->nodes.size()));
   // The ParserError carries the node and operator; the message then names the attribute.
   for (const auto& problem : attributeProblems) error(problem, &node, errorIndex);
@@ -320,6 +320,36 @@ void OnnxReader::readNode(WireReader r, Graph* graph, int32_t index, const std::
     node.attributes.push_back(std::move(g));
   }
 
+  // A Loop or Scan without a body is left to checkGraph and the kernel, which name it.
+  const bool loopOrScan = (node.opType == "Loop" || node.opType == "Scan") && node.domain.empty() && !subgraphs.empty();
+  if (loopOrScan) {
+    auto bodyIt = subgraphs.find(kBodyAttr);
+    if (bodyIt == subgraphs.end() || subgraphs.size() != 1) {
+      error(node.label() + " needs exactly one graph attribute, 'body'", &node, errorIndex);
+      return;
+    }
+    if (scopes_.size() + bodyDepth_ >= kMaxIfNesting) {
+      error(node.label() + " nests subgraphs more than " + std::to_string(kMaxIfNesting) + " deep, which the sim does not read",
+            &node, errorIndex);
+      return;
+    }
+    const WireReader bytes = bodyIt->second;
+    std::unique_ptr<Graph> body = readBodyGraph(bytes, node.name + "/body/", opsets);
+    if (!body) return;
+    // The body reads outer-scope values by name; as extra inputs of the node they get the
+    // liveness, guards and engine-load checks of any input. Their names resolve here, in the
+    // scope around the node (an enclosing If branch, or the main graph).
+    Attribute& attr = *std::find_if(node.attributes.begin(), node.attributes.end(),
+                                    [](const Attribute& a) { return a.name == kBodyAttr; });
+    attr.type = AttrType::kString;
+    attr.s.assign(reinterpret_cast<const char*>(bytes.data()), bytes.remaining());
+    for (size_t i = body->inputs.size() - body->numOuterInputs; i < body->inputs.size(); ++i)
+      node.inputs.push_back(graph->valueId(resolve(body->values[static_cast<size_t>(body->inputs[i])].name)));
+    for (Node& n : body->nodes) graph->nestedNodes.push_back(std::move(n));
+    for (Node& n : body->nestedNodes) graph->nestedNodes.push_back(std::move(n));
+    graph->nodes.push_back(std::move(node));
+    return;
+  }
   if (!(node.opType == "If" && node.domain.empty()) && !subgraphs.empty()) {
     if (scopes_.size() >= kMaxIfNesting) {
       error(node.label() + " nests subgraphs more than " + std::to_string(kMaxIfNesting) + " deep, which the sim does not read",
@@ -375,6 +405,81 @@ void OnnxReader::readNode(WireReader r, Graph* graph, int32_t index, const std::
                           node.attributes.end());
   }
   graph->nodes.push_back(std::move(node));
+}
+
+std::unique_ptr<Graph> OnnxReader::readBody(const uint8_t* data, size_t size, const std::string& prefix,
+                                            const std::map<std::string, int64_t>& opsets,
+                                            std::vector<ParserError>* errors) {
+  errors_ = errors;
+  const size_t before = errors->size();
+  std::unique_ptr<Graph> body;
+  try {
+    body = readBodyGraph(WireReader(data, size), prefix, opsets);
+  } catch (const WireError& e) {
+    error(prefix + ": the body is not a valid ONNX graph (" + e.what() + ")");
+  }
+  if (errors->size() != before) return nullptr;
+  return body;
+}
+
+std::unique_ptr<Graph> OnnxReader::readBodyGraph(WireReader r, const std::string& prefix,
+                                                 const std::map<std::string, int64_t>& opsets) {
+  // The body is a graph of its own: the If scopes around its node do not apply inside (names
+  // it does not define are outer-scope reads, resolved by the caller), so they are set aside.
+  std::vector<Scope> savedScopes;
+  savedScopes.swap(scopes_);
+  const std::string savedPrefix = bodyPrefix_;
+  const bool savedReading = readingBody_;
+  bodyPrefix_ = prefix;
+  readingBody_ = true;
+  ++bodyDepth_;
+  auto body = std::make_unique<Graph>();
+  auto it = opsets.find("");
+  body->opset = it == opsets.end() ? 0 : it->second;
+  const size_t before = errors_->size();
+  try {
+    readGraph(r, body.get(), opsets);
+  } catch (...) {
+    scopes_.swap(savedScopes);
+    bodyPrefix_ = savedPrefix;
+    readingBody_ = savedReading;
+    --bodyDepth_;
+    throw;
+  }
+  scopes_.swap(savedScopes);
+  bodyPrefix_ = savedPrefix;
+  readingBody_ = savedReading;
+  --bodyDepth_;
+  if (errors_->size() != before) return nullptr;
+  // Outer-scope reads: names the body uses (as node inputs, guard conditions or outputs) but
+  // defines nowhere. They become trailing inputs of the body graph, in first-use order.
+  std::vector<char> defined(body->values.size(), 0), used(body->values.size(), 0);
+  for (int32_t id : body->inputs) defined[static_cast<size_t>(id)] = 1;
+  for (size_t v = 0; v < body->values.size(); ++v)
+    if (body->values[v].initializer >= 0) defined[v] = 1;
+  for (const Node& n : body->nodes)
+    for (int32_t id : n.outputs)
+      if (id >= 0) defined[static_cast<size_t>(id)] = 1;
+  const size_t declared = body->inputs.size();
+  auto use = [&](int32_t id) {
+    if (id < 0 || defined[static_cast<size_t>(id)] || used[static_cast<size_t>(id)]) return;
+    used[static_cast<size_t>(id)] = 1;
+    body->inputs.push_back(id);
+  };
+  for (const Node& n : body->nodes) {
+    for (int32_t id : n.inputs) use(id);
+    for (const Guard& g : n.guards()) use(g.cond);
+  }
+  for (int32_t id : body->outputs) use(id);
+  body->numOuterInputs = body->inputs.size() - declared;
+  std::vector<ParserError> problems;
+  if (!body->finalize(&problems))
+    for (auto& p : problems) {
+      p.description = prefix + ": " + p.description;
+      errors_->push_back(std::move(p));
+    }
+  if (errors_->size() != before) return nullptr;
+  return body;
 }
 
 void OnnxReader::readBodyForReport(WireReader r, Graph* graph, const std::string& prefix,

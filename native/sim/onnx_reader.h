@@ -26,6 +26,14 @@ class OnnxReader {
   // Returns the decoded graph (not yet finalized), or nullptr with `errors` filled.
   std::unique_ptr<Graph> read(const uint8_t* data, size_t size, std::vector<ParserError>* errors);
 
+  // Reads a Loop or Scan body (a GraphProto's bytes) as a graph of its own, finalized, whose
+  // inputs are the body's declared inputs followed by the outer-scope names it reads (in the
+  // order it first reads them). Node names get `prefix` (Loop_3/body/). nullptr with `errors`
+  // filled when the body is malformed. The reader keeps the bytes of every body it reads in
+  // the node's graph attribute so that the kernel (subgraph.h) reads them again at run time.
+  std::unique_ptr<Graph> readBody(const uint8_t* data, size_t size, const std::string& prefix,
+                                  const std::map<std::string, int64_t>& opsets, std::vector<ParserError>* errors);
+
  private:
   void readGraph(WireReader r, Graph* graph, const std::map<std::string, int64_t>& opsets);
   void readNode(WireReader r, Graph* graph, int32_t index, const std::map<std::string, int64_t>& opsets);
@@ -33,8 +41,8 @@ class OnnxReader {
   // `prefix`, its nodes guarded by `guards`); returns the graph's value ids of its outputs.
   std::vector<int32_t> readSubgraph(WireReader r, Graph* graph, const std::string& prefix, std::vector<int64_t> guards,
                                     const std::map<std::string, int64_t>& opsets);
-  // Reads the nodes of a subgraph the sim does not run (a Loop or Scan body) into
-  // graph->nestedNodes, named under `prefix`, for the parse error only.
+  // Reads the nodes of a subgraph the sim does not run (any operator's but If's, Loop's and
+  // Scan's) into graph->nestedNodes, named under `prefix`, for the parse error only.
   void readBodyForReport(WireReader r, Graph* graph, const std::string& prefix,
                          const std::map<std::string, int64_t>& opsets);
   // `graph` receives the bytes of a GRAPH attribute's subgraph (`hasGraph` set), when given.
@@ -57,7 +65,14 @@ class OnnxReader {
     std::vector<int64_t> guards;   // kGuardAttr of its nodes
   };
   std::vector<Scope> scopes_;
+  // Loop/Scan bodies being read, outermost first: their node-name prefix, and how deep they
+  // nest (with the If scopes, bounded so a hostile model cannot recurse the reader off its stack).
+  std::string bodyPrefix_;
+  size_t bodyDepth_ = 0;
+  bool readingBody_ = false;  // body inputs may omit their shapes (ranks come from the values fed)
+  std::unique_ptr<Graph> readBodyGraph(WireReader r, const std::string& prefix, const std::map<std::string, int64_t>& opsets);
 };
+
 
 // ONNX TensorProto.DataType -> the sim's DataType; false for types the sim cannot hold.
 bool dataTypeFromOnnx(int64_t onnxType, DataType* out);

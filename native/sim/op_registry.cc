@@ -34,6 +34,7 @@ const OpRegistry& OpRegistry::instance() {
     registerRandomOps(r);
     registerRoiGridOps(r);
     registerDeformConvOps(r);
+    registerLoopScanOps(r);
     return r;
   }();
   return registry;

@@ -157,6 +157,7 @@ void registerEinsumOps(OpRegistry& registry);
 void registerRandomOps(OpRegistry& registry);
 void registerRoiGridOps(OpRegistry& registry);
 void registerDeformConvOps(OpRegistry& registry);
+void registerLoopScanOps(OpRegistry& registry);
 
 }  // namespace sim
 }  // namespace tnrt

@@ -11,6 +11,16 @@ const uint64_t kEmptyStorage = 0;
 }  // namespace
 const void* const kEmptyTensorData = &kEmptyStorage;
 
+namespace {
+thread_local uint64_t tActiveMaxTensorBytes = kDefaultMaxTensorBytes;
+}  // namespace
+
+uint64_t activeMaxTensorBytes() { return tActiveMaxTensorBytes; }
+ActiveTensorLimit::ActiveTensorLimit(uint64_t maxTensorBytes) : saved_(tActiveMaxTensorBytes) {
+  tActiveMaxTensorBytes = maxTensorBytes;
+}
+ActiveTensorLimit::~ActiveTensorLimit() { tActiveMaxTensorBytes = saved_; }
+
 int64_t safeVolume(const Dims& shape) {
   constexpr int64_t kLimit = int64_t{1} << 62;
   int64_t v = 1;
@@ -57,6 +67,7 @@ ShapeInference::ShapeInference(const Graph& graph, size_t foldLimitBytes, uint64
     : graph_(graph), foldLimit_(foldLimitBytes), maxTensorBytes_(maxTensorBytes), workspaceBytes_(workspaceBytes) {}
 
 void ShapeInference::run(const std::vector<Dims>& inputShapes, const std::vector<std::vector<int64_t>>* inputValues) {
+  const ActiveTensorLimit limit(maxTensorBytes_);
   const auto& registry = OpRegistry::instance();
   values_.assign(graph_.values.size(), ValueState{});
   foldedData_.assign(graph_.values.size(), {});

@@ -100,6 +100,22 @@ uint64_t checkTensorBytesLazy(WhatFn&& what, DataType dtype, const Dims& shape, 
 // branch a guard names (`whenTrue`: then_branch).
 bool readCondition(const Node& node, DataType dtype, const Dims& shape, const void* data, bool whenTrue);
 
+// The maxTensorBytes in force on this thread (kDefaultMaxTensorBytes outside any): kernels
+// that grow a tensor as they go (Loop's and Scan's stacked outputs) hold it to the limit
+// before the executor sees the final shape. ShapeInference::run and the execution context
+// set it for their duration with ActiveTensorLimit (nesting restores the outer value).
+uint64_t activeMaxTensorBytes();
+class ActiveTensorLimit {
+ public:
+  explicit ActiveTensorLimit(uint64_t maxTensorBytes);
+  ~ActiveTensorLimit();
+  ActiveTensorLimit(const ActiveTensorLimit&) = delete;
+  ActiveTensorLimit& operator=(const ActiveTensorLimit&) = delete;
+
+ private:
+  uint64_t saved_;
+};
+
 // The message tail that tells the user how to raise the limit.
 std::string maxTensorBytesHint();
 

@@ -313,6 +313,7 @@ MemoryUsage SimExecutionContext::memoryUsage() const {
 }
 
 std::vector<HostTensor> SimExecutionContext::execute(const std::vector<HostTensorView>& inputs) {
+  const ActiveTensorLimit limit(engine_->maxTensorBytes());
   bindInputs(inputs);
   // Every pooled buffer starts the call free (a failed call may have left some taken).
   free_.clear();

@@ -40,7 +40,7 @@ export const OPERATORS = [
   'GatherElements', 'GatherND', 'ScatterElements', 'Scatter', 'ScatterND', 'CumSum', 'Trilu', 'TopK', 'SpaceToDepth',
   'EyeLike', 'Range', 'OneHot', 'Size', 'CastLike',
   // control flow
-  'If',
+  'If', 'Loop', 'Scan',
   // recurrent
   'LSTM',
   // normalizations and selection added for issue 10
@@ -70,6 +70,8 @@ const TENSORRT_LACKS: Record<string, string> = {
   test_castlike_BFLOAT16_to_FLOAT_expanded: "its stored 'like' input has shape [1] but the model declares [3, 4]; TensorRT enforces declared shapes",
   test_identity_sequence: 'sequence types: TensorRT tensors only',
   test_identity_opt: 'optional types: TensorRT tensors only',
+  test_loop13_seq: 'sequence-typed loop-carried values: TensorRT tensors only',
+  test_loop16_seq_none: 'optional sequence-typed loop-carried values: TensorRT tensors only',
   test_resize_tf_crop_and_resize: "coordinate_transformation_mode tf_crop_and_resize: TensorRT's resize layer has only align_corners, asymmetric and half_pixel transformations (no roi cropping or extrapolation)",
   test_training_dropout: 'Dropout with training_mode=true: TensorRT builds inference engines, where Dropout is an identity',
   test_training_dropout_default: 'Dropout with training_mode=true: TensorRT builds inference engines, where Dropout is an identity',

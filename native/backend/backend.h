@@ -374,7 +374,10 @@ using CreateBackendFn = Backend* (*)(std::string* error);
 // 2: ParseOptions, BuildOptions::fp16/int8/calibrator, BackendInfo::implicitPrecision.
 // 3: BuildOptions::maxTensorBytes, DeserializeOptions.
 // 4: Engine::memoryUsage, ExecutionContext::memoryUsage.
-#define TNRT_BACKEND_ABI_VERSION 4
+// 5: CreateOptions (device, plugins, engineHostCodeAllowed); BuildOptions::tf32,
+//    versionCompatible, excludeLeanRuntime, hardwareCompatibility; shape-tensor inputs
+//    (TensorDesc::isShapeTensor, InputProfile value ranges).
+#define TNRT_BACKEND_ABI_VERSION 5
 using BackendAbiVersionFn = int32_t (*)();
 #define TNRT_BACKEND_ABI_SYMBOL "tnrt_backend_abi_version"
 

@@ -44,10 +44,11 @@ BackendArgs backendArgsFromJs(const Napi::CallbackInfo& info);
 // that carries the logger's recent errors.
 template <typename Factory>
 auto createFromBackend(Napi::Env env, const BackendArgs& args, Factory&& factory) -> decltype(factory()) {
+  const uint64_t logMark = args.log->mark();
   try {
     return factory();
   } catch (const BackendError& e) {
-    throw makeError(env, e.code(), e.what(), args.log->takeRecentErrors());
+    throw makeError(env, e.code(), e.what(), args.log->errorsSince(logMark));
   }
 }
 

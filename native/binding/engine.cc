@@ -99,10 +99,11 @@ Napi::Value Engine::Serialize(const Napi::CallbackInfo& info) {
 Napi::Value Engine::CreateExecutionContext(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   live(env);
+  const uint64_t logMark = log_ ? log_->mark() : 0;
   try {
     return ExecutionContext::create(env, engine_->createExecutionContext(), log_);
   } catch (const BackendError& e) {
-    throw makeError(env, e.code(), e.what(), log_ ? log_->takeRecentErrors() : std::vector<std::string>{});
+    throw makeError(env, e.code(), e.what(), log_ ? log_->errorsSince(logMark) : std::vector<std::string>{});
   }
 }
 

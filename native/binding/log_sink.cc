@@ -21,7 +21,7 @@ void JsLogSink::close() { tsfn_.release(); }
 void JsLogSink::log(Severity severity, const std::string& message) {
   if (severity <= Severity::kError) {
     std::lock_guard<std::mutex> lock(mutex_);
-    recentErrors_.push_back(message);
+    recentErrors_.emplace_back(nextSequence_++, message);
     if (recentErrors_.size() > kMaxRecent) recentErrors_.pop_front();
   }
   if (severity > minSeverity_) return;
@@ -36,10 +36,17 @@ void JsLogSink::log(Severity severity, const std::string& message) {
   if (!queued) delete payload;
 }
 
-std::vector<std::string> JsLogSink::takeRecentErrors() {
+uint64_t JsLogSink::mark() {
   std::lock_guard<std::mutex> lock(mutex_);
-  std::vector<std::string> out(recentErrors_.begin(), recentErrors_.end());
-  recentErrors_.clear();
+  return nextSequence_;
+}
+
+std::vector<std::string> JsLogSink::errorsSince(uint64_t mark) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::string> out;
+  for (const auto& [sequence, message] : recentErrors_) {
+    if (sequence >= mark) out.push_back(message);
+  }
   return out;
 }
 

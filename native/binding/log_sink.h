@@ -1,6 +1,8 @@
 // The LogSink every builder and runtime logs through: forwards messages at or above a
 // minimum severity to a JavaScript callback, and keeps the recent errors so that a failed
-// call can attach them to the error it rejects with.
+// call can attach them to the error it rejects with: those logged since the call began (its
+// mark), so that an error another call logged earlier (a parse failure reported as a value,
+// say) does not reappear in the next failure's message.
 //
 // TensorRT logs from its own threads, so delivery uses a thread-safe function, never a
 // blocking call: a worker thread must not wait on the event loop.
@@ -8,6 +10,7 @@
 
 #include <napi.h>
 
+#include <cstdint>
 #include <deque>
 #include <mutex>
 #include <string>
@@ -26,8 +29,11 @@ class JsLogSink : public LogSink {
 
   void log(Severity severity, const std::string& message) override;
 
-  // [sync] Errors logged since the last call (at most kMaxRecent), oldest first.
-  std::vector<std::string> takeRecentErrors();
+  // [sync] Where the error log stands now: a call takes it when it starts.
+  uint64_t mark();
+  // [sync] Errors logged since `mark` (at most kMaxRecent), oldest first. Calls that overlap
+  // in time each get the errors logged while they ran: which call caused one, the log cannot tell.
+  std::vector<std::string> errorsSince(uint64_t mark);
   // Stops delivery to JavaScript (idempotent); the sink keeps collecting errors.
   void close();
 
@@ -36,7 +42,8 @@ class JsLogSink : public LogSink {
   SafeTsfn tsfn_;
   std::mutex mutex_;  // guards recentErrors_
   Severity minSeverity_;
-  std::deque<std::string> recentErrors_;
+  std::deque<std::pair<uint64_t, std::string>> recentErrors_;  // (sequence number, message)
+  uint64_t nextSequence_ = 0;
 };
 
 }  // namespace tnrt::binding

@@ -67,7 +67,7 @@ class PromiseWorker : public Napi::AsyncWorker {
 
   void OnError(const Napi::Error& error) override {
     std::vector<std::string> recent;
-    if (log_) recent = log_->takeRecentErrors();
+    if (log_) recent = log_->errorsSince(logMark_);
     settle([&] { deferred_.Reject(makeError(Env(), code_, error.Message(), recent).Value()); });
   }
 
@@ -90,7 +90,8 @@ class PromiseWorker : public Napi::AsyncWorker {
         deferred_(Napi::Promise::Deferred::New(env)),
         work_(std::move(work)),
         toJs_(std::move(toJs)),
-        log_(std::move(log)) {
+        log_(std::move(log)),
+        logMark_(log_ ? log_->mark() : 0) {
     for (const auto& object : keepAlive) keepAlive_.push_back(Napi::Persistent(object));
   }
 
@@ -98,6 +99,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   Work work_;
   ToJs toJs_;
   std::shared_ptr<JsLogSink> log_;
+  uint64_t logMark_;  // where the log stood when the call began
   std::vector<Napi::ObjectReference> keepAlive_;
   Result result_{};
   ErrorCode code_ = ErrorCode::kInternal;

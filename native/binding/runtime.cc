@@ -43,11 +43,12 @@ Napi::Value Runtime::DeserializeEngine(const Napi::CallbackInfo& info) {
   }
   auto runtime = runtime_;
   auto log = log_;
+  const uint64_t logMark = log->mark();
   return PromiseWorker<std::shared_ptr<tnrt::Engine>>::Start(
       env, "tensorrt-node deserialize",
       [runtime, bytes, options]() { return runtime->deserializeEngine(bytes->data(), bytes->size(), options); },
-      [log](Napi::Env env, std::shared_ptr<tnrt::Engine>& engine) -> Napi::Value {
-        if (!engine) throw makeError(env, ErrorCode::kEngineInvalid, "the backend returned no engine", log->takeRecentErrors());
+      [log, logMark](Napi::Env env, std::shared_ptr<tnrt::Engine>& engine) -> Napi::Value {
+        if (!engine) throw makeError(env, ErrorCode::kEngineInvalid, "the backend returned no engine", log->errorsSince(logMark));
         return Engine::create(env, std::move(engine), log);
       },
       {info.This().As<Napi::Object>()}, log_);

@@ -36,7 +36,8 @@ class ThreadPromise {
   static std::shared_ptr<ThreadPromise> create(Napi::Env env, const char* name, ToJs toJs,
                                                const std::vector<Napi::Object>& keepAlive, std::shared_ptr<JsLogSink> log) {
     auto self = std::shared_ptr<ThreadPromise>(new ThreadPromise());
-    auto* js = new JsSide{Napi::Promise::Deferred::New(env), {}, std::move(toJs), std::move(log), self->open_};
+    const uint64_t logMark = log ? log->mark() : 0;
+    auto* js = new JsSide{Napi::Promise::Deferred::New(env), {}, std::move(toJs), std::move(log), logMark, self->open_};
     for (const auto& object : keepAlive) js->keepAlive.push_back(Napi::Persistent(object));
     self->promise_ = js->deferred.Promise();
     self->js_ = js;
@@ -91,6 +92,7 @@ class ThreadPromise {
     std::vector<Napi::ObjectReference> keepAlive;
     ToJs toJs;
     std::shared_ptr<JsLogSink> log;
+    uint64_t logMark;  // where the log stood when the call began
     std::shared_ptr<Open> open;
   };
   struct Outcome {
@@ -117,7 +119,7 @@ class ThreadPromise {
         }
       } else {
         std::vector<std::string> recent;
-        if (js->log) recent = js->log->takeRecentErrors();
+        if (js->log) recent = js->log->errorsSince(js->logMark);
         js->deferred.Reject(makeError(env, owned->code, owned->message, recent).Value());
       }
     } catch (const Napi::Error&) {

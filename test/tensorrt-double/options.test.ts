@@ -106,6 +106,17 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('TensorRT options through th
   });
 
   describe('version-compatible plans (issue 13, fault 8)', () => {
+    it("a refusal carries only the backend errors logged since its own call began, not an earlier call's", async () => {
+      // Both calls log through the default logger; the parse failure is reported as a value
+      // (OnnxParseError with parser errors), so nothing took its log line before.
+      await expect(buildEngine(pluginModel('TnrtDoubleTestOp'), { backend: 'tensorrt' })).rejects.toMatchObject({ name: 'OnnxParseError' });
+      const engine = await buildEngine(mlpModel(), { backend: 'tensorrt', profiles, versionCompatible: true });
+      const error = (await InferenceSession.create(engine).catch((e: unknown) => e)) as { name: string; logMessages: string[] };
+      expect(error.name).toBe('EngineInvalidError');
+      expect(error.logMessages.join('\n')).toContain('version compatible');
+      expect(error.logMessages.join('\n')).not.toContain('Plugin not found');
+    });
+
     it('load only with engineHostCodeAllowed, and the refusal names it', async () => {
       const engine = await buildEngine(mlpModel(), { backend: 'tensorrt', profiles, versionCompatible: true });
       const refusal = InferenceSession.create(engine);

@@ -1,8 +1,12 @@
 #include "sim_execution_context.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <map>
 
 #include "half.h"
 
@@ -17,7 +21,11 @@ std::string rangeText(int64_t lo, int64_t hi) { return "[" + std::to_string(lo) 
 
 }  // namespace
 
-SimExecutionContext::SimExecutionContext(std::shared_ptr<const SimEngine> engine) : engine_(std::move(engine)) {
+SimExecutionContext::SimExecutionContext(std::shared_ptr<const SimEngine> engine)
+    : engine_(std::move(engine)), threadPool_(engine_->threads()) {
+  scratch_.pool = &threadPool_;
+  const char* profile = std::getenv("TNRT_SIM_PROFILE");
+  profileOps_ = profile && *profile && *profile != '0';
   const Graph& graph = engine_->graph();
   const ShapeInference& constants = engine_->constants();
   slots_.resize(graph.values.size());
@@ -70,6 +78,22 @@ SimExecutionContext::SimExecutionContext(std::shared_ptr<const SimEngine> engine
     if (producedAt[v] < 0 || lastUse[v] == INT64_MAX) continue;
     releaseAfter_[static_cast<size_t>(std::max(producedAt[v], lastUse[v]))].push_back(static_cast<int32_t>(v));
   }
+}
+
+SimExecutionContext::~SimExecutionContext() {
+  if (!profileOps_) return;
+  std::map<std::string, std::pair<double, int64_t>> byOp;
+  double total = 0;
+  for (size_t s = 0; s < opTime_.size(); ++s) {
+    auto& entry = byOp[engine_->steps()[s].node->opType];
+    entry.first += opTime_[s].first;
+    entry.second += opTime_[s].second;
+    total += opTime_[s].first;
+  }
+  std::fprintf(stderr, "[sim profile] %d thread(s), %.3f ms in kernels\n", threadPool_.threads(), total * 1e3);
+  for (const auto& [op, t] : byOp)
+    std::fprintf(stderr, "[sim profile] %-24s %10.3f ms %5.1f%% %8lld calls\n", op.c_str(), t.first * 1e3,
+                 total > 0 ? 100 * t.first / total : 0.0, static_cast<long long>(t.second));
 }
 
 size_t SimExecutionContext::acquire(size_t bytes) {
@@ -288,7 +312,17 @@ std::vector<HostTensor> SimExecutionContext::execute(const std::vector<HostTenso
   free_.clear();
   for (size_t b = 0; b < pool_.size(); ++b) free_.push_back(b);
   std::fill(bufferOf_.begin(), bufferOf_.end(), -1);
-  for (size_t s = 0; s < stepArgs_.size(); ++s) runStep(s);
+  if (profileOps_) {
+    opTime_.resize(stepArgs_.size());
+    for (size_t s = 0; s < stepArgs_.size(); ++s) {
+      const auto start = std::chrono::steady_clock::now();
+      runStep(s);
+      opTime_[s].first += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      ++opTime_[s].second;
+    }
+  } else {
+    for (size_t s = 0; s < stepArgs_.size(); ++s) runStep(s);
+  }
 
   const Graph& graph = engine_->graph();
   std::vector<HostTensor> outputs(graph.outputs.size());

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "op_registry.h"
+#include "thread_pool.h"
 #include "sim_engine.h"
 
 namespace tnrt {
@@ -16,6 +17,7 @@ namespace sim {
 class SimExecutionContext : public ExecutionContext {
  public:
   explicit SimExecutionContext(std::shared_ptr<const SimEngine> engine);
+  ~SimExecutionContext() override;
 
   // [sync] Throws kInvalidArgument if `profile` is not in [0, numOptimizationProfiles).
   void setOptimizationProfile(int32_t profile) override;
@@ -71,8 +73,15 @@ class SimExecutionContext : public ExecutionContext {
   std::vector<StepArgs> stepArgs_;
   std::vector<const HostTensorView*> bound_;   // per engine input, during execute()
   std::vector<std::vector<uint8_t>> alignedInputs_;  // copies of misaligned caller inputs
+  // The intra-op threads (engine threads() - 1 of them, started on the first parallel kernel);
+  // joined when the context is destroyed.
+  ThreadPool threadPool_;
   KernelScratch scratch_;
   Observer observer_;
+  // TNRT_SIM_PROFILE=1: seconds and calls per operator type, printed to stderr when the
+  // context is destroyed (the sim has no profiler interface; this finds where time goes).
+  bool profileOps_ = false;
+  std::vector<std::pair<double, int64_t>> opTime_;  // per step
   std::vector<std::vector<std::vector<float>>> quantized_;  // per step, per activation input
 };
 

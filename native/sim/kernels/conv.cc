@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "gemm_core.h"
+#include "../thread_pool.h"
 #include "kernel_util.h"
 #include "../checked_math.h"
 #include "window_geometry.h"
@@ -313,9 +314,22 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
   for (int i = 0; i < 3; ++i) pointwise = pointwise && g.stride[i] == 1 && g.padBegin[i] == 0 && g.padEnd[i] == 0;
 
   if (Cg == 1 && group > 1) {
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t m = 0; m < M; ++m)
-        depthwiseChannel(f.x + (n * C + m / Mg) * inVol, f.w + m * kvol, f.b ? f.b[m] : 0.0f, f.y + (n * M + m) * outVol, g);
+    // Channels are independent: split them over the threads in a few contiguous runs.
+    const int64_t channels = N * M;
+    const auto runChannels = [&](int64_t lo, int64_t hi) {
+      for (int64_t c = lo; c < hi; ++c) {
+        const int64_t n = c / M, m = c % M;
+        depthwiseChannel(f.x + (n * C + m / Mg) * inVol, f.w + m * kvol, f.b ? f.b[m] : 0.0f, f.y + c * outVol, g);
+      }
+    };
+    const int threads = scratch.pool ? scratch.pool->threads() : 1;
+    const int64_t work = channels * outVol * kvol;
+    const int64_t chunks = threads > 1 && work >= (int64_t{1} << 16) ? std::min<int64_t>(channels, 4 * threads) : 1;
+    if (chunks <= 1) {
+      runChannels(0, channels);
+    } else {
+      scratch.pool->forEach(chunks, [&](int64_t t) { runChannels(channels * t / chunks, channels * (t + 1) / chunks); });
+    }
     finishOutput<T>(f, out);
     return;
   }
@@ -333,6 +347,7 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
       } else {
         a.packB = packIm2col, a.packCtx = &ctx;
       }
+      a.pool = scratch.pool;
       sgemm(a);
     }
   }
@@ -427,8 +442,19 @@ void convTransposeTyped(const Node& node, const std::vector<ValueRef>& in, const
       a.A = f.w + grp * Cg * Mg * kvol, a.lda = Mg * kvol, a.transA = true;
       a.B = f.x + (n * C + grp * Cg) * inVol, a.ldb = inVol;
       a.C = col, a.ldc = inVol;
+      a.pool = scratch.pool;
       sgemm(a);
-      col2im(col, g, Mg, y);
+      // Output channels scatter into disjoint planes, so they split over the threads.
+      const int threads = scratch.pool ? scratch.pool->threads() : 1;
+      const int64_t chunks = threads > 1 && Mg * kvol * inVol >= (int64_t{1} << 16) ? std::min<int64_t>(Mg, 2 * threads) : 1;
+      if (chunks <= 1) {
+        col2im(col, g, Mg, y);
+      } else {
+        scratch.pool->forEach(chunks, [&](int64_t t) {
+          const int64_t lo = Mg * t / chunks, hi = Mg * (t + 1) / chunks;
+          col2im(col + lo * kvol * inVol, g, hi - lo, y + lo * outVol);
+        });
+      }
     }
   }
   finishOutput<T>(f, out);

@@ -1,0 +1,140 @@
+// The sim's intra-op threads (the `threads` option): results bitwise equal to one thread (every
+// split keeps each output element's operations and their order), validation of the option and
+// of TENSORRT_NODE_SIM_THREADS, and the threads joined when a session is disposed and when the
+// worker that made one terminates.
+import { readdirSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { buildEngine, InferenceSession, InvalidArgumentError, Runtime, Tensor } from '../lib/index.js';
+import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
+import { randomFloats } from './fixtures/models.js';
+
+/**
+ * Conv 3x3 (a GEMM split by columns), depthwise Conv (split by channels), 1x1 Conv with few
+ * columns (split by rows), ConvTranspose (GEMM and col2im split by channels) and MatMul, sized
+ * above the sim's threshold for splitting. x: [1, 16, 40, 40].
+ */
+function convNet(): Uint8Array {
+  const w = (name: string, dims: number[], seed: number) => makeTensor(name, 'float32', dims, randomFloats(dims.reduce((a, b) => a * b, 1), seed));
+  return makeModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: [1, 16, 40, 40] }],
+    outputs: [
+      { name: 'up', dtype: 'float32', shape: [1, 8, 80, 80] },
+      { name: 'mm', dtype: 'float32', shape: [1, 64, 64] },
+    ],
+    initializers: [
+      w('w1', [64, 16, 3, 3], 1),
+      w('b1', [64], 2),
+      w('wd', [64, 1, 3, 3], 3),
+      w('ws', [256, 64, 1, 1], 4),
+      w('wt', [256, 8, 2, 2], 5),
+      w('wm', [400, 64], 6),
+      w('w2', [16, 8, 3, 3], 7),
+      w('wt2', [16, 8, 2, 2], 8),
+      makeTensor('shape', 'int64', [3], [1n, 64n, 400n]),
+    ],
+    nodes: [
+      { op: 'Conv', inputs: ['x', 'w1', 'b1'], outputs: ['c1'], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+      { op: 'Conv', inputs: ['c1', 'wd'], outputs: ['dw'], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 64, strides: [2, 2] } },
+      { op: 'Conv', inputs: ['dw', 'ws'], outputs: ['s'] },
+      { op: 'ConvTranspose', inputs: ['s', 'wt'], outputs: ['t'], attributes: { kernel_shape: [2, 2], strides: [2, 2] } },
+      { op: 'Conv', inputs: ['t', 'w2'], outputs: ['c2'], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+      { op: 'ConvTranspose', inputs: ['c2', 'wt2'], outputs: ['up'], attributes: { kernel_shape: [2, 2], strides: [2, 2] } },
+      { op: 'Reshape', inputs: ['dw', 'shape'], outputs: ['r'] },
+      { op: 'MatMul', inputs: ['r', 'wm'], outputs: ['mm'] },
+    ],
+  });
+}
+
+async function runWith(model: Uint8Array, threads: number, x: Float32Array) {
+  const engine = await buildEngine(model, { backend: 'sim' });
+  using session = await InferenceSession.create(engine, { backend: 'sim', threads });
+  const out = await session.run({ x: new Tensor('float32', x, [1, 16, 40, 40]) });
+  return Object.fromEntries(Object.entries(out).map(([n, t]) => [n, new Uint8Array((t.data as Float32Array).slice().buffer)]));
+}
+
+/** The process's threads (Linux: /proc/self/task), or undefined elsewhere. */
+function threadCount(): number | undefined {
+  try {
+    return readdirSync('/proc/self/task').length;
+  } catch {
+    return undefined;
+  }
+}
+
+async function settle(expected: number) {
+  for (let i = 0; i < 50 && threadCount() !== expected; i++) await new Promise((r) => setTimeout(r, 20));
+  return threadCount();
+}
+
+const savedEnv = process.env.TENSORRT_NODE_SIM_THREADS;
+afterEach(() => {
+  if (savedEnv === undefined) delete process.env.TENSORRT_NODE_SIM_THREADS;
+  else process.env.TENSORRT_NODE_SIM_THREADS = savedEnv;
+});
+
+describe('sim intra-op threads', () => {
+  it('gives bitwise the results of one thread on 2, 3 and 4 threads', async () => {
+    const model = convNet();
+    const x = randomFloats(16 * 40 * 40, 9);
+    const one = await runWith(model, 1, x);
+    for (const threads of [2, 3, 4]) {
+      const many = await runWith(model, threads, x);
+      for (const name of Object.keys(one)) expect(Buffer.compare(Buffer.from(many[name]!), Buffer.from(one[name]!)), `${name} on ${threads} threads`).toBe(0);
+    }
+  });
+
+  it('validates the option and TENSORRT_NODE_SIM_THREADS', async () => {
+    for (const bad of [0, -1, 1.5, 257, '2', Number.NaN]) {
+      expect(() => new Runtime({ backend: 'sim', threads: bad as number })).toThrow(InvalidArgumentError);
+      expect(() => new Runtime({ backend: 'sim', threads: bad as number })).toThrow(/Runtime option threads/);
+    }
+    const engine = await buildEngine(convNet(), { backend: 'sim' });
+    await expect(InferenceSession.create(engine, { backend: 'sim', threads: 0 })).rejects.toThrow(/session option threads/);
+    process.env.TENSORRT_NODE_SIM_THREADS = 'many';
+    expect(() => new Runtime({ backend: 'sim' })).toThrow(/TENSORRT_NODE_SIM_THREADS/);
+    process.env.TENSORRT_NODE_SIM_THREADS = '0';
+    expect(() => new Runtime({ backend: 'sim' })).toThrow(/TENSORRT_NODE_SIM_THREADS/);
+    process.env.TENSORRT_NODE_SIM_THREADS = '3';
+    new Runtime({ backend: 'sim' }).dispose();
+    new Runtime({ backend: 'sim', threads: 1 }).dispose();
+  });
+
+  it('joins its threads when the session is disposed', async (ctx) => {
+    const before = threadCount();
+    if (before === undefined) ctx.skip();
+    const engine = await buildEngine(convNet(), { backend: 'sim' });
+    const session = await InferenceSession.create(engine, { backend: 'sim', threads: 4 });
+    await session.run({ x: new Tensor('float32', randomFloats(16 * 40 * 40, 1), [1, 16, 40, 40]) });
+    // The libuv pool may have grown during the run; count from after it.
+    const running = threadCount()!;
+    session.dispose();
+    expect(await settle(running - 3)).toBe(running - 3);
+  });
+
+  it('joins its threads when the worker that made the session terminates', async (ctx) => {
+    const before = threadCount();
+    if (before === undefined) ctx.skip();
+    const entry = new URL('../dist/index.js', import.meta.url).href;
+    const model = convNet();
+    const source = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      (async () => {
+        const { buildEngine, InferenceSession, Tensor } = await import(workerData.entry);
+        const session = await InferenceSession.create(await buildEngine(workerData.model, { backend: 'sim' }), { backend: 'sim', threads: 4 });
+        await session.run({ x: new Tensor('float32', new Float32Array(16 * 40 * 40), [1, 16, 40, 40]) });
+        parentPort.postMessage('ran'); // and never disposes: the environment's cleanup must
+      })().catch((e) => parentPort.postMessage(String(e && e.stack || e)));`;
+    // Warm the main thread's libuv pool, so that only the worker's threads come and go.
+    await runWith(model, 1, randomFloats(16 * 40 * 40, 2));
+    const base = threadCount()!;
+    const worker = new Worker(source, { eval: true, workerData: { entry, model } });
+    expect(await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject))).toBe('ran');
+    expect(threadCount()!).toBeGreaterThanOrEqual(base + 4);
+    await worker.terminate();
+    expect(await settle(base)).toBe(base);
+  });
+});
+

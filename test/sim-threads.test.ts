@@ -146,3 +146,54 @@ describe('sim intra-op threads', () => {
   });
 });
 
+
+describe('sim activation fusion', () => {
+  /** Conv, then an activation chain the executor folds into the Conv's tiles. */
+  function chainModel(): Uint8Array {
+    const w = (name: string, dims: number[], seed: number) => makeTensor(name, 'float32', dims, randomFloats(dims.reduce((a, b) => a * b, 1), seed));
+    const c = (name: string, v: number) => makeTensor(name, 'float32', [], [v]);
+    return makeModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: [1, 16, 40, 40] }],
+      outputs: [
+        { name: 'y', dtype: 'float32', shape: [1, 32, 40, 40] },
+        { name: 'z', dtype: 'float32', shape: [1, 32, 40, 40] },
+        { name: 'd', dtype: 'float32', shape: [1, 32, 40, 40] },
+      ],
+      initializers: [w('w', [32, 16, 3, 3], 1), w('b', [32], 2), w('wd', [32, 1, 3, 3], 3), c('k', 0.25), c('lo', -0.5), c('hi', 0.75), c('three', 3), c('six', 6)],
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['c'], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+        { op: 'LeakyRelu', inputs: ['c'], outputs: ['l'], attributes: { alpha: 0.1 } },
+        { op: 'Max', inputs: ['l', 'k'], outputs: ['m'] },
+        { op: 'Clip', inputs: ['m', 'lo', 'hi'], outputs: ['cl'] },
+        { op: 'HardSigmoid', inputs: ['cl'], outputs: ['hs'], attributes: { alpha: 0.3, beta: 0.4 } },
+        { op: 'Relu', inputs: ['hs'], outputs: ['y'] },
+        { op: 'Conv', inputs: ['x', 'w'], outputs: ['c2'], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+        { op: 'Add', inputs: ['c2', 'three'], outputs: ['a'] },
+        { op: 'Mul', inputs: ['a', 'k'], outputs: ['mu'] },
+        { op: 'Div', inputs: ['mu', 'six'], outputs: ['dv'] },
+        { op: 'Sub', inputs: ['dv', 'k'], outputs: ['sb'] },
+        { op: 'Min', inputs: ['sb', 'hi'], outputs: ['z'] },
+        // Depthwise Conv on a value another layer also reads: only the activation after it fuses.
+        { op: 'Conv', inputs: ['z', 'wd'], outputs: ['dc'], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 32 } },
+        { op: 'LeakyRelu', inputs: ['dc'], outputs: ['d'], attributes: { alpha: 0.2 } },
+      ],
+    });
+  }
+
+  it('gives bitwise the results of the separate layers, on 1 and 2 threads', async () => {
+    const model = chainModel();
+    const x = randomFloats(16 * 40 * 40, 4);
+    const fused1 = await runWith(model, 1, x);
+    const fused2 = await runWith(model, 2, x);
+    process.env.TNRT_SIM_NO_FUSION = '1';
+    try {
+      const separate = await runWith(model, 1, x);
+      for (const name of ['y', 'z', 'd']) {
+        expect(Buffer.compare(Buffer.from(fused1[name]!), Buffer.from(separate[name]!)), name).toBe(0);
+        expect(Buffer.compare(Buffer.from(fused2[name]!), Buffer.from(separate[name]!)), name).toBe(0);
+      }
+    } finally {
+      delete process.env.TNRT_SIM_NO_FUSION;
+    }
+  });
+});

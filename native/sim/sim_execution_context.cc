@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <map>
 
 #include "half.h"
@@ -46,6 +47,7 @@ SimExecutionContext::SimExecutionContext(std::shared_ptr<const SimEngine> engine
     args.outs.resize(node.outputs.size());
     args.guards = node.guards();
   }
+  planFusion();
   bound_.resize(graph.inputs.size());
   alignedInputs_.resize(graph.inputs.size());
   // Reduced-precision engines read their quantized or rounded weights instead of the model's.
@@ -66,8 +68,8 @@ SimExecutionContext::SimExecutionContext(std::shared_ptr<const SimEngine> engine
     for (size_t k = 0; k < node.outputs.size(); ++k) {
       const int32_t id = node.outputs[k];
       if (id < 0) continue;
-      if (k == 0 && steps[i].op->aliasesInput0 && !node.inputs.empty() && node.inputs[0] >= 0)
-        rootOf_[static_cast<size_t>(id)] = rootOf_[static_cast<size_t>(node.inputs[0])];
+      if (k == 0 && sharesInput_[i] >= 0)
+        rootOf_[static_cast<size_t>(id)] = rootOf_[static_cast<size_t>(node.inputs[static_cast<size_t>(sharesInput_[i])])];
       else
         producedAt[static_cast<size_t>(id)] = static_cast<int64_t>(i);
     }
@@ -77,6 +79,100 @@ SimExecutionContext::SimExecutionContext(std::shared_ptr<const SimEngine> engine
   for (size_t v = 0; v < numValues; ++v) {
     if (producedAt[v] < 0 || lastUse[v] == INT64_MAX) continue;
     releaseAfter_[static_cast<size_t>(std::max(producedAt[v], lastUse[v]))].push_back(static_cast<int32_t>(v));
+  }
+}
+
+void SimExecutionContext::planFusion() {
+  const auto& steps = engine_->steps();
+  const Graph& graph = engine_->graph();
+  const ShapeInference& constants = engine_->constants();
+  postOps_.assign(steps.size(), {});
+  sharesInput_.assign(steps.size(), -1);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const Node& node = *steps[i].node;
+    if (steps[i].op->aliasesInput0 && !node.inputs.empty() && node.inputs[0] >= 0) sharesInput_[i] = 0;
+  }
+  if (engine_->fp16() || engine_->int8()) return;
+  // TNRT_SIM_NO_FUSION=1 runs every layer on its own (tests compare the two bitwise).
+  const char* off = std::getenv("TNRT_SIM_NO_FUSION");
+  if (off && *off && *off != '0') return;
+  std::vector<int32_t> readers(graph.values.size(), 0);
+  for (const auto& step : steps)
+    for (int32_t id : step.node->inputs)
+      if (id >= 0) ++readers[static_cast<size_t>(id)];
+  for (int32_t id : graph.outputs) readers[static_cast<size_t>(id)] += 2;  // never fused away
+  const auto sameGuards = [](const Node& a, const Node& b) {
+    const std::vector<Guard> ga = a.guards(), gb = b.guards();
+    if (ga.size() != gb.size()) return false;
+    for (size_t k = 0; k < ga.size(); ++k)
+      if (ga[k].cond != gb[k].cond || ga[k].whenTrue != gb[k].whenTrue) return false;
+    return true;
+  };
+  // A float32 scalar known before run time (an initializer or a folded value).
+  const auto constantScalar = [&](int32_t id, float* value) {
+    if (id < 0) return false;
+    const ValueState& s = constants.value(id);
+    if (!s.data || s.dtype != DataType::kFloat32 || volume(s.shape) != 1) return false;
+    *value = *static_cast<const float*>(s.data);
+    return true;
+  };
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const Node& conv = *steps[i].node;
+    if (conv.opType != "Conv" || !conv.domain.empty() || conv.outputs.size() != 1) continue;
+    int32_t value = conv.outputs[0];
+    if (value < 0 || constants.value(value).dtype != DataType::kFloat32) continue;
+    const size_t rank = constants.value(value).shape.size();
+    for (size_t j = i + 1; j < steps.size(); ++j) {
+      const Node& next = *steps[j].node;
+      if (readers[static_cast<size_t>(value)] != 1 || !next.domain.empty() || next.outputs.size() != 1 ||
+          next.outputs[0] < 0 || next.inputs.empty() || next.inputs[0] != value || !sameGuards(conv, next))
+        break;
+      PostOp op{PostOp::kRelu};
+      const std::string& t = next.opType;
+      const auto scalarSecond = [&](PostOp::Kind kind) {
+        // The constant must not raise the rank (broadcasting would change the output shape).
+        if (next.inputs.size() != 2 || !constantScalar(next.inputs[1], &op.a)) return false;
+        if (constants.value(next.inputs[1]).shape.size() > rank) return false;
+        op.kind = kind;
+        return true;
+      };
+      bool ok = false;
+      if (t == "Relu") {
+        ok = next.inputs.size() == 1;
+      } else if (t == "LeakyRelu") {
+        op = {PostOp::kLeakyRelu, next.attrFloat("alpha", 0.01f)};
+        ok = true;
+      } else if (t == "HardSigmoid") {
+        op = {PostOp::kHardSigmoid, next.attrFloat("alpha", 0.2f), next.attrFloat("beta", 0.5f)};
+        ok = true;
+      } else if (t == "Clip") {
+        op = {PostOp::kClip, -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity()};
+        if (next.opset < 11) {
+          op.a = next.attrFloat("min", op.a), op.b = next.attrFloat("max", op.b);
+          ok = true;
+        } else {
+          ok = true;
+          if (next.inputs.size() > 1 && next.inputs[1] >= 0) ok = ok && constantScalar(next.inputs[1], &op.a);
+          if (next.inputs.size() > 2 && next.inputs[2] >= 0) ok = ok && constantScalar(next.inputs[2], &op.b);
+        }
+      } else if (t == "Max") {
+        ok = scalarSecond(PostOp::kMax);
+      } else if (t == "Min") {
+        ok = scalarSecond(PostOp::kMin);
+      } else if (t == "Add") {
+        ok = scalarSecond(PostOp::kAdd);
+      } else if (t == "Sub") {
+        ok = scalarSecond(PostOp::kSub);
+      } else if (t == "Mul") {
+        ok = scalarSecond(PostOp::kMul);
+      } else if (t == "Div") {
+        ok = scalarSecond(PostOp::kDiv);
+      }
+      if (!ok || constants.value(next.outputs[0]).dtype != DataType::kFloat32) break;
+      postOps_[i].push_back(op);
+      sharesInput_[j] = 0;
+      value = next.outputs[0];
+    }
   }
 }
 
@@ -264,8 +360,8 @@ void SimExecutionContext::runStep(size_t s) {
     const auto bytes = static_cast<size_t>(checkTensorBytesLazy(
         [&] { return node.label() + ": output '" + engine_->graph().values[static_cast<size_t>(id)].name + "'"; },
         slot.dtype, slot.shape, engine_->maxTensorBytes()));
-    if (k == 0 && step.op->aliasesInput0) {
-      slot.data = slots_[static_cast<size_t>(node.inputs[0])].data;
+    if (k == 0 && sharesInput_[s] >= 0) {
+      slot.data = slots_[static_cast<size_t>(node.inputs[static_cast<size_t>(sharesInput_[s])])].data;
       continue;
     }
     bufferOf_[static_cast<size_t>(id)] = -1;
@@ -282,7 +378,21 @@ void SimExecutionContext::runStep(size_t s) {
     out = {slot.dtype, &slot.shape, buf.data()};
   }
   if (!step.activations.empty() && (observer_ || engine_->int8())) fakeQuantizeInputs(s);
-  if (!(step.op->aliasesInput0 && node.outputs.size() == 1)) step.op->kernel(node, args.ins, args.outs, scratch_);
+  // A fused step's Conv already computed its output into the shared buffer.
+  const bool fused = sharesInput_[s] >= 0 && !step.op->aliasesInput0;
+  if (!postOps_[s].empty()) {
+    scratch_.post = postOps_[s].data();
+    scratch_.postCount = static_cast<int32_t>(postOps_[s].size());
+  }
+  if (!fused && !(step.op->aliasesInput0 && node.outputs.size() == 1)) {
+    try {
+      step.op->kernel(node, args.ins, args.outs, scratch_);
+    } catch (...) {
+      scratch_.post = nullptr, scratch_.postCount = 0;
+      throw;
+    }
+  }
+  scratch_.post = nullptr, scratch_.postCount = 0;
   if (engine_->fp16()) roundOutputsToHalf(s);
   releaseInputs(s);
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "op_registry.h"
+#include "kernels/gemm_core.h"
 #include "thread_pool.h"
 #include "sim_engine.h"
 
@@ -48,6 +49,13 @@ class SimExecutionContext : public ExecutionContext {
     std::vector<Guard> guards;  // the step's If conditions; it runs only where all hold
   };
 
+  // Folds element-wise activations that follow a float32 Conv (LeakyRelu, Relu, Clip,
+  // HardSigmoid, and Max/Min/Add/Sub/Mul/Div with a constant scalar; a chain of them) into the
+  // Conv's output tiles: each such step then shares the Conv's buffer, as an alias does, and
+  // does not run. Only where the result is bitwise the same: float32 engines (no fp16
+  // rounding or int8 between the layers), a Conv output read by that step alone, not a graph
+  // output, under the same If guards.
+  void planFusion();
   void bindInputs(const std::vector<HostTensorView>& inputs);
   void runStep(size_t s);
   // Returns to the pool the buffers whose last reader is step `s` (run or skipped).
@@ -71,6 +79,8 @@ class SimExecutionContext : public ExecutionContext {
   std::vector<std::vector<int32_t>> releaseAfter_;  // per step: values whose buffers free after it
   size_t acquire(size_t bytes);
   std::vector<StepArgs> stepArgs_;
+  std::vector<std::vector<PostOp>> postOps_;  // per step: the activations fused into this Conv
+  std::vector<int32_t> sharesInput_;          // per step: the input whose buffer its output takes (alias or fused), -1
   std::vector<const HostTensorView*> bound_;   // per engine input, during execute()
   std::vector<std::vector<uint8_t>> alignedInputs_;  // copies of misaligned caller inputs
   // The intra-op threads (engine threads() - 1 of them, started on the first parallel kernel);

@@ -320,6 +320,7 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
       for (int64_t c = lo; c < hi; ++c) {
         const int64_t n = c / M, m = c % M;
         depthwiseChannel(f.x + (n * C + m / Mg) * inVol, f.w + m * kvol, f.b ? f.b[m] : 0.0f, f.y + c * outVol, g);
+        if (scratch.postCount) applyPostOps(scratch.post, scratch.postCount, f.y + c * outVol, outVol, 1, outVol);
       }
     };
     const int threads = scratch.pool ? scratch.pool->threads() : 1;
@@ -348,6 +349,7 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
         a.packB = packIm2col, a.packCtx = &ctx;
       }
       a.pool = scratch.pool;
+      a.post = scratch.post, a.postCount = scratch.postCount;
       sgemm(a);
     }
   }

@@ -224,6 +224,56 @@ void packDenseB(const GemmArgs& g, int64_t k0, int64_t kc, int64_t n0, int64_t n
 
 }  // namespace
 
+// Compiled for baseline x86-64 only (no FMA), so that alpha * x + beta rounds twice, as the
+// operators' own kernels in activation.cc and elementwise.cc do: fused results are bitwise
+// those of the separate layers.
+void applyPostOps(const PostOp* ops, int32_t count, float* c, int64_t ldc, int64_t rows, int64_t cols) {
+  for (int64_t i = 0; i < rows; ++i) {
+    float* r = c + i * ldc;
+    for (int32_t k = 0; k < count; ++k) {
+      const float a = ops[k].a, b = ops[k].b;
+      switch (ops[k].kind) {
+        case PostOp::kRelu:
+          for (int64_t j = 0; j < cols; ++j) r[j] = r[j] > 0.0f ? r[j] : 0.0f;
+          break;
+        case PostOp::kLeakyRelu:
+          for (int64_t j = 0; j < cols; ++j) r[j] = r[j] >= 0.0f ? r[j] : a * r[j];
+          break;
+        case PostOp::kClip:
+          for (int64_t j = 0; j < cols; ++j) {
+            const float v = r[j] < a ? a : r[j];
+            r[j] = v > b ? b : v;
+          }
+          break;
+        case PostOp::kHardSigmoid:
+          for (int64_t j = 0; j < cols; ++j) {
+            const float v = a * r[j] + b;
+            r[j] = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+          }
+          break;
+        case PostOp::kMax:  // Max(x, a): a NaN x stays, as elementwise.cc's MaxOp
+          for (int64_t j = 0; j < cols; ++j) r[j] = (r[j] != r[j]) ? r[j] : (r[j] > a ? r[j] : a);
+          break;
+        case PostOp::kMin:
+          for (int64_t j = 0; j < cols; ++j) r[j] = (r[j] != r[j]) ? r[j] : (r[j] < a ? r[j] : a);
+          break;
+        case PostOp::kAdd:
+          for (int64_t j = 0; j < cols; ++j) r[j] = r[j] + a;
+          break;
+        case PostOp::kMul:
+          for (int64_t j = 0; j < cols; ++j) r[j] = r[j] * a;
+          break;
+        case PostOp::kSub:
+          for (int64_t j = 0; j < cols; ++j) r[j] = r[j] - a;
+          break;
+        case PostOp::kDiv:
+          for (int64_t j = 0; j < cols; ++j) r[j] = r[j] / a;
+          break;
+      }
+    }
+  }
+}
+
 const char* sgemmKernelName() { return kernelChoice().name; }
 
 namespace {
@@ -259,6 +309,10 @@ void sgemmRange(const GemmArgs& g, int64_t m0, int64_t m1, int64_t n0, int64_t n
           for (int64_t jr = 0; jr < nc; jr += NR) {
             kc0.fn(kc, a, Bp + jr * kc, g.C + row * g.ldc + jc + jr, g.ldc, std::min(MR, mc - ir),
                    std::min(NR, nc - jr), ep);
+            // The tile is still in L1: the fused activations cost no extra pass over C.
+            if (g.postCount && pc + kc == g.K)
+              applyPostOps(g.post, g.postCount, g.C + row * g.ldc + jc + jr, g.ldc, std::min(MR, mc - ir),
+                           std::min(NR, nc - jr));
           }
         }
       }

@@ -14,6 +14,17 @@ namespace sim {
 
 class ThreadPool;
 
+// An element-wise operation fused onto a product's output (the executor folds the activation
+// chain after a Conv into it, saving a pass over a tensor that is no longer in cache). Each
+// computes exactly what the operator's own kernel computes on float32, in the same order.
+struct PostOp {
+  enum Kind { kRelu, kLeakyRelu, kClip, kHardSigmoid, kMax, kMin, kAdd, kMul, kSub, kDiv } kind;
+  float a = 0, b = 0;  // alpha / lo / the constant operand; beta / hi
+};
+
+// Applies ops[0..count) in order to the rows x cols block at c (row stride ldc).
+void applyPostOps(const PostOp* ops, int32_t count, float* c, int64_t ldc, int64_t rows, int64_t cols);
+
 // Writes the kc x nc block of B that starts at row k0, column n0 as ceil(nc / nr) panels of
 // nr columns each: panel p holds, for every k in [0, kc), the nr values B[k0+k][n0+p*nr+j]
 // contiguously (zeros past column n0+nc). `ctx` is the caller's state.
@@ -44,6 +55,9 @@ struct GemmArgs {
   // same order as on one thread: results are bitwise equal for any thread count. packB must
   // then be safe to call from several threads at once.
   ThreadPool* pool = nullptr;
+  // Applied to each tile of C once its last K block is stored.
+  const PostOp* post = nullptr;
+  int32_t postCount = 0;
 };
 
 // [sync] Runs the product on the calling thread (and the pool's). Packing buffers are

@@ -68,5 +68,14 @@ class ThreadPool {
   bool stop_ = false;
 };
 
+// How many ranges an element-wise pass over n elements splits into: one (inline) below 64 Ki
+// elements, where waking a thread costs about what the pass does; else a few per thread.
+inline int64_t elementwiseChunks(const ThreadPool* pool, int64_t n) {
+  if (!pool || pool->threads() <= 1 || n < (int64_t{1} << 16)) return 1;
+  const int64_t byThreads = 4 * static_cast<int64_t>(pool->threads());
+  const int64_t bySize = n >> 14;
+  return byThreads < bySize ? byThreads : bySize;
+}
+
 }  // namespace sim
 }  // namespace tnrt

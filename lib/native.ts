@@ -70,6 +70,8 @@ export interface NativeCreateOptions {
   /** Absolute paths of existing files. */
   plugins: string[];
   engineHostCodeAllowed?: boolean;
+  /** Runtime only: the sim's intra-op threads per context, 1 to 256. */
+  threads?: number;
 }
 
 export interface NativeHostTensor {

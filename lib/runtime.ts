@@ -1,6 +1,8 @@
 /**
  * Runtime: deserializes engines, as TensorRT's IRuntime. Engines keep their runtime alive.
  */
+import { availableParallelism } from 'node:os';
+
 import { type BackendInfo, type BackendName, type BackendOption, resolveBackend } from './backend.js';
 import { Engine } from './engine.js';
 import { awaitNative, callNative, EngineInvalidError } from './errors.js';
@@ -9,7 +11,7 @@ import { native, type NativeRuntime } from './native.js';
 import { NativeResource } from './resource.js';
 import { resolveMaxTensorBytes } from './tensor-limits.js';
 import { type DeviceAndPluginOptions, resolveCreateOptions } from './create-options.js';
-import { expectBytes, expectObject, invalid } from './validate.js';
+import { expectBytes, expectInteger, expectObject, invalid } from './validate.js';
 
 export interface RuntimeOptions extends DeviceAndPluginOptions {
   /** 'auto' (default, or TENSORRT_NODE_BACKEND): TensorRT when it loads, else the sim. */
@@ -31,6 +33,34 @@ export interface RuntimeOptions extends DeviceAndPluginOptions {
    * same way.
    */
   engineHostCodeAllowed?: boolean;
+  /**
+   * Intra-op CPU threads of the sim: each execution context splits its convolutions and
+   * matrix products over this many threads (the execute() call's own libuv thread and
+   * `threads - 1` of the context's, started on its first run and joined when it is disposed,
+   * as the runtime, or the worker or environment that made it, ends). Results are bitwise
+   * equal for every thread count. Default: TENSORRT_NODE_SIM_THREADS, else the machine's
+   * cores (os.availableParallelism()), at most 8. An integer from 1 to 256; anything else is an
+   * InvalidArgumentError. TensorRT runs on the GPU and ignores it.
+   */
+  threads?: number;
+}
+
+/** The most intra-op threads a sim context takes by default (beyond it, returns fall off). */
+const DEFAULT_MAX_SIM_THREADS = 8;
+
+/**
+ * Resolves the sim's `threads` option: the option, else TENSORRT_NODE_SIM_THREADS, else the
+ * machine's cores up to 8.
+ * @throws InvalidArgumentError for an option or environment value that is not an integer
+ *   from 1 to 256
+ */
+export function resolveSimThreads(threads: unknown, what: string): number {
+  if (threads !== undefined) return expectInteger(threads, what, 1, 256);
+  const env = process.env.TENSORRT_NODE_SIM_THREADS;
+  if (env !== undefined && env !== '') {
+    return expectInteger(/^\d+$/.test(env.trim()) ? Number(env.trim()) : env, 'environment variable TENSORRT_NODE_SIM_THREADS', 1, 256);
+  }
+  return Math.max(1, Math.min(DEFAULT_MAX_SIM_THREADS, availableParallelism()));
 }
 
 /** True when `bytes` start like a sim engine (used to route 'auto' deserialization). */
@@ -66,7 +96,8 @@ export class Runtime extends NativeResource {
       invalid('a boolean', 'Runtime option engineHostCodeAllowed', options.engineHostCodeAllowed);
     }
     this.engineHostCodeAllowed = options.engineHostCodeAllowed === true;
-    const create = { ...resolveCreateOptions(options, 'Runtime'), engineHostCodeAllowed: this.engineHostCodeAllowed };
+    const threads = resolveSimThreads(options.threads, 'Runtime option threads');
+    const create = { ...resolveCreateOptions(options, 'Runtime'), engineHostCodeAllowed: this.engineHostCodeAllowed, threads };
     this.device = create.device;
     this.logger = options.logger ?? getDefaultLogger();
     const resolved = resolveBackend(options.backend, this.logger);

@@ -352,6 +352,9 @@ struct CreateOptions {
   // Runtime only: whether plans that carry host code (version-compatible plans with their
   // lean runtime) may be loaded. Off, such a plan is refused (kEngineInvalid) naming this.
   bool engineHostCodeAllowed = false;
+  // Runtime only, sim only: intra-op CPU threads per execution context (>= 1; lib/ resolves
+  // the default). TensorRT runs on the GPU and ignores it.
+  int32_t threads = 1;
 };
 
 // The message of the kEngineInvalid refusal of a version-compatible engine by a runtime
@@ -374,7 +377,7 @@ using CreateBackendFn = Backend* (*)(std::string* error);
 // 2: ParseOptions, BuildOptions::fp16/int8/calibrator, BackendInfo::implicitPrecision.
 // 3: BuildOptions::maxTensorBytes, DeserializeOptions.
 // 4: Engine::memoryUsage, ExecutionContext::memoryUsage.
-// 5: CreateOptions (device, plugins, engineHostCodeAllowed); BuildOptions::tf32,
+// 5: CreateOptions (device, plugins, engineHostCodeAllowed, threads); BuildOptions::tf32,
 //    versionCompatible, excludeLeanRuntime, hardwareCompatibility; shape-tensor inputs
 //    (TensorDesc::isShapeTensor, InputProfile value ranges).
 #define TNRT_BACKEND_ABI_VERSION 5

@@ -51,6 +51,12 @@ BackendArgs backendArgsFromJs(const Napi::CallbackInfo& info) {
       for (uint32_t i = 0; i < list.Length(); ++i) args.options.plugins.push_back(stringFromJs(env, list.Get(i), "plugin library"));
     }
     args.options.engineHostCodeAllowed = o.Get("engineHostCodeAllowed").ToBoolean().Value();
+    Napi::Value threads = o.Get("threads");
+    if (threads.IsNumber()) {
+      const double t = threads.As<Napi::Number>().DoubleValue();
+      if (!(t >= 1) || t > 256 || t != static_cast<double>(static_cast<int32_t>(t))) throwInvalid(env, "threads must be an integer from 1 to 256");
+      args.options.threads = static_cast<int32_t>(t);
+    }
   }
   return args;
 }

@@ -36,8 +36,18 @@ struct OutputRef {
 // Buffers a kernel may use for intermediates (float16 staging, transposed operands). Owned by
 // the execution context and reused across calls so that steady-state execution does not
 // allocate.
+class ThreadPool;
+struct PostOp;
+
 struct KernelScratch {
   std::vector<uint8_t> a, b, c;
+  // The context's intra-op threads (the `threads` option); kernels that split their work
+  // hand it to sgemm or call it themselves. Null: one thread.
+  ThreadPool* pool = nullptr;
+  // Set by the executor for a float32 Conv whose activation chain it fused (see
+  // SimExecutionContext::planFusion): the kernel applies these to its output.
+  const PostOp* post = nullptr;
+  int32_t postCount = 0;
 
   // `buffer` viewed as `count` elements of T, grown (never shrunk) as needed. The vector's
   // storage comes from operator new, which aligns for any fundamental type.

@@ -24,7 +24,7 @@ class SimBackend : public Backend {
   }
   std::shared_ptr<Runtime> createRuntime(std::shared_ptr<LogSink> log, const CreateOptions& options) override {
     acceptCreateOptions(*log, options);
-    return std::make_shared<SimRuntime>(std::move(log), options.engineHostCodeAllowed);
+    return std::make_shared<SimRuntime>(std::move(log), options.engineHostCodeAllowed, options.threads);
   }
 
  private:

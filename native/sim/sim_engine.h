@@ -57,6 +57,9 @@ class SimEngine : public Engine, public std::enable_shared_from_this<SimEngine> 
   // Static states: constant values (initializers and folded nodes) have data set.
   const ShapeInference& constants() const { return *constants_; }
   uint64_t maxTensorBytes() const { return maxTensorBytes_; }
+  // Intra-op threads of each context made from now on (the runtime's `threads` option).
+  void setThreads(int threads) { threads_ = threads < 1 ? 1 : threads; }
+  int threads() const { return threads_; }
   bool fp16() const { return data_.fp16; }
   bool int8() const { return data_.int8; }
   // Constant values an int8 or fp16 engine replaces (weights, quantized per output channel or
@@ -77,6 +80,7 @@ class SimEngine : public Engine, public std::enable_shared_from_this<SimEngine> 
   std::vector<uint8_t> plan_;
   EngineData data_;
   uint64_t maxTensorBytes_;
+  int threads_ = 1;
   std::unique_ptr<ShapeInference> constants_;
   std::vector<Step> steps_;
   std::map<int32_t, std::vector<float>> reducedWeights_;

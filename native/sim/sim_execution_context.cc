@@ -1,8 +1,13 @@
 #include "sim_execution_context.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <limits>
+#include <map>
 
 #include "half.h"
 
@@ -17,7 +22,11 @@ std::string rangeText(int64_t lo, int64_t hi) { return "[" + std::to_string(lo) 
 
 }  // namespace
 
-SimExecutionContext::SimExecutionContext(std::shared_ptr<const SimEngine> engine) : engine_(std::move(engine)) {
+SimExecutionContext::SimExecutionContext(std::shared_ptr<const SimEngine> engine)
+    : engine_(std::move(engine)), threadPool_(engine_->threads()) {
+  scratch_.pool = &threadPool_;
+  const char* profile = std::getenv("TNRT_SIM_PROFILE");
+  profileOps_ = profile && *profile && *profile != '0';
   const Graph& graph = engine_->graph();
   const ShapeInference& constants = engine_->constants();
   slots_.resize(graph.values.size());
@@ -38,6 +47,7 @@ SimExecutionContext::SimExecutionContext(std::shared_ptr<const SimEngine> engine
     args.outs.resize(node.outputs.size());
     args.guards = node.guards();
   }
+  planFusion();
   bound_.resize(graph.inputs.size());
   alignedInputs_.resize(graph.inputs.size());
   // Reduced-precision engines read their quantized or rounded weights instead of the model's.
@@ -58,8 +68,8 @@ SimExecutionContext::SimExecutionContext(std::shared_ptr<const SimEngine> engine
     for (size_t k = 0; k < node.outputs.size(); ++k) {
       const int32_t id = node.outputs[k];
       if (id < 0) continue;
-      if (k == 0 && steps[i].op->aliasesInput0 && !node.inputs.empty() && node.inputs[0] >= 0)
-        rootOf_[static_cast<size_t>(id)] = rootOf_[static_cast<size_t>(node.inputs[0])];
+      if (k == 0 && sharesInput_[i] >= 0)
+        rootOf_[static_cast<size_t>(id)] = rootOf_[static_cast<size_t>(node.inputs[static_cast<size_t>(sharesInput_[i])])];
       else
         producedAt[static_cast<size_t>(id)] = static_cast<int64_t>(i);
     }
@@ -69,6 +79,128 @@ SimExecutionContext::SimExecutionContext(std::shared_ptr<const SimEngine> engine
   for (size_t v = 0; v < numValues; ++v) {
     if (producedAt[v] < 0 || lastUse[v] == INT64_MAX) continue;
     releaseAfter_[static_cast<size_t>(std::max(producedAt[v], lastUse[v]))].push_back(static_cast<int32_t>(v));
+  }
+}
+
+void SimExecutionContext::planFusion() {
+  const auto& steps = engine_->steps();
+  const Graph& graph = engine_->graph();
+  const ShapeInference& constants = engine_->constants();
+  postOps_.assign(steps.size(), {});
+  sharesInput_.assign(steps.size(), -1);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const Node& node = *steps[i].node;
+    if (steps[i].op->aliasesInput0 && !node.inputs.empty() && node.inputs[0] >= 0) sharesInput_[i] = 0;
+  }
+  if (engine_->fp16() || engine_->int8()) return;
+  // TNRT_SIM_NO_FUSION=1 runs every layer on its own (tests compare the two bitwise).
+  const char* off = std::getenv("TNRT_SIM_NO_FUSION");
+  if (off && *off && *off != '0') return;
+  std::vector<int32_t> readers(graph.values.size(), 0);
+  for (const auto& step : steps)
+    for (int32_t id : step.node->inputs)
+      if (id >= 0) ++readers[static_cast<size_t>(id)];
+  for (int32_t id : graph.outputs) readers[static_cast<size_t>(id)] += 2;  // never fused away
+  const auto sameGuards = [](const Node& a, const Node& b) {
+    const std::vector<Guard> ga = a.guards(), gb = b.guards();
+    if (ga.size() != gb.size()) return false;
+    for (size_t k = 0; k < ga.size(); ++k)
+      if (ga[k].cond != gb[k].cond || ga[k].whenTrue != gb[k].whenTrue) return false;
+    return true;
+  };
+  // A float32 scalar known before run time (an initializer or a folded value).
+  const auto constantScalar = [&](int32_t id, float* value) {
+    if (id < 0) return false;
+    const ValueState& s = constants.value(id);
+    if (!s.data || s.dtype != DataType::kFloat32 || volume(s.shape) != 1) return false;
+    *value = *static_cast<const float*>(s.data);
+    return true;
+  };
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const Node& conv = *steps[i].node;
+    if (conv.opType != "Conv" || !conv.domain.empty() || conv.outputs.size() != 1) continue;
+    int32_t value = conv.outputs[0];
+    if (value < 0 || constants.value(value).dtype != DataType::kFloat32) continue;
+    const size_t rank = constants.value(value).shape.size();
+    for (size_t j = i + 1; j < steps.size(); ++j) {
+      const Node& next = *steps[j].node;
+      if (readers[static_cast<size_t>(value)] != 1 || !next.domain.empty() || next.outputs.size() != 1 ||
+          next.outputs[0] < 0 || next.inputs.empty() || next.inputs[0] != value || !sameGuards(conv, next))
+        break;
+      PostOp op{PostOp::kRelu};
+      const std::string& t = next.opType;
+      const auto scalarSecond = [&](PostOp::Kind kind) {
+        // The constant must not raise the rank (broadcasting would change the output shape).
+        if (next.inputs.size() != 2 || !constantScalar(next.inputs[1], &op.a)) return false;
+        if (constants.value(next.inputs[1]).shape.size() > rank) return false;
+        op.kind = kind;
+        return true;
+      };
+      bool ok = false;
+      if (t == "Relu") {
+        ok = next.inputs.size() == 1;
+      } else if (t == "LeakyRelu") {
+        op = {PostOp::kLeakyRelu, next.attrFloat("alpha", 0.01f)};
+        ok = true;
+      } else if (t == "HardSigmoid") {
+        op = {PostOp::kHardSigmoid, next.attrFloat("alpha", 0.2f), next.attrFloat("beta", 0.5f)};
+        ok = true;
+      } else if (t == "Clip") {
+        op = {PostOp::kClip, -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity()};
+        if (next.opset < 11) {
+          op.a = next.attrFloat("min", op.a), op.b = next.attrFloat("max", op.b);
+          ok = true;
+        } else {
+          ok = true;
+          if (next.inputs.size() > 1 && next.inputs[1] >= 0) ok = ok && constantScalar(next.inputs[1], &op.a);
+          if (next.inputs.size() > 2 && next.inputs[2] >= 0) ok = ok && constantScalar(next.inputs[2], &op.b);
+        }
+      } else if (t == "Max") {
+        ok = scalarSecond(PostOp::kMax);
+      } else if (t == "Min") {
+        ok = scalarSecond(PostOp::kMin);
+      } else if (t == "Add") {
+        ok = scalarSecond(PostOp::kAdd);
+      } else if (t == "Sub") {
+        ok = scalarSecond(PostOp::kSub);
+      } else if (t == "Mul") {
+        ok = scalarSecond(PostOp::kMul);
+      } else if (t == "Div") {
+        ok = scalarSecond(PostOp::kDiv);
+      }
+      if (!ok || constants.value(next.outputs[0]).dtype != DataType::kFloat32) break;
+      postOps_[i].push_back(op);
+      sharesInput_[j] = 0;
+      value = next.outputs[0];
+    }
+  }
+}
+
+SimExecutionContext::~SimExecutionContext() {
+  if (!profileOps_) return;
+  std::map<std::string, std::pair<double, int64_t>> byOp;
+  double total = 0;
+  for (size_t s = 0; s < opTime_.size(); ++s) {
+    auto& entry = byOp[engine_->steps()[s].node->opType];
+    entry.first += opTime_[s].first;
+    entry.second += opTime_[s].second;
+    total += opTime_[s].first;
+  }
+  std::fprintf(stderr, "[sim profile] %d thread(s), %.3f ms in kernels\n", threadPool_.threads(), total * 1e3);
+  for (const auto& [op, t] : byOp)
+    std::fprintf(stderr, "[sim profile] %-24s %10.3f ms %5.1f%% %8lld calls\n", op.c_str(), t.first * 1e3,
+                 total > 0 ? 100 * t.first / total : 0.0, static_cast<long long>(t.second));
+  // The slowest steps, with the shapes of their last run.
+  std::vector<size_t> order(opTime_.size());
+  for (size_t s = 0; s < order.size(); ++s) order[s] = s;
+  std::sort(order.begin(), order.end(), [&](size_t x, size_t y) { return opTime_[x].first > opTime_[y].first; });
+  for (size_t r = 0; r < std::min<size_t>(12, order.size()); ++r) {
+    const Node& node = *engine_->steps()[order[r]].node;
+    std::string shapes;
+    for (int32_t id : node.inputs)
+      if (id >= 0) shapes += dimsToString(slots_[static_cast<size_t>(id)].shape) + " ";
+    std::fprintf(stderr, "[sim profile] %10.3f ms %s %s-> %s\n", opTime_[order[r]].first * 1e3, node.label().c_str(),
+                 shapes.c_str(), node.outputs[0] >= 0 ? dimsToString(slots_[static_cast<size_t>(node.outputs[0])].shape).c_str() : "");
   }
 }
 
@@ -270,8 +402,8 @@ void SimExecutionContext::runStep(size_t s) {
     const auto bytes = static_cast<size_t>(checkTensorBytesLazy(
         [&] { return node.label() + ": output '" + engine_->graph().values[static_cast<size_t>(id)].name + "'"; },
         slot.dtype, slot.shape, engine_->maxTensorBytes()));
-    if (k == 0 && step.op->aliasesInput0) {
-      slot.data = slots_[static_cast<size_t>(node.inputs[0])].data;
+    if (k == 0 && sharesInput_[s] >= 0) {
+      slot.data = slots_[static_cast<size_t>(node.inputs[static_cast<size_t>(sharesInput_[s])])].data;
       continue;
     }
     bufferOf_[static_cast<size_t>(id)] = -1;
@@ -288,7 +420,21 @@ void SimExecutionContext::runStep(size_t s) {
     out = {slot.dtype, &slot.shape, buf.data()};
   }
   if (!step.activations.empty() && (observer_ || engine_->int8())) fakeQuantizeInputs(s);
-  if (!(step.op->aliasesInput0 && node.outputs.size() == 1)) step.op->kernel(node, args.ins, args.outs, scratch_);
+  // A fused step's Conv already computed its output into the shared buffer.
+  const bool fused = sharesInput_[s] >= 0 && !step.op->aliasesInput0;
+  if (!postOps_[s].empty()) {
+    scratch_.post = postOps_[s].data();
+    scratch_.postCount = static_cast<int32_t>(postOps_[s].size());
+  }
+  if (!fused && !(step.op->aliasesInput0 && node.outputs.size() == 1)) {
+    try {
+      step.op->kernel(node, args.ins, args.outs, scratch_);
+    } catch (...) {
+      scratch_.post = nullptr, scratch_.postCount = 0;
+      throw;
+    }
+  }
+  scratch_.post = nullptr, scratch_.postCount = 0;
   if (engine_->fp16()) roundOutputsToHalf(s);
   releaseInputs(s);
 }
@@ -319,7 +465,17 @@ std::vector<HostTensor> SimExecutionContext::execute(const std::vector<HostTenso
   free_.clear();
   for (size_t b = 0; b < pool_.size(); ++b) free_.push_back(b);
   std::fill(bufferOf_.begin(), bufferOf_.end(), -1);
-  for (size_t s = 0; s < stepArgs_.size(); ++s) runStep(s);
+  if (profileOps_) {
+    opTime_.resize(stepArgs_.size());
+    for (size_t s = 0; s < stepArgs_.size(); ++s) {
+      const auto start = std::chrono::steady_clock::now();
+      runStep(s);
+      opTime_[s].first += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      ++opTime_[s].second;
+    }
+  } else {
+    for (size_t s = 0; s < stepArgs_.size(); ++s) runStep(s);
+  }
 
   const Graph& graph = engine_->graph();
   std::vector<HostTensor> outputs(graph.outputs.size());

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "op_registry.h"
+#include "kernels/gemm_core.h"
+#include "thread_pool.h"
 #include "sim_engine.h"
 
 namespace tnrt {
@@ -16,6 +18,7 @@ namespace sim {
 class SimExecutionContext : public ExecutionContext {
  public:
   explicit SimExecutionContext(std::shared_ptr<const SimEngine> engine);
+  ~SimExecutionContext() override;
 
   // [sync] Throws kInvalidArgument if `profile` is not in [0, numOptimizationProfiles).
   void setOptimizationProfile(int32_t profile) override;
@@ -46,6 +49,13 @@ class SimExecutionContext : public ExecutionContext {
     std::vector<Guard> guards;  // the step's If conditions; it runs only where all hold
   };
 
+  // Folds element-wise activations that follow a float32 Conv (LeakyRelu, Relu, Clip,
+  // HardSigmoid, and Max/Min/Add/Sub/Mul/Div with a constant scalar; a chain of them) into the
+  // Conv's output tiles: each such step then shares the Conv's buffer, as an alias does, and
+  // does not run. Only where the result is bitwise the same: float32 engines (no fp16
+  // rounding or int8 between the layers), a Conv output read by that step alone, not a graph
+  // output, under the same If guards.
+  void planFusion();
   void bindInputs(const std::vector<HostTensorView>& inputs);
   // kShape unless every value of a shape-tensor input lies inside the active profile's range.
   void checkShapeValues(const TensorDesc& desc, const InputProfile& range, const HostTensorView& view) const;
@@ -71,10 +81,19 @@ class SimExecutionContext : public ExecutionContext {
   std::vector<std::vector<int32_t>> releaseAfter_;  // per step: values whose buffers free after it
   size_t acquire(size_t bytes);
   std::vector<StepArgs> stepArgs_;
+  std::vector<std::vector<PostOp>> postOps_;  // per step: the activations fused into this Conv
+  std::vector<int32_t> sharesInput_;          // per step: the input whose buffer its output takes (alias or fused), -1
   std::vector<const HostTensorView*> bound_;   // per engine input, during execute()
   std::vector<std::vector<uint8_t>> alignedInputs_;  // copies of misaligned caller inputs
+  // The intra-op threads (engine threads() - 1 of them, started on the first parallel kernel);
+  // joined when the context is destroyed.
+  ThreadPool threadPool_;
   KernelScratch scratch_;
   Observer observer_;
+  // TNRT_SIM_PROFILE=1: seconds and calls per operator type, printed to stderr when the
+  // context is destroyed (the sim has no profiler interface; this finds where time goes).
+  bool profileOps_ = false;
+  std::vector<std::pair<double, int64_t>> opTime_;  // per step
   std::vector<std::vector<std::vector<float>>> quantized_;  // per step, per activation input
 };
 

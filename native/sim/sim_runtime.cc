@@ -19,6 +19,7 @@ std::shared_ptr<Engine> SimRuntime::deserializeEngine(const uint8_t* data, size_
   std::vector<uint8_t> plan(data, data + size);
   auto result = std::make_shared<SimEngine>(shared_from_this(), log_, std::move(plan), std::move(engine),
                                              options.maxTensorBytes);
+  result->setThreads(threads_);
   logTo(log_, Severity::kInfo,
         "[sim] loaded engine: " + std::to_string(size) + " bytes, " + std::to_string(result->numLayers()) +
             " layers, " + std::to_string(result->numOptimizationProfiles()) + " optimization profile(s)");

@@ -10,8 +10,9 @@ namespace sim {
 
 class SimRuntime : public Runtime, public std::enable_shared_from_this<SimRuntime> {
  public:
-  SimRuntime(std::shared_ptr<LogSink> log, bool engineHostCodeAllowed)
-      : log_(std::move(log)), engineHostCodeAllowed_(engineHostCodeAllowed) {}
+  // `threads`: intra-op threads of every execution context of the engines loaded here.
+  SimRuntime(std::shared_ptr<LogSink> log, bool engineHostCodeAllowed, int threads = 1)
+      : log_(std::move(log)), engineHostCodeAllowed_(engineHostCodeAllowed), threads_(threads) {}
   // [async] Throws BackendError kEngineInvalid for anything but an intact sim engine of this
   // format version, and for a version-compatible engine unless engineHostCodeAllowed. The
   // engine keeps this runtime alive.
@@ -20,6 +21,7 @@ class SimRuntime : public Runtime, public std::enable_shared_from_this<SimRuntim
  private:
   std::shared_ptr<LogSink> log_;
   bool engineHostCodeAllowed_;
+  int threads_;
 };
 
 }  // namespace sim

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "kernel_util.h"
+#include "../thread_pool.h"
 
 namespace tnrt {
 namespace sim {
@@ -27,14 +28,21 @@ void inferFloatUnary(const Node& node, const std::vector<ValueRef>& in, std::vec
   (*out)[0].shape = *in[0].shape;
 }
 
+// Elements are independent: a large tensor splits into contiguous ranges over the context's
+// threads (same operation per element, so the result does not depend on the split).
 template <typename T, typename Op>
-void unaryLoop(const ValueRef& x, const OutputRef& y, Op op) {
+void unaryLoop(const ValueRef& x, const OutputRef& y, Op op, ThreadPool* pool = nullptr) {
   using E = Elem<T>;
   using S = typename E::Storage;
   const S* px = static_cast<const S*>(x.data);
   S* py = static_cast<S*>(y.data);
   const int64_t n = volume(*y.shape);
-  for (int64_t i = 0; i < n; ++i) E::store(py, static_cast<size_t>(i), op(E::load(px, static_cast<size_t>(i))));
+  const auto range = [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) E::store(py, static_cast<size_t>(i), op(E::load(px, static_cast<size_t>(i))));
+  };
+  const int64_t chunks = elementwiseChunks(pool, n);
+  if (chunks <= 1) return range(0, n);
+  pool->forEach(chunks, [&](int64_t c) { range(n * c / chunks, n * (c + 1) / chunks); });
 }
 
 struct ReluOp {
@@ -93,19 +101,19 @@ struct SoftsignOp {
   float operator()(float x) const { return x / (1.0f + std::fabs(x)); }
 };
 
-void runRelu(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out, KernelScratch&) {
+void runRelu(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out, KernelScratch& scratch) {
   dispatchArithmetic(node, in[0].dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    unaryLoop<T>(in[0], out[0], ReluOp{});
+    unaryLoop<T>(in[0], out[0], ReluOp{}, scratch.pool);
   });
 }
 
 template <typename Op>
 void runFloatUnary(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out,
-                   KernelScratch&) {
+                   KernelScratch& scratch) {
   dispatchFloat(node, in[0].dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    unaryLoop<T>(in[0], out[0], Op{});
+    unaryLoop<T>(in[0], out[0], Op{}, scratch.pool);
   });
 }
 
@@ -139,10 +147,10 @@ struct NegOp {
 
 template <typename Op>
 void runArithmeticUnary(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out,
-                        KernelScratch&) {
+                        KernelScratch& scratch) {
   dispatchArithmetic(node, in[0].dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    unaryLoop<T>(in[0], out[0], Op{});
+    unaryLoop<T>(in[0], out[0], Op{}, scratch.pool);
   });
 }
 
@@ -154,11 +162,11 @@ void inferNeg(const Node& node, const std::vector<ValueRef>& in, std::vector<Out
 
 template <typename Op>
 void runParamUnary(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out,
-                   KernelScratch&) {
+                   KernelScratch& scratch) {
   const Op op(node);
   dispatchFloat(node, in[0].dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    unaryLoop<T>(in[0], out[0], op);
+    unaryLoop<T>(in[0], out[0], op, scratch.pool);
   });
 }
 
@@ -187,7 +195,7 @@ void inferClip(const Node& node, const std::vector<ValueRef>& in, std::vector<Ou
 }
 
 template <typename T>
-void clipTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRef& out) {
+void clipTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRef& out, ThreadPool* pool) {
   using E = Elem<T>;
   using C = typename E::Compute;
   C lo = std::numeric_limits<C>::lowest(), hi = std::numeric_limits<C>::max();
@@ -211,16 +219,19 @@ void clipTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
   }
   // max-then-min order: with min > max every element becomes max, as ONNX specifies; NaN
   // inputs fail both comparisons and pass through.
-  unaryLoop<T>(in[0], out, [lo, hi](C x) {
-    C v = x < lo ? lo : x;
-    return v > hi ? hi : v;
-  });
+  unaryLoop<T>(
+      in[0], out,
+      [lo, hi](C x) {
+        C v = x < lo ? lo : x;
+        return v > hi ? hi : v;
+      },
+      pool);
 }
 
-void runClip(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out, KernelScratch&) {
+void runClip(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out, KernelScratch& scratch) {
   dispatchArithmetic(node, in[0].dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    clipTyped<T>(node, in, out[0]);
+    clipTyped<T>(node, in, out[0], scratch.pool);
   });
 }
 

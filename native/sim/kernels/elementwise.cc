@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "broadcast_loop.h"
+#include "../thread_pool.h"
 
 namespace tnrt {
 namespace sim {
@@ -62,9 +63,39 @@ void inferBinary(const Node& node, const std::vector<ValueRef>& in, std::vector<
   requireMaxRank(node, (*out)[0].shape);
 }
 
+// Splits a large output over the context's threads along its first dim longer than 1 (the
+// dims before it are all 1): each range is a smaller broadcast of the same operands, an
+// operand that broadcasts along that dim keeping its whole extent. Every element gets the same
+// operation as unsplit.
 template <typename T, typename Op>
-void binaryLoop(const ValueRef& a, const ValueRef& b, const OutputRef& out, Op op) {
-  broadcastLoop<Elem<T>, Elem<T>, Elem<T>>(a.data, *a.shape, b.data, *b.shape, out.data, *out.shape, op);
+void binaryLoop(const ValueRef& a, const ValueRef& b, const OutputRef& out, Op op, ThreadPool* pool) {
+  using S = typename Elem<T>::Storage;
+  const Dims& os = *out.shape;
+  const int64_t n = volume(os);
+  size_t d = 0;
+  while (d < os.size() && os[d] == 1) ++d;
+  const int64_t chunks = d < os.size() ? std::min<int64_t>(elementwiseChunks(pool, n), os[d]) : 1;
+  if (chunks <= 1) {
+    broadcastLoop<Elem<T>, Elem<T>, Elem<T>>(a.data, *a.shape, b.data, *b.shape, out.data, os, op);
+    return;
+  }
+  // One operand's slice [lo, hi) of output dim d: its own shape and element offset.
+  const auto slice = [&](const Dims& shape, int64_t lo, int64_t hi, Dims* sub) -> int64_t {
+    *sub = shape;
+    const size_t lead = os.size() - shape.size();  // shape is right-aligned to the output's rank
+    if (d < lead || shape[d - lead] == 1) return 0;
+    int64_t inner = 1;
+    for (size_t k = d - lead + 1; k < shape.size(); ++k) inner *= shape[k];
+    (*sub)[d - lead] = hi - lo;
+    return lo * inner;
+  };
+  pool->forEach(chunks, [&](int64_t c) {
+    const int64_t lo = os[d] * c / chunks, hi = os[d] * (c + 1) / chunks;
+    Dims sa, sb, so;
+    const int64_t oa = slice(*a.shape, lo, hi, &sa), ob = slice(*b.shape, lo, hi, &sb), oo = slice(os, lo, hi, &so);
+    broadcastLoop<Elem<T>, Elem<T>, Elem<T>>(static_cast<const S*>(a.data) + oa, sa, static_cast<const S*>(b.data) + ob, sb,
+                                             static_cast<S*>(out.data) + oo, so, op);
+  });
 }
 
 struct AddOp {
@@ -97,13 +128,13 @@ struct DivOp {
 };
 
 template <typename Op>
-void runBinary(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out, KernelScratch&) {
+void runBinary(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out, KernelScratch& scratch) {
   ValueRef b = in[1];
   const Dims shapeB = operandShapeB(node, *in[0].shape, *in[1].shape);
   b.shape = &shapeB;
   dispatchArithmetic(node, in[0].dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    binaryLoop<T>(in[0], b, out[0], Op{});
+    binaryLoop<T>(in[0], b, out[0], Op{}, scratch.pool);
   });
 }
 

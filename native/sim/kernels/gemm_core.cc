@@ -5,6 +5,8 @@
 // generic x86-64 prebuild, so -march=native is not an option) and picked once at run time.
 #include "gemm_core.h"
 
+#include "../thread_pool.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -222,7 +224,108 @@ void packDenseB(const GemmArgs& g, int64_t k0, int64_t kc, int64_t n0, int64_t n
 
 }  // namespace
 
+// Compiled for baseline x86-64 only (no FMA), so that alpha * x + beta rounds twice, as the
+// operators' own kernels in activation.cc and elementwise.cc do: fused results are bitwise
+// those of the separate layers.
+void applyPostOps(const PostOp* ops, int32_t count, float* c, int64_t ldc, int64_t rows, int64_t cols) {
+  for (int64_t i = 0; i < rows; ++i) {
+    float* r = c + i * ldc;
+    for (int32_t k = 0; k < count; ++k) {
+      const float a = ops[k].a, b = ops[k].b;
+      switch (ops[k].kind) {
+        case PostOp::kRelu:
+          for (int64_t j = 0; j < cols; ++j) r[j] = r[j] > 0.0f ? r[j] : 0.0f;
+          break;
+        case PostOp::kLeakyRelu:
+          for (int64_t j = 0; j < cols; ++j) r[j] = r[j] >= 0.0f ? r[j] : a * r[j];
+          break;
+        case PostOp::kClip:
+          for (int64_t j = 0; j < cols; ++j) {
+            const float v = r[j] < a ? a : r[j];
+            r[j] = v > b ? b : v;
+          }
+          break;
+        case PostOp::kHardSigmoid:
+          for (int64_t j = 0; j < cols; ++j) {
+            const float v = a * r[j] + b;
+            r[j] = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+          }
+          break;
+        case PostOp::kMax:  // Max(x, a): a NaN x stays, as elementwise.cc's MaxOp
+          for (int64_t j = 0; j < cols; ++j) r[j] = (r[j] != r[j]) ? r[j] : (r[j] > a ? r[j] : a);
+          break;
+        case PostOp::kMin:
+          for (int64_t j = 0; j < cols; ++j) r[j] = (r[j] != r[j]) ? r[j] : (r[j] < a ? r[j] : a);
+          break;
+        case PostOp::kAdd:
+          for (int64_t j = 0; j < cols; ++j) r[j] = r[j] + a;
+          break;
+        case PostOp::kMul:
+          for (int64_t j = 0; j < cols; ++j) r[j] = r[j] * a;
+          break;
+        case PostOp::kSub:
+          for (int64_t j = 0; j < cols; ++j) r[j] = r[j] - a;
+          break;
+        case PostOp::kDiv:
+          for (int64_t j = 0; j < cols; ++j) r[j] = r[j] / a;
+          break;
+      }
+    }
+  }
+}
+
 const char* sgemmKernelName() { return kernelChoice().name; }
+
+namespace {
+
+// The blocked product over rows [m0, m1) and columns [n0, n1) of C, on the calling thread.
+// Ranges start on MR / NR multiples, so the micro-tiles are the ones a whole-matrix call makes.
+void sgemmRange(const GemmArgs& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  const KernelChoice& kc0 = kernelChoice();
+  const int64_t MR = kc0.mr, NR = kc0.nr;
+  const int64_t M = m1 - m0, N = n1 - n0;
+  const int64_t mcMax = std::min<int64_t>(kMC, (M + MR - 1) / MR * MR);
+  const int64_t ncMax = std::min<int64_t>(kNC, (N + NR - 1) / NR * NR);
+  const int64_t kcMax = std::min<int64_t>(kKC, g.K);
+  thread_local std::vector<float> aStorage, bStorage;
+  float* Ap = alignedBuffer(aStorage, static_cast<size_t>(mcMax * kcMax));
+  float* Bp = alignedBuffer(bStorage, static_cast<size_t>(ncMax * kcMax));
+
+  for (int64_t jc = n0; jc < n1; jc += kNC) {
+    const int64_t nc = std::min(kNC, n1 - jc);
+    for (int64_t pc = 0; pc < g.K; pc += kKC) {
+      const int64_t kc = std::min(kKC, g.K - pc);
+      if (g.packB) g.packB(g.packCtx, pc, kc, jc, nc, NR, Bp);
+      else packDenseB(g, pc, kc, jc, nc, NR, Bp);
+      // Later K blocks add onto what the first one stored.
+      const bool first = pc == 0;
+      for (int64_t ic = m0; ic < m1; ic += kMC) {
+        const int64_t mc = std::min(kMC, m1 - ic);
+        packA(g, ic, mc, pc, kc, MR, Ap);
+        for (int64_t ir = 0; ir < mc; ir += MR) {
+          const float* a = Ap + ir * kc;
+          const int64_t row = ic + ir;
+          Epilogue ep{g.alpha, g.accumulate || !first, g.rowBias ? g.rowBias + row : nullptr};
+          for (int64_t jr = 0; jr < nc; jr += NR) {
+            kc0.fn(kc, a, Bp + jr * kc, g.C + row * g.ldc + jc + jr, g.ldc, std::min(MR, mc - ir),
+                   std::min(NR, nc - jr), ep);
+            // The tile is still in L1: the fused activations cost no extra pass over C.
+            if (g.postCount && pc + kc == g.K)
+              applyPostOps(g.post, g.postCount, g.C + row * g.ldc + jc + jr, g.ldc, std::min(MR, mc - ir),
+                           std::min(NR, nc - jr));
+          }
+        }
+      }
+    }
+  }
+}
+
+// Below this many multiply-adds a product stays on one thread: waking another costs more.
+constexpr int64_t kParallelMinMacs = int64_t{1} << 18;
+// A range narrower than this repacks A (or B) for too little work.
+constexpr int64_t kMinRangeCols = 64, kMinRangeRows = 32;
+
+}  // namespace
 
 void sgemm(const GemmArgs& g) {
   if (g.M <= 0 || g.N <= 0) return;
@@ -233,38 +336,31 @@ void sgemm(const GemmArgs& g) {
         std::fill(g.C + i * g.ldc, g.C + i * g.ldc + g.N, g.rowBias ? g.rowBias[i] : 0.0f);
     return;
   }
-  const KernelChoice& kc0 = kernelChoice();
-  const int64_t MR = kc0.mr, NR = kc0.nr;
-  const int64_t mcMax = std::min<int64_t>(kMC, (g.M + MR - 1) / MR * MR);
-  const int64_t ncMax = std::min<int64_t>(kNC, (g.N + NR - 1) / NR * NR);
-  const int64_t kcMax = std::min<int64_t>(kKC, g.K);
-  thread_local std::vector<float> aStorage, bStorage;
-  float* Ap = alignedBuffer(aStorage, static_cast<size_t>(mcMax * kcMax));
-  float* Bp = alignedBuffer(bStorage, static_cast<size_t>(ncMax * kcMax));
-
-  for (int64_t jc = 0; jc < g.N; jc += kNC) {
-    const int64_t nc = std::min(kNC, g.N - jc);
-    for (int64_t pc = 0; pc < g.K; pc += kKC) {
-      const int64_t kc = std::min(kKC, g.K - pc);
-      if (g.packB) g.packB(g.packCtx, pc, kc, jc, nc, NR, Bp);
-      else packDenseB(g, pc, kc, jc, nc, NR, Bp);
-      // Later K blocks add onto what the first one stored.
-      const bool first = pc == 0;
-      for (int64_t ic = 0; ic < g.M; ic += kMC) {
-        const int64_t mc = std::min(kMC, g.M - ic);
-        packA(g, ic, mc, pc, kc, MR, Ap);
-        for (int64_t ir = 0; ir < mc; ir += MR) {
-          const float* a = Ap + ir * kc;
-          const int64_t row = ic + ir;
-          Epilogue ep{g.alpha, g.accumulate || !first, g.rowBias ? g.rowBias + row : nullptr};
-          for (int64_t jr = 0; jr < nc; jr += NR) {
-            kc0.fn(kc, a, Bp + jr * kc, g.C + row * g.ldc + jc + jr, g.ldc, std::min(MR, mc - ir),
-                   std::min(NR, nc - jr), ep);
-          }
-        }
-      }
-    }
+  const int threads = g.pool ? g.pool->threads() : 1;
+  if (threads <= 1 || g.M * g.N * g.K < kParallelMinMacs) {
+    sgemmRange(g, 0, g.M, 0, g.N);
+    return;
   }
+  const KernelChoice& kc0 = kernelChoice();
+  // Twice as many ranges as threads, so that a thread slowed by another process on a shared
+  // machine hands its second range to one that is done.
+  const int64_t want = 2 * threads;
+  const bool byCols = g.N >= kMinRangeCols * threads || g.N >= g.M;
+  const int64_t extent = byCols ? g.N : g.M, unit = byCols ? kc0.nr : kc0.mr;
+  const int64_t minRange = byCols ? kMinRangeCols : kMinRangeRows;
+  const int64_t units = (extent + unit - 1) / unit;
+  const int64_t ranges = std::max<int64_t>(1, std::min<int64_t>(want, extent / minRange));
+  if (ranges == 1) {
+    sgemmRange(g, 0, g.M, 0, g.N);
+    return;
+  }
+  g.pool->forEach(ranges, [&](int64_t r) {
+    const int64_t lo = std::min(extent, units * r / ranges * unit);
+    const int64_t hi = std::min(extent, units * (r + 1) / ranges * unit);
+    if (lo >= hi) return;
+    if (byCols) sgemmRange(g, 0, g.M, lo, hi);
+    else sgemmRange(g, lo, hi, 0, g.N);
+  });
 }
 
 }  // namespace sim

@@ -12,6 +12,19 @@
 namespace tnrt {
 namespace sim {
 
+class ThreadPool;
+
+// An element-wise operation fused onto a product's output (the executor folds the activation
+// chain after a Conv into it, saving a pass over a tensor that is no longer in cache). Each
+// computes exactly what the operator's own kernel computes on float32, in the same order.
+struct PostOp {
+  enum Kind { kRelu, kLeakyRelu, kClip, kHardSigmoid, kMax, kMin, kAdd, kMul, kSub, kDiv } kind;
+  float a = 0, b = 0;  // alpha / lo / the constant operand; beta / hi
+};
+
+// Applies ops[0..count) in order to the rows x cols block at c (row stride ldc).
+void applyPostOps(const PostOp* ops, int32_t count, float* c, int64_t ldc, int64_t rows, int64_t cols);
+
 // Writes the kc x nc block of B that starts at row k0, column n0 as ceil(nc / nr) panels of
 // nr columns each: panel p holds, for every k in [0, kc), the nr values B[k0+k][n0+p*nr+j]
 // contiguously (zeros past column n0+nc). `ctx` is the caller's state.
@@ -36,10 +49,19 @@ struct GemmArgs {
   // true: C += alpha*A*B. false: C = alpha*A*B + (rowBias ? rowBias[i] : 0).
   bool accumulate = false;
   const float* rowBias = nullptr;
+  // Splits C into column (or, when C is narrow, row) ranges run on the pool's threads; null
+  // or one thread: the calling thread alone. Each range starts on a micro-tile boundary and
+  // keeps the K blocking, so every element of C is computed by the same operations in the
+  // same order as on one thread: results are bitwise equal for any thread count. packB must
+  // then be safe to call from several threads at once.
+  ThreadPool* pool = nullptr;
+  // Applied to each tile of C once its last K block is stored.
+  const PostOp* post = nullptr;
+  int32_t postCount = 0;
 };
 
-// [sync] Runs the product on the calling thread. Packing buffers are thread-local and grow to
-// the largest block once, so steady-state calls do not allocate.
+// [sync] Runs the product on the calling thread (and the pool's). Packing buffers are
+// thread-local and grow to the largest block once, so steady-state calls do not allocate.
 void sgemm(const GemmArgs& args);
 
 // Marks a hot loop to be compiled for AVX-512, AVX2 and baseline x86-64, one picked at load

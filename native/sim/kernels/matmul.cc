@@ -14,13 +14,14 @@ namespace {
 
 // Y[M,N] = A[M,K] * B[K,N], all row-major and dense.
 template <typename C>
-void gemmCore(const C* A, const C* B, C* Y, int64_t M, int64_t K, int64_t N) {
+void gemmCore(const C* A, const C* B, C* Y, int64_t M, int64_t K, int64_t N, ThreadPool* pool) {
   if constexpr (std::is_same_v<C, float>) {
     GemmArgs g;
     g.M = M, g.N = N, g.K = K;
     g.A = A, g.lda = K;
     g.B = B, g.ldb = N;
     g.C = Y, g.ldc = N;
+    g.pool = pool;
     sgemm(g);
     return;
   }
@@ -110,7 +111,7 @@ void matMulTyped(const ValueRef& va, const ValueRef& vb, const OutputRef& vy, Ke
   int64_t offA = 0, offB = 0;
   for (int64_t n = 0; n < numBatches; ++n) {
     Cmp* y = std::is_same_v<T, Cmp> ? Y + n * M * N : Y;
-    gemmCore<Cmp>(A + offA * M * K, B + offB * K * N, y, M, K, N);
+    gemmCore<Cmp>(A + offA * M * K, B + offB * K * N, y, M, K, N, scratch.pool);
     if (!std::is_same_v<T, Cmp>)
       for (int64_t i = 0; i < M * N; ++i) E::store(Ystore, static_cast<size_t>(n * M * N + i), y[i]);
     for (size_t d = batch.size(); d-- > 0;) {
@@ -197,6 +198,7 @@ void gemmTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
       for (int64_t i = 0; i < M; ++i)
         for (int64_t j = 0; j < N; ++j)
           Y[i * N + j] = beta * E::load(Cs, static_cast<size_t>((cRows == 1 ? 0 : i) * cCols + (cCols == 1 ? 0 : j)));
+    g.pool = scratch.pool;
     sgemm(g);
     if constexpr (!std::is_same_v<T, Cmp>)
       for (int64_t i = 0; i < M * N; ++i) E::store(Ystore, static_cast<size_t>(i), Y[i]);
@@ -204,7 +206,7 @@ void gemmTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
   }
   const Cmp* A = operand<T>(in[0].data, M, K, ta, scratch.a);
   const Cmp* B = operand<T>(in[1].data, K, N, tb, scratch.b);
-  gemmCore<Cmp>(A, B, Y, M, K, N);
+  gemmCore<Cmp>(A, B, Y, M, K, N, nullptr);
   for (int64_t i = 0; i < M; ++i) {
     for (int64_t j = 0; j < N; ++j) {
       Cmp y = Y[i * N + j];

@@ -1,0 +1,81 @@
+// The sim's intra-op threads: a small pool owned by one execution context that splits a
+// kernel's work (GEMM column or row tiles, depthwise channels) across `threads` threads, the
+// calling thread included. execute() already runs on a libuv worker, so a pool of n threads
+// adds n - 1 threads of its own; they sleep on a condition variable between calls (after a
+// short spin that keeps back-to-back kernels of one call from paying a wake-up each), so an
+// idle context costs no CPU and never competes with the event loop.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace tnrt {
+namespace sim {
+
+class ThreadPool {
+ public:
+  // `threads` >= 1 counts the calling thread; the others start on the first parallel call.
+  explicit ThreadPool(int threads);
+  // Stops and joins the threads (the context's destruction, on dispose or environment exit).
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int threads() const { return threads_; }
+
+  // [sync] Calls fn(ctx, task) once for every task in [0, tasks), spread over the pool's
+  // threads and the caller, and returns when all are done. Tasks must write disjoint memory.
+  // Runs inline when the pool has one thread, there is one task, or it is called from inside
+  // a task. The first exception a task throws is rethrown here once all tasks have finished.
+  using TaskFn = void (*)(const void* ctx, int64_t task);
+  void run(int64_t tasks, TaskFn fn, const void* ctx);
+
+  // The same with any callable taking the task index.
+  template <typename F>
+  void forEach(int64_t tasks, const F& f) {
+    run(tasks, [](const void* c, int64_t t) { (*static_cast<const F*>(c))(t); }, &f);
+  }
+
+ private:
+  struct Job {
+    int64_t tasks = 0;
+    TaskFn fn = nullptr;
+    const void* ctx = nullptr;
+  };
+  void start();
+  void workerLoop();
+  void work(const Job& job);
+
+  const int threads_;
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  // The current job (written under mutex_); `generation_` changes when a new one is posted.
+  // A worker copies the job and counts itself in `busy_` under the mutex, and a job is only
+  // replaced while busy_ is 0, so no worker ever claims a new job's task index for an old
+  // job's function.
+  Job job_;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int64_t> next_{0};
+  std::atomic<int64_t> finished_{0};
+  int busy_ = 0;
+  std::exception_ptr error_;
+  bool stop_ = false;
+};
+
+// How many ranges an element-wise pass over n elements splits into: one (inline) below 64 Ki
+// elements, where waking a thread costs about what the pass does; else a few per thread.
+inline int64_t elementwiseChunks(const ThreadPool* pool, int64_t n) {
+  if (!pool || pool->threads() <= 1 || n < (int64_t{1} << 16)) return 1;
+  const int64_t byThreads = 4 * static_cast<int64_t>(pool->threads());
+  const int64_t bySize = n >> 14;
+  return byThreads < bySize ? byThreads : bySize;
+}
+
+}  // namespace sim
+}  // namespace tnrt

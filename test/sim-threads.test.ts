@@ -1,0 +1,210 @@
+// The sim's intra-op threads (the `threads` option): results bitwise equal to one thread (every
+// split keeps each output element's operations and their order), validation of the option and
+// of TENSORRT_NODE_SIM_THREADS, and the threads joined when a session is disposed and when the
+// worker that made one terminates.
+import { readdirSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { buildEngine, InferenceSession, InvalidArgumentError, Runtime, Tensor } from '../lib/index.js';
+import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
+import { randomFloats } from './fixtures/models.js';
+
+/**
+ * Conv 3x3 and 1x1 (GEMMs split by columns), depthwise Conv (split by channels),
+ * ConvTranspose (GEMM by columns, col2im by channels), a MatMul with 64 columns (one range)
+ * and one with 16 columns and 1600 rows (split by rows), broadcast Mul, Add and LeakyRelu
+ * (split into element ranges), all above the sim's thresholds for splitting.
+ * x: [1, 16, 40, 40].
+ */
+function convNet(): Uint8Array {
+  const w = (name: string, dims: number[], seed: number) => makeTensor(name, 'float32', dims, randomFloats(dims.reduce((a, b) => a * b, 1), seed));
+  return makeModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: [1, 16, 40, 40] }],
+    outputs: [
+      { name: 'up', dtype: 'float32', shape: [1, 8, 160, 160] },
+      { name: 'mm', dtype: 'float32', shape: [1, 64, 64] },
+      { name: 'rows', dtype: 'float32', shape: [1, 1600, 16] },
+      { name: 'act', dtype: 'float32', shape: [1, 64, 40, 40] },
+    ],
+    initializers: [
+      w('w1', [64, 16, 3, 3], 1),
+      w('b1', [64], 2),
+      w('wd', [64, 1, 3, 3], 3),
+      w('ws', [256, 64, 1, 1], 4),
+      w('wt', [256, 8, 2, 2], 5),
+      w('wm', [1600, 64], 6),
+      w('wq', [64, 16], 10),
+      w('w2', [16, 8, 3, 3], 7),
+      w('wt2', [16, 8, 2, 2], 8),
+      makeTensor('shape', 'int64', [3], [1n, 64n, 1600n]),
+    ],
+    nodes: [
+      { op: 'Conv', inputs: ['x', 'w1', 'b1'], outputs: ['c1'], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+      { op: 'Conv', inputs: ['c1', 'wd'], outputs: ['dw'], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 64 } },
+      { op: 'Conv', inputs: ['dw', 'ws'], outputs: ['s'] },
+      { op: 'ConvTranspose', inputs: ['s', 'wt'], outputs: ['t'], attributes: { kernel_shape: [2, 2], strides: [2, 2] } },
+      { op: 'Conv', inputs: ['t', 'w2'], outputs: ['c2'], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+      { op: 'ConvTranspose', inputs: ['c2', 'wt2'], outputs: ['up'], attributes: { kernel_shape: [2, 2], strides: [2, 2] } },
+      { op: 'Reshape', inputs: ['dw', 'shape'], outputs: ['r'] },
+      { op: 'MatMul', inputs: ['r', 'wm'], outputs: ['mm'] },
+      { op: 'Transpose', inputs: ['r'], outputs: ['rt'], attributes: { perm: [0, 2, 1] } },
+      { op: 'MatMul', inputs: ['rt', 'wq'], outputs: ['rows'] },
+      // Element-wise layers large enough to split: a broadcast Mul, an Add, an activation.
+      { op: 'GlobalAveragePool', inputs: ['c1'], outputs: ['g'] },
+      { op: 'Mul', inputs: ['c1', 'g'], outputs: ['se'] },
+      { op: 'Add', inputs: ['se', 'c1'], outputs: ['sum'] },
+      { op: 'LeakyRelu', inputs: ['sum'], outputs: ['act'], attributes: { alpha: 0.1 } },
+    ],
+  });
+}
+
+async function runWith(model: Uint8Array, threads: number, x: Float32Array) {
+  const engine = await buildEngine(model, { backend: 'sim' });
+  using session = await InferenceSession.create(engine, { backend: 'sim', threads });
+  const out = await session.run({ x: new Tensor('float32', x, [1, 16, 40, 40]) });
+  return Object.fromEntries(Object.entries(out).map(([n, t]) => [n, new Uint8Array((t.data as Float32Array).slice().buffer)]));
+}
+
+/** The process's threads (Linux: /proc/self/task), or undefined elsewhere. */
+function threadCount(): number | undefined {
+  try {
+    return readdirSync('/proc/self/task').length;
+  } catch {
+    return undefined;
+  }
+}
+
+async function settle(expected: number) {
+  for (let i = 0; i < 50 && threadCount() !== expected; i++) await new Promise((r) => setTimeout(r, 20));
+  return threadCount();
+}
+
+const savedEnv = process.env.TENSORRT_NODE_SIM_THREADS;
+afterEach(() => {
+  if (savedEnv === undefined) delete process.env.TENSORRT_NODE_SIM_THREADS;
+  else process.env.TENSORRT_NODE_SIM_THREADS = savedEnv;
+});
+
+describe('sim intra-op threads', () => {
+  it('gives bitwise the results of one thread on 2, 3 and 4 threads', async () => {
+    const model = convNet();
+    const x = randomFloats(16 * 40 * 40, 9);
+    const one = await runWith(model, 1, x);
+    for (const threads of [2, 3, 4]) {
+      const many = await runWith(model, threads, x);
+      for (const name of Object.keys(one)) expect(Buffer.compare(Buffer.from(many[name]!), Buffer.from(one[name]!)), `${name} on ${threads} threads`).toBe(0);
+    }
+  });
+
+  it('validates the option and TENSORRT_NODE_SIM_THREADS', async () => {
+    for (const bad of [0, -1, 1.5, 257, '2', Number.NaN]) {
+      expect(() => new Runtime({ backend: 'sim', threads: bad as number })).toThrow(InvalidArgumentError);
+      expect(() => new Runtime({ backend: 'sim', threads: bad as number })).toThrow(/Runtime option threads/);
+    }
+    const engine = await buildEngine(convNet(), { backend: 'sim' });
+    await expect(InferenceSession.create(engine, { backend: 'sim', threads: 0 })).rejects.toThrow(/session option threads/);
+    process.env.TENSORRT_NODE_SIM_THREADS = 'many';
+    expect(() => new Runtime({ backend: 'sim' })).toThrow(/TENSORRT_NODE_SIM_THREADS/);
+    process.env.TENSORRT_NODE_SIM_THREADS = '0';
+    expect(() => new Runtime({ backend: 'sim' })).toThrow(/TENSORRT_NODE_SIM_THREADS/);
+    process.env.TENSORRT_NODE_SIM_THREADS = '3';
+    new Runtime({ backend: 'sim' }).dispose();
+    new Runtime({ backend: 'sim', threads: 1 }).dispose();
+  });
+
+  it('joins its threads when the session is disposed', async (ctx) => {
+    const before = threadCount();
+    if (before === undefined) ctx.skip();
+    const engine = await buildEngine(convNet(), { backend: 'sim' });
+    const session = await InferenceSession.create(engine, { backend: 'sim', threads: 4 });
+    await session.run({ x: new Tensor('float32', randomFloats(16 * 40 * 40, 1), [1, 16, 40, 40]) });
+    // The libuv pool may have grown during the run; count from after it.
+    const running = threadCount()!;
+    session.dispose();
+    expect(await settle(running - 3)).toBe(running - 3);
+  });
+
+  it('joins its threads when the worker that made the session terminates', async (ctx) => {
+    const before = threadCount();
+    if (before === undefined) ctx.skip();
+    const entry = new URL('../dist/index.js', import.meta.url).href;
+    const model = convNet();
+    const source = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      (async () => {
+        const { buildEngine, InferenceSession, Tensor } = await import(workerData.entry);
+        const count = () => require('node:fs').readdirSync('/proc/self/task').length;
+        const session = await InferenceSession.create(await buildEngine(workerData.model, { backend: 'sim' }), { backend: 'sim', threads: 4 });
+        const before = count();
+        await session.run({ x: new Tensor('float32', new Float32Array(16 * 40 * 40), [1, 16, 40, 40]) });
+        // Never disposes, and stays alive until terminated: the environment's cleanup must join.
+        setInterval(() => {}, 1000);
+        parentPort.postMessage(count() - before);
+      })().catch((e) => parentPort.postMessage(String(e && e.stack || e)));`;
+    // Warm the main thread's libuv pool, so that only the worker's threads come and go.
+    await runWith(model, 1, randomFloats(16 * 40 * 40, 2));
+    const base = threadCount()!;
+    const worker = new Worker(source, { eval: true, workerData: { entry, model } });
+    const started = await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
+    // The session's 3 threads started with its first run.
+    expect(started).toBeGreaterThanOrEqual(3);
+    await worker.terminate();
+    // The worker's own thread and the session's 3 are gone (other threads of the test runner
+    // may come and go meanwhile, hence at most).
+    expect(await settle(base)).toBeLessThanOrEqual(base);
+  });
+});
+
+
+describe('sim activation fusion', () => {
+  /** Conv, then an activation chain the executor folds into the Conv's tiles. */
+  function chainModel(): Uint8Array {
+    const w = (name: string, dims: number[], seed: number) => makeTensor(name, 'float32', dims, randomFloats(dims.reduce((a, b) => a * b, 1), seed));
+    const c = (name: string, v: number) => makeTensor(name, 'float32', [], [v]);
+    return makeModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: [1, 16, 40, 40] }],
+      outputs: [
+        { name: 'y', dtype: 'float32', shape: [1, 32, 40, 40] },
+        { name: 'z', dtype: 'float32', shape: [1, 32, 40, 40] },
+        { name: 'd', dtype: 'float32', shape: [1, 32, 40, 40] },
+      ],
+      initializers: [w('w', [32, 16, 3, 3], 1), w('b', [32], 2), w('wd', [32, 1, 3, 3], 3), c('k', 0.25), c('lo', -0.5), c('hi', 0.75), c('three', 3), c('six', 6)],
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['c'], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+        { op: 'LeakyRelu', inputs: ['c'], outputs: ['l'], attributes: { alpha: 0.1 } },
+        { op: 'Max', inputs: ['l', 'k'], outputs: ['m'] },
+        { op: 'Clip', inputs: ['m', 'lo', 'hi'], outputs: ['cl'] },
+        { op: 'HardSigmoid', inputs: ['cl'], outputs: ['hs'], attributes: { alpha: 0.3, beta: 0.4 } },
+        { op: 'Relu', inputs: ['hs'], outputs: ['y'] },
+        { op: 'Conv', inputs: ['x', 'w'], outputs: ['c2'], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+        { op: 'Add', inputs: ['c2', 'three'], outputs: ['a'] },
+        { op: 'Mul', inputs: ['a', 'k'], outputs: ['mu'] },
+        { op: 'Div', inputs: ['mu', 'six'], outputs: ['dv'] },
+        { op: 'Sub', inputs: ['dv', 'k'], outputs: ['sb'] },
+        { op: 'Min', inputs: ['sb', 'hi'], outputs: ['z'] },
+        // Depthwise Conv on a value another layer also reads: only the activation after it fuses.
+        { op: 'Conv', inputs: ['z', 'wd'], outputs: ['dc'], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 32 } },
+        { op: 'LeakyRelu', inputs: ['dc'], outputs: ['d'], attributes: { alpha: 0.2 } },
+      ],
+    });
+  }
+
+  it('gives bitwise the results of the separate layers, on 1 and 2 threads', async () => {
+    const model = chainModel();
+    const x = randomFloats(16 * 40 * 40, 4);
+    const fused1 = await runWith(model, 1, x);
+    const fused2 = await runWith(model, 2, x);
+    process.env.TNRT_SIM_NO_FUSION = '1';
+    try {
+      const separate = await runWith(model, 1, x);
+      for (const name of ['y', 'z', 'd']) {
+        expect(Buffer.compare(Buffer.from(fused1[name]!), Buffer.from(separate[name]!)), name).toBe(0);
+        expect(Buffer.compare(Buffer.from(fused2[name]!), Buffer.from(separate[name]!)), name).toBe(0);
+      }
+    } finally {
+      delete process.env.TNRT_SIM_NO_FUSION;
+    }
+  });
+});

@@ -179,7 +179,7 @@ const parser = `libnvonnxparser.so.${trt.major}`;
 link(parser, parser, parserObjects,
   [`-Wl,--version-script=${path.join(src, 'onnxparser.map')}`, `-L${out}`, '-lnvinfer', '-Wl,--no-undefined', "-Wl,-rpath,$ORIGIN"]);
 devLink('libnvonnxparser.so', parser);
-// TensorRT's standard plugin library, which the adapter opens by name, and a plugin library for
+// TensorRT's standard plugin library, which the adapter opens from libnvinfer's directory, and a plugin library for
 // the tests to load by path (the plugins option).
 const pluginObjects = await compile([path.join(src, 'nvinfer_plugin.cc'), path.join(src, 'test_plugin.cc')],
   path.join(out, 'obj'), doubleFlags, newest(doubleHeaders));

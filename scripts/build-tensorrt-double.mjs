@@ -7,6 +7,7 @@
 //   build-tensorrt-double/<version>/libnvonnxparser.so.<TRT major>
 //   build-tensorrt-double/<version>/libnvinfer_plugin.so.<TRT major>   initLibNvInferPlugins
 //   build-tensorrt-double/<version>/libtnrt_double_test_plugin.so      a plugin library for tests
+//   build-tensorrt-double/<version>/libtnrt_double_dlopen_interposer.so   a dlopen interposer for tests
 //   build-tensorrt-double/<version>/libnvinfer_builder_resource.so.<TRT version>
 //   build-tensorrt-double/<version>/libtensorrt_node_trt<TRT major>.so   the adapter
 //
@@ -179,7 +180,7 @@ const parser = `libnvonnxparser.so.${trt.major}`;
 link(parser, parser, parserObjects,
   [`-Wl,--version-script=${path.join(src, 'onnxparser.map')}`, `-L${out}`, '-lnvinfer', '-Wl,--no-undefined', "-Wl,-rpath,$ORIGIN"]);
 devLink('libnvonnxparser.so', parser);
-// TensorRT's standard plugin library, which the adapter opens by name, and a plugin library for
+// TensorRT's standard plugin library, which the adapter opens from libnvinfer's directory, and a plugin library for
 // the tests to load by path (the plugins option).
 const pluginObjects = await compile([path.join(src, 'nvinfer_plugin.cc'), path.join(src, 'test_plugin.cc')],
   path.join(out, 'obj'), doubleFlags, newest(doubleHeaders));
@@ -187,6 +188,11 @@ const pluginLib = `libnvinfer_plugin.so.${trt.major}`;
 link(pluginLib, pluginLib, [pluginObjects[0]],
   [`-Wl,--version-script=${path.join(src, 'nvinfer_plugin.map')}`, `-L${out}`, '-lnvinfer', '-Wl,--no-undefined', "-Wl,-rpath,$ORIGIN"]);
 link('libtnrt_double_test_plugin.so', 'libtnrt_double_test_plugin.so', [pluginObjects[1]], ['-Wl,--no-undefined']);
+// A dlopen interposer for options.test.ts, uninstrumented (it is preloaded after the sanitizer
+// runtime, and does nothing a sanitizer could check).
+const interposer = spawnSync(cxx, ['-shared', '-fPIC', '-O1', '-o', path.join(out, 'libtnrt_double_dlopen_interposer.so'),
+  path.join(src, 'dlopen_interposer.cc'), '-ldl'], { stdio: 'inherit' });
+if (interposer.status !== 0) throw new Error('link failed: libtnrt_double_dlopen_interposer.so');
 
 // 5. A program that drives the double directly, right and wrong (test/tensorrt-double/double.test.ts).
 const checkObjects = await compile([path.join(src, 'contract_check.cc')], path.join(out, 'obj'),

@@ -60,8 +60,25 @@ if (sanitize) {
   env.LD_PRELOAD = [found, process.env.LD_PRELOAD].filter(Boolean).join(' ');
   if (sanitize === 'address') env.ASAN_OPTIONS = env.ASAN_OPTIONS ?? 'detect_leaks=0:abort_on_error=1';
   if (sanitize === 'thread') {
+    // The binding must be instrumented too: it hands buffers, networks and builders between
+    // the event loop and its worker threads, and uninstrumented, the mutexes, atomics and
+    // shared_ptr counts that order those hand-offs are invisible, so TSan reports the adapter's
+    // and the double's accesses on either side as races. So the addon is the TSan build that
+    // `npm run test:tsan` uses (built into build-tsan/ when missing or stale).
+    const tsanAddon = spawnSync('bash', [path.join(root, 'scripts', 'build-tsan-addon.sh')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      encoding: 'utf8',
+      cwd: root,
+    });
+    if (tsanAddon.status !== 0) process.exit(tsanAddon.status ?? 1);
+    env.TENSORRT_NODE_ADDON = tsanAddon.stdout.trim().split('\n').pop();
+    // As scripts/test-tsan-addon.sh: ignore_noninstrumented_modules keeps node's, V8's and
+    // libuv's own free/memcpy (ordered by atomics TSan cannot see) out of the race detector,
+    // while their locks still order ours; everything of ours (binding, adapter, double) is
+    // instrumented and checked. exitcode=66: a race fails the file that ran into it.
     env.TSAN_OPTIONS = env.TSAN_OPTIONS ??
-      `halt_on_error=1:report_signal_unsafe=0:suppressions=${path.join(root, 'test', 'tensorrt-double', 'tsan.supp')}`;
+      'ignore_noninstrumented_modules=1:halt_on_error=1:exitcode=66:second_deadlock_stack=1:report_signal_unsafe=0:' +
+      `suppressions=${path.join(root, 'test', 'tensorrt-double', 'tsan.supp')}`;
   }
 }
 // Some tests run the library in child processes, from dist/.

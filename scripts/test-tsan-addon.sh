@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Second half of `npm run test:tsan`: the N-API side's threads under ThreadSanitizer. Builds
-# the addon with -fsanitize=thread into build-tsan/ (a staging folder whose sources are
-# symlinks to the checkout, like test:sanitize's build-sanitize/; never build/) and runs the
+# the addon with -fsanitize=thread into build-tsan/ (scripts/build-tsan-addon.sh) and runs the
 # threading suites (vitest.tsan.config.ts) against it through TENSORRT_NODE_ADDON, with the
 # TSan runtime preloaded into an uninstrumented node (as test:tensorrt-double --sanitize=thread).
 # Usage: scripts/test-tsan-addon.sh [vitest args...]   (JOBS=n for the build, default 2)
@@ -9,28 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-. scripts/sanitizer-stage.sh
-stage=build-tsan/src
-make_stage "$stage"
-# -O1 -g: readable reports; gyp appends CXXFLAGS after binding.gyp's -O3, so -O1 wins.
-# TNRT_SIM_NO_CPU_CLONES (gemm_core.h): no ifunc multiversioning, whose resolvers would run
-# instrumented code before the (preloaded) TSan runtime has started.
-tsan="-fsanitize=thread -fno-omit-frame-pointer -O1 -g -DTNRT_SIM_NO_CPU_CLONES"
-addon="$root/$stage/build/Release/tensorrt_node.node"
-if [ ! -f "$addon" ] || [ -n "$(find native binding.gyp scripts/test-tsan-addon.sh -newer "$addon" -print -quit)" ]; then
-  echo "test:tsan: building the TSan addon into $stage/build (several minutes on 2 cores)"
-  start=$SECONDS
-  # configure + build, not rebuild: the source list is read again (binding.gyp globs the
-  # folders), and make recompiles only what changed since the last run (it follows headers).
-  # -Bsymbolic-functions: the addon calls its own instrumented copies of inline library code
-  # (shared_ptr's reference counting above all), not node's uninstrumented ones, which the
-  # dynamic linker would otherwise prefer; through node's copies TSan misses the atomics that
-  # order an object's last use on one thread before its destruction on another.
-  (cd "$stage" && export CC=gcc CXX=g++ CFLAGS="$tsan" CXXFLAGS="$tsan" LDFLAGS="-fsanitize=thread -Wl,-Bsymbolic-functions" \
-    JOBS=${JOBS:-2} && { node_gyp configure && node_gyp build; } >"$root/build-tsan/build.log" 2>&1) ||
-    { tail -40 build-tsan/build.log; echo "test:tsan: the TSan addon build failed (log: build-tsan/build.log)" >&2; exit 1; }
-  echo "test:tsan: addon built in $((SECONDS - start)) s"
-fi
+addon=$(scripts/build-tsan-addon.sh | tail -1)
 
 # ignore_noninstrumented_modules: free/memcpy/pthread_* called from node, V8, libuv or vitest's
 # bundler are not recorded as memory accesses (their own ordering is by atomics TSan cannot

@@ -129,6 +129,16 @@ std::vector<fs::path> builderResources(const fs::path& dir, const Names& names) 
   return found;
 }
 
+// The directory the loader found libnvinfer in, then the one a symlinked libnvinfer really
+// lives in.
+std::vector<fs::path> directoriesOf(const fs::path& nvinfer) {
+  std::vector<fs::path> dirs{nvinfer.parent_path()};
+  std::error_code ec;
+  const fs::path real = fs::canonical(nvinfer, ec);
+  if (!ec && real.parent_path() != dirs[0]) dirs.push_back(real.parent_path());
+  return dirs;
+}
+
 std::string preload() {
   const int32_t version = getInferLibVersion();
   const Names names = namesFor(version);
@@ -138,12 +148,8 @@ std::string preload() {
     return "tensorrt-node could not find libnvinfer's directory to load " + names.resourceExample + " from (" + error +
            "); add the directory holding it to " + names.searchPath;
   }
-  // The directory the loader used, then the one a symlinked libnvinfer really lives in.
-  std::vector<fs::path> dirs{nvinfer.parent_path()};
+  const std::vector<fs::path> dirs = directoriesOf(nvinfer);
   std::error_code ec;
-  const fs::path real = fs::canonical(nvinfer, ec);
-  if (!ec && real.parent_path() != dirs[0]) dirs.push_back(real.parent_path());
-
   for (const fs::path& dir : dirs) {
     const std::vector<fs::path> resources = builderResources(dir, names);
     if (resources.empty()) continue;
@@ -174,6 +180,17 @@ std::string preload() {
 }
 
 }  // namespace
+
+std::vector<fs::path> libnvinferDirectories(std::string* error) {
+  try {
+    const fs::path nvinfer = libnvinferPath(error);
+    if (nvinfer.empty()) return {};
+    return directoriesOf(nvinfer);
+  } catch (const std::exception& e) {  // std::bad_alloc
+    *error = e.what();
+    return {};
+  }
+}
 
 const std::string& preloadBuilderLibraries() {
   static std::once_flag once;

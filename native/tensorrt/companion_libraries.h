@@ -9,7 +9,9 @@
 // libnvinfer's own directory first makes TensorRT's bare-name open succeed.
 #pragma once
 
+#include <filesystem>
 #include <string>
+#include <vector>
 
 namespace tnrt {
 namespace trt {
@@ -21,6 +23,12 @@ namespace trt {
 // only: TensorRT may still find the files on its own search path, so a non-empty answer is
 // not a failure by itself. Thread-safe; never throws.
 const std::string& preloadBuilderLibraries();
+
+// [sync] Where the libnvinfer in use lives: the directory the loader found it in, then, when it
+// is a symlink into another directory, the one it really lives in. TensorRT's other libraries
+// (builder resources, the lean runtime, libnvinfer_plugin) ship beside it. Empty, with *error
+// set, when that cannot be told. Never throws.
+std::vector<std::filesystem::path> libnvinferDirectories(std::string* error);
 
 }  // namespace trt
 }  // namespace tnrt

@@ -6,9 +6,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <filesystem>
 #include <mutex>
+#include <system_error>
 
 #include "backend/backend.h"
+#include "tensorrt/companion_libraries.h"
 
 #ifdef _WIN32
 #include <windows.h>
@@ -60,28 +63,58 @@ nvinfer1::ILogger* processLogger() {
   return logger;
 }
 
-// Opens TensorRT's standard plugin library by name (the loader searches as for libnvinfer:
-// the adapter's RUNPATH, LD_LIBRARY_PATH or PATH) and keeps it for the life of the process;
-// returns initLibNvInferPlugins, or null with *why set.
-InitPluginsFn openStandardPlugins(const std::string& name, std::string* why) {
+// Opens `file` (a full path, or a bare name for the loader's own search) and keeps it for the
+// life of the process; returns initLibNvInferPlugins, or null with *why set.
+InitPluginsFn openStandardPlugins(const std::filesystem::path& file, std::string* why) {
 #ifdef _WIN32
-  HMODULE module = LoadLibraryA(name.c_str());
+  // A full path's own directory first, so that its dependencies beside it are found too.
+  const DWORD flags = file.has_parent_path() ? LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR | LOAD_LIBRARY_SEARCH_DEFAULT_DIRS : 0;
+  HMODULE module = LoadLibraryExW(file.wstring().c_str(), nullptr, flags);
   if (!module) {
-    *why = name + " could not be loaded (Windows error " + std::to_string(GetLastError()) + ")";
+    *why = file.string() + " could not be loaded (Windows error " + std::to_string(GetLastError()) + ")";
     return nullptr;
   }
   auto init = reinterpret_cast<InitPluginsFn>(reinterpret_cast<void*>(GetProcAddress(module, "initLibNvInferPlugins")));
 #else
   (void)dlerror();
-  void* handle = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
+  void* handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     const char* error = dlerror();
-    *why = name + " could not be loaded (" + (error ? error : "unknown reason") + ")";
+    *why = file.string() + " could not be loaded (" + (error ? error : "unknown reason") + ")";
     return nullptr;
   }
   auto init = reinterpret_cast<InitPluginsFn>(dlsym(handle, "initLibNvInferPlugins"));
 #endif
-  if (!init) *why = name + " does not export initLibNvInferPlugins";
+  if (!init) *why = file.string() + " does not export initLibNvInferPlugins";
+  return init;
+}
+
+// Finds and opens TensorRT's standard plugin library: first beside the libnvinfer in use, by
+// full path, as companion_libraries.cc loads the builder resources. A tarball TensorRT found
+// through the adapter's RUNPATH needs that: a bare-name dlopen searches the RUNPATH of its
+// caller, and when a sanitizer runtime (or any other library) interposes dlopen, the caller is
+// that library, not the adapter, so the file beside libnvinfer is not found. Then by bare name,
+// for installs that keep libnvinfer_plugin elsewhere on the loader's search path
+// (LD_LIBRARY_PATH, ld.so.cache; PATH on Windows).
+InitPluginsFn findStandardPlugins(const std::string& name, std::string* why) {
+  std::string error;
+  const std::vector<std::filesystem::path> dirs = libnvinferDirectories(&error);
+  for (const std::filesystem::path& dir : dirs) {
+    const std::filesystem::path file = dir / name;
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec)) continue;
+    // Present but unloadable (wrong architecture, missing dependency): that is the answer to
+    // give, not the bare-name search's "not found".
+    return openStandardPlugins(file, why);
+  }
+  InitPluginsFn init = openStandardPlugins(std::filesystem::path(name), why);
+  if (!init && !dirs.empty()) {
+    std::string where = dirs[0].string();
+    if (dirs.size() > 1) where += " or " + dirs[1].string();
+    *why += "; it is not in " + where + " beside libnvinfer either";
+  } else if (!init) {
+    *why += "; libnvinfer's directory could not be searched (" + error + ")";
+  }
   return init;
 }
 
@@ -103,7 +136,7 @@ void registerStandardPlugins(TrtLogger& logger) {
   const std::string name = standardPluginLibraryName();
   std::string problem;
   // Kept open for the life of the process: its creators stay in TensorRT's registry.
-  if (InitPluginsFn init = openStandardPlugins(name, &problem)) {
+  if (InitPluginsFn init = findStandardPlugins(name, &problem)) {
     ActiveLoggerScope active(logger);
     if (!init(processLogger(), "")) problem = "initLibNvInferPlugins in " + name + " failed";
   }

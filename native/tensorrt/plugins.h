@@ -17,7 +17,8 @@ namespace trt {
 // ("libnvinfer_plugin.so.10"; Windows: "nvinfer_plugin_10.dll"). The one place that spells it.
 std::string standardPluginLibraryName();
 
-// Opens libnvinfer_plugin and calls initLibNvInferPlugins once per process, with a logger that
+// Opens libnvinfer_plugin (from libnvinfer's directory, else by name on the loader's search
+// path) and calls initLibNvInferPlugins once per process, with a logger that
 // lives as long as the process (the plugins keep it) and forwards to the calling object's logger
 // (ActiveLoggerScope). A missing library is not an error here, since most models need no
 // plugin: the first object to try says so to `logger` as a warning, and pluginSearchReport()

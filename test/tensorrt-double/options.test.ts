@@ -229,6 +229,20 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('TensorRT options through th
       );
     });
 
+    it("libnvinfer_plugin is found beside libnvinfer when a preloaded library interposes dlopen (as the ASan and TSan runtimes do)", () => {
+      // With dlopen interposed, a bare-name dlopen no longer searches the adapter's RUNPATH, so
+      // the adapter must open the plugin library by its full path from libnvinfer's directory.
+      const interposer = join(dirname(adapter), 'libtnrt_double_dlopen_interposer.so');
+      const built = runFresh(`
+        import { buildEngine } from './dist/index.js';
+        const model = ${JSON.stringify(Array.from(pluginModel('EfficientNMS_TRT')))};
+        const engine = await buildEngine(new Uint8Array(model), { backend: 'tensorrt' });
+        console.log(JSON.stringify(engine.byteLength > 0));
+      `, { LD_PRELOAD: [process.env.LD_PRELOAD, interposer].filter(Boolean).join(' ') });
+      expect(built.stderr).toBe('');
+      expect(built.stdout.trim().split('\n').pop()).toBe('true');
+    });
+
     it('a runtime registers them before deserializing: in a fresh process, plans with plugin layers load, and a missing plugin is named', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'tnrt-options-'));
       writeFileSync(join(dir, 'standard.engine'), await buildEngine(pluginModel('EfficientNMS_TRT'), { backend: 'tensorrt' }));

@@ -157,7 +157,18 @@ export class Builder extends NativeResource {
         ),
       );
       expected = result.progressEvents;
-      if (delivered < expected) await new Promise<void>((resolve) => (allDelivered = resolve));
+      if (delivered < expected) {
+        // The rest are queued for this thread and arrive as the loop turns, but nothing of
+        // theirs keeps the loop alive (the progress channel must not hold the process open
+        // by itself), and the build's own promise has settled: hold the loop until they land,
+        // or a process with nothing else to do would exit with this promise pending.
+        const holdLoop = setInterval(() => {}, 1 << 30);
+        try {
+          await new Promise<void>((resolve) => (allDelivered = resolve));
+        } finally {
+          clearInterval(holdLoop);
+        }
+      }
       if (result.timingCache.byteLength > 0) config.setTimingCache(result.timingCache);
       return result.plan;
     } catch (error) {

@@ -10,8 +10,7 @@
 //
 // --double builds the double and the adapter against the headers (scripts/build-tensorrt-double.mjs)
 // and runs this script again with the environment test:tensorrt-double uses, so the script is
-// proven end to end without a GPU. The double cannot run NonZero (the sim has no such
-// operator): that check is reported as skipped there, with the reason; on TensorRT it runs.
+// proven end to end without a GPU.
 //
 // Tolerances, tensorrt against the sim:
 // - float32: TensorRT runs float32 matrix products with TF32 by default, which rounds both
@@ -441,9 +440,6 @@ await check('cancel: abort a build in progress', async () => {
 });
 
 await check('data-dependent output (NonZero)', async () => {
-  if (underDouble || backend === 'sim') {
-    return { skip: `${underDouble ? 'the double' : 'the sim'} has no NonZero (not in the sim's operator list); the double drives the output-allocator path with TNRT_DOUBLE_DATA_DEPENDENT in its own suite` };
-  }
   const model = makeModel({
     opset: 13,
     inputs: [{ name: 'x', dtype: 'float32', shape: ['n'] }],

@@ -270,3 +270,34 @@ console.log(JSON.stringify({ terminated: true, plan: plan.byteLength > 0 }));
     expect(lastJson(result)).toEqual({ terminated: true, plan: true });
   });
 });
+
+describe('progress events still queued when a build finishes', () => {
+  it('are all delivered before the build resolves, in a process with nothing else keeping it alive', async () => {
+    // 3000 layers: thousands of progress events, many still queued for the event loop when
+    // the build thread returns. Before the fix, the build's promise waited for them with nothing
+    // holding the loop, and node exited with the top-level await pending (exit code 13).
+    const result = await child(`
+const { Builder } = await import(entry);
+const { makeModel, makeTensor } = await import(new URL('./onnx/model-builder.js', entry).href);
+const layers = 3000;
+const model = makeModel({
+  opset: 13,
+  inputs: [{ name: 'x', dtype: 'float32', shape: [1, 8] }],
+  outputs: [{ name: 't' + layers, dtype: 'float32', shape: [1, 8] }],
+  initializers: [makeTensor('c', 'float32', [8], new Float32Array(8).fill(0.5))],
+  nodes: Array.from({ length: layers }, (_, i) => ({ op: i % 2 ? 'Relu' : 'Add', inputs: i % 2 ? ['t' + i] : [i ? 't' + i : 'x', 'c'], outputs: ['t' + (i + 1)] })),
+});
+let events = 0;
+for (let round = 0; round < 3; round++) {
+  const builder = new Builder({ backend: 'sim' });
+  const network = builder.createNetworkV2();
+  await builder.createOnnxParser(network).parse(model);
+  const config = builder.createBuilderConfig();
+  config.onProgress = () => events++;
+  await builder.buildSerializedNetwork(network, config);
+  builder.dispose();
+}
+console.log(JSON.stringify({ events }));`);
+    expect(lastJson(result).events).toBeGreaterThan(3 * 3000);
+  });
+});

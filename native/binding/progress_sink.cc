@@ -10,7 +10,8 @@ struct JsProgressSink::Event {
 };
 
 JsProgressSink::JsProgressSink(Napi::Env env, Napi::Function callback) {
-  // The build's own AsyncWorker keeps the loop alive while events can arrive.
+  // Never keeps the loop alive by itself: the build's promise does while the build runs, and
+  // lib/builder.ts holds the loop after it settles until the events still queued here land.
   if (!callback.IsEmpty()) tsfn_.open(env, callback, "tensorrt-node build progress", false);
 }
 

@@ -14,7 +14,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { assertDeclarationsFresh, compile, root } from './fixtures/typescript.js';
 
 const run = promisify(execFile);
-const built = join(root, 'build', 'examples');
+// Not build/examples, where `npm run demo` compiles them: the README test runs the demo.
+const built = join(root, 'build', 'examples-test');
 const cwd = mkdtempSync(join(tmpdir(), 'tensorrt-node-examples-'));
 
 async function example(name: string, ...args: string[]): Promise<string> {
@@ -29,7 +30,7 @@ async function example(name: string, ...args: string[]): Promise<string> {
 describe('examples', () => {
   beforeAll(async () => {
     assertDeclarationsFresh();
-    const { code, output } = await compile(['-p', 'examples/tsconfig.json']);
+    const { code, output } = await compile(['-p', 'examples/tsconfig.json', '--outDir', built]);
     expect(output).toBe('');
     expect(code).toBe(0);
   }, 120_000);

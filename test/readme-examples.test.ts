@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
+import { buildEngine } from '../lib/index.js';
 import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
 import { randomFloats } from './fixtures/models.js';
 import { assertDeclarationsFresh, compile, root } from './fixtures/typescript.js';
@@ -64,7 +65,7 @@ const vectorModel = (): Uint8Array =>
 const imageBatch = (seed: number): Float32Array => randomFloats(8 * 3 * 224 * 224, seed);
 
 /** The files a directory needs for a block: model.onnx and whatever else the block reads. */
-type Fixture = (dir: string) => void;
+type Fixture = (dir: string) => void | Promise<void>;
 const fixtures = {
   dynamicImages: (dir: string) => {
     writeFileSync(join(dir, 'model.onnx'), imageModel('batch'));
@@ -76,6 +77,15 @@ const fixtures = {
     for (const b of [1, 2]) writeFileSync(join(dir, 'calib', `batch-${b}.bin`), imageBatch(b));
   },
   vectors: (dir: string) => writeFileSync(join(dir, 'model.onnx'), vectorModel()),
+  /** model.engine: x float16 [1, 2], cast to y float32. */
+  castEngine: async (dir: string) => {
+    const model = makeModel({
+      inputs: [{ name: 'x', dtype: 'float16', shape: [1, 2] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: [1, 2] }],
+      nodes: [{ op: 'Cast', inputs: ['x'], outputs: ['y'], attributes: { to: 1 } }],
+    });
+    writeFileSync(join(dir, 'model.engine'), await buildEngine(model, { backend: 'sim' }));
+  },
 } satisfies Record<string, Fixture>;
 
 interface TsPlan {
@@ -84,6 +94,8 @@ interface TsPlan {
   /** TypeScript put before the block: what the README leaves to the reader (an input, an AbortSignal). */
   setup: string;
   fixture?: Fixture;
+  /** What its output must show, where it prints something worked out by hand. */
+  prints?: RegExp;
   /** Why the block is only compiled, when it is not run. */
   compileOnly?: string;
 }
@@ -109,6 +121,8 @@ const TS: TsPlan[] = [
     ].join('\n'),
     fixture: fixtures.staticImages,
   },
+  // float16 1.5 and 2.5 are exact, cast to float32 and doubled: 3 and 5.
+  { contains: "Tensor.fromNumbers('float16', [1.5, 2.5], [1, 2])", setup: '', fixture: fixtures.castEngine, prints: /^Float32Array\(2\) \[ 3, 5 \]$/m },
 ];
 
 interface ShellPlan {
@@ -187,7 +201,7 @@ async function runIn(cwd: string, file: string, args: string[]): Promise<{ code:
 
 describe('README.md', () => {
   it('has TypeScript and shell examples, each known to this test', () => {
-    expect(tsBlocks.length).toBeGreaterThanOrEqual(4);
+    expect(tsBlocks.length).toBeGreaterThanOrEqual(5);
     expect(shellCommands.length).toBeGreaterThanOrEqual(20);
     for (const block of tsBlocks) tsPlan(block);
     for (const { command, line } of shellCommands) shellPlan(command, line);
@@ -234,10 +248,11 @@ describe('README.md', () => {
       const plan = TS.find((p) => block.code.includes(p.contains));
       it.skipIf(plan?.compileOnly !== undefined)(`the block at line ${block.line} runs on the sim`, async () => {
         const dir = mkdtempSync(join(work, 'run-'));
-        plan!.fixture?.(dir);
+        await plan!.fixture?.(dir);
         const { code, output } = await runIn(dir, process.execPath, [join(project, 'out', `${file(i)}.js`)]);
         expect(output).not.toMatch(/Error/);
         expect(code).toBe(0);
+        if (plan!.prints) expect(output).toMatch(plan!.prints);
       }, 300_000);
     });
   });
@@ -253,7 +268,7 @@ describe('README.md', () => {
           if (plan!.cwd === 'repository') dir = root;
           else if (dir === undefined) {
             dir = mkdtempSync(join(work, 'sh-'));
-            (plan!.cwd as Fixture)(dir);
+            await (plan!.cwd as Fixture)(dir);
           }
           // `npx tensorrt-node` is this checkout's CLI: npx would otherwise fetch the package.
           const { code, output } = await runIn(dir, 'bash', ['-c', command.replace(/^npx tensorrt-node\b/, `"${process.execPath}" "${cli}"`)]);

@@ -246,7 +246,8 @@ describe('README.md', () => {
 
     tsBlocks.forEach((block, i) => {
       const plan = TS.find((p) => block.code.includes(p.contains));
-      it.skipIf(plan?.compileOnly !== undefined)(`the block at line ${block.line} runs on the sim`, async () => {
+      const title = `the block at line ${block.line} runs on the sim${plan?.compileOnly ? ` (not run, only compiled: ${plan.compileOnly})` : ''}`;
+      it.skipIf(plan?.compileOnly !== undefined)(title, async () => {
         const dir = mkdtempSync(join(work, 'run-'));
         await plan!.fixture?.(dir);
         const { code, output } = await runIn(dir, process.execPath, [join(project, 'out', `${file(i)}.js`)]);

@@ -24,8 +24,9 @@ export interface BuildEngineOptions extends DeviceAndPluginOptions {
   /**
    * 'fp32' (default) builds the model as it is. 'fp16' rewrites it to float16 first
    * (convertToFloat16); 'int8' calibrates and inserts Q/DQ (quantizeInt8). Both are the
-   * explicit path of DESIGN.md, chosen on every backend and TensorRT version: TensorRT 11 has no
-   * other, and TensorRT 10 runs it the same way, so one engine recipe serves both.
+   * explicit path (the precision lives in the model, not in builder flags), chosen on every
+   * backend and TensorRT version: TensorRT 11 has no other, and TensorRT 10 runs it the same
+   * way, so one engine recipe serves both.
    */
   precision?: Precision;
   /**

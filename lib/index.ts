@@ -51,6 +51,7 @@ export {
   EngineInvalidError,
   InvalidArgumentError,
   OnnxParseError,
+  OutOfRangeError,
   type ParserErrorDetail,
   ShapeError,
   TensorRTError,
@@ -70,5 +71,6 @@ export { OptimizationProfile, type ShapeRange, type ValueRange } from './optimiz
 export { Runtime, type RuntimeOptions } from './runtime.js';
 export type { DeviceAndPluginOptions } from './create-options.js';
 export { formatShapeSpec, parseShapeSpec, type ShapeMap } from './shapes.js';
-export { Tensor } from './tensor.js';
+export { type AnyTensor, Tensor, type TensorArray } from './tensor.js';
+export type { NumericDataType } from './tensor-values.js';
 export { DEFAULT_MAX_TENSOR_BYTES } from './tensor-limits.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
-import { buildEngineWithCache, type BuildEngineOptions, InferenceSession, InvalidArgumentError, Logger, Tensor } from '../lib/index.js';
+import { buildEngineWithCache, type BuildEngineOptions, CancelledError, InferenceSession, InvalidArgumentError, Logger, Tensor } from '../lib/index.js';
 import { overrideBuildEnvironment } from '../lib/cache/build-environment.js';
 import { tryLock } from '../lib/cache/build-lock.js';
 import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
@@ -140,6 +140,9 @@ describe('engine cache: hits', () => {
     expect(second.events).toBe(0);
     expect(await second.messages('info')).toContainEqual(expect.stringContaining('engine cache hit'));
     expect(await outputsOf(b)).toEqual([30, 30, 30]);
+    // Without a cache, a .onnx path is built for the session every time.
+    const c = await InferenceSession.create(path, { backend: 'sim', shapes: 'x:1x4' });
+    expect(await outputsOf(c)).toEqual([30, 30, 30]);
   });
 
   it('keys equivalent spellings alike: shapes as text or map, defaults spelled out, logger and callbacks', async () => {
@@ -363,6 +366,15 @@ describe('engine cache: processes starting together', () => {
     const waited = await waiting;
     expect(waited.cache!.hit).toBe(true);
     expect(rec.events).toBe(0);
+
+    // A waiting build can be cancelled.
+    const other = await cachedBuild(matmulModel(7), freshDir());
+    const held = await tryLock(join(dir, `${other.result.cache!.key}.lock`));
+    const controller = new AbortController();
+    const cancelled = buildEngineWithCache(matmulModel(7), { backend: 'sim', shapes: 'x:1x4', cache: { dir }, signal: controller.signal });
+    setTimeout(() => controller.abort(), 100);
+    await expect(cancelled).rejects.toThrow(CancelledError);
+    await (held as Exclude<typeof held, 'held'>).release();
   });
 
   it('takes over a lock whose process has exited, or that its holder stopped refreshing', async () => {

@@ -108,7 +108,7 @@ export async function buildWithEngineCache<T>(
     return buildUncached(`the directory cannot be created (${describeFsError(error)})`);
   }
 
-  // Set once a stored plan failed to load: the next round rebuilds instead of trusting the entry again.
+  // Set once the entry was unusable or its plan failed to load: later rounds build instead of reading it again.
   let distrust = false;
   for (let wait = FIRST_WAIT_MS; ; wait = Math.min(wait * 2, LONGEST_WAIT_MS)) {
     if (!distrust) {
@@ -127,6 +127,8 @@ export async function buildWithEngineCache<T>(
       } else if (entry) {
         logger.log('warning', `engine cache entry ${store.entryPath(key)} is unusable: ${entry.problem}; rebuilding it`);
         await store.remove(key);
+        // An entry that could not be removed (or is damaged again) must not send this call round in circles.
+        distrust = true;
       }
     }
 

@@ -9,7 +9,6 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { hashFile, sha256Hex } from '../cache/model-digest.js';
-
 import { type DataType, STORAGE, storageLength } from '../dtype.js';
 import { readModel } from '../onnx/model-io.js';
 import { dataTypeFromOnnx } from '../onnx/tensor-data.js';

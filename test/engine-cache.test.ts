@@ -7,13 +7,13 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { buildEngineWithCache, type BuildEngineOptions, CancelledError, InferenceSession, InvalidArgumentError, Logger, Tensor } from '../lib/index.js';
-import { overrideBuildEnvironment } from '../lib/cache/build-environment.js';
+import { gpuIdentity, overrideBuildEnvironment, parseGpuList } from '../lib/cache/build-environment.js';
 import { tryLock } from '../lib/cache/build-lock.js';
 import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
 import { parseModel, writeModel } from '../lib/onnx/model-io.js';
@@ -385,7 +385,7 @@ describe('engine cache: processes starting together', () => {
       proc.on('close', () => resolve(proc.pid!));
     });
     const deadOwner = freshDir();
-    writeFileSync(join(deadOwner, `${key}.lock`), JSON.stringify({ pid: exited, host: (await import('node:os')).hostname(), token: 'old' }));
+    writeFileSync(join(deadOwner, `${key}.lock`), JSON.stringify({ pid: exited, host: hostname(), token: 'old' }));
     expect((await cachedBuild(model, deadOwner)).result.cache).toMatchObject({ hit: false, stored: true });
 
     const silent = freshDir();
@@ -462,5 +462,53 @@ describe('engine cache: the directory and the options', () => {
     expect(second.stdout).toMatch(/^copied from the engine cache \(.*\.engine-cache\) /);
     expect(readFileSync(join(work, 'b.engine')).equals(readFileSync(join(work, 'a.engine')))).toBe(true);
     expect(await outputsOf(readFileSync(join(work, 'b.engine')))).toEqual([20, 20, 20]);
+  });
+});
+
+describe('engine cache: the GPU in the key (tensorrt backend)', () => {
+  it('reads name and compute capability from nvidia-smi, and names every GPU of a mixed machine', () => {
+    const h200 = parseGpuList('NVIDIA H200, 9.0\nNVIDIA H200, 9.0\n');
+    expect(h200).toEqual([{ name: 'NVIDIA H200', computeCapability: '9.0' }, { name: 'NVIDIA H200', computeCapability: '9.0' }]);
+    // Same model everywhere: the device index does not matter.
+    expect(gpuIdentity(h200, 1)).toEqual({ name: 'NVIDIA H200', computeCapability: '9.0' });
+    expect(gpuIdentity(h200, 0)).toEqual(gpuIdentity(h200, 1));
+    expect(parseGpuList('Tesla T4, 7.5\nNo devices were found\n')).toEqual([{ name: 'Tesla T4', computeCapability: '7.5' }]);
+    const mixed = parseGpuList('NVIDIA GeForce RTX 4090, 8.9\nNVIDIA RTX A6000, 8.6\n');
+    const first = gpuIdentity(mixed, 0);
+    expect(first).toMatchObject({ gpus: ['NVIDIA GeForce RTX 4090 (compute capability 8.9)', 'NVIDIA RTX A6000 (compute capability 8.6)'], device: 0 });
+    expect(gpuIdentity(mixed, 1)).not.toEqual(first);
+    expect(gpuIdentity([], 0)).toBeUndefined();
+  });
+
+  it('asks nvidia-smi on PATH, and keys to the host with a warning when there is none', async () => {
+    const bin = freshDir('bin');
+    writeFileSync(join(bin, 'nvidia-smi'), '#!/bin/sh\necho "NVIDIA H200, 9.0"\n', { mode: 0o755 });
+    const empty = freshDir('empty-bin');
+    const moduleUrl = new URL('../dist/cache/build-environment.js', import.meta.url).href;
+    const loggerUrl = new URL('../dist/logger.js', import.meta.url).href;
+    const describeIn = (path: string) =>
+      new Promise<{ gpu: unknown; warnings: string[] }>((resolve, reject) => {
+        const source = `
+          import { describeBuildEnvironment } from ${JSON.stringify(moduleUrl)};
+          import { Logger } from ${JSON.stringify(loggerUrl)};
+          const warnings = [];
+          const logger = new Logger({ onMessage: (_s, m) => warnings.push(m) });
+          const { gpu } = await describeBuildEnvironment('tensorrt', 0, logger);
+          await new Promise((r) => setTimeout(r, 20));
+          console.log(JSON.stringify({ gpu, warnings }));`;
+        const proc = spawn(process.execPath, ['--input-type=module', '-e', source], { env: { ...process.env, PATH: path }, stdio: ['ignore', 'pipe', 'inherit'] });
+        let stdout = '';
+        proc.stdout.on('data', (d) => (stdout += d));
+        proc.on('close', (code) => (code === 0 ? resolve(JSON.parse(stdout) as { gpu: unknown; warnings: string[] }) : reject(new Error(`exit ${code}`))));
+      });
+    expect(await describeIn(bin)).toEqual({ gpu: { name: 'NVIDIA H200', computeCapability: '9.0' }, warnings: [] });
+    const none = await describeIn(empty);
+    if (existsSync('/proc/driver/nvidia/gpus')) {
+      // A driver without nvidia-smi still names its GPUs.
+      expect(none.gpu).toMatchObject({ computeCapability: 'unknown' });
+    } else {
+      expect(none.gpu).toEqual({ name: 'unidentified', host: hostname() });
+      expect(none.warnings).toEqual([expect.stringContaining('cannot identify the GPU')]);
+    }
   });
 });

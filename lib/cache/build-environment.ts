@@ -55,27 +55,33 @@ export async function describeBuildEnvironment(backend: BackendName, device: num
   };
 }
 
-interface GpuInfo {
+/** One GPU as the driver reports it. */
+export interface GpuInfo {
   name: string;
   computeCapability: string;
 }
 
 let gpuList: Promise<GpuInfo[]> | undefined;
 
-/**
- * The GPU of `device`. nvidia-smi numbers GPUs in PCI order, CUDA (by default) fastest first,
- * so an index cannot be mapped from one to the other. Where every GPU is the same model that
- * does not matter; on a machine with mixed GPUs the key names them all plus the device index
- * and the variables that order CUDA's devices: it then misses more often, but never hands a
- * plan to a GPU it was not built for. Without nvidia-smi the entry is tied to this host.
- */
+/** The GPU of CUDA device `device` (see gpuIdentity); a host name where the driver cannot be asked. */
 async function identifyGpu(device: number, logger: Logger): Promise<GpuIdentity> {
   gpuList ??= listGpus();
-  const gpus = await gpuList;
-  if (gpus.length === 0) {
-    logger.warnOnce('engine-cache-gpu', 'the engine cache cannot identify the GPU (nvidia-smi gave no answer): its entries are keyed to this host name instead');
-    return { name: 'unidentified', host: hostname() };
-  }
+  const identity = gpuIdentity(await gpuList, device);
+  if (identity) return identity;
+  logger.warnOnce('engine-cache-gpu', 'the engine cache cannot identify the GPU (nvidia-smi gave no answer): its entries are keyed to this host name instead');
+  return { name: 'unidentified', host: hostname() };
+}
+
+/**
+ * @internal The identity of CUDA device `device` among `gpus` (undefined when none are known).
+ * nvidia-smi numbers GPUs in PCI order, CUDA (by default) fastest first, so an index cannot be
+ * mapped from one to the other. Where every GPU is the same model that does not matter; on a
+ * machine with mixed GPUs the identity names them all plus the device index and the variables
+ * that order CUDA's devices: the cache then misses more often, but never hands a plan to a GPU
+ * it was not built for.
+ */
+export function gpuIdentity(gpus: readonly GpuInfo[], device: number): GpuIdentity | undefined {
+  if (gpus.length === 0) return undefined;
   const models = [...new Set(gpus.map((g) => `${g.name} (compute capability ${g.computeCapability})`))].sort();
   if (models.length === 1) return { name: gpus[0]!.name, computeCapability: gpus[0]!.computeCapability };
   return {
@@ -86,16 +92,24 @@ async function identifyGpu(device: number, logger: Logger): Promise<GpuIdentity>
   };
 }
 
+/** @internal The GPUs in `nvidia-smi --query-gpu=name,compute_cap --format=csv,noheader` output. */
+export function parseGpuList(csv: string): GpuInfo[] {
+  const gpus: GpuInfo[] = [];
+  for (const line of csv.split('\n')) {
+    // GPU names may hold commas; the compute capability never does.
+    const comma = line.lastIndexOf(',');
+    const computeCapability = line.slice(comma + 1).trim();
+    if (comma > 0 && /^\d+\.\d+$/.test(computeCapability)) gpus.push({ name: line.slice(0, comma).trim(), computeCapability });
+  }
+  return gpus;
+}
+
 /** Every GPU the driver reports, or [] when it cannot be asked. */
 async function listGpus(): Promise<GpuInfo[]> {
   const fromSmi = await new Promise<string>((resolve) => {
     execFile('nvidia-smi', ['--query-gpu=name,compute_cap', '--format=csv,noheader'], { timeout: 10_000, windowsHide: true }, (error, stdout) => resolve(error ? '' : stdout));
   });
-  const gpus: GpuInfo[] = [];
-  for (const line of fromSmi.split('\n')) {
-    const comma = line.lastIndexOf(',');
-    if (comma > 0) gpus.push({ name: line.slice(0, comma).trim(), computeCapability: line.slice(comma + 1).trim() });
-  }
+  const gpus = parseGpuList(fromSmi);
   if (gpus.length > 0) return gpus;
   // Older drivers and some embedded systems lack nvidia-smi (or its compute_cap field); the
   // kernel driver still names each GPU.

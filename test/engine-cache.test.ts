@@ -441,15 +441,15 @@ describe('engine cache: the directory and the options', () => {
     await expect(InferenceSession.create(result.engine, { backend: 'sim', cache: { dir: freshDir() } })).rejects.toThrow(/serialized engine, not an ONNX model/);
   });
 
-  it('`tensorrt-node build --cache DIR` builds once and then copies the cached engine', async () => {
+  it('`tensorrt-node build --cache DIR` builds once and then copies the cached engine, INT8 from a calibration directory too', async () => {
     const dir = freshDir();
     const work = freshDir('cli');
     const modelPath = join(work, 'model.onnx');
     writeFileSync(modelPath, matmulModel(2));
     const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
-    const run = (out: string) =>
+    const run = (out: string, ...more: string[]) =>
       new Promise<{ code: number | null; stdout: string }>((resolve) => {
-        const proc = spawn(process.execPath, [cli, 'build', modelPath, '-o', join(work, out), '--backend', 'sim', '--shapes', 'x:1x4', '--cache', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const proc = spawn(process.execPath, [cli, 'build', modelPath, '-o', join(work, out), '--backend', 'sim', '--shapes', 'x:1x4', '--cache', dir, ...more], { stdio: ['ignore', 'pipe', 'inherit'] });
         let stdout = '';
         proc.stdout.on('data', (d) => (stdout += d));
         proc.on('close', (code) => resolve({ code, stdout }));
@@ -462,6 +462,16 @@ describe('engine cache: the directory and the options', () => {
     expect(second.stdout).toMatch(/^copied from the engine cache \(.*\.engine-cache\) /);
     expect(readFileSync(join(work, 'b.engine')).equals(readFileSync(join(work, 'a.engine')))).toBe(true);
     expect(await outputsOf(readFileSync(join(work, 'b.engine')))).toEqual([20, 20, 20]);
+
+    // INT8 from a calibration directory: the batch files' contents are part of the key.
+    const calib = join(work, 'calib');
+    mkdirSync(calib);
+    for (let i = 0; i < 3; i++) writeFileSync(join(calib, `${i}.bin`), new Uint8Array(new Float32Array([i, 1, 2, 3]).buffer));
+    const int8 = ['--int8', '--calib-data', calib, '--no-accuracy'];
+    expect((await run('c.engine', ...int8)).stdout).toMatch(/^built /);
+    expect((await run('c.engine', ...int8)).stdout).toMatch(/^copied from the engine cache /);
+    writeFileSync(join(calib, '1.bin'), new Uint8Array(new Float32Array([9, 1, 2, 3]).buffer));
+    expect((await run('c.engine', ...int8)).stdout).toMatch(/^built /);
   });
 });
 

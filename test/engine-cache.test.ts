@@ -437,6 +437,9 @@ describe('engine cache: the directory and the options', () => {
     await expect(buildEngineWithCache(model, { backend: 'sim', cache: {} as never })).rejects.toThrow(/Expected a non-empty string for cache.dir but received undefined/);
     await expect(buildEngineWithCache(model, { backend: 'sim', cache: { dir: freshDir(), maxBytes: -1 } })).rejects.toThrow(InvalidArgumentError);
     await expect(buildEngineWithCache(model, { backend: 'sim', cache: 'dir' as never })).rejects.toThrow(/Expected an object for cache/);
+    // An option the key cannot hash is refused by name rather than keyed as nothing.
+    const unhashable = { backend: 'sim', shapes: 'x:1x4', cache: { dir: freshDir() }, memoryPoolLimits: { workspace: new Map() } } as unknown as BuildEngineOptions;
+    await expect(buildEngineWithCache(model, unhashable)).rejects.toThrow(/cannot key the build options\.memoryPoolLimits\.workspace: it holds a Map/);
     const { result } = await cachedBuild(model, freshDir());
     await expect(InferenceSession.create(result.engine, { backend: 'sim', cache: { dir: freshDir() } })).rejects.toThrow(/serialized engine, not an ONNX model/);
   });

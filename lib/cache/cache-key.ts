@@ -11,6 +11,7 @@ import { resolveCreateOptions } from '../create-options.js';
 import { InvalidArgumentError } from '../errors.js';
 import { parseShapeSpec } from '../shapes.js';
 import { resolveMaxTensorBytes } from '../tensor-limits.js';
+import { Tensor } from '../tensor.js';
 import { describe } from '../validate.js';
 import type { BuildEnvironment } from './build-environment.js';
 import { hashFile, type ModelDigest, sha256Hex } from './model-digest.js';
@@ -57,6 +58,8 @@ export function canonicalJson(value: unknown, what = 'the build options'): strin
   if (typeof value === 'bigint') return JSON.stringify({ $bigint: value.toString() });
   if (ArrayBuffer.isView(value)) return JSON.stringify({ $bytes: sha256Hex(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)) });
   if (value instanceof ArrayBuffer) return JSON.stringify({ $bytes: sha256Hex(new Uint8Array(value)) });
+  // By its public fields, whatever Tensor keeps besides (calibration batches are Tensors).
+  if (value instanceof Tensor) return canonicalJson({ dtype: value.dtype, dims: value.dims, data: value.data }, what);
   if (Array.isArray(value)) return `[${value.map((item, i) => canonicalJson(item ?? null, `${what}[${i}]`)).join(',')}]`;
   if (typeof value === 'object' && !(Symbol.iterator in value) && !(Symbol.asyncIterator in value) && !(value instanceof Promise)) {
     const entries = Object.entries(value)

@@ -90,6 +90,18 @@ function readEntry(path: string): { header: Record<string, unknown>; headerLines
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
+/** Runs node with `args` (an ES module body after '--input-type=module -e', or a script) and collects its output. */
+function runNode(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d) => (stdout += d));
+    proc.stderr.on('data', (d) => (stderr += d));
+    proc.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 describe('engine cache: hits', () => {
   it('builds once, then answers from the cache with no build (no progress events, a logged hit) and the same plan', async () => {
     const dir = freshDir();
@@ -305,21 +317,13 @@ describe('engine cache: processes starting together', () => {
   const entry = new URL('../dist/index.js', import.meta.url).href;
 
   /** A node process that opens a session on `modelPath` through the cache and prints what happened. */
-  function startProcess(modelPath: string, dir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const source = `
+  function startProcess(modelPath: string, dir: string) {
+    return runNode(['--input-type=module', '-e', `
       import { InferenceSession, Tensor } from ${JSON.stringify(entry)};
       let events = 0;
       const session = await InferenceSession.create(${JSON.stringify(modelPath)}, { backend: 'sim', shapes: 'x:1x4', cache: { dir: ${JSON.stringify(dir)} }, onProgress: () => events++ });
       const out = await session.run({ x: new Tensor('float32', new Float32Array([1, 2, 3, 4]), [1, 4]) });
-      console.log(JSON.stringify({ built: events > 0, y: [...out.y.data] }));`;
-    return new Promise((resolve) => {
-      const proc = spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      proc.stdout.on('data', (d) => (stdout += d));
-      proc.stderr.on('data', (d) => (stderr += d));
-      proc.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+      console.log(JSON.stringify({ built: events > 0, y: [...out.y.data] }));`]);
   }
 
   it('two processes on one key both get a working engine and leave one valid entry', async () => {
@@ -450,13 +454,7 @@ describe('engine cache: the directory and the options', () => {
     const modelPath = join(work, 'model.onnx');
     writeFileSync(modelPath, matmulModel(2));
     const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
-    const run = (out: string, ...more: string[]) =>
-      new Promise<{ code: number | null; stdout: string }>((resolve) => {
-        const proc = spawn(process.execPath, [cli, 'build', modelPath, '-o', join(work, out), '--backend', 'sim', '--shapes', 'x:1x4', '--cache', dir, ...more], { stdio: ['ignore', 'pipe', 'inherit'] });
-        let stdout = '';
-        proc.stdout.on('data', (d) => (stdout += d));
-        proc.on('close', (code) => resolve({ code, stdout }));
-      });
+    const run = (out: string, ...more: string[]) => runNode([cli, 'build', modelPath, '-o', join(work, out), '--backend', 'sim', '--shapes', 'x:1x4', '--cache', dir, ...more]);
     const first = await run('a.engine');
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/^built /);
@@ -499,21 +497,18 @@ describe('engine cache: the GPU in the key (tensorrt backend)', () => {
     const empty = freshDir('empty-bin');
     const moduleUrl = new URL('../dist/cache/build-environment.js', import.meta.url).href;
     const loggerUrl = new URL('../dist/logger.js', import.meta.url).href;
-    const describeIn = (path: string) =>
-      new Promise<{ gpu: unknown; warnings: string[] }>((resolve, reject) => {
-        const source = `
-          import { describeBuildEnvironment } from ${JSON.stringify(moduleUrl)};
-          import { Logger } from ${JSON.stringify(loggerUrl)};
-          const warnings = [];
-          const logger = new Logger({ onMessage: (_s, m) => warnings.push(m) });
-          const { gpu } = await describeBuildEnvironment('tensorrt', 0, logger);
-          await new Promise((r) => setTimeout(r, 20));
-          console.log(JSON.stringify({ gpu, warnings }));`;
-        const proc = spawn(process.execPath, ['--input-type=module', '-e', source], { env: { ...process.env, PATH: path }, stdio: ['ignore', 'pipe', 'inherit'] });
-        let stdout = '';
-        proc.stdout.on('data', (d) => (stdout += d));
-        proc.on('close', (code) => (code === 0 ? resolve(JSON.parse(stdout) as { gpu: unknown; warnings: string[] }) : reject(new Error(`exit ${code}`))));
-      });
+    const describeIn = async (path: string) => {
+      const result = await runNode(['--input-type=module', '-e', `
+        import { describeBuildEnvironment } from ${JSON.stringify(moduleUrl)};
+        import { Logger } from ${JSON.stringify(loggerUrl)};
+        const warnings = [];
+        const logger = new Logger({ onMessage: (_s, m) => warnings.push(m) });
+        const { gpu } = await describeBuildEnvironment('tensorrt', 0, logger);
+        await new Promise((r) => setTimeout(r, 20));
+        console.log(JSON.stringify({ gpu, warnings }));`], { ...process.env, PATH: path });
+      expect(result.code, result.stderr).toBe(0);
+      return JSON.parse(result.stdout) as { gpu: unknown; warnings: string[] };
+    };
     expect(await describeIn(bin)).toEqual({ gpu: { name: 'NVIDIA H200', computeCapability: '9.0' }, warnings: [] });
     const none = await describeIn(empty);
     if (existsSync('/proc/driver/nvidia/gpus')) {

@@ -193,6 +193,21 @@ describe('engine cache: every part of the key', () => {
     expect(entryFiles(dir)).toHaveLength(2);
   });
 
+  it('misses when a plugin library changes, keyed by its contents', async () => {
+    const dir = freshDir();
+    const plugin = join(freshDir('plugins'), 'libmy_plugin.so');
+    writeFileSync(plugin, 'version 1');
+    const model = matmulModel(2);
+    const none = await cachedBuild(model, dir, { plugins: [] });
+    expect((await cachedBuild(model, dir)).result.cache!.key).toBe(none.result.cache!.key);
+    const first = await cachedBuild(model, dir, { plugins: [plugin] });
+    expect(first.result.cache!.hit).toBe(false);
+    expect((await cachedBuild(model, dir, { plugins: [plugin] })).result.cache!.hit).toBe(true);
+    writeFileSync(plugin, 'version 2');
+    expect((await cachedBuild(model, dir, { plugins: [plugin] })).result.cache!.hit).toBe(false);
+    expect(readEntry(first.result.cache!.path).header.options).toMatchObject({ plugins: [{ file: 'libmy_plugin.so', sha256: sha256(Buffer.from('version 1')) }] });
+  });
+
   it('misses when the model bytes change', async () => {
     const dir = freshDir();
     await cachedBuild(matmulModel(2), dir);

@@ -36,9 +36,13 @@ export async function tryLock(path: string, staleMs = STALE_LOCK_MS): Promise<Bu
       const handle = await open(path, 'wx');
       try {
         await handle.writeFile(JSON.stringify(owner));
-      } finally {
+      } catch (error) {
+        // An ownerless lock would hold the others off until it went stale.
         await handle.close();
+        await unlink(path).catch(() => {});
+        throw error;
       }
+      await handle.close();
       return heldLock(path, owner);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;

@@ -105,6 +105,7 @@ export async function normalizeBuildOptions(options: Record<string, unknown>, ca
   if (out.plugins !== undefined) {
     const { plugins } = resolveCreateOptions({ plugins: out.plugins as string[] }, 'buildEngine');
     out.plugins = await Promise.all(plugins.map(async (path) => ({ file: basename(path), sha256: (await hashFile(path)).sha256 })));
+    if (plugins.length === 0) delete out.plugins;
   }
   if (out.calibration !== undefined && typeof out.calibration === 'object' && out.calibration !== null) {
     out.calibration = await normalizeCalibration(out.calibration as Record<string, unknown>, calibrationDataKey);

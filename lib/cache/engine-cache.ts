@@ -55,7 +55,7 @@ export interface BuiltEngine {
   backend: BackendName;
 }
 
-/** The build options the cache reads itself; every other option goes into the key as given. */
+/** The build options the cache reads itself; all of them, these included, are keyed as normalizeBuildOptions says. */
 export interface CacheableBuildOptions {
   cache?: EngineCacheOptions;
   backend?: BackendOption;

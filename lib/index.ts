@@ -5,6 +5,7 @@
  */
 export { backends, type BackendInfo, type BackendName, type BackendOption } from './backend.js';
 export { buildEngine, buildEngineWithCache, type BuildEngineOptions, type BuildEngineResult, type ProfileEntry } from './build-engine.js';
+export type { CacheOutcome, EngineCacheOptions } from './cache/engine-cache.js';
 export { Builder, type BuilderOptions, type BuildCallOptions, type NetworkOptions } from './builder.js';
 export {
   CALIBRATION_ALGORITHMS,
@@ -59,7 +60,7 @@ export {
   UnsupportedError,
 } from './errors.js';
 export { ExecutionContext, type Feeds } from './execution-context.js';
-export { InferenceSession, type SessionOptions } from './inference-session.js';
+export { InferenceSession, type ModelSessionOptions, type SessionOptions } from './inference-session.js';
 export { Logger, type LoggerOptions, type Severity } from './logger.js';
 export { NetworkDefinition, type TensorInfo } from './network-definition.js';
 export { OnnxParser } from './onnx-parser.js';

@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { buildEngine, buildEngineWithCache, type ProfileEntry } from '../build-engine.js';
 import { InferenceSession } from '../inference-session.js';
 import { compareAccuracy, formatAccuracyReport } from '../precision/accuracy.js';
+import { digestCalibrationFiles } from './calibration-files.js';
 import { INT8_HELP, INT8_OPTIONS, int8Plan } from './int8-options.js';
 import { randomFeeds } from './random-inputs.js';
 import { Logger, SEVERITIES, type Severity } from '../logger.js';
@@ -41,6 +42,9 @@ ${INT8_HELP}
   --no-accuracy              skip the accuracy report against a float32 build
   --workspace MIB            workspace memory pool limit in MiB
   --timing-cache FILE        read the timing cache from FILE if it exists, and write it back
+  --cache DIR                engine cache: copy the engine from DIR if one was built there
+                             with the same model, options, backend and GPU, else build it
+                             and store it there (as the cache option of buildEngine)
   --noTF32                   no TF32 tensor-core math for float32 layers (TensorRT enables it
                              by default; results then match a float32 reference more closely)
   --versionCompatible        build a version-compatible plan (loading it needs
@@ -70,6 +74,7 @@ export async function buildCommand(args: string[]): Promise<void> {
     ...INT8_OPTIONS,
     'no-accuracy': { type: 'boolean' },
     'timing-cache': { type: 'string' },
+    cache: { type: 'string' },
     noTF32: { type: 'boolean' },
     versionCompatible: { type: 'boolean' },
     excludeLeanRuntime: { type: 'boolean' },
@@ -161,6 +166,7 @@ export async function buildCommand(args: string[]): Promise<void> {
     ...common,
     precision,
     ...(int8 && { calibration: int8.calibration }),
+    ...(values.cache && { cache: { dir: values.cache, ...(values['calib-data'] && { calibrationDataKey: await digestCalibrationFiles(values['calib-data']) }) } }),
     onProgress: (event) => {
       if (event.kind === 'phaseStart' && event.phase !== lastPhase && process.stderr.isTTY) {
         lastPhase = event.phase;
@@ -171,7 +177,8 @@ export async function buildCommand(args: string[]): Promise<void> {
   await writeFile(values.output, result.engine);
   if (values['timing-cache'] && result.timingCache.byteLength > 0) await writeFile(values['timing-cache'], result.timingCache);
   const ms = (performance.now() - started).toFixed(0);
-  console.log(`built ${values.output} (${result.engine.byteLength} bytes, backend ${result.backend}, ${precision}) in ${ms} ms`);
+  const how = result.cache?.hit ? `copied from the engine cache (${result.cache.path})` : 'built';
+  console.log(`${how} ${values.output} (${result.engine.byteLength} bytes, backend ${result.backend}, ${precision}) in ${ms} ms`);
   if (precision !== 'fp32' && !values['no-accuracy']) {
     // The reduced-precision engine against a float32 build of the same model, on the held-out
     // calibration batches, else on seeded random inputs (so the report is reproducible).

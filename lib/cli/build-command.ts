@@ -148,7 +148,6 @@ export async function buildCommand(args: string[]): Promise<void> {
   await checkReadableFile(positionals[0]!, 'MODEL.onnx');
   await checkWritableFile(values.output, '-o/--output');
   if (values['timing-cache']) await checkWritableFile(values['timing-cache'], '--timing-cache');
-  if (!profiles) await checkDynamicInputsShaped(positionals[0]!, new Set(Object.keys(shapesOption ? parseShapeSpec(shapesOption, '--shapes') : {})));
 
   const logger = cliLogger(level);
   const started = performance.now();
@@ -169,6 +168,7 @@ export async function buildCommand(args: string[]): Promise<void> {
   if (values.fp16 && values.int8) throw new UsageError('choose one of --fp16 and --int8');
   const precision = values.fp16 ? 'fp16' : values.int8 ? 'int8' : 'fp32';
   const int8 = values.int8 ? await int8Plan(positionals[0]!, values, values.shapes ? parseShapeSpec(values.shapes, '--shapes') : {}) : undefined;
+  if (!profiles) await checkDynamicInputsShaped(positionals[0]!, new Set(Object.keys(shapesOption ? parseShapeSpec(shapesOption, '--shapes') : {})));
   const result = await buildEngineWithCache(positionals[0]!, {
     ...common,
     precision,

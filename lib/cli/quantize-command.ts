@@ -16,7 +16,10 @@ Options:
 ${INT8_HELP}
   --fp16-rest                run the float ops left around the quantized ones in float16
   --backend NAME             backend that runs calibration: auto (default), tensorrt or sim
-  -h, --help                 show this help`;
+  -h, --help                 show this help
+
+Example:
+  tensorrt-node quantize model.onnx -o model.int8.onnx --calib-data calib/ --shapes x:8x3x224x224`;
 
 export async function quantizeCommand(args: string[]): Promise<void> {
   const { values, positionals } = parseCommandLine(args, {

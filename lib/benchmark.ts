@@ -110,9 +110,29 @@ export function summarizeLatencies(latencies: readonly number[], percentiles: re
 }
 
 /**
+ * Runs `loop` once per runner, all at once. The first failure stops every loop at its next
+ * turn, and is thrown only once all of them have settled, so that no call is still running
+ * on a context the caller then releases.
+ */
+async function inParallel(runners: readonly (() => Promise<unknown>)[], loop: (run: () => Promise<unknown>, stopped: () => boolean) => Promise<void>): Promise<void> {
+  let failed = false;
+  const settled = await Promise.allSettled(
+    runners.map((run) =>
+      loop(run, () => failed).catch((error: unknown) => {
+        failed = true;
+        throw error;
+      }),
+    ),
+  );
+  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failure) throw failure.reason;
+}
+
+/**
  * Calls each runner in its own loop (one runner per context, so `runners.length` is the
  * concurrency): first for options.warmUpMs uncounted, then until durationMs has passed and
  * `iterations` calls have finished. A call in flight when the goal is reached still counts.
+ * @throws what a runner throws, after every loop has stopped
  */
 export async function runBenchmark(
   runners: readonly (() => Promise<unknown>)[],
@@ -121,40 +141,36 @@ export async function runBenchmark(
 ): Promise<BenchmarkResult> {
   let warmUpCalls = 0;
   const warmUpEnd = performance.now() + options.warmUpMs;
-  await Promise.all(
-    runners.map(async (run) => {
-      while (performance.now() < warmUpEnd) {
-        await run();
-        warmUpCalls++;
-      }
-    }),
-  );
+  await inParallel(runners, async (run, stopped) => {
+    while (!stopped() && performance.now() < warmUpEnd) {
+      await run();
+      warmUpCalls++;
+    }
+  });
 
   const origin = performance.now();
   const timings: BenchmarkTiming[] = [];
   const done = () => timings.length >= options.iterations && performance.now() - origin >= options.durationMs;
-  await Promise.all(
-    runners.map(async (run) => {
-      while (!done()) {
-        const start = performance.now() - origin;
-        await run();
-        const end = performance.now() - origin;
-        const latency = end - start;
-        timings.push({
-          startH2DMs: start,
-          endH2DMs: start,
-          startComputeMs: start,
-          endComputeMs: end,
-          startD2HMs: end,
-          endD2HMs: end,
-          h2dMs: 0,
-          computeMs: latency,
-          d2hMs: 0,
-          latencyMs: latency,
-        });
-      }
-    }),
-  );
+  await inParallel(runners, async (run, stopped) => {
+    while (!stopped() && !done()) {
+      const start = performance.now() - origin;
+      await run();
+      const end = performance.now() - origin;
+      const latency = end - start;
+      timings.push({
+        startH2DMs: start,
+        endH2DMs: start,
+        startComputeMs: start,
+        endComputeMs: end,
+        startD2HMs: end,
+        endD2HMs: end,
+        h2dMs: 0,
+        computeMs: latency,
+        d2hMs: 0,
+        latencyMs: latency,
+      });
+    }
+  });
   const wallMs = Math.max(...timings.map((t) => t.endD2HMs));
   return {
     concurrency: runners.length,

@@ -67,6 +67,21 @@ describe('benchmark statistics', () => {
     expect(overlapping.length).toBe(t.length);
   });
 
+  it('stops every loop at the first failure and throws it once all have stopped', async () => {
+    let inFlight = 0;
+    let calls = 0;
+    const failing = async () => {
+      inFlight++;
+      calls++;
+      await sleep(2);
+      inFlight--;
+      if (calls > 6) throw new Error('call failed');
+    };
+    await expect(runBenchmark([failing, failing, failing], normalizeBenchmarkOptions({ warmUpMs: 0, durationMs: 1000, iterations: 1 }), 'none')).rejects.toThrow('call failed');
+    expect(inFlight).toBe(0);
+    expect(calls).toBeLessThan(12);
+  });
+
   it('refuses bad options with InvalidArgumentError', () => {
     expect(() => normalizeBenchmarkOptions({ warmUpMs: -1 })).toThrow(InvalidArgumentError);
     expect(() => normalizeBenchmarkOptions({ iterations: 0 })).toThrow(/iterations/);

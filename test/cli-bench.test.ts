@@ -6,24 +6,12 @@ import { join } from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
+import type { BenchmarkTiming as Timing } from '../lib/benchmark.js';
 import { mlpModel } from './fixtures/models.js';
 import { expectMistake, tensorrtNode } from './fixtures/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tensorrt-node-cli-bench-'));
 const engine = join(dir, 'mlp.engine');
-
-interface Timing {
-  startH2DMs: number;
-  endH2DMs: number;
-  startComputeMs: number;
-  endComputeMs: number;
-  startD2HMs: number;
-  endD2HMs: number;
-  h2dMs: number;
-  computeMs: number;
-  d2hMs: number;
-  latencyMs: number;
-}
 
 beforeAll(async () => {
   writeFileSync(join(dir, 'mlp.onnx'), mlpModel());

@@ -1,13 +1,13 @@
 // What every command does with a user's mistakes (exit 2, one line naming the flag and the fix,
 // no stack trace) and with failures (exit 1), and the flags every command takes: --help with
 // an example, --verbose, --quiet, --version; build progress as plain lines off a terminal.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { mlpModel } from './fixtures/models.js';
+import { mlpModel, randomFloats } from './fixtures/models.js';
 import { expectMistake, tensorrtNode } from './fixtures/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tensorrt-node-cli-mistakes-'));
@@ -97,6 +97,15 @@ describe('flags of every command', () => {
     expect(quiet.code).toBe(0);
     expect(quiet.stderr).toBe('');
     expect(quiet.stdout).toMatch(/^built /);
+    // INT8: calibration reports each batch it reads (10 batch files: 8 calibrate, 2 are held out)
+    const calib = join(dir, 'calib');
+    mkdirSync(calib);
+    for (let b = 0; b < 10; b++) writeFileSync(join(calib, `batch${b}.bin`), new Uint8Array(randomFloats(2 * 8, 40 + b).buffer));
+    const int8 = await tensorrtNode('build', model, '-o', join(dir, 'i8.engine'), '--int8', '--calib-data', calib, '--shapes', 'x:2x8', '--no-accuracy');
+    expect(int8.code).toBe(0);
+    expect(int8.stderr).toMatch(/^Calibrating: started \(8 steps\)  \d+\.\ds\nCalibrating: 2\/8  [^\n]*\nCalibrating: 4\/8  [^\n]*\nCalibrating: 6\/8  [^\n]*\nCalibrating: done  /);
+    const quantize = await tensorrtNode('quantize', model, '-o', '/nonexistent/q.onnx', '--calib-data', calib, '--shapes', 'x:2x8');
+    expect(expectMistake(quantize)).toMatch(/-o\/--output: the directory \/nonexistent of \/nonexistent\/q\.onnx does not exist/);
     const json = join(dir, 'quiet.json');
     const run = await tensorrtNode('run', join(dir, 'c.engine'), '--exportOutput', json, '--quiet');
     expect(run.stderr).toBe('');

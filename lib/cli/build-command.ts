@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { buildEngine, buildEngineWithCache, type ProfileEntry } from '../build-engine.js';
 import { InferenceSession } from '../inference-session.js';
 import { compareAccuracy, formatAccuracyReport } from '../precision/accuracy.js';
-import { INT8_HELP, INT8_OPTIONS, int8Plan } from './int8-options.js';
+import { INT8_HELP, INT8_OPTIONS, int8Plan, withCalibrationProgress } from './int8-options.js';
 import { randomFeeds } from './random-inputs.js';
 import { SEVERITIES, type Severity } from '../logger.js';
 import { cliLogger, progressReporter } from './output.js';
@@ -172,7 +172,7 @@ export async function buildCommand(args: string[]): Promise<void> {
   const result = await buildEngineWithCache(positionals[0]!, {
     ...common,
     precision,
-    ...(int8 && { calibration: int8.calibration }),
+    ...(int8 && { calibration: withCalibrationProgress(int8, progress.onProgress) }),
     onProgress: progress.onProgress,
   }).finally(progress.finish);
   await writeFile(values.output, result.engine);

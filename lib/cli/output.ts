@@ -4,6 +4,7 @@
  * drawn as a bar on a terminal and written as plain lines otherwise (logs, CI).
  */
 import type { ProgressEvent } from '../builder-config.js';
+import type { CalibrationData, CalibrationFeeds } from '../calibration/collect-statistics.js';
 import { Logger, type Severity } from '../logger.js';
 
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
@@ -76,4 +77,26 @@ export function progressReporter(stream: NodeJS.WriteStream = process.stderr): {
     drawn = false;
   };
   return { onProgress, finish };
+}
+
+/**
+ * Calibration batches that report their reading as progress, in the events a build reports:
+ * phase 'Calibrating', one step a batch, `total` steps. Each pass over the data is a phase.
+ */
+export function withBatchProgress(data: CalibrationData, total: number, onProgress: (event: ProgressEvent) => void): AsyncIterable<CalibrationFeeds> {
+  const phase = 'Calibrating';
+  return {
+    async *[Symbol.asyncIterator]() {
+      onProgress({ kind: 'phaseStart', phase, parent: '', steps: total });
+      let step = 0;
+      try {
+        for await (const batch of data) {
+          yield batch;
+          onProgress({ kind: 'step', phase, step: step++ });
+        }
+      } finally {
+        onProgress({ kind: 'phaseFinish', phase });
+      }
+    },
+  };
 }

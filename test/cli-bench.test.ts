@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import type { BenchmarkTiming as Timing } from '../lib/benchmark.js';
+import { writeNpy } from '../lib/npy.js';
+import { Tensor } from '../lib/tensor.js';
 import { mlpModel } from './fixtures/models.js';
 import { expectMistake, tensorrtNode } from './fixtures/run-cli.js';
 
@@ -94,6 +96,18 @@ describe('tensorrt-node bench', () => {
     // node's own parse errors come out on one line too
     expect(expectMistake(await tensorrtNode('bench', engine, '--warmUp', '-5'))).toMatch(/'--warmUp' argument is ambiguous\. .*'--warmUp=-XYZ'/);
     expect(expectMistake(await tensorrtNode('bench', engine, '--exportTimes', join(dir, 'no', 'such', 'dir', 't.json')))).toMatch(/--exportTimes: the directory .* does not exist/);
+  });
+
+  it('takes the shape of a dynamic input from a .npy file when --shapes does not give it', async () => {
+    const x = join(dir, 'x3.npy');
+    writeFileSync(x, writeNpy(new Tensor('float32', new Float32Array(3 * 8), [3, 8])));
+    const r = await tensorrtNode('bench', engine, '--loadInputs', `x:${x}`, '--duration', '0', '--warmUp', '0', '--iterations', '2');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^inputs: x float32 \[3, 8\]$/m);
+    expect(expectMistake(await tensorrtNode('bench', engine, '--loadInputs', `x:${x}`, '--shapes', 'x:2x8'))).toMatch(/x3\.npy has shape \[3, 8\] but 'x' runs at float32 \[2, 8\]; reshape it, or pass --shapes x:3x8/);
+    const big = join(dir, 'x9.npy');
+    writeFileSync(big, writeNpy(new Tensor('float32', new Float32Array(9 * 8), [9, 8])));
+    expect(expectMistake(await tensorrtNode('run', engine, '--loadInputs', `x:${big}`))).toMatch(/the shapes of the input files: input 'x' dimension 0 is 9, outside optimization profile 0's range \[1, 8\]/);
   });
 
   it('has --help with an example', async () => {

@@ -39,7 +39,7 @@ export async function benchCommand(args: string[]): Promise<void> {
     checkTensorRTOnlyFlags(session, values);
     const feeds = await inputFeeds(session, values, profile);
     // One call first, so that a shape outside the profile is reported as the --shapes mistake it is.
-    await withShapeHint(values.shapes, () => session.run(feeds));
+    await withShapeHint(values, () => session.run(feeds));
     console.log(`inputs: ${describeFeeds(session, feeds)}`);
     await reportBenchmark(session, feeds, options, values.exportTimes);
   } finally {

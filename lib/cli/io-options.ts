@@ -33,9 +33,10 @@ export const OUTPUT_OPTIONS = {
 
 export const INPUT_HELP = `  --shapes SPEC              input shapes for dynamic inputs, e.g. x:1x3x224x224
                              (default: the optimization profile's opt shape)
-  --loadInputs NAME:FILE     an input's data: a .npy file, or raw little-endian bytes in the
-                             input's dtype at its shape (trtexec's .bin); comma-separated or
-                             repeated; inputs not named get seeded random values
+  --loadInputs NAME:FILE     an input's data: a .npy file (it sets a dynamic input's shape
+                             unless --shapes does), or raw little-endian bytes in the input's
+                             dtype at its shape (trtexec's .bin); comma-separated or repeated;
+                             inputs not named get seeded random values
   --input NAME=FILE          the same, one input per flag
   --val-range [NAME:]MIN,MAX range of random values, for one input or (no NAME) all
                              (default -1,1 for floats, 0,9 for integers); repeatable
@@ -79,8 +80,12 @@ function inputFiles(values: InputValues): Map<string, { file: string; flag: stri
   return files;
 }
 
-/** Reads one input file: .npy checked against the input's dtype and dims, else raw bytes. */
-async function loadInput(session: InferenceSession, name: string, file: string, dims: number[], flag: string): Promise<Tensor> {
+/**
+ * Reads one input file: .npy checked against the input's dtype and dims, else raw bytes.
+ * `dimsChosen` is false where the dims are only the profile's opt shape of a dynamic input:
+ * a .npy of the same rank then brings its own shape.
+ */
+async function loadInput(session: InferenceSession, name: string, file: string, dims: number[], dimsChosen: boolean, flag: string): Promise<Tensor> {
   const info = session.inputMetadata.find((i) => i.name === name)!;
   const bytes = await readUserFile(file, `${flag} ${name}`);
   const want = `${info.dtype} [${dims.join(', ')}]`;
@@ -93,7 +98,7 @@ async function loadInput(session: InferenceSession, name: string, file: string, 
       throw error;
     }
     if (tensor.dtype !== info.dtype) throw new UsageError(`${flag} ${name}: ${file} holds ${tensor.dtype} but '${name}' is ${info.dtype}; save it as ${info.dtype}`);
-    if (tensor.dims.join() !== dims.join()) {
+    if (tensor.dims.join() !== dims.join() && (dimsChosen || tensor.dims.length !== dims.length)) {
       throw new UsageError(`${flag} ${name}: ${file} has shape [${tensor.dims.join(', ')}] but '${name}' runs at ${want}; reshape it, or pass --shapes ${name}:${tensor.dims.join('x')}`);
     }
     return tensor;
@@ -134,7 +139,8 @@ export async function inputFeeds(session: InferenceSession, values: InputValues,
   for (const input of session.inputMetadata) {
     const dims = shapes[input.name] ?? defaultDims(session, input, profile);
     const given = files.get(input.name);
-    feeds[input.name] = given ? await loadInput(session, input.name, given.file, dims, given.flag) : defaultTensor(session, input, dims, profile, random, ranges.get(input.name) ?? allRange);
+    const dimsChosen = shapes[input.name] !== undefined || input.shape.every((d) => d >= 0);
+    feeds[input.name] = given ? await loadInput(session, input.name, given.file, dims, dimsChosen, given.flag) : defaultTensor(session, input, dims, profile, random, ranges.get(input.name) ?? allRange);
   }
   return feeds;
 }
@@ -178,14 +184,18 @@ export async function writeOutputs(outputs: Record<string, Tensor>, values: { ex
 }
 
 /**
- * Runs `body`, turning a ShapeError into a usage error about --shapes when the user chose the
- * shapes: a shape outside the engine's profile is then a mistake on the command line.
+ * Runs `body`, turning a ShapeError into a usage error when the user chose the shapes, with
+ * --shapes or with the shape of a .npy file: a shape outside the engine's profile is then a
+ * mistake on the command line.
  */
-export async function withShapeHint<T>(shapes: string | undefined, body: () => Promise<T>): Promise<T> {
+export async function withShapeHint<T>(values: InputValues, body: () => Promise<T>): Promise<T> {
   try {
     return await body();
   } catch (error) {
-    if (shapes !== undefined && error instanceof ShapeError) throw new UsageError(`--shapes ${shapes}: ${error.message.split('\n')[0]}`);
+    if (!(error instanceof ShapeError)) throw error;
+    const first = error.message.split('\n')[0];
+    if (values.shapes !== undefined) throw new UsageError(`--shapes ${values.shapes}: ${first}`);
+    if (inputFiles(values).size > 0) throw new UsageError(`the shapes of the input files: ${first}; give inputs the engine's profile accepts`);
     throw error;
   }
 }

@@ -62,7 +62,7 @@ export async function runCommand(args: string[]): Promise<void> {
     if (bench) checkTensorRTOnlyFlags(session, values);
     const feeds = await inputFeeds(session, values, profile);
     const started = performance.now();
-    const outputs = await withShapeHint(values.shapes, () => session.run(feeds));
+    const outputs = await withShapeHint(values, () => session.run(feeds));
     const firstMs = performance.now() - started;
     console.log(`backend ${session.backend}; inputs: ${describeFeeds(session, feeds)}`);
     for (const name of session.outputNames) {

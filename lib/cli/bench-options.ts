@@ -30,8 +30,10 @@ export const BENCH_HELP = `  --warmUp MS                call for MS milliseconds
   --percentile P[,P...]      latency percentiles to print (default ${BENCHMARK_DEFAULTS.percentiles.join(',')})
   --streams N                run N execution contexts in parallel (default 1)
   --exportTimes FILE         write each measured call's timings as JSON, as trtexec does
-  --useCudaGraph             capture the call in a CUDA graph (tensorrt backend)
-  --noDataTransfers          leave host-device copies out of the calls (tensorrt backend)`;
+  --useCudaGraph             capture the call in a CUDA graph (tensorrt backend only;
+                             not supported yet: refused)
+  --noDataTransfers          leave host-device copies out of the calls (tensorrt backend
+                             only; not supported yet: refused)`;
 
 export interface BenchValues {
   warmUp?: string;

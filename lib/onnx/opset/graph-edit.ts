@@ -205,6 +205,18 @@ export class GraphEdit {
   }
 }
 
+type NodeFields = Pick<NodeProto, 'input' | 'output' | 'name' | 'opType' | 'domain' | 'overload' | 'attribute' | 'docString' | 'metadataProps'>;
+
+/**
+ * A copy of `node` with `changes` (the node itself is never changed: a refusal later must leave
+ * the model as it was). Not a spread: onnx.proto is proto2, whose unset fields live on the
+ * message's prototype and a spread would lose.
+ */
+export function edited(node: NodeProto, changes: Partial<NodeFields>): NodeProto {
+  const { input, output, name, opType, domain, overload, attribute, docString, metadataProps } = node;
+  return create(NodeProtoSchema, { input, output, name, opType, domain, overload, attribute, docString, metadataProps, ...changes });
+}
+
 // --- attribute helpers ---
 
 export function attr(node: NodeProto, name: string): AttributeProto | undefined {
@@ -241,14 +253,15 @@ export function makeStringAttr(name: string, value: string): AttributeProto {
   return create(AttributeProtoSchema, { name, type: A.STRING, s: new TextEncoder().encode(value) });
 }
 
-/** `node` without the named attributes (a new array; the node's own list is never changed in place). */
+/** `node` without the named attributes: a copy when it has any (the node itself is never changed), else `node`. */
 export function withoutAttrs(node: NodeProto, ...names: string[]): NodeProto {
-  return { ...node, attribute: node.attribute.filter((a) => !names.includes(a.name)) };
+  if (!node.attribute.some((a) => names.includes(a.name))) return node;
+  return edited(node, { attribute: node.attribute.filter((a) => !names.includes(a.name)) });
 }
 
 /** `node` with `attribute` set (replacing one of the same name). */
 export function withAttr(node: NodeProto, attribute: AttributeProto): NodeProto {
-  return { ...node, attribute: [...node.attribute.filter((a) => a.name !== attribute.name), attribute] };
+  return edited(node, { attribute: [...node.attribute.filter((a) => a.name !== attribute.name), attribute] });
 }
 
 /** `inputs` without trailing empty names (absent optional inputs). */

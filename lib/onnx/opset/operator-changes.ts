@@ -42,6 +42,7 @@ import { TensorProto_DataType, type NodeProto } from 'onnx-buf';
 
 import {
   attr,
+  edited,
   floatAttr,
   type GraphEdit,
   intAttr,
@@ -77,7 +78,7 @@ function attrToInput(node: NodeProto, edit: GraphEdit, name: string, index: numb
   const input = [...out.input];
   while (input.length < index) input.push('');
   input[index] = edit.int64s(`${node.name || node.opType}_${name}`, values);
-  return { ...out, input };
+  return edited(out, { input });
 }
 
 function dataType(node: NodeProto, edit: GraphEdit, why: string): number {
@@ -97,7 +98,7 @@ function removeUnreadOutputs(node: NodeProto, edit: GraphEdit, keep: number, why
   const extra = node.output.slice(keep).filter((o) => o !== '');
   const read = extra.find((o) => edit.isRead(o));
   if (read !== undefined) return edit.refuse(node, `has output '${read}' read by the model, ${why}`);
-  return extra.length > 0 ? { ...node, output: node.output.slice(0, keep) } : node;
+  return extra.length > 0 ? edited(node, { output: node.output.slice(0, keep) }) : node;
 }
 
 // --- rewrites ---
@@ -117,7 +118,7 @@ const legacyBroadcast: Rewrite = (node, edit) => {
   if (trailing === 0) return [out];
   const axes = Array.from({ length: trailing }, (_, i) => rankB + i);
   const unsqueeze = edit.node(node.name || node.opType, 'Unsqueeze', [node.input[1]!, edit.int64s(`${node.name || node.opType}_axes`, axes)]);
-  return [unsqueeze, { ...out, input: [node.input[0]!, unsqueeze.output[0]!, ...node.input.slice(2)] }];
+  return [unsqueeze, edited(out, { input: [node.input[0]!, unsqueeze.output[0]!, ...node.input.slice(2)] })];
 };
 
 const dropOnly = (...names: string[]): Rewrite => (node) => [withoutAttrs(node, ...names)];
@@ -149,7 +150,7 @@ const clip: Rewrite = (node, edit) => {
   const min = floatAttr(node, 'min');
   const max = floatAttr(node, 'max');
   const input = [node.input[0]!, min === undefined ? '' : typedScalar(node, edit, 'min', min), max === undefined ? '' : typedScalar(node, edit, 'max', max)];
-  return [{ ...withoutAttrs(node, 'min', 'max'), input: trimInputs(input) }];
+  return [edited(withoutAttrs(node, 'min', 'max'), { input: trimInputs(input) })];
 };
 
 const concat: Rewrite = (node, edit) => (crosses(edit, 4) && !attr(node, 'axis') ? [withAttr(node, makeIntAttr('axis', 1))] : [node]);
@@ -160,7 +161,7 @@ const dropout: Rewrite = (node, edit) => {
   if (crosses(edit, 12)) {
     const ratio = floatAttr(node, 'ratio');
     out = withoutAttrs(out, 'ratio');
-    if (ratio !== undefined) out = { ...out, input: [node.input[0]!, edit.floats(`${node.name || 'Dropout'}_ratio`, [ratio], [])] };
+    if (ratio !== undefined) out = edited(out, { input: [node.input[0]!, edit.floats(`${node.name || 'Dropout'}_ratio`, [ratio], [])] });
   }
   return [out];
 };
@@ -189,7 +190,7 @@ const pad: Rewrite = (node, edit) => {
   const mode = stringAttr(out, 'mode') ?? 'constant';
   const input = [node.input[0]!, edit.int64s(`${node.name || 'Pad'}_pads`, pads)];
   if (mode === 'constant' && value !== 0) input.push(typedScalar(node, edit, 'value', value));
-  return [{ ...withoutAttrs(out, 'pads', 'value'), input }];
+  return [edited(withoutAttrs(out, 'pads', 'value'), { input })];
 };
 
 /** Before 7 a 1-D slope was per channel (axis 1); numpy broadcasting aligns it with the last axis. */
@@ -205,7 +206,7 @@ const prelu: Rewrite = (node, edit) => {
   if (rankX <= 2) return [node];
   const axes = Array.from({ length: rankX - 2 }, (_, i) => i + 1);
   const unsqueeze = edit.node(node.name || 'PRelu', 'Unsqueeze', [slope, edit.int64s(`${node.name || 'PRelu'}_axes`, axes)]);
-  return [unsqueeze, { ...node, input: [node.input[0]!, unsqueeze.output[0]!] }];
+  return [unsqueeze, edited(node, { input: [node.input[0]!, unsqueeze.output[0]!] })];
 };
 
 const reshape: Rewrite = (node, edit) => (crosses(edit, 5) && attr(node, 'shape') ? [attrToInput(node, edit, 'shape', 1)] : [node]);
@@ -219,7 +220,7 @@ function resizeFromScales(node: NodeProto, edit: GraphEdit, scales: string): Nod
   if (!linear && mode !== 'nearest') return edit.refuse(node, `has mode '${mode}', which is not one Resize-10 or Upsample defines`);
   const attribute = [makeStringAttr('mode', linear ? 'linear' : 'nearest'), makeStringAttr('coordinate_transformation_mode', 'asymmetric')];
   if (!linear) attribute.push(makeStringAttr('nearest_mode', 'floor'));
-  return { ...node, opType: 'Resize', input: [node.input[0]!, '', scales], attribute };
+  return edited(node, { opType: 'Resize', input: [node.input[0]!, '', scales], attribute });
 }
 
 const resize: Rewrite = (node, edit) => {
@@ -266,7 +267,7 @@ const softmaxFamily: Rewrite = (node, edit) => {
   const flatten = edit.node(base, 'Flatten', [node.input[0]!], 1, [makeIntAttr('axis', axis)]);
   const op = edit.node(base, node.opType, [flatten.output[0]!], 1, [makeIntAttr('axis', -1)]);
   const shape = edit.node(base, 'Shape', [node.input[0]!]);
-  const back = { ...node, opType: 'Reshape', input: [op.output[0]!, shape.output[0]!], attribute: [] };
+  const back = edited(node, { opType: 'Reshape', input: [op.output[0]!, shape.output[0]!], attribute: [] });
   return [flatten, op, shape, back];
 };
 
@@ -282,7 +283,7 @@ const topK: Rewrite = (node, edit) => {
   if (!crosses(edit, 10)) return [node];
   const k = intAttr(node, 'k');
   if (k === undefined) return edit.refuse(node, 'has no k');
-  return [{ ...withoutAttrs(node, 'k'), input: [node.input[0]!, edit.int64s(`${node.name || 'TopK'}_k`, [k])] }];
+  return [edited(withoutAttrs(node, 'k'), { input: [node.input[0]!, edit.int64s(`${node.name || 'TopK'}_k`, [k])] })];
 };
 
 /** Tile-1 took a scalar `tiles` count and the `axis` to repeat along; Tile-6 one repeat per axis. */
@@ -301,7 +302,7 @@ const tile: Rewrite = (node, edit) => {
   const rank = edit.ranks.get(node.input[0]!);
   if (tiles === undefined || axis === undefined || rank === undefined) return edit.refuse(node, 'is Tile-1 with tiles/axis that are not int64 constants or an input of unknown rank');
   const repeats = Array.from({ length: rank }, (_, i) => (i === axis ? tiles : 1));
-  return [{ ...node, input: [node.input[0]!, edit.int64s(`${node.name || 'Tile'}_repeats`, repeats)] }];
+  return [edited(node, { input: [node.input[0]!, edit.int64s(`${node.name || 'Tile'}_repeats`, repeats)] })];
 };
 
 const roiAlign: Rewrite = (node, edit) =>
@@ -323,7 +324,7 @@ const scan: Rewrite = (node, edit) => {
   return [node];
 };
 
-const scatter: Rewrite = (node, edit) => (crosses(edit, 11) ? [{ ...node, opType: 'ScatterElements' }] : [node]);
+const scatter: Rewrite = (node, edit) => (crosses(edit, 11) ? [edited(node, { opType: 'ScatterElements' })] : [node]);
 
 /** The experimental operators of opset 1-9 that the default domain dropped at 10, in terms of standard ones. */
 const experimental = (build: (node: NodeProto, edit: GraphEdit) => NodeProto[]): Rewrite => (node, edit) => (crosses(edit, 10) ? build(node, edit) : [node]);
@@ -333,7 +334,7 @@ const scaledActivation = (inner: string): Rewrite =>
     const base = node.name || node.opType;
     const pre = edit.node(base, 'Mul', [node.input[0]!, typedScalar(node, edit, 'beta', floatAttr(node, 'beta') ?? 1)]);
     const act = edit.node(base, inner, [pre.output[0]!]);
-    return [pre, act, { ...node, opType: 'Mul', input: [act.output[0]!, typedScalar(node, edit, 'alpha', floatAttr(node, 'alpha') ?? 1)], attribute: [] }];
+    return [pre, act, edited(node, { opType: 'Mul', input: [act.output[0]!, typedScalar(node, edit, 'alpha', floatAttr(node, 'alpha') ?? 1)], attribute: [] })];
   });
 
 const imageScaler = experimental((node, edit) => {
@@ -341,7 +342,7 @@ const imageScaler = experimental((node, edit) => {
   const base = node.name || 'ImageScaler';
   const bias = attr(node, 'bias')?.floats ?? [];
   const scaled = edit.node(base, 'Mul', [node.input[0]!, edit.floats(`${base}_scale`, [floatAttr(node, 'scale') ?? 1], [])]);
-  return [scaled, { ...node, opType: 'Add', input: [scaled.output[0]!, edit.floats(`${base}_bias`, [...bias], [1, bias.length, 1, 1])], attribute: [] }];
+  return [scaled, edited(node, { opType: 'Add', input: [scaled.output[0]!, edit.floats(`${base}_bias`, [...bias], [1, bias.length, 1, 1])], attribute: [] })];
 });
 
 // --- the table ---

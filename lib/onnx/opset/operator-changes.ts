@@ -10,7 +10,7 @@
  * | (all of opset 1's) | 6, 7 | `consumed_inputs` (legacy bookkeeping) removed | dropped (in upgrade-opset.ts) |
  * | Add, Sub, Mul, Div, Pow, And, Or, Xor, Equal, Greater, Less | 7 | `broadcast`/`axis` replaced by numpy broadcasting | dropped; B aligned at `axis` gets trailing 1-dims (Unsqueeze) |
  * | Gemm | 7 | `broadcast` removed (C always broadcasts one way) | dropped |
- * | BatchNormalization | 7, 9, 14 | `is_test` removed; `spatial` removed; statistics outputs training-only | dropped (inference, as TensorRT and onnxruntime run it); `spatial`=0 with per-activation statistics and read training outputs refused; unread ones removed |
+ * | BatchNormalization | 7, 9, 14 | `is_test` removed; `spatial` removed; statistics outputs training-only | dropped (inference, as TensorRT and onnxruntime run it); `spatial`=0 with per-activation statistics refused; across 14, read statistics outputs refused, unread ones removed |
  * | Cast | 6 | `to` from a type name (string) to the enum | mapped |
  * | Clip | 11 | `min`/`max` attributes to inputs | scalar initializers of the input's type |
  * | Concat | 4 | `axis` required (was default 1) | 1 written |
@@ -32,7 +32,7 @@
  * | Tile | 6 | (tiles, axis) inputs to one `repeats` input | repeats built from constant tiles/axis and a known rank |
  * | RoiAlign | 16 | coordinate_transformation_mode added, default half_pixel (10 had no offset) | output_half_pixel written |
  * | GridSample | 20 | mode names bilinear/bicubic renamed linear/cubic | renamed |
- * | GroupNormalization | 21 | scale/bias per group to per channel | refused (needs the channel count) |
+ * | GroupNormalization | 21 | scale/bias per group to per channel | each repeated C/G times (Unsqueeze, Expand to [G, C/G] from Shape(x), Reshape) |
  * | Scan | 9 | batch axis and sequence_lens removed | refused |
  * | RNN, GRU, LSTM | 7 | `output_sequence` removed (Y optional instead) | dropped |
  * | ImageScaler, ScaledTanh, ParametricSoftplus | 10 | experimental, removed | Mul/Add, Mul/Tanh/Mul, Mul/Softplus/Mul |
@@ -124,6 +124,8 @@ const legacyBroadcast: Rewrite = (node, edit) => {
 const dropOnly = (...names: string[]): Rewrite => (node) => [withoutAttrs(node, ...names)];
 
 const batchNormalization: Rewrite = (node, edit) => {
+  // Every change is before 14; from 14 on training_mode says what the extra outputs hold.
+  if (edit.from >= 14) return [node];
   let out = withoutAttrs(node, 'is_test');
   if (attr(node, 'spatial')) {
     if (intAttr(node, 'spatial') === 0n) {
@@ -132,8 +134,7 @@ const batchNormalization: Rewrite = (node, edit) => {
     }
     out = withoutAttrs(out, 'spatial');
   }
-  if (intAttr(node, 'training_mode') === 1n) return edit.refuse(node, 'is in training mode');
-  return [removeUnreadOutputs(out, edit, 1, 'which only training mode computes')];
+  return [edit.to >= 14 ? removeUnreadOutputs(out, edit, 1, 'which only training mode computes') : out];
 };
 
 const cast: Rewrite = (node, edit) => {
@@ -314,9 +315,32 @@ const gridSample: Rewrite = (node, edit) => {
   return crosses(edit, 20) && mode && renamed[mode] ? [withAttr(node, makeStringAttr('mode', renamed[mode]))] : [node];
 };
 
+/**
+ * GroupNormalization-18 took one scale and bias per group; 21 takes one per channel. Each group's
+ * value is repeated over its C / G channels, computed from the input's shape at run time:
+ * Reshape(Expand(Unsqueeze(v, [1]), [G, C / G]), [-1]).
+ */
 const groupNormalization: Rewrite = (node, edit) => {
-  if (crosses(edit, 21)) return edit.refuse(node, 'has a per-group scale and bias, which opset 21 made per-channel; convert to opset 20 or lower');
-  return [node];
+  if (!crosses(edit, 21)) return [node];
+  const groups = intAttr(node, 'num_groups');
+  if (groups === undefined) return edit.refuse(node, 'has no num_groups');
+  const base = node.name || 'GroupNormalization';
+  const shape = edit.node(base, 'Shape', [node.input[0]!], 1, [makeIntAttr('start', 1), makeIntAttr('end', 2)]);
+  const perGroup = edit.node(base, 'Div', [shape.output[0]!, edit.int64s(`${base}_groups`, [groups])]);
+  const expandShape = edit.node(base, 'Concat', [edit.int64s(`${base}_groups_first`, [groups]), perGroup.output[0]!], 1, [makeIntAttr('axis', 0)]);
+  const nodes = [shape, perGroup, expandShape];
+  const flat = edit.int64s(`${base}_flat`, [-1]);
+  const column = edit.int64s(`${base}_axis1`, [1]);
+  const perChannel = (value: string): string => {
+    const unsqueeze = edit.node(base, 'Unsqueeze', [value, column]);
+    const expand = edit.node(base, 'Expand', [unsqueeze.output[0]!, expandShape.output[0]!]);
+    const reshape = edit.node(base, 'Reshape', [expand.output[0]!, flat]);
+    nodes.push(unsqueeze, expand, reshape);
+    return reshape.output[0]!;
+  };
+  const scale = perChannel(node.input[1]!);
+  const bias = perChannel(node.input[2]!);
+  return [...nodes, edited(node, { input: [node.input[0]!, scale, bias] })];
 };
 
 const scan: Rewrite = (node, edit) => {

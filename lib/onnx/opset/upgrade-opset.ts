@@ -100,8 +100,8 @@ function commit({ graph, edit, nodes }: Pending): void {
  * @returns the opsets before and after and how many nodes were rewritten
  * @throws InvalidArgumentError for a target outside 13..MAX_TARGET_OPSET or a model without a
  *   graph; UnsupportedError naming the node and operator where a node cannot be carried
- *   across (an operator this converter does not know, Scan-8's batch axis, a training-mode
- *   BatchNormalization, ...); the model is unchanged then
+ *   across (an operator this converter does not know, Scan-8's batch axis, a
+ *   BatchNormalization whose training-only outputs are read, ...); the model is unchanged then
  */
 export function upgradeOpset(model: ModelProto, target: number = DEFAULT_TARGET_OPSET): OpsetUpgrade {
   if (!Number.isInteger(target) || target < DEFAULT_TARGET_OPSET || target > MAX_TARGET_OPSET) {

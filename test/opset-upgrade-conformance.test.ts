@@ -155,6 +155,7 @@ for (const target of TARGETS) {
         for (const key of ['ort', 'sim'] as const) {
           const x = r[key];
           if (x && x.converted !== 'passed') lines.push(`  ${key} ${x.converted} ${r.name} (original ${x.original}): ${x.why}`);
+          else if (x && x.original !== 'passed') lines.push(`  ${key} passes only converted: ${r.name} (original ${x.original})`);
         }
       }
       console.log(lines.join('\n'));

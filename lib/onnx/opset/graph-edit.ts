@@ -116,7 +116,8 @@ function inferRanks(graph: GraphProto, outer: ReadonlyMap<string, number>): Map<
       out = r(0)! + (node.opType === 'Unsqueeze' ? 1 : -1) * intsAttribute(node, 'axes')!.length;
     } else if (node.opType === 'Gather' && r(0) !== undefined && r(1) !== undefined) out = r(0)! + r(1)! - 1;
     if (out === undefined) continue;
-    for (const name of node.output) if (name && !ranks.has(name)) ranks.set(name, out);
+    // The rule speaks of the first output (BatchNormalization's statistics, TopK's indices... differ), and of all of Split's.
+    for (const name of node.opType === 'Split' ? node.output : node.output.slice(0, 1)) if (name && !ranks.has(name)) ranks.set(name, out);
   }
   return ranks;
 }

@@ -38,7 +38,7 @@
  * | ImageScaler, ScaledTanh, ParametricSoftplus | 10 | experimental, removed | Mul/Add, Mul/Tanh/Mul, Mul/Softplus/Mul |
  * | If, Loop, Scan | - | subgraphs | converted recursively |
  */
-import { TensorProto_DataType, type NodeProto } from 'onnx-buf';
+import { AttributeProto_AttributeType, TensorProto_DataType, type NodeProto } from 'onnx-buf';
 
 import {
   attr,
@@ -57,6 +57,7 @@ import {
 } from './graph-edit.js';
 
 const T = TensorProto_DataType;
+const A = AttributeProto_AttributeType;
 
 /** Rewrites one node (never changed in place) into the nodes that compute the same at `edit.to`. */
 export type Rewrite = (node: NodeProto, edit: GraphEdit) => NodeProto[];
@@ -139,7 +140,7 @@ const batchNormalization: Rewrite = (node, edit) => {
 
 const cast: Rewrite = (node, edit) => {
   const to = attr(node, 'to');
-  if (!to || to.type !== 3 /* STRING */) return [node];
+  if (!to || to.type !== A.STRING) return [node];
   const name = new TextDecoder().decode(to.s).toUpperCase();
   const value = (T as unknown as Record<string, number>)[name];
   if (typeof value !== 'number' || value === 0) return edit.refuse(node, `has to='${name}', which is not an ONNX element type`);
@@ -169,7 +170,7 @@ const dropout: Rewrite = (node, edit) => {
 
 const lpPool: Rewrite = (node, edit) => {
   const p = attr(node, 'p');
-  if (!crosses(edit, 2) || !p || p.type !== 1 /* FLOAT */) return [node];
+  if (!crosses(edit, 2) || !p || p.type !== A.FLOAT) return [node];
   if (!Number.isInteger(p.f)) return edit.refuse(node, `has p=${p.f}, and opset 2 takes integer p only`);
   return [withAttr(node, makeIntAttr('p', p.f))];
 };

@@ -3,6 +3,10 @@
 // model must give the same outputs on onnxruntime and on the sim. Then refusals (typed,
 // naming node and operator, model untouched), subgraphs, and quantizeInt8 on an opset-11
 // model, which now converts and says so through its logger.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 import { create } from '@bufbuild/protobuf';
 import { AttributeProto_AttributeType, AttributeProtoSchema, type ModelProto } from 'onnx-buf';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import * as api from '../lib/index.js';
 import { InvalidArgumentError, Logger, parseModel, quantizeInt8, type Severity, Tensor, UnsupportedError, upgradeOpset, writeModel } from '../lib/index.js';
 import { makeModel, makeTensor, type ModelSpec, type ValueSpec } from '../lib/onnx/model-builder.js';
+import { OPERATOR_HISTORY } from '../lib/onnx/opset/operator-changes.js';
 import { randomFloats } from './fixtures/models.js';
 import { type Feeds, mismatch, runOrt, runSim } from './fixtures/runtimes.js';
 // @ts-expect-error plain ESM shared with scripts/zoo.mjs, no type declarations
@@ -420,6 +425,17 @@ describe('upgradeOpset from opsets onnxruntime no longer runs (expected values b
       t: { dims: [24], values: x.map((v) => 1.5 * Math.tanh(0.5 * v)) },
       s: { dims: [24], values: x.map((v) => 2 * Math.log1p(Math.exp(0.75 * v))) },
     });
+  });
+});
+
+describe('upgradeOpset: coverage', () => {
+  it('knows the version history of every operator the sim registers', () => {
+    const dir = fileURLToPath(new URL('../native/sim/kernels/', import.meta.url));
+    const registered = readdirSync(dir)
+      .filter((f) => f.endsWith('.cc'))
+      .flatMap((f) => [...readFileSync(join(dir, f), 'utf8').matchAll(/registry\.add\(\{"(\w+)"/g)].map((m) => m[1]!));
+    expect(registered.length).toBeGreaterThan(100);
+    expect(registered.filter((op) => !(op in OPERATOR_HISTORY))).toEqual([]);
   });
 });
 

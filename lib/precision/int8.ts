@@ -234,7 +234,13 @@ export async function quantizeInt8(model: Uint8Array | ArrayBufferLike | string,
   if (already) throw new UnsupportedError(`the model already holds ${already.opType} node '${already.name}'; quantizeInt8 takes a float model`);
   checkNodeNames(m, o);
   // Per-axis Q/DQ needs opset 13. Raised before calibration: a refusal should come before minutes of calibration, not after.
-  const upgrade = upgradeOpset(m, QDQ_PER_AXIS_OPSET);
+  const upgrade = (() => {
+    try {
+      return upgradeOpset(m, QDQ_PER_AXIS_OPSET);
+    } catch (error) {
+      throw error instanceof UnsupportedError ? new UnsupportedError(`quantizeInt8 needs opset ${QDQ_PER_AXIS_OPSET} for per-axis QuantizeLinear. ${error.message}`) : error;
+    }
+  })();
   if (upgrade.to !== upgrade.from) {
     o.logger.log('warning', `quantizeInt8: converted the model from opset ${upgrade.from} to ${upgrade.to} (per-axis QuantizeLinear needs 13); ${upgrade.rewritten} nodes rewritten, the quantized model is at opset ${upgrade.to}`);
   }

@@ -116,9 +116,9 @@ export function upgradeOpset(model: ModelProto, target: number = DEFAULT_TARGET_
   // Every graph is converted before any is written, so a refusal leaves the model as it was.
   const rewritten = convertGraph(model.graph, new GraphEdit(model.graph, from, target, names), pending);
   pending.forEach(commit);
-  const entry = model.opsetImport.find((o) => isDefaultDomain(o.domain));
-  if (entry) entry.version = BigInt(target);
-  else model.opsetImport.push(create(OperatorSetIdProtoSchema, { domain: '', version: BigInt(target) }));
+  const entries = model.opsetImport.filter((o) => isDefaultDomain(o.domain));
+  for (const entry of entries) entry.version = BigInt(target);
+  if (entries.length === 0) model.opsetImport.push(create(OperatorSetIdProtoSchema, { domain: '', version: BigInt(target) }));
   const ir = BigInt(MIN_IR_VERSION[target] ?? 7);
   if (model.irVersion < ir) model.irVersion = ir;
   return { from, to: target, rewritten };

@@ -65,6 +65,7 @@ export { InferenceSession, type ModelSessionOptions, type SessionOptions } from 
 export { Logger, type LoggerOptions, type Severity } from './logger.js';
 export { NetworkDefinition, type TensorInfo } from './network-definition.js';
 export { OnnxParser } from './onnx-parser.js';
+export { DEFAULT_TARGET_OPSET, defaultOpset, MAX_TARGET_OPSET, type OpsetUpgrade, upgradeOpset } from './onnx/opset/upgrade-opset.js';
 export { type LoadedModel, parseModel, readModel, type ReadModelOptions, writeModel, type WriteModelOptions } from './onnx/model-io.js';
 export { convertToFloat16, type Float16Options } from './precision/float16.js';
 export { type CalibrationData, type CalibrationFeeds, type Int8Options, type NodeSelection, quantizeInt8 } from './precision/int8.js';

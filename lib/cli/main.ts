@@ -6,6 +6,9 @@
 import { TensorRTError } from '../errors.js';
 import { backendsCommand } from './backends-command.js';
 import { buildCommand } from './build-command.js';
+import { compareCommand } from './compare-command.js';
+import { exportTritonCommand } from './export-triton-command.js';
+import { inspectCommand } from './inspect-command.js';
 import { quantizeCommand } from './quantize-command.js';
 import { runCommand } from './run-command.js';
 import { UsageError } from './usage.js';
@@ -16,6 +19,9 @@ Commands:
   build MODEL.onnx -o MODEL.engine   build an engine from an ONNX model
   run MODEL.engine                   run an engine on given or random inputs
   quantize MODEL.onnx -o OUT.onnx    calibrate and insert INT8 Q/DQ (explicit quantization)
+  inspect MODEL.onnx|MODEL.engine    describe a model (I/O, operators, unsupported nodes) or an engine (I/O, profiles, layers)
+  compare MODEL.onnx                 run a model on several backends and compare the outputs
+  export-triton FILE --repo DIR      write a Triton Inference Server model repository entry
   backends                           list backends and whether they can run here
 
 Run 'tensorrt-node <command> --help' for a command's options.`;
@@ -25,6 +31,9 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   run: runCommand,
   backends: backendsCommand,
   quantize: quantizeCommand,
+  inspect: inspectCommand,
+  compare: compareCommand,
+  'export-triton': exportTritonCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

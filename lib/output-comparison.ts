@@ -52,7 +52,7 @@ export function compareOutputs(reference: Tensor, candidate: Tensor, tolerances:
     const abs = a === b ? 0 : Math.abs(b - a);
     maxAbsError = Math.max(maxAbsError, abs);
     if (a !== 0) maxRelError = Math.max(maxRelError, abs / Math.abs(a));
-    if (!(abs <= tolerances.atol + tolerances.rtol * Math.abs(a))) mismatches++;
+    if (abs !== 0 && !(abs <= tolerances.atol + tolerances.rtol * Math.abs(a))) mismatches++;
     dot += a * b;
     rNorm += a * a;
     cNorm += b * b;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { buildEngine, InvalidArgumentError } from '../lib/index.js';
+import { parseModel, writeModel } from '../lib/onnx/model-io.js';
 import { batchFromProfiles, tritonModelConfig } from '../lib/triton-config.js';
 import { tensorrtNode } from './fixtures/cli.js';
 import { lenetModel } from './fixtures/cnn-models.js';
@@ -212,6 +213,20 @@ describe('tensorrt-node export-triton, an ONNX model', () => {
     expect(scalars(config, 'input', 'dims')).toEqual(['-1', '1', '28', '28']);
     expect(get(config, 'dynamic_batching')).toHaveLength(0);
     expect(scalars(get(config, 'optimization', 'execution_accelerators', 'gpu_execution_accelerator')[0] as Message, 'parameters', 'value')).toEqual(['FP32']);
+  });
+
+  it('copies external weights beside model.onnx at their relative locations', async () => {
+    const source = join(dir, 'external');
+    mkdirSync(join(source, 'weights'), { recursive: true });
+    await writeModel(parseModel(lenetModel()), { path: join(source, 'big.onnx'), externalDataPath: 'weights/big.bin' });
+    const repo = join(dir, 'repo-external');
+    const out = await tensorrtNode(['export-triton', join(source, 'big.onnx'), '--repo', repo]);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/\(\+1 external data file\(s\)\)/);
+    expect(readFileSync(join(repo, 'big', '1', 'weights', 'big.bin')).equals(readFileSync(join(source, 'weights', 'big.bin')))).toBe(true);
+    // The copy is complete: the sim parses it from the repository and the sim's parser finds its weights.
+    const inspected = await tensorrtNode(['inspect', join(repo, 'big', '1', 'model.onnx')]);
+    expect(inspected.stdout).toMatch(/every node parses/);
   });
 
   it('refuses a sim engine with the reason, and other mistakes with one line and exit code 2', async () => {

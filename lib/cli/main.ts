@@ -19,7 +19,8 @@ Commands:
   build MODEL.onnx -o MODEL.engine   build an engine from an ONNX model
   run MODEL.engine                   run an engine on given or random inputs
   quantize MODEL.onnx -o OUT.onnx    calibrate and insert INT8 Q/DQ (explicit quantization)
-  inspect MODEL.onnx|MODEL.engine    describe a model (I/O, operators, unsupported nodes) or an engine (I/O, profiles, layers)
+  inspect MODEL.onnx|MODEL.engine    describe a model (I/O, operators, what a backend cannot parse)
+                                     or an engine (I/O, profiles, layers)
   compare MODEL.onnx                 run a model on several backends and compare the outputs
   export-triton FILE --repo DIR      write a Triton Inference Server model repository entry
   backends                           list backends and whether they can run here

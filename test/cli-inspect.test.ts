@@ -146,6 +146,9 @@ describe('tensorrt-node inspect, an engine', () => {
     const bad = await tensorrtNode(['inspect', corrupt, '--backend', 'sim']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^tensorrt-node inspect: EngineInvalidError: /);
+    const verbosity = await tensorrtNode(['build', join(dir, 'lenet.onnx'), '-o', join(dir, 'v.engine'), '--profilingVerbosity', 'toString']);
+    expect(verbosity.code).toBe(2);
+    expect(verbosity.stderr).toMatch(/--profilingVerbosity must be one of detailed, layer_names_only, layerNamesOnly, none/);
     const help = await tensorrtNode(['inspect', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/Examples?:\n +tensorrt-node inspect /);
@@ -158,6 +161,19 @@ describe('Engine.inspect()', () => {
     const engine = session.engine;
     session.dispose();
     await expect(engine.inspect()).rejects.toThrow(DisposedError);
+  });
+
+  it('keeps layer and tensor names that JSON must escape', async () => {
+    const odd = 'a "quoted" \\ name\twith\ncontrols\u0001';
+    const plan = await buildEngine(makeModel({
+      inputs: [f32('x', [2])],
+      outputs: [f32(odd, [2])],
+      nodes: [{ op: 'Relu', name: odd, inputs: ['x'], outputs: [odd] }],
+    }), { backend: 'sim' });
+    const session = await InferenceSession.create(plan, { backend: 'sim' });
+    const report = await session.engine.inspect();
+    session.dispose();
+    expect(report.layers).toEqual([{ name: odd, type: 'Relu', precision: 'FP32', inputs: [{ name: 'x', dims: [2], format: 'Row major linear FP32' }], outputs: [{ name: odd, dims: [2], format: 'Row major linear FP32' }] }]);
   });
 
   it("reads TensorRT's inspector JSON at each verbosity, deriving precision from the output format", () => {

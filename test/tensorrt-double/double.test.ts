@@ -225,6 +225,13 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('the TensorRT double', () =>
       const tooBig = cli('export-triton', engineFile, '--repo', join(work, 'repo'), '--force', '--max-batch-size', '8');
       expect(tooBig.status).toBe(2);
       expect(tooBig.stderr).toMatch(/--max-batch-size 8: the engine's profiles admit batches up to 4/);
+      // trtexec's --profilingVerbosity spelling on build: a names-only plan inspects as such.
+      const model = join(work, 'lenet.onnx');
+      writeFileSync(model, lenetModel());
+      const namesOnly = join(work, 'names.engine');
+      expect(cli('build', model, '-o', namesOnly, '--backend', 'tensorrt', '--shapes', 'x:1x1x28x28', '--profilingVerbosity', 'layer_names_only').status).toBe(0);
+      const names = cli('inspect', namesOnly);
+      expect(names.stdout).toMatch(/layers \(names only: build with profilingVerbosity detailed for more\):\n +0 +Conv_0\n/);
     });
   });
 

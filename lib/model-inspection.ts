@@ -94,7 +94,7 @@ export interface InspectModelOptions {
  * Reads an ONNX file and reports what it declares and what `backend`'s parser refuses.
  * A model the parser refuses is not an error here: its errors are the `unsupported` list.
  * @throws InvalidArgumentError if the file cannot be read; OnnxParseError if it is not an ONNX
- *   model; UnavailableError if the backend cannot run here
+ *   model; BackendUnavailableError if the backend cannot run here
  */
 export async function inspectModel(path: string, options: InspectModelOptions = {}): Promise<ModelInspection> {
   const { model } = await readModel(path, { loadExternalData: false });
@@ -107,7 +107,8 @@ export async function inspectModel(path: string, options: InspectModelOptions = 
     try {
       await builder.createOnnxParser(network).parseFromFile(resolve(path));
     } catch (error) {
-      if (!(error instanceof OnnxParseError)) throw error;
+      // A parse that failed without naming a node is not a list of unsupported nodes.
+      if (!(error instanceof OnnxParseError) || error.parserErrors.length === 0) throw error;
       unsupported = [...error.parserErrors];
     }
     return {

@@ -6,8 +6,8 @@
 import { readFile } from 'node:fs/promises';
 
 import { buildEngine } from '../build-engine.js';
-import { type DataType, STORAGE, storageLength } from '../dtype.js';
-import { TensorRTError } from '../errors.js';
+import { DATA_TYPES, type DataType, STORAGE, storageLength } from '../dtype.js';
+import { TensorRTError, UnsupportedError } from '../errors.js';
 import { InferenceSession } from '../inference-session.js';
 import { modelIO } from '../model-inspection.js';
 import { readModel } from '../onnx/model-io.js';
@@ -135,6 +135,7 @@ export async function compareCommand(args: string[]): Promise<void> {
       throw new UsageError(`input '${input.name}' has dynamic dimensions (${formatDims(input.shape)}): give its shape with --shapes ${input.name}:${(input.shape ?? []).map((d) => (typeof d === 'number' ? d : 1)).join('x') || '1'}`);
     }
     const fixed = dims as number[];
+    if (!DATA_TYPES.includes(input.dtype as DataType)) throw new UnsupportedError(`input '${input.name}' has element type ${input.dtype}, which tensorrt-node cannot feed`);
     const dtype = input.dtype as DataType;
     feeds[input.name] = loads.has(input.name) ? await loadRaw(loads.get(input.name)!, input.name, dtype, fixed) : randomTensor(dtype, fixed, random);
   }

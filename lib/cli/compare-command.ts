@@ -3,10 +3,8 @@
  * backends with the same inputs and compares every output with the first backend's, as
  * `polygraphy run --trt --onnxrt` does; exit code 1 when an output differs beyond tolerance.
  */
-import { readFile } from 'node:fs/promises';
-
 import { buildEngine } from '../build-engine.js';
-import { DATA_TYPES, type DataType, STORAGE, storageLength } from '../dtype.js';
+import { DATA_TYPES, type DataType } from '../dtype.js';
 import { TensorRTError, UnsupportedError } from '../errors.js';
 import { InferenceSession } from '../inference-session.js';
 import { modelIO } from '../model-inspection.js';
@@ -14,6 +12,7 @@ import { readModel } from '../onnx/model-io.js';
 import { compareOutputs, type OutputDifference } from '../output-comparison.js';
 import { parseShapeSpec } from '../shapes.js';
 import { Tensor } from '../tensor.js';
+import { loadInput } from './io-options.js';
 import { runOnOnnxRuntime } from './onnxruntime-runner.js';
 import { makeRandom, randomTensor } from './random-inputs.js';
 import { formatDims, formatTable } from './table.js';
@@ -33,8 +32,8 @@ Options:
                              first is the reference (default sim,onnxruntime; onnxruntime needs
                              the optional onnxruntime-node package)
   --shapes SPEC              shapes of the dynamic inputs, e.g. x:1x3x224x224
-  --loadInputs NAME:FILE     raw little-endian data for an input (repeatable); other inputs get
-                             seeded random values
+  --loadInputs NAME:FILE     an input's data (repeatable): .npy, or raw little-endian bytes as
+                             trtexec reads them; other inputs get seeded random values
   --seed N                   seed for random inputs (default 1)
   --atol X                   absolute tolerance (default 1e-5)
   --rtol X                   relative tolerance (default 1e-5)
@@ -67,17 +66,6 @@ function runnersOption(value: string | undefined): Runner[] {
   if (new Set(list).size !== list.length) throw new UsageError('--backends names a backend twice');
   if (list.length < 2) throw new UsageError('--backends needs at least two backends to compare, e.g. --backends sim,onnxruntime');
   return list as Runner[];
-}
-
-async function loadRaw(file: string, name: string, dtype: DataType, dims: number[]): Promise<Tensor> {
-  const bytes = await readFile(file).catch((error: Error) => {
-    throw new UsageError(`--loadInputs ${name}:${file}: cannot read the file (${error.message})`);
-  });
-  const Storage = STORAGE[dtype];
-  const expected = storageLength(dtype, dims.reduce((a, b) => a * b, 1)) * Storage.BYTES_PER_ELEMENT;
-  if (bytes.byteLength !== expected) throw new UsageError(`--loadInputs ${name}:${file}: the file has ${bytes.byteLength} bytes but '${name}' (${dtype} ${formatDims(dims)}) needs ${expected}`);
-  const copy = new Uint8Array(bytes); // aligned
-  return new Tensor(dtype, new Storage(copy.buffer, 0, copy.byteLength / Storage.BYTES_PER_ELEMENT), dims);
 }
 
 function formatNumber(x: number): string {
@@ -137,7 +125,7 @@ export async function compareCommand(args: string[]): Promise<void> {
     const fixed = dims as number[];
     if (!DATA_TYPES.includes(input.dtype as DataType)) throw new UnsupportedError(`input '${input.name}' has element type ${input.dtype}, which tensorrt-node cannot feed`);
     const dtype = input.dtype as DataType;
-    feeds[input.name] = loads.has(input.name) ? await loadRaw(loads.get(input.name)!, input.name, dtype, fixed) : randomTensor(dtype, fixed, random);
+    feeds[input.name] = loads.has(input.name) ? await loadInput({ dtype }, input.name, loads.get(input.name)!, fixed, true, '--loadInputs') : randomTensor(dtype, fixed, random);
   }
 
   const results = new Map<Runner, Record<string, Tensor>>();

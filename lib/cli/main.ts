@@ -8,7 +8,7 @@ import { backendsCommand } from './backends-command.js';
 import { buildCommand } from './build-command.js';
 import { quantizeCommand } from './quantize-command.js';
 import { runCommand } from './run-command.js';
-import { UsageError } from './usage.js';
+import { CheckFailedError, UsageError } from './usage.js';
 
 const USAGE = `Usage: tensorrt-node <command> [options]
 
@@ -48,6 +48,10 @@ async function main(argv: string[]): Promise<number> {
     if (usage) {
       console.error(`tensorrt-node ${name}: ${usage.message}\nRun 'tensorrt-node ${name} --help' for usage.`);
       return 2;
+    }
+    if (error instanceof CheckFailedError) {
+      console.error(`tensorrt-node ${name}: ${error.message}`);
+      return 1;
     }
     if (error instanceof TensorRTError) {
       console.error(`tensorrt-node ${name}: ${error.name}: ${error.message}`);

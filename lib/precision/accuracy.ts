@@ -185,12 +185,17 @@ export function classScoreOutputs(model: ModelProto): string[] {
     });
 }
 
+/** Five decimals, or for a cosine within 1e-5 of 1 its distance from 1, which five decimals would round away. */
+function formatCosine(c: number): string {
+  return c < 1 && 1 - c < 1e-5 ? `1 - ${(1 - c).toExponential(1)}` : c.toFixed(5);
+}
+
 /** Reasons to distrust a report: NaN/Inf values or a cosine below `minCosine`, one line per output. */
 export function accuracyProblems(report: AccuracyReport, minCosine = 0.99): string[] {
   const problems: string[] = [];
   for (const o of report.outputs) {
     if (o.nanCount + o.infCount > 0) problems.push(`output '${o.name}' has ${o.nanCount} NaN and ${o.infCount} Inf values of ${o.values}`);
-    else if (!(o.cosineSimilarity >= minCosine)) problems.push(`output '${o.name}' has cosine ${o.cosineSimilarity.toFixed(5)} < ${minCosine}`);
+    else if (!(o.cosineSimilarity >= minCosine)) problems.push(`output '${o.name}' has cosine ${formatCosine(o.cosineSimilarity)} < ${minCosine}`);
   }
   return problems;
 }

@@ -247,6 +247,8 @@ function tensorValueInfo(name: string, elemType: number): ValueInfoProto {
  * The rewrite behind {@link convertToFloat16}, on a parsed model whose external data is loaded:
  * changes the main graph in place (its subgraphs only where they read outer values, which get
  * float32 Casts). Exported for passes that compose it (INT8's optional float16 remainder).
+ * `outOfRange` names activations measured beyond float16's range: their producers and data
+ * readers stay float32. Returns, per node of the graph as it was, whether it stayed float32.
  * Throws InvalidArgumentError when a float32 tensor's data is malformed or still external.
  */
 export function convertGraphToFloat16(
@@ -425,12 +427,17 @@ export function convertGraphToFloat16(
  * `keepIoTypes: false`, with Cast nodes at the edges; nodes named by `blockList` (by op type or
  * node name), operators that need float32 (Range, quantization, control flow, Resize's scales
  * and roi...), and every consumer of an initializer or constant beyond float16's range
- * (|x| > 65504) stay float32 with Casts around them. `model` is ONNX bytes or a path; external
+ * (|x| > 65504) stay float32 with Casts around them. With `calibrationData` or `validationData`
+ * the float32 model first runs on that data (on `backend`, at `shapes`) and every node whose
+ * activations exceed float16's range stays float32 too, with the nodes reading them; they are
+ * named through `logger` and in the report given to `onReport`. Without data a warning says
+ * that activations were not checked. `model` is ONNX bytes or a path; external
  * data is loaded, and when `outputPath` is given the result is written there (with its weights
  * in external data again if the input had them). Resolves to the converted model's bytes.
  * Throws InvalidArgumentError for bad options or unreadable files, OnnxParseError for bytes
  * that are not an ONNX model, and InvalidArgumentError when a model over 2 GiB is asked for
- * inline (give outputPath).
+ * inline (give outputPath); with data, as quantizeInt8's calibration does for empty data or a
+ * batch that does not fit the model.
  */
 export async function convertToFloat16(model: Uint8Array | ArrayBufferLike | string, options: Float16Options = {}): Promise<Uint8Array> {
   const o = validate(options);

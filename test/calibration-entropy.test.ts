@@ -2,7 +2,9 @@
 // reference of test/fixtures/entropy-reference.ts; the quantization error estimate behind
 // method 'auto' against arithmetic; and 'auto' end to end, on a test network and on
 // openWakeWord's embedding model (where the zoo's cache holds it) fed its real features.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
@@ -23,7 +25,7 @@ import { manifest } from './zoo/models.mjs';
 // @ts-expect-error plain ESM, no type declarations
 import { speechLike } from './zoo/signals.mjs';
 
-/** Histogram counts of `n` values spread evenly over [0, max]: equal counts in every bin. */
+/** Histogram counts of values spread evenly over [0, max]: `perBin` in every bin. */
 function uniformCounts(perBin: number): number[] {
   return new Array<number>(BINS).fill(perBin);
 }
@@ -132,7 +134,8 @@ describe("quantizeInt8 with method 'auto'", () => {
   it('reports the method each tensor got, and the scales follow the chosen thresholds', async () => {
     const batches = Array.from({ length: 8 }, (_, b) => ({ x: new Tensor('float32', randomFloats(4 * 8, 50 + b), [4, 8]) }));
     let chosen: ReadonlyMap<string, { method: string; threshold: number }> | undefined;
-    const cache = `${process.env.TMPDIR ?? '/tmp'}/tnrt-auto-${process.pid}.cache`;
+    const dir = mkdtempSync(join(tmpdir(), 'tnrt-auto-'));
+    const cache = join(dir, 'auto.cache');
     await quantizeInt8(mlpModel(), { calibrationData: batches, method: 'auto', backend: 'sim', onThresholds: (t) => (chosen = t), calibrationCache: { write: cache } });
     expect(chosen).toBeDefined();
     expect([...chosen!.keys()].sort()).toEqual(['h0', 'h2', 'h3', 'x']);
@@ -144,6 +147,7 @@ describe("quantizeInt8 with method 'auto'", () => {
       const scale = new DataView(Uint32Array.of(Number.parseInt(hex, 16)).buffer).getFloat32(0, true);
       expect(scale).toBe(Math.fround(c.threshold / 127));
     }
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 

@@ -19,7 +19,7 @@ import { planQuantization, QUANTIZABLE_OPS } from '../lib/precision/qdq-plan.js'
 import { BINS, referenceEntropy } from './fixtures/entropy-reference.js';
 import { mlpModel, randomFloats } from './fixtures/models.js';
 // @ts-expect-error plain ESM shared with scripts/zoo.mjs, no type declarations
-import { isCached, modelPath } from './zoo/harness.mjs';
+import { isCached, makeContext, modelPath } from './zoo/harness.mjs';
 // @ts-expect-error plain ESM shared with scripts/zoo.mjs, no type declarations
 import { manifest } from './zoo/models.mjs';
 // @ts-expect-error plain ESM, no type declarations
@@ -231,5 +231,38 @@ describe.skipIf(!haveOww)('openWakeWord embedding: real activation histograms', 
     const results = { entropy: await cosine('entropy'), minmax: await cosine('minmax'), percentile: await cosine('percentile'), auto: await cosine('auto') };
     expect(results.auto).toBeGreaterThanOrEqual(Math.max(results.entropy, results.minmax, results.percentile) - 0.002);
     expect(results.auto).toBeGreaterThan(0.99);
+  });
+});
+
+// ---- PP-OCRv4's text detector: ReLU-heavy, where the zero spike used to collapse thresholds --
+
+const detEntry = (manifest as { name: string }[]).find((e) => e.name === 'PP-OCRv4 text detection');
+
+describe.skipIf(detEntry === undefined || !isCached(detEntry))('PP-OCRv4 text detection: tensors that are mostly zeros', () => {
+  it('calibrate as the reference does, none at the narrowest candidate', { timeout: 300_000 }, async () => {
+    const context = makeContext(manifest);
+    const { steps } = await (detEntry as unknown as { inputs: (c: unknown) => Promise<{ steps: Record<string, { dtype: 'float32'; data: Float32Array; dims: number[] }>[] }> }).inputs(context);
+    const x = steps[0]!.x!;
+    const { model } = await readModel(modelPath(detEntry) as string);
+    upgradeToOpset13(model);
+    const graph = model.graph!;
+    const plan = planQuantization(graph, (n) => QUANTIZABLE_OPS.includes(n.opType), new GraphConstants(graph));
+    const feeds = [{ x: new Tensor('float32', x.data, x.dims) }];
+    const { histograms } = await collectStatistics(model, ['x'], plan.activations, feeds, { backend: 'sim', shapes: { x: x.dims } });
+    try {
+      let mostlyZeros = 0;
+      for (const [name, h] of histograms) {
+        const counts = [...h.counts];
+        const got = await h.entropyThreshold();
+        expect(got.bins, name).toBeGreaterThan(128);
+        if (counts[0]! < 0.3 * h.total) continue;
+        // Over 30% zeros (ReLU, clipped activations): the reference must agree.
+        mostlyZeros++;
+        expect(got.bins, name).toBe(referenceEntropy(counts).bins);
+      }
+      expect(mostlyZeros).toBeGreaterThanOrEqual(2);
+    } finally {
+      for (const h of histograms.values()) h.dispose();
+    }
   });
 });

@@ -16,8 +16,8 @@
 // is often shallow. Measured on openWakeWord's embedding model, 20 batches of one window
 // against one batch of all 20 (the same values, no growth): 9 of 25 thresholds equal, the
 // median 9 bins apart, the largest 332 bins (39%). Growing by whole powers of two, merging
-// bins exactly (the doubling that MLPerf inference calibration notes describe), would remove that at the
-// cost of up to half the resolution. Non-finite values (NaN, ±Inf) are not binned; they are
+// bins exactly (the doubling that MLPerf inference calibration notes describe), would remove
+// that at the cost of up to half the resolution. Non-finite values (NaN, ±Inf) are not binned; they are
 // counted in skipped().
 #pragma once
 

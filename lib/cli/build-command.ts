@@ -2,12 +2,15 @@
 import { writeFile } from 'node:fs/promises';
 
 import { buildEngine, buildEngineWithCache, type ProfileEntry } from '../build-engine.js';
-import { INT8_HELP, INT8_OPTIONS, int8Plan } from './int8-options.js';
 import { ACCURACY_HELP, ACCURACY_OPTIONS, dataDirectoryBatches, parseFailBelow, reportAccuracy } from './accuracy-report.js';
-import { Logger, SEVERITIES, type Severity } from '../logger.js';
+import { digestCalibrationFiles } from './calibration-files.js';
+import { INT8_HELP, INT8_OPTIONS, int8Plan, withCalibrationProgress } from './int8-options.js';
+import { SEVERITIES, type Severity } from '../logger.js';
+import { cliLogger, progressReporter } from './output.js';
+import { checkDynamicInputsShaped, checkReadableFile, checkWritableFile } from './preflight.js';
 import type { ShapeRange } from '../optimization-profile.js';
 import { parseShapeSpec, parseValueSpec } from '../shapes.js';
-import type { HardwareCompatibilityLevel } from '../builder-config.js';
+import type { HardwareCompatibilityLevel, ProfilingVerbosity } from '../builder-config.js';
 import { backendOption, DEVICE_AND_PLUGIN_HELP, DEVICE_AND_PLUGIN_OPTIONS, deviceAndPlugins, parseCommandLine, UsageError } from './usage.js';
 
 /** --hardwareCompatibilityLevel values: ours, and trtexec's spelling ampere+. */
@@ -16,6 +19,14 @@ const HARDWARE_LEVELS: Record<string, HardwareCompatibilityLevel> = {
   ampereplus: 'ampereplus',
   'ampere+': 'ampereplus',
   sameComputeCapability: 'sameComputeCapability',
+};
+
+/** --profilingVerbosity values: trtexec's spellings, and ours. */
+const PROFILING_VERBOSITY: Record<string, ProfilingVerbosity> = {
+  detailed: 'detailed',
+  layer_names_only: 'layerNamesOnly',
+  layerNamesOnly: 'layerNamesOnly',
+  none: 'none',
 };
 
 const HELP = `Usage: tensorrt-node build MODEL.onnx -o MODEL.engine [options]
@@ -40,6 +51,9 @@ ${ACCURACY_HELP}
   --no-accuracy              skip the accuracy report against a float32 build
   --workspace MIB            workspace memory pool limit in MiB
   --timing-cache FILE        read the timing cache from FILE if it exists, and write it back
+  --cache DIR                engine cache: copy the engine from DIR if one was built there
+                             with the same model, options, backend and GPU, else build it
+                             and store it there (as the cache option of buildEngine)
   --noTF32                   no TF32 tensor-core math for float32 layers (TensorRT enables it
                              by default; results then match a float32 reference more closely)
   --versionCompatible        build a version-compatible plan (loading it needs
@@ -47,9 +61,15 @@ ${ACCURACY_HELP}
   --excludeLeanRuntime       with --versionCompatible: leave the lean runtime out of the plan
   --hardwareCompatibilityLevel LEVEL
                              none (default), ampere+ or sameComputeCapability
+  --profilingVerbosity LEVEL what the plan records about its layers for 'inspect': detailed
+                             (default), layer_names_only or none (trtexec's spellings)
 ${DEVICE_AND_PLUGIN_HELP}
   --log-level LEVEL          internal-error, error, warning (default), info or verbose
-  -h, --help                 show this help`;
+  -h, --help                 show this help
+
+Example:
+  tensorrt-node build model.onnx -o model.engine --min-shapes x:1x3x224x224 \\
+    --opt-shapes x:8x3x224x224 --max-shapes x:32x3x224x224 --fp16`;
 
 export async function buildCommand(args: string[]): Promise<void> {
   const { values, positionals } = parseCommandLine(args, {
@@ -70,10 +90,12 @@ export async function buildCommand(args: string[]): Promise<void> {
     ...ACCURACY_OPTIONS,
     'no-accuracy': { type: 'boolean' },
     'timing-cache': { type: 'string' },
+    cache: { type: 'string' },
     noTF32: { type: 'boolean' },
     versionCompatible: { type: 'boolean' },
     excludeLeanRuntime: { type: 'boolean' },
     hardwareCompatibilityLevel: { type: 'string' },
+    profilingVerbosity: { type: 'string' },
     ...DEVICE_AND_PLUGIN_OPTIONS,
     'log-level': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -136,11 +158,18 @@ export async function buildCommand(args: string[]): Promise<void> {
 
   const hardwareLevel = values.hardwareCompatibilityLevel;
   if (hardwareLevel !== undefined && !HARDWARE_LEVELS[hardwareLevel]) throw new UsageError(`--hardwareCompatibilityLevel must be one of ${Object.keys(HARDWARE_LEVELS).join(', ')}`);
+  const verbosity = values.profilingVerbosity;
+  if (verbosity !== undefined && !Object.hasOwn(PROFILING_VERBOSITY, verbosity)) throw new UsageError(`--profilingVerbosity must be one of ${Object.keys(PROFILING_VERBOSITY).join(', ')}`);
   if (values.excludeLeanRuntime && !values.versionCompatible) throw new UsageError('--excludeLeanRuntime goes with --versionCompatible');
 
-  const logger = new Logger({ minSeverity: level });
+  // Mistakes in paths and shapes are reported now, not after the build.
+  await checkReadableFile(positionals[0]!, 'MODEL.onnx');
+  await checkWritableFile(values.output, '-o/--output');
+  if (values['timing-cache']) await checkWritableFile(values['timing-cache'], '--timing-cache');
+
+  const logger = cliLogger(level);
   const started = performance.now();
-  let lastPhase = '';
+  const progress = progressReporter();
   const common = {
     logger,
     ...(backend && { backend }),
@@ -152,6 +181,7 @@ export async function buildCommand(args: string[]): Promise<void> {
     ...(values.versionCompatible && { versionCompatible: true }),
     ...(values.excludeLeanRuntime && { excludeLeanRuntime: true }),
     ...(hardwareLevel !== undefined && { hardwareCompatibility: HARDWARE_LEVELS[hardwareLevel]! }),
+    ...(verbosity !== undefined && { profilingVerbosity: PROFILING_VERBOSITY[verbosity]! }),
     ...deviceAndPlugins(values),
   };
   if (values.fp16 && values.int8) throw new UsageError('choose one of --fp16 and --int8');
@@ -160,26 +190,26 @@ export async function buildCommand(args: string[]): Promise<void> {
   if (failBelow !== undefined && (precision === 'fp32' || values['no-accuracy'])) throw new UsageError('--fail-below needs --fp16 or --int8 and the accuracy report');
   const dataShapes = values.shapes ? parseShapeSpec(values.shapes, '--shapes') : values['opt-shapes'] ? parseShapeSpec(values['opt-shapes'], '--opt-shapes') : {};
   const int8 = values.int8 ? await int8Plan(positionals[0]!, values, dataShapes) : undefined;
+  if (!profiles) await checkDynamicInputsShaped(positionals[0]!, new Set(Object.keys(shapesOption ? parseShapeSpec(shapesOption, '--shapes') : {})));
   // The user's data, where given, is what float16's activation ranges are checked on and what
   // the report compares on: validation data first, else the calibration data.
   const validation = values['validation-data'] ? await dataDirectoryBatches(positionals[0]!, values['validation-data'], dataShapes) : undefined;
   const fp16Data = precision === 'fp16' ? (validation ?? (values['calib-data'] ? await dataDirectoryBatches(positionals[0]!, values['calib-data'], dataShapes) : undefined)) : undefined;
+  // What the engine cache keys the data by: the files that shape the plan.
+  const dataDir = precision === 'fp16' && fp16Data ? (values['validation-data'] ?? values['calib-data']) : values['calib-data'];
   const result = await buildEngineWithCache(positionals[0]!, {
     ...common,
     precision,
-    ...(int8 && { calibration: int8.calibration }),
+    ...(int8 && { calibration: withCalibrationProgress(int8, progress.onProgress) }),
     ...(fp16Data && { float16: { calibrationData: fp16Data() } }),
-    onProgress: (event) => {
-      if (event.kind === 'phaseStart' && event.phase !== lastPhase && process.stderr.isTTY) {
-        lastPhase = event.phase;
-        process.stderr.write(`${event.phase}...\n`);
-      }
-    },
-  });
+    ...(values.cache && { cache: { dir: values.cache, ...(dataDir && { calibrationDataKey: await digestCalibrationFiles(dataDir) }) } }),
+    onProgress: progress.onProgress,
+  }).finally(progress.finish);
   await writeFile(values.output, result.engine);
   if (values['timing-cache'] && result.timingCache.byteLength > 0) await writeFile(values['timing-cache'], result.timingCache);
   const ms = (performance.now() - started).toFixed(0);
-  console.log(`built ${values.output} (${result.engine.byteLength} bytes, backend ${result.backend}, ${precision}) in ${ms} ms`);
+  const how = result.cache?.hit ? `copied from the engine cache (${result.cache.path})` : 'built';
+  console.log(`${how} ${values.output} (${result.engine.byteLength} bytes, backend ${result.backend}, ${precision}) in ${ms} ms`);
   if (precision !== 'fp32' && !values['no-accuracy']) {
     // The reduced-precision engine against a float32 build of the same model, on the user's
     // data (validation, held-out calibration batches, or for fp16 the calibration data), else

@@ -3,7 +3,9 @@ import { buildEngine } from '../build-engine.js';
 import { quantizeInt8 } from '../precision/int8.js';
 import { parseShapeSpec } from '../shapes.js';
 import { ACCURACY_HELP, ACCURACY_OPTIONS, dataDirectoryBatches, parseFailBelow, reportAccuracy } from './accuracy-report.js';
-import { INT8_HELP, INT8_OPTIONS, int8Plan } from './int8-options.js';
+import { INT8_HELP, INT8_OPTIONS, int8Plan, withCalibrationProgress } from './int8-options.js';
+import { progressReporter } from './output.js';
+import { checkReadableFile, checkWritableFile } from './preflight.js';
 import { backendOption, parseCommandLine, UsageError } from './usage.js';
 
 const HELP = `Usage: tensorrt-node quantize MODEL.onnx -o MODEL.int8.onnx [options]
@@ -21,7 +23,10 @@ ${ACCURACY_HELP}
                              --validation-data it uses the held-out calibration batches)
   --fp16-rest                run the float ops left around the quantized ones in float16
   --backend NAME             backend that runs calibration: auto (default), tensorrt or sim
-  -h, --help                 show this help`;
+  -h, --help                 show this help
+
+Example:
+  tensorrt-node quantize model.onnx -o model.int8.onnx --calib-data calib/ --shapes x:8x3x224x224`;
 
 export async function quantizeCommand(args: string[]): Promise<void> {
   const { values, positionals } = parseCommandLine(args, {
@@ -41,19 +46,22 @@ export async function quantizeCommand(args: string[]): Promise<void> {
   if (!values.output) throw new UsageError('missing -o/--output FILE');
   const backend = backendOption(values.backend);
   const shapes = values.shapes ? parseShapeSpec(values.shapes, '--shapes') : {};
+  await checkReadableFile(positionals[0]!, 'MODEL.onnx');
+  await checkWritableFile(values.output, '-o/--output');
   const failBelow = parseFailBelow(values['fail-below']);
-  const { calibration, heldOut } = await int8Plan(positionals[0]!, values, shapes);
+  const plan = await int8Plan(positionals[0]!, values, shapes);
   const validation = values['validation-data'] ? await dataDirectoryBatches(positionals[0]!, values['validation-data'], shapes) : undefined;
-  const data = validation ?? (failBelow !== undefined ? heldOut : undefined);
+  const data = validation ?? (failBelow !== undefined ? plan.heldOut : undefined);
   if (failBelow !== undefined && !data) throw new UsageError('--fail-below needs --validation-data DIR, or --calib-data with at least 5 batches (the last fifth is held out)');
   const started = performance.now();
+  const progress = progressReporter();
   const bytes = await quantizeInt8(positionals[0]!, {
-    ...calibration,
+    ...withCalibrationProgress(plan, progress.onProgress),
     ...(values.shapes && { shapes }),
     ...(backend && { backend }),
     ...(values['fp16-rest'] && { floatOpsIn: 'float16' as const }),
     outputPath: values.output,
-  });
+  }).finally(progress.finish);
   console.log(`wrote ${values.output} (${bytes.byteLength} bytes) in ${(performance.now() - started).toFixed(0)} ms`);
   if (data) {
     const build = { ...(backend && { backend }), ...(values.shapes && { shapes }) };

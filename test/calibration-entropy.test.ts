@@ -13,7 +13,7 @@ import { buildEngine, CalibrationHistogram, InferenceSession, Tensor } from '../
 import { collectStatistics } from '../lib/calibration/collect-statistics.js';
 import { readModel } from '../lib/onnx/model-io.js';
 import { quantizeInt8 } from '../lib/precision/int8.js';
-import { upgradeToOpset13 } from '../lib/precision/opset-upgrade.js';
+import { upgradeOpset } from '../lib/onnx/opset/upgrade-opset.js';
 import { GraphConstants } from '../lib/precision/qdq-insertion.js';
 import { planQuantization, QUANTIZABLE_OPS } from '../lib/precision/qdq-plan.js';
 import { BINS, referenceEntropy } from './fixtures/entropy-reference.js';
@@ -179,7 +179,7 @@ describe.skipIf(!haveOww)('openWakeWord embedding: real activation histograms', 
   it('native entropy = the float64 reference on every calibrated tensor', { timeout: 120_000 }, async () => {
     const calibration = await featureWindows([100, 101, 102, 103, 104], 4);
     const { model } = await readModel(modelPath(embeddingEntry) as string);
-    upgradeToOpset13(model);
+    upgradeOpset(model, 13);
     const graph = model.graph!;
     const plan = planQuantization(graph, (n) => QUANTIZABLE_OPS.includes(n.opType), new GraphConstants(graph));
     const { histograms } = await collectStatistics(model, ['input_1'], plan.activations, calibration.map((x) => ({ input_1: x })), { backend: 'sim', shapes: undefined });
@@ -244,7 +244,7 @@ describe.skipIf(detEntry === undefined || !isCached(detEntry))('PP-OCRv4 text de
     const { steps } = await (detEntry as unknown as { inputs: (c: unknown) => Promise<{ steps: Record<string, { dtype: 'float32'; data: Float32Array; dims: number[] }>[] }> }).inputs(context);
     const x = steps[0]!.x!;
     const { model } = await readModel(modelPath(detEntry) as string);
-    upgradeToOpset13(model);
+    upgradeOpset(model, 13);
     const graph = model.graph!;
     const plan = planQuantization(graph, (n) => QUANTIZABLE_OPS.includes(n.opType), new GraphConstants(graph));
     const feeds = [{ x: new Tensor('float32', x.data, x.dims) }];

@@ -44,7 +44,7 @@ export async function dataDirectoryBatches(modelPath: string, dir: string, shape
 export interface AccuracyRun {
   modelPath: string;
   precision: string;
-  /** Engines, or for `quantize` the float and quantized models built on the sim. */
+  /** The float32 engine and the reduced-precision one, serialized. */
   reference: Uint8Array;
   candidate: Uint8Array;
   load: { backend: BackendOption; logger?: Logger; device?: number; plugins?: string[]; engineHostCodeAllowed?: boolean };

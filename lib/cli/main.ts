@@ -3,6 +3,8 @@
  * The tensorrt-node command line: `build` an engine from ONNX, `run` an engine, list
  * `backends`. Each command lives in its own file; this one dispatches and reports errors.
  */
+// First: says why the addon cannot load, before the commands' imports would throw it.
+import './addon-check.js';
 import { TensorRTError } from '../errors.js';
 import { backendsCommand } from './backends-command.js';
 import { buildCommand } from './build-command.js';

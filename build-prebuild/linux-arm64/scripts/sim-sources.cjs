@@ -1,0 +1,1 @@
+/work/wt-install/scripts/sim-sources.cjs

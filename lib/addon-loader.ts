@@ -4,7 +4,7 @@
  * here), and the fix. Nothing here needs the addon, so the CLI can call it before any module
  * that does.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,10 +12,11 @@ import { fileURLToPath } from 'node:url';
 import { BackendUnavailableError } from './errors.js';
 
 /** The package root (holds package.json, build/, prebuilds/, build-tensorrt/). */
-export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const packageRoot = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
 
-const require = createRequire(import.meta.url);
-const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
+// Not named `require`: the CommonJS build (scripts/build-cjs.mjs) has its own.
+const requireHere = createRequire(import.meta.url);
+const nodeGypBuild = requireHere('node-gyp-build') as (dir: string) => unknown;
 
 /**
  * The addon, loaded from prebuilds/ or build/ by node-gyp-build; or, when
@@ -26,9 +27,24 @@ const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
 export function loadAddon(): unknown {
   const override = process.env.TENSORRT_NODE_ADDON;
   try {
-    return override ? require(override) : nodeGypBuild(packageRoot);
+    return override ? requireHere(override) : nodeGypBuild(packageRoot);
   } catch (error) {
     throw addonLoadError(error, override);
+  }
+}
+
+/**
+ * The nearest folder up from `start` whose package.json has a name: this file runs from lib/
+ * (tests), dist/ and dist/cjs/ (whose package.json only sets the module type).
+ */
+function findPackageRoot(start: string): string {
+  for (let dir = start; ; dir = dirname(dir)) {
+    try {
+      if ((JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown }).name) return dir;
+    } catch {
+      // No package.json here (or not JSON): look further up.
+    }
+    if (dirname(dir) === dir) return join(start, '..');
   }
 }
 

@@ -113,7 +113,9 @@ describe.skipIf(!enabled)('the packed package installed into an empty project', 
   async function newProject(name: string, ignoreScripts: boolean): Promise<string> {
     const dir = join(work, name);
     mkdirSync(dir);
-    writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name, version: '1.0.0', private: true }, null, 2)}\n`);
+    // npm 11.19+ runs a dependency's install script only where allowScripts approves it.
+    const manifest = { name, version: '1.0.0', private: true, ...(ignoreScripts ? {} : { allowScripts: { 'tensorrt-node': true } }) };
+    writeFileSync(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     const args = ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts'];
     if (ignoreScripts) args.push('--ignore-scripts');
     installs[name] = await sh('npm', args, dir, env);

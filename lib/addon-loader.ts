@@ -49,7 +49,8 @@ function findPackageRoot(start: string): string {
 }
 
 function addonLoadError(error: unknown, override: string | undefined): BackendUnavailableError {
-  const detail = error instanceof Error ? error.message.trim() : String(error);
+  // The first line: Node adds a require stack below, and error.cause keeps the whole message.
+  const detail = (error instanceof Error ? error.message : String(error)).trim().split('\n')[0];
   const head = `tensorrt-node's native addon could not be loaded on ${describePlatform()}, Node ${process.version}.`;
   let cause: string;
   let fix: string;

@@ -145,7 +145,10 @@ describe.skipIf(!enabled)('the packed package installed into an empty project', 
 
     withScripts = await newProject('with-scripts', false);
     withoutScripts = await newProject('without-scripts', true);
-    for (const [name, result] of Object.entries(installs)) console.log(`package-install: npm install (${name}) took ${result.seconds.toFixed(1)} s`);
+    for (const [name, result] of Object.entries(installs)) {
+      const backends = result.stdout.split('\n').find((line) => line.startsWith('tensorrt-node: backends available'));
+      console.log(`package-install: npm install (${name}) took ${result.seconds.toFixed(1)} s${backends ? `; it printed: ${backends}` : ''}`);
+    }
   }, 3_600_000);
 
   it('installs with scripts from the prebuild, compiling nothing, and prints the backends line', () => {

@@ -1,1 +1,0 @@
-/work/wt-install/scripts/sim-sources.cjs

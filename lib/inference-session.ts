@@ -5,13 +5,17 @@
 import { readFile } from 'node:fs/promises';
 
 import { type BackendOption, backends } from './backend.js';
+import { type BuildEngineOptions, buildEngineWithCache } from './build-engine.js';
+import { buildWithEngineCache } from './cache/engine-cache.js';
+import { type BenchmarkOptions, type BenchmarkResult, normalizeBenchmarkOptions, runBenchmark } from './benchmark.js';
+import { STORAGE, storageLength } from './dtype.js';
 import type { Engine, IOTensorInfo } from './engine.js';
 import { EngineInvalidError, InvalidArgumentError } from './errors.js';
 import type { ExecutionContext, Feeds } from './execution-context.js';
 import type { DeviceAndPluginOptions } from './create-options.js';
 import type { Logger } from './logger.js';
 import { isSimEngine, Runtime } from './runtime.js';
-import type { Tensor } from './tensor.js';
+import { type AnyTensor, Tensor } from './tensor.js';
 import { expectBytes, expectInteger, expectObject } from './validate.js';
 
 export interface SessionOptions extends DeviceAndPluginOptions {
@@ -31,6 +35,18 @@ export interface SessionOptions extends DeviceAndPluginOptions {
   threads?: number;
 }
 
+/**
+ * InferenceSession.create's options for an ONNX model: how to build it (buildEngine's options,
+ * `cache` among them) and how to run it.
+ */
+export type ModelSessionOptions = SessionOptions & BuildEngineOptions;
+
+/** Options that only a build reads: given with bytes, they say the bytes are an ONNX model. */
+const BUILD_ONLY_OPTIONS = [
+  'cache', 'precision', 'calibration', 'shapes', 'profiles', 'memoryPoolLimits', 'timingCache', 'optimizationLevel',
+  'tf32', 'versionCompatible', 'excludeLeanRuntime', 'hardwareCompatibility', 'onProgress', 'signal',
+] as const satisfies readonly Exclude<keyof BuildEngineOptions, keyof SessionOptions>[];
+
 export class InferenceSession {
   readonly #runtime: Runtime;
   readonly #engine: Engine;
@@ -43,15 +59,25 @@ export class InferenceSession {
   }
 
   /**
-   * Loads a serialized engine (bytes or a file path) and prepares it to run.
+   * Loads a serialized engine (bytes or a file path) and prepares it to run; or builds one
+   * from an ONNX model first: a path ending in `.onnx`, or bytes given with build options
+   * (`cache`, `shapes`, `precision`, ...; see BuildEngineOptions). With `cache`, the plan is
+   * built once and reused by later sessions and processes, which is how an application
+   * shipping an ONNX model builds on the user's GPU at first start only (`onProgress` reports
+   * that build); a cached plan the runtime refuses is rebuilt with a warning.
    * @throws EngineInvalidError for a corrupt, truncated or foreign engine, or a version-compatible
    *   one without engineHostCodeAllowed; InvalidArgumentError for a device the machine does not
-   *   have or a plugin library that does not exist or load; ShapeError when a
-   *   tensor of the engine exceeds maxTensorBytes;
-   *   BackendUnavailableError when the engine needs TensorRT and it cannot load
+   *   have or a plugin library that does not exist or load, or build options given with an
+   *   engine; ShapeError when a tensor of the engine exceeds maxTensorBytes;
+   *   BackendUnavailableError when the engine needs TensorRT and it cannot load; for a model,
+   *   also what buildEngine throws
    */
-  static async create(engine: string | Uint8Array | ArrayBufferLike, options: SessionOptions = {}): Promise<InferenceSession> {
+  static async create(engine: string | Uint8Array | ArrayBufferLike, options: SessionOptions | ModelSessionOptions = {}): Promise<InferenceSession> {
     expectObject(options, 'session options');
+    const buildOptionGiven = BUILD_ONLY_OPTIONS.some((name) => (options as ModelSessionOptions)[name] !== undefined);
+    if (buildOptionGiven || (typeof engine === 'string' && /\.onnx$/i.test(engine))) {
+      return InferenceSession.#createFromModel(engine, options as ModelSessionOptions);
+    }
     let bytes: Uint8Array;
     if (typeof engine === 'string') {
       try {
@@ -62,6 +88,29 @@ export class InferenceSession {
     } else {
       bytes = expectBytes(engine, 'engine');
     }
+    return InferenceSession.#load(bytes, options);
+  }
+
+  static async #createFromModel(model: string | Uint8Array | ArrayBufferLike, options: ModelSessionOptions): Promise<InferenceSession> {
+    if (typeof model !== 'string' && isSimEngine(expectBytes(model, 'model'))) {
+      throw new InvalidArgumentError('these bytes are a serialized engine, not an ONNX model: build options (such as cache, shapes or precision) apply to models only; pass the engine without them');
+    }
+    const { profile, threads, engineHostCodeAllowed, cache, ...build } = options;
+    const run: SessionOptions = {
+      ...(options.logger && { logger: options.logger }),
+      ...(options.maxTensorBytes !== undefined && { maxTensorBytes: options.maxTensorBytes }),
+      ...(options.device !== undefined && { device: options.device }),
+      ...(options.plugins !== undefined && { plugins: options.plugins }),
+      ...(profile !== undefined && { profile }),
+      ...(threads !== undefined && { threads }),
+      ...(engineHostCodeAllowed !== undefined && { engineHostCodeAllowed }),
+    };
+    const load = (built: { engine: Uint8Array; backend: 'sim' | 'tensorrt' }) => InferenceSession.#load(built.engine, { ...run, backend: built.backend });
+    if (cache === undefined) return load(await buildEngineWithCache(model, build));
+    return buildWithEngineCache(model, { ...build, cache }, (backend) => buildEngineWithCache(model, { ...build, backend }), load);
+  }
+
+  static async #load(bytes: Uint8Array, options: SessionOptions): Promise<InferenceSession> {
     let backend = options.backend ?? (process.env.TENSORRT_NODE_BACKEND as BackendOption | undefined) ?? 'auto';
     if (backend === 'auto') {
       const trt = backends()[1]!;
@@ -119,11 +168,52 @@ export class InferenceSession {
   }
 
   /**
-   * Runs the engine. Calls queue behind each other.
+   * Runs the engine. Calls queue behind each other. Checking an output's `dtype` narrows its
+   * `data` (`if (y.dtype === 'float32') y.data` is a Float32Array).
    * @throws as ExecutionContext.execute
    */
-  async run(feeds: Feeds): Promise<Record<string, Tensor>> {
+  async run(feeds: Feeds): Promise<Record<string, AnyTensor>> {
     return this.#context.execute(feeds);
+  }
+
+  /**
+   * Measures throughput and latency as trtexec does: calls for `warmUpMs` uncounted, then
+   * until `durationMs` has passed and `iterations` calls have finished, on `concurrency`
+   * execution contexts at once (the session's own and concurrency - 1 more, released after).
+   * Feeds default to zeros at each input's static shape, else its profile's opt shape (a
+   * shape tensor gets the profile's opt values).
+   * @throws InvalidArgumentError for a bad option; otherwise as run()
+   */
+  async benchmark(options: BenchmarkOptions & { feeds?: Feeds } = {}): Promise<BenchmarkResult> {
+    const settings = normalizeBenchmarkOptions(options);
+    const feeds = options.feeds ?? this.#zeroFeeds();
+    const contexts = [this.#context];
+    try {
+      for (let i = 1; i < settings.concurrency; i++) {
+        const context = this.#engine.createExecutionContext();
+        contexts.push(context);
+        context.setOptimizationProfile(this.#context.optimizationProfile);
+      }
+      return await runBenchmark(
+        contexts.map((context) => () => context.execute(feeds)),
+        settings,
+        this.backend === 'sim' ? 'none' : 'in-compute',
+      );
+    } finally {
+      for (const context of contexts.slice(1)) context.dispose();
+    }
+  }
+
+  #zeroFeeds(): Feeds {
+    const profile = this.#context.optimizationProfile;
+    const feeds: Feeds = {};
+    for (const input of this.#engine.inputs) {
+      const values = input.isShapeTensor ? this.#engine.getProfileShapeValues(input.name, profile) : undefined;
+      const dims = input.shape.every((d) => d >= 0) ? [...input.shape] : [...this.#engine.getProfileShape(input.name, profile).opt];
+      if (values) feeds[input.name] = input.dtype === 'int64' ? new Tensor('int64', values.opt.map(BigInt), dims) : new Tensor(input.dtype, values.opt, dims);
+      else feeds[input.name] = new Tensor(input.dtype, new STORAGE[input.dtype](storageLength(input.dtype, dims.reduce((a, b) => a * b, 1))), dims);
+    }
+    return feeds;
   }
 
   /** Releases the context, the engine and the runtime. Idempotent. */

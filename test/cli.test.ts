@@ -1,27 +1,15 @@
 // The command line, run as a user runs it (node dist/cli/main.js), on a generated model.
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 
 import { describe, expect, it } from 'vitest';
 
 import { addModel, mlpModel, randomFloats } from './fixtures/models.js';
+import { tensorrtNode } from './fixtures/run-cli.js';
 
-const run = promisify(execFile);
-const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'tensorrt-node-cli-'));
-
-async function trt(...args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { env: { ...process.env, TENSORRT_NODE_BACKEND: 'sim' } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const trt = tensorrtNode;
 
 describe('tensorrt-node CLI', () => {
   it('builds with trtexec-style shapes and runs with a given input file', async () => {
@@ -45,8 +33,8 @@ describe('tensorrt-node CLI', () => {
     const ran = await trt('run', engine, '--shapes', 'x:3x8', '--input', 'x=random');
     expect(ran.stdout).toMatch(/y\tfloat32 \[3, 4\]/);
     const outside = await trt('run', engine, '--shapes', 'x:9x8');
-    expect(outside.code).toBe(1);
-    expect(outside.stderr).toMatch(/ShapeError: .*range \[1, 8\]/);
+    expect(outside.code).toBe(2);
+    expect(outside.stderr).toMatch(/--shapes x:9x8: .*range \[1, 8\]/);
   });
 
   it('builds in float16 with --fp16 and reports its accuracy against float32', async () => {
@@ -102,8 +90,8 @@ describe('tensorrt-node CLI', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/missing -o\/--output/);
     const dynamic = await trt('build', join(dir, 'mlp.onnx'), '-o', join(dir, 'x.engine'));
-    expect(dynamic.code).toBe(1);
-    expect(dynamic.stderr).toMatch(/dynamic dimensions/);
+    expect(dynamic.code).toBe(2);
+    expect(dynamic.stderr).toMatch(/dynamic dimensions \[batch, 8\]: give its shape with --shapes x:1x8/);
     const corrupt = join(dir, 'corrupt.engine');
     writeFileSync(corrupt, 'TNRTSIM\0garbage');
     const bad = await trt('run', corrupt);

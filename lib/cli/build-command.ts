@@ -4,9 +4,12 @@ import { writeFile } from 'node:fs/promises';
 import { buildEngine, buildEngineWithCache, type ProfileEntry } from '../build-engine.js';
 import { InferenceSession } from '../inference-session.js';
 import { compareAccuracy, formatAccuracyReport } from '../precision/accuracy.js';
-import { INT8_HELP, INT8_OPTIONS, int8Plan } from './int8-options.js';
+import { digestCalibrationFiles } from './calibration-files.js';
+import { INT8_HELP, INT8_OPTIONS, int8Plan, withCalibrationProgress } from './int8-options.js';
 import { randomFeeds } from './random-inputs.js';
-import { Logger, SEVERITIES, type Severity } from '../logger.js';
+import { SEVERITIES, type Severity } from '../logger.js';
+import { cliLogger, progressReporter } from './output.js';
+import { checkDynamicInputsShaped, checkReadableFile, checkWritableFile } from './preflight.js';
 import type { ShapeRange } from '../optimization-profile.js';
 import { parseShapeSpec, parseValueSpec } from '../shapes.js';
 import type { HardwareCompatibilityLevel } from '../builder-config.js';
@@ -41,6 +44,9 @@ ${INT8_HELP}
   --no-accuracy              skip the accuracy report against a float32 build
   --workspace MIB            workspace memory pool limit in MiB
   --timing-cache FILE        read the timing cache from FILE if it exists, and write it back
+  --cache DIR                engine cache: copy the engine from DIR if one was built there
+                             with the same model, options, backend and GPU, else build it
+                             and store it there (as the cache option of buildEngine)
   --noTF32                   no TF32 tensor-core math for float32 layers (TensorRT enables it
                              by default; results then match a float32 reference more closely)
   --versionCompatible        build a version-compatible plan (loading it needs
@@ -50,7 +56,11 @@ ${INT8_HELP}
                              none (default), ampere+ or sameComputeCapability
 ${DEVICE_AND_PLUGIN_HELP}
   --log-level LEVEL          internal-error, error, warning (default), info or verbose
-  -h, --help                 show this help`;
+  -h, --help                 show this help
+
+Example:
+  tensorrt-node build model.onnx -o model.engine --min-shapes x:1x3x224x224 \\
+    --opt-shapes x:8x3x224x224 --max-shapes x:32x3x224x224 --fp16`;
 
 export async function buildCommand(args: string[]): Promise<void> {
   const { values, positionals } = parseCommandLine(args, {
@@ -70,6 +80,7 @@ export async function buildCommand(args: string[]): Promise<void> {
     ...INT8_OPTIONS,
     'no-accuracy': { type: 'boolean' },
     'timing-cache': { type: 'string' },
+    cache: { type: 'string' },
     noTF32: { type: 'boolean' },
     versionCompatible: { type: 'boolean' },
     excludeLeanRuntime: { type: 'boolean' },
@@ -138,9 +149,14 @@ export async function buildCommand(args: string[]): Promise<void> {
   if (hardwareLevel !== undefined && !HARDWARE_LEVELS[hardwareLevel]) throw new UsageError(`--hardwareCompatibilityLevel must be one of ${Object.keys(HARDWARE_LEVELS).join(', ')}`);
   if (values.excludeLeanRuntime && !values.versionCompatible) throw new UsageError('--excludeLeanRuntime goes with --versionCompatible');
 
-  const logger = new Logger({ minSeverity: level });
+  // Mistakes in paths and shapes are reported now, not after the build.
+  await checkReadableFile(positionals[0]!, 'MODEL.onnx');
+  await checkWritableFile(values.output, '-o/--output');
+  if (values['timing-cache']) await checkWritableFile(values['timing-cache'], '--timing-cache');
+
+  const logger = cliLogger(level);
   const started = performance.now();
-  let lastPhase = '';
+  const progress = progressReporter();
   const common = {
     logger,
     ...(backend && { backend }),
@@ -157,21 +173,19 @@ export async function buildCommand(args: string[]): Promise<void> {
   if (values.fp16 && values.int8) throw new UsageError('choose one of --fp16 and --int8');
   const precision = values.fp16 ? 'fp16' : values.int8 ? 'int8' : 'fp32';
   const int8 = values.int8 ? await int8Plan(positionals[0]!, values, values.shapes ? parseShapeSpec(values.shapes, '--shapes') : {}) : undefined;
+  if (!profiles) await checkDynamicInputsShaped(positionals[0]!, new Set(Object.keys(shapesOption ? parseShapeSpec(shapesOption, '--shapes') : {})));
   const result = await buildEngineWithCache(positionals[0]!, {
     ...common,
     precision,
-    ...(int8 && { calibration: int8.calibration }),
-    onProgress: (event) => {
-      if (event.kind === 'phaseStart' && event.phase !== lastPhase && process.stderr.isTTY) {
-        lastPhase = event.phase;
-        process.stderr.write(`${event.phase}...\n`);
-      }
-    },
-  });
+    ...(int8 && { calibration: withCalibrationProgress(int8, progress.onProgress) }),
+    ...(values.cache && { cache: { dir: values.cache, ...(values['calib-data'] && { calibrationDataKey: await digestCalibrationFiles(values['calib-data']) }) } }),
+    onProgress: progress.onProgress,
+  }).finally(progress.finish);
   await writeFile(values.output, result.engine);
   if (values['timing-cache'] && result.timingCache.byteLength > 0) await writeFile(values['timing-cache'], result.timingCache);
   const ms = (performance.now() - started).toFixed(0);
-  console.log(`built ${values.output} (${result.engine.byteLength} bytes, backend ${result.backend}, ${precision}) in ${ms} ms`);
+  const how = result.cache?.hit ? `copied from the engine cache (${result.cache.path})` : 'built';
+  console.log(`${how} ${values.output} (${result.engine.byteLength} bytes, backend ${result.backend}, ${precision}) in ${ms} ms`);
   if (precision !== 'fp32' && !values['no-accuracy']) {
     // The reduced-precision engine against a float32 build of the same model, on the held-out
     // calibration batches, else on seeded random inputs (so the report is reproducible).

@@ -4,7 +4,9 @@ import { existsSync } from 'node:fs';
 import { CALIBRATION_METHODS, type CalibrationMethod } from '../calibration/histogram.js';
 import type { Feeds } from '../execution-context.js';
 import type { Int8Options } from '../precision/int8.js';
+import type { ProgressEvent } from '../builder-config.js';
 import { calibrationBatches, listCalibrationFiles, modelInputs } from './calibration-files.js';
+import { withBatchProgress } from './output.js';
 import { UsageError } from './usage.js';
 
 export const INT8_OPTIONS = {
@@ -23,6 +25,8 @@ export const INT8_HELP = `  --calib-data DIR           calibration batches: DIR/
 
 export interface Int8Plan {
   calibration: Omit<Int8Options, 'backend' | 'shapes' | 'outputPath' | 'baseDir'>;
+  /** How many batches calibrate (0 without --calib-data). */
+  batches: number;
   /** Batches kept out of calibration, for the accuracy report; undefined without --calib-data. */
   heldOut: (() => AsyncIterable<Feeds>) | undefined;
 }
@@ -40,13 +44,22 @@ export async function int8Plan(
   const calibration: Int8Plan['calibration'] = { method };
   if (cache) calibration.calibrationCache = { ...(cacheExists && { read: cache }), write: cache };
   let heldOut: Int8Plan['heldOut'];
+  let batches = 0;
   if (values['calib-data']) {
     const inputs = await modelInputs(modelPath, shapes);
     const files = await listCalibrationFiles(values['calib-data'], inputs);
     const total = files[0]!.length;
     const held = total >= 5 ? Math.max(1, Math.floor(total / 5)) : 0;
+    batches = total - held;
     calibration.calibrationData = { [Symbol.asyncIterator]: () => calibrationBatches(files, inputs, 0, total - held) };
     if (held > 0) heldOut = () => calibrationBatches(files, inputs, total - held, total);
   }
-  return { calibration, heldOut };
+  return { calibration, batches, heldOut };
+}
+
+/** The plan's calibration options, its batches reporting progress as they are read. */
+export function withCalibrationProgress(plan: Int8Plan, onProgress: (event: ProgressEvent) => void): Int8Plan['calibration'] {
+  const data = plan.calibration.calibrationData;
+  if (!data) return plan.calibration;
+  return { ...plan.calibration, calibrationData: withBatchProgress(data, plan.batches, onProgress) };
 }

@@ -1,7 +1,9 @@
 /** `tensorrt-node quantize MODEL.onnx -o MODEL.int8.onnx`: calibrate and insert Q/DQ, no build. */
 import { quantizeInt8 } from '../precision/int8.js';
 import { parseShapeSpec } from '../shapes.js';
-import { INT8_HELP, INT8_OPTIONS, int8Plan } from './int8-options.js';
+import { INT8_HELP, INT8_OPTIONS, int8Plan, withCalibrationProgress } from './int8-options.js';
+import { progressReporter } from './output.js';
+import { checkReadableFile, checkWritableFile } from './preflight.js';
 import { backendOption, parseCommandLine, UsageError } from './usage.js';
 
 const HELP = `Usage: tensorrt-node quantize MODEL.onnx -o MODEL.int8.onnx [options]
@@ -16,7 +18,10 @@ Options:
 ${INT8_HELP}
   --fp16-rest                run the float ops left around the quantized ones in float16
   --backend NAME             backend that runs calibration: auto (default), tensorrt or sim
-  -h, --help                 show this help`;
+  -h, --help                 show this help
+
+Example:
+  tensorrt-node quantize model.onnx -o model.int8.onnx --calib-data calib/ --shapes x:8x3x224x224`;
 
 export async function quantizeCommand(args: string[]): Promise<void> {
   const { values, positionals } = parseCommandLine(args, {
@@ -35,14 +40,17 @@ export async function quantizeCommand(args: string[]): Promise<void> {
   if (!values.output) throw new UsageError('missing -o/--output FILE');
   const backend = backendOption(values.backend);
   const shapes = values.shapes ? parseShapeSpec(values.shapes, '--shapes') : {};
-  const { calibration } = await int8Plan(positionals[0]!, values, shapes);
+  await checkReadableFile(positionals[0]!, 'MODEL.onnx');
+  await checkWritableFile(values.output, '-o/--output');
+  const plan = await int8Plan(positionals[0]!, values, shapes);
   const started = performance.now();
+  const progress = progressReporter();
   const bytes = await quantizeInt8(positionals[0]!, {
-    ...calibration,
+    ...withCalibrationProgress(plan, progress.onProgress),
     ...(values.shapes && { shapes }),
     ...(backend && { backend }),
     ...(values['fp16-rest'] && { floatOpsIn: 'float16' as const }),
     outputPath: values.output,
-  });
+  }).finally(progress.finish);
   console.log(`wrote ${values.output} (${bytes.byteLength} bytes) in ${(performance.now() - started).toFixed(0)} ms`);
 }

@@ -14,7 +14,7 @@ import { BackendUnavailableError } from './errors.js';
 /** The package root (holds package.json, build/, prebuilds/, build-tensorrt/). */
 export const packageRoot = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
 
-// Not named `require`: the CommonJS build (scripts/build-cjs.mjs) has its own.
+// Not named `require`: the CommonJS build has its own.
 const requireHere = createRequire(import.meta.url);
 const nodeGypBuild = requireHere('node-gyp-build') as (dir: string) => unknown;
 

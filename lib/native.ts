@@ -180,7 +180,7 @@ export interface NativeAddon {
 
 export { packageRoot } from './addon-loader.js';
 
-/** The addon (lib/addon-loader.ts says where it comes from); importing this file loads it. */
+/** The addon, loaded when this module is imported (where from: loadAddon in addon-loader). */
 export const native = loadAddon() as NativeAddon;
 
 // process.exit() ends the process without the environment cleanup that would stop the builds'

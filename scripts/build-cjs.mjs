@@ -27,6 +27,8 @@ const compilerOptions = {
   module: ts.ModuleKind.CommonJS,
   target: ts.ScriptTarget.ES2022,
   esModuleInterop: true,
+  // The declarations (copied from dist/) carry the documentation.
+  removeComments: true,
 };
 
 rmSync(out, { recursive: true, force: true });
@@ -42,7 +44,7 @@ mkdirSync(dirname(vendored), { recursive: true });
 writeFileSync(
   vendored,
   `// onnx-buf ${onnxBufVersion} (MIT; the schema it encodes is ONNX's onnx.proto, Apache-2.0), converted\n` +
-    `// to CommonJS by scripts/build-cjs.mjs when tensorrt-node was built.\n${transpile(readFileSync(onnxBufEntry, 'utf8'), onnxBufEntry)}`,
+    `// to CommonJS when tensorrt-node was built.\n${transpile(readFileSync(onnxBufEntry, 'utf8'), onnxBufEntry)}`,
 );
 
 let files = 0;

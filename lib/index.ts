@@ -25,7 +25,7 @@ export {
   scaleFromThreshold,
   type ThresholdOptions,
 } from './calibration/histogram.js';
-export { BUILDER_FLAGS, type BuilderFlag, BuilderConfig, HARDWARE_COMPATIBILITY_LEVELS, type HardwareCompatibilityLevel, type MemoryPoolType, type ProgressEvent } from './builder-config.js';
+export { BUILDER_FLAGS, type BuilderFlag, BuilderConfig, HARDWARE_COMPATIBILITY_LEVELS, type HardwareCompatibilityLevel, type MemoryPoolType, PROFILING_VERBOSITIES, type ProfilingVerbosity, type ProgressEvent } from './builder-config.js';
 export {
   type CalibrationBatches,
   type CalibratorAlgorithm,
@@ -45,6 +45,8 @@ export {
   toFloat16Bits,
 } from './dtype.js';
 export { Engine, type IOTensorInfo } from './engine.js';
+export type { EngineInspection, InspectedIOTensor, InspectedProfileInput, LayerDetail, LayerInformation, LayerTensor } from './engine-inspection.js';
+export { inspectModel, type InspectModelOptions, type ModelInspection, type ModelIOTensor } from './model-inspection.js';
 export {
   BackendUnavailableError,
   CancelledError,

@@ -61,7 +61,8 @@ function addonLoadError(error: unknown, override: string | undefined): BackendUn
     const shipped = listPrebuilds();
     cause =
       `no addon for this platform: ${shipped.length ? `the package's prebuilt addons are for ${shipped.join(', ')}` : 'the package has no prebuilt addons'}, ` +
-      'and none was compiled at install (install scripts skipped, as with --ignore-scripts or pnpm without allowed builds, or the build failed).';
+      'and none was compiled at install (its install script was skipped: --ignore-scripts, npm without ' +
+      '`npm install-scripts approve tensorrt-node`, pnpm without allowed builds; or it failed).';
     fix = `run \`npm rebuild tensorrt-node\` to compile it; ${toolchainAdvice()}`;
   } else {
     cause = `the addon was found but does not load here: ${detail}`;

@@ -26,7 +26,7 @@ if (gypBuild.status !== 0) {
     ['a C++17 compiler', ['c++', 'g++', 'clang++']],
   ].filter(([, names]) => !names.some((name) => (process.env.PATH ?? '').split(delimiter).some((dir) => dir && existsSync(join(dir, name)))));
   console.error(
-    `tensorrt-node: no prebuilt addon fits ${process.platform}-${process.arch}, and compiling it failed (see above). ` +
+    `tensorrt-node: compiling the native addon for ${process.platform}-${process.arch} failed (see above). ` +
       `It needs python3, make and a C++17 compiler${missing.length ? `; missing here: ${missing.map(([what]) => what).join(', ')} (Debian/Ubuntu: apt-get install python3 make g++)` : ''}.`,
   );
   process.exit(gypBuild.status ?? 1);

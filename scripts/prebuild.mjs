@@ -6,11 +6,12 @@
 // Each target builds in its own folder, build-prebuild/<platform>-<arch>/, whose sources are
 // links to the package's: build/ (the everyday build, which node-gyp-build prefers) is never
 // touched, and make recompiles only what changed since the last run, so packing again after
-// a small change costs seconds.
+// a small change costs seconds. This machine's own target takes build/Release's addon instead
+// while that is newer than every source.
 //
 // Usage: node scripts/prebuild.mjs [--arch x64,arm64]
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 import { arch as hostArch, platform as hostPlatform } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +40,13 @@ function buildOne(arch) {
   const tuple = `linux-${arch}`;
   const started = Date.now();
   const stage = join(root, 'build-prebuild', tuple);
+  // This machine's everyday build (npm install's) is the same compile: take it while no source
+  // has changed since, which spares CI a second compile of the whole addon.
+  const everyday = join(root, 'build', 'Release', 'tensorrt_node.node');
+  if (arch === hostArch() && existsSync(everyday) && statSync(everyday).mtimeMs > newestSource()) {
+    publish(everyday, tuple, 'strip', started, 'build/Release, newer than every source');
+    return;
+  }
   prepareStage(stage);
 
   const env = { ...process.env };
@@ -59,8 +67,11 @@ function buildOne(arch) {
   console.log(`prebuild: ${tuple}: node-gyp in ${stage}`);
   run(process.execPath, args, { cwd: stage, env });
 
-  // N-API makes one file fit every Node version; the tags say which libc it is for.
-  const built = join(stage, 'build', 'Release', 'tensorrt_node.node');
+  publish(join(stage, 'build', 'Release', 'tensorrt_node.node'), tuple, strip, started, 'compiled');
+}
+
+// N-API makes one file fit every Node version; the tags say which libc it is for.
+function publish(built, tuple, strip, started, how) {
   const outDir = join(root, 'prebuilds', tuple);
   mkdirSync(outDir, { recursive: true });
   const out = join(outDir, 'tensorrt-node.napi.glibc.node');
@@ -69,7 +80,21 @@ function buildOne(arch) {
   run(strip, ['--strip-unneeded', temporary], {});
   renameSync(temporary, out);
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
-  console.log(`prebuild: ${tuple}: ${out.slice(root.length + 1)} (${(statSync(out).size / 1e6).toFixed(1)} MB, ${seconds} s)`);
+  console.log(`prebuild: ${tuple}: ${out.slice(root.length + 1)} (${(statSync(out).size / 1e6).toFixed(1)} MB, ${how}, ${seconds} s)`);
+}
+
+/** The time of the newest file the addon is built from. */
+function newestSource() {
+  let newest = Math.max(statSync(join(root, 'binding.gyp')).mtimeMs, statSync(join(root, 'scripts', 'sim-sources.cjs')).mtimeMs);
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else newest = Math.max(newest, statSync(full).mtimeMs);
+    }
+  };
+  walk(join(root, 'native'));
+  return newest;
 }
 
 // The stage holds links to the sources binding.gyp reads (relative paths, as in the package)

@@ -10,7 +10,7 @@
 //   installed module with only the import/export syntax converted.
 //
 // Usage: node scripts/build-cjs.mjs   (after tsc -p tsconfig.json)
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,9 +58,14 @@ for (const source of walk(lib)) {
     .replaceAll('require("onnx-buf")', `require(${JSON.stringify(toRequirePath(relative(dirname(target), vendored)))})`);
   if (/import\.meta|require\("onnx-buf"\)/.test(code)) throw new Error(`${rel}: ES-module-only code left in the CommonJS build`);
   writeFileSync(target, code);
-  // The declarations are the ES build's: the same API.
-  const declaration = join(dist, rel.replace(/\.ts$/, '.d.ts'));
-  copyFileSync(declaration, target.replace(/\.js$/, '.d.ts'));
+  // The declarations are the ES build's: the same API. Their onnx-buf types are read as from an
+  // ES module (resolution-mode), which a CommonJS declaration may do only in a type import.
+  const declaration = readFileSync(join(dist, rel.replace(/\.ts$/, '.d.ts')), 'utf8').replace(
+    /^import (?:type )?\{([^}]*)\} from 'onnx-buf';$/gm,
+    (_, names) => `import type {${names.replace(/\btype /g, '')}} from 'onnx-buf' with { 'resolution-mode': 'import' };`,
+  );
+  if (/from 'onnx-buf';|import\("onnx-buf"\)/.test(declaration)) throw new Error(`${rel}: an onnx-buf import the CommonJS declarations cannot read`);
+  writeFileSync(target.replace(/\.js$/, '.d.ts'), declaration);
   files += 1;
 }
 console.log(`build-cjs: ${files} modules in ${relative(root, out)}`);

@@ -84,6 +84,26 @@ const { InferenceSession, Tensor } = require('tensorrt-node');
   session.dispose();
 })();
 `;
+// TypeScript users of either module system, against the package's declarations.
+const TYPED_CJS = `
+import trt = require('tensorrt-node');
+import onnx = require('tensorrt-node/onnx');
+export async function run(): Promise<Float32Array> {
+  const model: Uint8Array = onnx.makeModel({ inputs: [], outputs: [], nodes: [] });
+  const session = await trt.InferenceSession.create(model);
+  const out = await session.run({ x: new trt.Tensor('float32', new Float32Array(4), [2, 2]) });
+  const y = out['y']!;
+  if (y.dtype !== 'float32') throw new trt.DataTypeError('not float32');
+  return y.data;
+}
+`;
+const TYPED_ESM = `
+import { InferenceSession, Tensor } from 'tensorrt-node';
+import { makeTensor } from 'tensorrt-node/onnx';
+export const tensor: Tensor<'int64'> = new Tensor('int64', new BigInt64Array(2), [2]);
+export const proto = makeTensor('w', 'float32', [1], [1]);
+export type Session = InferenceSession;
+`;
 // What each module system sees: the export names of both entry points.
 const LIST_ESM = `
 const main = await import('tensorrt-node');
@@ -183,6 +203,15 @@ describe.skipIf(!enabled)('the packed package installed into an empty project', 
         expect(JSON.parse(old.stdout)).toEqual(esmKeys);
       }
     }
+  });
+
+  it('types the API for TypeScript in both module systems (no skipLibCheck)', async () => {
+    writeFileSync(join(withoutScripts, 'typed.cts'), TYPED_CJS);
+    writeFileSync(join(withoutScripts, 'typed.mts'), TYPED_ESM);
+    const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
+    const typeRoots = join(repo, 'node_modules', '@types');
+    const checked = await node(withoutScripts, tsc, '--noEmit', '--strict', '--module', 'node16', '--target', 'es2022', '--types', 'node', '--typeRoots', typeRoots, 'typed.cts', 'typed.mts');
+    expect(checked.code, checked.stdout + checked.stderr).toBe(0);
   });
 
   it('runs the demo: a model made with tensorrt-node/onnx, built and run by the CLI, then run from CommonJS', async () => {

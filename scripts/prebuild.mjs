@@ -19,8 +19,8 @@ import { parseArgs } from 'node:util';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-// The targets the package ships. `tools` are the compilers and binutils to build with when
-// the target is not the host (GNU triplet prefix; what Debian's cross toolchains install).
+// The targets the package ships. When a target is not this machine's, it is built with the
+// compilers and binutils named by its GNU triplet, from the Debian/Ubuntu `package`.
 const targets = {
   x64: { triplet: 'x86_64-linux-gnu', package: 'g++-x86-64-linux-gnu' },
   arm64: { triplet: 'aarch64-linux-gnu', package: 'g++-aarch64-linux-gnu' },

@@ -12,7 +12,7 @@ import { getDefaultLogger, type Logger } from './logger.js';
 import { readModelSource } from './model-source.js';
 import type { ShapeRange, ValueRange } from './optimization-profile.js';
 import { parseShapeSpec, type ShapeMap } from './shapes.js';
-import { convertToFloat16 } from './precision/float16.js';
+import { convertToFloat16, type Float16Options } from './precision/float16.js';
 import { type Int8Options, quantizeInt8 } from './precision/int8.js';
 import { expectAbortSignal, expectObject, expectOneOf, invalid } from './validate.js';
 
@@ -34,6 +34,12 @@ export interface BuildEngineOptions extends DeviceAndPluginOptions {
    * QuantizeLinear/DequantizeLinear pairs, which TensorRT 10 and 11 and the sim all run.
    */
   calibration?: Omit<Int8Options, 'backend' | 'shapes' | 'outputPath' | 'baseDir' | 'device' | 'plugins'>;
+  /**
+   * For precision 'fp16': convertToFloat16's options, such as calibrationData or
+   * validationData to check activation ranges on (the check runs on this build's backend and
+   * shapes, and reports through its logger).
+   */
+  float16?: Omit<Float16Options, 'backend' | 'shapes' | 'logger' | 'outputPath' | 'externalDataPath' | 'baseDir'>;
   /** 'auto' (default, or TENSORRT_NODE_BACKEND): TensorRT when it loads, else the sim. */
   backend?: BackendOption;
   logger?: Logger;
@@ -131,7 +137,20 @@ export async function buildEngineWithCache(model: string | Uint8Array | ArrayBuf
   // Chosen once: INT8 calibration builds and runs a float engine before the real build, and
   // both must use the same backend (with one fallback warning, through the build's logger).
   let backend = options.backend;
-  if (precision === 'fp16') bytes = await convertToFloat16(bytes, { baseDir: modelDir });
+  if (precision === 'fp16') {
+    const float16 = expectObject(options.float16 ?? {}, 'float16') as NonNullable<BuildEngineOptions['float16']>;
+    const checked = float16.calibrationData !== undefined || float16.validationData !== undefined;
+    if (checked) backend = resolveBackend(backend, options.logger ?? getDefaultLogger()).name;
+    bytes = await convertToFloat16(bytes, {
+      ...float16,
+      baseDir: modelDir,
+      ...(checked && { backend }),
+      ...(options.logger && { logger: options.logger }),
+      ...(options.shapes !== undefined && { shapes: options.shapes }),
+    });
+  } else if (options.float16 !== undefined) {
+    throw new InvalidArgumentError(`the float16 option applies to precision 'fp16' only (precision is '${precision}')`);
+  }
   if (precision === 'int8') {
     const calibration = expectObject(options.calibration ?? {}, 'calibration') as BuildEngineOptions['calibration'];
     if (!calibration?.calibrationData && !calibration?.calibrationCache?.read) {

@@ -18,10 +18,14 @@ export {
   parseCalibrationCache,
 } from './calibration/calibration-cache.js';
 export {
+  AUTO_PERCENTILES,
+  type AutoThreshold,
   CALIBRATION_METHODS,
   CalibrationHistogram,
   type CalibrationMethod,
+  type ChosenThreshold,
   type EntropyThreshold,
+  type ThresholdCandidate,
   scaleFromThreshold,
   type ThresholdOptions,
 } from './calibration/histogram.js';
@@ -69,7 +73,17 @@ export { NetworkDefinition, type TensorInfo } from './network-definition.js';
 export { OnnxParser } from './onnx-parser.js';
 export { DEFAULT_TARGET_OPSET, defaultOpset, MAX_TARGET_OPSET, type OpsetUpgrade, upgradeOpset } from './onnx/opset/upgrade-opset.js';
 export { type LoadedModel, parseModel, readModel, type ReadModelOptions, writeModel, type WriteModelOptions } from './onnx/model-io.js';
-export { convertToFloat16, type Float16Options } from './precision/float16.js';
+export {
+  accuracyProblems,
+  type AccuracyReport,
+  classScoreOutputs,
+  compareAccuracy,
+  type CompareOptions,
+  formatAccuracyReport,
+  type OutputAccuracy,
+} from './precision/accuracy.js';
+export { convertToFloat16, type Float16Options, type Float16Report } from './precision/float16.js';
+export type { OutOfRangeActivation } from './precision/float16-ranges.js';
 export { type CalibrationData, type CalibrationFeeds, type Int8Options, type NodeSelection, quantizeInt8 } from './precision/int8.js';
 export { QUANTIZABLE_OPS } from './precision/qdq-plan.js';
 export { OptimizationProfile, type ShapeRange, type ValueRange } from './optimization-profile.js';

@@ -2,11 +2,9 @@
 import { writeFile } from 'node:fs/promises';
 
 import { buildEngine, buildEngineWithCache, type ProfileEntry } from '../build-engine.js';
-import { InferenceSession } from '../inference-session.js';
-import { compareAccuracy, formatAccuracyReport } from '../precision/accuracy.js';
+import { ACCURACY_HELP, ACCURACY_OPTIONS, dataDirectoryBatches, parseFailBelow, reportAccuracy } from './accuracy-report.js';
 import { digestCalibrationFiles } from './calibration-files.js';
 import { INT8_HELP, INT8_OPTIONS, int8Plan, withCalibrationProgress } from './int8-options.js';
-import { randomFeeds } from './random-inputs.js';
 import { SEVERITIES, type Severity } from '../logger.js';
 import { cliLogger, progressReporter } from './output.js';
 import { checkDynamicInputsShaped, checkReadableFile, checkWritableFile } from './preflight.js';
@@ -49,6 +47,7 @@ Options:
   --fp16                     build in float16 (the model is rewritten to float16 first)
   --int8                     build in INT8: calibrate, insert Q/DQ, build (see --calib-*)
 ${INT8_HELP}
+${ACCURACY_HELP}
   --no-accuracy              skip the accuracy report against a float32 build
   --workspace MIB            workspace memory pool limit in MiB
   --timing-cache FILE        read the timing cache from FILE if it exists, and write it back
@@ -88,6 +87,7 @@ export async function buildCommand(args: string[]): Promise<void> {
     fp16: { type: 'boolean' },
     int8: { type: 'boolean' },
     ...INT8_OPTIONS,
+    ...ACCURACY_OPTIONS,
     'no-accuracy': { type: 'boolean' },
     'timing-cache': { type: 'string' },
     cache: { type: 'string' },
@@ -186,13 +186,23 @@ export async function buildCommand(args: string[]): Promise<void> {
   };
   if (values.fp16 && values.int8) throw new UsageError('choose one of --fp16 and --int8');
   const precision = values.fp16 ? 'fp16' : values.int8 ? 'int8' : 'fp32';
-  const int8 = values.int8 ? await int8Plan(positionals[0]!, values, values.shapes ? parseShapeSpec(values.shapes, '--shapes') : {}) : undefined;
+  const failBelow = parseFailBelow(values['fail-below']);
+  if (failBelow !== undefined && (precision === 'fp32' || values['no-accuracy'])) throw new UsageError('--fail-below needs --fp16 or --int8 and the accuracy report');
+  const dataShapes = values.shapes ? parseShapeSpec(values.shapes, '--shapes') : values['opt-shapes'] ? parseShapeSpec(values['opt-shapes'], '--opt-shapes') : {};
+  const int8 = values.int8 ? await int8Plan(positionals[0]!, values, dataShapes) : undefined;
   if (!profiles) await checkDynamicInputsShaped(positionals[0]!, new Set(Object.keys(shapesOption ? parseShapeSpec(shapesOption, '--shapes') : {})));
+  // The user's data, where given, is what float16's activation ranges are checked on and what
+  // the report compares on: validation data first, else the calibration data.
+  const validation = values['validation-data'] ? await dataDirectoryBatches(positionals[0]!, values['validation-data'], dataShapes) : undefined;
+  const fp16Data = precision === 'fp16' ? (validation ?? (values['calib-data'] ? await dataDirectoryBatches(positionals[0]!, values['calib-data'], dataShapes) : undefined)) : undefined;
+  // What the engine cache keys the data by: the files that shape the plan.
+  const dataDir = precision === 'fp16' && fp16Data ? (values['validation-data'] ?? values['calib-data']) : values['calib-data'];
   const result = await buildEngineWithCache(positionals[0]!, {
     ...common,
     precision,
     ...(int8 && { calibration: withCalibrationProgress(int8, progress.onProgress) }),
-    ...(values.cache && { cache: { dir: values.cache, ...(values['calib-data'] && { calibrationDataKey: await digestCalibrationFiles(values['calib-data']) }) } }),
+    ...(fp16Data && { float16: { calibrationData: fp16Data() } }),
+    ...(values.cache && { cache: { dir: values.cache, ...(dataDir && { calibrationDataKey: await digestCalibrationFiles(dataDir) }) } }),
     onProgress: progress.onProgress,
   }).finally(progress.finish);
   await writeFile(values.output, result.engine);
@@ -201,19 +211,19 @@ export async function buildCommand(args: string[]): Promise<void> {
   const how = result.cache?.hit ? `copied from the engine cache (${result.cache.path})` : 'built';
   console.log(`${how} ${values.output} (${result.engine.byteLength} bytes, backend ${result.backend}, ${precision}) in ${ms} ms`);
   if (precision !== 'fp32' && !values['no-accuracy']) {
-    // The reduced-precision engine against a float32 build of the same model, on the held-out
-    // calibration batches, else on seeded random inputs (so the report is reproducible).
+    // The reduced-precision engine against a float32 build of the same model, on the user's
+    // data (validation, held-out calibration batches, or for fp16 the calibration data), else
+    // on seeded random inputs (so the report is reproducible).
     const reference = await buildEngine(positionals[0]!, { ...common, backend: result.backend });
     const load = { backend: result.backend, logger, ...deviceAndPlugins(values), ...(values.versionCompatible && { engineHostCodeAllowed: true }) };
-    const fp32 = await InferenceSession.create(reference, load);
-    const reduced = await InferenceSession.create(result.engine, load);
-    try {
-      const inputs = int8?.heldOut ? int8.heldOut() : randomFeeds(fp32, 8, 12345);
-      const report = await compareAccuracy(fp32, reduced, inputs);
-      console.log(`accuracy of ${precision} against fp32:\n${formatAccuracyReport(report)}`);
-    } finally {
-      fp32.dispose();
-      reduced.dispose();
-    }
+    await reportAccuracy({
+      modelPath: positionals[0]!,
+      precision,
+      reference,
+      candidate: result.engine,
+      load,
+      data: validation ?? int8?.heldOut ?? fp16Data,
+      failBelow,
+    });
   }
 }

@@ -21,7 +21,8 @@ export const INT8_HELP = `  --calib-data DIR           calibration batches: DIR/
                              for the accuracy report
   --calib-cache FILE         TensorRT calibration cache: read if it exists (no calibration),
                              written after calibrating
-  --calib-method M           entropy (default, TensorRT's EntropyCalibration2), minmax or percentile`;
+  --calib-method M           entropy (default, TensorRT's EntropyCalibration2), minmax,
+                             percentile, or auto (per tensor, the least-error of those)`;
 
 export interface Int8Plan {
   calibration: Omit<Int8Options, 'backend' | 'shapes' | 'outputPath' | 'baseDir'>;

@@ -1,6 +1,8 @@
 /** `tensorrt-node quantize MODEL.onnx -o MODEL.int8.onnx`: calibrate and insert Q/DQ, no build. */
+import { buildEngine } from '../build-engine.js';
 import { quantizeInt8 } from '../precision/int8.js';
 import { parseShapeSpec } from '../shapes.js';
+import { ACCURACY_HELP, ACCURACY_OPTIONS, dataDirectoryBatches, parseFailBelow, reportAccuracy } from './accuracy-report.js';
 import { INT8_HELP, INT8_OPTIONS, int8Plan, withCalibrationProgress } from './int8-options.js';
 import { progressReporter } from './output.js';
 import { checkReadableFile, checkWritableFile } from './preflight.js';
@@ -16,6 +18,9 @@ Options:
   -o, --output FILE          where to write the quantized model (required)
   --shapes SPEC              input shapes of the calibration batches, e.g. x:8x3x224x224
 ${INT8_HELP}
+${ACCURACY_HELP}
+                             (quantize reports accuracy only with one of these two; without
+                             --validation-data it uses the held-out calibration batches)
   --fp16-rest                run the float ops left around the quantized ones in float16
   --backend NAME             backend that runs calibration: auto (default), tensorrt or sim
   -h, --help                 show this help
@@ -28,6 +33,7 @@ export async function quantizeCommand(args: string[]): Promise<void> {
     output: { type: 'string', short: 'o' },
     shapes: { type: 'string' },
     ...INT8_OPTIONS,
+    ...ACCURACY_OPTIONS,
     'fp16-rest': { type: 'boolean' },
     backend: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -42,7 +48,11 @@ export async function quantizeCommand(args: string[]): Promise<void> {
   const shapes = values.shapes ? parseShapeSpec(values.shapes, '--shapes') : {};
   await checkReadableFile(positionals[0]!, 'MODEL.onnx');
   await checkWritableFile(values.output, '-o/--output');
+  const failBelow = parseFailBelow(values['fail-below']);
   const plan = await int8Plan(positionals[0]!, values, shapes);
+  const validation = values['validation-data'] ? await dataDirectoryBatches(positionals[0]!, values['validation-data'], shapes) : undefined;
+  const data = validation ?? (failBelow !== undefined ? plan.heldOut : undefined);
+  if (failBelow !== undefined && !data) throw new UsageError('--fail-below needs --validation-data DIR, or --calib-data with at least 5 batches (the last fifth is held out)');
   const started = performance.now();
   const progress = progressReporter();
   const bytes = await quantizeInt8(positionals[0]!, {
@@ -53,4 +63,10 @@ export async function quantizeCommand(args: string[]): Promise<void> {
     outputPath: values.output,
   }).finally(progress.finish);
   console.log(`wrote ${values.output} (${bytes.byteLength} bytes) in ${(performance.now() - started).toFixed(0)} ms`);
+  if (data) {
+    const build = { ...(backend && { backend }), ...(values.shapes && { shapes }) };
+    const reference = await buildEngine(positionals[0]!, build);
+    const candidate = await buildEngine(bytes, build);
+    await reportAccuracy({ modelPath: positionals[0]!, precision: 'int8', reference, candidate, load: { backend: backend ?? 'auto' }, data, failBelow });
+  }
 }

@@ -6,19 +6,18 @@
 // Two things ES-module code has that CommonJS lacks are rewritten:
 // - import.meta.url (where the addon loader starts looking for the package) becomes the
 //   same URL built from __filename;
-// - onnx-buf, an ES-module-only dependency, is loaded from dist/cjs/vendor/onnx-buf.js, its
-//   installed module with only the import/export syntax converted.
+// - onnx-buf, an ES-module-only dependency, is loaded through dist/cjs/onnx-buf.cjs
+//   (scripts/cjs/onnx-buf.cjs), which builds the same schemas from the installed package's
+//   descriptor with @bufbuild/protobuf's CommonJS build.
 //
 // Usage: node scripts/build-cjs.mjs   (after tsc -p tsconfig.json)
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import ts from 'typescript';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const require = createRequire(import.meta.url);
 const lib = join(root, 'lib');
 const dist = join(root, 'dist');
 const out = join(dist, 'cjs');
@@ -35,17 +34,8 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 writeFileSync(join(out, 'package.json'), `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
 
-// onnx-buf's generated schema module, as installed (its license stays with it).
-const onnxBufPackage = require.resolve('onnx-buf/package.json');
-const onnxBufVersion = JSON.parse(readFileSync(onnxBufPackage, 'utf8')).version;
-const onnxBufEntry = join(dirname(onnxBufPackage), JSON.parse(readFileSync(onnxBufPackage, 'utf8')).main);
-const vendored = join(out, 'vendor', 'onnx-buf.js');
-mkdirSync(dirname(vendored), { recursive: true });
-writeFileSync(
-  vendored,
-  `// onnx-buf ${onnxBufVersion} (MIT; the schema it encodes is ONNX's onnx.proto, Apache-2.0), converted\n` +
-    `// to CommonJS when tensorrt-node was built.\n${transpile(readFileSync(onnxBufEntry, 'utf8'), onnxBufEntry)}`,
-);
+const onnxBuf = join(out, 'onnx-buf.cjs');
+copyFileSync(join(root, 'scripts', 'cjs', 'onnx-buf.cjs'), onnxBuf);
 
 let files = 0;
 for (const source of walk(lib)) {
@@ -55,7 +45,7 @@ for (const source of walk(lib)) {
   mkdirSync(dirname(target), { recursive: true });
   let code = transpile(readFileSync(source, 'utf8'), source)
     .replaceAll('import.meta.url', 'require("node:url").pathToFileURL(__filename).href')
-    .replaceAll('require("onnx-buf")', `require(${JSON.stringify(toRequirePath(relative(dirname(target), vendored)))})`);
+    .replaceAll('require("onnx-buf")', `require(${JSON.stringify(toRequirePath(relative(dirname(target), onnxBuf)))})`);
   if (/import\.meta|require\("onnx-buf"\)/.test(code)) throw new Error(`${rel}: ES-module-only code left in the CommonJS build`);
   writeFileSync(target, code);
   // The declarations are the ES build's: the same API. Their onnx-buf types are read as from an

@@ -140,7 +140,7 @@ export interface NativeEntropyResult {
 /** One tensor's 2048-bin |x| histogram (native/binding/calibration_histogram.h). */
 export interface NativeCalibrationHistogram {
   /**
-   * Calls must not overlap; lib/calibration/histogram.ts queues them. Bins `values` in place on
+   * Calls must not overlap; CalibrationHistogram queues them. Bins `values` in place on
    * the calibration threads: only for arrays lib/ made and gives no one (never a caller's,
    * which JavaScript could transfer meanwhile).
    */

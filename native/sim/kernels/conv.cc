@@ -11,6 +11,7 @@
 #include <string>
 #include <type_traits>
 
+#include "denormals.h"
 #include "gemm_core.h"
 
 #if defined(__x86_64__)
@@ -405,6 +406,7 @@ void directConv(const float* x, const float* w, const float* bias, float* y, con
   // over the threads; an odd last piece pairs with a dummy that reads row 0 and is not stored.
   const int64_t pieces = OH * halves, pairs = (pieces + 1) / 2;
   const auto run = [&](int64_t task) {
+    const FlushDenormals flush;
     const int64_t b = task / pairs, p = task % pairs;
     thread_local std::vector<const float*> rows;
     rows.resize(static_cast<size_t>(2 * C * KH));
@@ -465,6 +467,7 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
     // Channels are independent: split them over the threads in a few contiguous runs.
     const int64_t channels = N * M;
     const auto runChannels = [&](int64_t lo, int64_t hi) {
+      const FlushDenormals flush;
       for (int64_t c = lo; c < hi; ++c) {
         const int64_t n = c / M, m = c % M;
         depthwiseChannel(f.x + (n * C + m / Mg) * inVol, f.w + m * kvol, f.b ? f.b[m] : 0.0f, f.y + c * outVol, g);
@@ -518,6 +521,7 @@ void runConv(const Node& node, const std::vector<ValueRef>& in, const std::vecto
 
 // Adds col[(m*kvol + f), i] into y[m] at the output position input i and kernel offset f hit.
 void col2im(const float* col, const Window3& g, int64_t Mg, float* y) {
+  const FlushDenormals flush;
   const int64_t kvol = g.kernel[0] * g.kernel[1] * g.kernel[2];
   const int64_t inVol = g.in[0] * g.in[1] * g.in[2], outVol = g.out[0] * g.out[1] * g.out[2];
   const int64_t W = g.in[2], OW = g.out[2], sw = g.stride[2];

@@ -6,6 +6,7 @@
 #include "gemm_core.h"
 
 #include "../thread_pool.h"
+#include "denormals.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -281,6 +282,7 @@ namespace {
 // The blocked product over rows [m0, m1) and columns [n0, n1) of C, on the calling thread.
 // Ranges start on MR / NR multiples, so the micro-tiles are the ones a whole-matrix call makes.
 void sgemmRange(const GemmArgs& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  const FlushDenormals flush;  // on whichever thread runs the range
   const KernelChoice& kc0 = kernelChoice();
   const int64_t MR = kc0.mr, NR = kc0.nr;
   const int64_t M = m1 - m0, N = n1 - n0;

@@ -430,7 +430,7 @@ void directConv(const float* x, const float* w, const float* bias, float* y, con
         const float* src = tile + m * kDirectW + h * kDirectHalf;
         const float add = bias ? bias[m0 + m] : 0.0f;
         for (int64_t j = 0; j < cols[h]; ++j) dst[j] = src[j] + add;
-        if (scratch.postCount) applyPostOps(scratch.post, scratch.postCount, dst, outVol, 1, cols[h]);
+        if (scratch.postCount) applyPostOps(scratch.post, scratch.postCount, dst, outVol, 1, cols[h], m0 + m);
       }
     }
   };
@@ -471,7 +471,7 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
       for (int64_t c = lo; c < hi; ++c) {
         const int64_t n = c / M, m = c % M;
         depthwiseChannel(f.x + (n * C + m / Mg) * inVol, f.w + m * kvol, f.b ? f.b[m] : 0.0f, f.y + c * outVol, g);
-        if (scratch.postCount) applyPostOps(scratch.post, scratch.postCount, f.y + c * outVol, outVol, 1, outVol);
+        if (scratch.postCount) applyPostOps(scratch.post, scratch.postCount, f.y + c * outVol, outVol, 1, outVol, m);
       }
     };
     const int threads = scratch.pool ? scratch.pool->threads() : 1;
@@ -505,7 +505,7 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
         a.packB = packIm2col, a.packCtx = &ctx;
       }
       a.pool = scratch.pool;
-      a.post = scratch.post, a.postCount = scratch.postCount;
+      a.post = scratch.post, a.postCount = scratch.postCount, a.postChannel0 = grp * Mg;
       sgemm(a);
     }
   }

@@ -228,9 +228,11 @@ void packDenseB(const GemmArgs& g, int64_t k0, int64_t kc, int64_t n0, int64_t n
 // Compiled for baseline x86-64 only (no FMA), so that alpha * x + beta rounds twice, as the
 // operators' own kernels in activation.cc and elementwise.cc do: fused results are bitwise
 // those of the separate layers.
-void applyPostOps(const PostOp* ops, int32_t count, float* c, int64_t ldc, int64_t rows, int64_t cols) {
+void applyPostOps(const PostOp* ops, int32_t count, float* c, int64_t ldc, int64_t rows, int64_t cols,
+                  int64_t channel0) {
   for (int64_t i = 0; i < rows; ++i) {
     float* r = c + i * ldc;
+    const int64_t ch = channel0 + i;
     for (int32_t k = 0; k < count; ++k) {
       const float a = ops[k].a, b = ops[k].b;
       switch (ops[k].kind) {
@@ -270,6 +272,22 @@ void applyPostOps(const PostOp* ops, int32_t count, float* c, int64_t ldc, int64
         case PostOp::kDiv:
           for (int64_t j = 0; j < cols; ++j) r[j] = r[j] / a;
           break;
+        case PostOp::kHardSwishChain: {
+          const float lo = b, hi = ops[k].c, d = ops[k].d;
+          for (int64_t j = 0; j < cols; ++j) {
+            float t = r[j] + a;
+            t = t < lo ? lo : t;
+            t = t > hi ? hi : t;
+            r[j] = r[j] * t / d;
+          }
+          break;
+        }
+        case PostOp::kBatchNorm: {
+          const float mean = ops[k].channel[0][ch], stddev = ops[k].channel[1][ch];
+          const float scale = ops[k].channel[2][ch], bias = ops[k].channel[3][ch];
+          for (int64_t j = 0; j < cols; ++j) r[j] = (r[j] - mean) / stddev * scale + bias;
+          break;
+        }
       }
     }
   }
@@ -314,7 +332,7 @@ void sgemmRange(const GemmArgs& g, int64_t m0, int64_t m1, int64_t n0, int64_t n
             // The tile is still in L1: the fused activations cost no extra pass over C.
             if (g.postCount && pc + kc == g.K)
               applyPostOps(g.post, g.postCount, g.C + row * g.ldc + jc + jr, g.ldc, std::min(MR, mc - ir),
-                           std::min(NR, nc - jr));
+                           std::min(NR, nc - jr), g.postChannel0 + row);
           }
         }
       }

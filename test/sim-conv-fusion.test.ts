@@ -1,10 +1,13 @@
-// The sim's Conv epilogues: BatchNormalization, scalar Mul/Add with the constant on either
-// side, and HardSwish written out as Add/Clip/Mul/Div (as paddle2onnx exports MobileNetV3 and
-// PP-LCNet) folded into the Conv's output tiles. Every convolution path (GEMM with im2col,
+// The sim's Conv fast paths. Epilogues: BatchNormalization, scalar Mul/Add with the constant
+// on either side, and HardSwish written out as Add/Clip/Mul/Div (as paddle2onnx exports
+// MobileNetV3 and PP-LCNet) folded into the Conv's output tiles. Constant weights packed for
+// the GEMM once per context. Every convolution path (GEMM with im2col,
 // pointwise GEMM, the direct kernel, depthwise) on odd channel counts, strides, padding,
 // groups and dilation: bitwise the separate layers (TNRT_SIM_NO_FUSION=1) on 1 and 2 threads,
 // and close to onnxruntime.
 import { describe, expect, it } from 'vitest';
+
+import { buildEngine, InferenceSession, Tensor } from '../lib/index.js';
 
 import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
 import { randomFloats } from './fixtures/models.js';
@@ -115,6 +118,30 @@ describe('sim Conv epilogue fusion', () => {
     for (const name of ['y', 'a3']) {
       expect(Buffer.compare(bytes(fused[name]!), bytes(separate[name]!)), name).toBe(0);
       expectClose(fused[name]!, expected[name]!.data, 1e-4, 1e-5);
+    }
+  });
+});
+
+describe('sim Conv with constant weights', () => {
+  it('packs them once: every call bitwise the Conv whose weights are an input', async () => {
+    for (const g of geometries) {
+      const conv = (weightsAreInput: boolean) =>
+        makeModel({
+          inputs: [{ name: 'x', dtype: 'float32', shape: g.x }, ...(weightsAreInput ? [{ name: 'w', dtype: 'float32' as const, shape: g.w }] : [])],
+          outputs: [{ name: 'y', dtype: 'float32', shape: g.y }],
+          initializers: weightsAreInput ? [] : [floats('w', g.w, 1, 0.5)],
+          nodes: [{ op: 'Conv', inputs: ['x', 'w'], outputs: ['y'], attributes: g.attributes }],
+        });
+      const w = randomFloats(g.w.reduce((a, b) => a * b, 1), 1).map((v) => v * 0.5);
+      const [constant, input] = await Promise.all([buildEngine(conv(false), { backend: 'sim' }), buildEngine(conv(true), { backend: 'sim' })]);
+      using packed = await InferenceSession.create(constant, { backend: 'sim', threads: 2 });
+      using plain = await InferenceSession.create(input, { backend: 'sim', threads: 2 });
+      for (const seed of [31, 32]) {
+        const x = new Tensor('float32', randomFloats(g.x.reduce((a, b) => a * b, 1), seed), g.x);
+        const a = (await packed.run({ x })).y!.data as Float32Array;
+        const b = (await plain.run({ x, w: new Tensor('float32', w, g.w) })).y!.data as Float32Array;
+        expect(Buffer.compare(bytes(a), bytes(b)), `${g.name}, call ${seed - 30}`).toBe(0);
+      }
     }
   });
 });

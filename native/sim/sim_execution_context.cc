@@ -48,6 +48,15 @@ SimExecutionContext::SimExecutionContext(std::shared_ptr<const SimEngine> engine
     args.guards = node.guards();
   }
   planFusion();
+  // A float32 Conv with constant weights keeps them packed across calls (fp16 engines widen
+  // their weights per call instead).
+  packedWeights_.resize(steps.size());
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const Node& node = *steps[i].node;
+    if (node.opType == "Conv" && node.domain.empty() && node.inputs.size() > 1 && node.inputs[1] >= 0 &&
+        constants.value(node.inputs[1]).data && constants.value(node.inputs[1]).dtype == DataType::kFloat32)
+      packedWeights_[i] = std::make_unique<PackedWeights>();
+  }
   bound_.resize(graph.inputs.size());
   alignedInputs_.resize(graph.inputs.size());
   // Reduced-precision engines read their quantized or rounded weights instead of the model's.
@@ -499,15 +508,16 @@ void SimExecutionContext::runStep(size_t s) {
     scratch_.post = postOps_[s].data();
     scratch_.postCount = static_cast<int32_t>(postOps_[s].size());
   }
+  scratch_.packedWeights = packedWeights_[s].get();
   if (!fused && !(step.op->aliasesInput0 && node.outputs.size() == 1)) {
     try {
       step.op->kernel(node, args.ins, args.outs, scratch_);
     } catch (...) {
-      scratch_.post = nullptr, scratch_.postCount = 0;
+      scratch_.post = nullptr, scratch_.postCount = 0, scratch_.packedWeights = nullptr;
       throw;
     }
   }
-  scratch_.post = nullptr, scratch_.postCount = 0;
+  scratch_.post = nullptr, scratch_.postCount = 0, scratch_.packedWeights = nullptr;
   if (engine_->fp16()) roundOutputsToHalf(s);
   releaseInputs(s);
 }
@@ -524,6 +534,8 @@ MemoryUsage SimExecutionContext::memoryUsage() const {
   uint64_t host = scratch_.a.capacity() + scratch_.b.capacity() + scratch_.c.capacity();
   for (const auto& buffer : pool_) host += buffer.capacity();
   for (const auto& buffer : alignedInputs_) host += buffer.capacity();
+  for (const auto& packed : packedWeights_)
+    if (packed) host += packed->data.capacity() * sizeof(float);
   for (const auto& step : quantized_)
     for (const auto& input : step) host += input.capacity() * sizeof(float);
   MemoryUsage usage;

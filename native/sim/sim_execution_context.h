@@ -87,6 +87,9 @@ class SimExecutionContext : public ExecutionContext {
   std::vector<StepArgs> stepArgs_;
   std::vector<std::vector<PostOp>> postOps_;  // per step: the activations fused into this Conv
   std::vector<std::vector<float>> fusedParams_;  // per-channel vectors the fused ops read
+  // Per step: a Conv's constant weights packed for the GEMM (empty until its first run), or
+  // null for steps without constant weights.
+  std::vector<std::unique_ptr<PackedWeights>> packedWeights_;
   std::vector<int32_t> sharesInput_;          // per step: the input whose buffer its output takes (alias or fused), -1
   std::vector<const HostTensorView*> bound_;   // per engine input, during execute()
   std::vector<std::vector<uint8_t>> alignedInputs_;  // copies of misaligned caller inputs

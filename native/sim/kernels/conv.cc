@@ -490,12 +490,26 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
     finishOutput<T>(f, out);
     return;
   }
+  const int64_t K = Cg * kvol;
+  const float* packedW = nullptr;
+  if (std::is_same_v<T, float> && scratch.packedWeights) {
+    // Constant weights: packed for the GEMM on the first call, read as they are after.
+    PackedWeights& p = *scratch.packedWeights;
+    if (p.source != f.w || p.groups != group || p.M != Mg || p.K != K) {
+      const size_t size = packedASize(Mg, K);
+      p.data.resize(size * static_cast<size_t>(group));
+      for (int64_t grp = 0; grp < group; ++grp) packWholeA(f.w + grp * Mg * K, K, Mg, K, p.data.data() + grp * size);
+      p.source = f.w, p.groups = group, p.M = Mg, p.K = K;
+    }
+    packedW = p.data.data();
+  }
   for (int64_t n = 0; n < N; ++n) {
     for (int64_t grp = 0; grp < group; ++grp) {
       const float* x = f.x + (n * C + grp * Cg) * inVol;
       GemmArgs a;
-      a.M = Mg, a.N = outVol, a.K = Cg * kvol;
+      a.M = Mg, a.N = outVol, a.K = K;
       a.A = f.w + grp * Mg * a.K, a.lda = a.K;
+      if (packedW) a.packedA = packedW + static_cast<size_t>(grp) * packedASize(Mg, K);
       a.C = f.y + (n * M + grp * Mg) * outVol, a.ldc = outVol;
       a.rowBias = f.b ? f.b + grp * Mg : nullptr;
       Im2col ctx{x, g, inVol, kvol};

@@ -295,6 +295,17 @@ void applyPostOps(const PostOp* ops, int32_t count, float* c, int64_t ldc, int64
 
 const char* sgemmKernelName() { return kernelChoice().name; }
 
+size_t packedASize(int64_t M, int64_t K) {
+  const int64_t MR = kernelChoice().mr;
+  return static_cast<size_t>((M + MR - 1) / MR * MR * K);
+}
+
+void packWholeA(const float* A, int64_t lda, int64_t M, int64_t K, float* dst) {
+  GemmArgs g;
+  g.A = A, g.lda = lda;
+  packA(g, 0, M, 0, K, kernelChoice().mr, dst);
+}
+
 namespace {
 
 // The blocked product over rows [m0, m1) and columns [n0, n1) of C, on the calling thread.
@@ -321,9 +332,10 @@ void sgemmRange(const GemmArgs& g, int64_t m0, int64_t m1, int64_t n0, int64_t n
       const bool first = pc == 0;
       for (int64_t ic = m0; ic < m1; ic += kMC) {
         const int64_t mc = std::min(kMC, m1 - ic);
-        packA(g, ic, mc, pc, kc, MR, Ap);
+        if (!g.packedA) packA(g, ic, mc, pc, kc, MR, Ap);
         for (int64_t ir = 0; ir < mc; ir += MR) {
-          const float* a = Ap + ir * kc;
+          // ic + ir is a multiple of MR: its panel of the whole packed A, from row pc on.
+          const float* a = g.packedA ? g.packedA + (ic + ir) * g.K + pc * MR : Ap + ir * kc;
           const int64_t row = ic + ir;
           Epilogue ep{g.alpha, g.accumulate || !first, g.rowBias ? g.rowBias + row : nullptr};
           for (int64_t jr = 0; jr < nc; jr += NR) {

@@ -7,7 +7,9 @@
 // of the input straight into the panel format, so the column matrix is never materialized.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace tnrt {
 namespace sim {
@@ -57,6 +59,10 @@ struct GemmArgs {
   const float* A = nullptr;
   int64_t lda = 0;
   bool transA = false;
+  // A already in the micro-kernel's layout (packWholeA): sgemm reads it instead of packing A
+  // on every call, which for a product with few columns (a Conv on a small feature map) cost
+  // more than the multiply-adds. A, lda and transA are then unused.
+  const float* packedA = nullptr;
   // Dense B (when packB is null): K x N row-major with leading dimension ldb, or (transB)
   // stored N x K.
   const float* B = nullptr;
@@ -80,6 +86,20 @@ struct GemmArgs {
   const PostOp* post = nullptr;
   int32_t postCount = 0;
   int64_t postChannel0 = 0;  // the output channel of C's row 0 (a Conv group's first)
+};
+
+// The float count and the layout of a whole M x K matrix A packed for the micro-kernel the CPU
+// dispatch picked: ceil(M / MR) panels of MR rows (zeros past row M), each K steps of MR
+// values, so any K block of a panel is contiguous. Row-major A with leading dimension lda.
+size_t packedASize(int64_t M, int64_t K);
+void packWholeA(const float* A, int64_t lda, int64_t M, int64_t K, float* dst);
+
+// Constant weights packed once per execution context and reused by every call: `groups`
+// consecutive packWholeA matrices of M x K (a Conv's groups), packed from `source`.
+struct PackedWeights {
+  const float* source = nullptr;
+  int64_t groups = 0, M = 0, K = 0;
+  std::vector<float> data;
 };
 
 // [sync] Runs the product on the calling thread (and the pool's). Packing buffers are

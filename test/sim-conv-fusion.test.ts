@@ -32,9 +32,13 @@ const geometries: Geometry[] = [
   { name: '1x1, 37 -> 70 channels', x: [1, 37, 11, 13], w: [70, 37, 1, 1], attributes: { kernel_shape: [1, 1] }, y: [1, 70, 11, 13] },
   // Few output channels, unit width stride: the direct kernel (where AVX-512 has it).
   { name: '1x3 direct, 11 -> 19 channels', x: [2, 11, 9, 37], w: [19, 11, 1, 3], attributes: { kernel_shape: [1, 3], pads: [0, 1, 0, 1] }, y: [2, 19, 9, 37] },
-  // Depthwise 5x5 stride 2 and 3x3 stride 1.
-  { name: 'depthwise 5x5 stride 2', x: [1, 23, 19, 21], w: [23, 1, 5, 5], attributes: { kernel_shape: [5, 5], strides: [2, 2], pads: [2, 2, 2, 2], group: 23 }, y: [1, 23, 10, 11] },
-  { name: 'depthwise 3x3', x: [2, 17, 12, 9], w: [17, 1, 3, 3], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 17 }, y: [2, 17, 12, 9] },
+  // Depthwise: the register-blocked kernel (256 outputs or more) with stride 2, with dilation
+  // and asymmetric pads (an output 34 wide: two full column blocks and a partial one), with
+  // stride 2, no padding and an odd input width; and the general loop on a small map.
+  { name: 'depthwise 5x5 stride 2', x: [1, 23, 39, 41], w: [23, 1, 5, 5], attributes: { kernel_shape: [5, 5], strides: [2, 2], pads: [2, 2, 2, 2], group: 23 }, y: [1, 23, 20, 21] },
+  { name: 'depthwise 3x5 dilation 2', x: [1, 10, 9, 37], w: [10, 1, 3, 5], attributes: { kernel_shape: [3, 5], dilations: [2, 2], pads: [2, 3, 1, 2], group: 10 }, y: [1, 10, 8, 34] },
+  { name: 'depthwise 3x3 stride 2 unpadded', x: [1, 6, 31, 41], w: [6, 1, 3, 3], attributes: { kernel_shape: [3, 3], strides: [2, 2], group: 6 }, y: [1, 6, 15, 20] },
+  { name: 'depthwise 3x3 on a small map', x: [2, 17, 12, 9], w: [17, 1, 3, 3], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 17 }, y: [2, 17, 12, 9] },
 ];
 
 const floats = (name: string, dims: number[], seed: number, scale = 1, offset = 0) =>

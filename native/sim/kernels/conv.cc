@@ -519,13 +519,18 @@ void directConv(const float* x, const float* w, const float* bias, float* y, con
 #if defined(__x86_64__)
     directTileAvx512(rows.data(), rows.data() + C * KH, C * KH, KW, wp + b * K * kDirectMB, tile);
 #endif
+    // Bias and fused layers on the whole tile in one call (a call per output row and half
+    // cost more than the tile's multiply-adds), then the valid columns go out.
+    for (int64_t m = 0; m < mb; ++m) {
+      const float add = bias ? bias[m0 + m] : 0.0f;
+      for (int64_t j = 0; j < kDirectW; ++j) tile[m * kDirectW + j] += add;
+    }
+    if (scratch.postCount) applyPostOps(scratch.post, scratch.postCount, tile, kDirectW, mb, kDirectW, m0);
     for (int h = 0; h < 2; ++h) {
       for (int64_t m = 0; m < mb && cols[h] > 0; ++m) {
         float* dst = y + (m0 + m) * outVol + oh[h] * OW + ow0[h];
         const float* src = tile + m * kDirectW + h * kDirectHalf;
-        const float add = bias ? bias[m0 + m] : 0.0f;
-        for (int64_t j = 0; j < cols[h]; ++j) dst[j] = src[j] + add;
-        if (scratch.postCount) applyPostOps(scratch.post, scratch.postCount, dst, outVol, 1, cols[h], m0 + m);
+        for (int64_t j = 0; j < cols[h]; ++j) dst[j] = src[j];
       }
     }
   };

@@ -18,7 +18,7 @@ describe('sim product kernels and subnormal weights', () => {
     ['depthwise 3x3', { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 40 }, [40, 1, 3, 3]],
   ] as const) {
     it(`${name} Conv: equal to the weights with subnormals zeroed`, async () => {
-      const count = w.reduce((a, b) => a * b, 1);
+      const count = w.reduce<number>((a, b) => a * b, 1);
       const weights = randomFloats(count, 21);
       const zeroed = weights.slice();
       for (let i = 0; i < count; i += 3) {

@@ -202,4 +202,22 @@ describe('Engine.inspect()', () => {
     expect(readEngineInformation('{"Layers":[],"Bindings":["x"]}')).toEqual({ layerDetail: 'none', layers: [] });
     expect(() => readEngineInformation('not json')).toThrow(/not JSON/);
   });
+
+  it('keeps profile 0 of an engine with several profiles: TensorRT repeats each layer per profile as "NAME [profile N]"', () => {
+    const layer = (name: string, suffix: string) => ({
+      Name: name + suffix, LayerType: 'CaskConvolution',
+      Inputs: [{ Name: `x${suffix}`, Location: 'Device', Dimensions: [-1, 3, 8, 8] }],
+      Outputs: [{ Name: `r1${suffix}`, Location: 'Device', Dimensions: [-1, 8, 8, 8] }],
+    });
+    const threeProfiles = JSON.stringify({
+      Layers: ['', ' [profile 1]', ' [profile 2]'].map((suffix) => layer('conv1 + relu1', suffix)),
+      Bindings: ['x', 'r1', 'x [profile 1]', 'r1 [profile 1]', 'x [profile 2]', 'r1 [profile 2]'],
+    });
+    // No "Format/Datatype" (a dynamic engine inspected without a context): no output type either.
+    expect(readEngineInformation(threeProfiles)).toEqual({
+      layerDetail: 'detailed',
+      layers: [{ name: 'conv1 + relu1', type: 'CaskConvolution', inputs: [{ name: 'x', dims: [-1, 3, 8, 8] }], outputs: [{ name: 'r1', dims: [-1, 8, 8, 8] }] }],
+    });
+    expect(readEngineInformation('{"Layers":["a","b","a [profile 1]","b [profile 1]"],"Bindings":[]}').layers.map((l) => l.name)).toEqual(['a', 'b']);
+  });
 });

@@ -240,10 +240,12 @@ struct BuildOptions {
   // IBuilderConfig::setHardwareCompatibilityLevel.
   HardwareCompatibility hardwareCompatibility = HardwareCompatibility::kNone;
   // How much the plan records about its layers for Engine::engineInformation
-  // (IBuilderConfig::setProfilingVerbosity). kDetailed, the default here (TensorRT's own is
-  // kLayerNamesOnly), keeps each layer's type, tensors and formats, which `inspect` shows;
-  // it costs a slightly larger plan and no speed. The sim records every detail either way.
-  ProfilingVerbosity profilingVerbosity = ProfilingVerbosity::kDetailed;
+  // (IBuilderConfig::setProfilingVerbosity), TensorRT's default unless the caller chooses
+  // (the TypeScript side always does). kDetailed keeps each layer's type, tensors and formats,
+  // and its parameters and constants, in a slightly larger plan; its contexts' NVTX markers
+  // would slow enqueueV3(), so the adapter lowers them to names. The sim records every
+  // detail either way.
+  ProfilingVerbosity profilingVerbosity = ProfilingVerbosity::kLayerNamesOnly;
 };
 
 // Options of one deserializeEngine call.

@@ -13,7 +13,7 @@ Describes an ONNX model (FILE ending in .onnx) or an engine (any other FILE).
 A model: its inputs and outputs, opsets, operator counts, and the nodes the backend's parser
 cannot take (nodes inside If/Loop/Scan bodies named by their path).
 An engine: its backend and version, inputs and outputs, optimization profiles, device memory,
-and its layers (name, type, output type, inputs and outputs; profile 0's, where TensorRT
+and its layers (name, type, precision, inputs and outputs; profile 0's, where TensorRT
 repeats them per profile). A TensorRT engine reports layer details when built with
 profilingVerbosity 'detailed' (tensorrt-node's default).
 
@@ -77,9 +77,9 @@ function formatEngine(file: string, e: EngineInspection): string {
     lines.push(e.layerDetail === 'names' ? 'layers (names only: build with profilingVerbosity detailed for more):' : 'layers:');
     const tensors = (list: EngineInspection['layers'][number]['inputs']) => list.map((t) => t.dims ? `${t.name} ${formatDims(t.dims)}` : t.name).join(', ');
     const rows = e.layers.map((l, i) => e.layerDetail === 'names' ? [String(i), l.name] : [String(i), l.name, l.type ?? '', l.precision ?? '', `${tensors(l.inputs)} -> ${tensors(l.outputs)}`]);
-    lines.push(formatTable(e.layerDetail === 'names' ? rows : [['#', 'name', 'type', 'output type', 'inputs -> outputs'], ...rows], '  '));
+    lines.push(formatTable(e.layerDetail === 'names' ? rows : [['#', 'name', 'type', 'precision', 'inputs -> outputs'], ...rows], '  '));
     if (e.layerDetail === 'detailed' && e.layers.every((l) => l.outputs.every((t) => t.format === undefined))) {
-      lines.push('  (TensorRT reported no tensor formats, so no output types: it gives them only for known input shapes)');
+      lines.push('  (TensorRT reported no tensor formats, so no precision: it gives them only for known input shapes)');
     }
   }
   return lines.join('\n');

@@ -49,6 +49,11 @@ char const* DoubleInspector::getEngineInformation(nvinfer1::LayerInformationForm
   try {
     // TNRT_DOUBLE_INSPECT_MS: the report takes at least that long, as a large engine's does.
     if (const char* ms = std::getenv("TNRT_DOUBLE_INSPECT_MS")) std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(ms)));
+    // TNRT_DOUBLE_INSPECTOR_TEXT: the report is this text instead, for readers of bad reports.
+    if (const char* text = std::getenv("TNRT_DOUBLE_INSPECTOR_TEXT")) {
+      information_ = text;
+      return information_.c_str();
+    }
     const tnrt::sim::SimEngine* sim = engine_.simEngine();
     const int32_t profiles = engine_.getNbOptimizationProfiles();
     // TensorRT repeats every layer and binding for each profile after the first, each name

@@ -204,13 +204,13 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('the TensorRT double', () =>
       // the inputs as -1 and leaves "Format/Datatype" out (IEngineInspector::setExecutionContext).
       const plan = await buildEngine(lenetModel(), { backend: 'tensorrt', profiles: lenetProfiles });
       using trt = await InferenceSession.create(plan);
-      const report = await withFaults('createContext', () => trt.engine.inspect());
+      const report = await withFaults('createUserManagedContext', () => trt.engine.inspect());
       expect(report.layerDetail).toBe('detailed');
       expect(report.layers[0]).toEqual({ name: 'Conv_0', type: 'Conv', inputs: [{ name: 'x', dims: [-1, 1, 28, 28] }, { name: 'c1w', dims: [6, 1, 5, 5] }, { name: 'c1b', dims: [6] }], outputs: [{ name: 'c1', dims: [-1, 6, 28, 28] }] });
       expect(report.layers.every((l) => l.precision === undefined)).toBe(true);
       const work = mkdtempSync(join(tmpdir(), 'tnrt-double-noformat-'));
       writeFileSync(join(work, 'lenet.engine'), plan);
-      const r = spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), 'inspect', join(work, 'lenet.engine')], { encoding: 'utf8', env: { ...process.env, TNRT_DOUBLE_FAULTS: 'createContext' } });
+      const r = spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), 'inspect', join(work, 'lenet.engine')], { encoding: 'utf8', env: { ...process.env, TNRT_DOUBLE_FAULTS: 'createUserManagedContext' } });
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/TensorRT reported no tensor formats, so no precision/);
     });

@@ -212,11 +212,11 @@ nvinfer1::IHostMemory* DoubleEngine::serialize() const noexcept {
 nvinfer1::IExecutionContext* DoubleEngine::createExecutionContext(
     nvinfer1::ExecutionContextAllocationStrategy strategy) noexcept {
   alive_.check("createExecutionContext");
-  if (fault("createContext")) {
-    logger().error("ICudaEngine::createExecutionContext: Error Code 2: OutOfMemory (injected fault: createContext)");
+  const bool userManaged = strategy == nvinfer1::ExecutionContextAllocationStrategy::kUSER_MANAGED;
+  if (fault("createContext") || (userManaged && fault("createUserManagedContext"))) {
+    logger().error("ICudaEngine::createExecutionContext: Error Code 2: OutOfMemory (injected fault)");
     return nullptr;
   }
-  const bool userManaged = strategy == nvinfer1::ExecutionContextAllocationStrategy::kUSER_MANAGED;
   // The activation memory of the other strategies (kSTATIC, kON_PROFILE_CHANGE); a
   // kUSER_MANAGED context gets none until setDeviceMemory, which the double does not model.
   void* activations = nullptr;

@@ -123,9 +123,11 @@ std::string TrtEngine::engineInformation() const {
   // private context at profile 0's opt shapes gives both; it is kUSER_MANAGED, so it takes no
   // activation memory, and it never runs. A session's context is never borrowed: it may be
   // running, and the inspector would read shapes a caller is changing.
+  // Shapes depend on the inputs when an input's are dynamic or a shape tensor's values decide them.
   bool dynamic = false;
-  for (const TensorDesc& t : io_)
-    if (t.isInput) dynamic = dynamic || std::any_of(t.shape.begin(), t.shape.end(), [](int64_t d) { return d < 0; });
+  for (const TensorDesc& t : io_) {
+    if (t.isInput) dynamic = dynamic || t.isShapeTensor || std::any_of(t.shape.begin(), t.shape.end(), [](int64_t d) { return d < 0; });
+  }
   if (dynamic && engine_->getNbOptimizationProfiles() > 0) {
     {
       std::lock_guard<std::mutex> lock(mutex_);

@@ -75,7 +75,7 @@ char const* DoubleInspector::getEngineInformation(nvinfer1::LayerInformationForm
         // none (a reader derives the precision from the tensors' formats).
         bool dynamic = false;
         for (const auto& t : engine_.io())
-          if (t.isInput && isDynamicShape(t.shape)) dynamic = true;
+          if (t.isInput && (isDynamicShape(t.shape) || t.isShapeTensor)) dynamic = true;
         std::unique_ptr<tnrt::sim::ShapeInference> concrete;
         int32_t concreteProfile = -1;
         if (dynamic && context_) {

@@ -3,6 +3,7 @@
  * the sim writes in the same form) into it.
  */
 import type { BackendName } from './backend.js';
+import type { ProfilingVerbosity } from './builder-config.js';
 import type { DataType } from './dtype.js';
 import { TensorRTError } from './errors.js';
 
@@ -68,6 +69,12 @@ export interface EngineInspection {
   deviceMemorySize: number;
   numLayers: number;
   layerDetail: LayerDetail;
+  /**
+   * What the plan itself says it recorded about its layers (TensorRT's
+   * ICudaEngine::getProfilingVerbosity; the sim records everything: 'detailed'), which
+   * `layerDetail`, read from the report, should agree with.
+   */
+  profilingVerbosity: ProfilingVerbosity;
   /**
    * The layers of optimization profile 0: TensorRT repeats every layer for each further
    * profile with the suffix " [profile N]", and those copies are left out.

@@ -154,6 +154,7 @@ export class Engine extends NativeResource {
       profiles,
       deviceMemorySize: this.deviceMemorySize,
       numLayers: this.numLayers,
+      profilingVerbosity: callNative(() => this.#native.profilingVerbosity()),
       layerDetail,
       layers,
       ...(layerError !== undefined && { layerError }),

@@ -89,7 +89,7 @@ describe('tensorrt-node inspect, an engine', () => {
     const session = await InferenceSession.create(plan, { backend: 'sim' });
     const memory = session.engine.deviceMemorySize;
     session.dispose();
-    expect(report).toMatchObject({ kind: 'engine', backend: 'sim', version: backends()[0]!.version, deviceMemorySize: memory, layerDetail: 'detailed', numLayers: 11 });
+    expect(report).toMatchObject({ kind: 'engine', backend: 'sim', version: backends()[0]!.version, deviceMemorySize: memory, layerDetail: 'detailed', profilingVerbosity: 'detailed', numLayers: 11 });
     expect(report.io).toEqual([
       { name: 'x', mode: 'input', dtype: 'float32', shape: [-1, 1, 28, 28], dynamicDims: [0], isShapeTensor: false },
       { name: 'y', mode: 'output', dtype: 'float32', shape: [-1, 10], dynamicDims: [0], isShapeTensor: false },

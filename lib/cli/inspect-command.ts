@@ -53,7 +53,7 @@ function formatModel(file: string, m: ModelInspection): string {
 function formatEngine(file: string, e: EngineInspection): string {
   const lines = [
     `engine ${file}`,
-    `  backend ${e.backend} ${e.version}; device memory ${e.deviceMemorySize} bytes; ${e.numLayers} layers; ${e.profiles.length} profile(s)`,
+    `  backend ${e.backend} ${e.version}; device memory ${e.deviceMemorySize} bytes; ${e.numLayers} layers; ${e.profiles.length} profile(s); profilingVerbosity ${e.profilingVerbosity}`,
   ];
   for (const mode of ['input', 'output'] as const) {
     lines.push(`${mode}s:`);
@@ -72,7 +72,7 @@ function formatEngine(file: string, e: EngineInspection): string {
   if (e.layerError !== undefined) {
     lines.push(`layers: unreadable (${e.layerError})`);
   } else if (e.layerDetail === 'none') {
-    lines.push('layers: not recorded (the engine was built with profilingVerbosity none)');
+    lines.push(`layers: not recorded (the engine was built with profilingVerbosity ${e.profilingVerbosity})`);
   } else {
     lines.push(e.layerDetail === 'names' ? 'layers (names only: build with profilingVerbosity detailed for more):' : 'layers:');
     const tensors = (list: EngineInspection['layers'][number]['inputs']) => list.map((t) => t.dims ? `${t.name} ${formatDims(t.dims)}` : t.name).join(', ');

@@ -329,6 +329,9 @@ class Engine {
   // ProfilingVerbosity::kDetailed, only its name (a string) with kLayerNamesOnly, and no
   // layers with kNone. lib/engine.ts reads it; the sim writes the same form.
   virtual std::string engineInformation() const = 0;
+  // What the plan records about its layers (ICudaEngine::getProfilingVerbosity), which says
+  // what engineInformation() can hold; the sim records everything (kDetailed).
+  virtual ProfilingVerbosity profilingVerbosity() const = 0;
   // [async] The plan, byte for byte what deserializeEngine accepts.
   virtual std::vector<uint8_t> serialize() const = 0;
   // [sync] What the engine holds (its weights and plan), not counting its contexts.
@@ -398,7 +401,8 @@ using CreateBackendFn = Backend* (*)(std::string* error);
 //    versionCompatible, excludeLeanRuntime, hardwareCompatibility; shape-tensor inputs
 //    (TensorDesc::isShapeTensor, InputProfile value ranges).
 // 6: Engine::engineInformation; BuildOptions::profilingVerbosity.
-#define TNRT_BACKEND_ABI_VERSION 6
+// 7: Engine::profilingVerbosity.
+#define TNRT_BACKEND_ABI_VERSION 7
 using BackendAbiVersionFn = int32_t (*)();
 #define TNRT_BACKEND_ABI_SYMBOL "tnrt_backend_abi_version"
 

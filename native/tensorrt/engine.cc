@@ -157,6 +157,17 @@ std::string TrtEngine::engineInformation() const {
   return std::string(json);
 }
 
+ProfilingVerbosity TrtEngine::profilingVerbosity() const {
+  DeviceScope device(device_);
+  switch (engine_->getProfilingVerbosity()) {
+    case nvinfer1::ProfilingVerbosity::kLAYER_NAMES_ONLY: return ProfilingVerbosity::kLayerNamesOnly;
+    case nvinfer1::ProfilingVerbosity::kNONE: return ProfilingVerbosity::kNone;
+    case nvinfer1::ProfilingVerbosity::kDETAILED: return ProfilingVerbosity::kDetailed;
+  }
+  throw BackendError(ErrorCode::kInternal, "TensorRT reports a profiling verbosity this adapter does not know (" +
+                                               std::to_string(static_cast<int32_t>(engine_->getProfilingVerbosity())) + ")");
+}
+
 std::vector<uint8_t> TrtEngine::serialize() const {
   DeviceScope device(device_);
   const uint64_t mark = logger().mark();

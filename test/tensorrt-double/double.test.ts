@@ -182,7 +182,7 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('the TensorRT double', () =>
       using sim = await InferenceSession.create(await buildEngine(lenetModel(), { backend: 'sim', profiles: lenetProfiles }), { backend: 'sim' });
       const fromTrt = await trt.engine.inspect();
       const fromSim = await sim.engine.inspect();
-      expect(fromTrt).toMatchObject({ backend: 'tensorrt', layerDetail: 'detailed', numLayers: 11 });
+      expect(fromTrt).toMatchObject({ backend: 'tensorrt', layerDetail: 'detailed', profilingVerbosity: 'detailed', numLayers: 11 });
       expect(fromTrt.version).toMatch(new RegExp(`^${process.env.TNRT_DOUBLE_TRT_MAJOR}\\.`));
       expect(fromTrt.profiles).toEqual([{ x: lenetProfiles[0]!.x }]);
       expect(fromTrt.io).toEqual(fromSim.io);
@@ -274,10 +274,12 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('the TensorRT double', () =>
       using names = await InferenceSession.create(await buildEngine(mlpModel(), { backend: 'tensorrt', profiles, profilingVerbosity: 'layerNamesOnly' }));
       const named = await names.engine.inspect();
       expect(named.layerDetail).toBe('names');
+      // ICudaEngine::getProfilingVerbosity: what the plan says it kept, beside what the report shows.
+      expect(named.profilingVerbosity).toBe('layerNamesOnly');
       expect(named.layers.map((l) => l.name)).toEqual(['fc1', 'fc1_bias', 'relu1', 'fc2', 'fc2_bias', 'softmax']);
       expect(named.layers.every((l) => l.type === undefined && l.inputs.length === 0)).toBe(true);
       using none = await InferenceSession.create(await buildEngine(mlpModel(), { backend: 'tensorrt', profiles, profilingVerbosity: 'none' }));
-      expect(await none.engine.inspect()).toMatchObject({ layerDetail: 'none', layers: [] });
+      expect(await none.engine.inspect()).toMatchObject({ layerDetail: 'none', profilingVerbosity: 'none', layers: [] });
     });
 
     it('the CLI inspects a TensorRT engine and exports it as a Triton tensorrt_plan with batching from its profile', async () => {

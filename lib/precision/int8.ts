@@ -11,18 +11,23 @@ import { basename } from 'node:path';
 
 import type { ModelProto, NodeProto } from 'onnx-buf';
 
+import type { Feeds } from '../execution-context.js';
+
 import { BACKEND_OPTIONS, backends, type BackendOption } from '../backend.js';
 import { type CalibrationAlgorithm, type CalibrationCache, formatCalibrationCache, parseCalibrationCache } from '../calibration/calibration-cache.js';
 import { type CalibrationData, collectStatistics, isCalibrationData } from '../calibration/collect-statistics.js';
 import { CALIBRATION_METHODS, type CalibrationMethod, scaleFromThreshold } from '../calibration/histogram.js';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
-import { readModel, writeModel } from '../onnx/model-io.js';
+import { parseModel, readModel, writeModel } from '../onnx/model-io.js';
 import { parseShapeSpec, type ShapeMap } from '../shapes.js';
 import { expectBytes, expectObject, expectOneOf, expectString, invalid } from '../validate.js';
 import { convertGraphToFloat16 } from './float16.js';
 import { upgradeToOpset13 } from './opset-upgrade.js';
 import { GraphConstants, insertQdq } from './qdq-insertion.js';
-import { planQuantization, QUANTIZABLE_OPS } from './qdq-plan.js';
+import { planQuantization, QUANTIZABLE_OPS, type QuantizationPlan } from './qdq-plan.js';
+import { measureFlops, type NodeFlops } from './compute-flops.js';
+import { type SearchResult, searchFloatLayers } from './sensitivity-search.js';
+import { type OutputCosine, readValidationData, runBatches, type RunOutputs, type RunPlace, scoreOutputs } from './validation-runs.js';
 
 export type { CalibrationData, CalibrationFeeds } from '../calibration/collect-statistics.js';
 
@@ -69,6 +74,17 @@ export interface Int8Options {
      */
     version?: string;
   };
+  /**
+   * An accuracy target: the quantized model must reach `minCosine` (cosine similarity against
+   * the float32 model, on every output, over all of `validationData`). When fully quantized
+   * it does not, the nodes whose INT8 hurts most stay float (float16 with `floatOpsIn:
+   * 'float16'`) until it does; the report names them (see quantizeInt8WithReport).
+   */
+  accuracy?: {
+    minCosine: number;
+    /** Held-out batches (feeds, as calibrationData), read once and kept in memory. */
+    validationData: CalibrationData;
+  };
   /** Also write the quantized model to this file (with external data if the input had it). */
   outputPath?: string;
   /** Directory a model given as bytes keeps its external data in. */
@@ -82,6 +98,41 @@ const ALGORITHM: Record<CalibrationMethod, CalibrationAlgorithm> = {
   percentile: 'LegacyCalibration',
 };
 const DEFAULT_CACHE_VERSION = '101600';
+/** Batches each single-layer sensitivity is measured on: ranking needs an order, not the final figure. */
+const RANK_BATCHES = 8;
+
+/** A quantizable node the accuracy search kept in float. */
+export interface FloatNode {
+  name: string;
+  opType: string;
+  /** The worst output cosine (validation data, against float32) with only this node quantized. */
+  cosine: number;
+}
+
+/** What quantizeInt8WithReport did to the model. */
+export interface Int8Report {
+  /** Nodes that got Q/DQ (run in INT8), in graph order. */
+  int8Nodes: string[];
+  /** Nodes kept in float to meet `accuracy.minCosine`, most sensitive first; empty without a target. */
+  floatNodes: FloatNode[];
+  /**
+   * FLOPs of the Conv, ConvTranspose, Gemm and MatMul nodes at the first validation batch's
+   * shapes, all of them and those in INT8; `int8Share` is NaN for a model without such nodes.
+   * Undefined without `accuracy` (no batch to measure shapes on).
+   */
+  flops: { total: number; int8: number; int8Share: number; nodes: NodeFlops[] } | undefined;
+  /** The target and what the chosen model reached; undefined without `accuracy`. */
+  accuracy: {
+    minCosine: number;
+    met: boolean;
+    /** The worst output's cosine over every validation batch. */
+    cosine: number;
+    outputs: OutputCosine[];
+    samples: number;
+    /** Whole-model measurements the search made (builds and runs on the validation data). */
+    evaluations: number;
+  } | undefined;
+}
 
 interface Normalized {
   data: CalibrationData | undefined;
@@ -100,6 +151,7 @@ interface Normalized {
   cacheVersion: string | undefined;
   outputPath: string | undefined;
   baseDir: string | undefined;
+  accuracy: { minCosine: number; validationData: CalibrationData } | undefined;
 }
 
 function selection(value: unknown, what: string, checkOps: boolean): { opTypes: Set<string>; nodeNames: Set<string> } {
@@ -136,6 +188,13 @@ function validate(options: unknown): Normalized {
   if (o.shapes !== undefined) shapes = typeof o.shapes === 'string' ? parseShapeSpec(o.shapes) : (expectObject(o.shapes, 'shapes') as ShapeMap);
   const backend = o.backend === undefined ? 'auto' : expectOneOf(o.backend, BACKEND_OPTIONS, 'backend');
   const floatOpsIn = o.floatOpsIn === undefined ? 'float32' : expectOneOf(o.floatOpsIn, ['float32', 'float16'] as const, 'floatOpsIn');
+  let accuracy: Normalized['accuracy'];
+  if (o.accuracy !== undefined) {
+    const a = expectObject(o.accuracy, 'accuracy') as NonNullable<Int8Options['accuracy']>;
+    if (typeof a.minCosine !== 'number' || !(a.minCosine > -1 && a.minCosine <= 1)) invalid('a number in (-1, 1], such as 0.99', 'accuracy.minCosine', a.minCosine);
+    if (!isCalibrationData(a.validationData)) invalid('an Iterable or AsyncIterable of feeds', 'accuracy.validationData', a.validationData);
+    accuracy = { minCosine: a.minCosine, validationData: a.validationData };
+  }
   const cacheVersion = cache.version === undefined ? undefined : expectString(cache.version, 'calibrationCache.version');
   if (cacheVersion !== undefined && !/^\d+$/.test(cacheVersion)) invalid("a string of digits such as '101600'", 'calibrationCache.version', cacheVersion);
   return {
@@ -154,6 +213,7 @@ function validate(options: unknown): Normalized {
     cacheVersion,
     outputPath: o.outputPath === undefined ? undefined : expectString(o.outputPath, 'outputPath'),
     baseDir: o.baseDir === undefined ? undefined : expectString(o.baseDir, 'baseDir'),
+    accuracy,
   };
 }
 
@@ -219,6 +279,20 @@ function nameNodes(nodes: readonly NodeProto[], taken: Set<string>): void {
  *   errors from running the float model on a batch
  */
 export async function quantizeInt8(model: Uint8Array | ArrayBufferLike | string, options: Int8Options): Promise<Uint8Array> {
+  return (await quantizeInt8WithReport(model, options)).model;
+}
+
+/**
+ * quantizeInt8, resolving to the quantized model's bytes and a report: the nodes in INT8,
+ * those kept in float to meet `accuracy.minCosine`, the accuracy reached, and the share of the
+ * Conv/Gemm/MatMul FLOPs that runs in INT8. With `accuracy`, when the fully quantized model
+ * misses the target on the validation data, each quantized node's sensitivity is measured (the
+ * model with only it quantized, scored against float32), and the most sensitive nodes go back
+ * to float until the whole model meets the target (sensitivity-search.ts). When even the
+ * float model with every node kept float misses it (float16 remainder), `accuracy.met` is false.
+ * @throws as quantizeInt8; InvalidArgumentError for a malformed accuracy option or validation batch
+ */
+export async function quantizeInt8WithReport(model: Uint8Array | ArrayBufferLike | string, options: Int8Options): Promise<{ model: Uint8Array; report: Int8Report }> {
   const o = validate(options);
   const loaded = await readModel(model, { loadExternalData: true, ...(o.baseDir !== undefined ? { baseDir: o.baseDir } : {}) });
   const m = loaded.model;
@@ -281,14 +355,62 @@ export async function quantizeInt8(model: Uint8Array | ArrayBufferLike | string,
 
   const taken = new Set(graph.node.map((n) => n.name));
   nameNodes(plan.nodes, taken);
-  insertQdq(graph, plan, scales, constants);
-  if (o.floatOpsIn === 'float16') {
-    // The quantized ops stay float32 around their Q/DQ (TensorRT fuses DQ -> op -> Q into one int8 kernel); the rest go to float16.
-    convertGraphToFloat16(m, { keepIoTypes: true, opTypes: new Set(), nodeNames: new Set(plan.nodes.map((n) => n.name)) });
+  const report: Int8Report = { int8Nodes: [], floatNodes: [], flops: undefined, accuracy: undefined };
+  let keptFloat = new Set<string>();
+  let check: { batches: Feeds[]; reference: RunOutputs; place: RunPlace; search: SearchResult } | undefined;
+  if (o.accuracy !== undefined) {
+    const place = { backend: o.backend, device: o.device, plugins: o.plugins };
+    const initializers = new Set(graph.initializer.map((t) => t.name));
+    const inputs = graph.input.map((i) => i.name).filter((n) => !initializers.has(n));
+    const batches = await readValidationData(o.accuracy.validationData, inputs, 'accuracy.validationData');
+    const float = await writeModel(m);
+    const reference = await runBatches(float, batches, place);
+    const search = await searchFloatLayers(plan.nodes.map((n) => n.name), o.accuracy.minCosine, async (floatLayers, phase) => {
+      const candidate = parseModel(float);
+      applyQuantization(candidate, (n) => selected(n) && !floatLayers.has(n.name), scales, o.floatOpsIn);
+      const n = phase === 'rank' ? Math.min(RANK_BATCHES, batches.length) : batches.length;
+      return scoreOutputs(reference.slice(0, n), await runBatches(await writeModel(candidate), batches.slice(0, n), place)).worst;
+    });
+    keptFloat = new Set(search.floatLayers);
+    const opTypes = new Map(plan.nodes.map((n) => [n.name, n.opType]));
+    const single = new Map(search.sensitivities?.map((x) => [x.layer, x.cosine]));
+    report.floatNodes = search.floatLayers.map((name) => ({ name, opType: opTypes.get(name)!, cosine: single.get(name)! }));
+    // Shapes come from the float model, before the rewrite below.
+    const nodes = await measureFlops(m, batches[0]!, place);
+    report.flops = { total: 0, int8: 0, int8Share: NaN, nodes };
+    check = { batches, reference, place, search };
   }
-  if (o.outputPath === undefined) return writeModel(m);
+  const applied = applyQuantization(m, (n) => selected(n) && !keptFloat.has(n.name), scales, o.floatOpsIn);
+  report.int8Nodes = applied.nodes.map((n) => n.name);
+  if (check !== undefined && report.flops !== undefined) {
+    const inInt8 = new Set(report.int8Nodes);
+    for (const f of report.flops.nodes) {
+      report.flops.total += f.flops;
+      if (inInt8.has(f.node)) report.flops.int8 += f.flops;
+    }
+    if (report.flops.total > 0) report.flops.int8Share = report.flops.int8 / report.flops.total;
+    // The figures are those of the very model returned, measured once more output by output.
+    const scored = scoreOutputs(check.reference, await runBatches(await writeModel(m), check.batches, check.place));
+    const minCosine = o.accuracy!.minCosine;
+    report.accuracy = { minCosine, met: scored.worst >= minCosine, cosine: scored.worst, outputs: scored.outputs, samples: check.batches.length, evaluations: check.search.evaluations };
+  }
+  if (o.outputPath === undefined) return { model: await writeModel(m), report };
   const externalDataPath = loaded.hadExternalData ? `${basename(o.outputPath)}.data` : undefined;
-  return writeModel(m, { path: o.outputPath, ...(externalDataPath !== undefined ? { externalDataPath } : {}) });
+  return { model: await writeModel(m, { path: o.outputPath, ...(externalDataPath !== undefined ? { externalDataPath } : {}) }), report };
+}
+
+/**
+ * Q/DQ on the nodes `selected` picks (with `scales` holding every activation they read), and
+ * with a float16 remainder the other ops in float16: the quantized ops stay float32 around
+ * their Q/DQ (TensorRT fuses DQ -> op -> Q into one int8 kernel). Rewrites `model` in place.
+ */
+function applyQuantization(model: ModelProto, selected: (n: NodeProto) => boolean, scales: ReadonlyMap<string, number>, floatOpsIn: 'float32' | 'float16'): QuantizationPlan {
+  const graph = model.graph!;
+  const constants = new GraphConstants(graph);
+  const plan = planQuantization(graph, selected, constants);
+  insertQdq(graph, plan, scales, constants);
+  if (floatOpsIn === 'float16') convertGraphToFloat16(model, { keepIoTypes: true, opTypes: new Set(), nodeNames: new Set(plan.nodes.map((n) => n.name)) });
+  return plan;
 }
 
 /** '10.16.0' -> '101600', the way TensorRT numbers itself in cache headers (major * 10000 + minor * 100 + patch). */

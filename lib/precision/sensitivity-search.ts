@@ -1,0 +1,78 @@
+/**
+ * Which layers to keep in float so that a reduced-precision model still meets an accuracy
+ * target, found the way Polygraphy and TensorRT users do it by hand, with few measurements:
+ *   1. the whole model reduced: if it meets the target, nothing stays float (one measurement);
+ *   2. each layer's sensitivity: the model with only that layer reduced, scored against the
+ *      float reference (one measurement per layer, on a few batches);
+ *   3. the most sensitive layers returned to float, re-measuring the whole model on every
+ *      batch: the count doubles until the target holds, then a binary search finds the
+ *      smallest count that met it (about 2 log2(layers) measurements).
+ * Every answer is one that was measured: step 3 only settles on counts that met the target.
+ */
+
+/** Scores the model with `floatLayers` kept in float and the rest reduced: the worst output cosine (NaN fails). */
+export type Evaluate = (floatLayers: ReadonlySet<string>, phase: 'rank' | 'check') => Promise<number>;
+
+export interface LayerSensitivity {
+  layer: string;
+  /** The worst output cosine with only this layer reduced. */
+  cosine: number;
+}
+
+export interface SearchResult {
+  /** Layers kept in float, most sensitive first. */
+  floatLayers: string[];
+  /** The worst output cosine of the chosen model. */
+  cosine: number;
+  met: boolean;
+  /** Per layer, when ranking was needed (the full reduction missed the target); most sensitive first. */
+  sensitivities: LayerSensitivity[] | undefined;
+  /** Whole-model measurements made. */
+  evaluations: number;
+}
+
+const meets = (cosine: number, target: number): boolean => cosine >= target;
+
+/** Sorting key: NaN (the candidate blew up) is the most sensitive of all. */
+const badness = (cosine: number): number => (Number.isNaN(cosine) ? Infinity : 1 - cosine);
+
+export async function searchFloatLayers(layers: readonly string[], minCosine: number, evaluate: Evaluate): Promise<SearchResult> {
+  let evaluations = 0;
+  const measure = async (float: ReadonlySet<string>, phase: 'rank' | 'check'): Promise<number> => {
+    evaluations++;
+    return evaluate(float, phase);
+  };
+  const full = await measure(new Set(), 'check');
+  if (meets(full, minCosine) || layers.length === 0) return { floatLayers: [], cosine: full, met: meets(full, minCosine), sensitivities: undefined, evaluations };
+
+  const sensitivities: LayerSensitivity[] = [];
+  for (const layer of layers) {
+    const others = new Set(layers.filter((l) => l !== layer));
+    sensitivities.push({ layer, cosine: await measure(others, 'rank') });
+  }
+  // Stable: among equals, graph order decides.
+  sensitivities.sort((x, y) => badness(y.cosine) - badness(x.cosine));
+  const ranked = sensitivities.map((s) => s.layer);
+
+  const scored = new Map<number, number>([[0, full]]);
+  const at = async (k: number): Promise<number> => {
+    if (!scored.has(k)) scored.set(k, await measure(new Set(ranked.slice(0, k)), 'check'));
+    return scored.get(k)!;
+  };
+  // Doubling: `low` missed the target, `high` met it (or is every layer).
+  let low = 0;
+  let high = 1;
+  while (high < ranked.length && !meets(await at(high), minCosine)) {
+    low = high;
+    high = Math.min(ranked.length, high * 2);
+  }
+  if (!meets(await at(high), minCosine)) {
+    return { floatLayers: ranked, cosine: await at(high), met: false, sensitivities, evaluations };
+  }
+  while (high - low > 1) {
+    const mid = (low + high) >> 1;
+    if (meets(await at(mid), minCosine)) high = mid;
+    else low = mid;
+  }
+  return { floatLayers: ranked.slice(0, high), cosine: await at(high), met: true, sensitivities, evaluations };
+}

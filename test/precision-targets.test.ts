@@ -1,0 +1,148 @@
+// Accuracy-targeted mixed precision: the search that keeps the layers INT8 (or float16) hurts
+// most in float, and the FLOP counts its report gives. The models are built so that which layer
+// breaks, and by how much, follows from arithmetic stated beside them.
+import { describe, expect, it } from 'vitest';
+
+import { InvalidArgumentError, Tensor } from '../lib/index.js';
+import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
+import { parseModel } from '../lib/onnx/model-io.js';
+import { measureFlops } from '../lib/precision/compute-flops.js';
+import { quantizeInt8WithReport } from '../lib/precision/int8.js';
+import { searchFloatLayers } from '../lib/precision/sensitivity-search.js';
+import { randomFloats } from './fixtures/models.js';
+
+const B = 4;
+const feeds = (seed: number) => ({ x: new Tensor('float32', randomFloats(B * 8, seed), [B, 8]) });
+const batches = (from: number, n: number) => Array.from({ length: n }, (_, i) => feeds(from + i));
+
+/**
+ * x [4, 8] in [-1, 1) -> mm1: MatMul W1 [8, 8] (|W1| < 0.4) -> a -> add: a + [1000, 0, ..., 0]
+ * -> t -> mm2: MatMul W2 [8, 4] (row 0 zero) -> y.
+ * |a| <= 8 * 0.4 = 3.2, so t's channel 0 is ~1000 and the rest below 3.2. Min-max gives t the
+ * scale max|t| / 127 >= 996.8 / 127 = 7.85, and every value of channels 1..7 rounds to
+ * round(3.2 / 7.85) = 0: quantizing mm2's input leaves only channel 0, which W2 ignores, so y
+ * becomes exactly 0 (cosine 0). mm1 and add read tensors of range 1 and 3.2 and barely change
+ * y. The search must keep mm2 alone in float.
+ */
+function sensitiveModel(): Uint8Array {
+  const bias = new Float32Array(8);
+  bias[0] = 1000;
+  const w2 = randomFloats(8 * 4, 77);
+  w2.fill(0, 0, 4);
+  return makeModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: [B, 8] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: [B, 4] }],
+    initializers: [
+      makeTensor('w1', 'float32', [8, 8], randomFloats(64, 55).map((v) => v * 0.4)),
+      makeTensor('bias', 'float32', [8], bias),
+      makeTensor('w2', 'float32', [8, 4], w2),
+    ],
+    nodes: [
+      { op: 'MatMul', name: 'mm1', inputs: ['x', 'w1'], outputs: ['a'] },
+      { op: 'Add', name: 'add', inputs: ['a', 'bias'], outputs: ['t'] },
+      { op: 'MatMul', name: 'mm2', inputs: ['t', 'w2'], outputs: ['y'] },
+    ],
+  });
+}
+
+describe('quantizeInt8 with an accuracy target', () => {
+  it('keeps the one layer that min-max INT8 destroys in float, and quantizes the rest', async () => {
+    const common = { calibrationData: batches(1, 16), method: 'minmax' as const, backend: 'sim' as const };
+    const plain = await quantizeInt8WithReport(sensitiveModel(), { ...common, accuracy: { minCosine: 0, validationData: batches(100, 8) } });
+    // Fully quantized: y is exactly zero, as the arithmetic above says.
+    expect(plain.report.floatNodes).toEqual([]);
+    expect(plain.report.accuracy!.cosine).toBe(0);
+
+    const { report } = await quantizeInt8WithReport(sensitiveModel(), { ...common, accuracy: { minCosine: 0.99, validationData: batches(100, 8) } });
+    expect(report.floatNodes.map((n) => n.name)).toEqual(['mm2']);
+    expect(report.floatNodes[0]!.opType).toBe('MatMul');
+    expect(report.floatNodes[0]!.cosine).toBe(0);
+    expect(report.int8Nodes).toEqual(['mm1', 'add']);
+    expect(report.accuracy!.met).toBe(true);
+    expect(report.accuracy!.cosine).toBeGreaterThanOrEqual(0.99);
+    expect(report.accuracy!.samples).toBe(8);
+    // 1 (all INT8) + 3 (one per layer) + 1 (mm2 in float).
+    expect(report.accuracy!.evaluations).toBe(5);
+    // mm1: 2 * 4 * 8 * 8 = 512 FLOPs, mm2: 2 * 4 * 4 * 8 = 256; only mm1 runs in INT8.
+    expect(report.flops!.nodes).toEqual([
+      { node: 'mm1', opType: 'MatMul', flops: 512 },
+      { node: 'mm2', opType: 'MatMul', flops: 256 },
+    ]);
+    expect(report.flops!.total).toBe(768);
+    expect(report.flops!.int8).toBe(512);
+    expect(report.flops!.int8Share).toBeCloseTo(2 / 3, 12);
+  });
+
+  it('returns a model whose float layers carry no Q/DQ', async () => {
+    const { model } = await quantizeInt8WithReport(sensitiveModel(), {
+      calibrationData: batches(1, 16),
+      method: 'minmax',
+      backend: 'sim',
+      accuracy: { minCosine: 0.99, validationData: batches(100, 8) },
+    });
+    const graph = parseModel(model).graph!;
+    const mm2 = graph.node.find((n) => n.name === 'mm2')!;
+    // mm2 reads t and w2 straight, not through DequantizeLinear.
+    expect(mm2.input).toEqual(['t', 'w2']);
+    const mm1 = graph.node.find((n) => n.name === 'mm1')!;
+    expect(graph.node.find((n) => n.output[0] === mm1.input[0])?.opType).toBe('DequantizeLinear');
+  });
+
+  it('refuses a malformed target with a typed error', async () => {
+    const base = { calibrationData: batches(1, 2), backend: 'sim' as const };
+    await expect(quantizeInt8WithReport(sensitiveModel(), { ...base, accuracy: { minCosine: 2, validationData: batches(100, 1) } })).rejects.toThrow(InvalidArgumentError);
+    await expect(quantizeInt8WithReport(sensitiveModel(), { ...base, accuracy: { minCosine: 0.99, validationData: 5 as never } })).rejects.toThrow(/accuracy.validationData/);
+    await expect(quantizeInt8WithReport(sensitiveModel(), { ...base, accuracy: { minCosine: 0.99, validationData: [] } })).rejects.toThrow(/at least one batch/);
+    await expect(quantizeInt8WithReport(sensitiveModel(), { ...base, accuracy: { minCosine: 0.99, validationData: [{ z: feeds(1).x }] } })).rejects.toThrow(/input 'x'/);
+  });
+});
+
+describe('searchFloatLayers', () => {
+  // A model whose score is 1 minus the sum of its reduced layers' costs: the smallest float set
+  // meeting 0.9 drops the two costliest layers (0.5 and 0.2 of 0.78 in all leaves 0.08).
+  const costs: Record<string, number> = { a: 0.02, b: 0.5, c: 0.03, d: 0.2, e: 0.03 };
+  const evaluate = async (float: ReadonlySet<string>) => 1 - Object.entries(costs).reduce((s, [k, v]) => s + (float.has(k) ? 0 : v), 0);
+
+  it('ranks by single-layer sensitivity and keeps the fewest layers that meet the target', async () => {
+    const result = await searchFloatLayers(Object.keys(costs), 0.9, evaluate);
+    expect(result.floatLayers).toEqual(['b', 'd']);
+    expect(result.met).toBe(true);
+    expect(result.cosine).toBeCloseTo(0.92, 12);
+    expect(result.sensitivities!.map((s) => s.layer)).toEqual(['b', 'd', 'c', 'e', 'a']);
+  });
+
+  it('stops after one measurement when the reduced model already meets the target', async () => {
+    const result = await searchFloatLayers(Object.keys(costs), 0.2, evaluate);
+    expect(result).toMatchObject({ floatLayers: [], met: true, evaluations: 1, sensitivities: undefined });
+  });
+
+  it('says when even every layer in float misses the target', async () => {
+    const result = await searchFloatLayers(['a'], 0.9, async () => NaN);
+    expect(result).toMatchObject({ floatLayers: ['a'], met: false });
+  });
+});
+
+describe('measureFlops', () => {
+  it('counts Conv (grouped) and Gemm (transA) FLOPs from shapes', async () => {
+    // Conv: x [2, 4, 8, 8], W [6, 2, 3, 3], group 2, pads 1 -> [2, 6, 8, 8]:
+    //   2 * N * Cout * Hout * Wout * Cin/group * kh * kw = 2 * 2 * 6 * 8 * 8 * 2 * 3 * 3 = 27648.
+    // Gemm: A = Transpose(Flatten) is [384, 2]; with transA
+    //   gives M = 2, K = 384; B [384, 5] gives N = 5: 2 * 2 * 5 * 384 = 7680.
+    const model = makeModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: [2, 4, 8, 8] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: [2, 5] }],
+      initializers: [makeTensor('w', 'float32', [6, 2, 3, 3], randomFloats(108, 3)), makeTensor('b', 'float32', [384, 5], randomFloats(384 * 5, 4))],
+      nodes: [
+        { op: 'Conv', name: 'conv', inputs: ['x', 'w'], outputs: ['c'], attributes: { group: 2, pads: [1, 1, 1, 1], kernel_shape: [3, 3] } },
+        { op: 'Flatten', name: 'flat', inputs: ['c'], outputs: ['f'] },
+        { op: 'Transpose', name: 'tr', inputs: ['f'], outputs: ['ft'], attributes: { perm: [1, 0] } },
+        { op: 'Gemm', name: 'gemm', inputs: ['ft', 'b'], outputs: ['y'], attributes: { transA: 1 } },
+      ],
+    });
+    const flops = await measureFlops(parseModel(model), { x: new Tensor('float32', randomFloats(2 * 4 * 64, 5), [2, 4, 8, 8]) }, { backend: 'sim' });
+    expect(flops).toEqual([
+      { node: 'conv', opType: 'Conv', flops: 27648 },
+      { node: 'gemm', opType: 'Gemm', flops: 7680 },
+    ]);
+  });
+});

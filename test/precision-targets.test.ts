@@ -7,6 +7,7 @@ import { InvalidArgumentError, Tensor } from '../lib/index.js';
 import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
 import { parseModel } from '../lib/onnx/model-io.js';
 import { measureFlops } from '../lib/precision/compute-flops.js';
+import { convertToFloat16WithReport } from '../lib/precision/fp16-targets.js';
 import { quantizeInt8WithReport } from '../lib/precision/int8.js';
 import { searchFloatLayers } from '../lib/precision/sensitivity-search.js';
 import { randomFloats } from './fixtures/models.js';
@@ -94,6 +95,51 @@ describe('quantizeInt8 with an accuracy target', () => {
     await expect(quantizeInt8WithReport(sensitiveModel(), { ...base, accuracy: { minCosine: 0.99, validationData: 5 as never } })).rejects.toThrow(/accuracy.validationData/);
     await expect(quantizeInt8WithReport(sensitiveModel(), { ...base, accuracy: { minCosine: 0.99, validationData: [] } })).rejects.toThrow(/at least one batch/);
     await expect(quantizeInt8WithReport(sensitiveModel(), { ...base, accuracy: { minCosine: 0.99, validationData: [{ z: feeds(1).x }] } })).rejects.toThrow(/input 'x'/);
+  });
+});
+
+/**
+ * x [4, 8] in [-1, 1) -> mm: MatMul 0.5 * I -> a -> scale: a * 600 -> b -> square: b * b -> sq
+ * -> shrink: sq * 1e-5 -> y. |b| <= 300 fits float16 (max 65504), but b^2 reaches 9e4 where
+ * |x| > sqrt(65504) / 300 = 0.853, which the validation data holds: square overflows to Inf
+ * in float16, and so does shrink's input cast to float16. Both must stay float32; mm and scale
+ * only round (relative error 2^-11), which keeps the cosine near 1.
+ */
+function overflowModel(): Uint8Array {
+  const half = new Float32Array(64);
+  for (let i = 0; i < 8; i++) half[i * 9] = 0.5;
+  return makeModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: [B, 8] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: [B, 8] }],
+    initializers: [makeTensor('w', 'float32', [8, 8], half), makeTensor('k', 'float32', [], [600]), makeTensor('tiny', 'float32', [], [1e-5])],
+    nodes: [
+      { op: 'MatMul', name: 'mm', inputs: ['x', 'w'], outputs: ['a'] },
+      { op: 'Mul', name: 'scale', inputs: ['a', 'k'], outputs: ['b'] },
+      { op: 'Mul', name: 'square', inputs: ['b', 'b'], outputs: ['sq'] },
+      { op: 'Mul', name: 'shrink', inputs: ['sq', 'tiny'], outputs: ['y'] },
+    ],
+  });
+}
+
+describe('convertToFloat16WithReport', () => {
+  it('keeps the overflowing nodes in float32 and the rest in float16', async () => {
+    const validationData = batches(200, 4);
+    expect(Math.max(...validationData.flatMap((f) => [...(f.x.data as Float32Array)].map(Math.abs)))).toBeGreaterThan(0.86);
+    const { model, report } = await convertToFloat16WithReport(overflowModel(), { minCosine: 0.999, validationData, backend: 'sim' });
+    expect(new Set(report.floatNodes.map((n) => n.name))).toEqual(new Set(['square', 'shrink']));
+    // Each alone in float16 gives Inf, hence NaN cosine.
+    for (const n of report.floatNodes) expect(n.cosine).toBeNaN();
+    expect(report.accuracy.met).toBe(true);
+    expect(report.accuracy.cosine).toBeGreaterThan(0.999);
+    // mm: 2 * 4 * 8 * 8 = 512 FLOPs, the only compute node, in float16.
+    expect(report.flops).toMatchObject({ total: 512, float16: 512, float16Share: 1 });
+    const graph = parseModel(model).graph!;
+    expect(graph.initializer.find((t) => t.name === 'w')!.dataType).toBe(10); // FLOAT16
+    expect(graph.initializer.find((t) => t.name === 'tiny')!.dataType).toBe(1); // FLOAT, shrink's
+  });
+
+  it('refuses a missing target', async () => {
+    await expect(convertToFloat16WithReport(overflowModel(), { validationData: batches(1, 1) } as never)).rejects.toThrow(/minCosine/);
   });
 });
 

@@ -26,8 +26,8 @@ import { upgradeToOpset13 } from './opset-upgrade.js';
 import { GraphConstants, insertQdq } from './qdq-insertion.js';
 import { planQuantization, QUANTIZABLE_OPS, type QuantizationPlan } from './qdq-plan.js';
 import { measureFlops, type NodeFlops } from './compute-flops.js';
-import { type SearchResult, searchFloatLayers } from './sensitivity-search.js';
-import { type OutputCosine, readValidationData, runBatches, type RunOutputs, type RunPlace, scoreOutputs } from './validation-runs.js';
+import { type FloatNode, floatNodes, type SearchResult, searchFloatLayers, type TargetAccuracy } from './sensitivity-search.js';
+import { checkTarget, readValidationData, runBatches, type RunOutputs, type RunPlace, scoreOutputs } from './validation-runs.js';
 
 export type { CalibrationData, CalibrationFeeds } from '../calibration/collect-statistics.js';
 
@@ -101,14 +101,6 @@ const DEFAULT_CACHE_VERSION = '101600';
 /** Batches each single-layer sensitivity is measured on: ranking needs an order, not the final figure. */
 const RANK_BATCHES = 8;
 
-/** A quantizable node the accuracy search kept in float. */
-export interface FloatNode {
-  name: string;
-  opType: string;
-  /** The worst output cosine (validation data, against float32) with only this node quantized. */
-  cosine: number;
-}
-
 /** What quantizeInt8WithReport did to the model. */
 export interface Int8Report {
   /** Nodes that got Q/DQ (run in INT8), in graph order. */
@@ -121,17 +113,8 @@ export interface Int8Report {
    * Undefined without `accuracy` (no batch to measure shapes on).
    */
   flops: { total: number; int8: number; int8Share: number; nodes: NodeFlops[] } | undefined;
-  /** The target and what the chosen model reached; undefined without `accuracy`. */
-  accuracy: {
-    minCosine: number;
-    met: boolean;
-    /** The worst output's cosine over every validation batch. */
-    cosine: number;
-    outputs: OutputCosine[];
-    samples: number;
-    /** Whole-model measurements the search made (builds and runs on the validation data). */
-    evaluations: number;
-  } | undefined;
+  /** The target and what the returned model reached; undefined without `accuracy`. */
+  accuracy: TargetAccuracy | undefined;
 }
 
 interface Normalized {
@@ -191,9 +174,7 @@ function validate(options: unknown): Normalized {
   let accuracy: Normalized['accuracy'];
   if (o.accuracy !== undefined) {
     const a = expectObject(o.accuracy, 'accuracy') as NonNullable<Int8Options['accuracy']>;
-    if (typeof a.minCosine !== 'number' || !(a.minCosine > -1 && a.minCosine <= 1)) invalid('a number in (-1, 1], such as 0.99', 'accuracy.minCosine', a.minCosine);
-    if (!isCalibrationData(a.validationData)) invalid('an Iterable or AsyncIterable of feeds', 'accuracy.validationData', a.validationData);
-    accuracy = { minCosine: a.minCosine, validationData: a.validationData };
+    accuracy = checkTarget(a.minCosine, a.validationData, 'accuracy.');
   }
   const cacheVersion = cache.version === undefined ? undefined : expectString(cache.version, 'calibrationCache.version');
   if (cacheVersion !== undefined && !/^\d+$/.test(cacheVersion)) invalid("a string of digits such as '101600'", 'calibrationCache.version', cacheVersion);
@@ -372,9 +353,7 @@ export async function quantizeInt8WithReport(model: Uint8Array | ArrayBufferLike
       return scoreOutputs(reference.slice(0, n), await runBatches(await writeModel(candidate), batches.slice(0, n), place)).worst;
     });
     keptFloat = new Set(search.floatLayers);
-    const opTypes = new Map(plan.nodes.map((n) => [n.name, n.opType]));
-    const single = new Map(search.sensitivities?.map((x) => [x.layer, x.cosine]));
-    report.floatNodes = search.floatLayers.map((name) => ({ name, opType: opTypes.get(name)!, cosine: single.get(name)! }));
+    report.floatNodes = floatNodes(search, plan.nodes);
     // Shapes come from the float model, before the rewrite below.
     const nodes = await measureFlops(m, batches[0]!, place);
     report.flops = { total: 0, int8: 0, int8Share: NaN, nodes };

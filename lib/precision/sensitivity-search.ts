@@ -10,6 +10,30 @@
  * Every answer is one that was measured: step 3 only settles on counts that met the target.
  */
 
+import type { NodeProto } from 'onnx-buf';
+
+import type { OutputCosine } from './validation-runs.js';
+
+/** A node the search kept in float (float32, or float16 around INT8 when asked). */
+export interface FloatNode {
+  name: string;
+  opType: string;
+  /** The worst output cosine (validation data, against float32) with only this node reduced. */
+  cosine: number;
+}
+
+/** An accuracy target and what the returned model reached on the validation data. */
+export interface TargetAccuracy {
+  minCosine: number;
+  met: boolean;
+  /** The worst output's cosine over every validation batch. */
+  cosine: number;
+  outputs: OutputCosine[];
+  samples: number;
+  /** Whole-model measurements the search made (builds and runs on the validation data). */
+  evaluations: number;
+}
+
 /** Scores the model with `floatLayers` kept in float and the rest reduced: the worst output cosine (NaN fails). */
 export type Evaluate = (floatLayers: ReadonlySet<string>, phase: 'rank' | 'check') => Promise<number>;
 
@@ -75,4 +99,11 @@ export async function searchFloatLayers(layers: readonly string[], minCosine: nu
     else low = mid;
   }
   return { floatLayers: ranked.slice(0, high), cosine: await at(high), met: true, sensitivities, evaluations };
+}
+
+/** The search's float layers as nodes of `nodes` (the layers are their names). */
+export function floatNodes(result: SearchResult, nodes: readonly NodeProto[]): FloatNode[] {
+  const opTypes = new Map(nodes.map((n) => [n.name, n.opType]));
+  const single = new Map(result.sensitivities?.map((x) => [x.layer, x.cosine]));
+  return result.floatLayers.map((name) => ({ name, opType: opTypes.get(name)!, cosine: single.get(name)! }));
 }

@@ -7,18 +7,26 @@
 import type { BackendOption } from '../backend.js';
 import { buildEngine, type ProfileEntry } from '../build-engine.js';
 import { CalibrationBatchReader } from '../calibration/calibration-data.js';
-import type { CalibrationData } from '../calibration/collect-statistics.js';
+import { type CalibrationData, isCalibrationData } from '../calibration/collect-statistics.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Feeds } from '../execution-context.js';
 import { InferenceSession } from '../inference-session.js';
 import { Tensor } from '../tensor.js';
-import { describe } from '../validate.js';
+import { describe, invalid } from '../validate.js';
+
 
 /** Where candidates are built and run. */
 export interface RunPlace {
   backend: BackendOption;
   device?: number | undefined;
   plugins?: readonly string[] | undefined;
+}
+
+/** Checks an accuracy target's `minCosine` and `validationData`, named as `what`.minCosine and so on. */
+export function checkTarget(minCosine: unknown, validationData: unknown, what: string): { minCosine: number; validationData: CalibrationData } {
+  if (typeof minCosine !== 'number' || !(minCosine > -1 && minCosine <= 1)) invalid('a number in (-1, 1], such as 0.99', `${what}minCosine`, minCosine);
+  if (!isCalibrationData(validationData)) invalid('an Iterable or AsyncIterable of feeds (input name -> Tensor)', `${what}validationData`, validationData);
+  return { minCosine, validationData };
 }
 
 /** One run's outputs, per batch: output name -> its values (as float32) and dims. */

@@ -14,7 +14,8 @@ import { getDefaultLogger, type Logger } from './logger.js';
 import type { ShapeRange, ValueRange } from './optimization-profile.js';
 import { parseShapeSpec, type ShapeMap } from './shapes.js';
 import { convertToFloat16 } from './precision/float16.js';
-import { type Int8Options, quantizeInt8 } from './precision/int8.js';
+import { type Int8Options, type Int8Report, quantizeInt8WithReport } from './precision/int8.js';
+import { convertToFloat16WithReport, type Float16Report, type Float16TargetOptions } from './precision/fp16-targets.js';
 import { expectAbortSignal, expectBytes, expectObject, expectOneOf, invalid } from './validate.js';
 
 export type Precision = 'fp32' | 'fp16' | 'int8';
@@ -34,6 +35,12 @@ export interface BuildEngineOptions extends DeviceAndPluginOptions {
    * QuantizeLinear/DequantizeLinear pairs, which TensorRT 10 and 11 and the sim all run.
    */
   calibration?: Omit<Int8Options, 'backend' | 'shapes' | 'outputPath' | 'baseDir' | 'device' | 'plugins'>;
+  /**
+   * For precision 'fp16': nodes kept in float32 (`blockList`), and an accuracy target
+   * (`minCosine` with `validationData`) that keeps the most sensitive nodes in float32 as
+   * convertToFloat16WithReport does. The result then carries its report.
+   */
+  float16?: Pick<Float16TargetOptions, 'blockList'> & Partial<Pick<Float16TargetOptions, 'minCosine' | 'validationData'>>;
   /** 'auto' (default, or TENSORRT_NODE_BACKEND): TensorRT when it loads, else the sim. */
   backend?: BackendOption;
   logger?: Logger;
@@ -85,6 +92,10 @@ export interface BuildEngineResult {
   /** The timing cache after the build (empty if the backend has none). */
   timingCache: Uint8Array;
   backend: 'sim' | 'tensorrt';
+  /** For precision 'int8': what quantizeInt8WithReport reported (float nodes, accuracy, INT8 FLOP share). */
+  int8Report?: Int8Report;
+  /** For precision 'fp16' with an accuracy target: what convertToFloat16WithReport reported. */
+  float16Report?: Float16Report;
 }
 
 /**
@@ -118,14 +129,29 @@ export async function buildEngineWithCache(model: string | Uint8Array | ArrayBuf
   // Chosen once: INT8 calibration builds and runs a float engine before the real build, and
   // both must use the same backend (with one fallback warning, through the build's logger).
   let backend = options.backend;
-  if (precision === 'fp16') bytes = await convertToFloat16(bytes, { baseDir: modelDir });
+  const reports: Pick<BuildEngineResult, 'int8Report' | 'float16Report'> = {};
+  if (precision === 'fp16') {
+    const f16 = expectObject(options.float16 ?? {}, 'float16') as NonNullable<BuildEngineOptions['float16']>;
+    const blockList = f16.blockList === undefined ? {} : { blockList: f16.blockList };
+    if (f16.minCosine !== undefined || f16.validationData !== undefined) {
+      backend = resolveBackend(backend, options.logger ?? getDefaultLogger()).name;
+      const where = { ...(options.device !== undefined && { device: options.device }), ...(options.plugins !== undefined && { plugins: options.plugins }) };
+      const converted = await convertToFloat16WithReport(bytes, { ...blockList, minCosine: f16.minCosine!, validationData: f16.validationData!, baseDir: modelDir, backend, ...where });
+      bytes = converted.model;
+      reports.float16Report = converted.report;
+    } else {
+      bytes = await convertToFloat16(bytes, { baseDir: modelDir, ...blockList });
+    }
+  } else if (options.float16 !== undefined) {
+    throw new InvalidArgumentError(`the float16 option applies to precision 'fp16' only (precision is '${precision}')`);
+  }
   if (precision === 'int8') {
     const calibration = expectObject(options.calibration ?? {}, 'calibration') as BuildEngineOptions['calibration'];
     if (!calibration?.calibrationData && !calibration?.calibrationCache?.read) {
       throw new InvalidArgumentError("precision 'int8' needs calibration.calibrationData (batches of inputs) or calibration.calibrationCache.read (a TensorRT calibration cache)");
     }
     backend = resolveBackend(backend, options.logger ?? getDefaultLogger()).name;
-    bytes = await quantizeInt8(bytes, {
+    const quantized = await quantizeInt8WithReport(bytes, {
       ...calibration,
       baseDir: modelDir,
       backend,
@@ -133,6 +159,8 @@ export async function buildEngineWithCache(model: string | Uint8Array | ArrayBuf
       ...(options.device !== undefined && { device: options.device }),
       ...(options.plugins !== undefined && { plugins: options.plugins }),
     });
+    bytes = quantized.model;
+    reports.int8Report = quantized.report;
   } else if (options.calibration !== undefined) {
     throw new InvalidArgumentError(`the calibration option applies to precision 'int8' only (precision is '${precision}')`);
   }
@@ -188,7 +216,7 @@ export async function buildEngineWithCache(model: string | Uint8Array | ArrayBuf
       if (profile.inputs.length > 0) config.addOptimizationProfile(profile);
     }
     const engine = await builder.buildSerializedNetwork(network, config, signal ? { signal } : {});
-    return { engine, timingCache: config.timingCache ?? new Uint8Array(0), backend: builder.backend };
+    return { engine, timingCache: config.timingCache ?? new Uint8Array(0), backend: builder.backend, ...reports };
   } finally {
     builder.dispose();
   }

@@ -11,40 +11,11 @@ import { convertToFloat16WithReport } from '../lib/precision/fp16-targets.js';
 import { quantizeInt8WithReport } from '../lib/precision/int8.js';
 import { searchFloatLayers } from '../lib/precision/sensitivity-search.js';
 import { randomFloats } from './fixtures/models.js';
+import { overflowModel, sensitiveModel } from './fixtures/precision-models.js';
 
 const B = 4;
 const feeds = (seed: number) => ({ x: new Tensor('float32', randomFloats(B * 8, seed), [B, 8]) });
 const batches = (from: number, n: number) => Array.from({ length: n }, (_, i) => feeds(from + i));
-
-/**
- * x [4, 8] in [-1, 1) -> mm1: MatMul W1 [8, 8] (|W1| < 0.4) -> a -> add: a + [1000, 0, ..., 0]
- * -> t -> mm2: MatMul W2 [8, 4] (row 0 zero) -> y.
- * |a| <= 8 * 0.4 = 3.2, so t's channel 0 is ~1000 and the rest below 3.2. Min-max gives t the
- * scale max|t| / 127 >= 996.8 / 127 = 7.85, and every value of channels 1..7 rounds to
- * round(3.2 / 7.85) = 0: quantizing mm2's input leaves only channel 0, which W2 ignores, so y
- * becomes exactly 0 (cosine 0). mm1 and add read tensors of range 1 and 3.2 and barely change
- * y. The search must keep mm2 alone in float.
- */
-function sensitiveModel(): Uint8Array {
-  const bias = new Float32Array(8);
-  bias[0] = 1000;
-  const w2 = randomFloats(8 * 4, 77);
-  w2.fill(0, 0, 4);
-  return makeModel({
-    inputs: [{ name: 'x', dtype: 'float32', shape: [B, 8] }],
-    outputs: [{ name: 'y', dtype: 'float32', shape: [B, 4] }],
-    initializers: [
-      makeTensor('w1', 'float32', [8, 8], randomFloats(64, 55).map((v) => v * 0.4)),
-      makeTensor('bias', 'float32', [8], bias),
-      makeTensor('w2', 'float32', [8, 4], w2),
-    ],
-    nodes: [
-      { op: 'MatMul', name: 'mm1', inputs: ['x', 'w1'], outputs: ['a'] },
-      { op: 'Add', name: 'add', inputs: ['a', 'bias'], outputs: ['t'] },
-      { op: 'MatMul', name: 'mm2', inputs: ['t', 'w2'], outputs: ['y'] },
-    ],
-  });
-}
 
 describe('quantizeInt8 with an accuracy target', () => {
   it('keeps the one layer that min-max INT8 destroys in float, and quantizes the rest', async () => {
@@ -97,29 +68,6 @@ describe('quantizeInt8 with an accuracy target', () => {
     await expect(quantizeInt8WithReport(sensitiveModel(), { ...base, accuracy: { minCosine: 0.99, validationData: [{ z: feeds(1).x }] } })).rejects.toThrow(/input 'x'/);
   });
 });
-
-/**
- * x [4, 8] in [-1, 1) -> mm: MatMul 0.5 * I -> a -> scale: a * 600 -> b -> square: b * b -> sq
- * -> shrink: sq * 1e-5 -> y. |b| <= 300 fits float16 (max 65504), but b^2 reaches 9e4 where
- * |x| > sqrt(65504) / 300 = 0.853, which the validation data holds: square overflows to Inf
- * in float16, and so does shrink's input cast to float16. Both must stay float32; mm and scale
- * only round (relative error 2^-11), which keeps the cosine near 1.
- */
-function overflowModel(): Uint8Array {
-  const half = new Float32Array(64);
-  for (let i = 0; i < 8; i++) half[i * 9] = 0.5;
-  return makeModel({
-    inputs: [{ name: 'x', dtype: 'float32', shape: [B, 8] }],
-    outputs: [{ name: 'y', dtype: 'float32', shape: [B, 8] }],
-    initializers: [makeTensor('w', 'float32', [8, 8], half), makeTensor('k', 'float32', [], [600]), makeTensor('tiny', 'float32', [], [1e-5])],
-    nodes: [
-      { op: 'MatMul', name: 'mm', inputs: ['x', 'w'], outputs: ['a'] },
-      { op: 'Mul', name: 'scale', inputs: ['a', 'k'], outputs: ['b'] },
-      { op: 'Mul', name: 'square', inputs: ['b', 'b'], outputs: ['sq'] },
-      { op: 'Mul', name: 'shrink', inputs: ['sq', 'tiny'], outputs: ['y'] },
-    ],
-  });
-}
 
 describe('convertToFloat16WithReport', () => {
   it('keeps the overflowing nodes in float32 and the rest in float16', async () => {

@@ -4,7 +4,8 @@ import { writeFile } from 'node:fs/promises';
 import { buildEngine, buildEngineWithCache, type ProfileEntry } from '../build-engine.js';
 import { InferenceSession } from '../inference-session.js';
 import { compareAccuracy, formatAccuracyReport } from '../precision/accuracy.js';
-import { INT8_HELP, INT8_OPTIONS, int8Plan } from './int8-options.js';
+import { calibrationShapes, float16Plan, INT8_HELP, INT8_OPTIONS, int8Plan } from './int8-options.js';
+import { summarizePrecision } from './precision-report.js';
 import { randomFeeds } from './random-inputs.js';
 import { Logger, SEVERITIES, type Severity } from '../logger.js';
 import type { ShapeRange } from '../optimization-profile.js';
@@ -36,7 +37,8 @@ Options:
   --opt-values SPEC
   --max-values SPEC
   --fp16                     build in float16 (the model is rewritten to float16 first)
-  --int8                     build in INT8: calibrate, insert Q/DQ, build (see --calib-*)
+  --int8                     build in INT8: calibrate, insert Q/DQ, build (see --calib-*);
+                             with --fp16 too, the ops left in float run in float16
 ${INT8_HELP}
   --no-accuracy              skip the accuracy report against a float32 build
   --workspace MIB            workspace memory pool limit in MiB
@@ -154,13 +156,26 @@ export async function buildCommand(args: string[]): Promise<void> {
     ...(hardwareLevel !== undefined && { hardwareCompatibility: HARDWARE_LEVELS[hardwareLevel]! }),
     ...deviceAndPlugins(values),
   };
-  if (values.fp16 && values.int8) throw new UsageError('choose one of --fp16 and --int8');
-  const precision = values.fp16 ? 'fp16' : values.int8 ? 'int8' : 'fp32';
-  const int8 = values.int8 ? await int8Plan(positionals[0]!, values, values.shapes ? parseShapeSpec(values.shapes, '--shapes') : {}) : undefined;
+  const precision = values.int8 ? 'int8' : values.fp16 ? 'fp16' : 'fp32';
+  if (precision === 'fp32') {
+    const stray = (['min-cosine', 'validation-data', 'fp16-block'] as const).find((f) => values[f] !== undefined);
+    if (stray) throw new UsageError(`--${stray} goes with --fp16 or --int8`);
+  }
+  if (precision !== 'int8') {
+    const stray = (['calib-shapes', 'int8-include', 'int8-exclude'] as const).find((f) => values[f] !== undefined);
+    if (stray) throw new UsageError(`--${stray} goes with --int8`);
+  }
+  // Batch files are read at --calib-shapes, else the fixed --shapes, else the profile's opt shapes.
+  const optShapes = Object.fromEntries(Object.entries(profiles?.[0] ?? {}).flatMap(([name, e]) => ('opt' in e && e.opt ? [[name, [...e.opt]]] : [])));
+  const batchShapes = calibrationShapes(values, values.shapes ? parseShapeSpec(values.shapes, '--shapes') : optShapes);
+  const int8 = precision === 'int8' ? await int8Plan(positionals[0]!, values, batchShapes) : undefined;
+  if (int8 && values.fp16) int8.calibration.floatOpsIn = 'float16';
+  const float16 = precision === 'fp16' ? await float16Plan(positionals[0]!, values, batchShapes) : undefined;
   const result = await buildEngineWithCache(positionals[0]!, {
     ...common,
     precision,
     ...(int8 && { calibration: int8.calibration }),
+    ...(float16 && Object.keys(float16).length > 0 && { float16 }),
     onProgress: (event) => {
       if (event.kind === 'phaseStart' && event.phase !== lastPhase && process.stderr.isTTY) {
         lastPhase = event.phase;
@@ -171,7 +186,12 @@ export async function buildCommand(args: string[]): Promise<void> {
   await writeFile(values.output, result.engine);
   if (values['timing-cache'] && result.timingCache.byteLength > 0) await writeFile(values['timing-cache'], result.timingCache);
   const ms = (performance.now() - started).toFixed(0);
-  console.log(`built ${values.output} (${result.engine.byteLength} bytes, backend ${result.backend}, ${precision}) in ${ms} ms`);
+  console.log(`built ${values.output} (${result.engine.byteLength} bytes, backend ${result.backend}, ${precision}${int8 && values.fp16 ? ' with fp16' : ''}) in ${ms} ms`);
+  const targeted = result.int8Report?.accuracy ? summarizePrecision(result.int8Report, 'INT8') : result.float16Report ? summarizePrecision(result.float16Report, 'float16') : undefined;
+  if (targeted) {
+    console.log(targeted.lines.join('\n'));
+    if (targeted.warning) console.error(targeted.warning);
+  }
   if (precision !== 'fp32' && !values['no-accuracy']) {
     // The reduced-precision engine against a float32 build of the same model, on the held-out
     // calibration batches, else on seeded random inputs (so the report is reproducible).
@@ -180,7 +200,7 @@ export async function buildCommand(args: string[]): Promise<void> {
     const fp32 = await InferenceSession.create(reference, load);
     const reduced = await InferenceSession.create(result.engine, load);
     try {
-      const inputs = int8?.heldOut ? int8.heldOut() : randomFeeds(fp32, 8, 12345);
+      const inputs = int8?.validation ? int8.validation() : int8?.heldOut ? int8.heldOut() : randomFeeds(fp32, 8, 12345);
       const report = await compareAccuracy(fp32, reduced, inputs);
       console.log(`accuracy of ${precision} against fp32:\n${formatAccuracyReport(report)}`);
     } finally {

@@ -1,7 +1,8 @@
 /** `tensorrt-node quantize MODEL.onnx -o MODEL.int8.onnx`: calibrate and insert Q/DQ, no build. */
-import { quantizeInt8 } from '../precision/int8.js';
+import { quantizeInt8WithReport } from '../precision/int8.js';
 import { parseShapeSpec } from '../shapes.js';
-import { INT8_HELP, INT8_OPTIONS, int8Plan } from './int8-options.js';
+import { calibrationShapes, INT8_HELP, INT8_OPTIONS, int8Plan } from './int8-options.js';
+import { summarizePrecision } from './precision-report.js';
 import { backendOption, parseCommandLine, UsageError } from './usage.js';
 
 const HELP = `Usage: tensorrt-node quantize MODEL.onnx -o MODEL.int8.onnx [options]
@@ -15,6 +16,7 @@ Options:
   --shapes SPEC              input shapes of the calibration batches, e.g. x:8x3x224x224
 ${INT8_HELP}
   --fp16-rest                run the float ops left around the quantized ones in float16
+                             (and the layers --min-cosine keeps float; see --fp16-block)
   --backend NAME             backend that runs calibration: auto (default), tensorrt or sim
   -h, --help                 show this help`;
 
@@ -34,15 +36,21 @@ export async function quantizeCommand(args: string[]): Promise<void> {
   if (positionals.length !== 1) throw new UsageError('expected exactly one ONNX model');
   if (!values.output) throw new UsageError('missing -o/--output FILE');
   const backend = backendOption(values.backend);
+  if (values['fp16-block'] && !values['fp16-rest']) throw new UsageError('--fp16-block goes with --fp16-rest');
   const shapes = values.shapes ? parseShapeSpec(values.shapes, '--shapes') : {};
-  const { calibration } = await int8Plan(positionals[0]!, values, shapes);
+  const { calibration } = await int8Plan(positionals[0]!, values, calibrationShapes(values, shapes));
   const started = performance.now();
-  const bytes = await quantizeInt8(positionals[0]!, {
+  const { model: bytes, report } = await quantizeInt8WithReport(positionals[0]!, {
     ...calibration,
     ...(values.shapes && { shapes }),
     ...(backend && { backend }),
     ...(values['fp16-rest'] && { floatOpsIn: 'float16' as const }),
     outputPath: values.output,
   });
-  console.log(`wrote ${values.output} (${bytes.byteLength} bytes) in ${(performance.now() - started).toFixed(0)} ms`);
+  console.log(`wrote ${values.output} (${bytes.byteLength} bytes, ${report.int8Nodes.length} nodes in INT8) in ${(performance.now() - started).toFixed(0)} ms`);
+  if (report.accuracy) {
+    const summary = summarizePrecision(report, 'INT8');
+    console.log(summary.lines.join('\n'));
+    if (summary.warning) console.error(summary.warning);
+  }
 }

@@ -63,6 +63,8 @@ export interface Int8Options {
   exclude?: NodeSelection;
   /** Precision of the float ops left around the quantized ones (default 'float32'). */
   floatOpsIn?: 'float32' | 'float16';
+  /** With floatOpsIn 'float16': float ops kept in float32 all the same, by op type or node name. */
+  float16BlockList?: NodeSelection;
   calibrationCache?: {
     /** A cache (its text, its bytes, or a file path) whose scales replace calibration. */
     read?: string | Uint8Array;
@@ -129,6 +131,7 @@ interface Normalized {
   include: { opTypes: Set<string>; nodeNames: Set<string> } | undefined;
   exclude: { opTypes: Set<string>; nodeNames: Set<string> };
   floatOpsIn: 'float32' | 'float16';
+  float16Block: { opTypes: Set<string>; nodeNames: Set<string> };
   cacheRead: string | Uint8Array | undefined;
   cacheWrite: string | undefined;
   cacheVersion: string | undefined;
@@ -189,6 +192,7 @@ function validate(options: unknown): Normalized {
     include: o.include === undefined ? undefined : selection(o.include, 'include', true),
     exclude: o.exclude === undefined ? { opTypes: new Set(), nodeNames: new Set() } : selection(o.exclude, 'exclude', false),
     floatOpsIn,
+    float16Block: o.float16BlockList === undefined ? { opTypes: new Set(), nodeNames: new Set() } : selection(o.float16BlockList, 'float16BlockList', false),
     cacheRead,
     cacheWrite: cache.write === undefined ? undefined : expectString(cache.write, 'calibrationCache.write'),
     cacheVersion,
@@ -201,7 +205,7 @@ function validate(options: unknown): Normalized {
 /** Node names the lists mention must exist, so a typo does not silently quantize (or keep) the wrong node. */
 function checkNodeNames(model: ModelProto, o: Normalized): void {
   const names = new Set(model.graph!.node.map((n) => n.name));
-  for (const [what, set] of [['include.nodeNames', o.include?.nodeNames], ['exclude.nodeNames', o.exclude.nodeNames]] as const) {
+  for (const [what, set] of [['include.nodeNames', o.include?.nodeNames], ['exclude.nodeNames', o.exclude.nodeNames], ['float16BlockList.nodeNames', o.float16Block.nodeNames]] as const) {
     for (const name of set ?? []) if (!names.has(name)) invalid('the name of a node in the model', `an entry of ${what}`, name);
   }
   for (const n of model.graph!.node) {
@@ -348,7 +352,7 @@ export async function quantizeInt8WithReport(model: Uint8Array | ArrayBufferLike
     const reference = await runBatches(float, batches, place);
     const search = await searchFloatLayers(plan.nodes.map((n) => n.name), o.accuracy.minCosine, async (floatLayers, phase) => {
       const candidate = parseModel(float);
-      applyQuantization(candidate, (n) => selected(n) && !floatLayers.has(n.name), scales, o.floatOpsIn);
+      applyQuantization(candidate, (n) => selected(n) && !floatLayers.has(n.name), scales, o.floatOpsIn, o.float16Block);
       const n = phase === 'rank' ? Math.min(RANK_BATCHES, batches.length) : batches.length;
       return scoreOutputs(reference.slice(0, n), await runBatches(await writeModel(candidate), batches.slice(0, n), place)).worst;
     });
@@ -359,7 +363,7 @@ export async function quantizeInt8WithReport(model: Uint8Array | ArrayBufferLike
     report.flops = { total: 0, int8: 0, int8Share: NaN, nodes };
     check = { batches, reference, place, search };
   }
-  const applied = applyQuantization(m, (n) => selected(n) && !keptFloat.has(n.name), scales, o.floatOpsIn);
+  const applied = applyQuantization(m, (n) => selected(n) && !keptFloat.has(n.name), scales, o.floatOpsIn, o.float16Block);
   report.int8Nodes = applied.nodes.map((n) => n.name);
   if (check !== undefined && report.flops !== undefined) {
     const inInt8 = new Set(report.int8Nodes);
@@ -383,12 +387,20 @@ export async function quantizeInt8WithReport(model: Uint8Array | ArrayBufferLike
  * with a float16 remainder the other ops in float16: the quantized ops stay float32 around
  * their Q/DQ (TensorRT fuses DQ -> op -> Q into one int8 kernel). Rewrites `model` in place.
  */
-function applyQuantization(model: ModelProto, selected: (n: NodeProto) => boolean, scales: ReadonlyMap<string, number>, floatOpsIn: 'float32' | 'float16'): QuantizationPlan {
+function applyQuantization(
+  model: ModelProto,
+  selected: (n: NodeProto) => boolean,
+  scales: ReadonlyMap<string, number>,
+  floatOpsIn: 'float32' | 'float16',
+  float16Block: { opTypes: ReadonlySet<string>; nodeNames: ReadonlySet<string> },
+): QuantizationPlan {
   const graph = model.graph!;
   const constants = new GraphConstants(graph);
   const plan = planQuantization(graph, selected, constants);
   insertQdq(graph, plan, scales, constants);
-  if (floatOpsIn === 'float16') convertGraphToFloat16(model, { keepIoTypes: true, opTypes: new Set(), nodeNames: new Set(plan.nodes.map((n) => n.name)) });
+  if (floatOpsIn === 'float16') {
+    convertGraphToFloat16(model, { keepIoTypes: true, opTypes: float16Block.opTypes, nodeNames: new Set([...float16Block.nodeNames, ...plan.nodes.map((n) => n.name)]) });
+  }
   return plan;
 }
 

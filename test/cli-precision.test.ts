@@ -2,31 +2,18 @@
 // dist/cli/main.js): accuracy targets, node selection, dynamic shapes with INT8, and the usage
 // errors. The models' expected float layers and FLOP figures are worked out in
 // fixtures/precision-models.ts.
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { trt } from './fixtures/cli.js';
 import { randomFloats } from './fixtures/models.js';
 import { overflowModel, sensitiveModel } from './fixtures/precision-models.js';
 
-const run = promisify(execFile);
-const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'tensorrt-node-cli-precision-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function trt(...args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { env: { ...process.env, TENSORRT_NODE_BACKEND: 'sim' } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 /** `count` batch files of float32 [rows, 8], seeded from `seed`. */
 function batches(name: string, count: number, seed: number, rows = 4): string {

@@ -1,27 +1,14 @@
 // The command line, run as a user runs it (node dist/cli/main.js), on a generated model.
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 
 import { describe, expect, it } from 'vitest';
 
+import { trt } from './fixtures/cli.js';
 import { addModel, mlpModel, randomFloats } from './fixtures/models.js';
 
-const run = promisify(execFile);
-const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'tensorrt-node-cli-'));
-
-async function trt(...args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { env: { ...process.env, TENSORRT_NODE_BACKEND: 'sim' } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('tensorrt-node CLI', () => {
   it('builds with trtexec-style shapes and runs with a given input file', async () => {

@@ -16,7 +16,7 @@ import { expectObject, expectOneOf, expectString } from '../validate.js';
 import { measureFlops, type NodeFlops } from './compute-flops.js';
 import { convertToFloat16, type Float16Options } from './float16.js';
 import { type FloatNode, floatNodes, searchFloatLayers, type TargetAccuracy } from './sensitivity-search.js';
-import { checkTarget, readValidationData, runBatches, scoreOutputs } from './validation-runs.js';
+import { checkTarget, readValidationData, runBatches, scoreCandidate, scoreOutputs } from './validation-runs.js';
 
 export interface Float16TargetOptions extends Float16Options {
   /** Smallest cosine similarity against float32 accepted on every output, over all of `validationData`. */
@@ -94,10 +94,7 @@ export async function convertToFloat16WithReport(model: Uint8Array | ArrayBuffer
   const layers = graph.node.filter(
     (n) => !blocked.opTypes.has(n.opType) && !blocked.nodeNames.has(n.name) && n.output.some((t) => types.get(t) === TensorProto_DataType.FLOAT),
   );
-  const search = await searchFloatLayers(layers.map((n) => n.name), minCosine, async (float32, phase) => {
-    const n = phase === 'rank' ? Math.min(8, batches.length) : batches.length;
-    return scoreOutputs(reference.slice(0, n), await runBatches(await convert(float32, false), batches.slice(0, n), place)).worst;
-  });
+  const search = await searchFloatLayers(layers.map((n) => n.name), minCosine, async (float32, phase) => scoreCandidate(await convert(float32, false), reference, batches, place, phase));
 
   const converted = await convert(new Set(search.floatLayers), true);
   const nodes = await measureFlops(m, batches[0]!, place);

@@ -11,23 +11,22 @@ import { basename } from 'node:path';
 
 import type { ModelProto, NodeProto } from 'onnx-buf';
 
-import type { Feeds } from '../execution-context.js';
-
 import { BACKEND_OPTIONS, backends, type BackendOption } from '../backend.js';
 import { type CalibrationAlgorithm, type CalibrationCache, formatCalibrationCache, parseCalibrationCache } from '../calibration/calibration-cache.js';
 import { type CalibrationData, collectStatistics, isCalibrationData } from '../calibration/collect-statistics.js';
 import { CALIBRATION_METHODS, type CalibrationMethod, scaleFromThreshold } from '../calibration/histogram.js';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
+import type { Feeds } from '../execution-context.js';
 import { parseModel, readModel, writeModel } from '../onnx/model-io.js';
 import { parseShapeSpec, type ShapeMap } from '../shapes.js';
 import { expectBytes, expectObject, expectOneOf, expectString, invalid } from '../validate.js';
 import { convertGraphToFloat16 } from './float16.js';
 import { upgradeToOpset13 } from './opset-upgrade.js';
 import { GraphConstants, insertQdq } from './qdq-insertion.js';
-import { planQuantization, QUANTIZABLE_OPS, type QuantizationPlan } from './qdq-plan.js';
 import { measureFlops, type NodeFlops } from './compute-flops.js';
+import { planQuantization, QUANTIZABLE_OPS, type QuantizationPlan } from './qdq-plan.js';
 import { type FloatNode, floatNodes, type SearchResult, searchFloatLayers, type TargetAccuracy } from './sensitivity-search.js';
-import { checkTarget, readValidationData, runBatches, type RunOutputs, type RunPlace, scoreOutputs } from './validation-runs.js';
+import { checkTarget, readValidationData, runBatches, type RunOutputs, type RunPlace, scoreCandidate, scoreOutputs } from './validation-runs.js';
 
 export type { CalibrationData, CalibrationFeeds } from '../calibration/collect-statistics.js';
 
@@ -100,8 +99,6 @@ const ALGORITHM: Record<CalibrationMethod, CalibrationAlgorithm> = {
   percentile: 'LegacyCalibration',
 };
 const DEFAULT_CACHE_VERSION = '101600';
-/** Batches each single-layer sensitivity is measured on: ranking needs an order, not the final figure. */
-const RANK_BATCHES = 8;
 
 /** What quantizeInt8WithReport did to the model. */
 export interface Int8Report {
@@ -350,11 +347,11 @@ export async function quantizeInt8WithReport(model: Uint8Array | ArrayBufferLike
     const batches = await readValidationData(o.accuracy.validationData, inputs, 'accuracy.validationData');
     const float = await writeModel(m);
     const reference = await runBatches(float, batches, place);
+    // Every candidate starts from the float model's bytes: applyQuantization rewrites in place.
     const search = await searchFloatLayers(plan.nodes.map((n) => n.name), o.accuracy.minCosine, async (floatLayers, phase) => {
       const candidate = parseModel(float);
       applyQuantization(candidate, (n) => selected(n) && !floatLayers.has(n.name), scales, o.floatOpsIn, o.float16Block);
-      const n = phase === 'rank' ? Math.min(RANK_BATCHES, batches.length) : batches.length;
-      return scoreOutputs(reference.slice(0, n), await runBatches(await writeModel(candidate), batches.slice(0, n), place)).worst;
+      return scoreCandidate(await writeModel(candidate), reference, batches, place, phase);
     });
     keptFloat = new Set(search.floatLayers);
     report.floatNodes = floatNodes(search, plan.nodes);

@@ -101,6 +101,18 @@ export async function runBatches(model: Uint8Array, batches: readonly Feeds[], p
   }
 }
 
+/** Batches a single-layer sensitivity is measured on: ranking needs an order, not the final figure. */
+const RANK_BATCHES = 8;
+
+/**
+ * The worst output cosine of `model` against `reference` (the float run on `batches`): on every
+ * batch to check a candidate, on the first few to rank a layer.
+ */
+export async function scoreCandidate(model: Uint8Array, reference: RunOutputs, batches: readonly Feeds[], place: RunPlace, phase: 'rank' | 'check'): Promise<number> {
+  const n = phase === 'rank' ? Math.min(RANK_BATCHES, batches.length) : batches.length;
+  return scoreOutputs(reference.slice(0, n), await runBatches(model, batches.slice(0, n), place)).worst;
+}
+
 export interface OutputCosine {
   name: string;
   /** Over every batch at once (float64 sums); NaN when the candidate produced NaN or Inf. */

@@ -14,7 +14,8 @@
 // Calibration and validation batches: a model's steps (stateful models' state carried from
 // the float32 run, as their users' code does), the largest group of one input shape; with 5 or
 // more, even steps calibrate and odd steps validate; with fewer, both use all of them (marked
-// "same" in the table: the cosine then measures fitting, not generalization).
+// "same" in the table: the cosine then measures fitting, not generalization). The OCR models
+// get more pages and lines from the zoo's generators (MORE_INPUTS).
 import { parseArgs } from 'node:util';
 
 import { buildEngine, CALIBRATION_METHODS, convertToFloat16, InferenceSession, quantizeInt8, quantizeInt8WithReport, Tensor } from 'tensorrt-node';
@@ -22,6 +23,7 @@ import { makeModel, makeTensor } from 'tensorrt-node/onnx';
 
 import { compare, fixInputs, isCached, loadModel, makeContext } from '../test/zoo/harness.mjs';
 import { manifest } from '../test/zoo/models.mjs';
+import { documentImage, textLineImage } from '../test/zoo/signals.mjs';
 
 const TARGET = 0.99;
 const { values } = parseArgs({ options: { filter: { type: 'string' }, 'no-zoo': { type: 'boolean' }, 'no-network': { type: 'boolean' } } });
@@ -106,6 +108,25 @@ async function measure(name, bytes, build, calibration, validation, same) {
 const toTensors = (feeds) => Object.fromEntries(Object.entries(feeds).map(([n, f]) => [n, f instanceof Tensor ? f : new Tensor(f.dtype, f.data, f.dims)]));
 const signature = (feeds) => Object.entries(feeds).map(([n, t]) => `${n}:${t.dims.join('x')}`).join(',');
 
+// PaddleOCR's normalization (ImageNet mean and std for the detector, [-1, 1] for the recognizer).
+const IMAGENET = [[0.485, 0.456, 0.406], [0.229, 0.224, 0.225]];
+const PAGES = [
+  ['ANNUAL REPORT', 'REVENUE UP 12%', 'PAGE 3 OF 40'],
+  ['INVOICE 2291', 'TOTAL 1234.56', 'DUE 2025-01-31'],
+  ['MEETING NOTES', 'ROOM 4B AT 10:30', 'BRING SLIDES'],
+  ['SHIPPING LABEL', 'TO: J. DOE', 'ZIP 94107'],
+  ['RECEIPT', 'COFFEE 3.50', 'CASH 5.00 CHANGE 1.50'],
+  ['CHAPTER 7', 'THE QUICK BROWN FOX', 'JUMPS OVER THE DOG'],
+];
+/**
+ * Models whose manifest gives too few inputs of one shape for separate calibration and
+ * validation sets get more from the zoo's own generators, at the manifest's first shape.
+ */
+const MORE_INPUTS = {
+  'PP-OCRv4 text detection': () => PAGES.map((lines) => ({ x: documentImage(320, 160, lines).toNCHW(...IMAGENET) })),
+  'PP-OCRv4 text recognition': () => PAGES.map((lines, i) => ({ x: textLineImage(320, 48, lines[1], 4 + (i % 2)).toNCHW() })),
+};
+
 /**
  * A stateless step whose every input holds n > 1 items along axis 0, where the profile accepts
  * a batch of one, as n steps of one item (openWakeWord's embedding windows): more batches to
@@ -154,7 +175,8 @@ async function zooRow(entry, context) {
   const input = await entry.inputs(context);
   const constants = entry.prepare?.constants ?? {};
   const bytes = entry.prepare ? await fixInputs(original, constants, entry.prepare.shapes) : original;
-  const steps = { ...input, steps: input.steps.map((s) => Object.fromEntries(Object.entries(s).filter(([n]) => !(n in constants)))) };
+  const given = [...input.steps, ...(MORE_INPUTS[entry.name]?.() ?? [])];
+  const steps = { ...input, steps: given.map((s) => Object.fromEntries(Object.entries(s).filter(([n]) => !(n in constants)))) };
   const build = entry.build ?? {};
   const { calibration, validation, same } = await zooBatches(entry, bytes, steps, build);
   return measure(entry.name, bytes, build, calibration, validation, same);

@@ -2,21 +2,20 @@
  * buildEngine: ONNX in, serialized engine out, in one call. The loader half of the API
  * (stateless; compare InferenceSession, which owns state): parse, configure, build.
  */
-import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-
 import { type BackendOption, resolveBackend } from './backend.js';
 import { Builder } from './builder.js';
 import { HARDWARE_COMPATIBILITY_LEVELS, type HardwareCompatibilityLevel, type MemoryPoolType, type ProgressEvent } from './builder-config.js';
+import { buildWithEngineCache, type CacheOutcome, type EngineCacheOptions } from './cache/engine-cache.js';
 import type { DeviceAndPluginOptions } from './create-options.js';
 import { InvalidArgumentError } from './errors.js';
 import { getDefaultLogger, type Logger } from './logger.js';
+import { readModelSource } from './model-source.js';
 import type { ShapeRange, ValueRange } from './optimization-profile.js';
 import { parseShapeSpec, type ShapeMap } from './shapes.js';
 import { convertToFloat16 } from './precision/float16.js';
 import { type Int8Options, type Int8Report, quantizeInt8WithReport } from './precision/int8.js';
 import { convertToFloat16WithReport, type Float16Report, type Float16TargetOptions } from './precision/fp16-targets.js';
-import { expectAbortSignal, expectBytes, expectObject, expectOneOf, invalid } from './validate.js';
+import { expectAbortSignal, expectObject, expectOneOf, invalid } from './validate.js';
 
 export type Precision = 'fp32' | 'fp16' | 'int8';
 export const PRECISIONS: readonly Precision[] = ['fp32', 'fp16', 'int8'];
@@ -25,8 +24,9 @@ export interface BuildEngineOptions extends DeviceAndPluginOptions {
   /**
    * 'fp32' (default) builds the model as it is. 'fp16' rewrites it to float16 first
    * (convertToFloat16); 'int8' calibrates and inserts Q/DQ (quantizeInt8). Both are the
-   * explicit path of DESIGN.md, chosen on every backend and TensorRT version: TensorRT 11 has no
-   * other, and TensorRT 10 runs it the same way, so one engine recipe serves both.
+   * explicit path (the precision lives in the model, not in builder flags), chosen on every
+   * backend and TensorRT version: TensorRT 11 has no other, and TensorRT 10 runs it the same
+   * way, so one engine recipe serves both.
    */
   precision?: Precision;
   /**
@@ -79,8 +79,16 @@ export interface BuildEngineOptions extends DeviceAndPluginOptions {
   excludeLeanRuntime?: boolean;
   /** Which other GPUs the plan must run on; see BuilderConfig.setHardwareCompatibilityLevel. */
   hardwareCompatibility?: HardwareCompatibilityLevel;
+  /** Progress of the build; a build the engine cache answers makes no events. */
   onProgress?: (event: ProgressEvent) => void;
   signal?: AbortSignal;
+  /**
+   * Reuse plans across runs and processes: the plan is stored in `cache.dir` under a key
+   * covering the model (external data included), every option that shapes the plan, the
+   * backend and its version, the GPU and this package's version, and later builds with the
+   * same key load it instead of building. See EngineCacheOptions.
+   */
+  cache?: EngineCacheOptions;
 }
 
 /** One input's entry in buildEngine's `profiles`: dimensions, values (shape tensors), or both. */
@@ -92,9 +100,14 @@ export interface BuildEngineResult {
   /** The timing cache after the build (empty if the backend has none). */
   timingCache: Uint8Array;
   backend: 'sim' | 'tensorrt';
-  /** For precision 'int8': what quantizeInt8WithReport reported (float nodes, accuracy, INT8 FLOP share). */
+  /** With the `cache` option: whether the plan came from the cache, and its entry. */
+  cache?: CacheOutcome;
+  /**
+   * For precision 'int8': what quantizeInt8WithReport reported (float nodes, accuracy, INT8
+   * FLOP share). Absent when the plan came from the engine cache.
+   */
   int8Report?: Int8Report;
-  /** For precision 'fp16' with an accuracy target: what convertToFloat16WithReport reported. */
+  /** For precision 'fp16' with an accuracy target: what convertToFloat16WithReport reported (absent on a cache hit). */
   float16Report?: Float16Report;
 }
 
@@ -102,10 +115,16 @@ export interface BuildEngineResult {
  * Builds an engine from an ONNX file path or ONNX bytes and resolves to its serialized bytes.
  * Runs on worker threads; the event loop keeps turning.
  *
+ * With the `cache` option the plan is looked up first and stored after a build; see
+ * EngineCacheOptions. Problems of the cache directory or its entries are logged warnings
+ * followed by a build, never errors.
+ *
  * @throws OnnxParseError for a model the parser rejects; ShapeError for dynamic inputs with
  *   neither `shapes` nor `profiles`, ranges that disagree with the model, or a tensor larger
  *   than maxTensorBytes (or a layer's scratch larger than the workspace pool limit);
- *   BackendUnavailableError when backend 'tensorrt' cannot load; CancelledError on abort
+ *   BackendUnavailableError when backend 'tensorrt' cannot load; CancelledError on abort;
+ *   InvalidArgumentError for bad `cache` options, or build options the cache key cannot cover
+ *   (calibration data from a one-pass iterable without cache.calibrationDataKey)
  */
 export async function buildEngineWithCache(model: string | Uint8Array | ArrayBufferLike, options: BuildEngineOptions = {}): Promise<BuildEngineResult> {
   expectObject(options, 'buildEngine options');
@@ -113,18 +132,13 @@ export async function buildEngineWithCache(model: string | Uint8Array | ArrayBuf
     throw new InvalidArgumentError("give either 'shapes' (fixed) or 'profiles' (ranges), not both");
   }
   const signal = expectAbortSignal(options.signal, 'signal');
-  let bytes: Uint8Array;
-  let modelDir = '.';
-  if (typeof model === 'string') {
-    try {
-      bytes = await readFile(model);
-    } catch (error) {
-      throw new InvalidArgumentError(`cannot read the ONNX model ${model}: ${(error as Error).message}`);
-    }
-    modelDir = dirname(resolve(model));
-  } else {
-    bytes = expectBytes(model, 'ONNX model');
+  if (options.cache !== undefined) {
+    const { cache: _cache, ...uncached } = options;
+    return buildWithEngineCache(model, options, (backend) => buildEngineWithCache(model, { ...uncached, backend }), async (built) => built);
   }
+  const source = await readModelSource(model);
+  const modelDir = source.modelDir;
+  let bytes = source.bytes;
   const precision = options.precision === undefined ? 'fp32' : expectOneOf(options.precision, PRECISIONS, 'precision');
   // Chosen once: INT8 calibration builds and runs a float engine before the real build, and
   // both must use the same backend (with one fallback warning, through the build's logger).

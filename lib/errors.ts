@@ -3,6 +3,7 @@
  * tell what went wrong so callers can branch on `instanceof` instead of parsing messages, and
  * `code` carries the same information as a string for logs.
  */
+import type { DataType } from './dtype.js';
 
 export type TensorRTErrorCode =
   | 'ERR_TENSORRT_INVALID_ARGUMENT'
@@ -34,6 +35,25 @@ export class TensorRTError extends Error {
 export class InvalidArgumentError extends TensorRTError {
   constructor(message: string, logMessages?: readonly string[], options?: ErrorOptions) {
     super(message, 'ERR_TENSORRT_INVALID_ARGUMENT', logMessages, options);
+  }
+}
+
+/**
+ * A value the element type cannot hold: outside its range, not an integer for an integer type,
+ * or a finite number that would round to Infinity. Thrown instead of wrapping or rounding it.
+ */
+export class OutOfRangeError extends InvalidArgumentError {
+  /** The element type the value was meant for. */
+  readonly dtype: DataType;
+  /** Index of the first value that does not fit. */
+  readonly index: number;
+  readonly value: number | bigint;
+
+  constructor(message: string, dtype: DataType, index: number, value: number | bigint) {
+    super(message);
+    this.dtype = dtype;
+    this.index = index;
+    this.value = value;
   }
 }
 

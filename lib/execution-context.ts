@@ -10,7 +10,7 @@ import { callNative, DataTypeError, fromNativeError, InvalidArgumentError, Shape
 import type { NativeExecutionContext, NativeHostTensor } from './native.js';
 import type { ValueRange } from './optimization-profile.js';
 import { NativeResource } from './resource.js';
-import { Tensor } from './tensor.js';
+import { type AnyTensor, Tensor } from './tensor.js';
 import { expectDims, expectInteger, expectObject, expectString } from './validate.js';
 
 export type Feeds = Record<string, Tensor>;
@@ -88,12 +88,13 @@ export class ExecutionContext extends NativeResource {
    * Runs the engine on `feeds` (one Tensor per input, by name) and resolves to every output.
    * Calls on one context queue behind each other. A call copies its inputs when it starts (at
    * once on an idle context, else when the calls ahead of it finish); from then on their
-   * buffers may be changed or transferred. Inputs may live in a SharedArrayBuffer.
+   * buffers may be changed or transferred. Inputs may live in a SharedArrayBuffer. Each output
+   * is an AnyTensor: checking its `dtype` narrows its `data`.
    * @throws InvalidArgumentError for a missing or unknown input, or one whose buffer was
    *   transferred away before the call started; DataTypeError for a tensor of the wrong
    *   dtype; ShapeError for a shape outside the engine or the active profile
    */
-  execute(feeds: Feeds): Promise<Record<string, Tensor>> {
+  execute(feeds: Feeds): Promise<Record<string, AnyTensor>> {
     // Not an async function: on the hot path each promise layer is a measurable share of a
     // tiny engine's round trip, so validation errors are turned into rejections by hand.
     let inputs: NativeHostTensor[];
@@ -106,7 +107,7 @@ export class ExecutionContext extends NativeResource {
     // No call-site Error is captured here (2-3 us, a tenth of a tiny engine's round trip): the
     // error is created inside this async chain, so V8's async stack traces already lead back
     // to the caller's await.
-    const run = async (): Promise<Record<string, Tensor>> => {
+    const run = async (): Promise<Record<string, AnyTensor>> => {
       try {
         this.assertLive();
         let outputs: Awaited<ReturnType<NativeExecutionContext['execute']>>;
@@ -202,12 +203,12 @@ export class ExecutionContext extends NativeResource {
   }
 }
 
-function toTensors(outputs: (NativeHostTensor & { data: ArrayBuffer })[]): Record<string, Tensor> {
-  const result: Record<string, Tensor> = {};
+function toTensors(outputs: (NativeHostTensor & { data: ArrayBuffer })[]): Record<string, AnyTensor> {
+  const result: Record<string, AnyTensor> = {};
   for (const o of outputs) {
     const Storage = STORAGE[o.dtype];
     // The backend's outputs are consistent by construction: skip the constructor's checks.
-    result[o.name] = Tensor.trusted(o.dtype, new Storage(o.data, 0, o.data.byteLength / Storage.BYTES_PER_ELEMENT), o.shape);
+    result[o.name] = Tensor.trusted(o.dtype, new Storage(o.data, 0, o.data.byteLength / Storage.BYTES_PER_ELEMENT), o.shape) as AnyTensor;
   }
   return result;
 }

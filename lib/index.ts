@@ -5,6 +5,7 @@
  */
 export { backends, type BackendInfo, type BackendName, type BackendOption } from './backend.js';
 export { buildEngine, buildEngineWithCache, type BuildEngineOptions, type BuildEngineResult, type ProfileEntry } from './build-engine.js';
+export type { CacheOutcome, EngineCacheOptions } from './cache/engine-cache.js';
 export { Builder, type BuilderOptions, type BuildCallOptions, type NetworkOptions } from './builder.js';
 export {
   CALIBRATION_ALGORITHMS,
@@ -51,6 +52,7 @@ export {
   EngineInvalidError,
   InvalidArgumentError,
   OnnxParseError,
+  OutOfRangeError,
   type ParserErrorDetail,
   ShapeError,
   TensorRTError,
@@ -58,7 +60,7 @@ export {
   UnsupportedError,
 } from './errors.js';
 export { ExecutionContext, type Feeds } from './execution-context.js';
-export { InferenceSession, type SessionOptions } from './inference-session.js';
+export { InferenceSession, type ModelSessionOptions, type SessionOptions } from './inference-session.js';
 export { Logger, type LoggerOptions, type Severity } from './logger.js';
 export { NetworkDefinition, type TensorInfo } from './network-definition.js';
 export { OnnxParser } from './onnx-parser.js';
@@ -74,5 +76,6 @@ export { OptimizationProfile, type ShapeRange, type ValueRange } from './optimiz
 export { Runtime, type RuntimeOptions } from './runtime.js';
 export type { DeviceAndPluginOptions } from './create-options.js';
 export { formatShapeSpec, parseShapeSpec, type ShapeMap } from './shapes.js';
-export { Tensor } from './tensor.js';
+export { type AnyTensor, Tensor, type TensorArray } from './tensor.js';
+export type { NumericDataType } from './tensor-values.js';
 export { DEFAULT_MAX_TENSOR_BYTES } from './tensor-limits.js';

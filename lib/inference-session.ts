@@ -5,13 +5,15 @@
 import { readFile } from 'node:fs/promises';
 
 import { type BackendOption, backends } from './backend.js';
+import { type BuildEngineOptions, buildEngineWithCache } from './build-engine.js';
+import { buildWithEngineCache } from './cache/engine-cache.js';
 import type { Engine, IOTensorInfo } from './engine.js';
 import { EngineInvalidError, InvalidArgumentError } from './errors.js';
 import type { ExecutionContext, Feeds } from './execution-context.js';
 import type { DeviceAndPluginOptions } from './create-options.js';
 import type { Logger } from './logger.js';
 import { isSimEngine, Runtime } from './runtime.js';
-import type { Tensor } from './tensor.js';
+import type { AnyTensor } from './tensor.js';
 import { expectBytes, expectInteger, expectObject } from './validate.js';
 
 export interface SessionOptions extends DeviceAndPluginOptions {
@@ -31,6 +33,18 @@ export interface SessionOptions extends DeviceAndPluginOptions {
   threads?: number;
 }
 
+/**
+ * InferenceSession.create's options for an ONNX model: how to build it (buildEngine's options,
+ * `cache` among them) and how to run it.
+ */
+export type ModelSessionOptions = SessionOptions & BuildEngineOptions;
+
+/** Options that only a build reads: given with bytes, they say the bytes are an ONNX model. */
+const BUILD_ONLY_OPTIONS = [
+  'cache', 'precision', 'calibration', 'shapes', 'profiles', 'memoryPoolLimits', 'timingCache', 'optimizationLevel',
+  'tf32', 'versionCompatible', 'excludeLeanRuntime', 'hardwareCompatibility', 'onProgress', 'signal',
+] as const satisfies readonly Exclude<keyof BuildEngineOptions, keyof SessionOptions>[];
+
 export class InferenceSession {
   readonly #runtime: Runtime;
   readonly #engine: Engine;
@@ -43,15 +57,25 @@ export class InferenceSession {
   }
 
   /**
-   * Loads a serialized engine (bytes or a file path) and prepares it to run.
+   * Loads a serialized engine (bytes or a file path) and prepares it to run; or builds one
+   * from an ONNX model first: a path ending in `.onnx`, or bytes given with build options
+   * (`cache`, `shapes`, `precision`, ...; see BuildEngineOptions). With `cache`, the plan is
+   * built once and reused by later sessions and processes, which is how an application
+   * shipping an ONNX model builds on the user's GPU at first start only (`onProgress` reports
+   * that build); a cached plan the runtime refuses is rebuilt with a warning.
    * @throws EngineInvalidError for a corrupt, truncated or foreign engine, or a version-compatible
    *   one without engineHostCodeAllowed; InvalidArgumentError for a device the machine does not
-   *   have or a plugin library that does not exist or load; ShapeError when a
-   *   tensor of the engine exceeds maxTensorBytes;
-   *   BackendUnavailableError when the engine needs TensorRT and it cannot load
+   *   have or a plugin library that does not exist or load, or build options given with an
+   *   engine; ShapeError when a tensor of the engine exceeds maxTensorBytes;
+   *   BackendUnavailableError when the engine needs TensorRT and it cannot load; for a model,
+   *   also what buildEngine throws
    */
-  static async create(engine: string | Uint8Array | ArrayBufferLike, options: SessionOptions = {}): Promise<InferenceSession> {
+  static async create(engine: string | Uint8Array | ArrayBufferLike, options: SessionOptions | ModelSessionOptions = {}): Promise<InferenceSession> {
     expectObject(options, 'session options');
+    const buildOptionGiven = BUILD_ONLY_OPTIONS.some((name) => (options as ModelSessionOptions)[name] !== undefined);
+    if (buildOptionGiven || (typeof engine === 'string' && /\.onnx$/i.test(engine))) {
+      return InferenceSession.#createFromModel(engine, options as ModelSessionOptions);
+    }
     let bytes: Uint8Array;
     if (typeof engine === 'string') {
       try {
@@ -62,6 +86,29 @@ export class InferenceSession {
     } else {
       bytes = expectBytes(engine, 'engine');
     }
+    return InferenceSession.#load(bytes, options);
+  }
+
+  static async #createFromModel(model: string | Uint8Array | ArrayBufferLike, options: ModelSessionOptions): Promise<InferenceSession> {
+    if (typeof model !== 'string' && isSimEngine(expectBytes(model, 'model'))) {
+      throw new InvalidArgumentError('these bytes are a serialized engine, not an ONNX model: build options (such as cache, shapes or precision) apply to models only; pass the engine without them');
+    }
+    const { profile, threads, engineHostCodeAllowed, cache, ...build } = options;
+    const run: SessionOptions = {
+      ...(options.logger && { logger: options.logger }),
+      ...(options.maxTensorBytes !== undefined && { maxTensorBytes: options.maxTensorBytes }),
+      ...(options.device !== undefined && { device: options.device }),
+      ...(options.plugins !== undefined && { plugins: options.plugins }),
+      ...(profile !== undefined && { profile }),
+      ...(threads !== undefined && { threads }),
+      ...(engineHostCodeAllowed !== undefined && { engineHostCodeAllowed }),
+    };
+    const load = (built: { engine: Uint8Array; backend: 'sim' | 'tensorrt' }) => InferenceSession.#load(built.engine, { ...run, backend: built.backend });
+    if (cache === undefined) return load(await buildEngineWithCache(model, build));
+    return buildWithEngineCache(model, { ...build, cache }, (backend) => buildEngineWithCache(model, { ...build, backend }), load);
+  }
+
+  static async #load(bytes: Uint8Array, options: SessionOptions): Promise<InferenceSession> {
     let backend = options.backend ?? (process.env.TENSORRT_NODE_BACKEND as BackendOption | undefined) ?? 'auto';
     if (backend === 'auto') {
       const trt = backends()[1]!;
@@ -119,10 +166,11 @@ export class InferenceSession {
   }
 
   /**
-   * Runs the engine. Calls queue behind each other.
+   * Runs the engine. Calls queue behind each other. Checking an output's `dtype` narrows its
+   * `data` (`if (y.dtype === 'float32') y.data` is a Float32Array).
    * @throws as ExecutionContext.execute
    */
-  async run(feeds: Feeds): Promise<Record<string, Tensor>> {
+  async run(feeds: Feeds): Promise<Record<string, AnyTensor>> {
     return this.#context.execute(feeds);
   }
 

@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { buildEngine, buildEngineWithCache, type ProfileEntry } from '../build-engine.js';
 import { InferenceSession } from '../inference-session.js';
 import { compareAccuracy, formatAccuracyReport } from '../precision/accuracy.js';
+import { digestCalibrationFiles } from './calibration-files.js';
 import { calibrationShapes, float16Plan, INT8_HELP, INT8_OPTIONS, int8Plan } from './int8-options.js';
 import { summarizePrecision } from './precision-report.js';
 import { randomFeeds } from './random-inputs.js';
@@ -43,6 +44,9 @@ ${INT8_HELP}
   --no-accuracy              skip the accuracy report against a float32 build
   --workspace MIB            workspace memory pool limit in MiB
   --timing-cache FILE        read the timing cache from FILE if it exists, and write it back
+  --cache DIR                engine cache: copy the engine from DIR if one was built there
+                             with the same model, options, backend and GPU, else build it
+                             and store it there (as the cache option of buildEngine)
   --noTF32                   no TF32 tensor-core math for float32 layers (TensorRT enables it
                              by default; results then match a float32 reference more closely)
   --versionCompatible        build a version-compatible plan (loading it needs
@@ -72,6 +76,7 @@ export async function buildCommand(args: string[]): Promise<void> {
     ...INT8_OPTIONS,
     'no-accuracy': { type: 'boolean' },
     'timing-cache': { type: 'string' },
+    cache: { type: 'string' },
     noTF32: { type: 'boolean' },
     versionCompatible: { type: 'boolean' },
     excludeLeanRuntime: { type: 'boolean' },
@@ -176,6 +181,7 @@ export async function buildCommand(args: string[]): Promise<void> {
     precision,
     ...(int8 && { calibration: int8.calibration }),
     ...(float16 && Object.keys(float16).length > 0 && { float16 }),
+    ...(values.cache && { cache: { dir: values.cache, ...(values['calib-data'] && { calibrationDataKey: await digestCalibrationFiles(values['calib-data']) }) } }),
     onProgress: (event) => {
       if (event.kind === 'phaseStart' && event.phase !== lastPhase && process.stderr.isTTY) {
         lastPhase = event.phase;
@@ -186,7 +192,8 @@ export async function buildCommand(args: string[]): Promise<void> {
   await writeFile(values.output, result.engine);
   if (values['timing-cache'] && result.timingCache.byteLength > 0) await writeFile(values['timing-cache'], result.timingCache);
   const ms = (performance.now() - started).toFixed(0);
-  console.log(`built ${values.output} (${result.engine.byteLength} bytes, backend ${result.backend}, ${precision}${int8 && values.fp16 ? ' with fp16' : ''}) in ${ms} ms`);
+  const how = result.cache?.hit ? `copied from the engine cache (${result.cache.path})` : 'built';
+  console.log(`${how} ${values.output} (${result.engine.byteLength} bytes, backend ${result.backend}, ${precision}${int8 && values.fp16 ? ' with fp16' : ''}) in ${ms} ms`);
   const targeted = result.int8Report?.accuracy ? summarizePrecision(result.int8Report, 'INT8') : result.float16Report ? summarizePrecision(result.float16Report, 'float16') : undefined;
   if (targeted) {
     console.log(targeted.lines.join('\n'));

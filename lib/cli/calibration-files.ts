@@ -8,6 +8,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import { hashFile, sha256Hex } from '../cache/model-digest.js';
 import { type DataType, STORAGE, storageLength } from '../dtype.js';
 import { readModel } from '../onnx/model-io.js';
 import { dataTypeFromOnnx } from '../onnx/tensor-data.js';
@@ -79,4 +80,20 @@ export async function modelInputs(modelPath: string, shapes: Record<string, numb
       if (dims.some((d) => d < 0)) throw new UsageError(`input '${i.name}' has dynamic dimensions [${declared.join(', ')}]: give its calibration shape with --shapes ${i.name}:...`);
       return { name: i.name, dtype: dataTypeFromOnnx(tensor.elemType), dims };
     });
+}
+
+/**
+ * A digest of every .bin file under `dir` (names and contents), which the engine cache keys an
+ * INT8 build's calibration data by: the batches themselves are read once, by the build.
+ */
+export async function digestCalibrationFiles(dir: string): Promise<string> {
+  let entries: string[];
+  try {
+    entries = (await readdir(dir, { recursive: true })).filter((n) => n.endsWith('.bin')).sort();
+  } catch (error) {
+    throw new UsageError(`cannot read the calibration directory ${dir}: ${(error as Error).message}`);
+  }
+  const parts: string[] = [];
+  for (const name of entries) parts.push(`${name}:${(await hashFile(join(dir, name))).sha256}`);
+  return sha256Hex(parts.join('\n'));
 }

@@ -1,5 +1,5 @@
 // The library in twenty lines: build an engine from ONNX, save it, load it, run it.
-// Usage: node examples/quickstart.mjs [MODEL.onnx]   (default: the example MLP, made on the fly)
+// Usage: node build/examples/quickstart.js [MODEL.onnx]   (default: a tiny model made on the fly)
 import { writeFile } from 'node:fs/promises';
 
 import { backends, buildEngine, InferenceSession, Tensor } from 'tensorrt-node';
@@ -25,8 +25,10 @@ await writeFile('quickstart.engine', engine);
 
 const session = await InferenceSession.create('quickstart.engine');
 try {
-  const x = new Tensor('float32', Float32Array.from([1, 2, 3, -1, -2, -3]), [2, 3]);
+  const x = new Tensor('float32', [1, 2, 3, -1, -2, -3], [2, 3]);
   const { y } = await session.run({ x });
+  // Checking dtype narrows data: here y.data is a Float32Array.
+  if (y?.dtype !== 'float32') throw new Error(`expected a float32 output, got ${y?.dtype}`);
   console.log(`y ${y.dtype} [${y.dims}] =`, Array.from(y.data)); // [4, 5, 0, 0]: x·W, then relu
 } finally {
   session.dispose(); // or `using session = ...` where the runtime supports it

@@ -76,6 +76,14 @@ const fixtures = {
     mkdirSync(join(dir, 'calib'));
     for (const b of [1, 2]) writeFileSync(join(dir, 'calib', `batch-${b}.bin`), imageBatch(b));
   },
+  /** The dynamic model with calibration and validation batches at batch 8 (the opt shape). */
+  dynamicImagesWithData: (dir: string) => {
+    writeFileSync(join(dir, 'model.onnx'), imageModel('batch'));
+    for (const [sub, seeds] of [['calib', [1, 2]], ['val', [3]]] as const) {
+      mkdirSync(join(dir, sub));
+      for (const b of seeds) writeFileSync(join(dir, sub, `batch-${b}.bin`), imageBatch(b));
+    }
+  },
   vectors: (dir: string) => writeFileSync(join(dir, 'model.onnx'), vectorModel()),
   /** model.engine: x float16 [1, 2], cast to y float32. */
   castEngine: async (dir: string) => {
@@ -138,6 +146,7 @@ const SHELL: ShellPlan[] = [
   { command: /^npm test$/, skip: 'the suite this test is part of' },
   { command: /^npm run demo$/, cwd: 'repository' },
   { command: /^npx tensorrt-node (build model\.onnx -o model\.engine --(shapes|min-shapes) |run |backends$)/, cwd: fixtures.dynamicImages },
+  { command: /^npx tensorrt-node build model\.onnx .*--int8 .*--min-shapes /, cwd: fixtures.dynamicImagesWithData },
   { command: /^npx tensorrt-node (build|quantize) model\.onnx .*(--fp16|--int8|--calib-data)/, cwd: fixtures.staticImages },
   { command: /^npm run smoke:tensorrt$/, skip: 'needs an NVIDIA GPU and TensorRT' },
   { command: /^npm run smoke:tensorrt -- --double /, skip: 'builds the TensorRT double from TensorRT headers at a path of your own (minutes); npm run test:tensorrt-double covers it' },

@@ -33,8 +33,8 @@ describe('quantizeInt8 with an accuracy target', () => {
     expect(report.accuracy!.met).toBe(true);
     expect(report.accuracy!.cosine).toBeGreaterThanOrEqual(0.99);
     expect(report.accuracy!.samples).toBe(8);
-    // 1 (all INT8) + 3 (one per layer) + 1 (mm2 in float).
-    expect(report.accuracy!.evaluations).toBe(5);
+    // 1 (all INT8) + 3 (one per layer) + 1 (mm2 in float) + 1 (mm2 tried in INT8 again).
+    expect(report.accuracy!.evaluations).toBe(6);
     // mm1: 2 * 4 * 8 * 8 = 512 FLOPs, mm2: 2 * 4 * 4 * 8 = 256; only mm1 runs in INT8.
     expect(report.flops!.nodes).toEqual([
       { node: 'mm1', opType: 'MatMul', flops: 512 },
@@ -103,6 +103,27 @@ describe('searchFloatLayers', () => {
     expect(result.met).toBe(true);
     expect(result.cosine).toBeCloseTo(0.92, 12);
     expect(result.sensitivities!.map((s) => s.layer)).toEqual(['b', 'd', 'c', 'e', 'a']);
+  });
+
+  it('returns a layer of the prefix to reduced precision when the others make up for it', async () => {
+    // Alone, a costs 0.3, b 0.2 and c 0.1: the ranking is a, b, c. With a and b float the
+    // model meets 0.9 (c costs 0.1) and with only a it does not ({b, c} reduced costs 0.25);
+    // but a and c together cost 0.05 (their errors cancel), so b alone needs to stay float.
+    const cost: Record<string, number> = { '': 0, a: 0.3, b: 0.2, c: 0.1, 'b,c': 0.25, 'a,c': 0.05, 'a,b': 0.5, 'a,b,c': 0.6 };
+    const score = async (float: ReadonlySet<string>) => 1 - cost[['a', 'b', 'c'].filter((l) => !float.has(l)).join(',')]!;
+    const result = await searchFloatLayers(['a', 'b', 'c'], 0.9, score);
+    expect(result.sensitivities!.map((s) => s.layer)).toEqual(['a', 'b', 'c']);
+    expect(result.floatLayers).toEqual(['b']);
+    expect(result.cosine).toBeCloseTo(0.95, 12);
+    // The trials (the float set each leaves) go least sensitive first: b back (float {a}),
+    // then a back (float {b}); heaviest first with weights: a back, then b (float {}).
+    const trials = async (weights?: Map<string, number>) => {
+      const float: string[] = [];
+      await searchFloatLayers(['a', 'b', 'c'], 0.9, async (f, phase) => (phase === 'check' && float.push([...f].join()), score(f)), weights);
+      return float.slice(-2);
+    };
+    expect(await trials()).toEqual(['a', 'b']);
+    expect(await trials(new Map([['a', 5]]))).toEqual(['b', '']);
   });
 
   it('stops after one measurement when the reduced model already meets the target', async () => {

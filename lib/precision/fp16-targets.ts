@@ -94,10 +94,14 @@ export async function convertToFloat16WithReport(model: Uint8Array | ArrayBuffer
   const layers = graph.node.filter(
     (n) => !blocked.opTypes.has(n.opType) && !blocked.nodeNames.has(n.name) && n.output.some((t) => types.get(t) === TensorProto_DataType.FLOAT),
   );
-  const search = await searchFloatLayers(layers.map((n) => n.name), minCosine, async (float32, phase) => scoreCandidate(await convert(float32, false), reference, batches, place, phase));
-
-  const converted = await convert(new Set(search.floatLayers), true);
   const nodes = await measureFlops(m, batches[0]!, place);
+  const search = await searchFloatLayers(
+    layers.map((n) => n.name),
+    minCosine,
+    async (float32, phase) => scoreCandidate(await convert(float32, false), reference, batches, place, phase),
+    new Map(nodes.map((f) => [f.node, f.flops])),
+  );
+  const converted = await convert(new Set(search.floatLayers), true);
   // A node computes in float16 when the converted model gives its output that type.
   const convertedGraph = parseModel(converted).graph!;
   const convertedTypes = inferElemTypes(convertedGraph);

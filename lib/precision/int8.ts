@@ -347,16 +347,21 @@ export async function quantizeInt8WithReport(model: Uint8Array | ArrayBufferLike
     const batches = await readValidationData(o.accuracy.validationData, inputs, 'accuracy.validationData');
     const float = await writeModel(m);
     const reference = await runBatches(float, batches, place);
+    // Shapes come from the float model, before any rewrite; the FLOPs also order the search's last step.
+    const nodes = await measureFlops(m, batches[0]!, place);
     // Every candidate starts from the float model's bytes: applyQuantization rewrites in place.
-    const search = await searchFloatLayers(plan.nodes.map((n) => n.name), o.accuracy.minCosine, async (floatLayers, phase) => {
-      const candidate = parseModel(float);
-      applyQuantization(candidate, (n) => selected(n) && !floatLayers.has(n.name), scales, o.floatOpsIn, o.float16Block);
-      return scoreCandidate(await writeModel(candidate), reference, batches, place, phase);
-    });
+    const search = await searchFloatLayers(
+      plan.nodes.map((n) => n.name),
+      o.accuracy.minCosine,
+      async (floatLayers, phase) => {
+        const candidate = parseModel(float);
+        applyQuantization(candidate, (n) => selected(n) && !floatLayers.has(n.name), scales, o.floatOpsIn, o.float16Block);
+        return scoreCandidate(await writeModel(candidate), reference, batches, place, phase);
+      },
+      new Map(nodes.map((f) => [f.node, f.flops])),
+    );
     keptFloat = new Set(search.floatLayers);
     report.floatNodes = floatNodes(search, plan.nodes);
-    // Shapes come from the float model, before the rewrite below.
-    const nodes = await measureFlops(m, batches[0]!, place);
     report.flops = { total: 0, int8: 0, int8Share: NaN, nodes };
     check = { batches, reference, place, search };
   }

@@ -6,8 +6,11 @@
  *      float reference (one measurement per layer, on a few batches);
  *   3. the most sensitive layers returned to float, re-measuring the whole model on every
  *      batch: the count doubles until the target holds, then a binary search finds the
- *      smallest count that met it (about 2 log2(layers) measurements).
- * Every answer is one that was measured: step 3 only settles on counts that met the target.
+ *      smallest count that met it (about 2 log2(layers) measurements);
+ *   4. each layer so kept in float tried once more in reduced precision, the heaviest first
+ *      (`weights`: FLOPs), then the least sensitive: single-layer figures ignore how layers'
+ *      errors add up or cancel, so some of the prefix may not be needed (one measurement each).
+ * Every answer is one that was measured: steps 3 and 4 only settle on sets that met the target.
  */
 
 import type { NodeProto } from 'onnx-buf';
@@ -60,7 +63,12 @@ const meets = (cosine: number, target: number): boolean => cosine >= target;
 /** Sorting key: NaN (the candidate blew up) is the most sensitive of all. */
 const badness = (cosine: number): number => (Number.isNaN(cosine) ? Infinity : 1 - cosine);
 
-export async function searchFloatLayers(layers: readonly string[], minCosine: number, evaluate: Evaluate): Promise<SearchResult> {
+export async function searchFloatLayers(
+  layers: readonly string[],
+  minCosine: number,
+  evaluate: Evaluate,
+  weights: ReadonlyMap<string, number> = new Map(),
+): Promise<SearchResult> {
   let evaluations = 0;
   const measure = async (float: ReadonlySet<string>, phase: 'rank' | 'check'): Promise<number> => {
     evaluations++;
@@ -98,7 +106,19 @@ export async function searchFloatLayers(layers: readonly string[], minCosine: nu
     if (meets(await at(mid), minCosine)) high = mid;
     else low = mid;
   }
-  return { floatLayers: ranked.slice(0, high), cosine: await at(high), met: true, sensitivities, evaluations };
+  let kept = ranked.slice(0, high);
+  let cosine = await at(high);
+  const rank = new Map(ranked.map((l, i) => [l, i]));
+  const order = [...kept].sort((x, y) => (weights.get(y) ?? 0) - (weights.get(x) ?? 0) || rank.get(y)! - rank.get(x)!);
+  for (const layer of order) {
+    const trial = kept.filter((l) => l !== layer);
+    const c = await measure(new Set(trial), 'check');
+    if (meets(c, minCosine)) {
+      kept = trial;
+      cosine = c;
+    }
+  }
+  return { floatLayers: kept, cosine, met: true, sensitivities, evaluations };
 }
 
 /** The search's float layers as nodes of `nodes` (the layers are their names). */

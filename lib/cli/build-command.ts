@@ -180,7 +180,7 @@ export async function buildCommand(args: string[]): Promise<void> {
     ...common,
     precision,
     ...(int8 && { calibration: int8.calibration }),
-    ...(float16 && Object.keys(float16).length > 0 && { float16 }),
+    ...(float16 && Object.keys(float16.options).length > 0 && { float16: float16.options }),
     ...(values.cache && { cache: { dir: values.cache, ...(values['calib-data'] && { calibrationDataKey: await digestCalibrationFiles(values['calib-data']) }) } }),
     onProgress: (event) => {
       if (event.kind === 'phaseStart' && event.phase !== lastPhase && process.stderr.isTTY) {
@@ -200,14 +200,16 @@ export async function buildCommand(args: string[]): Promise<void> {
     if (targeted.warning) console.error(targeted.warning);
   }
   if (precision !== 'fp32' && !values['no-accuracy']) {
-    // The reduced-precision engine against a float32 build of the same model, on the held-out
-    // calibration batches, else on seeded random inputs (so the report is reproducible).
+    // The reduced-precision engine against a float32 build of the same model, on the
+    // --validation-data batches, else the held-out calibration batches, else seeded random
+    // inputs (so the report is reproducible).
     const reference = await buildEngine(positionals[0]!, { ...common, backend: result.backend });
     const load = { backend: result.backend, logger, ...deviceAndPlugins(values), ...(values.versionCompatible && { engineHostCodeAllowed: true }) };
     const fp32 = await InferenceSession.create(reference, load);
     const reduced = await InferenceSession.create(result.engine, load);
     try {
-      const inputs = int8?.validation ? int8.validation() : int8?.heldOut ? int8.heldOut() : randomFeeds(fp32, 8, 12345);
+      const validation = int8?.validation ?? float16?.validation;
+      const inputs = validation ? validation() : int8?.heldOut ? int8.heldOut() : randomFeeds(fp32, 8, 12345);
       const report = await compareAccuracy(fp32, reduced, inputs);
       console.log(`accuracy of ${precision} against fp32:\n${formatAccuracyReport(report)}`);
     } finally {

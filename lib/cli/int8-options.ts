@@ -147,17 +147,21 @@ export async function int8Plan(modelPath: string, values: PrecisionValues, shape
   return { calibration, heldOut, validation };
 }
 
-/** What `build --fp16` hands convertToFloat16: the block list and the accuracy target. */
+/**
+ * What `build --fp16` hands convertToFloat16 (the block list and the accuracy target), and the
+ * --validation-data batches for the accuracy report.
+ */
 export async function float16Plan(
   modelPath: string,
   values: PrecisionValues,
   shapes: Record<string, number[]>,
-): Promise<{ blockList?: NodeSelection; minCosine?: number; validationData?: Feeds[] }> {
+): Promise<{ options: { blockList?: NodeSelection; minCosine?: number; validationData?: Feeds[] }; validation: Int8Plan['validation'] }> {
   const target = minCosine(values);
   const block = values['fp16-block'] ? nodeSelection(values['fp16-block'], '--fp16-block', await modelNodes(modelPath), []) : undefined;
-  const validation = target === undefined ? undefined : await validationBatches(values['validation-data'], () => modelInputs(modelPath, shapes));
-  return {
+  const validation = await validationBatches(values['validation-data'], () => modelInputs(modelPath, shapes));
+  const options = {
     ...(block && { blockList: block }),
     ...(target !== undefined && { minCosine: target, validationData: await collect(validation!()) }),
   };
+  return { options, validation };
 }

@@ -6,6 +6,7 @@
 export { backends, type BackendInfo, type BackendName, type BackendOption } from './backend.js';
 export { buildEngine, buildEngineWithCache, type BuildEngineOptions, type BuildEngineResult, type ProfileEntry } from './build-engine.js';
 export type { CacheOutcome, EngineCacheOptions } from './cache/engine-cache.js';
+export { type BenchmarkOptions, type BenchmarkResult, type BenchmarkTiming, type LatencySummary } from './benchmark.js';
 export { Builder, type BuilderOptions, type BuildCallOptions, type NetworkOptions } from './builder.js';
 export {
   CALIBRATION_ALGORITHMS,

@@ -7,13 +7,15 @@ import { readFile } from 'node:fs/promises';
 import { type BackendOption, backends } from './backend.js';
 import { type BuildEngineOptions, buildEngineWithCache } from './build-engine.js';
 import { buildWithEngineCache } from './cache/engine-cache.js';
+import { type BenchmarkOptions, type BenchmarkResult, normalizeBenchmarkOptions, runBenchmark } from './benchmark.js';
+import { STORAGE, storageLength } from './dtype.js';
 import type { Engine, IOTensorInfo } from './engine.js';
 import { EngineInvalidError, InvalidArgumentError } from './errors.js';
 import type { ExecutionContext, Feeds } from './execution-context.js';
 import type { DeviceAndPluginOptions } from './create-options.js';
 import type { Logger } from './logger.js';
 import { isSimEngine, Runtime } from './runtime.js';
-import type { AnyTensor } from './tensor.js';
+import { type AnyTensor, Tensor } from './tensor.js';
 import { expectBytes, expectInteger, expectObject } from './validate.js';
 
 export interface SessionOptions extends DeviceAndPluginOptions {
@@ -172,6 +174,46 @@ export class InferenceSession {
    */
   async run(feeds: Feeds): Promise<Record<string, AnyTensor>> {
     return this.#context.execute(feeds);
+  }
+
+  /**
+   * Measures throughput and latency as trtexec does: calls for `warmUpMs` uncounted, then
+   * until `durationMs` has passed and `iterations` calls have finished, on `concurrency`
+   * execution contexts at once (the session's own and concurrency - 1 more, released after).
+   * Feeds default to zeros at each input's static shape, else its profile's opt shape (a
+   * shape tensor gets the profile's opt values).
+   * @throws InvalidArgumentError for a bad option; otherwise as run()
+   */
+  async benchmark(options: BenchmarkOptions & { feeds?: Feeds } = {}): Promise<BenchmarkResult> {
+    const settings = normalizeBenchmarkOptions(options);
+    const feeds = options.feeds ?? this.#zeroFeeds();
+    const contexts = [this.#context];
+    try {
+      for (let i = 1; i < settings.concurrency; i++) {
+        const context = this.#engine.createExecutionContext();
+        contexts.push(context);
+        context.setOptimizationProfile(this.#context.optimizationProfile);
+      }
+      return await runBenchmark(
+        contexts.map((context) => () => context.execute(feeds)),
+        settings,
+        this.backend === 'sim' ? 'none' : 'in-compute',
+      );
+    } finally {
+      for (const context of contexts.slice(1)) context.dispose();
+    }
+  }
+
+  #zeroFeeds(): Feeds {
+    const profile = this.#context.optimizationProfile;
+    const feeds: Feeds = {};
+    for (const input of this.#engine.inputs) {
+      const values = input.isShapeTensor ? this.#engine.getProfileShapeValues(input.name, profile) : undefined;
+      const dims = input.shape.every((d) => d >= 0) ? [...input.shape] : [...this.#engine.getProfileShape(input.name, profile).opt];
+      if (values) feeds[input.name] = input.dtype === 'int64' ? new Tensor('int64', values.opt.map(BigInt), dims) : new Tensor(input.dtype, values.opt, dims);
+      else feeds[input.name] = new Tensor(input.dtype, new STORAGE[input.dtype](storageLength(input.dtype, dims.reduce((a, b) => a * b, 1))), dims);
+    }
+    return feeds;
   }
 
   /** Releases the context, the engine and the runtime. Idempotent. */

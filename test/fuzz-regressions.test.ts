@@ -15,7 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CasePool, isFinding } from '../fuzz/node/case-pool.mjs';
 
 const DIR = join(import.meta.dirname, 'fuzz-corpus', 'regressions');
-const TARGETS = ['pipeline', 'engine', 'calibration-cache', 'shape-spec'];
+const TARGETS = ['pipeline', 'engine', 'calibration-cache', 'shape-spec', 'npy'];
 const files = readdirSync(DIR).filter((f) => extname(f) !== '.md').sort();
 
 // Generous limits: under test:sanitize every case runs several times slower.

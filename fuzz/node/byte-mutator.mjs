@@ -28,7 +28,7 @@ export function fixEngineHeader(bytes) {
   return bytes;
 }
 
-function mutateBytes(bytes, rnd) {
+export function mutateBytes(bytes, rnd) {
   const out = Array.from(bytes);
   const count = 1 + rnd.int(3);
   for (let i = 0; i < count; i++) {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { TensorRTError } from '../../dist/index.js';
-import { runCalibrationCache, runEngine, runPipeline, runShapeSpec } from './public-api-cases.mjs';
+import { runCalibrationCache, runEngine, runNpy, runPipeline, runShapeSpec } from './public-api-cases.mjs';
 
 // Empty, so external-data references in mutated models find nothing to read.
 const modelDir = mkdtempSync(join(tmpdir(), 'tnrt-fuzz-'));
@@ -17,6 +17,7 @@ const runners = {
   engine: runEngine,
   'calibration-cache': runCalibrationCache,
   'shape-spec': runShapeSpec,
+  npy: runNpy,
 };
 
 function describeError(e) {

@@ -14,7 +14,7 @@ import { extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { mutateEngine, mutateText } from './byte-mutator.mjs';
+import { mutateBytes, mutateEngine, mutateText } from './byte-mutator.mjs';
 import { CasePool, isFinding } from './case-pool.mjs';
 import { NATIVE_TARGETS, reproduce, runLibFuzzer } from './libfuzzer.mjs';
 import { mutateOnnx } from './onnx-mutator.mjs';
@@ -28,6 +28,7 @@ const NODE_TARGETS = {
   engine: { mutate: mutateEngine, seeds: ENGINE_SEEDS, ext: '.engine' },
   'calibration-cache': { mutate: mutateText, seeds: 'fuzz/corpus/calibration-cache', ext: '.txt' },
   'shape-spec': { mutate: mutateText, seeds: 'fuzz/corpus/shape-spec', ext: '.txt' },
+  npy: { mutate: mutateBytes, seeds: 'fuzz/corpus/npy', ext: '.npy' },
 };
 const ALL_TARGETS = [...Object.keys(NODE_TARGETS), ...Object.keys(NATIVE_TARGETS)];
 const MAX_CORPUS = 2000;
@@ -69,12 +70,16 @@ function makeEngineSeeds() {
 }
 
 async function writeSeeds() {
-  const { seedModels, seedTexts } = await import('./seed-models.mjs');
+  const { seedFiles, seedModels, seedTexts } = await import('./seed-models.mjs');
   mkdirSync('fuzz/corpus/onnx', { recursive: true });
   for (const [name, make] of Object.entries(seedModels)) writeFileSync(`fuzz/corpus/onnx/${name}.onnx`, make());
   for (const [target, texts] of Object.entries(seedTexts)) {
     mkdirSync(`fuzz/corpus/${target}`, { recursive: true });
     for (const [name, text] of Object.entries(texts)) writeFileSync(`fuzz/corpus/${target}/${name}.txt`, text);
+  }
+  for (const [target, files] of Object.entries(seedFiles)) {
+    mkdirSync(`fuzz/corpus/${target}`, { recursive: true });
+    for (const [name, make] of Object.entries(files)) writeFileSync(`fuzz/corpus/${target}/${name}${NODE_TARGETS[target].ext}`, make());
   }
   console.log('fuzz: wrote fuzz/corpus/');
 }

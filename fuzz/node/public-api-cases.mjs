@@ -6,6 +6,7 @@
 import { Builder, Logger, Runtime, Tensor, TensorRTError, parseShapeSpec } from '../../dist/index.js';
 import { parseCalibrationCache } from '../../dist/calibration/calibration-cache.js';
 import { STORAGE, storageLength } from '../../dist/dtype.js';
+import { npyToTensor, readNpy } from '../../dist/npy.js';
 
 // Larger inputs are not executed: filling gigabytes finds nothing new (outputs are not
 // capped, see the RSS limit in case-pool.mjs).
@@ -115,4 +116,9 @@ export async function runCalibrationCache(bytes) {
 /** A trtexec-style shape spec ("x:1x3x224x224,y:4"). */
 export async function runShapeSpec(bytes) {
   parseShapeSpec(new TextDecoder().decode(bytes));
+}
+
+/** A NumPy .npy file, as the CLI's --loadInputs reads it. */
+export async function runNpy(bytes) {
+  npyToTensor(readNpy(bytes, 'input.npy'));
 }

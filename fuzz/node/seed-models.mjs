@@ -3,7 +3,9 @@
 // --write-seeds`). Each is tiny (fast cases) and touches a different family of readers and
 // shape-inference rules, so mutations start from many corners of the sim: weights, attributes
 // of every kind, Constant nodes, shape tensors, dynamic dims, float16 and int8 tensors.
+import { writeNpy } from '../../dist/npy.js';
 import { makeModel, makeTensor } from '../../dist/onnx/model-builder.js';
+import { Tensor } from '../../dist/tensor.js';
 
 const f32 = (name, dims, start = 0.1) =>
   makeTensor(name, 'float32', dims, Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => start * ((i % 7) - 3)));
@@ -100,5 +102,14 @@ export const seedTexts = {
   'shape-spec': {
     one: 'x:1x3x224x224',
     many: "input:8x3x32x32,'mask:ids':4x128,scalar:",
+  },
+};
+
+/** Binary seeds of the TypeScript parsers' targets, made with the matching writer. */
+export const seedFiles = {
+  npy: {
+    float32: () => writeNpy(new Tensor('float32', [1, -2, 0.5, 3, 4, 5], [2, 3])),
+    int64: () => writeNpy(new Tensor('int64', [7n], [1])),
+    scalar: () => writeNpy(new Tensor('uint8', [9], [])),
   },
 };

@@ -4,7 +4,10 @@ import { parseCommandLine } from './usage.js';
 
 const HELP = `Usage: tensorrt-node backends
 
-Lists each backend, its version, and when it cannot run here, why and how to fix it.`;
+Lists each backend, its version, and when it cannot run here, why and how to fix it.
+
+Example:
+  tensorrt-node backends`;
 
 export async function backendsCommand(args: string[]): Promise<void> {
   const { values } = parseCommandLine(args, { help: { type: 'boolean', short: 'h' } });

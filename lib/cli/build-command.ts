@@ -5,10 +5,12 @@ import { buildEngine, buildEngineWithCache, type ProfileEntry } from '../build-e
 import { InferenceSession } from '../inference-session.js';
 import { compareAccuracy, formatAccuracyReport } from '../precision/accuracy.js';
 import { digestCalibrationFiles } from './calibration-files.js';
-import { calibrationShapes, float16Plan, INT8_HELP, INT8_OPTIONS, int8Plan } from './int8-options.js';
+import { calibrationShapes, float16Plan, INT8_HELP, INT8_OPTIONS, int8Plan, withCalibrationProgress } from './int8-options.js';
 import { summarizePrecision } from './precision-report.js';
 import { randomFeeds } from './random-inputs.js';
-import { Logger, SEVERITIES, type Severity } from '../logger.js';
+import { SEVERITIES, type Severity } from '../logger.js';
+import { cliLogger, progressReporter } from './output.js';
+import { checkDynamicInputsShaped, checkReadableFile, checkWritableFile } from './preflight.js';
 import type { ShapeRange } from '../optimization-profile.js';
 import { parseShapeSpec, parseValueSpec } from '../shapes.js';
 import type { HardwareCompatibilityLevel } from '../builder-config.js';
@@ -56,7 +58,11 @@ ${INT8_HELP}
                              none (default), ampere+ or sameComputeCapability
 ${DEVICE_AND_PLUGIN_HELP}
   --log-level LEVEL          internal-error, error, warning (default), info or verbose
-  -h, --help                 show this help`;
+  -h, --help                 show this help
+
+Example:
+  tensorrt-node build model.onnx -o model.engine --min-shapes x:1x3x224x224 \\
+    --opt-shapes x:8x3x224x224 --max-shapes x:32x3x224x224 --fp16`;
 
 export async function buildCommand(args: string[]): Promise<void> {
   const { values, positionals } = parseCommandLine(args, {
@@ -145,9 +151,14 @@ export async function buildCommand(args: string[]): Promise<void> {
   if (hardwareLevel !== undefined && !HARDWARE_LEVELS[hardwareLevel]) throw new UsageError(`--hardwareCompatibilityLevel must be one of ${Object.keys(HARDWARE_LEVELS).join(', ')}`);
   if (values.excludeLeanRuntime && !values.versionCompatible) throw new UsageError('--excludeLeanRuntime goes with --versionCompatible');
 
-  const logger = new Logger({ minSeverity: level });
+  // Mistakes in paths and shapes are reported now, not after the build.
+  await checkReadableFile(positionals[0]!, 'MODEL.onnx');
+  await checkWritableFile(values.output, '-o/--output');
+  if (values['timing-cache']) await checkWritableFile(values['timing-cache'], '--timing-cache');
+
+  const logger = cliLogger(level);
   const started = performance.now();
-  let lastPhase = '';
+  const progress = progressReporter();
   const common = {
     logger,
     ...(backend && { backend }),
@@ -176,19 +187,15 @@ export async function buildCommand(args: string[]): Promise<void> {
   const int8 = precision === 'int8' ? await int8Plan(positionals[0]!, values, batchShapes) : undefined;
   if (int8 && values.fp16) int8.calibration.floatOpsIn = 'float16';
   const float16 = precision === 'fp16' ? await float16Plan(positionals[0]!, values, batchShapes) : undefined;
+  if (!profiles) await checkDynamicInputsShaped(positionals[0]!, new Set(Object.keys(shapesOption ? parseShapeSpec(shapesOption, '--shapes') : {})));
   const result = await buildEngineWithCache(positionals[0]!, {
     ...common,
     precision,
-    ...(int8 && { calibration: int8.calibration }),
+    ...(int8 && { calibration: withCalibrationProgress(int8, progress.onProgress) }),
     ...(float16 && Object.keys(float16.options).length > 0 && { float16: float16.options }),
     ...(values.cache && { cache: { dir: values.cache, ...(values['calib-data'] && { calibrationDataKey: await digestCalibrationFiles(values['calib-data']) }) } }),
-    onProgress: (event) => {
-      if (event.kind === 'phaseStart' && event.phase !== lastPhase && process.stderr.isTTY) {
-        lastPhase = event.phase;
-        process.stderr.write(`${event.phase}...\n`);
-      }
-    },
-  });
+    onProgress: progress.onProgress,
+  }).finally(progress.finish);
   await writeFile(values.output, result.engine);
   if (values['timing-cache'] && result.timingCache.byteLength > 0) await writeFile(values['timing-cache'], result.timingCache);
   const ms = (performance.now() - started).toFixed(0);

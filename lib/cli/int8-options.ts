@@ -7,11 +7,13 @@ import { existsSync } from 'node:fs';
 
 import { CALIBRATION_METHODS, type CalibrationMethod } from '../calibration/histogram.js';
 import type { Feeds } from '../execution-context.js';
+import type { ProgressEvent } from '../builder-config.js';
 import { readModel } from '../onnx/model-io.js';
 import type { Int8Options, NodeSelection } from '../precision/int8.js';
 import { QUANTIZABLE_OPS } from '../precision/qdq-plan.js';
 import { parseShapeSpec } from '../shapes.js';
 import { calibrationBatches, type InputSpec, listCalibrationFiles, modelInputs } from './calibration-files.js';
+import { withBatchProgress } from './output.js';
 import { UsageError } from './usage.js';
 
 export const INT8_OPTIONS = {
@@ -58,6 +60,8 @@ export interface PrecisionValues {
 
 export interface Int8Plan {
   calibration: Omit<Int8Options, 'backend' | 'shapes' | 'outputPath' | 'baseDir'>;
+  /** How many batches calibrate (0 without --calib-data). */
+  batches: number;
   /** Batches kept out of calibration, for the accuracy report; undefined without --calib-data. */
   heldOut: (() => AsyncIterable<Feeds>) | undefined;
   /** The --validation-data batches; undefined without it. */
@@ -135,16 +139,18 @@ export async function int8Plan(modelPath: string, values: PrecisionValues, shape
   let inputs: InputSpec[] | undefined;
   const specs = async () => (inputs ??= await modelInputs(modelPath, shapes));
   let heldOut: Int8Plan['heldOut'];
+  let batches = 0;
   if (values['calib-data']) {
     const files = await listCalibrationFiles(values['calib-data'], await specs());
     const total = files[0]!.length;
     const held = total >= 5 ? Math.max(1, Math.floor(total / 5)) : 0;
+    batches = total - held;
     calibration.calibrationData = { [Symbol.asyncIterator]: () => calibrationBatches(files, inputs!, 0, total - held) };
     if (held > 0) heldOut = () => calibrationBatches(files, inputs!, total - held, total);
   }
   const validation = await validationBatches(values['validation-data'], specs);
   if (target !== undefined) calibration.accuracy = { minCosine: target, validationData: await collect(validation!()) };
-  return { calibration, heldOut, validation };
+  return { calibration, batches, heldOut, validation };
 }
 
 /**
@@ -164,4 +170,11 @@ export async function float16Plan(
     ...(target !== undefined && { minCosine: target, validationData: await collect(validation!()) }),
   };
   return { options, validation };
+}
+
+/** The plan's calibration options, its batches reporting progress as they are read. */
+export function withCalibrationProgress(plan: Int8Plan, onProgress: (event: ProgressEvent) => void): Int8Plan['calibration'] {
+  const data = plan.calibration.calibrationData;
+  if (!data) return plan.calibration;
+  return { ...plan.calibration, calibrationData: withBatchProgress(data, plan.batches, onProgress) };
 }

@@ -1,8 +1,10 @@
 /** `tensorrt-node quantize MODEL.onnx -o MODEL.int8.onnx`: calibrate and insert Q/DQ, no build. */
 import { quantizeInt8WithReport } from '../precision/int8.js';
 import { parseShapeSpec } from '../shapes.js';
-import { calibrationShapes, INT8_HELP, INT8_OPTIONS, int8Plan } from './int8-options.js';
+import { calibrationShapes, INT8_HELP, INT8_OPTIONS, int8Plan, withCalibrationProgress } from './int8-options.js';
+import { progressReporter } from './output.js';
 import { summarizePrecision } from './precision-report.js';
+import { checkReadableFile, checkWritableFile } from './preflight.js';
 import { backendOption, parseCommandLine, UsageError } from './usage.js';
 
 const HELP = `Usage: tensorrt-node quantize MODEL.onnx -o MODEL.int8.onnx [options]
@@ -18,7 +20,10 @@ ${INT8_HELP}
   --fp16-rest                run the float ops left around the quantized ones in float16
                              (and the layers --min-cosine keeps float; see --fp16-block)
   --backend NAME             backend that runs calibration: auto (default), tensorrt or sim
-  -h, --help                 show this help`;
+  -h, --help                 show this help
+
+Example:
+  tensorrt-node quantize model.onnx -o model.int8.onnx --calib-data calib/ --shapes x:8x3x224x224`;
 
 export async function quantizeCommand(args: string[]): Promise<void> {
   const { values, positionals } = parseCommandLine(args, {
@@ -38,15 +43,18 @@ export async function quantizeCommand(args: string[]): Promise<void> {
   const backend = backendOption(values.backend);
   if (values['fp16-block'] && !values['fp16-rest']) throw new UsageError('--fp16-block goes with --fp16-rest');
   const shapes = values.shapes ? parseShapeSpec(values.shapes, '--shapes') : {};
-  const { calibration } = await int8Plan(positionals[0]!, values, calibrationShapes(values, shapes));
+  await checkReadableFile(positionals[0]!, 'MODEL.onnx');
+  await checkWritableFile(values.output, '-o/--output');
+  const plan = await int8Plan(positionals[0]!, values, calibrationShapes(values, shapes));
   const started = performance.now();
+  const progress = progressReporter();
   const { model: bytes, report } = await quantizeInt8WithReport(positionals[0]!, {
-    ...calibration,
+    ...withCalibrationProgress(plan, progress.onProgress),
     ...(values.shapes && { shapes }),
     ...(backend && { backend }),
     ...(values['fp16-rest'] && { floatOpsIn: 'float16' as const }),
     outputPath: values.output,
-  });
+  }).finally(progress.finish);
   console.log(`wrote ${values.output} (${bytes.byteLength} bytes, ${report.int8Nodes.length} nodes in INT8) in ${(performance.now() - started).toFixed(0)} ms`);
   if (report.accuracy) {
     const summary = summarizePrecision(report, 'INT8');

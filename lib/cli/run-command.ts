@@ -1,30 +1,30 @@
-/** `tensorrt-node run MODEL.engine`: run an engine on given or random inputs and summarize. */
-import { readFile } from 'node:fs/promises';
-
-import { STORAGE, storageLength } from '../dtype.js';
-import { InferenceSession } from '../inference-session.js';
-import { parseShapeSpec } from '../shapes.js';
-import { Tensor } from '../tensor.js';
-import { defaultDims, defaultTensor, makeRandom } from './random-inputs.js';
-import { backendOption, DEVICE_AND_PLUGIN_HELP, DEVICE_AND_PLUGIN_OPTIONS, deviceAndPlugins, parseCommandLine, UsageError } from './usage.js';
+/**
+ * `tensorrt-node run MODEL.engine`: run an engine once on given or random inputs, summarize
+ * and save the outputs; with --bench (or any measurement flag) also measure it as `bench` does.
+ */
+import type { Tensor } from '../tensor.js';
+import { BENCH_HELP, BENCH_OPTIONS, benchmarkOptions, checkTensorRTOnlyFlags, reportBenchmark } from './bench-options.js';
+import { checkOutputPaths, describeFeeds, INPUT_HELP, INPUT_OPTIONS, inputFeeds, OUTPUT_HELP, OUTPUT_OPTIONS, withShapeHint, writeOutputs } from './io-options.js';
+import { note } from './output.js';
+import { openSession, SESSION_HELP, SESSION_OPTIONS } from './session-options.js';
+import { parseCommandLine } from './usage.js';
 
 const HELP = `Usage: tensorrt-node run MODEL.engine [options]
 
-Runs an engine and prints each output's name, shape and a summary of its values.
+Runs an engine once and prints each output's name, shape and a summary of its values, and the
+latency of that first call. With --bench, or any of the measurement flags, it then measures
+throughput and latency as 'tensorrt-node bench' does (warm-up excluded).
 
 Options:
-  --backend NAME            auto (default: picked by the engine file), tensorrt or sim
-  --shapes SPEC             input shapes for dynamic inputs, e.g. x:1x3x224x224
-                            (default: the optimization profile's opt shape)
-  --input NAME=FILE|random  raw little-endian data for an input, or random values
-                            (repeatable; inputs not named get random values)
-  --profile N               optimization profile to use (default 0)
-  --iterations N            run N times and report the mean latency (default 1)
-  --seed N                  seed for random inputs (default 1)
-  --engineHostCodeAllowed   load a version-compatible engine, whose lean runtime runs in
-                            this process (only for engines you trust)
-${DEVICE_AND_PLUGIN_HELP}
-  -h, --help                show this help`;
+${SESSION_HELP}
+${INPUT_HELP}
+${OUTPUT_HELP}
+  --bench                    measure throughput and latency after the run
+${BENCH_HELP}
+  -h, --help                 show this help
+
+Example:
+  tensorrt-node run mlp.engine --shapes x:4x8 --loadInputs x:x.npy --save-outputs out/`;
 
 function summarize(t: Tensor): string {
   const values = t.dtype === 'int64' ? Array.from(t.data as BigInt64Array, Number) : Array.from(t.toFloat32());
@@ -43,72 +43,35 @@ function summarize(t: Tensor): string {
 
 export async function runCommand(args: string[]): Promise<void> {
   const { values, positionals } = parseCommandLine(args, {
-    backend: { type: 'string' },
-    shapes: { type: 'string' },
-    input: { type: 'string', multiple: true },
-    profile: { type: 'string' },
-    iterations: { type: 'string' },
-    seed: { type: 'string' },
-    engineHostCodeAllowed: { type: 'boolean' },
-    ...DEVICE_AND_PLUGIN_OPTIONS,
+    ...SESSION_OPTIONS,
+    ...INPUT_OPTIONS,
+    ...OUTPUT_OPTIONS,
+    bench: { type: 'boolean' },
+    ...BENCH_OPTIONS,
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     console.log(HELP);
     return;
   }
-  if (positionals.length !== 1) throw new UsageError('expected exactly one engine file');
-  const backend = backendOption(values.backend);
-  const profile = values.profile === undefined ? 0 : Number(values.profile);
-  const iterations = values.iterations === undefined ? 1 : Number(values.iterations);
-  if (!Number.isInteger(profile) || profile < 0) throw new UsageError('--profile takes an integer >= 0');
-  if (!Number.isInteger(iterations) || iterations < 1) throw new UsageError('--iterations takes an integer >= 1');
-  const shapes = values.shapes ? parseShapeSpec(values.shapes, '--shapes') : {};
-  const sources = new Map<string, string>();
-  for (const spec of values.input ?? []) {
-    const eq = spec.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--input takes NAME=FILE or NAME=random, got '${spec}'`);
-    sources.set(spec.slice(0, eq), spec.slice(eq + 1));
-  }
-
-  const session = await InferenceSession.create(positionals[0]!, {
-    ...(backend && { backend }),
-    profile,
-    ...deviceAndPlugins(values),
-    ...(values.engineHostCodeAllowed && { engineHostCodeAllowed: true }),
-  });
+  const bench = values.bench || Object.keys(BENCH_OPTIONS).some((flag) => values[flag as keyof typeof BENCH_OPTIONS] !== undefined);
+  const options = bench ? await benchmarkOptions(values) : undefined;
+  await checkOutputPaths(values);
+  const { session, profile } = await openSession(positionals, values);
   try {
-    for (const name of [...sources.keys(), ...Object.keys(shapes)]) {
-      if (!session.inputNames.includes(name)) throw new UsageError(`'${name}' is not an input of this engine (inputs: ${session.inputNames.join(', ')})`);
-    }
-    const random = makeRandom(values.seed === undefined ? 1 : Number(values.seed));
-    const feeds: Record<string, Tensor> = {};
-    for (const input of session.inputMetadata) {
-      const dims = shapes[input.name] ?? defaultDims(session, input, profile);
-      const source = sources.get(input.name) ?? 'random';
-      if (source === 'random') {
-        feeds[input.name] = defaultTensor(session, input, dims, profile, random);
-      } else {
-        const bytes = await readFile(source);
-        const Storage = STORAGE[input.dtype];
-        const expected = storageLength(input.dtype, dims.reduce((a, b) => a * b, 1)) * Storage.BYTES_PER_ELEMENT;
-        if (bytes.byteLength !== expected) {
-          throw new UsageError(`${source} has ${bytes.byteLength} bytes but '${input.name}' (${input.dtype} [${dims.join(', ')}]) needs ${expected}`);
-        }
-        const copy = new Uint8Array(bytes); // aligned copy
-        feeds[input.name] = new Tensor(input.dtype, new Storage(copy.buffer, 0, copy.byteLength / Storage.BYTES_PER_ELEMENT), dims);
-      }
-    }
-    let outputs: Record<string, Tensor> = {};
+    if (bench) checkTensorRTOnlyFlags(session, values);
+    const feeds = await inputFeeds(session, values, profile);
     const started = performance.now();
-    for (let i = 0; i < iterations; i++) outputs = await session.run(feeds);
-    const ms = (performance.now() - started) / iterations;
-    console.log(`backend ${session.backend}; inputs: ${session.inputMetadata.map((i) => `${i.name} ${i.dtype} [${feeds[i.name]!.dims.join(', ')}]`).join(', ')}`);
+    const outputs = await withShapeHint(values, () => session.run(feeds));
+    const firstMs = performance.now() - started;
+    console.log(`backend ${session.backend}; inputs: ${describeFeeds(session, feeds)}`);
     for (const name of session.outputNames) {
       const t = outputs[name]!;
       console.log(`${name}\t${t.dtype} [${t.dims.join(', ')}]\t${summarize(t)}`);
     }
-    console.log(`latency: ${ms.toFixed(3)} ms (mean of ${iterations})`);
+    console.log(`first call: ${firstMs.toFixed(3)} ms${bench ? '' : " (includes one-time setup; use --bench for steady-state latency)"}`);
+    for (const line of await writeOutputs(outputs, values)) note(line);
+    if (options) await reportBenchmark(session, feeds, options, values.exportTimes);
   } finally {
     session.dispose();
   }

@@ -12,7 +12,8 @@ export function parseCommandLine<T extends Options>(args: string[], options: T):
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    // node's messages run over several lines; the CLI reports a mistake in one.
+    throw new UsageError((error as Error).message.replace(/\s*\n\s*/g, ' '));
   }
 }
 

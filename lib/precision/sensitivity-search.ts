@@ -63,6 +63,11 @@ const meets = (cosine: number, target: number): boolean => cosine >= target;
 /** Sorting key: NaN (the candidate blew up) is the most sensitive of all. */
 const badness = (cosine: number): number => (Number.isNaN(cosine) ? Infinity : 1 - cosine);
 
+/**
+ * The fewest `layers` to keep in float for `evaluate` to reach `minCosine`, by the steps above;
+ * `weights` (FLOPs per layer) order the last step. `met` is false only when every layer in
+ * float still misses the target.
+ */
 export async function searchFloatLayers(
   layers: readonly string[],
   minCosine: number,

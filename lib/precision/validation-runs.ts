@@ -14,7 +14,6 @@ import { InferenceSession } from '../inference-session.js';
 import { Tensor } from '../tensor.js';
 import { describe, invalid } from '../validate.js';
 
-
 /** Where candidates are built and run. */
 export interface RunPlace {
   backend: BackendOption;

@@ -20,7 +20,7 @@ export function summarizePrecision(report: Int8Report | Float16Report, reduced: 
   if (accuracy) {
     lines.push(
       `accuracy target: worst output cosine ${cos(accuracy.cosine)} against fp32 on ${accuracy.samples} validation batches ` +
-        `(target ${accuracy.minCosine}, ${accuracy.met ? 'met' : 'NOT met'}; ${accuracy.evaluations} candidate models measured)`,
+        `(target ${accuracy.minCosine}, ${accuracy.met ? 'met' : 'NOT met'}; ${accuracy.evaluations} candidate model${accuracy.evaluations === 1 ? '' : 's'} measured)`,
     );
     for (const o of accuracy.outputs) lines.push(`  ${o.name}: cosine ${cos(o.cosine)}`);
   }

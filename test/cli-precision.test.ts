@@ -2,12 +2,13 @@
 // dist/cli/main.js): accuracy targets, node selection, dynamic shapes with INT8, and the usage
 // errors. The models' expected float layers and FLOP figures are worked out in
 // fixtures/precision-models.ts.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { parseModel } from '../lib/onnx/model-io.js';
 import { randomFloats } from './fixtures/models.js';
 import { overflowModel, sensitiveModel } from './fixtures/precision-models.js';
 import { expectMistake, tensorrtNode as trt } from './fixtures/run-cli.js';
@@ -68,6 +69,13 @@ describe('tensorrt-node build and quantize: accuracy targets', () => {
     expect(onlyAdd.stdout).toMatch(/1 nodes in INT8/);
     const both = await trt('quantize', sensitive, '-o', out, '--calib-data', calib, '--int8-include', 'MatMul,add', '--int8-exclude', 'mm1');
     expect(both.stdout).toMatch(/2 nodes in INT8/);
+    // The float rest in float16, but for mm2, which --fp16-block keeps float32 (its weight too).
+    const blocked = await trt('quantize', sensitive, '-o', out, '--calib-data', calib, '--int8-exclude', 'mm2', '--fp16-rest', '--fp16-block', 'mm2');
+    expect(blocked.code).toBe(0);
+    expect(parseModel(readFileSync(out)).graph!.initializer.find((t) => t.name === 'w2')!.dataType).toBe(1); // FLOAT
+    const unblocked = await trt('quantize', sensitive, '-o', out, '--calib-data', calib, '--int8-exclude', 'mm2', '--fp16-rest');
+    expect(unblocked.code).toBe(0);
+    expect(parseModel(readFileSync(out)).graph!.initializer.find((t) => t.name === 'w2')!.dataType).toBe(10); // FLOAT16
     const typo = await trt('quantize', sensitive, '-o', out, '--calib-data', calib, '--int8-exclude', 'mm3');
     expect(expectMistake(typo)).toMatch(/--int8-exclude: 'mm3' is neither a node name nor an op type of the model/);
   });
@@ -122,6 +130,7 @@ describe('tensorrt-node precision usage errors', () => {
     ['a --min-cosine out of range', ['quantize', sensitive, '-o', join(dir, 'e.onnx'), '--calib-data', calib, '--validation-data', validation, '--min-cosine', '1.5'], /--min-cosine takes a number in \(-1, 1\]/],
     ['an INT8 option without --int8', ['build', sensitive, '-o', join(dir, 'e.engine'), '--fp16', '--int8-include', 'mm1'], /--int8-include goes with --int8/],
     ['a target without a reduced precision', ['build', sensitive, '-o', join(dir, 'e.engine'), '--min-cosine', '0.9'], /--min-cosine goes with --fp16 or --int8/],
+    ['--fp16-block on an INT8 build without --fp16', ['build', sensitive, '-o', join(dir, 'e.engine'), '--int8', '--calib-data', calib, '--fp16-block', 'add'], /--fp16-block with --int8 needs --fp16 too/],
     ['--fp16-block on quantize without --fp16-rest', ['quantize', sensitive, '-o', join(dir, 'e.onnx'), '--calib-data', calib, '--fp16-block', 'add'], /--fp16-block goes with --fp16-rest/],
     ['an unknown --calib-method', ['quantize', sensitive, '-o', join(dir, 'e.onnx'), '--calib-data', calib, '--calib-method', 'median'], /--calib-method must be one of/],
   ];

@@ -177,6 +177,7 @@ export async function buildCommand(args: string[]): Promise<void> {
     const stray = (['min-cosine', 'validation-data', 'fp16-block'] as const).find((f) => values[f] !== undefined);
     if (stray) throw new UsageError(`--${stray} goes with --fp16 or --int8`);
   }
+  if (precision === 'int8' && !values.fp16 && values['fp16-block']) throw new UsageError('--fp16-block with --int8 needs --fp16 too (the float ops then run in float16)');
   if (precision !== 'int8') {
     const stray = (['calib-shapes', 'int8-include', 'int8-exclude'] as const).find((f) => values[f] !== undefined);
     if (stray) throw new UsageError(`--${stray} goes with --int8`);

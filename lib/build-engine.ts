@@ -4,7 +4,7 @@
  */
 import { type BackendOption, resolveBackend } from './backend.js';
 import { Builder } from './builder.js';
-import { HARDWARE_COMPATIBILITY_LEVELS, type HardwareCompatibilityLevel, type MemoryPoolType, type ProgressEvent } from './builder-config.js';
+import { HARDWARE_COMPATIBILITY_LEVELS, type HardwareCompatibilityLevel, type MemoryPoolType, type ProfilingVerbosity, type ProgressEvent } from './builder-config.js';
 import { buildWithEngineCache, type CacheOutcome, type EngineCacheOptions } from './cache/engine-cache.js';
 import type { DeviceAndPluginOptions } from './create-options.js';
 import { InvalidArgumentError } from './errors.js';
@@ -79,6 +79,8 @@ export interface BuildEngineOptions extends DeviceAndPluginOptions {
   excludeLeanRuntime?: boolean;
   /** Which other GPUs the plan must run on; see BuilderConfig.setHardwareCompatibilityLevel. */
   hardwareCompatibility?: HardwareCompatibilityLevel;
+  /** What the plan records about its layers for Engine.inspect(); see BuilderConfig.profilingVerbosity. */
+  profilingVerbosity?: ProfilingVerbosity;
   /** Progress of the build; a build the engine cache answers makes no events. */
   onProgress?: (event: ProgressEvent) => void;
   signal?: AbortSignal;
@@ -205,6 +207,7 @@ export async function buildEngineWithCache(model: string | Uint8Array | ArrayBuf
     if (options.versionCompatible) config.setFlag('versionCompatible');
     if (options.excludeLeanRuntime) config.setFlag('excludeLeanRuntime');
     if (options.hardwareCompatibility !== undefined) config.setHardwareCompatibilityLevel(options.hardwareCompatibility);
+    if (options.profilingVerbosity !== undefined) config.profilingVerbosity = options.profilingVerbosity;
 
     const ranges: Record<string, ProfileEntry>[] = [];
     if (options.shapes !== undefined) {

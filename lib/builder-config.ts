@@ -25,6 +25,14 @@ export const BUILDER_FLAGS: readonly BuilderFlag[] = ['fp16', 'int8', 'tf32', 'v
 export type HardwareCompatibilityLevel = 'none' | 'ampereplus' | 'sameComputeCapability';
 export const HARDWARE_COMPATIBILITY_LEVELS: readonly HardwareCompatibilityLevel[] = ['none', 'ampereplus', 'sameComputeCapability'];
 
+/**
+ * TensorRT's ProfilingVerbosity: what a plan records about its layers for Engine.inspect().
+ * 'detailed' (this library's default; TensorRT's own is 'layerNamesOnly') keeps each layer's
+ * type, tensors and formats; it makes the plan slightly larger and no slower.
+ */
+export type ProfilingVerbosity = 'layerNamesOnly' | 'none' | 'detailed';
+export const PROFILING_VERBOSITIES: readonly ProfilingVerbosity[] = ['layerNamesOnly', 'none', 'detailed'];
+
 export type MemoryPoolType = 'workspace' | 'dlaManagedSram' | 'dlaLocalDram' | 'dlaGlobalDram' | 'tacticDram' | 'tacticSharedMemory';
 export const MEMORY_POOL_TYPES: readonly MemoryPoolType[] = ['workspace', 'dlaManagedSram', 'dlaLocalDram', 'dlaGlobalDram', 'tacticDram', 'tacticSharedMemory'];
 
@@ -43,6 +51,7 @@ export class BuilderConfig {
   // undefined: TensorRT's default (kTF32 set), which the addon then leaves untouched.
   #tf32: boolean | undefined;
   #hardwareCompatibility: HardwareCompatibilityLevel = 'none';
+  #profilingVerbosity: ProfilingVerbosity = 'detailed';
   #calibrator: Int8Calibrator | undefined;
   #maxTensorBytes: number | undefined;
   /** Called on the event loop for each progress event of a build using this config. */
@@ -171,6 +180,16 @@ export class BuilderConfig {
     return this.#hardwareCompatibility;
   }
 
+  /** What the plan records about its layers (IBuilderConfig.profilingVerbosity); default 'detailed'. */
+  get profilingVerbosity(): ProfilingVerbosity {
+    return this.#profilingVerbosity;
+  }
+
+  /** @throws InvalidArgumentError for an unknown verbosity */
+  set profilingVerbosity(verbosity: ProfilingVerbosity) {
+    this.#profilingVerbosity = expectOneOf(verbosity, PROFILING_VERBOSITIES, 'profilingVerbosity');
+  }
+
   /** The calibrator an 'int8' build takes its scales from (EntropyCalibrator2 or MinMaxCalibrator). */
   get int8Calibrator(): Int8Calibrator | undefined {
     return this.#calibrator;
@@ -196,6 +215,7 @@ export class BuilderConfig {
     if (this.#flags.has('versionCompatible')) out.versionCompatible = true;
     if (this.#flags.has('excludeLeanRuntime')) out.excludeLeanRuntime = true;
     if (this.#hardwareCompatibility !== 'none') out.hardwareCompatibilityLevel = this.#hardwareCompatibility;
+    out.profilingVerbosity = this.#profilingVerbosity;
     if (this.#timingCache) out.timingCache = this.#timingCache;
     if (this.#optimizationLevel !== undefined) out.optimizationLevel = this.#optimizationLevel;
     if (this.onProgress !== undefined) out.onProgress = expectFunction<(e: ProgressEvent) => void>(this.onProgress, 'onProgress');

@@ -3,6 +3,7 @@
  * disposing the engine disposes its contexts first.
  */
 import type { BackendName } from './backend.js';
+import { type EngineInspection, type InspectedProfileInput, readEngineInformation } from './engine-inspection.js';
 import { awaitNative, callNative, InvalidArgumentError } from './errors.js';
 import { ExecutionContext } from './execution-context.js';
 import type { NativeEngine } from './native.js';
@@ -17,16 +18,19 @@ export interface IOTensorInfo extends TensorInfo {
 
 export class Engine extends NativeResource {
   readonly backend: BackendName;
+  /** The backend's version (the sim's, or TensorRT's). */
+  readonly backendVersion: string;
   readonly #native: NativeEngine;
   readonly #io: readonly IOTensorInfo[];
   readonly #profiles: readonly ReadonlyMap<string, ShapeRange>[];
   readonly #values: readonly ReadonlyMap<string, ValueRange>[];
 
   /** @internal made by Runtime.deserializeCudaEngine */
-  constructor(parent: NativeResource, engine: NativeEngine, backend: BackendName) {
+  constructor(parent: NativeResource, engine: NativeEngine, backend: BackendName, backendVersion: string) {
     super('Engine', parent);
     this.#native = engine;
     this.backend = backend;
+    this.backendVersion = backendVersion;
     // Metadata is immutable: read it once so validation on every execute() is pure JS.
     this.#io = Object.freeze(engine.ioTensors().map((d) => Object.freeze({ ...toTensorInfo(d), mode: d.mode })));
     const profiles: ReadonlyMap<string, ShapeRange>[] = [];
@@ -103,6 +107,45 @@ export class Engine extends NativeResource {
   get numLayers(): number {
     this.assertLive();
     return callNative(() => this.#native.numLayers());
+  }
+
+  /**
+   * Everything known about the engine: backend and version, inputs and outputs with their
+   * dynamic dimensions, profiles, device memory, and its layers (name, type, precision,
+   * tensors) as TensorRT's IEngineInspector reports them; on TensorRT a plan built with
+   * profilingVerbosity 'layerNamesOnly' or 'none' reports names only or no layers
+   * (`layerDetail` says which). The sim reports its steps in the same form.
+   * @throws DisposedError after dispose(); TensorRTError if the backend's report is unreadable
+   */
+  async inspect(): Promise<EngineInspection> {
+    this.assertLive();
+    const json = await awaitNative(() => this.#native.engineInformation());
+    const { layerDetail, layers } = readEngineInformation(json);
+    const profiles = this.#profiles.map((profile, p) => {
+      const entries: Record<string, InspectedProfileInput> = {};
+      for (const [name, range] of profile) {
+        const values = this.#values[p]!.get(name);
+        entries[name] = { min: [...range.min], opt: [...range.opt], max: [...range.max], ...(values && { values: { min: [...values.min], opt: [...values.opt], max: [...values.max] } }) };
+      }
+      return entries;
+    });
+    return {
+      backend: this.backend,
+      version: this.backendVersion,
+      io: this.#io.map((t) => ({
+        name: t.name,
+        mode: t.mode,
+        dtype: t.dtype,
+        shape: [...t.shape],
+        dynamicDims: t.shape.flatMap((d, i) => (d < 0 ? [i] : [])),
+        isShapeTensor: t.isShapeTensor,
+      })),
+      profiles,
+      deviceMemorySize: this.deviceMemorySize,
+      numLayers: this.numLayers,
+      layerDetail,
+      layers,
+    };
   }
 
   /** The engine's bytes, as Runtime.deserializeCudaEngine accepts them. */

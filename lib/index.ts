@@ -25,7 +25,7 @@ export {
   scaleFromThreshold,
   type ThresholdOptions,
 } from './calibration/histogram.js';
-export { BUILDER_FLAGS, type BuilderFlag, BuilderConfig, HARDWARE_COMPATIBILITY_LEVELS, type HardwareCompatibilityLevel, type MemoryPoolType, type ProgressEvent } from './builder-config.js';
+export { BUILDER_FLAGS, type BuilderFlag, BuilderConfig, HARDWARE_COMPATIBILITY_LEVELS, type HardwareCompatibilityLevel, type MemoryPoolType, PROFILING_VERBOSITIES, type ProfilingVerbosity, type ProgressEvent } from './builder-config.js';
 export {
   type CalibrationBatches,
   type CalibratorAlgorithm,
@@ -45,6 +45,8 @@ export {
   toFloat16Bits,
 } from './dtype.js';
 export { Engine, type IOTensorInfo } from './engine.js';
+export type { EngineInspection, InspectedIOTensor, InspectedProfileInput, LayerDetail, LayerInformation, LayerTensor } from './engine-inspection.js';
+export { inspectModel, type InspectModelOptions, type ModelInspection, type ModelIOTensor } from './model-inspection.js';
 export {
   BackendUnavailableError,
   CancelledError,
@@ -65,6 +67,7 @@ export { InferenceSession, type ModelSessionOptions, type SessionOptions } from 
 export { Logger, type LoggerOptions, type Severity } from './logger.js';
 export { NetworkDefinition, type TensorInfo } from './network-definition.js';
 export { OnnxParser } from './onnx-parser.js';
+export { DEFAULT_TARGET_OPSET, defaultOpset, MAX_TARGET_OPSET, type OpsetUpgrade, upgradeOpset } from './onnx/opset/upgrade-opset.js';
 export { type LoadedModel, parseModel, readModel, type ReadModelOptions, writeModel, type WriteModelOptions } from './onnx/model-io.js';
 export { convertToFloat16, type Float16Options } from './precision/float16.js';
 export { type CalibrationData, type CalibrationFeeds, type Int8Options, type Int8Report, type NodeSelection, quantizeInt8, quantizeInt8WithReport } from './precision/int8.js';

@@ -62,6 +62,8 @@ export interface NativeBuildOptions {
   versionCompatible?: boolean;
   excludeLeanRuntime?: boolean;
   hardwareCompatibilityLevel?: 'none' | 'ampereplus' | 'sameComputeCapability';
+  /** Absent: detailed. */
+  profilingVerbosity?: 'layerNamesOnly' | 'none' | 'detailed';
 }
 
 /** Options fixed when a builder or runtime is created (native/backend/backend.h CreateOptions). */
@@ -119,6 +121,8 @@ export interface NativeEngine {
   deviceMemorySize(): number;
   numLayers(): number;
   serialize(): Promise<Uint8Array>;
+  /** TensorRT's IEngineInspector JSON (the sim writes the same form). */
+  engineInformation(): Promise<string>;
   createExecutionContext(): NativeExecutionContext;
   dispose(): void;
 }

@@ -130,7 +130,7 @@ export class Runtime extends NativeResource {
       engine.dispose();
       this.assertLive();
     }
-    return new Engine(this, engine, this.backend);
+    return new Engine(this, engine, this.backend, this.backendInfo.version);
   }
 
   protected releaseNative(): void {

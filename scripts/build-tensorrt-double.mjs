@@ -155,7 +155,7 @@ devLink('libcudart.so', cudart);
 const doubleFlags = [...common, '-Wall', '-Wextra', '-Wno-unused-parameter', '-Wno-deprecated-declarations',
   ...trtIncludes, `-I${src}`, `-I${path.join(out, 'gen')}`, `-I${nativeDir}`];
 const nvinferObjects = await compile(
-  ['double_common.cc', 'double_runtime.cc', 'double_builder.cc', 'double_entry.cc', 'double_plugins.cc'].map((f) => path.join(src, f)),
+  ['double_common.cc', 'double_runtime.cc', 'double_builder.cc', 'double_entry.cc', 'double_plugins.cc', 'double_inspector.cc'].map((f) => path.join(src, f)),
   path.join(out, 'obj'), doubleFlags, Math.max(newest(doubleHeaders), newest(simHeaders)));
 const nvinfer = `libnvinfer.so.${trt.major}`;
 // No RUNPATH, as the real libnvinfer has none since TensorRT 8.4: its bare-name dlopen of the

@@ -59,6 +59,15 @@ describe('benchmark statistics', () => {
     expect(byTime.throughputQps).toBeCloseTo((byTime.calls * 1000) / byTime.wallMs, 6);
   });
 
+  it('summarizes more calls than a function call takes arguments', async () => {
+    // A model that runs in microseconds records this many calls in a few seconds.
+    const instant = () => Promise.resolve();
+    const result = await runBenchmark([instant], normalizeBenchmarkOptions({ warmUpMs: 0, durationMs: 0, iterations: 300_000 }), 'none');
+    expect(result.calls).toBe(300_000);
+    expect(result.wallMs).toBeGreaterThan(0);
+    expect(result.latencyMs.max).toBeGreaterThanOrEqual(result.latencyMs.min);
+  }, 60_000);
+
   it('runs one loop per runner, overlapping', async () => {
     const result = await runBenchmark([() => sleep(5), () => sleep(5), () => sleep(5)], normalizeBenchmarkOptions({ warmUpMs: 0, durationMs: 30, iterations: 1 }), 'none');
     expect(result.concurrency).toBe(3);

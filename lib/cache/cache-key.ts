@@ -34,6 +34,7 @@ const DEFAULTS: Record<string, unknown> = {
   versionCompatible: false,
   excludeLeanRuntime: false,
   hardwareCompatibility: 'none',
+  profilingVerbosity: 'detailed',
 };
 
 export interface CacheKeyFields extends BuildEnvironment {

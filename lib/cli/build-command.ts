@@ -13,7 +13,7 @@ import { cliLogger, progressReporter } from './output.js';
 import { checkDynamicInputsShaped, checkReadableFile, checkWritableFile } from './preflight.js';
 import type { ShapeRange } from '../optimization-profile.js';
 import { parseShapeSpec, parseValueSpec } from '../shapes.js';
-import type { HardwareCompatibilityLevel } from '../builder-config.js';
+import type { HardwareCompatibilityLevel, ProfilingVerbosity } from '../builder-config.js';
 import { backendOption, DEVICE_AND_PLUGIN_HELP, DEVICE_AND_PLUGIN_OPTIONS, deviceAndPlugins, parseCommandLine, UsageError } from './usage.js';
 
 /** --hardwareCompatibilityLevel values: ours, and trtexec's spelling ampere+. */
@@ -22,6 +22,14 @@ const HARDWARE_LEVELS: Record<string, HardwareCompatibilityLevel> = {
   ampereplus: 'ampereplus',
   'ampere+': 'ampereplus',
   sameComputeCapability: 'sameComputeCapability',
+};
+
+/** --profilingVerbosity values: trtexec's spellings, and ours. */
+const PROFILING_VERBOSITY: Record<string, ProfilingVerbosity> = {
+  detailed: 'detailed',
+  layer_names_only: 'layerNamesOnly',
+  layerNamesOnly: 'layerNamesOnly',
+  none: 'none',
 };
 
 const HELP = `Usage: tensorrt-node build MODEL.onnx -o MODEL.engine [options]
@@ -56,6 +64,8 @@ ${INT8_HELP}
   --excludeLeanRuntime       with --versionCompatible: leave the lean runtime out of the plan
   --hardwareCompatibilityLevel LEVEL
                              none (default), ampere+ or sameComputeCapability
+  --profilingVerbosity LEVEL what the plan records about its layers for 'inspect': detailed
+                             (default), layer_names_only or none (trtexec's spellings)
 ${DEVICE_AND_PLUGIN_HELP}
   --log-level LEVEL          internal-error, error, warning (default), info or verbose
   -h, --help                 show this help
@@ -87,6 +97,7 @@ export async function buildCommand(args: string[]): Promise<void> {
     versionCompatible: { type: 'boolean' },
     excludeLeanRuntime: { type: 'boolean' },
     hardwareCompatibilityLevel: { type: 'string' },
+    profilingVerbosity: { type: 'string' },
     ...DEVICE_AND_PLUGIN_OPTIONS,
     'log-level': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -149,6 +160,8 @@ export async function buildCommand(args: string[]): Promise<void> {
 
   const hardwareLevel = values.hardwareCompatibilityLevel;
   if (hardwareLevel !== undefined && !HARDWARE_LEVELS[hardwareLevel]) throw new UsageError(`--hardwareCompatibilityLevel must be one of ${Object.keys(HARDWARE_LEVELS).join(', ')}`);
+  const verbosity = values.profilingVerbosity;
+  if (verbosity !== undefined && !Object.hasOwn(PROFILING_VERBOSITY, verbosity)) throw new UsageError(`--profilingVerbosity must be one of ${Object.keys(PROFILING_VERBOSITY).join(', ')}`);
   if (values.excludeLeanRuntime && !values.versionCompatible) throw new UsageError('--excludeLeanRuntime goes with --versionCompatible');
 
   // Mistakes in paths and shapes are reported now, not after the build.
@@ -170,6 +183,7 @@ export async function buildCommand(args: string[]): Promise<void> {
     ...(values.versionCompatible && { versionCompatible: true }),
     ...(values.excludeLeanRuntime && { excludeLeanRuntime: true }),
     ...(hardwareLevel !== undefined && { hardwareCompatibility: HARDWARE_LEVELS[hardwareLevel]! }),
+    ...(verbosity !== undefined && { profilingVerbosity: PROFILING_VERBOSITY[verbosity]! }),
     ...deviceAndPlugins(values),
   };
   const precision = values.int8 ? 'int8' : values.fp16 ? 'fp16' : 'fp32';

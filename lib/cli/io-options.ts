@@ -7,7 +7,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { STORAGE, storageLength } from '../dtype.js';
+import { type DataType, STORAGE, storageLength } from '../dtype.js';
 import { ShapeError, TensorRTError } from '../errors.js';
 import type { Feeds } from '../execution-context.js';
 import type { InferenceSession } from '../inference-session.js';
@@ -85,8 +85,7 @@ function inputFiles(values: InputValues): Map<string, { file: string; flag: stri
  * `dimsChosen` is false where the dims are only the profile's opt shape of a dynamic input:
  * a .npy of the same rank then brings its own shape.
  */
-async function loadInput(session: InferenceSession, name: string, file: string, dims: number[], dimsChosen: boolean, flag: string): Promise<Tensor> {
-  const info = session.inputMetadata.find((i) => i.name === name)!;
+export async function loadInput(info: { dtype: DataType }, name: string, file: string, dims: number[], dimsChosen: boolean, flag: string): Promise<Tensor> {
   const bytes = await readUserFile(file, `${flag} ${name}`);
   const want = `${info.dtype} [${dims.join(', ')}]`;
   if (file.toLowerCase().endsWith('.npy')) {
@@ -140,7 +139,7 @@ export async function inputFeeds(session: InferenceSession, values: InputValues,
     const dims = shapes[input.name] ?? defaultDims(session, input, profile);
     const given = files.get(input.name);
     const dimsChosen = shapes[input.name] !== undefined || input.shape.every((d) => d >= 0);
-    feeds[input.name] = given ? await loadInput(session, input.name, given.file, dims, dimsChosen, given.flag) : defaultTensor(session, input, dims, profile, random, ranges.get(input.name) ?? allRange);
+    feeds[input.name] = given ? await loadInput(input, input.name, given.file, dims, dimsChosen, given.flag) : defaultTensor(session, input, dims, profile, random, ranges.get(input.name) ?? allRange);
   }
   return feeds;
 }

@@ -11,6 +11,9 @@ import { InvalidArgumentError, TensorRTError } from '../errors.js';
 import { backendsCommand } from './backends-command.js';
 import { benchCommand } from './bench-command.js';
 import { buildCommand } from './build-command.js';
+import { compareCommand } from './compare-command.js';
+import { exportTritonCommand } from './export-triton-command.js';
+import { inspectCommand } from './inspect-command.js';
 import { getVerbosity, setVerbosity } from './output.js';
 import { quantizeCommand } from './quantize-command.js';
 import { runCommand } from './run-command.js';
@@ -23,6 +26,10 @@ Commands:
   run MODEL.engine                   run an engine on given or random inputs
   bench MODEL.engine                 measure an engine's throughput and latency
   quantize MODEL.onnx -o OUT.onnx    calibrate and insert INT8 Q/DQ (explicit quantization)
+  inspect MODEL.onnx|MODEL.engine    describe a model (I/O, operators, what a backend cannot parse)
+                                     or an engine (I/O, profiles, layers)
+  compare MODEL.onnx                 run a model on several backends and compare the outputs
+  export-triton FILE --repo DIR      write a Triton Inference Server model repository entry
   backends                           list backends and whether they can run here
 
 Options for every command:
@@ -41,6 +48,9 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   bench: benchCommand,
   backends: backendsCommand,
   quantize: quantizeCommand,
+  inspect: inspectCommand,
+  compare: compareCommand,
+  'export-triton': exportTritonCommand,
 };
 
 function versionText(): string {

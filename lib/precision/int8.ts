@@ -17,11 +17,12 @@ import { type CalibrationData, collectStatistics, isCalibrationData } from '../c
 import { CALIBRATION_METHODS, type CalibrationMethod, scaleFromThreshold } from '../calibration/histogram.js';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
 import type { Feeds } from '../execution-context.js';
+import { getDefaultLogger, Logger } from '../logger.js';
 import { parseModel, readModel, writeModel } from '../onnx/model-io.js';
+import { upgradeOpset } from '../onnx/opset/upgrade-opset.js';
 import { parseShapeSpec, type ShapeMap } from '../shapes.js';
 import { expectBytes, expectObject, expectOneOf, expectString, invalid } from '../validate.js';
 import { convertGraphToFloat16 } from './float16.js';
-import { upgradeToOpset13 } from './opset-upgrade.js';
 import { GraphConstants, insertQdq } from './qdq-insertion.js';
 import { measureFlops, type NodeFlops } from './compute-flops.js';
 import { planQuantization, QUANTIZABLE_OPS, type QuantizationPlan } from './qdq-plan.js';
@@ -90,6 +91,8 @@ export interface Int8Options {
   outputPath?: string;
   /** Directory a model given as bytes keeps its external data in. */
   baseDir?: string;
+  /** Receives the note that a model below opset 13 was converted (default: warnings to stderr). */
+  logger?: Logger;
 }
 
 const ALGORITHM: Record<CalibrationMethod, CalibrationAlgorithm> = {
@@ -99,6 +102,8 @@ const ALGORITHM: Record<CalibrationMethod, CalibrationAlgorithm> = {
   percentile: 'LegacyCalibration',
 };
 const DEFAULT_CACHE_VERSION = '101600';
+/** The first opset with per-axis QuantizeLinear/DequantizeLinear, which per-channel weights need. */
+const QDQ_PER_AXIS_OPSET = 13;
 
 /** What quantizeInt8WithReport did to the model. */
 export interface Int8Report {
@@ -135,6 +140,7 @@ interface Normalized {
   outputPath: string | undefined;
   baseDir: string | undefined;
   accuracy: { minCosine: number; validationData: CalibrationData } | undefined;
+  logger: Logger;
 }
 
 function selection(value: unknown, what: string, checkOps: boolean): { opTypes: Set<string>; nodeNames: Set<string> } {
@@ -196,6 +202,7 @@ function validate(options: unknown): Normalized {
     outputPath: o.outputPath === undefined ? undefined : expectString(o.outputPath, 'outputPath'),
     baseDir: o.baseDir === undefined ? undefined : expectString(o.baseDir, 'baseDir'),
     accuracy,
+    logger: o.logger === undefined ? getDefaultLogger() : o.logger instanceof Logger ? o.logger : invalid('a Logger', 'logger', o.logger),
   };
 }
 
@@ -248,13 +255,13 @@ function nameNodes(nodes: readonly NodeProto[], taken: Set<string>): void {
  * Conv, 1 for ConvTranspose, the output-feature axis for Gemm and MatMul); biases and other
  * parameters stay float32. With `floatOpsIn: 'float16'` the ops left unquantized run in
  * float16 (the quantized ones keep float32 between their DequantizeLinear and the next Q).
- * Models below opset 13 are raised to it where that changes nothing. Writes the scales to
+ * Models below opset 13 are converted to it (upgradeOpset), with a warning through `logger`. Writes the scales to
  * `calibrationCache.write` in TensorRT's cache format, and the model to `outputPath` when
  * given. Resolves to the quantized model's bytes.
  * @throws InvalidArgumentError for bad options, node names not in the model, empty
  *   calibration data, a batch that is not an object of Tensors or lacks an input, a cache
  *   that does not parse or lacks a needed tensor, and unreadable files; UnsupportedError for
- *   a model that is already quantized or whose opset cannot be raised to 13 safely;
+ *   a model that is already quantized or with a node upgradeOpset cannot carry to opset 13;
  *   OnnxParseError for bytes that are not an ONNX model; InvalidArgumentError naming the
  *   batch for one of the wrong shape or element type; TensorRTError with the original as
  *   `cause` when the calibration data's iterator throws (as on the implicit path); backend
@@ -282,8 +289,17 @@ export async function quantizeInt8WithReport(model: Uint8Array | ArrayBufferLike
   const already = graph.node.find((n) => n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear');
   if (already) throw new UnsupportedError(`the model already holds ${already.opType} node '${already.name}'; quantizeInt8 takes a float model`);
   checkNodeNames(m, o);
-  // Raised before calibration too: a refusal should come before minutes of calibration, not after.
-  upgradeToOpset13(m);
+  // Per-axis Q/DQ needs opset 13. Raised before calibration: a refusal should come before minutes of calibration, not after.
+  const upgrade = (() => {
+    try {
+      return upgradeOpset(m, QDQ_PER_AXIS_OPSET);
+    } catch (error) {
+      throw error instanceof UnsupportedError ? new UnsupportedError(`quantizeInt8 needs opset ${QDQ_PER_AXIS_OPSET} for per-axis QuantizeLinear. ${error.message}`) : error;
+    }
+  })();
+  if (upgrade.to !== upgrade.from) {
+    o.logger.log('warning', `quantizeInt8: converted the model from opset ${upgrade.from} to ${upgrade.to} (per-axis QuantizeLinear needs 13); ${upgrade.rewritten} nodes rewritten, the quantized model is at opset ${upgrade.to}`);
+  }
 
   const constants = new GraphConstants(graph);
   const selected = (n: NodeProto): boolean => {

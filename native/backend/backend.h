@@ -198,6 +198,9 @@ class Calibrator {
   virtual void writeCache(const std::vector<uint8_t>& cache) = 0;
 };
 
+// TensorRT's ProfilingVerbosity, by name.
+enum class ProfilingVerbosity : int32_t { kLayerNamesOnly, kNone, kDetailed };
+
 // Which GPUs other than the building one a plan must run on (TensorRT's
 // HardwareCompatibilityLevel). kSameComputeCapability needs TensorRT 10.9 or later.
 enum class HardwareCompatibility : int32_t { kNone, kAmperePlus, kSameComputeCapability };
@@ -236,6 +239,11 @@ struct BuildOptions {
   bool excludeLeanRuntime = false;
   // IBuilderConfig::setHardwareCompatibilityLevel.
   HardwareCompatibility hardwareCompatibility = HardwareCompatibility::kNone;
+  // How much the plan records about its layers for Engine::engineInformation
+  // (IBuilderConfig::setProfilingVerbosity). kDetailed, the default here (TensorRT's own is
+  // kLayerNamesOnly), keeps each layer's type, tensors and formats, which `inspect` shows;
+  // it costs a slightly larger plan and no speed. The sim records every detail either way.
+  ProfilingVerbosity profilingVerbosity = ProfilingVerbosity::kDetailed;
 };
 
 // Options of one deserializeEngine call.
@@ -312,6 +320,13 @@ class Engine {
   virtual InputProfile profileShapes(int32_t profile, const std::string& input) const = 0;
   virtual uint64_t deviceMemorySize() const = 0;
   virtual int32_t numLayers() const = 0;
+  // [async] The engine's layers as a JSON document in the form of TensorRT's
+  // IEngineInspector::getEngineInformation(LayerInformationFormat::kJSON): {"Layers": [...],
+  // "Bindings": [...]}, each layer an object with "Name", "LayerType", "Inputs" and "Outputs"
+  // (each {"Name", "Dimensions", "Format/Datatype"}) when the plan was built with
+  // ProfilingVerbosity::kDetailed, only its name (a string) with kLayerNamesOnly, and no
+  // layers with kNone. lib/engine.ts reads it; the sim writes the same form.
+  virtual std::string engineInformation() const = 0;
   // [async] The plan, byte for byte what deserializeEngine accepts.
   virtual std::vector<uint8_t> serialize() const = 0;
   // [sync] What the engine holds (its weights and plan), not counting its contexts.
@@ -380,7 +395,8 @@ using CreateBackendFn = Backend* (*)(std::string* error);
 // 5: CreateOptions (device, plugins, engineHostCodeAllowed, threads); BuildOptions::tf32,
 //    versionCompatible, excludeLeanRuntime, hardwareCompatibility; shape-tensor inputs
 //    (TensorDesc::isShapeTensor, InputProfile value ranges).
-#define TNRT_BACKEND_ABI_VERSION 5
+// 6: Engine::engineInformation; BuildOptions::profilingVerbosity.
+#define TNRT_BACKEND_ABI_VERSION 6
 using BackendAbiVersionFn = int32_t (*)();
 #define TNRT_BACKEND_ABI_SYMBOL "tnrt_backend_abi_version"
 

@@ -106,6 +106,14 @@ BuildOptions buildOptionsFromJs(Napi::Env env, Napi::Value value) {
     else if (name == "sameComputeCapability") options.hardwareCompatibility = HardwareCompatibility::kSameComputeCapability;
     else throwInvalid(env, "hardwareCompatibilityLevel must be 'none', 'ampereplus' or 'sameComputeCapability'");
   }
+  Napi::Value verbosity = o.Get("profilingVerbosity");
+  if (verbosity.IsString()) {
+    const std::string name = verbosity.As<Napi::String>().Utf8Value();
+    if (name == "layerNamesOnly") options.profilingVerbosity = ProfilingVerbosity::kLayerNamesOnly;
+    else if (name == "none") options.profilingVerbosity = ProfilingVerbosity::kNone;
+    else if (name == "detailed") options.profilingVerbosity = ProfilingVerbosity::kDetailed;
+    else throwInvalid(env, "profilingVerbosity must be 'layerNamesOnly', 'none' or 'detailed'");
+  }
   return options;
 }
 

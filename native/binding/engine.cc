@@ -16,6 +16,7 @@ void Engine::Init(Napi::Env env, Napi::Object exports, AddonData* data) {
                    InstanceMethod("profileShapes", &Engine::ProfileShapes),
                    InstanceMethod("deviceMemorySize", &Engine::DeviceMemorySize),
                    InstanceMethod("numLayers", &Engine::NumLayers), InstanceMethod("serialize", &Engine::Serialize),
+                   InstanceMethod("engineInformation", &Engine::EngineInformation),
                    InstanceMethod("createExecutionContext", &Engine::CreateExecutionContext),
                    InstanceMethod("dispose", &Engine::Dispose)});
   data->engineConstructor = Napi::Persistent(ctor);
@@ -94,6 +95,15 @@ Napi::Value Engine::Serialize(const Napi::CallbackInfo& info) {
   return PromiseWorker<std::vector<uint8_t>>::Start(
       env, "tensorrt-node serialize", [engine]() { return engine->serialize(); },
       [](Napi::Env env, std::vector<uint8_t>& bytes) -> Napi::Value { return bytesToJs(env, bytes); }, {}, log_);
+}
+
+Napi::Value Engine::EngineInformation(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<tnrt::Engine> engine = engine_;
+  if (!engine) throwDisposed(env, "Engine");
+  return PromiseWorker<std::string>::Start(
+      env, "tensorrt-node engineInformation", [engine]() { return engine->engineInformation(); },
+      [](Napi::Env env, std::string& json) -> Napi::Value { return Napi::String::New(env, json); }, {}, log_);
 }
 
 Napi::Value Engine::CreateExecutionContext(const Napi::CallbackInfo& info) {

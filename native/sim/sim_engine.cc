@@ -4,6 +4,7 @@
 #include <climits>
 #include <cmath>
 
+#include "engine_information.h"
 #include "half.h"
 #include "shape_tensors.h"
 #include "sim_execution_context.h"
@@ -310,6 +311,8 @@ void SimEngine::planPrecision() {
             " activation inputs have calibrated scales, " + std::to_string(reducedWeights_.size()) +
             " weights quantized per output channel");
 }
+
+std::string SimEngine::engineInformation() const { return engineInformationJson(*this); }
 
 std::unique_ptr<ExecutionContext> SimEngine::createExecutionContext() {
   return std::make_unique<SimExecutionContext>(shared_from_this());

@@ -42,6 +42,8 @@ class SimEngine : public Engine, public std::enable_shared_from_this<SimEngine> 
   InputProfile profileShapes(int32_t profile, const std::string& input) const override;
   uint64_t deviceMemorySize() const override { return data_.deviceMemorySize; }
   int32_t numLayers() const override { return static_cast<int32_t>(data_.graph.nodes.size()); }
+  // engine_information.h: the steps, as TensorRT's detailed engine inspector writes layers.
+  std::string engineInformation() const override;
   std::vector<uint8_t> serialize() const override { return plan_; }
   // The plan (kept for serialize()), the graph's weights, the constants folded at load and
   // the reduced-precision weights. Host memory only.

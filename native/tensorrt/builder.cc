@@ -91,7 +91,7 @@ void refuseImplicitPrecision(const BuildOptions& options) {
 }
 #endif
 
-// TF32, version compatibility and hardware compatibility: plain flags, the same in 10.x and 11.x
+// TF32, version compatibility, hardware compatibility and profiling verbosity: plain flags, the same in 10.x and 11.x
 // (their enum values differ, which the names take care of).
 void applyCompatibility(nvinfer1::IBuilderConfig& config, const BuildOptions& options) {
   // TensorRT sets kTF32 in every new config; -1 leaves it so.
@@ -102,6 +102,11 @@ void applyCompatibility(nvinfer1::IBuilderConfig& config, const BuildOptions& op
   }
   if (options.versionCompatible) config.setFlag(nvinfer1::BuilderFlag::kVERSION_COMPATIBLE);
   if (options.excludeLeanRuntime) config.setFlag(nvinfer1::BuilderFlag::kEXCLUDE_LEAN_RUNTIME);
+  switch (options.profilingVerbosity) {
+    case ProfilingVerbosity::kLayerNamesOnly: config.setProfilingVerbosity(nvinfer1::ProfilingVerbosity::kLAYER_NAMES_ONLY); break;
+    case ProfilingVerbosity::kNone: config.setProfilingVerbosity(nvinfer1::ProfilingVerbosity::kNONE); break;
+    case ProfilingVerbosity::kDetailed: config.setProfilingVerbosity(nvinfer1::ProfilingVerbosity::kDETAILED); break;
+  }
   switch (options.hardwareCompatibility) {
     case HardwareCompatibility::kNone: break;
     case HardwareCompatibility::kAmperePlus:

@@ -101,6 +101,18 @@ int32_t TrtEngine::numLayers() const {
   return engine_->getNbLayers();
 }
 
+std::string TrtEngine::engineInformation() const {
+  DeviceScope device(device_);
+  const uint64_t mark = logger().mark();
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_ptr<nvinfer1::IEngineInspector> inspector(engine_->createEngineInspector());
+  if (!inspector) throw BackendError(ErrorCode::kInternal, logger().describeFailure("TensorRT could not create an engine inspector", mark));
+  // The string lives as long as the inspector: copy it before the inspector goes.
+  const char* json = inspector->getEngineInformation(nvinfer1::LayerInformationFormat::kJSON);
+  if (!json) throw BackendError(ErrorCode::kInternal, logger().describeFailure("TensorRT's engine inspector returned nothing", mark));
+  return std::string(json);
+}
+
 std::vector<uint8_t> TrtEngine::serialize() const {
   DeviceScope device(device_);
   const uint64_t mark = logger().mark();

@@ -2,7 +2,7 @@
 // adapter and the double (not the sim), drives the double's fault injection through the whole
 // library, and checks that the double's contract checks abort with the rule's name.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { backends, Builder, buildEngine, InferenceSession, Tensor } from '../../lib/index.js';
 import { makeModel } from '../../lib/onnx/model-builder.js';
+import { lenetModel } from '../fixtures/cnn-models.js';
 import { mlpModel, randomFloats } from '../fixtures/models.js';
 
 const adapter = process.env.TENSORRT_NODE_ADAPTER ?? '';
@@ -171,6 +172,67 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('the TensorRT double', () =>
       delete process.env.TNRT_DOUBLE_BUILD_MS;
       builder.dispose();
     }
+  });
+
+  describe('engine inspection through IEngineInspector', () => {
+    const lenetProfiles = [{ x: { min: [1, 1, 28, 28], opt: [2, 1, 28, 28], max: [4, 1, 28, 28] } }];
+
+    it("reports the layers in detail by default, as the sim reports its own, precision read from the formats", async () => {
+      using trt = await InferenceSession.create(await buildEngine(lenetModel(), { backend: 'tensorrt', profiles: lenetProfiles }));
+      using sim = await InferenceSession.create(await buildEngine(lenetModel(), { backend: 'sim', profiles: lenetProfiles }), { backend: 'sim' });
+      const fromTrt = await trt.engine.inspect();
+      const fromSim = await sim.engine.inspect();
+      expect(fromTrt).toMatchObject({ backend: 'tensorrt', layerDetail: 'detailed', numLayers: 11 });
+      expect(fromTrt.version).toMatch(new RegExp(`^${process.env.TNRT_DOUBLE_TRT_MAJOR}\\.`));
+      expect(fromTrt.profiles).toEqual([{ x: lenetProfiles[0]!.x }]);
+      expect(fromTrt.io).toEqual(fromSim.io);
+      // The double writes no "Precision" key, as TensorRT does not: the reader derived it.
+      expect(fromTrt.layers).toEqual(fromSim.layers);
+      expect(new Set(fromTrt.layers.map((l) => l.precision))).toEqual(new Set(['FP32']));
+    });
+
+    it('reports names only, or no layers, for plans built with less profiling verbosity', async () => {
+      using names = await InferenceSession.create(await buildEngine(mlpModel(), { backend: 'tensorrt', profiles, profilingVerbosity: 'layerNamesOnly' }));
+      const named = await names.engine.inspect();
+      expect(named.layerDetail).toBe('names');
+      expect(named.layers.map((l) => l.name)).toEqual(['fc1', 'fc1_bias', 'relu1', 'fc2', 'fc2_bias', 'softmax']);
+      expect(named.layers.every((l) => l.type === undefined && l.inputs.length === 0)).toBe(true);
+      using none = await InferenceSession.create(await buildEngine(mlpModel(), { backend: 'tensorrt', profiles, profilingVerbosity: 'none' }));
+      expect(await none.engine.inspect()).toMatchObject({ layerDetail: 'none', layers: [] });
+    });
+
+    it('the CLI inspects a TensorRT engine and exports it as a Triton tensorrt_plan with batching from its profile', async () => {
+      const work = mkdtempSync(join(tmpdir(), 'tnrt-double-triton-'));
+      const engineFile = join(work, 'lenet.engine');
+      const plan = await buildEngine(lenetModel(), { backend: 'tensorrt', profiles: lenetProfiles });
+      writeFileSync(engineFile, plan);
+      const cli = (...args: string[]) => spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), ...args], { encoding: 'utf8', env: process.env });
+      const inspected = cli('inspect', engineFile);
+      expect(inspected.status).toBe(0);
+      expect(inspected.stdout).toMatch(/backend tensorrt \d+\.\d+\.\d+; device memory \d+ bytes; 11 layers; 1 profile\(s\)/);
+      expect(inspected.stdout).toMatch(/0 +Conv_0 +Conv +FP32 +x -1x1x28x28, c1w 6x1x5x5, c1b 6 -> c1 -1x6x28x28/);
+      const exported = cli('export-triton', engineFile, '--repo', join(work, 'repo'));
+      expect(exported.stderr).toBe('');
+      expect(exported.status).toBe(0);
+      expect(readFileSync(join(work, 'repo', 'lenet', '1', 'model.plan')).equals(Buffer.from(plan))).toBe(true);
+      const config = readFileSync(join(work, 'repo', 'lenet', 'config.pbtxt'), 'utf8');
+      // The profile takes batches 1 to 4, so Triton batches up to 4 and dims leave the batch out.
+      expect(config).toMatch(/^platform: "tensorrt_plan"$/m);
+      expect(config).toMatch(/^max_batch_size: 4$/m);
+      expect(config).toMatch(/name: "x"\n +data_type: TYPE_FP32\n +dims: \[ 1, 28, 28 \]/);
+      expect(config).toMatch(/name: "y"\n +data_type: TYPE_FP32\n +dims: \[ 10 \]/);
+      expect(config).toMatch(/^dynamic_batching \{ \}$/m);
+      const tooBig = cli('export-triton', engineFile, '--repo', join(work, 'repo'), '--force', '--max-batch-size', '8');
+      expect(tooBig.status).toBe(2);
+      expect(tooBig.stderr).toMatch(/--max-batch-size 8: the engine's profiles admit batches up to 4/);
+      // trtexec's --profilingVerbosity spelling on build: a names-only plan inspects as such.
+      const model = join(work, 'lenet.onnx');
+      writeFileSync(model, lenetModel());
+      const namesOnly = join(work, 'names.engine');
+      expect(cli('build', model, '-o', namesOnly, '--backend', 'tensorrt', '--shapes', 'x:1x1x28x28', '--profilingVerbosity', 'layer_names_only').status).toBe(0);
+      const names = cli('inspect', namesOnly);
+      expect(names.stdout).toMatch(/layers \(names only: build with profilingVerbosity detailed for more\):\n +0 +Conv_0\n/);
+    });
   });
 
   describe('in a fresh process', () => {

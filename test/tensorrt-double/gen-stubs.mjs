@@ -18,6 +18,7 @@ const CLASSES = [
   ['nvinfer1::apiv', 'VHostMemory'],
   ['nvinfer1::apiv', 'VRuntime'],
   ['nvinfer1::apiv', 'VCudaEngine'],
+  ['nvinfer1::apiv', 'VEngineInspector'],
   ['nvinfer1::apiv', 'VExecutionContext'],
   ['nvinfer1::apiv', 'VOptimizationProfile'],
   ['nvinfer1::apiv', 'VTensor'],

@@ -169,7 +169,7 @@ export async function ortRunner(bytes, options = {}) {
  * inputs they map to from the second step on, so each runtime follows its own state as its
  * users' code does. Returns every output's steps concatenated, and milliseconds per step.
  */
-async function runSteps(runner, { steps, carry }) {
+export async function runSteps(runner, { steps, carry }) {
   const pieces = {};
   const shapes = {};
   let previous;

@@ -548,6 +548,7 @@ nvinfer1::IHostMemory* DoubleBuilder::build(DoubleNetwork& net, DoubleConfig& cf
   plan.versionCompatible = cfg.getFlag(nvinfer1::BuilderFlag::kVERSION_COMPATIBLE);
   plan.excludeLeanRuntime = plan.versionCompatible && cfg.getFlag(nvinfer1::BuilderFlag::kEXCLUDE_LEAN_RUNTIME);
   plan.plugins = net.plugins();
+  plan.profilingVerbosity = cfg.getProfilingVerbosity();
   return new DoubleHostMemory(wrapPlan(result.plan, plan));
 }
 

@@ -154,6 +154,11 @@ class DoubleConfig final : public nvinfer1::IBuilderConfig, public nvinfer1::api
   std::size_t getMemoryPoolLimit(nvinfer1::MemoryPoolType pool) const noexcept override;
   void setBuilderOptimizationLevel(int32_t level) noexcept override;
   void setProgressMonitor(nvinfer1::IProgressMonitor* monitor) noexcept override { monitor_ = monitor; }
+  void setProfilingVerbosity(nvinfer1::ProfilingVerbosity verbosity) noexcept override {
+    alive_.check("setProfilingVerbosity");
+    profilingVerbosity_ = verbosity;
+  }
+  nvinfer1::ProfilingVerbosity getProfilingVerbosity() const noexcept override { return profilingVerbosity_; }
   nvinfer1::IProgressMonitor* getProgressMonitor() const noexcept override { return monitor_; }
 
   // For the build.
@@ -178,6 +183,8 @@ class DoubleConfig final : public nvinfer1::IBuilderConfig, public nvinfer1::api
   std::map<std::string, uint64_t> pools_;
   int32_t optimizationLevel_ = -1;
   nvinfer1::IProgressMonitor* monitor_ = nullptr;
+  // TensorRT's default: the plan keeps only the layers' names.
+  nvinfer1::ProfilingVerbosity profilingVerbosity_ = nvinfer1::ProfilingVerbosity::kLAYER_NAMES_ONLY;
 #if NV_TENSORRT_MAJOR < 11
   nvinfer1::IInt8Calibrator* calibrator_ = nullptr;
 #endif

@@ -84,7 +84,8 @@ std::string dimsText(const nvinfer1::Dims& d) {
 namespace {
 constexpr char kPlanMagic[8] = {'T', 'N', 'R', 'T', 'D', 'B', 'L', '\0'};
 constexpr size_t kPlanHeader = 12;  // magic, major
-constexpr uint32_t kFlagVersionCompatible = 1, kFlagExcludeLeanRuntime = 2, kFlagTf32 = 4;
+constexpr uint32_t kFlagVersionCompatible = 1, kFlagExcludeLeanRuntime = 2, kFlagTf32 = 4, kFlagVerbosityNone = 8,
+                   kFlagVerbosityDetailed = 16;
 
 void putU32(std::vector<uint8_t>& out, uint32_t v) {
   const size_t at = out.size();
@@ -106,7 +107,9 @@ std::vector<uint8_t> wrapPlan(const std::vector<uint8_t>& simEngine, const PlanI
   const uint32_t major = NV_TENSORRT_MAJOR;
   std::memcpy(out.data() + 8, &major, 4);
   putU32(out, (info.versionCompatible ? kFlagVersionCompatible : 0) |
-                  (info.excludeLeanRuntime ? kFlagExcludeLeanRuntime : 0) | (info.tf32 ? kFlagTf32 : 0));
+                  (info.excludeLeanRuntime ? kFlagExcludeLeanRuntime : 0) | (info.tf32 ? kFlagTf32 : 0) |
+                  (info.profilingVerbosity == nvinfer1::ProfilingVerbosity::kNONE ? kFlagVerbosityNone : 0) |
+                  (info.profilingVerbosity == nvinfer1::ProfilingVerbosity::kDETAILED ? kFlagVerbosityDetailed : 0));
   putU32(out, static_cast<uint32_t>(info.plugins.size()));
   for (const std::string& name : info.plugins) {
     putU32(out, static_cast<uint32_t>(name.size()));
@@ -137,6 +140,9 @@ bool unwrapPlan(const uint8_t* data, size_t size, const uint8_t** simEngine, siz
   info->versionCompatible = (flags & kFlagVersionCompatible) != 0;
   info->excludeLeanRuntime = (flags & kFlagExcludeLeanRuntime) != 0;
   info->tf32 = (flags & kFlagTf32) != 0;
+  info->profilingVerbosity = (flags & kFlagVerbosityDetailed) != 0 ? nvinfer1::ProfilingVerbosity::kDETAILED
+                             : (flags & kFlagVerbosityNone) != 0   ? nvinfer1::ProfilingVerbosity::kNONE
+                                                                   : nvinfer1::ProfilingVerbosity::kLAYER_NAMES_ONLY;
   info->plugins.clear();
   for (uint32_t i = 0; i < count; ++i) {
     uint32_t length = 0;

@@ -61,6 +61,8 @@ struct PlanInfo {
   bool excludeLeanRuntime = false;  // ...unless kEXCLUDE_LEAN_RUNTIME left it out
   bool tf32 = false;                // kTF32 (TNRT_DOUBLE_TF32=1 then rounds float32 outputs)
   std::vector<std::string> plugins;  // plugin creators its layers need at deserialization
+  // IBuilderConfig::setProfilingVerbosity: what IEngineInspector may tell about the layers.
+  nvinfer1::ProfilingVerbosity profilingVerbosity = nvinfer1::ProfilingVerbosity::kLAYER_NAMES_ONLY;
 };
 
 // A double plan is the sim engine behind a small header naming the double and the TensorRT

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "double_inspector.h"
 #include "double_plugins.h"
 #include "sim/shape_inference.h"
 #include "sim/sim_engine.h"
@@ -172,6 +173,10 @@ DoubleEngine::~DoubleEngine() noexcept {
     violation("an ICudaEngine is destroyed after every IExecutionContext created from it",
               "ICudaEngine destroyed with " + std::to_string(contexts_.live()) + " context(s) still alive");
   }
+  if (inspectors_.live() > 0) {
+    violation("an ICudaEngine is destroyed after every IEngineInspector created from it",
+              "ICudaEngine destroyed with " + std::to_string(inspectors_.live()) + " inspector(s) still alive");
+  }
   (void)cudaFree(weights_);
   logger().log(nvinfer1::ILogger::Severity::kVERBOSE, "destroying the ICudaEngine");
   runtime_.engines().remove();
@@ -187,6 +192,11 @@ const DoubleEngine::Io* DoubleEngine::find(const char* name) const {
 int32_t DoubleEngine::getNbLayers() const noexcept {
   alive_.check("getNbLayers");
   return sim_->numLayers();
+}
+
+nvinfer1::IEngineInspector* DoubleEngine::createEngineInspector() const noexcept {
+  alive_.check("createEngineInspector");
+  return new DoubleInspector(*this);
 }
 
 nvinfer1::IHostMemory* DoubleEngine::serialize() const noexcept {

@@ -100,6 +100,9 @@ class DoubleEngine final : public nvinfer1::ICudaEngine, public nvinfer1::apiv::
   int32_t getNbIOTensors() const noexcept override;
   char const* getIOTensorName(int32_t index) const noexcept override;
   bool isShapeInferenceIO(char const* tensorName) const noexcept override;
+  nvinfer1::ProfilingVerbosity getProfilingVerbosity() const noexcept override { return plan_.profilingVerbosity; }
+  // A DoubleInspector (double_inspector.h), which must die before the engine.
+  nvinfer1::IEngineInspector* createEngineInspector() const noexcept override;
 #if NV_TENSORRT_MAJOR < 11
   int32_t const* getProfileTensorValues(char const* tensorName, int32_t profileIndex,
                                         nvinfer1::OptProfileSelector select) const noexcept override;
@@ -124,6 +127,8 @@ class DoubleEngine final : public nvinfer1::ICudaEngine, public nvinfer1::apiv::
   const Logger& logger() const { return runtime_.logger(); }
   tnrt::Engine& sim() const { return *sim_; }
   Children& contexts() { return contexts_; }
+  Children& inspectors() { return inspectors_; }
+  const tnrt::sim::SimEngine* simEngine() const { return simEngine_; }
   int device() const { return alive_.device(); }
   // Whether float32 outputs come out rounded to TF32, as tensor-core matrix math leaves them:
   // built with kTF32, the network multiplies matrices (MatMul, Gemm, Conv, ConvTranspose), and
@@ -140,6 +145,7 @@ class DoubleEngine final : public nvinfer1::ICudaEngine, public nvinfer1::apiv::
   std::vector<Io> io_;
   void* weights_;
   Children contexts_;
+  Children inspectors_;
   // getProfileTensorValues(V2) hand out pointers that live as long as the engine: per
   // "input/profile/selector", the values as the sim engine holds them.
   mutable std::mutex valuesMutex_;

@@ -1,0 +1,174 @@
+/**
+ * `tensorrt-node compare MODEL.onnx --backends sim,onnxruntime`: runs one model on several
+ * backends with the same inputs and compares every output with the first backend's, as
+ * `polygraphy run --trt --onnxrt` does; exit code 1 when an output differs beyond tolerance.
+ */
+import { buildEngine } from '../build-engine.js';
+import { DATA_TYPES, type DataType } from '../dtype.js';
+import { TensorRTError, UnsupportedError } from '../errors.js';
+import { InferenceSession } from '../inference-session.js';
+import { modelIO } from '../model-inspection.js';
+import { readModel } from '../onnx/model-io.js';
+import { compareOutputs, type OutputDifference } from '../output-comparison.js';
+import { parseShapeSpec } from '../shapes.js';
+import { Tensor } from '../tensor.js';
+import { loadInput } from './io-options.js';
+import { runOnOnnxRuntime } from './onnxruntime-runner.js';
+import { makeRandom, randomTensor } from './random-inputs.js';
+import { formatDims, formatTable } from './table.js';
+import { DEVICE_AND_PLUGIN_HELP, DEVICE_AND_PLUGIN_OPTIONS, deviceAndPlugins, parseCommandLine, UsageError } from './usage.js';
+
+const RUNNERS = ['sim', 'tensorrt', 'onnxruntime'] as const;
+type Runner = (typeof RUNNERS)[number];
+
+const HELP = `Usage: tensorrt-node compare MODEL.onnx [options]
+
+Runs the model on two or more backends with the same inputs and compares each output with
+the first backend's: largest absolute and relative error, cosine similarity, and how many
+elements lie outside atol + rtol * |reference|. Exits with code 1 when any output mismatches.
+
+Options:
+  --backends LIST            two or more of sim, tensorrt, onnxruntime, comma-separated; the
+                             first is the reference (default sim,onnxruntime; onnxruntime needs
+                             the optional onnxruntime-node package)
+  --shapes SPEC              shapes of the dynamic inputs, e.g. x:1x3x224x224
+  --loadInputs NAME:FILE     an input's data (repeatable): .npy, or raw little-endian bytes as
+                             trtexec reads them; other inputs get seeded random values
+  --seed N                   seed for random inputs (default 1)
+  --atol X                   absolute tolerance (default 1e-5)
+  --rtol X                   relative tolerance (default 1e-5)
+  --format FORMAT            text (default) or json
+${DEVICE_AND_PLUGIN_HELP}
+  -h, --help                 show this help
+
+Example:
+  tensorrt-node compare model.onnx --backends sim,onnxruntime --atol 1e-4 --rtol 1e-3`;
+
+/** One output of one backend against the reference backend. */
+interface OutputComparison extends OutputDifference {
+  output: string;
+  backend: Runner;
+  reference: Runner;
+  dims: number[];
+  passed: boolean;
+}
+
+function tolerance(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const x = Number(value);
+  if (value.trim() === '' || !Number.isFinite(x) || x < 0) throw new UsageError(`${flag} takes a number >= 0, got '${value}'`);
+  return x;
+}
+
+function runnersOption(value: string | undefined): Runner[] {
+  const list = (value ?? 'sim,onnxruntime').split(',').map((s) => s.trim()).filter((s) => s);
+  for (const r of list) if (!RUNNERS.includes(r as Runner)) throw new UsageError(`--backends takes sim, tensorrt and onnxruntime, got '${r}'`);
+  if (new Set(list).size !== list.length) throw new UsageError('--backends names a backend twice');
+  if (list.length < 2) throw new UsageError('--backends needs at least two backends to compare, e.g. --backends sim,onnxruntime');
+  return list as Runner[];
+}
+
+function formatNumber(x: number): string {
+  return Number.isNaN(x) ? '-' : x === 0 ? '0' : x.toExponential(3);
+}
+
+export async function compareCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parseCommandLine(args, {
+    backends: { type: 'string' },
+    shapes: { type: 'string' },
+    loadInputs: { type: 'string', multiple: true },
+    seed: { type: 'string' },
+    atol: { type: 'string' },
+    rtol: { type: 'string' },
+    format: { type: 'string' },
+    ...DEVICE_AND_PLUGIN_OPTIONS,
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  if (positionals.length !== 1) throw new UsageError('expected exactly one ONNX model');
+  const modelPath = positionals[0]!;
+  const runners = runnersOption(values.backends);
+  const tolerances = { atol: tolerance(values.atol, '--atol', 1e-5), rtol: tolerance(values.rtol, '--rtol', 1e-5) };
+  const format = values.format ?? 'text';
+  if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, got '${format}'`);
+  const seed = values.seed === undefined ? 1 : Number(values.seed);
+  if (!Number.isInteger(seed)) throw new UsageError('--seed takes an integer');
+  const shapes = values.shapes ? parseShapeSpec(values.shapes, '--shapes') : {};
+
+  const { model } = await readModel(modelPath, { loadExternalData: false }).catch((error: Error) => {
+    throw new UsageError(`cannot read the model ${modelPath}: ${error.message}`);
+  });
+  const { inputs } = modelIO(model.graph!);
+  for (const name of Object.keys(shapes)) {
+    if (!inputs.some((i) => i.name === name)) throw new UsageError(`--shapes names '${name}', which is not an input of the model (inputs: ${inputs.map((i) => i.name).join(', ')})`);
+  }
+  const loads = new Map<string, string>();
+  for (const spec of values.loadInputs ?? []) {
+    const colon = spec.indexOf(':');
+    if (colon <= 0) throw new UsageError(`--loadInputs takes NAME:FILE, got '${spec}'`);
+    const name = spec.slice(0, colon);
+    if (!inputs.some((i) => i.name === name)) throw new UsageError(`--loadInputs names '${name}', which is not an input of the model (inputs: ${inputs.map((i) => i.name).join(', ')})`);
+    loads.set(name, spec.slice(colon + 1));
+  }
+
+  // The same inputs for every backend: loaded, else seeded random at the given or static shape.
+  const random = makeRandom(seed);
+  const feeds: Record<string, Tensor> = {};
+  for (const input of inputs) {
+    const dims = shapes[input.name] ?? input.shape;
+    if (!dims || dims.some((d) => typeof d !== 'number')) {
+      throw new UsageError(`input '${input.name}' has dynamic dimensions (${formatDims(input.shape)}): give its shape with --shapes ${input.name}:${(input.shape ?? []).map((d) => (typeof d === 'number' ? d : 1)).join('x') || '1'}`);
+    }
+    const fixed = dims as number[];
+    if (!DATA_TYPES.includes(input.dtype as DataType)) throw new UnsupportedError(`input '${input.name}' has element type ${input.dtype}, which tensorrt-node cannot feed`);
+    const dtype = input.dtype as DataType;
+    feeds[input.name] = loads.has(input.name) ? await loadInput({ dtype }, input.name, loads.get(input.name)!, fixed, true, '--loadInputs') : randomTensor(dtype, fixed, random);
+  }
+
+  const results = new Map<Runner, Record<string, Tensor>>();
+  for (const runner of runners) {
+    if (runner === 'onnxruntime') {
+      results.set(runner, await runOnOnnxRuntime(modelPath, feeds));
+      continue;
+    }
+    const engine = await buildEngine(modelPath, { backend: runner, ...(values.shapes && { shapes: values.shapes }), ...deviceAndPlugins(values) });
+    const session = await InferenceSession.create(engine, { backend: runner, ...deviceAndPlugins(values) });
+    try {
+      results.set(runner, await session.run(feeds));
+    } finally {
+      session.dispose();
+    }
+  }
+
+  const [reference, ...others] = runners as [Runner, ...Runner[]];
+  const referenceOutputs = results.get(reference)!;
+  const comparisons: OutputComparison[] = [];
+  for (const backend of others) {
+    const outputs = results.get(backend)!;
+    for (const [output, expected] of Object.entries(referenceOutputs)) {
+      const actual = outputs[output];
+      if (!actual) throw new TensorRTError(`backend ${backend} produced no output '${output}' (it produced: ${Object.keys(outputs).join(', ')})`);
+      const difference = compareOutputs(expected, actual, tolerances);
+      comparisons.push({ output, backend, reference, dims: [...actual.dims], ...difference, passed: difference.shapesMatch && difference.mismatches === 0 });
+    }
+  }
+
+  if (format === 'json') {
+    console.log(JSON.stringify({ model: modelPath, backends: runners, reference, ...tolerances, seed, inputs: Object.fromEntries(Object.entries(feeds).map(([n, t]) => [n, { dtype: t.dtype, dims: [...t.dims] }])), comparisons }, null, 2));
+  } else {
+    console.log(`${modelPath}: ${others.join(', ')} against ${reference}; atol ${tolerances.atol}, rtol ${tolerances.rtol}; inputs ${Object.entries(feeds).map(([n, t]) => `${n} ${t.dtype} ${formatDims(t.dims)}`).join(', ')}${loads.size ? '' : ` (random, seed ${seed})`}`);
+    const rows = comparisons.map((c) => [
+      c.output, c.backend, c.shapesMatch ? formatDims(c.dims) : `${formatDims(c.dims)} (shape differs)`,
+      formatNumber(c.maxAbsError), formatNumber(c.maxRelError), Number.isNaN(c.cosine) ? '-' : c.cosine.toFixed(6),
+      `${c.mismatches}/${c.count}`, c.passed ? 'PASS' : 'FAIL',
+    ]);
+    console.log(formatTable([['output', 'backend', 'shape', 'max abs', 'max rel', 'cosine', 'mismatches', 'result'], ...rows]));
+  }
+  const failed = comparisons.filter((c) => !c.passed);
+  if (failed.length > 0) {
+    throw new TensorRTError(`${failed.length} of ${comparisons.length} output comparison(s) failed: ${failed.map((c) => `${c.output} on ${c.backend}`).join(', ')} (tolerances: atol ${tolerances.atol}, rtol ${tolerances.rtol})`);
+  }
+}

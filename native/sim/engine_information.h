@@ -1,0 +1,28 @@
+// The sim's answer to TensorRT's IEngineInspector: an engine's layers (the steps its contexts
+// run, folded nodes gone as TensorRT's fused layers are) as the JSON document
+// getEngineInformation(kJSON) returns for a plan built with ProfilingVerbosity::kDETAILED.
+#pragma once
+
+#include <string>
+
+namespace tnrt {
+namespace sim {
+
+class SimEngine;
+struct Node;
+
+// {"Layers": [{"Name", "LayerType", "Precision", "Inputs", "Outputs"}...], "Bindings": [...]}.
+// Tensor shapes are those the engine infers at its declared I/O shapes (-1 where dynamic).
+// "Precision" is the sim's own addition: the arithmetic the step runs in ("FP32", "FP16" for
+// rounded weights, "Int8" for calibrated activations), which TensorRT conveys only through
+// the tensors' formats.
+std::string engineInformationJson(const SimEngine& engine);
+
+// A step's layer name: its node's, else its operator's.
+std::string layerName(const Node& node);
+
+// `text` as a JSON string literal, quotes included.
+std::string jsonString(const std::string& text);
+
+}  // namespace sim
+}  // namespace tnrt

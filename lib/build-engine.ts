@@ -12,9 +12,9 @@ import { getDefaultLogger, type Logger } from './logger.js';
 import { readModelSource } from './model-source.js';
 import type { ShapeRange, ValueRange } from './optimization-profile.js';
 import { parseShapeSpec, type ShapeMap } from './shapes.js';
-import { convertToFloat16 } from './precision/float16.js';
+import { convertModelToFloat16 } from './precision/float16.js';
 import { type Int8Options, type Int8Report, quantizeInt8WithReport } from './precision/int8.js';
-import { convertToFloat16WithReport, type Float16Report, type Float16TargetOptions } from './precision/fp16-targets.js';
+import { convertToFloat16WithReport, type Float16TargetOptions, type Float16TargetReport } from './precision/fp16-targets.js';
 import { expectAbortSignal, expectObject, expectOneOf, invalid } from './validate.js';
 
 export type Precision = 'fp32' | 'fp16' | 'int8';
@@ -36,11 +36,14 @@ export interface BuildEngineOptions extends DeviceAndPluginOptions {
    */
   calibration?: Omit<Int8Options, 'backend' | 'shapes' | 'outputPath' | 'baseDir' | 'device' | 'plugins'>;
   /**
-   * For precision 'fp16': nodes kept in float32 (`blockList`), and an accuracy target
-   * (`minCosine` with `validationData`) that keeps the most sensitive nodes in float32 as
-   * convertToFloat16WithReport does. The result then carries its report.
+   * For precision 'fp16': convertToFloat16's options, such as a `blockList`, calibrationData or
+   * validationData to check activation ranges on (the check runs on this build's backend and
+   * shapes, and reports through its logger), and an accuracy target (`minCosine` with
+   * `validationData`) that keeps the most sensitive nodes in float32 as
+   * convertToFloat16WithReport does; the result then carries its report.
    */
-  float16?: Pick<Float16TargetOptions, 'blockList'> & Partial<Pick<Float16TargetOptions, 'minCosine' | 'validationData'>>;
+  float16?: Omit<Float16TargetOptions, 'minCosine' | 'validationData' | 'backend' | 'device' | 'plugins' | 'shapes' | 'logger' | 'outputPath' | 'externalDataPath' | 'baseDir'> &
+    Partial<Pick<Float16TargetOptions, 'minCosine' | 'validationData'>>;
   /** 'auto' (default, or TENSORRT_NODE_BACKEND): TensorRT when it loads, else the sim. */
   backend?: BackendOption;
   logger?: Logger;
@@ -110,7 +113,7 @@ export interface BuildEngineResult {
    */
   int8Report?: Int8Report;
   /** For precision 'fp16' with an accuracy target: what convertToFloat16WithReport reported (absent on a cache hit). */
-  float16Report?: Float16Report;
+  float16Report?: Float16TargetReport;
 }
 
 /**
@@ -147,16 +150,23 @@ export async function buildEngineWithCache(model: string | Uint8Array | ArrayBuf
   let backend = options.backend;
   const reports: Pick<BuildEngineResult, 'int8Report' | 'float16Report'> = {};
   if (precision === 'fp16') {
-    const f16 = expectObject(options.float16 ?? {}, 'float16') as NonNullable<BuildEngineOptions['float16']>;
-    const blockList = f16.blockList === undefined ? {} : { blockList: f16.blockList };
-    if (f16.minCosine !== undefined || f16.validationData !== undefined) {
-      backend = resolveBackend(backend, options.logger ?? getDefaultLogger()).name;
+    const float16 = expectObject(options.float16 ?? {}, 'float16') as NonNullable<BuildEngineOptions['float16']>;
+    const checked = float16.calibrationData !== undefined || float16.validationData !== undefined;
+    if (checked) backend = resolveBackend(backend, options.logger ?? getDefaultLogger()).name;
+    const f16 = {
+      ...float16,
+      baseDir: modelDir,
+      ...(checked && { backend }),
+      ...(options.logger && { logger: options.logger }),
+      ...(options.shapes !== undefined && { shapes: options.shapes }),
+    };
+    if (float16.minCosine !== undefined) {
       const where = { ...(options.device !== undefined && { device: options.device }), ...(options.plugins !== undefined && { plugins: options.plugins }) };
-      const converted = await convertToFloat16WithReport(bytes, { ...blockList, minCosine: f16.minCosine!, validationData: f16.validationData!, baseDir: modelDir, backend, ...where });
+      const converted = await convertToFloat16WithReport(bytes, { ...f16, minCosine: float16.minCosine, validationData: float16.validationData!, ...where });
       bytes = converted.model;
       reports.float16Report = converted.report;
     } else {
-      bytes = await convertToFloat16(bytes, { baseDir: modelDir, ...blockList });
+      bytes = await convertModelToFloat16(bytes, f16);
     }
   } else if (options.float16 !== undefined) {
     throw new InvalidArgumentError(`the float16 option applies to precision 'fp16' only (precision is '${precision}')`);

@@ -18,10 +18,14 @@ export {
   parseCalibrationCache,
 } from './calibration/calibration-cache.js';
 export {
+  AUTO_PERCENTILES,
+  type AutoThreshold,
   CALIBRATION_METHODS,
   CalibrationHistogram,
   type CalibrationMethod,
+  type ChosenThreshold,
   type EntropyThreshold,
+  type ThresholdCandidate,
   scaleFromThreshold,
   type ThresholdOptions,
 } from './calibration/histogram.js';
@@ -69,9 +73,20 @@ export { NetworkDefinition, type TensorInfo } from './network-definition.js';
 export { OnnxParser } from './onnx-parser.js';
 export { DEFAULT_TARGET_OPSET, defaultOpset, MAX_TARGET_OPSET, type OpsetUpgrade, upgradeOpset } from './onnx/opset/upgrade-opset.js';
 export { type LoadedModel, parseModel, readModel, type ReadModelOptions, writeModel, type WriteModelOptions } from './onnx/model-io.js';
-export { convertToFloat16, type Float16Options } from './precision/float16.js';
+export {
+  accuracyProblems,
+  type AccuracyReport,
+  classScoreOutputs,
+  compareAccuracy,
+  type CompareOptions,
+  formatAccuracyReport,
+  type OutputAccuracy,
+} from './precision/accuracy.js';
+export { convertToFloat16 } from './precision/convert-float16.js';
+export type { Float16Options, Float16Report } from './precision/float16.js';
+export type { OutOfRangeActivation } from './precision/float16-ranges.js';
 export { type CalibrationData, type CalibrationFeeds, type Int8Options, type Int8Report, type NodeSelection, quantizeInt8, quantizeInt8WithReport } from './precision/int8.js';
-export { convertToFloat16WithReport, type Float16Report, type Float16TargetOptions } from './precision/fp16-targets.js';
+export { convertToFloat16WithReport, type Float16TargetOptions, type Float16TargetReport } from './precision/fp16-targets.js';
 export type { FloatNode, TargetAccuracy } from './precision/sensitivity-search.js';
 export type { NodeFlops } from './precision/compute-flops.js';
 export type { OutputCosine } from './precision/validation-runs.js';

@@ -48,7 +48,7 @@ describe('tensorrt-node compare', () => {
     expect(JSON.parse(out.stdout).comparisons[0]).toMatchObject({ output: 'y', maxAbsError: 0, mismatches: 0, count: 4, passed: true });
     const short = await tensorrtNode(['compare', model, '--loadInputs', `a:${join(dir, 'a.bin')}`, '--loadInputs', `b:${join(dir, 'lenet.onnx')}`]);
     expect(short.code).toBe(2);
-    expect(short.stderr).toMatch(/--loadInputs b:.*lenet\.onnx: the file has \d+ bytes but 'b' \(float32 4\) needs 16/);
+    expect(short.stderr).toMatch(/--loadInputs b: .*lenet\.onnx has \d+ bytes but 'b' \(float32 \[4\]\) needs 16/);
   });
 
   it('exits 1 naming the output when backends disagree beyond the tolerances', async () => {

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { addModel, mlpModel, randomFloats } from './fixtures/models.js';
+import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
+import { addModel, mlpModel, overflowModel, randomFloats } from './fixtures/models.js';
 import { tensorrtNode } from './fixtures/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tensorrt-node-cli-'));
@@ -43,7 +44,8 @@ describe('tensorrt-node CLI', () => {
     const built = await trt('build', model, '-o', join(dir, 'mlp16.engine'), '--fp16', '--shapes', 'x:4x8');
     expect(built.code).toBe(0);
     expect(built.stdout).toMatch(/backend sim, fp16/);
-    const line = built.stdout.match(/y: max \|error\| (\S+), cosine (\S+), top-1 agreement (\S+)% \(8 samples\)/);
+    // y ends a Softmax, so it is reported as class scores (top-1 agreement).
+    const line = built.stdout.match(/y: max \|error\| (\S+), cosine (\S+), relative error (\S+), top-1 agreement (\S+)% \(8 samples\)/);
     expect(line).not.toBeNull();
     expect(Number(line![1])).toBeLessThan(1e-2);
     expect(Number(line![2])).toBeGreaterThan(0.999);
@@ -78,6 +80,53 @@ describe('tensorrt-node CLI', () => {
     const truncated = await trt('build', model, '-o', join(dir, 'bad8.engine'), '--int8', '--calib-data', bad, '--shapes', 'x:4x8');
     expect(truncated.code).toBe(2);
     expect(truncated.stderr).toMatch(/batch1\.bin has 12 bytes but 'x' \(float32 \[4, 8\]\) needs 128/);
+  });
+
+  it('reports on the user\'s data with --validation-data, warns and fails under --fail-below', async () => {
+    // y = (x * 1000) * 0.001 + x = 2x: |x| = 100 takes the product to 1e5, beyond float16.
+    const model = join(dir, 'overflow.onnx');
+    writeFileSync(model, overflowModel());
+    const data = join(dir, 'overflow-data');
+    mkdirSync(data);
+    for (let b = 0; b < 3; b++) writeFileSync(join(data, `batch${b}.bin`), new Uint8Array(Float32Array.of(100, -50.3 - b, 0.1, 3.7).buffer));
+    const checked = await trt('build', model, '-o', join(dir, 'overflow16.engine'), '--fp16', '--validation-data', data, '--fail-below', '0.99');
+    expect(checked.code).toBe(0);
+    // The data reaches the float16 conversion, which keeps the overflowing Mul in float32 and says so.
+    expect(checked.stderr).toMatch(/Mul node 'scale_up' output 'scaled' reaches \|x\| = 1\.000e\+5 > 65504/);
+    expect(checked.stdout).toMatch(/accuracy of fp16 against fp32 \(on the --validation-data batches\):\ny: max \|error\| \S+, cosine 1\.00000, relative error \S+ \(3 samples\)/);
+    // y is not class scores (rows do not sum to 1, no Softmax): no top-1 agreement.
+    expect(checked.stdout).not.toMatch(/top-1/);
+    // --fail-below 1: float16 rounding leaves the cosine just under 1, so the check fails, exit 1.
+    const strict = await trt('build', model, '-o', join(dir, 'overflow16b.engine'), '--fp16', '--validation-data', data, '--fail-below', '1');
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toMatch(/accuracy below --fail-below 1: output 'y' has cosine 1 - \d\.\de-\d+ < 1/);
+    // With random inputs the report says so and points at --validation-data.
+    const random = await trt('build', model, '-o', join(dir, 'overflow16c.engine'), '--fp16');
+    expect(random.stdout).toMatch(/random inputs in \[-1, 1\]; give --validation-data DIR/);
+    expect((await trt('build', model, '-o', join(dir, 'x.engine'), '--fp16', '--fail-below', '2')).stderr).toMatch(/--fail-below takes a cosine in \(0, 1\]/);
+    expect((await trt('build', model, '-o', join(dir, 'x.engine'), '--fail-below', '0.9')).code).toBe(2);
+  });
+
+  it('prints a warning for NaN/Inf outputs, which --fail-below turns into exit 1', async () => {
+    // y = (x * 60000) * 60000: up to 3.6e9 for x in [-1, 1], Inf in float16 (max 65504).
+    const model = join(dir, 'huge.onnx');
+    writeFileSync(
+      model,
+      makeModel({
+        inputs: [{ name: 'x', dtype: 'float32', shape: [1, 4] }],
+        outputs: [{ name: 'y', dtype: 'float32', shape: [1, 4] }],
+        initializers: [makeTensor('k', 'float32', [], [60000])],
+        nodes: [
+          { op: 'Mul', inputs: ['x', 'k'], outputs: ['h'] },
+          { op: 'Mul', inputs: ['h', 'k'], outputs: ['y'] },
+        ],
+      }),
+    );
+    const built = await trt('build', model, '-o', join(dir, 'huge16.engine'), '--fp16', '--fail-below', '0.99');
+    expect(built.stderr).toMatch(/activation ranges were not checked/);
+    expect(built.stdout).toMatch(/y: max \|error\| \S+, cosine NaN, relative error \S+, \d+ NaN, \d+ Inf of 32 values \(8 samples\)/);
+    expect(built.stderr).toMatch(/warning: the fp16 model may not be accurate enough:\n  output 'y' has \d+ NaN and \d+ Inf values of 32/);
+    expect(built.code).toBe(1);
   });
 
   it('explains mistakes and has --help on every command', async () => {

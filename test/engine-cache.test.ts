@@ -280,6 +280,19 @@ describe('engine cache: every part of the key', () => {
     expect((await cachedBuild(model, dir, named)).result.cache!.hit).toBe(false);
     expect((await cachedBuild(model, dir, { ...named, calibration: { method: 'minmax', calibrationData: once(4) } })).result.cache!.hit).toBe(true);
   });
+
+  it("keys float16's range-check data as calibration data, and leaves report callbacks out", async () => {
+    const dir = freshDir();
+    const model = matmulModel(2);
+    const batches = (v: number) => [{ x: new Tensor('float32', new Float32Array([1, 2, 3, v]), [1, 4]) }];
+    const fp16 = (v: number, onReport = () => {}): BuildEngineOptions => ({ precision: 'fp16', float16: { validationData: batches(v), onReport } });
+    expect((await cachedBuild(model, dir, fp16(4))).result.cache!.hit).toBe(false);
+    expect((await cachedBuild(model, dir, fp16(4, () => undefined))).result.cache!.hit).toBe(true);
+    expect((await cachedBuild(model, dir, fp16(8))).result.cache!.hit).toBe(false);
+    const int8 = { precision: 'int8' as const, calibration: { method: 'auto' as const, calibrationData: batches(4), onThresholds: () => {} } };
+    expect((await cachedBuild(model, dir, int8)).result.cache!.hit).toBe(false);
+    expect((await cachedBuild(model, dir, { ...int8, calibration: { ...int8.calibration, onThresholds: () => undefined } })).result.cache!.hit).toBe(true);
+  });
 });
 
 describe('engine cache: damaged entries', () => {

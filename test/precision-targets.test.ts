@@ -3,7 +3,7 @@
 // breaks, and by how much, follows from arithmetic stated beside them.
 import { describe, expect, it } from 'vitest';
 
-import { InvalidArgumentError, Tensor } from '../lib/index.js';
+import { convertToFloat16, type Feeds, type Float16Report, InvalidArgumentError, Logger, Tensor } from '../lib/index.js';
 import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
 import { parseModel } from '../lib/onnx/model-io.js';
 import { measureFlops } from '../lib/precision/compute-flops.js';
@@ -11,11 +11,29 @@ import { convertToFloat16WithReport } from '../lib/precision/fp16-targets.js';
 import { quantizeInt8WithReport } from '../lib/precision/int8.js';
 import { searchFloatLayers } from '../lib/precision/sensitivity-search.js';
 import { randomFloats } from './fixtures/models.js';
-import { overflowModel, sensitiveModel } from './fixtures/precision-models.js';
+import { cancellationModel, overflowModel, sensitiveModel } from './fixtures/precision-models.js';
+import { runOrt, runSim } from './fixtures/runtimes.js';
 
 const B = 4;
 const feeds = (seed: number) => ({ x: new Tensor('float32', randomFloats(B * 8, seed), [B, 8]) });
 const batches = (from: number, n: number) => Array.from({ length: n }, (_, i) => feeds(from + i));
+
+/** Cosine of a run's y against x / 2, what cancellationModel computes exactly. */
+function cosineToHalf(input: Feeds, output: Feeds): number {
+  const x = input.x!.data as Float32Array;
+  const y = output.y!.toFloat32();
+  let dot = 0;
+  let xx = 0;
+  let yy = 0;
+  for (let i = 0; i < x.length; i++) {
+    dot += (x[i]! / 2) * y[i]!;
+    xx += (x[i]! / 2) ** 2;
+    yy += y[i]! ** 2;
+  }
+  return dot / Math.sqrt(xx * yy);
+}
+
+const quietLogger = () => new Logger({ minSeverity: 'error' });
 
 describe('quantizeInt8 with an accuracy target', () => {
   it('keeps the one layer that min-max INT8 destroys in float, and quantizes the rest', async () => {
@@ -70,14 +88,17 @@ describe('quantizeInt8 with an accuracy target', () => {
 });
 
 describe('convertToFloat16WithReport', () => {
-  it('keeps the overflowing nodes in float32 and the rest in float16', async () => {
+  it('keeps the overflowing nodes in float32 through the activation check, before the search', async () => {
     const validationData = batches(200, 4);
     expect(Math.max(...validationData.flatMap((f) => [...(f.x.data as Float32Array)].map(Math.abs)))).toBeGreaterThan(0.86);
     const { model, report } = await convertToFloat16WithReport(overflowModel(), { minCosine: 0.999, validationData, backend: 'sim' });
-    expect(new Set(report.floatNodes.map((n) => n.name))).toEqual(new Set(['square', 'shrink']));
-    // Each alone in float16 gives Inf, hence NaN cosine.
-    for (const n of report.floatNodes) expect(n.cosine).toBeNaN();
-    expect(report.accuracy.met).toBe(true);
+    // sq exceeds 65504 on this data: its producer and its reader stay float32 before any
+    // candidate is measured, so the fully converted rest already meets the target.
+    expect(report.activations.activationsChecked).toBe(true);
+    expect(report.activations.keptFloat32).toEqual(['square', 'shrink']);
+    expect(report.activations.outOfRange.map((a) => a.tensor)).toEqual(['sq']);
+    expect(report.floatNodes).toEqual([]);
+    expect(report.accuracy).toMatchObject({ met: true, evaluations: 1 });
     expect(report.accuracy.cosine).toBeGreaterThan(0.999);
     // mm: 2 * 4 * 8 * 8 = 512 FLOPs, the only compute node, in float16.
     expect(report.flops).toMatchObject({ total: 512, float16: 512, float16Share: 1 });
@@ -86,8 +107,46 @@ describe('convertToFloat16WithReport', () => {
     expect(graph.initializer.find((t) => t.name === 'tiny')!.dataType).toBe(1); // FLOAT, shrink's
   });
 
+  it('keeps the nodes float16 rounding ruins in float32 until the target holds', async () => {
+    const validationData = batches(300, 4);
+    const { model, report } = await convertToFloat16WithReport(cancellationModel(), { minCosine: 0.999, validationData, backend: 'sim' });
+    expect(report.activations.keptFloat32).toEqual([]);
+    expect(new Set(report.floatNodes.map((n) => n.name))).toEqual(new Set(['lift', 'drop']));
+    // Each alone in float16: near 0.89 (see cancellationModel).
+    for (const n of report.floatNodes) expect(n.cosine).toBeLessThan(0.95);
+    expect(report.accuracy.met).toBe(true);
+    expect(report.flops).toMatchObject({ total: 512, float16: 512 });
+    expect(cosineToHalf(validationData[0]!, await runOrt(model, validationData[0]!))).toBeGreaterThan(0.999);
+  });
+
   it('refuses a missing target', async () => {
     await expect(convertToFloat16WithReport(overflowModel(), { validationData: batches(1, 1) } as never)).rejects.toThrow(/minCosine/);
+  });
+});
+
+describe('convertToFloat16 with minCosine', () => {
+  it('returns the targeted model, which onnxruntime runs to y = x / 2; without the target float16 misses it on the sim', async () => {
+    const validationData = batches(400, 4);
+    const sample = feeds(500);
+    const targeted = await convertToFloat16(cancellationModel(), { minCosine: 0.999, validationData, backend: 'sim' });
+    const graph = parseModel(targeted).graph!;
+    const types = Object.fromEntries(graph.initializer.map((t) => [t.name, t.dataType]));
+    expect(types).toMatchObject({ w: 10, c: 1 }); // mm's weight in FLOAT16, lift's and drop's constant FLOAT
+    expect(cosineToHalf(sample, await runOrt(targeted, sample))).toBeGreaterThan(0.999);
+    const plain = await convertToFloat16(cancellationModel(), { validationData, backend: 'sim', logger: quietLogger() });
+    // On the sim: onnxruntime's CPU provider runs float16 Add and Sub in float32 (it inserts
+    // Casts), which would hide the rounding.
+    const plainCosine = cosineToHalf(sample, await runSim(plain, sample));
+    expect(plainCosine).toBeLessThan(0.99);
+    expect(plainCosine).toBeGreaterThan(0.8);
+  });
+
+  it('reports its activation check through onReport and refuses a target without validation data', async () => {
+    let seen: Float16Report | undefined;
+    await convertToFloat16(overflowModel(), { minCosine: 0.999, validationData: batches(200, 4), backend: 'sim', onReport: (r) => (seen = r) });
+    expect(seen?.keptFloat32).toEqual(['square', 'shrink']);
+    await expect(convertToFloat16(overflowModel(), { minCosine: 0.999 })).rejects.toThrow(InvalidArgumentError);
+    await expect(convertToFloat16(overflowModel(), { minCosine: 0.999 })).rejects.toThrow(/validationData/);
   });
 });
 

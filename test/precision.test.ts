@@ -24,12 +24,17 @@ describe('compareAccuracy', () => {
     const doubled = await InferenceSession.create(await buildEngine(matmulModel([2, 0, 0, 0, 2, 0, 0, 0, 2]), { backend: 'sim' }));
     const negated = await InferenceSession.create(await buildEngine(matmulModel([-1, 0, 0, 0, -1, 0, 0, 0, -1]), { backend: 'sim' }));
     const x = new Tensor('float32', [1, 5, 2, -3, 0, 4], [2, 3]);
-    // y = 2x: same direction (cosine 1), same argmax per row, largest error max|x| = 5.
-    const twice = await compareAccuracy(identity, doubled, [{ x }]);
-    expect(twice.outputs[0]).toMatchObject({ name: 'y', maxAbsError: 5, top1Agreement: 1 });
+    // y = 2x: same direction (cosine 1), same argmax per row, largest error max|x| = 5,
+    // relative error ||2x - x|| / ||x|| = 1. y is not class scores (its rows do not sum to 1),
+    // so top-1 agreement comes only when the caller names it as such.
+    const twice = await compareAccuracy(identity, doubled, [{ x }], { classOutputs: ['y'] });
+    expect(twice.outputs[0]).toMatchObject({ name: 'y', maxAbsError: 5, top1Agreement: 1, nanCount: 0, infCount: 0, values: 6 });
     expect(twice.outputs[0]!.cosineSimilarity).toBeCloseTo(1, 12);
-    // y = -x: opposite direction (cosine -1); argmax flips to the row minimum in both rows.
-    const flipped = await compareAccuracy(identity, negated, [{ x }, { x }]);
+    expect(twice.outputs[0]!.relativeError).toBeCloseTo(1, 12);
+    expect((await compareAccuracy(identity, doubled, [{ x }])).outputs[0]!.top1Agreement).toBeUndefined();
+    // y = -x: opposite direction (cosine -1, relative error 2); argmax flips to the row minimum in both rows.
+    const flipped = await compareAccuracy(identity, negated, [{ x }, { x }], { classOutputs: ['y'] });
+    expect(flipped.outputs[0]!.relativeError).toBeCloseTo(2, 12);
     expect(flipped.samples).toBe(2);
     expect(flipped.outputs[0]!.cosineSimilarity).toBeCloseTo(-1, 12);
     expect(flipped.outputs[0]!.top1Agreement).toBe(0);

@@ -88,6 +88,11 @@ const fixtures = {
     writeFileSync(join(dir, 'input.bin'), imageBatch(3));
     writeFileSync(join(dir, 'input.npy'), npyFloat32(imageBatch(4), [8, 3, 224, 224]));
   },
+  /** dynamicImages, and model.engine built from it at x [8, 3, 224, 224], for the commands that inspect an engine. */
+  builtImages: async (dir: string) => {
+    fixtures.dynamicImages(dir);
+    writeFileSync(join(dir, 'model.engine'), await buildEngine(join(dir, 'model.onnx'), { backend: 'sim', shapes: 'x:8x3x224x224' }));
+  },
   staticImages: (dir: string) => {
     writeFileSync(join(dir, 'model.onnx'), imageModel(8));
     mkdirSync(join(dir, 'calib'));
@@ -187,6 +192,12 @@ const SHELL: ShellPlan[] = [
   { command: /^npm run demo$/, cwd: 'repository' },
   { command: /^npx tensorrt-node (build model\.onnx -o model\.engine --(shapes|min-shapes) |run |bench |backends$|--version$)/, cwd: fixtures.dynamicImages },
   { command: /^npx tensorrt-node build model\.onnx .*--int8 .*--min-shapes /, cwd: fixtures.dynamicImagesWithData },
+  { command: /^npx tensorrt-node inspect model\.onnx --backend tensorrt/, skip: "needs TensorRT's ONNX parser; test/cli-inspect.test.ts runs the sim's" },
+  { command: /^npx tensorrt-node (inspect model\.engine|compare model\.onnx|export-triton model\.onnx)/, cwd: fixtures.builtImages },
+  {
+    command: /^npx tensorrt-node export-triton model\.engine/,
+    skip: 'the engine here is a sim engine, which is not a TensorRT plan and is refused; test/cli-export-triton.test.ts exports a plan built through the TensorRT double',
+  },
   { command: /^npx tensorrt-node (build|quantize) model\.onnx .*(--fp16|--int8|--calib-data)/, cwd: fixtures.staticImages },
   { command: /^npm run smoke:tensorrt$/, skip: 'needs an NVIDIA GPU and TensorRT' },
   { command: /^npm run smoke:tensorrt -- --double /, skip: 'builds the TensorRT double from TensorRT headers at a path of your own (minutes); npm run test:tensorrt-double covers it' },

@@ -111,6 +111,12 @@ export async function normalizeBuildOptions(options: Record<string, unknown>, ca
   if (out.calibration !== undefined && typeof out.calibration === 'object' && out.calibration !== null) {
     out.calibration = await normalizeCalibration(out.calibration as Record<string, unknown>, calibrationDataKey);
   }
+  if (out.float16 !== undefined && typeof out.float16 === 'object' && out.float16 !== null) {
+    // float16's activation check: its data decides which nodes stay float32, as calibration
+    // data decides scales, so it is keyed the same way; its report callback shapes nothing.
+    const { onReport: _onReport, validationData, ...float16 } = out.float16 as Record<string, unknown>;
+    out.float16 = await normalizeCalibration({ ...float16, ...(validationData !== undefined && { calibrationData: validationData }) }, calibrationDataKey);
+  }
   // Fails here, naming the option, rather than inside cacheKey.
   canonicalJson(out);
   return out;
@@ -124,7 +130,8 @@ export async function normalizeBuildOptions(options: Record<string, unknown>, ca
  * does not shape the plan.
  */
 async function normalizeCalibration(calibration: Record<string, unknown>, calibrationDataKey: string | undefined): Promise<Record<string, unknown>> {
-  const { calibrationData, calibrationCache, ...rest } = calibration;
+  // onThresholds reports what calibration chose; it shapes nothing.
+  const { calibrationData, calibrationCache, onThresholds: _onThresholds, ...rest } = calibration;
   const out: Record<string, unknown> = { ...rest };
   if (calibrationData !== undefined) {
     if (Array.isArray(calibrationData)) {

@@ -1,19 +1,42 @@
 /**
  * CalibrationHistogram: the per-tensor statistics of INT8 calibration, as TensorRT's entropy
  * calibrator collects them: a 2048-bin histogram of |x| over [0, max|x|], filled batch by
- * batch on the addon's calibration threads, and the three ways to turn it into a clipping
- * threshold (entropy, min-max, percentile). The scale of symmetric int8 quantization is
- * threshold / 127.
+ * batch on the addon's calibration threads, and the ways to turn it into a clipping threshold
+ * (entropy, min-max, percentile, and 'auto', the one of those with the least quantization
+ * error). The scale of symmetric int8 quantization is threshold / 127.
  */
 import { callNative, fromNativeError, InvalidArgumentError } from '../errors.js';
 import { native, type NativeCalibrationHistogram } from '../native.js';
 import { NativeResource } from '../resource.js';
 import { expectObject, expectOneOf, invalid } from '../validate.js';
+import { quantizationMeanSquaredError } from './quantization-error.js';
 
-/** How a threshold is chosen from the statistics. */
-export type CalibrationMethod = 'entropy' | 'minmax' | 'percentile';
+/**
+ * How a threshold is chosen from the statistics. 'auto' picks, per tensor, whichever of
+ * entropy, percentile 99.99, percentile 99.999 and minmax quantizes the calibration data with
+ * the least mean squared error (estimated from the histogram).
+ */
+export type CalibrationMethod = 'entropy' | 'minmax' | 'percentile' | 'auto';
 
-export const CALIBRATION_METHODS: readonly CalibrationMethod[] = ['entropy', 'minmax', 'percentile'];
+export const CALIBRATION_METHODS: readonly CalibrationMethod[] = ['entropy', 'minmax', 'percentile', 'auto'];
+
+/** The percentiles method 'auto' tries. */
+export const AUTO_PERCENTILES: readonly number[] = [99.99, 99.999];
+
+/** One candidate threshold and its estimated error. */
+export interface ThresholdCandidate {
+  method: Exclude<CalibrationMethod, 'auto'>;
+  /** For method 'percentile': the percentile. */
+  percentile?: number;
+  threshold: number;
+  /** Estimated mean of (x - dequantize(quantize(x)))^2 over the calibration data. */
+  meanSquaredError: number;
+}
+
+/** What method 'auto' chose for a tensor: the winner, and every candidate it weighed. */
+export interface AutoThreshold extends ThresholdCandidate {
+  candidates: ThresholdCandidate[];
+}
 
 /** The outcome of the entropy search. */
 export interface EntropyThreshold {
@@ -29,6 +52,9 @@ export interface ThresholdOptions {
   /** For method 'percentile': the share of |x| values, in percent, kept unclipped. Default 99.99. */
   percentile?: number;
 }
+
+/** A tensor's threshold and the method that gave it (for 'auto', the winning candidate's). */
+export type ChosenThreshold = Omit<ThresholdCandidate, 'meanSquaredError'>;
 
 /** Number of int8 levels on each side of zero: scale = threshold / 127. */
 export const INT8_MAX_LEVEL = 127;
@@ -246,9 +272,48 @@ export class CalibrationHistogram extends NativeResource {
   }
 
   /**
+   * The estimated mean squared error of quantizing the binned values to int8 with clipping
+   * threshold `threshold` (scale threshold / 127): values are taken as spread evenly within
+   * each bin. 0 for an empty histogram.
+   * @throws InvalidArgumentError for a threshold that is not a finite number > 0 or while an
+   *   add() is pending; DisposedError after dispose()
+   */
+  quantizationError(threshold: number): number {
+    this.#assertIdle('quantizationError()');
+    if (typeof threshold !== 'number' || !(threshold > 0) || !Number.isFinite(threshold)) invalid('a finite number > 0', 'the threshold of quantizationError()', threshold);
+    return quantizationMeanSquaredError(this.#native.counts, this.#native.binWidth, threshold);
+  }
+
+  /**
+   * Method 'auto': the thresholds of entropy, percentile 99.99 and 99.999 and minmax, each with
+   * its estimated quantization error (see quantizationError()), and the one with the least
+   * (the earlier in that order on a tie). Waits for pending add() calls. An empty or all-zero
+   * histogram gives threshold 0 from 'minmax'.
+   * @throws DisposedError after dispose()
+   */
+  autoThreshold(): Promise<AutoThreshold> {
+    this.assertLive();
+    // One queued job, so that an add() issued meanwhile cannot land between the searches.
+    return this.#enqueue(async () => {
+      const native = this.#native;
+      const entropy = (await native.entropyThreshold()).threshold;
+      const { counts, binWidth, maxAbs } = native;
+      if (!(maxAbs > 0)) return { method: 'minmax', threshold: 0, meanSquaredError: 0, candidates: [] };
+      const found: Omit<ThresholdCandidate, 'meanSquaredError'>[] = [
+        { method: 'entropy', threshold: entropy },
+        ...AUTO_PERCENTILES.map((percentile) => ({ method: 'percentile' as const, percentile, threshold: native.percentileThreshold(percentile) })),
+        { method: 'minmax', threshold: maxAbs },
+      ];
+      const candidates = found.filter((c) => c.threshold > 0).map((c) => ({ ...c, meanSquaredError: quantizationMeanSquaredError(counts, binWidth, c.threshold) }));
+      const best = candidates.reduce((a, b) => (b.meanSquaredError < a.meanSquaredError ? b : a));
+      return { ...best, candidates };
+    }, new Error());
+  }
+
+  /**
    * The clipping threshold by `method`: 'entropy' (TensorRT's EntropyCalibration2),
-   * 'minmax' (max |x|, TensorRT's MinMaxCalibration), or 'percentile' (`options.percentile`,
-   * default 99.99). Waits for pending add() calls.
+   * 'minmax' (max |x|, TensorRT's MinMaxCalibration), 'percentile' (`options.percentile`,
+   * default 99.99) or 'auto' (see autoThreshold()). Waits for pending add() calls.
    * @throws InvalidArgumentError for an unknown method or a percentile outside (0, 100];
    *   DisposedError after dispose()
    */
@@ -258,9 +323,23 @@ export class CalibrationHistogram extends NativeResource {
     expectObject(options, 'the threshold options');
     const percent = options.percentile === undefined ? 99.99 : expectPercent(options.percentile, 'the percentile option');
     if (method === 'entropy') return (await this.entropyThreshold()).threshold;
+    if (method === 'auto') return (await this.autoThreshold()).threshold;
     await this.#enqueue(() => Promise.resolve(), undefined);
     this.assertLive();
     return method === 'minmax' ? this.maxAbs : this.percentileThreshold(percent);
+  }
+
+  /**
+   * threshold(), also saying which method gave it: for 'auto', the winning candidate.
+   * @throws as threshold()
+   */
+  async chooseThreshold(method: CalibrationMethod, options: ThresholdOptions = {}): Promise<ChosenThreshold> {
+    if (method === 'auto') {
+      const { method: won, percentile, threshold } = await this.autoThreshold();
+      return { method: won, ...(percentile !== undefined && { percentile }), threshold };
+    }
+    const threshold = await this.threshold(method, options);
+    return { method, ...(method === 'percentile' && { percentile: options.percentile ?? 99.99 }), threshold };
   }
 
   /** The exact max |x| over the finite values added (the histogram's range). */

@@ -2,12 +2,10 @@
 import { writeFile } from 'node:fs/promises';
 
 import { buildEngine, buildEngineWithCache, type ProfileEntry } from '../build-engine.js';
-import { InferenceSession } from '../inference-session.js';
-import { compareAccuracy, formatAccuracyReport } from '../precision/accuracy.js';
+import { ACCURACY_HELP, ACCURACY_OPTIONS, parseFailBelow, reportAccuracy } from './accuracy-report.js';
 import { digestCalibrationFiles } from './calibration-files.js';
 import { calibrationShapes, float16Plan, INT8_HELP, INT8_OPTIONS, int8Plan, withCalibrationProgress } from './int8-options.js';
 import { summarizePrecision } from './precision-report.js';
-import { randomFeeds } from './random-inputs.js';
 import { SEVERITIES, type Severity } from '../logger.js';
 import { cliLogger, progressReporter } from './output.js';
 import { checkDynamicInputsShaped, checkReadableFile, checkWritableFile } from './preflight.js';
@@ -51,6 +49,7 @@ Options:
   --int8                     build in INT8: calibrate, insert Q/DQ, build (see --calib-*);
                              with --fp16 too, the ops left in float run in float16
 ${INT8_HELP}
+${ACCURACY_HELP}
   --no-accuracy              skip the accuracy report against a float32 build
   --workspace MIB            workspace memory pool limit in MiB
   --timing-cache FILE        read the timing cache from FILE if it exists, and write it back
@@ -90,6 +89,7 @@ export async function buildCommand(args: string[]): Promise<void> {
     fp16: { type: 'boolean' },
     int8: { type: 'boolean' },
     ...INT8_OPTIONS,
+    ...ACCURACY_OPTIONS,
     'no-accuracy': { type: 'boolean' },
     'timing-cache': { type: 'string' },
     cache: { type: 'string' },
@@ -187,6 +187,8 @@ export async function buildCommand(args: string[]): Promise<void> {
     ...deviceAndPlugins(values),
   };
   const precision = values.int8 ? 'int8' : values.fp16 ? 'fp16' : 'fp32';
+  const failBelow = parseFailBelow(values['fail-below']);
+  if (failBelow !== undefined && (precision === 'fp32' || values['no-accuracy'])) throw new UsageError('--fail-below needs --fp16 or --int8 and the accuracy report');
   if (precision === 'fp32') {
     const stray = (['min-cosine', 'validation-data', 'fp16-block'] as const).find((f) => values[f] !== undefined);
     if (stray) throw new UsageError(`--${stray} goes with --fp16 or --int8`);
@@ -203,12 +205,15 @@ export async function buildCommand(args: string[]): Promise<void> {
   if (int8 && values.fp16) int8.calibration.floatOpsIn = 'float16';
   const float16 = precision === 'fp16' ? await float16Plan(positionals[0]!, values, batchShapes) : undefined;
   if (!profiles) await checkDynamicInputsShaped(positionals[0]!, new Set(Object.keys(shapesOption ? parseShapeSpec(shapesOption, '--shapes') : {})));
+  // What the engine cache keys the user's data by: the files that shape the plan (for float16,
+  // those its activations are checked on; an accuracy target's batches are hashed).
+  const dataDir = float16 ? (values['validation-data'] ?? values['calib-data']) : values['calib-data'];
   const result = await buildEngineWithCache(positionals[0]!, {
     ...common,
     precision,
     ...(int8 && { calibration: withCalibrationProgress(int8, progress.onProgress) }),
     ...(float16 && Object.keys(float16.options).length > 0 && { float16: float16.options }),
-    ...(values.cache && { cache: { dir: values.cache, ...(values['calib-data'] && { calibrationDataKey: await digestCalibrationFiles(values['calib-data']) }) } }),
+    ...(values.cache && { cache: { dir: values.cache, ...(dataDir && { calibrationDataKey: await digestCalibrationFiles(dataDir) }) } }),
     onProgress: progress.onProgress,
   }).finally(progress.finish);
   await writeFile(values.output, result.engine);
@@ -222,21 +227,19 @@ export async function buildCommand(args: string[]): Promise<void> {
     if (targeted.warning) console.error(targeted.warning);
   }
   if (precision !== 'fp32' && !values['no-accuracy']) {
-    // The reduced-precision engine against a float32 build of the same model, on the
-    // --validation-data batches, else the held-out calibration batches, else seeded random
-    // inputs (so the report is reproducible).
+    // The reduced-precision engine against a float32 build of the same model, on the user's
+    // data (--validation-data, else held-out calibration batches, or for fp16 the calibration
+    // data), else on seeded random inputs (so the report is reproducible).
     const reference = await buildEngine(positionals[0]!, { ...common, backend: result.backend });
     const load = { backend: result.backend, logger, ...deviceAndPlugins(values), ...(values.versionCompatible && { engineHostCodeAllowed: true }) };
-    const fp32 = await InferenceSession.create(reference, load);
-    const reduced = await InferenceSession.create(result.engine, load);
-    try {
-      const validation = int8?.validation ?? float16?.validation;
-      const inputs = validation ? validation() : int8?.heldOut ? int8.heldOut() : randomFeeds(fp32, 8, 12345);
-      const report = await compareAccuracy(fp32, reduced, inputs);
-      console.log(`accuracy of ${precision} against fp32:\n${formatAccuracyReport(report)}`);
-    } finally {
-      fp32.dispose();
-      reduced.dispose();
-    }
+    await reportAccuracy({
+      modelPath: positionals[0]!,
+      precision,
+      reference,
+      candidate: result.engine,
+      load,
+      data: (int8 ?? float16)?.reportData,
+      failBelow,
+    });
   }
 }

@@ -9,10 +9,12 @@ import { CALIBRATION_METHODS, type CalibrationMethod } from '../calibration/hist
 import type { Feeds } from '../execution-context.js';
 import type { ProgressEvent } from '../builder-config.js';
 import { readModel } from '../onnx/model-io.js';
+import type { Float16Options } from '../precision/float16.js';
 import type { Int8Options, NodeSelection } from '../precision/int8.js';
 import { QUANTIZABLE_OPS } from '../precision/qdq-plan.js';
 import { parseShapeSpec } from '../shapes.js';
-import { calibrationBatches, type InputSpec, listCalibrationFiles, modelInputs } from './calibration-files.js';
+import { dataDirectoryBatches, type ReportData } from './accuracy-report.js';
+import { calibrationBatches, listCalibrationFiles, modelInputs } from './calibration-files.js';
 import { withBatchProgress } from './output.js';
 import { UsageError } from './usage.js';
 
@@ -24,7 +26,6 @@ export const INT8_OPTIONS = {
   'int8-include': { type: 'string', multiple: true },
   'int8-exclude': { type: 'string', multiple: true },
   'fp16-block': { type: 'string', multiple: true },
-  'validation-data': { type: 'string' },
   'min-cosine': { type: 'string' },
 } as const;
 
@@ -34,14 +35,13 @@ export const INT8_HELP = `  --calib-data DIR           calibration batches: DIR/
                              for the accuracy report
   --calib-cache FILE         TensorRT calibration cache: read if it exists (no calibration),
                              written after calibrating
-  --calib-method M           ${CALIBRATION_METHODS.join(', ')} (default entropy, TensorRT's EntropyCalibration2)
+  --calib-method M           entropy (default, TensorRT's EntropyCalibration2), minmax,
+                             percentile, or auto (per tensor, the least-error of those)
   --calib-shapes SPEC        input shapes of the calibration and validation batches
                              (default: --shapes, else --opt-shapes)
   --int8-include LIST        quantize only these nodes (names or op types; comma-separated or repeated)
   --int8-exclude LIST        leave these nodes (names or op types) in float
   --fp16-block LIST          nodes (names or op types) kept float32 in float16 code
-  --validation-data DIR      held-out batches, laid out as --calib-data, that the accuracy
-                             target is measured on
   --min-cosine C             accuracy target (e.g. 0.99): the worst output's cosine against
                              float32 on --validation-data; the layers reduced precision hurts
                              most stay float until it holds`;
@@ -66,6 +66,8 @@ export interface Int8Plan {
   heldOut: (() => AsyncIterable<Feeds>) | undefined;
   /** The --validation-data batches; undefined without it. */
   validation: (() => AsyncIterable<Feeds>) | undefined;
+  /** What the accuracy report runs on: --validation-data, else the held-out batches; undefined: neither. */
+  reportData: ReportData | undefined;
 }
 
 /** Node names and op types of the model's main graph, to tell which a list entry is. */
@@ -106,13 +108,6 @@ function minCosine(values: PrecisionValues): number | undefined {
   return value;
 }
 
-async function validationBatches(dir: string | undefined, inputs: () => Promise<InputSpec[]>): Promise<Int8Plan['validation']> {
-  if (!dir) return undefined;
-  const specs = await inputs();
-  const files = await listCalibrationFiles(dir, specs);
-  return () => calibrationBatches(files, specs, 0, files[0]!.length);
-}
-
 /** Materialized for the library, which measures every candidate on all of them. */
 async function collect(batches: AsyncIterable<Feeds>): Promise<Feeds[]> {
   const out: Feeds[] = [];
@@ -136,40 +131,45 @@ export async function int8Plan(modelPath: string, values: PrecisionValues, shape
   if (include) calibration.include = include;
   if (exclude) calibration.exclude = exclude;
   if (block) calibration.float16BlockList = block;
-  let inputs: InputSpec[] | undefined;
-  const specs = async () => (inputs ??= await modelInputs(modelPath, shapes));
   let heldOut: Int8Plan['heldOut'];
   let batches = 0;
   if (values['calib-data']) {
-    const files = await listCalibrationFiles(values['calib-data'], await specs());
+    const inputs = await modelInputs(modelPath, shapes);
+    const files = await listCalibrationFiles(values['calib-data'], inputs);
     const total = files[0]!.length;
     const held = total >= 5 ? Math.max(1, Math.floor(total / 5)) : 0;
     batches = total - held;
-    calibration.calibrationData = { [Symbol.asyncIterator]: () => calibrationBatches(files, inputs!, 0, total - held) };
-    if (held > 0) heldOut = () => calibrationBatches(files, inputs!, total - held, total);
+    calibration.calibrationData = { [Symbol.asyncIterator]: () => calibrationBatches(files, inputs, 0, total - held) };
+    if (held > 0) heldOut = () => calibrationBatches(files, inputs, total - held, total);
   }
-  const validation = await validationBatches(values['validation-data'], specs);
+  const validation = values['validation-data'] ? await dataDirectoryBatches(modelPath, values['validation-data'], shapes) : undefined;
   if (target !== undefined) calibration.accuracy = { minCosine: target, validationData: await collect(validation!()) };
-  return { calibration, batches, heldOut, validation };
+  const reportData = validation ? { batches: validation, from: 'the --validation-data batches' } : heldOut && { batches: heldOut, from: 'the held-out --calib-data batches' };
+  return { calibration, batches, heldOut, validation, reportData };
 }
 
 /**
- * What `build --fp16` hands convertToFloat16 (the block list and the accuracy target), and the
- * --validation-data batches for the accuracy report.
+ * What `build --fp16` hands convertToFloat16 (the block list, the accuracy target, and the data
+ * activations are checked on), and what the accuracy report runs on: --validation-data, else
+ * --calib-data.
  */
 export async function float16Plan(
   modelPath: string,
   values: PrecisionValues,
   shapes: Record<string, number[]>,
-): Promise<{ options: { blockList?: NodeSelection; minCosine?: number; validationData?: Feeds[] }; validation: Int8Plan['validation'] }> {
+): Promise<{ options: Pick<Float16Options, 'blockList' | 'minCosine' | 'validationData' | 'calibrationData'>; reportData: ReportData | undefined }> {
   const target = minCosine(values);
   const block = values['fp16-block'] ? nodeSelection(values['fp16-block'], '--fp16-block', await modelNodes(modelPath), []) : undefined;
-  const validation = await validationBatches(values['validation-data'], () => modelInputs(modelPath, shapes));
+  const read = async (flag: 'validation-data' | 'calib-data'): Promise<ReportData | undefined> =>
+    values[flag] ? { batches: await dataDirectoryBatches(modelPath, values[flag], shapes), from: `the --${flag} batches` } : undefined;
+  const data = (await read('validation-data')) ?? (await read('calib-data'));
   const options = {
     ...(block && { blockList: block }),
-    ...(target !== undefined && { minCosine: target, validationData: await collect(validation!()) }),
+    // The target's search measures every candidate on the batches, so they are read once (the
+    // activation check runs on them too); without a target the check reads them as it goes.
+    ...(target !== undefined ? { minCosine: target, validationData: await collect(data!.batches()) } : data && { calibrationData: data.batches() }),
   };
-  return { options, validation };
+  return { options, reportData: data };
 }
 
 /** The plan's calibration options, its batches reporting progress as they are read. */

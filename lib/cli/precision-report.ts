@@ -1,5 +1,5 @@
 /** What `build` and `quantize` print about a mixed-precision result: the target, the float layers, the FLOP share. */
-import type { Float16Report } from '../precision/fp16-targets.js';
+import type { Float16TargetReport } from '../precision/fp16-targets.js';
 import type { Int8Report } from '../precision/int8.js';
 
 const flops = (n: number): string => (n >= 1e9 ? `${(n / 1e9).toFixed(2)} GFLOP` : n >= 1e6 ? `${(n / 1e6).toFixed(2)} MFLOP` : `${n} FLOP`);
@@ -14,7 +14,7 @@ export interface PrecisionSummary {
 }
 
 /** The report of quantizeInt8WithReport or convertToFloat16WithReport, for people. */
-export function summarizePrecision(report: Int8Report | Float16Report, reduced: 'INT8' | 'float16'): PrecisionSummary {
+export function summarizePrecision(report: Int8Report | Float16TargetReport, reduced: 'INT8' | 'float16'): PrecisionSummary {
   const lines: string[] = [];
   const accuracy = report.accuracy;
   if (accuracy) {

@@ -6,6 +6,9 @@ import { BACKEND_OPTIONS, type BackendOption } from '../backend.js';
 /** A mistake on the command line: printed with a pointer to --help, exit code 2. */
 export class UsageError extends Error {}
 
+/** A check the user asked for (such as --fail-below) did not pass: exit status 1, the message, no stack. */
+export class CheckFailedError extends Error {}
+
 type Options = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
 
 export function parseCommandLine<T extends Options>(args: string[], options: T): ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>> {

@@ -26,16 +26,33 @@ import {
   type ValueInfoProto,
 } from 'onnx-buf';
 
+import { BACKEND_OPTIONS, type BackendOption } from '../backend.js';
+import { type CalibrationData, isCalibrationData } from '../calibration/collect-statistics.js';
 import { toFloat16Bits } from '../dtype.js';
+import { getDefaultLogger, Logger } from '../logger.js';
 import { readModel, writeModel } from '../onnx/model-io.js';
 import { arrayToTensor, setTensorData, tensorToFloat32 } from '../onnx/tensor-data.js';
 import { inferElemTypes } from '../onnx/value-types.js';
 import { forEachGraph } from '../onnx/walk.js';
-import { expectObject, expectString, invalid } from '../validate.js';
+import { parseShapeSpec, type ShapeMap } from '../shapes.js';
+import { expectFunction, expectObject, expectOneOf, expectString, invalid } from '../validate.js';
+import { findOutOfRangeActivations, FLOAT16_MAX, nodeLabel, type OutOfRangeActivation } from './float16-ranges.js';
 
 const F32 = TensorProto_DataType.FLOAT;
 const F16 = TensorProto_DataType.FLOAT16;
-const FLOAT16_MAX = 65504;
+
+/** What convertToFloat16 found about the model's activations. */
+export interface Float16Report {
+  /** Whether activations were measured (calibrationData or validationData was given). */
+  activationsChecked: boolean;
+  /**
+   * Node outputs beyond float16's range (|x| > 65504) on the data, or NaN/Inf already in
+   * float32; the nodes producing or reading the out-of-range ones stay float32.
+   */
+  outOfRange: OutOfRangeActivation[];
+  /** Names (or `OpType #index`) of the nodes kept in float32 because of them. */
+  keptFloat32: string[];
+}
 
 export interface Float16Options {
   /** Keep float32 graph inputs and outputs, with Casts at the edges (default true). */
@@ -51,6 +68,28 @@ export interface Float16Options {
   externalDataPath?: string;
   /** Directory a model given as bytes keeps its external data in. */
   baseDir?: string;
+  /**
+   * Inputs to measure activation ranges on (either name; the same use): the float32 model
+   * runs on every batch with its node outputs exposed, and nodes whose outputs exceed
+   * float16's range (|x| > 65504) stay float32, together with the nodes reading those
+   * outputs. Without data the activations are not checked (a warning says so).
+   */
+  calibrationData?: CalibrationData;
+  validationData?: CalibrationData;
+  /** Backend that runs the float32 model for that check (default 'auto'). */
+  backend?: BackendOption;
+  /** Fixes dynamic input dimensions for that run (default: the first batch's shapes). */
+  shapes?: ShapeMap | string;
+  /** Where the check's findings and the no-data warning go (default: warnings to stderr). */
+  logger?: Logger;
+  /** Receives what the check found and which nodes stayed float32. */
+  onReport?: (report: Float16Report) => void;
+  /**
+   * Accuracy target, with `validationData` to measure it on: the smallest cosine against
+   * float32 accepted on every output. The nodes float16 hurts most then stay float32 until the
+   * model meets it, as convertToFloat16WithReport does (which also reports them).
+   */
+  minCosine?: number;
 }
 
 /**
@@ -102,6 +141,14 @@ function validate(options: unknown): Required<Pick<Float16Options, 'keepIoTypes'
   if (o.outputPath !== undefined) expectString(o.outputPath, 'outputPath');
   if (o.externalDataPath !== undefined) expectString(o.externalDataPath, 'externalDataPath');
   if (o.baseDir !== undefined) expectString(o.baseDir, 'baseDir');
+  if (o.calibrationData !== undefined && o.validationData !== undefined) invalid('one of calibrationData and validationData (both measure the same ranges)', 'validationData', o.validationData);
+  for (const key of ['calibrationData', 'validationData'] as const) {
+    if (o[key] !== undefined && !isCalibrationData(o[key])) invalid('an Iterable or AsyncIterable of feeds', key, o[key]);
+  }
+  if (o.backend !== undefined) expectOneOf(o.backend, BACKEND_OPTIONS, 'backend');
+  if (o.shapes !== undefined && typeof o.shapes !== 'string') expectObject(o.shapes, 'shapes');
+  if (o.logger !== undefined && !(o.logger instanceof Logger)) invalid('a Logger', 'logger', o.logger);
+  if (o.onReport !== undefined) expectFunction(o.onReport, 'onReport');
   return { ...o, keepIoTypes, opTypes: names(block.opTypes, 'blockList.opTypes'), nodeNames: names(block.nodeNames, 'blockList.nodeNames') };
 }
 
@@ -206,9 +253,14 @@ function tensorValueInfo(name: string, elemType: number): ValueInfoProto {
  * The rewrite behind {@link convertToFloat16}, on a parsed model whose external data is loaded:
  * changes the main graph in place (its subgraphs only where they read outer values, which get
  * float32 Casts). Exported for passes that compose it (INT8's optional float16 remainder).
+ * `outOfRange` names activations measured beyond float16's range: their producers and data
+ * readers stay float32. Returns, per node of the graph as it was, whether it stayed float32.
  * Throws InvalidArgumentError when a float32 tensor's data is malformed or still external.
  */
-export function convertGraphToFloat16(model: ModelProto, options: { keepIoTypes: boolean; opTypes: ReadonlySet<string>; nodeNames: ReadonlySet<string> }): void {
+export function convertGraphToFloat16(
+  model: ModelProto,
+  options: { keepIoTypes: boolean; opTypes: ReadonlySet<string>; nodeNames: ReadonlySet<string>; outOfRange?: ReadonlySet<string> },
+): boolean[] {
   const graph = model.graph!;
   const opset = Number(model.opsetImport.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 1n);
   const types = inferElemTypes(graph);
@@ -231,7 +283,8 @@ export function convertGraphToFloat16(model: ModelProto, options: { keepIoTypes:
   const realInputs = new Set(graph.input.map((i) => i.name).filter((n) => !initializers.has(n) && !graph.initializer.some((t) => t.name === n)));
 
   // Constants float16 cannot hold: their consumers stay float32, so the exact values reach them.
-  const overflowing = new Set<string>();
+  // Activations measured beyond its range join them: their producers stay float32 as well.
+  const overflowing = new Set<string>(options.outOfRange);
   for (const [name, t] of initializers) if (maxFiniteAbs(tensorToFloat32(t)) > FLOAT16_MAX) overflowing.add(name);
   for (const node of graph.node) {
     const values = constantValues(node);
@@ -371,25 +424,38 @@ export function convertGraphToFloat16(model: ModelProto, options: { keepIoTypes:
     setElemType(info, produced.get(info.name) ?? F32);
     info.name = rename(info.name);
   }
+  return keep;
 }
 
 /**
- * Converts a float32 ONNX model to float16: float32 initializers, Constant and ConstantOfShape
- * values and intermediate tensors become float16; graph inputs and outputs stay float32 unless
- * `keepIoTypes: false`, with Cast nodes at the edges; nodes named by `blockList` (by op type or
- * node name), operators that need float32 (Range, quantization, control flow, Resize's scales
- * and roi...), and every consumer of an initializer or constant beyond float16's range
- * (|x| > 65504) stay float32 with Casts around them. `model` is ONNX bytes or a path; external
- * data is loaded, and when `outputPath` is given the result is written there (with its weights
- * in external data again if the input had them). Resolves to the converted model's bytes.
- * Throws InvalidArgumentError for bad options or unreadable files, OnnxParseError for bytes
- * that are not an ONNX model, and InvalidArgumentError when a model over 2 GiB is asked for
- * inline (give outputPath).
+ * convertToFloat16 without an accuracy target (see convert-float16.ts): the activation check on
+ * the given data, then the rewrite. `checkActivations: false` is for a caller that checked them
+ * already and blocked what the check found (no check, no warning).
  */
-export async function convertToFloat16(model: Uint8Array | ArrayBufferLike | string, options: Float16Options = {}): Promise<Uint8Array> {
+export async function convertModelToFloat16(model: Uint8Array | ArrayBufferLike | string, options: Float16Options = {}, checkActivations = true): Promise<Uint8Array> {
   const o = validate(options);
   const loaded = await readModel(model, { loadExternalData: true, ...(o.baseDir !== undefined ? { baseDir: o.baseDir } : {}) });
-  convertGraphToFloat16(loaded.model, o);
+  const logger = o.logger ?? getDefaultLogger();
+  const data = checkActivations ? (o.calibrationData ?? o.validationData) : undefined;
+  let outOfRange: OutOfRangeActivation[] = [];
+  if (!checkActivations) {
+    // The caller checked.
+  } else if (data === undefined) {
+    logger.log('warning', 'convertToFloat16: activation ranges were not checked (no calibrationData or validationData); values beyond float16 range (|x| > 65504) would become Inf or NaN');
+  } else {
+    const shapes = typeof o.shapes === 'string' ? parseShapeSpec(o.shapes) : o.shapes;
+    outOfRange = await findOutOfRangeActivations(loaded.model, data, { backend: o.backend ?? 'auto', shapes });
+  }
+  const beyond = new Set(outOfRange.filter((a) => a.maxAbs > FLOAT16_MAX).map((a) => a.tensor));
+  // The nodes producing or reading those values, labelled before the rewrite renames their values.
+  const touching = loaded.model.graph!.node.map((node, i) => (node.output.some((x) => beyond.has(x)) || node.input.some((x) => beyond.has(x)) ? nodeLabel(loaded.model, i) : undefined));
+  const keep = convertGraphToFloat16(loaded.model, { ...o, outOfRange: beyond });
+  const keptFloat32 = touching.filter((label, i): label is string => label !== undefined && keep[i]!);
+  for (const a of outOfRange) {
+    const what = a.maxAbs > FLOAT16_MAX ? `reaches |x| = ${a.maxAbs.toPrecision(4)} > 65504 on the data: kept in float32 with its readers` : 'is already NaN/Inf in float32';
+    logger.log('warning', `convertToFloat16: ${a.opType} node '${a.node}' output '${a.tensor}' ${what}${a.nonFinite > 0 ? ` (${a.nonFinite} NaN/Inf values in float32)` : ''}`);
+  }
+  if (checkActivations) o.onReport?.({ activationsChecked: data !== undefined, outOfRange, keptFloat32 });
   if (o.outputPath === undefined) return writeModel(loaded.model);
   const externalDataPath = o.externalDataPath ?? (loaded.hadExternalData ? `${basename(o.outputPath)}.data` : undefined);
   return writeModel(loaded.model, { path: o.outputPath, ...(externalDataPath !== undefined ? { externalDataPath } : {}) });

@@ -1,8 +1,10 @@
 /**
  * FP16 with an accuracy target: convertToFloat16, with the nodes float16 hurts most kept in
  * float32 (added to its block list) until the model reaches `minCosine` against float32 on the
- * validation data; the search is the one INT8 uses (sensitivity-search.ts). The report names
- * the nodes kept float32 and the share of Conv/Gemm/MatMul FLOPs that runs in float16.
+ * validation data; the search is the one INT8 uses (sensitivity-search.ts). The activation
+ * check of float16.ts runs first, once: the nodes it keeps float32 stay so in every candidate.
+ * The report names the nodes kept float32 and the share of Conv/Gemm/MatMul FLOPs that runs in
+ * float16.
  */
 import { basename } from 'node:path';
 
@@ -14,14 +16,17 @@ import { parseModel, readModel, writeModel } from '../onnx/model-io.js';
 import { inferElemTypes } from '../onnx/value-types.js';
 import { expectObject, expectOneOf, expectString } from '../validate.js';
 import { measureFlops, type NodeFlops } from './compute-flops.js';
-import { convertToFloat16, type Float16Options } from './float16.js';
+import { convertModelToFloat16, type Float16Options, type Float16Report } from './float16.js';
 import { type FloatNode, floatNodes, searchFloatLayers, type TargetAccuracy } from './sensitivity-search.js';
 import { checkTarget, readValidationData, runBatches, scoreCandidate, scoreOutputs } from './validation-runs.js';
 
 export interface Float16TargetOptions extends Float16Options {
   /** Smallest cosine similarity against float32 accepted on every output, over all of `validationData`. */
   minCosine: number;
-  /** Held-out batches (input name -> Tensor), read once and kept in memory. */
+  /**
+   * Held-out batches (input name -> Tensor), read once and kept in memory; the activation
+   * check runs on them too unless `calibrationData` is given for it.
+   */
   validationData: CalibrationData;
   /** Backend that runs the candidates (default 'auto'), and its device and plugins. */
   backend?: BackendOption;
@@ -29,8 +34,13 @@ export interface Float16TargetOptions extends Float16Options {
   plugins?: readonly string[];
 }
 
-export interface Float16Report {
-  /** Nodes kept in float32 to meet the target (besides `blockList`), most sensitive first. */
+export interface Float16TargetReport {
+  /**
+   * The activation check on `calibrationData`, else `validationData`: the nodes whose
+   * activations leave float16's range, kept float32 before the search (besides `blockList`).
+   */
+  activations: Float16Report;
+  /** Nodes kept in float32 to meet the target (besides `blockList` and `activations`), most sensitive first. */
   floatNodes: FloatNode[];
   /**
    * FLOPs of the Conv, ConvTranspose, Gemm and MatMul nodes at the first validation batch's
@@ -61,7 +71,7 @@ function nameNodes(model: ModelProto): void {
  * @throws as convertToFloat16; InvalidArgumentError for a bad minCosine, validation data that
  *   is not iterable, empty, or lacks an input
  */
-export async function convertToFloat16WithReport(model: Uint8Array | ArrayBufferLike | string, options: Float16TargetOptions): Promise<{ model: Uint8Array; report: Float16Report }> {
+export async function convertToFloat16WithReport(model: Uint8Array | ArrayBufferLike | string, options: Float16TargetOptions): Promise<{ model: Uint8Array; report: Float16TargetReport }> {
   const o = expectObject(options, 'convertToFloat16 options') as unknown as Float16TargetOptions;
   const { minCosine, validationData } = checkTarget(o.minCosine, o.validationData, '');
   const place = {
@@ -79,16 +89,26 @@ export async function convertToFloat16WithReport(model: Uint8Array | ArrayBuffer
   const float = await writeModel(m);
   const reference = await runBatches(float, batches, place);
 
-  const { minCosine: _t, validationData: _v, backend: _b, device: _d, plugins: _p, outputPath, externalDataPath, baseDir: _dir, ...rest } = o;
+  const { minCosine: _t, validationData: _v, calibrationData, onReport, backend: _b, device: _d, plugins: _p, outputPath, externalDataPath, baseDir: _dir, ...rest } = o;
   const blocked = { opTypes: new Set(o.blockList?.opTypes ?? []), nodeNames: new Set(o.blockList?.nodeNames ?? []) };
   // The candidates come from the loaded model's bytes: a model that had external data gets it again only on output.
   const dataPath = externalDataPath ?? (loaded.hadExternalData && outputPath !== undefined ? `${basename(outputPath)}.data` : undefined);
   const convert = (float32: ReadonlySet<string>, write: boolean): Promise<Uint8Array> =>
-    convertToFloat16(float, {
-      ...rest,
-      blockList: { opTypes: [...blocked.opTypes], nodeNames: [...blocked.nodeNames, ...float32] },
-      ...(write && outputPath !== undefined && { outputPath, ...(dataPath !== undefined && { externalDataPath: dataPath }) }),
-    });
+    convertModelToFloat16(
+      float,
+      {
+        ...rest,
+        blockList: { opTypes: [...blocked.opTypes], nodeNames: [...blocked.nodeNames, ...float32] },
+        ...(write && outputPath !== undefined && { outputPath, ...(dataPath !== undefined && { externalDataPath: dataPath }) }),
+      },
+      false,
+    );
+  // The activation check, once: what it keeps float32 (every node is named by now, so its
+  // labels are node names) is blocked in every candidate, and so is no layer of the search.
+  let activations: Float16Report | undefined;
+  await convertModelToFloat16(float, { ...rest, calibrationData: calibrationData ?? batches, backend: place.backend, onReport: (r) => (activations = r) });
+  for (const name of activations!.keptFloat32) blocked.nodeNames.add(name);
+  onReport?.(activations!);
   // Layers: the nodes that compute a float32 value and are not blocked already.
   const types = inferElemTypes(graph);
   const layers = graph.node.filter(
@@ -116,6 +136,7 @@ export async function convertToFloat16WithReport(model: Uint8Array | ArrayBuffer
   return {
     model: converted,
     report: {
+      activations: activations!,
       floatNodes: floatNodes(search, graph.node),
       flops,
       accuracy: { minCosine, met: scored.worst >= minCosine, cosine: scored.worst, outputs: scored.outputs, samples: batches.length, evaluations: search.evaluations },

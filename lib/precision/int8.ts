@@ -14,14 +14,14 @@ import type { ModelProto, NodeProto } from 'onnx-buf';
 import { BACKEND_OPTIONS, backends, type BackendOption } from '../backend.js';
 import { type CalibrationAlgorithm, type CalibrationCache, formatCalibrationCache, parseCalibrationCache } from '../calibration/calibration-cache.js';
 import { type CalibrationData, collectStatistics, isCalibrationData } from '../calibration/collect-statistics.js';
-import { CALIBRATION_METHODS, type CalibrationMethod, scaleFromThreshold } from '../calibration/histogram.js';
+import { CALIBRATION_METHODS, type CalibrationMethod, type ChosenThreshold, scaleFromThreshold } from '../calibration/histogram.js';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
 import type { Feeds } from '../execution-context.js';
 import { getDefaultLogger, Logger } from '../logger.js';
 import { parseModel, readModel, writeModel } from '../onnx/model-io.js';
 import { upgradeOpset } from '../onnx/opset/upgrade-opset.js';
 import { parseShapeSpec, type ShapeMap } from '../shapes.js';
-import { expectBytes, expectObject, expectOneOf, expectString, invalid } from '../validate.js';
+import { expectBytes, expectFunction, expectObject, expectOneOf, expectString, invalid } from '../validate.js';
 import { convertGraphToFloat16 } from './float16.js';
 import { GraphConstants, insertQdq } from './qdq-insertion.js';
 import { measureFlops, type NodeFlops } from './compute-flops.js';
@@ -43,8 +43,14 @@ export interface Int8Options {
    * once, one batch at a time. Required unless `calibrationCache.read` supplies the scales.
    */
   calibrationData?: CalibrationData;
-  /** How a tensor's clipping threshold is chosen (default 'entropy', TensorRT's EntropyCalibration2). */
+  /**
+   * How a tensor's clipping threshold is chosen (default 'entropy', TensorRT's
+   * EntropyCalibration2); 'auto' takes, per tensor, the least-error one of entropy,
+   * percentile 99.99 / 99.999 and minmax.
+   */
   method?: CalibrationMethod;
+  /** Receives each calibrated tensor's threshold and the method that gave it (with 'auto', the winner). */
+  onThresholds?: (thresholds: ReadonlyMap<string, ChosenThreshold>) => void;
   /** For method 'percentile': the share of |x| kept unclipped, in percent (default 99.99). */
   percentile?: number;
   /** Fixes dynamic input dimensions for calibration, as in buildEngine; default: the first batch's shapes. */
@@ -100,6 +106,8 @@ const ALGORITHM: Record<CalibrationMethod, CalibrationAlgorithm> = {
   minmax: 'MinMaxCalibration',
   // TensorRT's percentile calibrator is the legacy one (its quantile cutoff).
   percentile: 'LegacyCalibration',
+  // The header has no name for a mix; the entropy calibrator's is the one TensorRT reads back.
+  auto: 'EntropyCalibration2',
 };
 const DEFAULT_CACHE_VERSION = '101600';
 /** The first opset with per-axis QuantizeLinear/DequantizeLinear, which per-channel weights need. */
@@ -125,6 +133,7 @@ interface Normalized {
   data: CalibrationData | undefined;
   method: CalibrationMethod;
   percentile: number | undefined;
+  onThresholds: ((thresholds: ReadonlyMap<string, ChosenThreshold>) => void) | undefined;
   shapes: ShapeMap | undefined;
   backend: BackendOption;
   /** Checked by the Builder and Runtime of the calibration run. */
@@ -188,6 +197,7 @@ function validate(options: unknown): Normalized {
     data: o.calibrationData,
     method,
     percentile: o.percentile,
+    onThresholds: o.onThresholds === undefined ? undefined : expectFunction(o.onThresholds, 'onThresholds'),
     shapes,
     backend,
     device: o.device,
@@ -327,9 +337,12 @@ export async function quantizeInt8WithReport(model: Uint8Array | ArrayBufferLike
     const inputs = graph.input.map((i) => i.name).filter((n) => !initializers.has(n));
     const { histograms } = await collectStatistics(m, inputs, plan.activations, o.data!, { backend: o.backend, shapes: o.shapes, device: o.device, plugins: o.plugins });
     scales = new Map();
+    const chosen = new Map<string, ChosenThreshold>();
     try {
       for (const [name, histogram] of histograms) {
-        const threshold = await histogram.threshold(o.method, o.percentile === undefined ? {} : { percentile: o.percentile });
+        const choice = await histogram.chooseThreshold(o.method, o.percentile === undefined ? {} : { percentile: o.percentile });
+        chosen.set(name, choice);
+        const threshold = choice.threshold;
         // A tensor that was zero throughout calibration has no range; any positive scale stores
         // its zeros exactly, and threshold 1 keeps a later non-zero value from becoming huge.
         scales.set(name, Math.fround(scaleFromThreshold(threshold > 0 ? threshold : 1)));
@@ -337,6 +350,7 @@ export async function quantizeInt8WithReport(model: Uint8Array | ArrayBufferLike
     } finally {
       for (const h of histograms.values()) h.dispose();
     }
+    o.onThresholds?.(chosen);
     const trt = backends().find((b) => b.name === 'tensorrt');
     const version = o.cacheVersion ?? (o.backend !== 'sim' && trt?.available ? trtVersionDigits(trt.version) : DEFAULT_CACHE_VERSION);
     header = { version, algorithm: ALGORITHM[o.method] };

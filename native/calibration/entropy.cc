@@ -1,5 +1,6 @@
 #include "entropy.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -9,6 +10,10 @@ namespace tnrt::calibration {
 namespace {
 
 double xlogx(double x) { return x > 0.0 ? x * std::log(x) : 0.0; }
+
+// Divergences this close count as equal: the prefix-sum form differs from a bin-by-bin sum
+// by rounding of this order for 2048 bins of counts up to 2^53.
+constexpr double kTieTolerance = 1e-12;
 
 }  // namespace
 
@@ -26,8 +31,10 @@ EntropyResult entropyThreshold(const AbsHistogram::Counts& counts, double binWid
   std::vector<double> prefixCount(n + 1, 0.0);
   std::vector<double> prefixNonZero(n + 1, 0.0);
   std::vector<double> prefixXlogx(n + 1, 0.0);
+  // Bin 0 weighs as bin 1 (see entropy.h).
+  const auto count = [&counts](int k) { return static_cast<double>(counts[k == 0 ? 1 : k]); };
   for (int k = 0; k < n; ++k) {
-    const double c = static_cast<double>(counts[k]);
+    const double c = count(k);
     prefixCount[k + 1] = prefixCount[k] + c;
     prefixNonZero[k + 1] = prefixNonZero[k] + (c > 0.0 ? 1.0 : 0.0);
     prefixXlogx[k + 1] = prefixXlogx[k] + xlogx(c);
@@ -36,11 +43,11 @@ EntropyResult entropyThreshold(const AbsHistogram::Counts& counts, double binWid
   EntropyResult best;
   if (total <= 0.0 || !(binWidth > 0.0)) return best;
   const double logTotal = std::log(total);
-  double bestDivergence = std::numeric_limits<double>::infinity();
+  double minDivergence = std::numeric_limits<double>::infinity();
   for (int i = levels; i <= n; ++i) {
     const double inside = prefixCount[i];
     const double outliers = total - inside;
-    const double last = static_cast<double>(counts[i - 1]);
+    const double last = count(i - 1);
     if (inside <= 0.0 || (outliers > 0.0 && last == 0.0)) continue;  // infinite divergence
     const double pTerm = (prefixXlogx[i - 1] + xlogx(last + outliers)) / total - logTotal;
     double qSum = 0.0;
@@ -57,12 +64,12 @@ EntropyResult entropyThreshold(const AbsHistogram::Counts& counts, double binWid
     }
     const double qTerm = qSum / total - std::log(inside);
     const double divergence = pTerm - qTerm;
-    if (divergence < bestDivergence) {
-      bestDivergence = divergence;
+    if (divergence <= minDivergence + kTieTolerance) {
+      minDivergence = std::min(minDivergence, divergence);
       best.bins = i;
+      best.divergence = divergence;
     }
   }
-  best.divergence = bestDivergence;
   best.threshold = (best.bins + 0.5) * binWidth;
   return best;
 }

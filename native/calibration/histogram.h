@@ -11,9 +11,14 @@
 // old bin overlaps at most two new bins; its count is split between them in proportion to the
 // overlap (values assumed uniform within a bin), rounded so that the total is preserved
 // exactly. Earlier data therefore stays in the histogram, displaced by less than one new bin
-// width: the entropy search works on bins of that width, so its result moves by at most one
-// bin, the same granularity the algorithm itself has. Non-finite values (NaN, ±Inf) are not
-// binned; they are counted in skipped().
+// width. That is below the histogram's resolution for minmax and percentile, but not for the
+// entropy search: the split smooths counts that KL(P||Q) compares bin by bin, and its minimum
+// is often shallow. Measured on openWakeWord's embedding model, 20 batches of one window
+// against one batch of all 20 (the same values, no growth): 9 of 25 thresholds equal, the
+// median 9 bins apart, the largest 332 bins (39%). Growing by whole powers of two, merging
+// bins exactly (the doubling that MLPerf inference calibration notes describe), would remove
+// that at the cost of up to half the resolution. Non-finite values (NaN, ±Inf) are not binned; they are
+// counted in skipped().
 #pragma once
 
 #include <array>

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { parseModel } from '../lib/onnx/model-io.js';
 import { randomFloats } from './fixtures/models.js';
-import { overflowModel, sensitiveModel } from './fixtures/precision-models.js';
+import { cancellationModel, overflowModel, sensitiveModel } from './fixtures/precision-models.js';
 import { expectMistake, tensorrtNode as trt } from './fixtures/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tensorrt-node-cli-precision-'));
@@ -30,6 +30,8 @@ const dynamic = join(dir, 'sensitive-dynamic.onnx');
 writeFileSync(dynamic, sensitiveModel('N'));
 const overflow = join(dir, 'overflow.onnx');
 writeFileSync(overflow, overflowModel());
+const cancellation = join(dir, 'cancellation.onnx');
+writeFileSync(cancellation, cancellationModel());
 const calib = batches('calib', 16, 1);
 const validation = batches('validation', 8, 100);
 
@@ -51,6 +53,7 @@ describe('tensorrt-node build and quantize: accuracy targets', () => {
     expect(q.code).toBe(0);
     expect(q.stdout).toMatch(/2 nodes in INT8/);
     expect(q.stdout).toMatch(/mm2 \(MatMul, 0\.00000\)/);
+    expect(q.stdout).toMatch(/accuracy of int8 against fp32 \(on the --validation-data batches\):\ny: max \|error\| \S+, cosine 0\.99\d+/);
     // With the float ops in float16, even every layer kept float rounds (float16 keeps 11
     // bits): cosine 1 cannot be reached, and the command says so, having tried all of them.
     const strict = await trt('quantize', sensitive, '-o', out, '--calib-data', calib, '--calib-method', 'minmax', '--validation-data', validation, '--min-cosine', '1', '--fp16-rest');
@@ -80,18 +83,40 @@ describe('tensorrt-node build and quantize: accuracy targets', () => {
     expect(expectMistake(typo)).toMatch(/--int8-exclude: 'mm3' is neither a node name nor an op type of the model/);
   });
 
-  it('build --fp16 --min-cosine keeps the overflowing nodes in float32', async () => {
+  it('build --fp16 --min-cosine keeps the overflowing nodes in float32 by the activation check, the rounding-ruined ones by the search', async () => {
     const f16val = batches('validation16', 4, 200);
     const built = await trt('build', overflow, '-o', join(dir, 'o.engine'), '--fp16', '--validation-data', f16val, '--min-cosine', '0.999');
     expect(built.code).toBe(0);
-    expect(built.stdout).toMatch(/target 0\.999, met/);
-    expect(built.stdout).toMatch(/kept in float32 \(most sensitive first; cosine with only that layer float16\): (square \(Mul, NaN\), shrink \(Mul, NaN\)|shrink \(Mul, NaN\), square \(Mul, NaN\))\n/);
+    expect(built.stdout).toMatch(/target 0\.999, met; 1 candidate model measured/);
+    expect(built.stdout).toMatch(/kept in float32 by the activation check \(values beyond float16's range on the data\): square, shrink\nkept in float32: none\n/);
     expect(built.stdout).toMatch(/float16 share of Conv\/Gemm\/MatMul FLOPs: 100\.0% \(512 FLOP of 512 FLOP/);
+    expect(built.stderr).toMatch(/Mul node 'square' output 'sq' reaches \|x\| = \S+ > 65504 on the data/);
+    const rounded = await trt('build', cancellation, '-o', join(dir, 'c.engine'), '--fp16', '--validation-data', f16val, '--min-cosine', '0.999');
+    expect(rounded.code).toBe(0);
+    expect(rounded.stdout).toMatch(/target 0\.999, met/);
+    // Each alone in float16 gives a cosine near 0.89 (see cancellationModel).
+    expect(rounded.stdout).toMatch(/kept in float32 \(most sensitive first; cosine with only that layer float16\): (lift \(Add, 0\.[89]\d+\), drop \(Sub, 0\.[89]\d+\)|drop \(Sub, 0\.[89]\d+\), lift \(Add, 0\.[89]\d+\))\n/);
+    expect(rounded.stdout).not.toMatch(/activation check/);
     // Blocking them by hand gives a model free of Inf: the report against float32, on the
     // validation batches, is near 1.
     const blocked = await trt('build', overflow, '-o', join(dir, 'b.engine'), '--fp16', '--fp16-block', 'square,shrink', '--validation-data', f16val);
     expect(blocked.code).toBe(0);
-    expect(blocked.stdout).toMatch(/y: max \|error\| \S+, cosine (0\.99\d+|1\.00000)(, top-1 agreement \S+%)? \(4 samples\)/);
+    expect(blocked.stdout).toMatch(/accuracy of fp16 against fp32 \(on the --validation-data batches\):\ny: max \|error\| \S+, cosine (0\.99\d+|1\.00000), relative error \S+ \(4 samples\)/);
+  });
+});
+
+describe('tensorrt-node build and quantize: the accuracy report', () => {
+  it('runs on the held-out calibration batches without --validation-data; a poor report warns, and fails under --fail-below', async () => {
+    // min-max INT8 zeroes y (see sensitiveModel): its cosine is undefined (NaN, a zero vector)
+    // and its relative error ||0 - r|| / ||r|| = 1; the report warns and --fail-below exits 1.
+    const built = await trt('build', sensitive, '-o', join(dir, 'h.engine'), '--int8', '--calib-data', calib, '--calib-method', 'minmax');
+    expect(built.code).toBe(0);
+    expect(built.stdout).toMatch(/accuracy of int8 against fp32 \(on the held-out --calib-data batches\):\ny: max \|error\| \S+, cosine NaN, relative error 1\.00e\+0 \(3 samples\)/);
+    expect(built.stderr).toMatch(/warning: the int8 model may not be accurate enough/);
+    const failed = await trt('quantize', sensitive, '-o', join(dir, 'h.onnx'), '--calib-data', calib, '--calib-method', 'minmax', '--fail-below', '0.99');
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toMatch(/\(on the held-out --calib-data batches\)/);
+    expect(failed.stderr).toMatch(/accuracy below --fail-below 0\.99: output 'y'/);
   });
 });
 

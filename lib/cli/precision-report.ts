@@ -24,6 +24,9 @@ export function summarizePrecision(report: Int8Report | Float16TargetReport, red
     );
     for (const o of accuracy.outputs) lines.push(`  ${o.name}: cosine ${cos(o.cosine)}`);
   }
+  // float16's activation check runs before the search; what it kept is not the search's doing.
+  const checked = 'activations' in report ? report.activations.keptFloat32 : [];
+  if (checked.length > 0) lines.push(`kept in float32 by the activation check (values beyond float16's range on the data): ${checked.join(', ')}`);
   const kept = report.floatNodes;
   const floatKind = reduced === 'INT8' ? 'float' : 'float32';
   lines.push(

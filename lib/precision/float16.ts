@@ -250,8 +250,8 @@ function tensorValueInfo(name: string, elemType: number): ValueInfoProto {
 }
 
 /**
- * The rewrite behind {@link convertToFloat16}, on a parsed model whose external data is loaded:
- * changes the main graph in place (its subgraphs only where they read outer values, which get
+ * The rewrite behind convertToFloat16 (convert-float16.ts), on a parsed model whose external
+ * data is loaded: changes the main graph in place (its subgraphs only where they read outer values, which get
  * float32 Casts). Exported for passes that compose it (INT8's optional float16 remainder).
  * `outOfRange` names activations measured beyond float16's range: their producers and data
  * readers stay float32. Returns, per node of the graph as it was, whether it stayed float32.

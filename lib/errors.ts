@@ -107,8 +107,8 @@ export class EngineInvalidError extends TensorRTError {
 
 /** The requested backend cannot run here; the message says why and how to fix it. */
 export class BackendUnavailableError extends TensorRTError {
-  constructor(message: string, logMessages?: readonly string[]) {
-    super(message, 'ERR_TENSORRT_BACKEND_UNAVAILABLE', logMessages);
+  constructor(message: string, logMessages?: readonly string[], options?: ErrorOptions) {
+    super(message, 'ERR_TENSORRT_BACKEND_UNAVAILABLE', logMessages, options);
   }
 }
 

@@ -2,10 +2,7 @@
  * The one file that loads the addon and types its surface. Everything else talks to the
  * addon through these types. The addon does cheap guards only; lib/ validates first.
  */
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
+import { loadAddon } from './addon-loader.js';
 import type { DataType } from './dtype.js';
 
 export interface NativeTensorDesc {
@@ -185,18 +182,10 @@ export interface NativeAddon {
   stopBuilds(): void;
 }
 
-/** The package root (holds package.json, build/, prebuilds/, build-tensorrt/). */
-export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+export { packageRoot } from './addon-loader.js';
 
-const require = createRequire(import.meta.url);
-const load = require('node-gyp-build') as (dir: string) => unknown;
-
-/**
- * The addon, loaded from prebuilds/ or build/ by node-gyp-build; or, when
- * TENSORRT_NODE_ADDON names a .node file, that file: `npm run test:sanitize` points it at a
- * sanitizer build kept apart from build/, so the everyday build is never replaced.
- */
-export const native = (process.env.TENSORRT_NODE_ADDON ? require(process.env.TENSORRT_NODE_ADDON) : load(packageRoot)) as NativeAddon;
+/** The addon, loaded when this module is imported (where from: loadAddon in addon-loader). */
+export const native = loadAddon() as NativeAddon;
 
 // process.exit() ends the process without the environment cleanup that would stop the builds'
 // threads, which would then run on while the process tears itself down (a build waiting for a

@@ -188,6 +188,7 @@ interface ShellPlan {
 
 const SHELL: ShellPlan[] = [
   { command: /^npm install$/, skip: 'installs from the registry and compiles the addon (minutes); the packaging test installs the packed tarball' },
+  { command: /^npm install tensorrt-node$/, skip: 'installs from the registry; npm run test:package installs the packed tarball the same way' },
   { command: /^npm test$/, skip: 'the suite this test is part of' },
   { command: /^npm run demo$/, cwd: 'repository' },
   { command: /^npx tensorrt-node (build model\.onnx -o model\.engine --(shapes|min-shapes) |run |bench |backends$|--version$)/, cwd: fixtures.dynamicImages },

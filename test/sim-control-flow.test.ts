@@ -75,7 +75,7 @@ function modelWithNestedIfs(spec: ModelSpec, top: IfSpec): Uint8Array {
 }
 
 async function runOrt(model: Uint8Array, feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
-  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3 });
   try {
     return await session.run(feeds);
   } finally {

@@ -42,7 +42,7 @@ type Feeds = Record<string, Tensor>;
 async function compare(model: Uint8Array, feedsList: Feeds[], options: Parameters<typeof buildEngine>[1] = { backend: 'sim' }): Promise<void> {
   const engine = await buildEngine(model, options);
   using session = await InferenceSession.create(engine, { backend: 'sim' });
-  const ortSession = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const ortSession = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3 });
   try {
     for (const feeds of feedsList) {
       const sim = await session.run(feeds);

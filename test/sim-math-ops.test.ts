@@ -14,7 +14,7 @@ import { expectClose } from './fixtures/oracle.js';
 type Feed = { dtype: 'float32' | 'int64'; data: Float32Array | BigInt64Array; dims: number[] };
 
 async function runOrt(model: Uint8Array, feeds: Record<string, Feed>): Promise<Record<string, { data: Float32Array; dims: number[] }>> {
-  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3 });
   try {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [name, f] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(f.dtype, f.data, f.dims);

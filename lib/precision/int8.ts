@@ -1,5 +1,5 @@
 /**
- * INT8 by rewriting the model (DESIGN.md, Precision, explicit path): post-training
+ * INT8 by rewriting the model: post-training
  * quantization that works on every backend and on TensorRT 11, which has no calibrators. The
  * float model runs on calibration data with the tensors to quantize exposed as outputs; a
  * histogram per tensor gives its scale (entropy, min-max or percentile); then Q/DQ pairs go on
@@ -61,7 +61,7 @@ export interface Int8Options {
   device?: number;
   plugins?: readonly string[];
   /**
-   * Only these nodes are quantized (by op type, from {@link QUANTIZABLE_OPS}, or by name).
+   * Only these nodes are quantized (by op type, from QUANTIZABLE_OPS, exported beside quantizeInt8, or by name).
    * Default: every node of a quantizable op type.
    */
   include?: NodeSelection;

@@ -4,6 +4,7 @@
  * or more execution contexts at once. InferenceSession.benchmark() runs it on an engine; the
  * loop itself only sees async functions, so its arithmetic can be checked on its own.
  */
+import type { NativeCallTiming } from './native.js';
 import { invalid, expectInteger, expectObject } from './validate.js';
 
 export interface BenchmarkOptions {
@@ -29,15 +30,8 @@ export interface BenchmarkOptions {
   noDataTransfers?: boolean;
 }
 
-/** The backend's event timing of one call's parts, ms from its first event (lib/native.ts). */
-export interface CallPartTiming {
-  h2dStartMs: number;
-  h2dEndMs: number;
-  computeStartMs: number;
-  computeEndMs: number;
-  d2hStartMs: number;
-  d2hEndMs: number;
-}
+/** The backend's event timing of one call's parts, ms from its first event. */
+export type CallPartTiming = NativeCallTiming;
 
 /**
  * One measured call, with trtexec's --exportTimes field names. Times are ms since measuring

@@ -180,6 +180,8 @@ async function inParallel<R>(runners: readonly (() => Promise<R>)[], loop: (run:
  * Calls each runner in its own loop (one runner per context, so `runners.length` is the
  * concurrency): first for options.warmUpMs uncounted, then until durationMs has passed and
  * `iterations` calls have finished. A call in flight when the goal is reached still counts.
+ * A runner may resolve to the backend's timing of the call's parts; each record then carries
+ * those spans, else the whole call as compute.
  * @throws what a runner throws, after every loop has stopped
  */
 export async function runBenchmark(

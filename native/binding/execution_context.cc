@@ -55,14 +55,6 @@ Napi::Value ExecutionContext::Execute(const Napi::CallbackInfo& info) {
   if (!context_) throwDisposed(env, "ExecutionContext");
   if (!info[0].IsArray()) throwInvalid(env, "execute(inputs: array, benchmark?: object)");
   Napi::Array list = info[0].As<Napi::Array>();
-  // With a second argument, a benchmark's call: run as it says, resolve { outputs, timing }.
-  const bool benchmark = info[1].IsObject();
-  TimedExecuteOptions options;
-  if (benchmark) {
-    Napi::Object o = info[1].As<Napi::Object>();
-    options.transfers = o.Get("transfers").ToBoolean();
-    options.cudaGraph = o.Get("cudaGraph").ToBoolean();
-  }
   // Claimed before the inputs are staged: the staging buffers belong to the call in flight.
   bool expected = false;
   if (!busy_->compare_exchange_strong(expected, true)) {
@@ -78,6 +70,15 @@ Napi::Value ExecutionContext::Execute(const Napi::CallbackInfo& info) {
   auto context = context_;
   auto busy = busy_;
   auto staging = staging_;
+  // With a second argument, a benchmark's call: run as it says, resolve { outputs, timing }.
+  // Read once the context is held: the getters are JavaScript too.
+  const bool benchmark = info[1].IsObject();
+  TimedExecuteOptions options;
+  if (benchmark) {
+    Napi::Object o = info[1].As<Napi::Object>();
+    options.transfers = o.Get("transfers").ToBoolean();
+    options.cudaGraph = o.Get("cudaGraph").ToBoolean();
+  }
   auto inputs = std::make_shared<std::vector<HostTensorView>>();
   const uint32_t count = list.Length();
   inputs->reserve(count);

@@ -107,6 +107,23 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('benchmark on the tensorrt a
     expect(r.stderr).toMatch(/0 graphs, 0 graph execs live/);
   });
 
+  it('the CLI prints the split, and takes --useCudaGraph and --noDataTransfers', async () => {
+    const engineFile = join(mkdtempSync(join(tmpdir(), 'tnrt-bench-cli-')), 'mlp.engine');
+    writeFileSync(engineFile, await buildEngine(mlpModel(), { backend: 'tensorrt', profiles }));
+    const bench = (...flags: string[]) =>
+      spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), 'bench', engineFile, '--shapes', 'x:2x8', '--warmUp', '0', '--duration', '0', '--iterations', '5', ...flags], {
+        encoding: 'utf8',
+        env: process.env,
+      });
+    const timed = bench();
+    expect(timed.status).toBe(0);
+    expect(timed.stdout).toMatch(/^H2D \/ compute \/ D2H \(mean, GPU events\): \d+\.\d{4} ms \/ \d+\.\d{4} ms \/ \d+\.\d{4} ms$/m);
+    const both = bench('--useCudaGraph', '--noDataTransfers');
+    expect(both.stderr).toBe('');
+    expect(both.status).toBe(0);
+    expect(both.stdout).toMatch(/^H2D \/ compute \/ D2H \(mean, GPU events\): no transfers \(--noDataTransfers\) \/ \d+\.\d{4} ms \/ no transfers, compute replayed from a CUDA graph$/m);
+  });
+
   it.each([
     ['capture fails', { TNRT_DOUBLE_FAULTS: 'cudaStreamBeginCapture' }, /CUDA graph capture failed[^\n]*cudaStreamBeginCapture failed: cudaErrorStreamCaptureUnsupported/],
     ['outputs of data-dependent shape', { TNRT_DOUBLE_DATA_DEPENDENT: '1' }, /CUDA graph capture failed[^\n]*data-dependent shape/],

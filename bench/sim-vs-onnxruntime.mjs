@@ -25,6 +25,7 @@ import { manifest } from '../test/zoo/models.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const MIN_MS = Number(process.env.BENCH_MIN_MS ?? 40); // time per round and engine, at least
+const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 50); // pause before each timed batch
 const PYTORCH = '/usr/share/libonnx-testdata/data/pytorch-converted';
 const THREADS = process.env.BENCH_THREADS === '1' ? [1] : [1, 2];
 // The zoo's convolution-heavy models (issue 10's goal set).
@@ -200,6 +201,8 @@ async function time(fn, calls) {
   return Number(process.hrtime.bigint() - start) / 1e6 / calls;
 }
 
+const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function maxAbsDiff(simOut, ortOut) {
@@ -238,7 +241,14 @@ async function measure(net) {
     const calls = [];
     for (const run of runs) calls.push(Math.max(1, Math.ceil(MIN_MS / (await time(run, 2)))));
     const ms = runs.map(() => []);
-    for (let r = 0; r < ROUNDS; r++) for (let i = 0; i < runs.length; i++) ms[i].push((await time(runs[i], calls[i])) / p.steps);
+    for (let r = 0; r < ROUNDS; r++) {
+      for (let i = 0; i < runs.length; i++) {
+        // Intra-op pools spin a while after a call before they sleep (onnxruntime's for long):
+        // without a pause, the configuration timed next shares the cores with those spinners.
+        await settle();
+        ms[i].push((await time(runs[i], calls[i])) / p.steps);
+      }
+    }
     const med = ms.map(median);
     const row = { name: net.name, convHeavy: net.convHeavy, zoo: net.zoo, sim: med[0], ort: med[1], ratio: med[0] / med[1], diff, threadDiff };
     if (THREADS.length > 1) Object.assign(row, { sim2: med[2], ort2: med[3], ratio2: med[2] / med[3], scale: med[2] / med[0] });

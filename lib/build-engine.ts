@@ -12,8 +12,9 @@ import { getDefaultLogger, type Logger } from './logger.js';
 import { readModelSource } from './model-source.js';
 import type { ShapeRange, ValueRange } from './optimization-profile.js';
 import { parseShapeSpec, type ShapeMap } from './shapes.js';
-import { convertToFloat16, type Float16Options } from './precision/float16.js';
-import { type Int8Options, quantizeInt8 } from './precision/int8.js';
+import { convertModelToFloat16 } from './precision/float16.js';
+import { type Int8Options, type Int8Report, quantizeInt8WithReport } from './precision/int8.js';
+import { convertToFloat16WithReport, type Float16TargetOptions, type Float16TargetReport } from './precision/fp16-targets.js';
 import { expectAbortSignal, expectObject, expectOneOf, invalid } from './validate.js';
 
 export type Precision = 'fp32' | 'fp16' | 'int8';
@@ -35,11 +36,14 @@ export interface BuildEngineOptions extends DeviceAndPluginOptions {
    */
   calibration?: Omit<Int8Options, 'backend' | 'shapes' | 'outputPath' | 'baseDir' | 'device' | 'plugins'>;
   /**
-   * For precision 'fp16': convertToFloat16's options, such as calibrationData or
+   * For precision 'fp16': convertToFloat16's options, such as a `blockList`, calibrationData or
    * validationData to check activation ranges on (the check runs on this build's backend and
-   * shapes, and reports through its logger).
+   * shapes, and reports through its logger), and an accuracy target (`minCosine` with
+   * `validationData`) that keeps the most sensitive nodes in float32 as
+   * convertToFloat16WithReport does; the result then carries its report.
    */
-  float16?: Omit<Float16Options, 'backend' | 'shapes' | 'logger' | 'outputPath' | 'externalDataPath' | 'baseDir'>;
+  float16?: Omit<Float16TargetOptions, 'minCosine' | 'validationData' | 'backend' | 'device' | 'plugins' | 'shapes' | 'logger' | 'outputPath' | 'externalDataPath' | 'baseDir'> &
+    Partial<Pick<Float16TargetOptions, 'minCosine' | 'validationData'>>;
   /** 'auto' (default, or TENSORRT_NODE_BACKEND): TensorRT when it loads, else the sim. */
   backend?: BackendOption;
   logger?: Logger;
@@ -103,6 +107,13 @@ export interface BuildEngineResult {
   backend: 'sim' | 'tensorrt';
   /** With the `cache` option: whether the plan came from the cache, and its entry. */
   cache?: CacheOutcome;
+  /**
+   * For precision 'int8': what quantizeInt8WithReport reported (float nodes, accuracy, INT8
+   * FLOP share). Absent when the plan came from the engine cache.
+   */
+  int8Report?: Int8Report;
+  /** For precision 'fp16' with an accuracy target: what convertToFloat16WithReport reported (absent on a cache hit). */
+  float16Report?: Float16TargetReport;
 }
 
 /**
@@ -137,17 +148,26 @@ export async function buildEngineWithCache(model: string | Uint8Array | ArrayBuf
   // Chosen once: INT8 calibration builds and runs a float engine before the real build, and
   // both must use the same backend (with one fallback warning, through the build's logger).
   let backend = options.backend;
+  const reports: Pick<BuildEngineResult, 'int8Report' | 'float16Report'> = {};
   if (precision === 'fp16') {
     const float16 = expectObject(options.float16 ?? {}, 'float16') as NonNullable<BuildEngineOptions['float16']>;
     const checked = float16.calibrationData !== undefined || float16.validationData !== undefined;
     if (checked) backend = resolveBackend(backend, options.logger ?? getDefaultLogger()).name;
-    bytes = await convertToFloat16(bytes, {
+    const f16 = {
       ...float16,
       baseDir: modelDir,
       ...(checked && { backend }),
       ...(options.logger && { logger: options.logger }),
       ...(options.shapes !== undefined && { shapes: options.shapes }),
-    });
+    };
+    if (float16.minCosine !== undefined) {
+      const where = { ...(options.device !== undefined && { device: options.device }), ...(options.plugins !== undefined && { plugins: options.plugins }) };
+      const converted = await convertToFloat16WithReport(bytes, { ...f16, minCosine: float16.minCosine, validationData: float16.validationData!, ...where });
+      bytes = converted.model;
+      reports.float16Report = converted.report;
+    } else {
+      bytes = await convertModelToFloat16(bytes, f16);
+    }
   } else if (options.float16 !== undefined) {
     throw new InvalidArgumentError(`the float16 option applies to precision 'fp16' only (precision is '${precision}')`);
   }
@@ -157,7 +177,7 @@ export async function buildEngineWithCache(model: string | Uint8Array | ArrayBuf
       throw new InvalidArgumentError("precision 'int8' needs calibration.calibrationData (batches of inputs) or calibration.calibrationCache.read (a TensorRT calibration cache)");
     }
     backend = resolveBackend(backend, options.logger ?? getDefaultLogger()).name;
-    bytes = await quantizeInt8(bytes, {
+    const quantized = await quantizeInt8WithReport(bytes, {
       ...calibration,
       baseDir: modelDir,
       backend,
@@ -165,6 +185,8 @@ export async function buildEngineWithCache(model: string | Uint8Array | ArrayBuf
       ...(options.device !== undefined && { device: options.device }),
       ...(options.plugins !== undefined && { plugins: options.plugins }),
     });
+    bytes = quantized.model;
+    reports.int8Report = quantized.report;
   } else if (options.calibration !== undefined) {
     throw new InvalidArgumentError(`the calibration option applies to precision 'int8' only (precision is '${precision}')`);
   }
@@ -221,7 +243,7 @@ export async function buildEngineWithCache(model: string | Uint8Array | ArrayBuf
       if (profile.inputs.length > 0) config.addOptimizationProfile(profile);
     }
     const engine = await builder.buildSerializedNetwork(network, config, signal ? { signal } : {});
-    return { engine, timingCache: config.timingCache ?? new Uint8Array(0), backend: builder.backend };
+    return { engine, timingCache: config.timingCache ?? new Uint8Array(0), backend: builder.backend, ...reports };
   } finally {
     builder.dispose();
   }

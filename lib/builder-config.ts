@@ -28,7 +28,10 @@ export const HARDWARE_COMPATIBILITY_LEVELS: readonly HardwareCompatibilityLevel[
 /**
  * TensorRT's ProfilingVerbosity: what a plan records about its layers for Engine.inspect().
  * 'detailed' (this library's default; TensorRT's own is 'layerNamesOnly') keeps each layer's
- * type, tensors and formats; it makes the plan slightly larger and no slower.
+ * type, tensors and formats, and its parameters and constants, in a slightly larger plan.
+ * TensorRT would also give a detailed plan's contexts detailed NVTX markers, which slow every
+ * inference; tensorrt-node lowers them to layer names. Build plans you hand to others with
+ * 'layerNamesOnly' or 'none' unless they may read the layers' parameters.
  */
 export type ProfilingVerbosity = 'layerNamesOnly' | 'none' | 'detailed';
 export const PROFILING_VERBOSITIES: readonly ProfilingVerbosity[] = ['layerNamesOnly', 'none', 'detailed'];

@@ -3,6 +3,7 @@
  * the sim writes in the same form) into it.
  */
 import type { BackendName } from './backend.js';
+import type { ProfilingVerbosity } from './builder-config.js';
 import type { DataType } from './dtype.js';
 import { TensorRTError } from './errors.js';
 
@@ -40,7 +41,12 @@ export interface LayerInformation {
   name: string;
   /** TensorRT's LayerType ('CaskConvolution', 'Reformat', ...), the sim's ONNX operator; absent when not recorded. */
   type?: string;
-  /** The type the layer computes in ('FP32', 'FP16', 'Int8', ...); absent when not recorded. */
+  /**
+   * The element type of the layer's first output ('FP32', 'FP16', 'Int8', ...), read from its
+   * TensorRT format string: what the layer writes, which is not always what it computes in
+   * (TensorRT reports no compute type). The sim gives the type it computes in. Absent when
+   * the formats are not reported (TensorRT leaves them out for shapes it does not know).
+   */
   precision?: string;
   inputs: LayerTensor[];
   outputs: LayerTensor[];
@@ -63,7 +69,19 @@ export interface EngineInspection {
   deviceMemorySize: number;
   numLayers: number;
   layerDetail: LayerDetail;
+  /**
+   * What the plan itself says it recorded about its layers (TensorRT's
+   * ICudaEngine::getProfilingVerbosity; the sim records everything: 'detailed'), which
+   * `layerDetail`, read from the report, should agree with.
+   */
+  profilingVerbosity: ProfilingVerbosity;
+  /**
+   * The layers of optimization profile 0: TensorRT repeats every layer for each further
+   * profile with the suffix " [profile N]", and those copies are left out.
+   */
   layers: LayerInformation[];
+  /** Why the layers could not be read, when the backend's report was not the JSON expected (layers is then empty). */
+  layerError?: string;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -80,15 +98,17 @@ function readTensors(value: unknown): LayerTensor[] {
   });
 }
 
-// TensorRT writes no precision of its own; its format strings end in the element type
-// ("Row major linear FP32", "Channel major FP16 format where ..."): the first output's says
-// what the layer computes in.
+// TensorRT writes no precision of its own; its format strings name the element type
+// ("Row major linear FP32", "Channel major FP16 format where ..."): the first output's is
+// the type the layer writes.
 const FORMAT_TYPES = ['FP32', 'FP16', 'BF16', 'FP8', 'FP4', 'Int8', 'UInt8', 'Int32', 'Int64', 'Int4', 'Bool', 'E8M0'];
 function precisionOf(format: string | undefined): string | undefined {
   if (!format) return undefined;
   const words = format.split(/[\s,]+/);
   return FORMAT_TYPES.find((t) => words.includes(t));
 }
+
+const PROFILE_COPY = / \[profile [1-9][0-9]*\]$/;
 
 /**
  * Reads IEngineInspector::getEngineInformation(kJSON) output: each entry of "Layers" is an
@@ -103,7 +123,9 @@ export function readEngineInformation(json: string): { layerDetail: LayerDetail;
     throw new TensorRTError(`the engine inspector returned text that is not JSON: ${(error as Error).message}`);
   }
   if (!isRecord(parsed) || !Array.isArray(parsed['Layers'])) throw new TensorRTError('the engine inspector returned JSON without a "Layers" list');
-  const entries = parsed['Layers'] as unknown[];
+  // The copies TensorRT makes for profiles 1 and up ("conv1 [profile 1]") describe the same
+  // layers again.
+  const entries = (parsed['Layers'] as unknown[]).filter((entry) => !PROFILE_COPY.test(String(isRecord(entry) ? entry['Name'] : entry)));
   if (entries.length === 0) return { layerDetail: 'none', layers: [] };
   let detailed = false;
   const layers = entries.map((entry): LayerInformation => {

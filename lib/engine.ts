@@ -4,7 +4,7 @@
  */
 import type { BackendName } from './backend.js';
 import { type EngineInspection, type InspectedProfileInput, readEngineInformation } from './engine-inspection.js';
-import { awaitNative, callNative, InvalidArgumentError } from './errors.js';
+import { awaitNative, callNative, InvalidArgumentError, TensorRTError } from './errors.js';
 import { ExecutionContext } from './execution-context.js';
 import type { NativeEngine } from './native.js';
 import { toTensorInfo, type TensorInfo } from './network-definition.js';
@@ -114,13 +114,24 @@ export class Engine extends NativeResource {
    * dynamic dimensions, profiles, device memory, and its layers (name, type, precision,
    * tensors) as TensorRT's IEngineInspector reports them; on TensorRT a plan built with
    * profilingVerbosity 'layerNamesOnly' or 'none' reports names only or no layers
-   * (`layerDetail` says which). The sim reports its steps in the same form.
-   * @throws DisposedError after dispose(); TensorRTError if the backend's report is unreadable
+   * (`layerDetail` says which). The sim reports its steps in the same form. A report that is
+   * not the JSON expected leaves the layers empty and says why in `layerError`.
+   * @throws DisposedError after dispose(); TensorRTError when the backend cannot make the report
    */
   async inspect(): Promise<EngineInspection> {
     this.assertLive();
     const json = await awaitNative(() => this.#native.engineInformation());
-    const { layerDetail, layers } = readEngineInformation(json);
+    // An unreadable report costs the layers, not the rest: I/O and profiles come from the engine.
+    let read: ReturnType<typeof readEngineInformation>;
+    let layerError: string | undefined;
+    try {
+      read = readEngineInformation(json);
+    } catch (error) {
+      if (!(error instanceof TensorRTError)) throw error;
+      read = { layerDetail: 'none', layers: [] };
+      layerError = error.message;
+    }
+    const { layerDetail, layers } = read;
     const profiles = this.#profiles.map((profile, p) => {
       const entries: Record<string, InspectedProfileInput> = {};
       for (const [name, range] of profile) {
@@ -143,8 +154,10 @@ export class Engine extends NativeResource {
       profiles,
       deviceMemorySize: this.deviceMemorySize,
       numLayers: this.numLayers,
+      profilingVerbosity: callNative(() => this.#native.profilingVerbosity()),
       layerDetail,
       layers,
+      ...(layerError !== undefined && { layerError }),
     };
   }
 

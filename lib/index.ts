@@ -82,9 +82,14 @@ export {
   formatAccuracyReport,
   type OutputAccuracy,
 } from './precision/accuracy.js';
-export { convertToFloat16, type Float16Options, type Float16Report } from './precision/float16.js';
+export { convertToFloat16 } from './precision/convert-float16.js';
+export type { Float16Options, Float16Report } from './precision/float16.js';
 export type { OutOfRangeActivation } from './precision/float16-ranges.js';
-export { type CalibrationData, type CalibrationFeeds, type Int8Options, type NodeSelection, quantizeInt8 } from './precision/int8.js';
+export { type CalibrationData, type CalibrationFeeds, type Int8Options, type Int8Report, type NodeSelection, quantizeInt8, quantizeInt8WithReport } from './precision/int8.js';
+export { convertToFloat16WithReport, type Float16TargetOptions, type Float16TargetReport } from './precision/fp16-targets.js';
+export type { FloatNode, TargetAccuracy } from './precision/sensitivity-search.js';
+export type { NodeFlops } from './precision/compute-flops.js';
+export type { OutputCosine } from './precision/validation-runs.js';
 export { QUANTIZABLE_OPS } from './precision/qdq-plan.js';
 export { OptimizationProfile, type ShapeRange, type ValueRange } from './optimization-profile.js';
 export { Runtime, type RuntimeOptions } from './runtime.js';

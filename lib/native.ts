@@ -134,6 +134,8 @@ export interface NativeEngine {
   serialize(): Promise<Uint8Array>;
   /** TensorRT's IEngineInspector JSON (the sim writes the same form). */
   engineInformation(): Promise<string>;
+  /** What the plan records about its layers (ICudaEngine::getProfilingVerbosity); the sim: 'detailed'. */
+  profilingVerbosity(): 'layerNamesOnly' | 'none' | 'detailed';
   createExecutionContext(): NativeExecutionContext;
   dispose(): void;
 }

@@ -49,19 +49,18 @@ export interface TritonModelSpec {
 
 /**
  * Triton's max_batch_size for an engine: when the first dimension of every input and output
- * is dynamic, the largest batch that one profile admits for every input from a batch of 1 up
- * (Triton sends any batch from 1 to max_batch_size); else 0 (no batch dimension).
- * `profiles`: per profile, each input's min and max dims.
+ * is dynamic, the largest batch that the engine's profile 0 admits for every input from a
+ * batch of 1 up (Triton sends any batch from 1 to max_batch_size); else 0 (no batch
+ * dimension). Profile 0, because Triton's TensorRT backend runs every instance on profile 0
+ * unless instance_group lists others, which this configuration does not.
+ * `profile`: each input's min and max dims in profile 0 (empty for an engine without one).
  */
-export function batchFromProfiles(tensors: readonly TritonTensorSpec[], profiles: readonly Record<string, { min: readonly number[]; max: readonly number[] }>[]): number {
+export function batchFromProfile(tensors: readonly TritonTensorSpec[], profile: Readonly<Record<string, { min: readonly number[]; max: readonly number[] }>>): number {
   if (tensors.length === 0 || tensors.some((t) => t.dims.length === 0 || t.dims[0] !== -1 || t.isShapeTensor)) return 0;
-  let best = 0;
-  for (const profile of profiles) {
-    const ranges = Object.values(profile);
-    if (ranges.length === 0 || ranges.some((r) => r.min[0] !== 1)) continue;
-    best = Math.max(best, Math.min(...ranges.map((r) => r.max[0]!)));
-  }
-  return best;
+  const ranges = Object.values(profile);
+  // A profile whose batch starts above 1 cannot serve Triton's batches of 1 (a min of 0 can).
+  if (ranges.length === 0 || ranges.some((r) => r.min[0]! > 1)) return 0;
+  return Math.min(...ranges.map((r) => r.max[0]!));
 }
 
 function tritonType(t: TritonTensorSpec): string {
@@ -74,7 +73,10 @@ const quote = (s: string): string => JSON.stringify(s);
 
 function tensorBlock(t: TritonTensorSpec, batched: boolean): string {
   const dims = batched ? t.dims.slice(1) : t.dims;
-  const lines = [`    name: ${quote(t.name)}`, `    data_type: ${tritonType(t)}`, `    dims: [ ${dims.join(', ')} ]`];
+  // Triton refuses empty dims. A tensor that is only a batch ([-1], batch left out) is one
+  // element per request: dims [ 1 ], reshaped to the engine's nothing-but-batch shape.
+  const lines = [`    name: ${quote(t.name)}`, `    data_type: ${tritonType(t)}`, `    dims: [ ${dims.length === 0 ? '1' : dims.join(', ')} ]`];
+  if (dims.length === 0) lines.push('    reshape: { shape: [ ] }');
   if (t.isShapeTensor) lines.push('    is_shape_tensor: true');
   return `  {\n${lines.join('\n')}\n  }`;
 }
@@ -89,10 +91,13 @@ export function tritonModelConfig(spec: TritonModelSpec): string {
   if (!Number.isInteger(spec.instances) || spec.instances < 1) throw new InvalidArgumentError(`instance count must be an integer >= 1, got ${spec.instances}`);
   if (spec.outputs.length === 0) throw new InvalidArgumentError(`model '${spec.name}' has no outputs`);
   const batched = spec.maxBatchSize > 0;
-  if (batched) {
-    for (const t of [...spec.inputs, ...spec.outputs]) {
-      if (t.dims.length === 0) throw new InvalidArgumentError(`'${t.name}' is a scalar, so it has no batch dimension; export with max batch size 0`);
-    }
+  for (const t of [...spec.inputs, ...spec.outputs]) {
+    if (t.dims.length > 0) continue;
+    throw new InvalidArgumentError(
+      batched
+        ? `'${t.name}' is a scalar, so it has no batch dimension; export with max batch size 0`
+        : `'${t.name}' is a scalar, and Triton's model configuration needs at least one dimension per tensor (it refuses empty dims); give the model a [1]-shaped tensor instead`,
+    );
   }
   const parts = [
     `name: ${quote(spec.name)}`,

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 
 import { buildEngine, InvalidArgumentError } from '../lib/index.js';
 import { parseModel, writeModel } from '../lib/onnx/model-io.js';
-import { batchFromProfiles, tritonModelConfig } from '../lib/triton-config.js';
+import { batchFromProfile, tritonModelConfig } from '../lib/triton-config.js';
 import { tensorrtNode } from './fixtures/cli.js';
 import { lenetModel } from './fixtures/cnn-models.js';
 
@@ -269,16 +269,28 @@ describe('the tensorrt_plan configuration (engine metadata given directly)', () 
   const inputs = [{ name: 'x', dtype: 'float32', dims: [-1, 1, 28, 28] }];
   const outputs = [{ name: 'y', dtype: 'float16', dims: [-1, 10] }];
 
-  it('derives max_batch_size from the profiles: the largest max batch of a profile starting at 1', () => {
+  it("derives max_batch_size from profile 0 (the one Triton's TensorRT backend uses): its max batch when it starts at 1 or below", () => {
     const io = [...inputs, ...outputs];
-    expect(batchFromProfiles(io, [{ x: { min: [1, 1, 28, 28], max: [16, 1, 28, 28] } }])).toBe(16);
-    // Triton may send a batch of 1: a profile from 2 up cannot serve it.
-    expect(batchFromProfiles(io, [{ x: { min: [2, 1, 28, 28], max: [16, 1, 28, 28] } }])).toBe(0);
-    expect(batchFromProfiles(io, [{ x: { min: [2, 1, 28, 28], max: [64, 1, 28, 28] } }, { x: { min: [1, 1, 28, 28], max: [8, 1, 28, 28] } }])).toBe(8);
+    expect(batchFromProfile(io, { x: { min: [1, 1, 28, 28], max: [16, 1, 28, 28] } })).toBe(16);
+    // Triton may send a batch of 1: a profile from 2 up cannot serve it; one from 0 can.
+    expect(batchFromProfile(io, { x: { min: [2, 1, 28, 28], max: [16, 1, 28, 28] } })).toBe(0);
+    expect(batchFromProfile(io, { x: { min: [0, 1, 28, 28], max: [16, 1, 28, 28] } })).toBe(16);
     // Two inputs: the smaller of their max batches.
-    expect(batchFromProfiles([...io, { name: 'z', dtype: 'float32', dims: [-1, 3] }], [{ x: { min: [1, 1, 28, 28], max: [16, 1, 28, 28] }, z: { min: [1, 3], max: [4, 3] } }])).toBe(4);
-    // A static first dimension is no batch dimension.
-    expect(batchFromProfiles([{ name: 'x', dtype: 'float32', dims: [4, 3] }, { name: 'y', dtype: 'float32', dims: [4, 3] }], [{ x: { min: [4, 3], max: [4, 3] } }])).toBe(0);
+    expect(batchFromProfile([...io, { name: 'z', dtype: 'float32', dims: [-1, 3] }], { x: { min: [1, 1, 28, 28], max: [16, 1, 28, 28] }, z: { min: [1, 3], max: [4, 3] } })).toBe(4);
+    // A static first dimension is no batch dimension; nor is anything without a profile.
+    expect(batchFromProfile([{ name: 'x', dtype: 'float32', dims: [4, 3] }, { name: 'y', dtype: 'float32', dims: [4, 3] }], { x: { min: [4, 3], max: [4, 3] } })).toBe(0);
+    expect(batchFromProfile(io, {})).toBe(0);
+  });
+
+  it('writes a tensor that is nothing but its batch as dims [ 1 ] reshaped to [ ], as Triton refuses empty dims', () => {
+    const text = tritonModelConfig({ name: 'm', platform: 'tensorrt_plan', inputs, outputs: [{ name: 'score', dtype: 'float32', dims: [-1] }], maxBatchSize: 8, instances: 1 });
+    const config = parseTextFormat(text);
+    checkAgainstProto(config, 'ModelConfig');
+    expect(scalars(config, 'output', 'dims')).toEqual(['1']);
+    expect(get(config, 'output', 'reshape')).toHaveLength(1);
+    expect(scalars(config, 'output', 'reshape', 'shape')).toEqual([]);
+    // The input keeps its dims and has no reshape.
+    expect(get(config, 'input', 'reshape')).toHaveLength(0);
   });
 
   it('writes platform tensorrt_plan with Triton types and the batch left out of dims', () => {
@@ -302,5 +314,7 @@ describe('the tensorrt_plan configuration (engine metadata given directly)', () 
   it('refuses what Triton cannot express', () => {
     expect(() => tritonModelConfig({ name: 'm', platform: 'tensorrt_plan', inputs: [{ name: 'q', dtype: 'fp8', dims: [4] }], outputs, maxBatchSize: 0, instances: 1 })).toThrow(InvalidArgumentError);
     expect(() => tritonModelConfig({ name: 'm', platform: 'tensorrt_plan', inputs: [{ name: 's', dtype: 'float32', dims: [] }], outputs, maxBatchSize: 4, instances: 1 })).toThrow(/scalar, so it has no batch dimension/);
+    // Without batching a scalar would be written as empty dims, which Triton refuses.
+    expect(() => tritonModelConfig({ name: 'm', platform: 'tensorrt_plan', inputs: [{ name: 's', dtype: 'float32', dims: [] }], outputs, maxBatchSize: 0, instances: 1 })).toThrow(/'s' is a scalar, and Triton's model configuration needs at least one dimension/);
   });
 });

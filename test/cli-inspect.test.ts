@@ -89,7 +89,7 @@ describe('tensorrt-node inspect, an engine', () => {
     const session = await InferenceSession.create(plan, { backend: 'sim' });
     const memory = session.engine.deviceMemorySize;
     session.dispose();
-    expect(report).toMatchObject({ kind: 'engine', backend: 'sim', version: backends()[0]!.version, deviceMemorySize: memory, layerDetail: 'detailed', numLayers: 11 });
+    expect(report).toMatchObject({ kind: 'engine', backend: 'sim', version: backends()[0]!.version, deviceMemorySize: memory, layerDetail: 'detailed', profilingVerbosity: 'detailed', numLayers: 11 });
     expect(report.io).toEqual([
       { name: 'x', mode: 'input', dtype: 'float32', shape: [-1, 1, 28, 28], dynamicDims: [0], isShapeTensor: false },
       { name: 'y', mode: 'output', dtype: 'float32', shape: [-1, 10], dynamicDims: [0], isShapeTensor: false },
@@ -201,5 +201,23 @@ describe('Engine.inspect()', () => {
     });
     expect(readEngineInformation('{"Layers":[],"Bindings":["x"]}')).toEqual({ layerDetail: 'none', layers: [] });
     expect(() => readEngineInformation('not json')).toThrow(/not JSON/);
+  });
+
+  it('keeps profile 0 of an engine with several profiles: TensorRT repeats each layer per profile as "NAME [profile N]"', () => {
+    const layer = (name: string, suffix: string) => ({
+      Name: name + suffix, LayerType: 'CaskConvolution',
+      Inputs: [{ Name: `x${suffix}`, Location: 'Device', Dimensions: [-1, 3, 8, 8] }],
+      Outputs: [{ Name: `r1${suffix}`, Location: 'Device', Dimensions: [-1, 8, 8, 8] }],
+    });
+    const threeProfiles = JSON.stringify({
+      Layers: ['', ' [profile 1]', ' [profile 2]'].map((suffix) => layer('conv1 + relu1', suffix)),
+      Bindings: ['x', 'r1', 'x [profile 1]', 'r1 [profile 1]', 'x [profile 2]', 'r1 [profile 2]'],
+    });
+    // No "Format/Datatype" (a dynamic engine inspected without a context): no output type either.
+    expect(readEngineInformation(threeProfiles)).toEqual({
+      layerDetail: 'detailed',
+      layers: [{ name: 'conv1 + relu1', type: 'CaskConvolution', inputs: [{ name: 'x', dims: [-1, 3, 8, 8] }], outputs: [{ name: 'r1', dims: [-1, 8, 8, 8] }] }],
+    });
+    expect(readEngineInformation('{"Layers":["a","b","a [profile 1]","b [profile 1]"],"Bindings":[]}').layers.map((l) => l.name)).toEqual(['a', 'b']);
   });
 });

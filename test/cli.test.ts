@@ -93,7 +93,7 @@ describe('tensorrt-node CLI', () => {
     expect(checked.code).toBe(0);
     // The data reaches the float16 conversion, which keeps the overflowing Mul in float32 and says so.
     expect(checked.stderr).toMatch(/Mul node 'scale_up' output 'scaled' reaches \|x\| = 1\.000e\+5 > 65504/);
-    expect(checked.stdout).toMatch(/accuracy of fp16 against fp32 \(your data\):\ny: max \|error\| \S+, cosine 1\.00000, relative error \S+ \(3 samples\)/);
+    expect(checked.stdout).toMatch(/accuracy of fp16 against fp32 \(on the --validation-data batches\):\ny: max \|error\| \S+, cosine 1\.00000, relative error \S+ \(3 samples\)/);
     // y is not class scores (rows do not sum to 1, no Softmax): no top-1 agreement.
     expect(checked.stdout).not.toMatch(/top-1/);
     // --fail-below 1: float16 rounding leaves the cosine just under 1, so the check fails, exit 1.

@@ -34,12 +34,7 @@ const isShipped = (path: string): boolean =>
  * References known to point outside the package, in files this suite does not own the wording
  * of; each must still be there (the test says when one is fixed, so the entry goes).
  */
-const KNOWN: { file: string; reference: string }[] = [
-  { file: 'dist/precision/float16.js', reference: 'DESIGN.md' },
-  { file: 'dist/precision/int8.js', reference: 'DESIGN.md' },
-  // The source imports it, but only for the comment, so the declarations drop the import.
-  { file: 'dist/precision/int8.d.ts', reference: '{@link QUANTIZABLE_OPS}' },
-];
+const KNOWN: { file: string; reference: string }[] = [];
 const known = KNOWN.map((k) => `${k.file}: ${k.reference}`);
 
 /** Checks `found` against KNOWN: nothing new, and nothing listed that is gone. */

@@ -26,7 +26,7 @@ import * as api from '../lib/index.js';
 import { parseModel, writeModel } from '../lib/onnx/model-io.js';
 import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
 import { tensorToArray } from '../lib/onnx/tensor-data.js';
-import { convertToFloat16 } from '../lib/precision/float16.js';
+import { convertToFloat16 } from '../lib/precision/convert-float16.js';
 import { lenetModel, resnetBlockModel } from './fixtures/cnn-models.js';
 import { randomFloats } from './fixtures/models.js';
 import { expectClose } from './fixtures/oracle.js';

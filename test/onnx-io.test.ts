@@ -15,7 +15,7 @@ import { InvalidArgumentError, OnnxParseError } from '../lib/errors.js';
 import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
 import { parseModel, readModel, writeModel } from '../lib/onnx/model-io.js';
 import { arrayToTensor, tensorToArray } from '../lib/onnx/tensor-data.js';
-import { convertToFloat16 } from '../lib/precision/float16.js';
+import { convertToFloat16 } from '../lib/precision/convert-float16.js';
 import { TESTDATA } from './conformance/onnx-test-case.js';
 import { randomFloats } from './fixtures/models.js';
 

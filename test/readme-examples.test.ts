@@ -98,6 +98,14 @@ const fixtures = {
     mkdirSync(join(dir, 'calib'));
     for (const b of [1, 2]) writeFileSync(join(dir, 'calib', `batch-${b}.bin`), imageBatch(b));
   },
+  /** The dynamic model with calibration and validation batches at batch 8 (the opt shape). */
+  dynamicImagesWithData: (dir: string) => {
+    writeFileSync(join(dir, 'model.onnx'), imageModel('batch'));
+    for (const [sub, seeds] of [['calib', [1, 2]], ['val', [3]]] as const) {
+      mkdirSync(join(dir, sub));
+      for (const b of seeds) writeFileSync(join(dir, sub, `batch-${b}.bin`), imageBatch(b));
+    }
+  },
   vectors: (dir: string) => writeFileSync(join(dir, 'model.onnx'), vectorModel()),
   /** model.onnx at opset 11: Squeeze with its axes as an attribute, which opset 13 made an input. */
   opset11: (dir: string) =>
@@ -184,6 +192,7 @@ const SHELL: ShellPlan[] = [
   { command: /^npm test$/, skip: 'the suite this test is part of' },
   { command: /^npm run demo$/, cwd: 'repository' },
   { command: /^npx tensorrt-node (build model\.onnx -o model\.engine --(shapes|min-shapes) |run |bench |backends$|--version$)/, cwd: fixtures.dynamicImages },
+  { command: /^npx tensorrt-node build model\.onnx .*--int8 .*--min-shapes /, cwd: fixtures.dynamicImagesWithData },
   { command: /^npx tensorrt-node inspect model\.onnx --backend tensorrt/, skip: "needs TensorRT's ONNX parser; test/cli-inspect.test.ts runs the sim's" },
   { command: /^npx tensorrt-node (inspect model\.engine|compare model\.onnx|export-triton model\.onnx)/, cwd: fixtures.builtImages },
   {

@@ -68,7 +68,7 @@ function checkBatch(batch: unknown, index: number, inputs: readonly string[]): C
  * for the builder to infer). Works on a copy of the graph's output list only: nodes and
  * weights are shared with `model`, which is not changed.
  */
-async function withExposedOutputs(model: ModelProto, tensors: readonly string[]): Promise<Uint8Array> {
+export async function withExposedOutputs(model: ModelProto, tensors: readonly string[]): Promise<Uint8Array> {
   const graph = model.graph!;
   const saved = graph.output;
   const present = new Set(saved.map((o) => o.name));

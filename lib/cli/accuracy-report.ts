@@ -19,8 +19,9 @@ export const ACCURACY_OPTIONS = {
   'fail-below': { type: 'string' },
 } as const;
 
-export const ACCURACY_HELP = `  --validation-data DIR      inputs for the accuracy report (and, with --fp16, for checking
-                             activations against float16's range), laid out as --calib-data
+export const ACCURACY_HELP = `  --validation-data DIR      held-out inputs, laid out as --calib-data, for the accuracy
+                             report, the --min-cosine target and, with --fp16, for checking
+                             activations against float16's range
   --fail-below COSINE        exit with status 1 when an output's cosine against float32 is
                              below COSINE (e.g. 0.99) or it has NaN/Inf values`;
 
@@ -41,6 +42,13 @@ export async function dataDirectoryBatches(modelPath: string, dir: string, shape
   return () => calibrationBatches(files, inputs, 0, files[0]!.length);
 }
 
+/** Batches of the user's to report on, and where they came from (for the report's heading). */
+export interface ReportData {
+  batches: () => AsyncIterable<Feeds>;
+  /** e.g. 'the --validation-data batches' */
+  from: string;
+}
+
 export interface AccuracyRun {
   modelPath: string;
   precision: string;
@@ -49,7 +57,7 @@ export interface AccuracyRun {
   candidate: Uint8Array;
   load: { backend: BackendOption; logger?: Logger; device?: number; plugins?: string[]; engineHostCodeAllowed?: boolean };
   /** The user's data; undefined: seeded random inputs in [-1, 1]. */
-  data: (() => AsyncIterable<Feeds>) | undefined;
+  data: ReportData | undefined;
   failBelow: number | undefined;
 }
 
@@ -62,9 +70,9 @@ export async function reportAccuracy(run: AccuracyRun): Promise<void> {
   const reduced = await InferenceSession.create(run.candidate, run.load);
   try {
     const { model } = await readModel(run.modelPath, { loadExternalData: false });
-    const inputs = run.data ? run.data() : randomFeeds(fp32, 8, 12345);
+    const inputs = run.data ? run.data.batches() : randomFeeds(fp32, 8, 12345);
     const report = await compareAccuracy(fp32, reduced, inputs, { classOutputs: classScoreOutputs(model) });
-    const on = run.data ? 'your data' : 'random inputs in [-1, 1]; give --validation-data DIR to measure on real inputs';
+    const on = run.data ? `on ${run.data.from}` : 'random inputs in [-1, 1]; give --validation-data DIR to measure on real inputs';
     console.log(`accuracy of ${run.precision} against fp32 (${on}):\n${formatAccuracyReport(report)}`);
     const problems = accuracyProblems(report, WARN_BELOW);
     if (problems.length > 0) console.warn(`warning: the ${run.precision} model may not be accurate enough:\n  ${problems.join('\n  ')}`);

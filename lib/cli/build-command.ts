@@ -2,9 +2,10 @@
 import { writeFile } from 'node:fs/promises';
 
 import { buildEngine, buildEngineWithCache, type ProfileEntry } from '../build-engine.js';
-import { ACCURACY_HELP, ACCURACY_OPTIONS, dataDirectoryBatches, parseFailBelow, reportAccuracy } from './accuracy-report.js';
+import { ACCURACY_HELP, ACCURACY_OPTIONS, parseFailBelow, reportAccuracy } from './accuracy-report.js';
 import { digestCalibrationFiles } from './calibration-files.js';
-import { INT8_HELP, INT8_OPTIONS, int8Plan, withCalibrationProgress } from './int8-options.js';
+import { calibrationShapes, float16Plan, INT8_HELP, INT8_OPTIONS, int8Plan, withCalibrationProgress } from './int8-options.js';
+import { summarizePrecision } from './precision-report.js';
 import { SEVERITIES, type Severity } from '../logger.js';
 import { cliLogger, progressReporter } from './output.js';
 import { checkDynamicInputsShaped, checkReadableFile, checkWritableFile } from './preflight.js';
@@ -45,7 +46,8 @@ Options:
   --opt-values SPEC
   --max-values SPEC
   --fp16                     build in float16 (the model is rewritten to float16 first)
-  --int8                     build in INT8: calibrate, insert Q/DQ, build (see --calib-*)
+  --int8                     build in INT8: calibrate, insert Q/DQ, build (see --calib-*);
+                             with --fp16 too, the ops left in float run in float16
 ${INT8_HELP}
 ${ACCURACY_HELP}
   --no-accuracy              skip the accuracy report against a float32 build
@@ -184,24 +186,33 @@ export async function buildCommand(args: string[]): Promise<void> {
     ...(verbosity !== undefined && { profilingVerbosity: PROFILING_VERBOSITY[verbosity]! }),
     ...deviceAndPlugins(values),
   };
-  if (values.fp16 && values.int8) throw new UsageError('choose one of --fp16 and --int8');
-  const precision = values.fp16 ? 'fp16' : values.int8 ? 'int8' : 'fp32';
+  const precision = values.int8 ? 'int8' : values.fp16 ? 'fp16' : 'fp32';
   const failBelow = parseFailBelow(values['fail-below']);
   if (failBelow !== undefined && (precision === 'fp32' || values['no-accuracy'])) throw new UsageError('--fail-below needs --fp16 or --int8 and the accuracy report');
-  const dataShapes = values.shapes ? parseShapeSpec(values.shapes, '--shapes') : values['opt-shapes'] ? parseShapeSpec(values['opt-shapes'], '--opt-shapes') : {};
-  const int8 = values.int8 ? await int8Plan(positionals[0]!, values, dataShapes) : undefined;
+  if (precision === 'fp32') {
+    const stray = (['min-cosine', 'validation-data', 'fp16-block'] as const).find((f) => values[f] !== undefined);
+    if (stray) throw new UsageError(`--${stray} goes with --fp16 or --int8`);
+  }
+  if (precision === 'int8' && !values.fp16 && values['fp16-block']) throw new UsageError('--fp16-block with --int8 needs --fp16 too (the float ops then run in float16)');
+  if (precision !== 'int8') {
+    const stray = (['calib-shapes', 'int8-include', 'int8-exclude'] as const).find((f) => values[f] !== undefined);
+    if (stray) throw new UsageError(`--${stray} goes with --int8`);
+  }
+  // Batch files are read at --calib-shapes, else the fixed --shapes, else the profile's opt shapes.
+  const optShapes = Object.fromEntries(Object.entries(profiles?.[0] ?? {}).flatMap(([name, e]) => ('opt' in e && e.opt ? [[name, [...e.opt]]] : [])));
+  const batchShapes = calibrationShapes(values, values.shapes ? parseShapeSpec(values.shapes, '--shapes') : optShapes);
+  const int8 = precision === 'int8' ? await int8Plan(positionals[0]!, values, batchShapes) : undefined;
+  if (int8 && values.fp16) int8.calibration.floatOpsIn = 'float16';
+  const float16 = precision === 'fp16' ? await float16Plan(positionals[0]!, values, batchShapes) : undefined;
   if (!profiles) await checkDynamicInputsShaped(positionals[0]!, new Set(Object.keys(shapesOption ? parseShapeSpec(shapesOption, '--shapes') : {})));
-  // The user's data, where given, is what float16's activation ranges are checked on and what
-  // the report compares on: validation data first, else the calibration data.
-  const validation = values['validation-data'] ? await dataDirectoryBatches(positionals[0]!, values['validation-data'], dataShapes) : undefined;
-  const fp16Data = precision === 'fp16' ? (validation ?? (values['calib-data'] ? await dataDirectoryBatches(positionals[0]!, values['calib-data'], dataShapes) : undefined)) : undefined;
-  // What the engine cache keys the data by: the files that shape the plan.
-  const dataDir = precision === 'fp16' && fp16Data ? (values['validation-data'] ?? values['calib-data']) : values['calib-data'];
+  // What the engine cache keys the user's data by: the files that shape the plan (for float16,
+  // those its activations are checked on; an accuracy target's batches are hashed).
+  const dataDir = float16 ? (values['validation-data'] ?? values['calib-data']) : values['calib-data'];
   const result = await buildEngineWithCache(positionals[0]!, {
     ...common,
     precision,
     ...(int8 && { calibration: withCalibrationProgress(int8, progress.onProgress) }),
-    ...(fp16Data && { float16: { calibrationData: fp16Data() } }),
+    ...(float16 && Object.keys(float16.options).length > 0 && { float16: float16.options }),
     ...(values.cache && { cache: { dir: values.cache, ...(dataDir && { calibrationDataKey: await digestCalibrationFiles(dataDir) }) } }),
     onProgress: progress.onProgress,
   }).finally(progress.finish);
@@ -209,11 +220,16 @@ export async function buildCommand(args: string[]): Promise<void> {
   if (values['timing-cache'] && result.timingCache.byteLength > 0) await writeFile(values['timing-cache'], result.timingCache);
   const ms = (performance.now() - started).toFixed(0);
   const how = result.cache?.hit ? `copied from the engine cache (${result.cache.path})` : 'built';
-  console.log(`${how} ${values.output} (${result.engine.byteLength} bytes, backend ${result.backend}, ${precision}) in ${ms} ms`);
+  console.log(`${how} ${values.output} (${result.engine.byteLength} bytes, backend ${result.backend}, ${precision}${int8 && values.fp16 ? ' with fp16' : ''}) in ${ms} ms`);
+  const targeted = result.int8Report?.accuracy ? summarizePrecision(result.int8Report, 'INT8') : result.float16Report ? summarizePrecision(result.float16Report, 'float16') : undefined;
+  if (targeted) {
+    console.log(targeted.lines.join('\n'));
+    if (targeted.warning) console.error(targeted.warning);
+  }
   if (precision !== 'fp32' && !values['no-accuracy']) {
     // The reduced-precision engine against a float32 build of the same model, on the user's
-    // data (validation, held-out calibration batches, or for fp16 the calibration data), else
-    // on seeded random inputs (so the report is reproducible).
+    // data (--validation-data, else held-out calibration batches, or for fp16 the calibration
+    // data), else on seeded random inputs (so the report is reproducible).
     const reference = await buildEngine(positionals[0]!, { ...common, backend: result.backend });
     const load = { backend: result.backend, logger, ...deviceAndPlugins(values), ...(values.versionCompatible && { engineHostCodeAllowed: true }) };
     await reportAccuracy({
@@ -222,7 +238,7 @@ export async function buildCommand(args: string[]): Promise<void> {
       reference,
       candidate: result.engine,
       load,
-      data: validation ?? int8?.heldOut ?? fp16Data,
+      data: (int8 ?? float16)?.reportData,
       failBelow,
     });
   }

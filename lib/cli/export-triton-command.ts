@@ -6,13 +6,13 @@
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 
-import { InferenceSession } from '../inference-session.js';
+import type { IOTensorInfo } from '../engine.js';
 import { modelIO } from '../model-inspection.js';
 import { externalDataInfo, resolveExternalDataPath } from '../onnx/external-data.js';
 import { readModel } from '../onnx/model-io.js';
 import { forEachTensor } from '../onnx/walk.js';
-import { isSimEngine } from '../runtime.js';
-import { batchFromProfiles, type TritonTensorSpec, tritonModelConfig } from '../triton-config.js';
+import { isSimEngine, Runtime, type RuntimeOptions } from '../runtime.js';
+import { batchFromProfile, type TritonTensorSpec, tritonModelConfig } from '../triton-config.js';
 import { DEVICE_AND_PLUGIN_HELP, DEVICE_AND_PLUGIN_OPTIONS, deviceAndPlugins, parseCommandLine, UsageError } from './usage.js';
 
 const PRECISIONS = ['fp32', 'fp16', 'int8'] as const;
@@ -21,8 +21,9 @@ const HELP = `Usage: tensorrt-node export-triton FILE --repo DIR [options]
 
 Writes a Triton Inference Server model repository entry for FILE:
   a TensorRT engine: DIR/NAME/config.pbtxt (platform tensorrt_plan) and DIR/NAME/1/model.plan;
-    max_batch_size and dynamic batching come from the engine's optimization profiles when
-    the first dimension of every input and output is dynamic (dims then leave it out)
+    max_batch_size and dynamic batching come from the engine's optimization profile 0 (the
+    one Triton runs) when the first dimension of every input and output is dynamic (dims
+    then leave it out)
   an ONNX model (.onnx): DIR/NAME/config.pbtxt (platform onnxruntime_onnx, run through
     onnxruntime's TensorRT execution accelerator at --precision) and DIR/NAME/1/model.onnx
 A sim engine cannot be exported: Triton runs TensorRT plans, and a sim engine is not one.
@@ -31,13 +32,14 @@ Options:
   --repo DIR                 the model repository (required; created if missing)
   --name NAME                the model's name in the repository (default: FILE's base name)
   --instances N              model instances per GPU (default 1)
-  --max-batch-size N         engine: at most the batch its profiles admit (0 turns batching
+  --max-batch-size N         engine: at most the batch its profile 0 admits (0 turns batching
                              off); ONNX model: N > 0 makes the first dimension the batch
                              (default 0)
   --precision P              ONNX model: fp32 (default), fp16 or int8 for the accelerator
                              (int8 wants a model with Q/DQ nodes: see 'tensorrt-node quantize')
   --force                    replace an existing DIR/NAME
-  --engineHostCodeAllowed    load a version-compatible engine (only for engines you trust)
+  --engineHostCodeAllowed    load a version-compatible engine (only for engines you trust);
+                             Triton then needs --backend-config=tensorrt,version-compatible=true
 ${DEVICE_AND_PLUGIN_HELP}
   -h, --help                 show this help
 
@@ -52,21 +54,21 @@ function count(value: string | undefined, flag: string, fallback: number, min: n
   return n;
 }
 
-/** The metadata of a TensorRT engine file, and the largest batch its profiles admit. */
-async function engineSpec(file: string, bytes: Uint8Array, load: Parameters<typeof InferenceSession.create>[1]): Promise<{ inputs: TritonTensorSpec[]; outputs: TritonTensorSpec[]; batch: number }> {
+/**
+ * The I/O of a TensorRT engine file and what its profile 0 says about batching. Only the
+ * engine is loaded: no execution context (no activation memory) and no engine inspector.
+ */
+async function engineSpec(file: string, bytes: Uint8Array, load: Omit<RuntimeOptions, 'backend'>): Promise<{ inputs: TritonTensorSpec[]; outputs: TritonTensorSpec[]; batch: number }> {
   if (isSimEngine(bytes)) {
     throw new UsageError(`${file} is a tensorrt-node sim engine, which only tensorrt-node's sim backend runs; Triton's tensorrt_plan platform needs a TensorRT plan: build one with '--backend tensorrt' on a machine with TensorRT, or export the ONNX model instead`);
   }
-  const session = await InferenceSession.create(bytes, { ...load, backend: 'tensorrt' });
-  try {
-    const info = await session.engine.inspect();
-    const spec = (t: (typeof info.io)[number]): TritonTensorSpec => ({ name: t.name, dtype: t.dtype, dims: t.shape, ...(t.isShapeTensor && { isShapeTensor: true }) });
-    const inputs = info.io.filter((t) => t.mode === 'input').map(spec);
-    const outputs = info.io.filter((t) => t.mode === 'output').map(spec);
-    return { inputs, outputs, batch: batchFromProfiles([...inputs, ...outputs], info.profiles) };
-  } finally {
-    session.dispose();
-  }
+  using runtime = new Runtime({ ...load, backend: 'tensorrt' });
+  const engine = await runtime.deserializeCudaEngine(bytes);
+  const spec = (t: IOTensorInfo): TritonTensorSpec => ({ name: t.name, dtype: t.dtype, dims: [...t.shape], ...(t.isShapeTensor && { isShapeTensor: true }) });
+  const inputs = engine.inputs.map(spec);
+  const outputs = engine.outputs.map(spec);
+  const profile0 = engine.numOptimizationProfiles === 0 ? {} : Object.fromEntries(engine.inputs.map((t) => [t.name, engine.getProfileShape(t.name, 0)]));
+  return { inputs, outputs, batch: batchFromProfile([...inputs, ...outputs], profile0) };
 }
 
 export async function exportTritonCommand(args: string[]): Promise<void> {
@@ -130,11 +132,23 @@ export async function exportTritonCommand(args: string[]): Promise<void> {
     if (requestedBatch !== undefined && requestedBatch > batch) {
       throw new UsageError(
         batch === 0
-          ? `--max-batch-size ${requestedBatch}: the engine has no batch dimension (the first dimension of every input and output must be dynamic, with a profile from 1 up)`
-          : `--max-batch-size ${requestedBatch}: the engine's profiles admit batches up to ${batch}`,
+          ? `--max-batch-size ${requestedBatch}: the engine has no batch dimension (the first dimension of every input and output must be dynamic, with profile 0 starting at 1)`
+          : `--max-batch-size ${requestedBatch}: the engine's profile 0 admits batches up to ${batch}`,
       );
     }
     config = tritonModelConfig({ name, platform: 'tensorrt_plan', inputs, outputs, maxBatchSize: requestedBatch ?? batch, instances });
+    if (requestedBatch === undefined && batch > 0) {
+      // A dynamic first dimension everywhere suggests a batch but does not prove one: an
+      // output whose first dimension the data decide (a detection count) is not per request.
+      console.warn(
+        `warning: max_batch_size ${batch} assumes the first dimension of every input and output is the batch (profile 0 takes 1 to ${batch}); ` +
+          `if an output's first dimension is not (a count the data decide, such as detections), export with --max-batch-size 0`,
+      );
+    }
+    if (values.engineHostCodeAllowed) {
+      // A version-compatible plan carries a lean runtime that Triton loads only when told to.
+      console.warn('note: if the engine is version-compatible, start Triton with --backend-config=tensorrt,version-compatible=true');
+    }
   }
 
   const versionDir = join(modelDir, '1');

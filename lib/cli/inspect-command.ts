@@ -13,8 +13,9 @@ Describes an ONNX model (FILE ending in .onnx) or an engine (any other FILE).
 A model: its inputs and outputs, opsets, operator counts, and the nodes the backend's parser
 cannot take (nodes inside If/Loop/Scan bodies named by their path).
 An engine: its backend and version, inputs and outputs, optimization profiles, device memory,
-and its layers (name, type, precision, inputs and outputs). A TensorRT engine reports layer
-details when built with profilingVerbosity 'detailed' (tensorrt-node's default).
+and its layers (name, type, precision, inputs and outputs; profile 0's, where TensorRT
+repeats them per profile). A TensorRT engine reports layer details when built with
+profilingVerbosity 'detailed' (tensorrt-node's default).
 
 Options:
   --backend NAME             auto (default), tensorrt or sim: the parser asked about a model,
@@ -52,7 +53,7 @@ function formatModel(file: string, m: ModelInspection): string {
 function formatEngine(file: string, e: EngineInspection): string {
   const lines = [
     `engine ${file}`,
-    `  backend ${e.backend} ${e.version}; device memory ${e.deviceMemorySize} bytes; ${e.numLayers} layers; ${e.profiles.length} profile(s)`,
+    `  backend ${e.backend} ${e.version}; device memory ${e.deviceMemorySize} bytes; ${e.numLayers} layers; ${e.profiles.length} profile(s); profilingVerbosity ${e.profilingVerbosity}`,
   ];
   for (const mode of ['input', 'output'] as const) {
     lines.push(`${mode}s:`);
@@ -68,13 +69,18 @@ function formatEngine(file: string, e: EngineInspection): string {
       r.values ? `values min [${r.values.min.join(', ')}] opt [${r.values.opt.join(', ')}] max [${r.values.max.join(', ')}]` : '',
     ]), '  '));
   });
-  if (e.layerDetail === 'none') {
-    lines.push('layers: not recorded (the engine was built with profilingVerbosity none)');
+  if (e.layerError !== undefined) {
+    lines.push(`layers: unreadable (${e.layerError})`);
+  } else if (e.layerDetail === 'none') {
+    lines.push(`layers: not recorded (the engine was built with profilingVerbosity ${e.profilingVerbosity})`);
   } else {
     lines.push(e.layerDetail === 'names' ? 'layers (names only: build with profilingVerbosity detailed for more):' : 'layers:');
     const tensors = (list: EngineInspection['layers'][number]['inputs']) => list.map((t) => t.dims ? `${t.name} ${formatDims(t.dims)}` : t.name).join(', ');
     const rows = e.layers.map((l, i) => e.layerDetail === 'names' ? [String(i), l.name] : [String(i), l.name, l.type ?? '', l.precision ?? '', `${tensors(l.inputs)} -> ${tensors(l.outputs)}`]);
     lines.push(formatTable(e.layerDetail === 'names' ? rows : [['#', 'name', 'type', 'precision', 'inputs -> outputs'], ...rows], '  '));
+    if (e.layerDetail === 'detailed' && e.layers.every((l) => l.outputs.every((t) => t.format === undefined))) {
+      lines.push('  (TensorRT reported no tensor formats, so no precision: it gives them only for known input shapes)');
+    }
   }
   return lines.join('\n');
 }

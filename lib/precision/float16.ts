@@ -1,5 +1,5 @@
 /**
- * FP16 by rewriting the model (DESIGN.md, Precision, explicit path): float32 weights and
+ * FP16 by rewriting the model: float32 weights and
  * activations become float16, which TensorRT 11's strongly typed networks (and TensorRT 10
  * without builder flags) then run in half precision. Graph inputs and outputs stay float32 by
  * default, with Cast nodes at the edges; nodes that must or should stay float32 (a block list,
@@ -84,6 +84,12 @@ export interface Float16Options {
   logger?: Logger;
   /** Receives what the check found and which nodes stayed float32. */
   onReport?: (report: Float16Report) => void;
+  /**
+   * Accuracy target, with `validationData` to measure it on: the smallest cosine against
+   * float32 accepted on every output. The nodes float16 hurts most then stay float32 until the
+   * model meets it, as convertToFloat16WithReport does (which also reports them).
+   */
+  minCosine?: number;
 }
 
 /**
@@ -244,8 +250,8 @@ function tensorValueInfo(name: string, elemType: number): ValueInfoProto {
 }
 
 /**
- * The rewrite behind {@link convertToFloat16}, on a parsed model whose external data is loaded:
- * changes the main graph in place (its subgraphs only where they read outer values, which get
+ * The rewrite behind convertToFloat16 (convert-float16.ts), on a parsed model whose external
+ * data is loaded: changes the main graph in place (its subgraphs only where they read outer values, which get
  * float32 Casts). Exported for passes that compose it (INT8's optional float16 remainder).
  * `outOfRange` names activations measured beyond float16's range: their producers and data
  * readers stay float32. Returns, per node of the graph as it was, whether it stayed float32.
@@ -422,30 +428,19 @@ export function convertGraphToFloat16(
 }
 
 /**
- * Converts a float32 ONNX model to float16: float32 initializers, Constant and ConstantOfShape
- * values and intermediate tensors become float16; graph inputs and outputs stay float32 unless
- * `keepIoTypes: false`, with Cast nodes at the edges; nodes named by `blockList` (by op type or
- * node name), operators that need float32 (Range, quantization, control flow, Resize's scales
- * and roi...), and every consumer of an initializer or constant beyond float16's range
- * (|x| > 65504) stay float32 with Casts around them. With `calibrationData` or `validationData`
- * the float32 model first runs on that data (on `backend`, at `shapes`) and every node whose
- * activations exceed float16's range stays float32 too, with the nodes reading them; they are
- * named through `logger` and in the report given to `onReport`. Without data a warning says
- * that activations were not checked. `model` is ONNX bytes or a path; external
- * data is loaded, and when `outputPath` is given the result is written there (with its weights
- * in external data again if the input had them). Resolves to the converted model's bytes.
- * Throws InvalidArgumentError for bad options or unreadable files, OnnxParseError for bytes
- * that are not an ONNX model, and InvalidArgumentError when a model over 2 GiB is asked for
- * inline (give outputPath); with data, as quantizeInt8's calibration does for empty data or a
- * batch that does not fit the model.
+ * convertToFloat16 without an accuracy target (see convert-float16.ts): the activation check on
+ * the given data, then the rewrite. `checkActivations: false` is for a caller that checked them
+ * already and blocked what the check found (no check, no warning).
  */
-export async function convertToFloat16(model: Uint8Array | ArrayBufferLike | string, options: Float16Options = {}): Promise<Uint8Array> {
+export async function convertModelToFloat16(model: Uint8Array | ArrayBufferLike | string, options: Float16Options = {}, checkActivations = true): Promise<Uint8Array> {
   const o = validate(options);
   const loaded = await readModel(model, { loadExternalData: true, ...(o.baseDir !== undefined ? { baseDir: o.baseDir } : {}) });
   const logger = o.logger ?? getDefaultLogger();
-  const data = o.calibrationData ?? o.validationData;
+  const data = checkActivations ? (o.calibrationData ?? o.validationData) : undefined;
   let outOfRange: OutOfRangeActivation[] = [];
-  if (data === undefined) {
+  if (!checkActivations) {
+    // The caller checked.
+  } else if (data === undefined) {
     logger.log('warning', 'convertToFloat16: activation ranges were not checked (no calibrationData or validationData); values beyond float16 range (|x| > 65504) would become Inf or NaN');
   } else {
     const shapes = typeof o.shapes === 'string' ? parseShapeSpec(o.shapes) : o.shapes;
@@ -460,7 +455,7 @@ export async function convertToFloat16(model: Uint8Array | ArrayBufferLike | str
     const what = a.maxAbs > FLOAT16_MAX ? `reaches |x| = ${a.maxAbs.toPrecision(4)} > 65504 on the data: kept in float32 with its readers` : 'is already NaN/Inf in float32';
     logger.log('warning', `convertToFloat16: ${a.opType} node '${a.node}' output '${a.tensor}' ${what}${a.nonFinite > 0 ? ` (${a.nonFinite} NaN/Inf values in float32)` : ''}`);
   }
-  o.onReport?.({ activationsChecked: data !== undefined, outOfRange, keptFloat32 });
+  if (checkActivations) o.onReport?.({ activationsChecked: data !== undefined, outOfRange, keptFloat32 });
   if (o.outputPath === undefined) return writeModel(loaded.model);
   const externalDataPath = o.externalDataPath ?? (loaded.hadExternalData ? `${basename(o.outputPath)}.data` : undefined);
   return writeModel(loaded.model, { path: o.outputPath, ...(externalDataPath !== undefined ? { externalDataPath } : {}) });

@@ -1,5 +1,5 @@
 /**
- * INT8 by rewriting the model (DESIGN.md, Precision, explicit path): post-training
+ * INT8 by rewriting the model: post-training
  * quantization that works on every backend and on TensorRT 11, which has no calibrators. The
  * float model runs on calibration data with the tensors to quantize exposed as outputs; a
  * histogram per tensor gives its scale (entropy, min-max or percentile); then Q/DQ pairs go on
@@ -16,14 +16,18 @@ import { type CalibrationAlgorithm, type CalibrationCache, formatCalibrationCach
 import { type CalibrationData, collectStatistics, isCalibrationData } from '../calibration/collect-statistics.js';
 import { CALIBRATION_METHODS, type CalibrationMethod, type ChosenThreshold, scaleFromThreshold } from '../calibration/histogram.js';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
+import type { Feeds } from '../execution-context.js';
 import { getDefaultLogger, Logger } from '../logger.js';
-import { readModel, writeModel } from '../onnx/model-io.js';
+import { parseModel, readModel, writeModel } from '../onnx/model-io.js';
 import { upgradeOpset } from '../onnx/opset/upgrade-opset.js';
 import { parseShapeSpec, type ShapeMap } from '../shapes.js';
 import { expectBytes, expectFunction, expectObject, expectOneOf, expectString, invalid } from '../validate.js';
 import { convertGraphToFloat16 } from './float16.js';
 import { GraphConstants, insertQdq } from './qdq-insertion.js';
-import { planQuantization, QUANTIZABLE_OPS } from './qdq-plan.js';
+import { measureFlops, type NodeFlops } from './compute-flops.js';
+import { planQuantization, QUANTIZABLE_OPS, type QuantizationPlan } from './qdq-plan.js';
+import { type FloatNode, floatNodes, type SearchResult, searchFloatLayers, type TargetAccuracy } from './sensitivity-search.js';
+import { checkTarget, readValidationData, runBatches, type RunOutputs, type RunPlace, scoreCandidate, scoreOutputs } from './validation-runs.js';
 
 export type { CalibrationData, CalibrationFeeds } from '../calibration/collect-statistics.js';
 
@@ -57,7 +61,7 @@ export interface Int8Options {
   device?: number;
   plugins?: readonly string[];
   /**
-   * Only these nodes are quantized (by op type, from {@link QUANTIZABLE_OPS}, or by name).
+   * Only these nodes are quantized (by op type, from QUANTIZABLE_OPS, exported beside quantizeInt8, or by name).
    * Default: every node of a quantizable op type.
    */
   include?: NodeSelection;
@@ -65,6 +69,8 @@ export interface Int8Options {
   exclude?: NodeSelection;
   /** Precision of the float ops left around the quantized ones (default 'float32'). */
   floatOpsIn?: 'float32' | 'float16';
+  /** With floatOpsIn 'float16': float ops kept in float32 all the same, by op type or node name. */
+  float16BlockList?: NodeSelection;
   calibrationCache?: {
     /** A cache (its text, its bytes, or a file path) whose scales replace calibration. */
     read?: string | Uint8Array;
@@ -75,6 +81,17 @@ export interface Int8Options {
      * version of the TensorRT backend that calibrated, else '101600'.
      */
     version?: string;
+  };
+  /**
+   * An accuracy target: the quantized model must reach `minCosine` (cosine similarity against
+   * the float32 model, on every output, over all of `validationData`). When fully quantized
+   * it does not, the nodes whose INT8 hurts most stay float (float16 with `floatOpsIn:
+   * 'float16'`) until it does; the report names them (see quantizeInt8WithReport).
+   */
+  accuracy?: {
+    minCosine: number;
+    /** Held-out batches (feeds, as calibrationData), read once and kept in memory. */
+    validationData: CalibrationData;
   };
   /** Also write the quantized model to this file (with external data if the input had it). */
   outputPath?: string;
@@ -96,6 +113,22 @@ const DEFAULT_CACHE_VERSION = '101600';
 /** The first opset with per-axis QuantizeLinear/DequantizeLinear, which per-channel weights need. */
 const QDQ_PER_AXIS_OPSET = 13;
 
+/** What quantizeInt8WithReport did to the model. */
+export interface Int8Report {
+  /** Nodes that got Q/DQ (run in INT8), in graph order. */
+  int8Nodes: string[];
+  /** Nodes kept in float to meet `accuracy.minCosine`, most sensitive first; empty without a target. */
+  floatNodes: FloatNode[];
+  /**
+   * FLOPs of the Conv, ConvTranspose, Gemm and MatMul nodes at the first validation batch's
+   * shapes, all of them and those in INT8; `int8Share` is NaN for a model without such nodes.
+   * Undefined without `accuracy` (no batch to measure shapes on).
+   */
+  flops: { total: number; int8: number; int8Share: number; nodes: NodeFlops[] } | undefined;
+  /** The target and what the returned model reached; undefined without `accuracy`. */
+  accuracy: TargetAccuracy | undefined;
+}
+
 interface Normalized {
   data: CalibrationData | undefined;
   method: CalibrationMethod;
@@ -109,11 +142,13 @@ interface Normalized {
   include: { opTypes: Set<string>; nodeNames: Set<string> } | undefined;
   exclude: { opTypes: Set<string>; nodeNames: Set<string> };
   floatOpsIn: 'float32' | 'float16';
+  float16Block: { opTypes: Set<string>; nodeNames: Set<string> };
   cacheRead: string | Uint8Array | undefined;
   cacheWrite: string | undefined;
   cacheVersion: string | undefined;
   outputPath: string | undefined;
   baseDir: string | undefined;
+  accuracy: { minCosine: number; validationData: CalibrationData } | undefined;
   logger: Logger;
 }
 
@@ -151,6 +186,11 @@ function validate(options: unknown): Normalized {
   if (o.shapes !== undefined) shapes = typeof o.shapes === 'string' ? parseShapeSpec(o.shapes) : (expectObject(o.shapes, 'shapes') as ShapeMap);
   const backend = o.backend === undefined ? 'auto' : expectOneOf(o.backend, BACKEND_OPTIONS, 'backend');
   const floatOpsIn = o.floatOpsIn === undefined ? 'float32' : expectOneOf(o.floatOpsIn, ['float32', 'float16'] as const, 'floatOpsIn');
+  let accuracy: Normalized['accuracy'];
+  if (o.accuracy !== undefined) {
+    const a = expectObject(o.accuracy, 'accuracy') as NonNullable<Int8Options['accuracy']>;
+    accuracy = checkTarget(a.minCosine, a.validationData, 'accuracy.');
+  }
   const cacheVersion = cache.version === undefined ? undefined : expectString(cache.version, 'calibrationCache.version');
   if (cacheVersion !== undefined && !/^\d+$/.test(cacheVersion)) invalid("a string of digits such as '101600'", 'calibrationCache.version', cacheVersion);
   return {
@@ -165,11 +205,13 @@ function validate(options: unknown): Normalized {
     include: o.include === undefined ? undefined : selection(o.include, 'include', true),
     exclude: o.exclude === undefined ? { opTypes: new Set(), nodeNames: new Set() } : selection(o.exclude, 'exclude', false),
     floatOpsIn,
+    float16Block: o.float16BlockList === undefined ? { opTypes: new Set(), nodeNames: new Set() } : selection(o.float16BlockList, 'float16BlockList', false),
     cacheRead,
     cacheWrite: cache.write === undefined ? undefined : expectString(cache.write, 'calibrationCache.write'),
     cacheVersion,
     outputPath: o.outputPath === undefined ? undefined : expectString(o.outputPath, 'outputPath'),
     baseDir: o.baseDir === undefined ? undefined : expectString(o.baseDir, 'baseDir'),
+    accuracy,
     logger: o.logger === undefined ? getDefaultLogger() : o.logger instanceof Logger ? o.logger : invalid('a Logger', 'logger', o.logger),
   };
 }
@@ -177,7 +219,7 @@ function validate(options: unknown): Normalized {
 /** Node names the lists mention must exist, so a typo does not silently quantize (or keep) the wrong node. */
 function checkNodeNames(model: ModelProto, o: Normalized): void {
   const names = new Set(model.graph!.node.map((n) => n.name));
-  for (const [what, set] of [['include.nodeNames', o.include?.nodeNames], ['exclude.nodeNames', o.exclude.nodeNames]] as const) {
+  for (const [what, set] of [['include.nodeNames', o.include?.nodeNames], ['exclude.nodeNames', o.exclude.nodeNames], ['float16BlockList.nodeNames', o.float16Block.nodeNames]] as const) {
     for (const name of set ?? []) if (!names.has(name)) invalid('the name of a node in the model', `an entry of ${what}`, name);
   }
   for (const n of model.graph!.node) {
@@ -236,6 +278,20 @@ function nameNodes(nodes: readonly NodeProto[], taken: Set<string>): void {
  *   errors from running the float model on a batch
  */
 export async function quantizeInt8(model: Uint8Array | ArrayBufferLike | string, options: Int8Options): Promise<Uint8Array> {
+  return (await quantizeInt8WithReport(model, options)).model;
+}
+
+/**
+ * quantizeInt8, resolving to the quantized model's bytes and a report: the nodes in INT8,
+ * those kept in float to meet `accuracy.minCosine`, the accuracy reached, and the share of the
+ * Conv/Gemm/MatMul FLOPs that runs in INT8. With `accuracy`, when the fully quantized model
+ * misses the target on the validation data, each quantized node's sensitivity is measured (the
+ * model with only it quantized, scored against float32), and the most sensitive nodes go back
+ * to float until the whole model meets the target (sensitivity-search.ts). When even the
+ * float model with every node kept float misses it (float16 remainder), `accuracy.met` is false.
+ * @throws as quantizeInt8; InvalidArgumentError for a malformed accuracy option or validation batch
+ */
+export async function quantizeInt8WithReport(model: Uint8Array | ArrayBufferLike | string, options: Int8Options): Promise<{ model: Uint8Array; report: Int8Report }> {
   const o = validate(options);
   const loaded = await readModel(model, { loadExternalData: true, ...(o.baseDir !== undefined ? { baseDir: o.baseDir } : {}) });
   const m = loaded.model;
@@ -311,14 +367,73 @@ export async function quantizeInt8(model: Uint8Array | ArrayBufferLike | string,
 
   const taken = new Set(graph.node.map((n) => n.name));
   nameNodes(plan.nodes, taken);
-  insertQdq(graph, plan, scales, constants);
-  if (o.floatOpsIn === 'float16') {
-    // The quantized ops stay float32 around their Q/DQ (TensorRT fuses DQ -> op -> Q into one int8 kernel); the rest go to float16.
-    convertGraphToFloat16(m, { keepIoTypes: true, opTypes: new Set(), nodeNames: new Set(plan.nodes.map((n) => n.name)) });
+  const report: Int8Report = { int8Nodes: [], floatNodes: [], flops: undefined, accuracy: undefined };
+  let keptFloat = new Set<string>();
+  let check: { batches: Feeds[]; reference: RunOutputs; place: RunPlace; search: SearchResult } | undefined;
+  if (o.accuracy !== undefined) {
+    const place = { backend: o.backend, device: o.device, plugins: o.plugins };
+    const initializers = new Set(graph.initializer.map((t) => t.name));
+    const inputs = graph.input.map((i) => i.name).filter((n) => !initializers.has(n));
+    const batches = await readValidationData(o.accuracy.validationData, inputs, 'accuracy.validationData');
+    const float = await writeModel(m);
+    const reference = await runBatches(float, batches, place);
+    // Shapes come from the float model, before any rewrite; the FLOPs also order the search's last step.
+    const nodes = await measureFlops(m, batches[0]!, place);
+    // Every candidate starts from the float model's bytes: applyQuantization rewrites in place.
+    const search = await searchFloatLayers(
+      plan.nodes.map((n) => n.name),
+      o.accuracy.minCosine,
+      async (floatLayers, phase) => {
+        const candidate = parseModel(float);
+        applyQuantization(candidate, (n) => selected(n) && !floatLayers.has(n.name), scales, o.floatOpsIn, o.float16Block);
+        return scoreCandidate(await writeModel(candidate), reference, batches, place, phase);
+      },
+      new Map(nodes.map((f) => [f.node, f.flops])),
+    );
+    keptFloat = new Set(search.floatLayers);
+    report.floatNodes = floatNodes(search, plan.nodes);
+    report.flops = { total: 0, int8: 0, int8Share: NaN, nodes };
+    check = { batches, reference, place, search };
   }
-  if (o.outputPath === undefined) return writeModel(m);
+  const applied = applyQuantization(m, (n) => selected(n) && !keptFloat.has(n.name), scales, o.floatOpsIn, o.float16Block);
+  report.int8Nodes = applied.nodes.map((n) => n.name);
+  if (check !== undefined && report.flops !== undefined) {
+    const inInt8 = new Set(report.int8Nodes);
+    for (const f of report.flops.nodes) {
+      report.flops.total += f.flops;
+      if (inInt8.has(f.node)) report.flops.int8 += f.flops;
+    }
+    if (report.flops.total > 0) report.flops.int8Share = report.flops.int8 / report.flops.total;
+    // The figures are those of the very model returned, measured once more output by output.
+    const scored = scoreOutputs(check.reference, await runBatches(await writeModel(m), check.batches, check.place));
+    const minCosine = o.accuracy!.minCosine;
+    report.accuracy = { minCosine, met: scored.worst >= minCosine, cosine: scored.worst, outputs: scored.outputs, samples: check.batches.length, evaluations: check.search.evaluations };
+  }
+  if (o.outputPath === undefined) return { model: await writeModel(m), report };
   const externalDataPath = loaded.hadExternalData ? `${basename(o.outputPath)}.data` : undefined;
-  return writeModel(m, { path: o.outputPath, ...(externalDataPath !== undefined ? { externalDataPath } : {}) });
+  return { model: await writeModel(m, { path: o.outputPath, ...(externalDataPath !== undefined ? { externalDataPath } : {}) }), report };
+}
+
+/**
+ * Q/DQ on the nodes `selected` picks (with `scales` holding every activation they read), and
+ * with a float16 remainder the other ops in float16: the quantized ops stay float32 around
+ * their Q/DQ (TensorRT fuses DQ -> op -> Q into one int8 kernel). Rewrites `model` in place.
+ */
+function applyQuantization(
+  model: ModelProto,
+  selected: (n: NodeProto) => boolean,
+  scales: ReadonlyMap<string, number>,
+  floatOpsIn: 'float32' | 'float16',
+  float16Block: { opTypes: ReadonlySet<string>; nodeNames: ReadonlySet<string> },
+): QuantizationPlan {
+  const graph = model.graph!;
+  const constants = new GraphConstants(graph);
+  const plan = planQuantization(graph, selected, constants);
+  insertQdq(graph, plan, scales, constants);
+  if (floatOpsIn === 'float16') {
+    convertGraphToFloat16(model, { keepIoTypes: true, opTypes: float16Block.opTypes, nodeNames: new Set([...float16Block.nodeNames, ...plan.nodes.map((n) => n.name)]) });
+  }
+  return plan;
 }
 
 /** '10.16.0' -> '101600', the way TensorRT numbers itself in cache headers (major * 10000 + minor * 100 + patch). */

@@ -240,10 +240,12 @@ struct BuildOptions {
   // IBuilderConfig::setHardwareCompatibilityLevel.
   HardwareCompatibility hardwareCompatibility = HardwareCompatibility::kNone;
   // How much the plan records about its layers for Engine::engineInformation
-  // (IBuilderConfig::setProfilingVerbosity). kDetailed, the default here (TensorRT's own is
-  // kLayerNamesOnly), keeps each layer's type, tensors and formats, which `inspect` shows;
-  // it costs a slightly larger plan and no speed. The sim records every detail either way.
-  ProfilingVerbosity profilingVerbosity = ProfilingVerbosity::kDetailed;
+  // (IBuilderConfig::setProfilingVerbosity), TensorRT's default unless the caller chooses
+  // (the TypeScript side always does). kDetailed keeps each layer's type, tensors and formats,
+  // and its parameters and constants, in a slightly larger plan; its contexts' NVTX markers
+  // would slow enqueueV3(), so the adapter lowers them to names. The sim records every
+  // detail either way.
+  ProfilingVerbosity profilingVerbosity = ProfilingVerbosity::kLayerNamesOnly;
 };
 
 // Options of one deserializeEngine call.
@@ -356,6 +358,9 @@ class Engine {
   // ProfilingVerbosity::kDetailed, only its name (a string) with kLayerNamesOnly, and no
   // layers with kNone. lib/engine.ts reads it; the sim writes the same form.
   virtual std::string engineInformation() const = 0;
+  // What the plan records about its layers (ICudaEngine::getProfilingVerbosity), which says
+  // what engineInformation() can hold; the sim records everything (kDetailed).
+  virtual ProfilingVerbosity profilingVerbosity() const = 0;
   // [async] The plan, byte for byte what deserializeEngine accepts.
   virtual std::vector<uint8_t> serialize() const = 0;
   // [sync] What the engine holds (its weights and plan), not counting its contexts.
@@ -425,8 +430,9 @@ using CreateBackendFn = Backend* (*)(std::string* error);
 //    versionCompatible, excludeLeanRuntime, hardwareCompatibility; shape-tensor inputs
 //    (TensorDesc::isShapeTensor, InputProfile value ranges).
 // 6: Engine::engineInformation; BuildOptions::profilingVerbosity.
-// 7: ExecutionContext::executeTimed (TimedExecuteOptions, CallTiming).
-#define TNRT_BACKEND_ABI_VERSION 7
+// 7: Engine::profilingVerbosity.
+// 8: ExecutionContext::executeTimed (TimedExecuteOptions, CallTiming).
+#define TNRT_BACKEND_ABI_VERSION 8
 using BackendAbiVersionFn = int32_t (*)();
 #define TNRT_BACKEND_ABI_SYMBOL "tnrt_backend_abi_version"
 

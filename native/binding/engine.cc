@@ -17,6 +17,7 @@ void Engine::Init(Napi::Env env, Napi::Object exports, AddonData* data) {
                    InstanceMethod("deviceMemorySize", &Engine::DeviceMemorySize),
                    InstanceMethod("numLayers", &Engine::NumLayers), InstanceMethod("serialize", &Engine::Serialize),
                    InstanceMethod("engineInformation", &Engine::EngineInformation),
+                   InstanceMethod("profilingVerbosity", &Engine::GetProfilingVerbosity),
                    InstanceMethod("createExecutionContext", &Engine::CreateExecutionContext),
                    InstanceMethod("dispose", &Engine::Dispose)});
   data->engineConstructor = Napi::Persistent(ctor);
@@ -86,6 +87,23 @@ Napi::Value Engine::DeviceMemorySize(const Napi::CallbackInfo& info) {
 
 Napi::Value Engine::NumLayers(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), live(info.Env()).numLayers());
+}
+
+Napi::Value Engine::GetProfilingVerbosity(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  tnrt::ProfilingVerbosity verbosity;
+  try {
+    verbosity = live(env).profilingVerbosity();
+  } catch (const BackendError& e) {
+    throw makeError(env, e.code(), e.what(), {});
+  }
+  // The names BuilderConfig.profilingVerbosity takes.
+  switch (verbosity) {
+    case tnrt::ProfilingVerbosity::kLayerNamesOnly: return Napi::String::New(env, "layerNamesOnly");
+    case tnrt::ProfilingVerbosity::kNone: return Napi::String::New(env, "none");
+    case tnrt::ProfilingVerbosity::kDetailed: break;
+  }
+  return Napi::String::New(env, "detailed");
 }
 
 Napi::Value Engine::Serialize(const Napi::CallbackInfo& info) {

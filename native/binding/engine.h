@@ -30,6 +30,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value ProfileShapes(const Napi::CallbackInfo& info);           // [sync] (profile, input)
   Napi::Value DeviceMemorySize(const Napi::CallbackInfo& info);        // [sync]
   Napi::Value NumLayers(const Napi::CallbackInfo& info);               // [sync]
+  Napi::Value GetProfilingVerbosity(const Napi::CallbackInfo& info);   // [sync]
   Napi::Value Serialize(const Napi::CallbackInfo& info);               // [async] -> Promise<Uint8Array>
   Napi::Value EngineInformation(const Napi::CallbackInfo& info);       // [async] -> Promise<string> (JSON)
   Napi::Value CreateExecutionContext(const Napi::CallbackInfo& info);  // [sync]

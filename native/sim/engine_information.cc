@@ -58,18 +58,20 @@ std::string dimsJson(const Dims& dims) {
   return out + "]";
 }
 
-std::string tensorsJson(const SimEngine& engine, const std::vector<int32_t>& ids) {
+std::string tensorsJson(const SimEngine& engine, const std::vector<int32_t>& ids, const LayerJsonOptions& options) {
   const Graph& graph = engine.graph();
+  const ShapeInference& shapes = options.shapes ? *options.shapes : engine.constants();
   std::string out = "[";
   bool first = true;
   for (const int32_t id : ids) {
     if (id < 0) continue;  // an omitted optional input or output
-    const ValueState& state = engine.constants().value(id);
+    const ValueState& state = shapes.value(id);
     out += first ? "" : ",";
     first = false;
-    out += "{\"Name\":" + jsonString(graph.values[static_cast<size_t>(id)].name) + ",\"Location\":\"Host\"" +
-           ",\"Dimensions\":" + dimsJson(state.shape) + ",\"Format/Datatype\":\"Row major linear " +
-           formatTypeName(state.dtype) + "\"}";
+    out += "{\"Name\":" + jsonString(graph.values[static_cast<size_t>(id)].name + options.suffix) +
+           ",\"Location\":" + jsonString(options.location) + ",\"Dimensions\":" + dimsJson(state.shape);
+    if (options.formats) out += ",\"Format/Datatype\":\"Row major linear " + std::string(formatTypeName(state.dtype)) + "\"";
+    out += "}";
   }
   return out + "]";
 }
@@ -90,19 +92,21 @@ std::string stepPrecision(const SimEngine& engine, const SimEngine::Step& step) 
 
 }  // namespace
 
-std::string engineInformationJson(const SimEngine& engine) {
-  std::string out = "{\"Layers\":[";
-  bool first = true;
+std::string layersJson(const SimEngine& engine, const LayerJsonOptions& options) {
+  std::string out;
   for (const SimEngine::Step& step : engine.steps()) {
     const Node& node = *step.node;
-    out += first ? "" : ",";
-    first = false;
+    out += out.empty() ? "" : ",";
     const std::string type = node.domain.empty() || node.domain == "ai.onnx" ? node.opType : node.domain + "." + node.opType;
-    out += "{\"Name\":" + jsonString(layerName(node)) + ",\"LayerType\":" + jsonString(type) +
-           ",\"Precision\":" + jsonString(stepPrecision(engine, step)) + ",\"Inputs\":" + tensorsJson(engine, node.inputs) +
-           ",\"Outputs\":" + tensorsJson(engine, node.outputs) + "}";
+    out += "{\"Name\":" + jsonString(layerName(node) + options.suffix) + ",\"LayerType\":" + jsonString(type);
+    if (options.precision) out += ",\"Precision\":" + jsonString(stepPrecision(engine, step));
+    out += ",\"Inputs\":" + tensorsJson(engine, node.inputs, options) + ",\"Outputs\":" + tensorsJson(engine, node.outputs, options) + "}";
   }
-  out += "],\"Bindings\":[";
+  return out;
+}
+
+std::string engineInformationJson(const SimEngine& engine) {
+  std::string out = "{\"Layers\":[" + layersJson(engine, LayerJsonOptions()) + "],\"Bindings\":[";
   const auto& io = engine.tensors();
   for (size_t i = 0; i < io.size(); ++i) out += (i ? "," : "") + jsonString(io[i].name);
   return out + "]}";

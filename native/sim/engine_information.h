@@ -8,8 +8,26 @@
 namespace tnrt {
 namespace sim {
 
+class ShapeInference;
 class SimEngine;
 struct Node;
+
+// How the layers are written, for a reader that sees the engine as TensorRT shows it.
+struct LayerJsonOptions {
+  // The tensors' shapes: the engine's own inference at its declared I/O shapes when null.
+  const ShapeInference* shapes = nullptr;
+  // Whether tensors carry "Format/Datatype" (TensorRT leaves it out while shapes are unknown).
+  bool formats = true;
+  // Whether layers carry the sim's own "Precision" key.
+  bool precision = true;
+  // Every tensor's "Location".
+  const char* location = "Host";
+  // Appended to every layer and tensor name (TensorRT's " [profile N]" copies).
+  std::string suffix;
+};
+
+// The layer objects of "Layers", comma-separated, without the brackets.
+std::string layersJson(const SimEngine& engine, const LayerJsonOptions& options);
 
 // {"Layers": [{"Name", "LayerType", "Precision", "Inputs", "Outputs"}...], "Bindings": [...]}.
 // Tensor shapes are those the engine infers at its declared I/O shapes (-1 where dynamic).

@@ -38,6 +38,7 @@ struct OutputRef {
 // allocate.
 class ThreadPool;
 struct PostOp;
+struct PackedWeights;
 
 struct KernelScratch {
   std::vector<uint8_t> a, b, c;
@@ -48,6 +49,9 @@ struct KernelScratch {
   // SimExecutionContext::planFusion): the kernel applies these to its output.
   const PostOp* post = nullptr;
   int32_t postCount = 0;
+  // Set by the executor for a Conv whose weights (input 1) are a constant: storage, kept by
+  // the context across calls, where the kernel may keep them packed for its GEMM.
+  PackedWeights* packedWeights = nullptr;
 
   // `buffer` viewed as `count` elements of T, grown (never shrunk) as needed. The vector's
   // storage comes from operator new, which aligns for any fundamental type.

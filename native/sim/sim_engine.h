@@ -44,6 +44,8 @@ class SimEngine : public Engine, public std::enable_shared_from_this<SimEngine> 
   int32_t numLayers() const override { return static_cast<int32_t>(data_.graph.nodes.size()); }
   // engine_information.h: the steps, as TensorRT's detailed engine inspector writes layers.
   std::string engineInformation() const override;
+  // The sim records every detail of every plan.
+  ProfilingVerbosity profilingVerbosity() const override { return ProfilingVerbosity::kDetailed; }
   std::vector<uint8_t> serialize() const override { return plan_; }
   // The plan (kept for serialize()), the graph's weights, the constants folded at load and
   // the reduced-precision weights. Host memory only.

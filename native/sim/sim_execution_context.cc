@@ -48,6 +48,15 @@ SimExecutionContext::SimExecutionContext(std::shared_ptr<const SimEngine> engine
     args.guards = node.guards();
   }
   planFusion();
+  // A float32 Conv with constant weights keeps them packed across calls (fp16 engines widen
+  // their weights per call instead).
+  packedWeights_.resize(steps.size());
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const Node& node = *steps[i].node;
+    if (node.opType == "Conv" && node.domain.empty() && node.inputs.size() > 1 && node.inputs[1] >= 0 &&
+        constants.value(node.inputs[1]).data && constants.value(node.inputs[1]).dtype == DataType::kFloat32)
+      packedWeights_[i] = std::make_unique<PackedWeights>();
+  }
   bound_.resize(graph.inputs.size());
   alignedInputs_.resize(graph.inputs.size());
   // Reduced-precision engines read their quantized or rounded weights instead of the model's.
@@ -116,26 +125,82 @@ void SimExecutionContext::planFusion() {
     *value = *static_cast<const float*>(s.data);
     return true;
   };
+  // Clip's bounds: attributes before opset 11, else constant scalar inputs (absent: none).
+  const auto clipBounds = [&](const Node& clip, float* lo, float* hi) {
+    *lo = -std::numeric_limits<float>::infinity(), *hi = std::numeric_limits<float>::infinity();
+    if (clip.opset < 11) {
+      *lo = clip.attrFloat("min", *lo), *hi = clip.attrFloat("max", *hi);
+      return true;
+    }
+    bool ok = true;
+    if (clip.inputs.size() > 1 && clip.inputs[1] >= 0) ok = ok && constantScalar(clip.inputs[1], lo);
+    if (clip.inputs.size() > 2 && clip.inputs[2] >= 0) ok = ok && constantScalar(clip.inputs[2], hi);
+    return ok;
+  };
+  // A step that can join a chain: one float32 output, same guards as the Conv.
+  const auto joinable = [&](size_t j, const Node& conv) {
+    if (j >= steps.size()) return false;
+    const Node& n = *steps[j].node;
+    return n.domain.empty() && n.outputs.size() == 1 && n.outputs[0] >= 0 && sameGuards(conv, n) &&
+           constants.value(n.outputs[0]).dtype == DataType::kFloat32;
+  };
+  // The index of `value` among a node's inputs, -1 when it does not read it.
+  const auto inputIndex = [](const Node& n, int32_t value) {
+    for (size_t k = 0; k < n.inputs.size(); ++k)
+      if (n.inputs[k] == value) return static_cast<int32_t>(k);
+    return -1;
+  };
   for (size_t i = 0; i < steps.size(); ++i) {
     const Node& conv = *steps[i].node;
     if (conv.opType != "Conv" || !conv.domain.empty() || conv.outputs.size() != 1) continue;
     int32_t value = conv.outputs[0];
     if (value < 0 || constants.value(value).dtype != DataType::kFloat32) continue;
     const size_t rank = constants.value(value).shape.size();
+    const int64_t channels = rank >= 2 ? constants.value(value).shape[1] : -1;
     for (size_t j = i + 1; j < steps.size(); ++j) {
+      if (!joinable(j, conv)) break;
       const Node& next = *steps[j].node;
-      if (readers[static_cast<size_t>(value)] != 1 || !next.domain.empty() || next.outputs.size() != 1 ||
-          next.outputs[0] < 0 || next.inputs.empty() || next.inputs[0] != value || !sameGuards(conv, next))
-        break;
-      PostOp op{PostOp::kRelu};
+      const int32_t which = inputIndex(next, value);
+      if (which < 0) break;
       const std::string& t = next.opType;
-      const auto scalarSecond = [&](PostOp::Kind kind) {
-        // The constant must not raise the rank (broadcasting would change the output shape).
-        if (next.inputs.size() != 2 || !constantScalar(next.inputs[1], &op.a)) return false;
-        if (constants.value(next.inputs[1]).shape.size() > rank) return false;
+      // The constant scalar operand of a binary op (which must not raise the rank: broadcasting
+      // would change the output shape). Add and Mul are commutative, so it may come first.
+      PostOp op{PostOp::kRelu};
+      const auto scalarOperand = [&](const Node& n, int32_t at, PostOp::Kind kind, bool commutative) {
+        if (n.inputs.size() != 2 || (at != 0 && !(commutative && at == 1))) return false;
+        const int32_t other = n.inputs[static_cast<size_t>(1 - at)];
+        if (!constantScalar(other, &op.a) || constants.value(other).shape.size() > rank) return false;
         op.kind = kind;
         return true;
       };
+      // HardSwish written out as Add(x, 3), Clip(0, 6), Mul(x, clip), Div(6): x has two
+      // readers, both inside the pattern, whose four nodes fold into one post-op.
+      if (readers[static_cast<size_t>(value)] == 2 && t == "Add" && scalarOperand(next, which, PostOp::kAdd, true) &&
+          joinable(j + 1, conv) && joinable(j + 2, conv) && joinable(j + 3, conv)) {
+        const Node& clip = *steps[j + 1].node;
+        const Node& mul = *steps[j + 2].node;
+        const Node& div = *steps[j + 3].node;
+        const int32_t added = next.outputs[0], clipped = clip.outputs[0], product = mul.outputs[0];
+        PostOp hs{PostOp::kHardSwishChain, op.a};
+        const bool matches =
+            clip.opType == "Clip" && inputIndex(clip, added) == 0 && readers[static_cast<size_t>(added)] == 1 &&
+            clipBounds(clip, &hs.b, &hs.c) && mul.opType == "Mul" && mul.inputs.size() == 2 &&
+            readers[static_cast<size_t>(clipped)] == 1 &&
+            ((mul.inputs[0] == value && mul.inputs[1] == clipped) || (mul.inputs[0] == clipped && mul.inputs[1] == value)) &&
+            div.opType == "Div" && div.inputs.size() == 2 && div.inputs[0] == product &&
+            readers[static_cast<size_t>(product)] == 1 && constantScalar(div.inputs[1], &hs.d) &&
+            constants.value(div.inputs[1]).shape.size() <= rank;
+        if (!matches) break;
+        postOps_[i].push_back(hs);
+        sharesInput_[j] = which;
+        sharesInput_[j + 1] = 0;
+        sharesInput_[j + 2] = 0;
+        sharesInput_[j + 3] = 0;
+        value = div.outputs[0];
+        j += 3;
+        continue;
+      }
+      if (readers[static_cast<size_t>(value)] != 1) break;
       bool ok = false;
       if (t == "Relu") {
         ok = next.inputs.size() == 1;
@@ -146,34 +211,51 @@ void SimExecutionContext::planFusion() {
         op = {PostOp::kHardSigmoid, next.attrFloat("alpha", 0.2f), next.attrFloat("beta", 0.5f)};
         ok = true;
       } else if (t == "Clip") {
-        op = {PostOp::kClip, -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity()};
-        if (next.opset < 11) {
-          op.a = next.attrFloat("min", op.a), op.b = next.attrFloat("max", op.b);
-          ok = true;
-        } else {
-          ok = true;
-          if (next.inputs.size() > 1 && next.inputs[1] >= 0) ok = ok && constantScalar(next.inputs[1], &op.a);
-          if (next.inputs.size() > 2 && next.inputs[2] >= 0) ok = ok && constantScalar(next.inputs[2], &op.b);
-        }
+        op.kind = PostOp::kClip;
+        ok = which == 0 && clipBounds(next, &op.a, &op.b);
       } else if (t == "Max") {
-        ok = scalarSecond(PostOp::kMax);
+        ok = scalarOperand(next, which, PostOp::kMax, false);
       } else if (t == "Min") {
-        ok = scalarSecond(PostOp::kMin);
+        ok = scalarOperand(next, which, PostOp::kMin, false);
       } else if (t == "Add") {
-        ok = scalarSecond(PostOp::kAdd);
+        ok = scalarOperand(next, which, PostOp::kAdd, true);
       } else if (t == "Sub") {
-        ok = scalarSecond(PostOp::kSub);
+        ok = scalarOperand(next, which, PostOp::kSub, false);
       } else if (t == "Mul") {
-        ok = scalarSecond(PostOp::kMul);
+        ok = scalarOperand(next, which, PostOp::kMul, true);
       } else if (t == "Div") {
-        ok = scalarSecond(PostOp::kDiv);
+        ok = scalarOperand(next, which, PostOp::kDiv, false);
+      } else if (t == "BatchNormalization") {
+        ok = which == 0 && fuseBatchNorm(next, channels, &op);
       }
-      if (!ok || constants.value(next.outputs[0]).dtype != DataType::kFloat32) break;
+      if (!ok) break;
       postOps_[i].push_back(op);
-      sharesInput_[j] = 0;
+      sharesInput_[j] = which;
       value = next.outputs[0];
     }
   }
+}
+
+bool SimExecutionContext::fuseBatchNorm(const Node& bn, int64_t channels, PostOp* op) {
+  const ShapeInference& constants = engine_->constants();
+  if (bn.inputs.size() != 5 || channels < 0) return false;
+  const float* p[4];  // scale, B, mean, var
+  for (size_t k = 1; k < 5; ++k) {
+    const ValueState& s = bn.inputs[k] >= 0 ? constants.value(bn.inputs[k]) : ValueState{};
+    if (!s.data || s.dtype != DataType::kFloat32 || s.shape.size() != 1 || s.shape[0] != channels) return false;
+    p[k - 1] = static_cast<const float*>(s.data);
+  }
+  // normalization.cc's standard deviation, sqrt(var + eps) in float32, computed once here.
+  const float eps = bn.attrFloat("epsilon", 1e-5f);
+  std::vector<float> stddev(static_cast<size_t>(channels));
+  for (size_t k = 0; k < stddev.size(); ++k) stddev[k] = std::sqrt(p[3][k] + eps);
+  fusedParams_.push_back(std::move(stddev));  // the vector's storage does not move with it
+  *op = {PostOp::kBatchNorm};
+  op->channel[0] = p[2];
+  op->channel[1] = fusedParams_.back().data();
+  op->channel[2] = p[0];
+  op->channel[3] = p[1];
+  return true;
 }
 
 SimExecutionContext::~SimExecutionContext() {
@@ -426,15 +508,16 @@ void SimExecutionContext::runStep(size_t s) {
     scratch_.post = postOps_[s].data();
     scratch_.postCount = static_cast<int32_t>(postOps_[s].size());
   }
+  scratch_.packedWeights = packedWeights_[s].get();
   if (!fused && !(step.op->aliasesInput0 && node.outputs.size() == 1)) {
     try {
       step.op->kernel(node, args.ins, args.outs, scratch_);
     } catch (...) {
-      scratch_.post = nullptr, scratch_.postCount = 0;
+      scratch_.post = nullptr, scratch_.postCount = 0, scratch_.packedWeights = nullptr;
       throw;
     }
   }
-  scratch_.post = nullptr, scratch_.postCount = 0;
+  scratch_.post = nullptr, scratch_.postCount = 0, scratch_.packedWeights = nullptr;
   if (engine_->fp16()) roundOutputsToHalf(s);
   releaseInputs(s);
 }
@@ -451,6 +534,8 @@ MemoryUsage SimExecutionContext::memoryUsage() const {
   uint64_t host = scratch_.a.capacity() + scratch_.b.capacity() + scratch_.c.capacity();
   for (const auto& buffer : pool_) host += buffer.capacity();
   for (const auto& buffer : alignedInputs_) host += buffer.capacity();
+  for (const auto& packed : packedWeights_)
+    if (packed) host += packed->data.capacity() * sizeof(float);
   for (const auto& step : quantized_)
     for (const auto& input : step) host += input.capacity() * sizeof(float);
   MemoryUsage usage;

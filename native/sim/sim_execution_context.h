@@ -49,13 +49,17 @@ class SimExecutionContext : public ExecutionContext {
     std::vector<Guard> guards;  // the step's If conditions; it runs only where all hold
   };
 
-  // Folds element-wise activations that follow a float32 Conv (LeakyRelu, Relu, Clip,
-  // HardSigmoid, and Max/Min/Add/Sub/Mul/Div with a constant scalar; a chain of them) into the
+  // Folds element-wise layers that follow a float32 Conv (LeakyRelu, Relu, Clip, HardSigmoid,
+  // Max/Min/Add/Sub/Mul/Div with a constant scalar, BatchNormalization with constant
+  // parameters, and HardSwish written out as Add/Clip/Mul/Div; a chain of them) into the
   // Conv's output tiles: each such step then shares the Conv's buffer, as an alias does, and
   // does not run. Only where the result is bitwise the same: float32 engines (no fp16
-  // rounding or int8 between the layers), a Conv output read by that step alone, not a graph
-  // output, under the same If guards.
+  // rounding or int8 between the layers), a Conv output read by that step alone (or by the
+  // two steps of the HardSwish pattern), not a graph output, under the same If guards.
   void planFusion();
+  // A BatchNormalization after a Conv with `channels` output channels as a per-channel
+  // post-op, when its four parameters are float32 constants of that length.
+  bool fuseBatchNorm(const Node& bn, int64_t channels, PostOp* op);
   void bindInputs(const std::vector<HostTensorView>& inputs);
   // kShape unless every value of a shape-tensor input lies inside the active profile's range.
   void checkShapeValues(const TensorDesc& desc, const InputProfile& range, const HostTensorView& view) const;
@@ -82,6 +86,10 @@ class SimExecutionContext : public ExecutionContext {
   size_t acquire(size_t bytes);
   std::vector<StepArgs> stepArgs_;
   std::vector<std::vector<PostOp>> postOps_;  // per step: the activations fused into this Conv
+  std::vector<std::vector<float>> fusedParams_;  // per-channel vectors the fused ops read
+  // Per step: a Conv's constant weights packed for the GEMM (empty until its first run), or
+  // null for steps without constant weights.
+  std::vector<std::unique_ptr<PackedWeights>> packedWeights_;
   std::vector<int32_t> sharesInput_;          // per step: the input whose buffer its output takes (alias or fused), -1
   std::vector<const HostTensorView*> bound_;   // per engine input, during execute()
   std::vector<std::vector<uint8_t>> alignedInputs_;  // copies of misaligned caller inputs

@@ -1,5 +1,6 @@
 #include "tensorrt/engine.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "tensorrt/cuda_resources.h"
@@ -104,13 +105,67 @@ int32_t TrtEngine::numLayers() const {
 std::string TrtEngine::engineInformation() const {
   DeviceScope device(device_);
   const uint64_t mark = logger().mark();
-  std::lock_guard<std::mutex> lock(mutex_);
-  std::unique_ptr<nvinfer1::IEngineInspector> inspector(engine_->createEngineInspector());
+  // Declared before the inspector, so that the inspector goes first: it may point at the
+  // context, and the context at the shape values.
+  std::vector<std::vector<int64_t>> values64;
+  std::vector<std::vector<int32_t>> values32;
+  std::unique_ptr<nvinfer1::IExecutionContext> context;
+  std::unique_ptr<nvinfer1::IEngineInspector> inspector;
+  {
+    // Only the calls that touch the engine's state hold the lock; reading the report, which
+    // can take long for a large engine, does not block contexts being created meanwhile.
+    std::lock_guard<std::mutex> lock(mutex_);
+    inspector.reset(engine_->createEngineInspector());
+  }
   if (!inspector) throw BackendError(ErrorCode::kInternal, logger().describeFailure("TensorRT could not create an engine inspector", mark));
+  // Without a context whose input shapes are set, TensorRT shows -1 for every shape that
+  // depends on the inputs and leaves the tensors' formats (and so the layers' types) out. A
+  // private context at profile 0's opt shapes gives both; it is kUSER_MANAGED, so it takes no
+  // activation memory, and it never runs. A session's context is never borrowed: it may be
+  // running, and the inspector would read shapes a caller is changing.
+  // Shapes depend on the inputs when an input's are dynamic or a shape tensor's values decide them.
+  bool dynamic = false;
+  for (const TensorDesc& t : io_) {
+    if (t.isInput) dynamic = dynamic || t.isShapeTensor || std::any_of(t.shape.begin(), t.shape.end(), [](int64_t d) { return d < 0; });
+  }
+  if (dynamic && engine_->getNbOptimizationProfiles() > 0) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      context.reset(engine_->createExecutionContext(nvinfer1::ExecutionContextAllocationStrategy::kUSER_MANAGED));
+    }
+    bool shaped = context != nullptr;
+    for (const TensorDesc& t : io_) {
+      if (!shaped || !t.isInput) continue;
+      const InputProfile range = profileShapes(0, t.name);
+      shaped = context->setInputShape(t.name.c_str(), toTrtDims(range.opt, "input '" + t.name + "'"));
+      if (!shaped || !t.isShapeTensor) continue;
+      // TensorRT reads a shape tensor's values from host memory, in the tensor's own type.
+      const void* host = nullptr;
+      if (t.dtype == DataType::kInt64) {
+        host = values64.emplace_back(range.optValues).data();
+      } else {
+        host = values32.emplace_back(range.optValues.begin(), range.optValues.end()).data();
+      }
+      shaped = context->setTensorAddress(t.name.c_str(), const_cast<void*>(host));
+    }
+    // Unattached, the report still comes, with -1 shapes and no formats, which readers handle.
+    if (shaped) (void)inspector->setExecutionContext(context.get());
+  }
   // The string lives as long as the inspector: copy it before the inspector goes.
   const char* json = inspector->getEngineInformation(nvinfer1::LayerInformationFormat::kJSON);
   if (!json) throw BackendError(ErrorCode::kInternal, logger().describeFailure("TensorRT's engine inspector returned nothing", mark));
   return std::string(json);
+}
+
+ProfilingVerbosity TrtEngine::profilingVerbosity() const {
+  DeviceScope device(device_);
+  switch (engine_->getProfilingVerbosity()) {
+    case nvinfer1::ProfilingVerbosity::kLAYER_NAMES_ONLY: return ProfilingVerbosity::kLayerNamesOnly;
+    case nvinfer1::ProfilingVerbosity::kNONE: return ProfilingVerbosity::kNone;
+    case nvinfer1::ProfilingVerbosity::kDETAILED: return ProfilingVerbosity::kDetailed;
+  }
+  throw BackendError(ErrorCode::kInternal, "TensorRT reports a profiling verbosity this adapter does not know (" +
+                                               std::to_string(static_cast<int32_t>(engine_->getProfilingVerbosity())) + ")");
 }
 
 std::vector<uint8_t> TrtEngine::serialize() const {

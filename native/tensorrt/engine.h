@@ -30,6 +30,7 @@ class TrtEngine final : public Engine, public std::enable_shared_from_this<TrtEn
   int32_t numLayers() const override;
   // [async] IEngineInspector's JSON; as detailed as the plan's ProfilingVerbosity allows.
   std::string engineInformation() const override;
+  ProfilingVerbosity profilingVerbosity() const override;
   // [async]
   std::vector<uint8_t> serialize() const override;
   // TensorRT loads the weights, which make up nearly all of a plan, into device memory; so the

@@ -39,6 +39,13 @@ TrtExecutionContext::TrtExecutionContext(std::shared_ptr<TrtEngine> engine)
                            "the engine's " + std::to_string(engine_->deviceMemorySize()) + " bytes of activations)",
                            mark));
   }
+  // A context's NVTX markers default to the plan's profiling verbosity, and kDETAILED ones
+  // (this library's default, for inspect()) cost enqueueV3() time; names are all a profiler
+  // timeline needs. Only lowered: raising above the plan's (kNONE) fails and logs an error.
+  // The engine inspector is not affected.
+  if (trtEngine.getProfilingVerbosity() == nvinfer1::ProfilingVerbosity::kDETAILED) {
+    (void)context_->setNvtxVerbosity(nvinfer1::ProfilingVerbosity::kLAYER_NAMES_ONLY);
+  }
 }
 
 MemoryUsage TrtExecutionContext::memoryUsage() const {

@@ -8,7 +8,7 @@ import { basename, dirname, join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { backends, Builder, buildEngine, InferenceSession, Tensor } from '../../lib/index.js';
+import { backends, Builder, buildEngine, InferenceSession, Logger, Tensor } from '../../lib/index.js';
 import { makeModel } from '../../lib/onnx/model-builder.js';
 import { lenetModel } from '../fixtures/cnn-models.js';
 import { mlpModel, randomFloats } from '../fixtures/models.js';
@@ -177,28 +177,109 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('the TensorRT double', () =>
   describe('engine inspection through IEngineInspector', () => {
     const lenetProfiles = [{ x: { min: [1, 1, 28, 28], opt: [2, 1, 28, 28], max: [4, 1, 28, 28] } }];
 
-    it("reports the layers in detail by default, as the sim reports its own, precision read from the formats", async () => {
+    it("reports the layers in detail by default, at profile 0's opt shapes, output types read from the formats", async () => {
       using trt = await InferenceSession.create(await buildEngine(lenetModel(), { backend: 'tensorrt', profiles: lenetProfiles }));
       using sim = await InferenceSession.create(await buildEngine(lenetModel(), { backend: 'sim', profiles: lenetProfiles }), { backend: 'sim' });
       const fromTrt = await trt.engine.inspect();
       const fromSim = await sim.engine.inspect();
-      expect(fromTrt).toMatchObject({ backend: 'tensorrt', layerDetail: 'detailed', numLayers: 11 });
+      expect(fromTrt).toMatchObject({ backend: 'tensorrt', layerDetail: 'detailed', profilingVerbosity: 'detailed', numLayers: 11 });
       expect(fromTrt.version).toMatch(new RegExp(`^${process.env.TNRT_DOUBLE_TRT_MAJOR}\\.`));
       expect(fromTrt.profiles).toEqual([{ x: lenetProfiles[0]!.x }]);
       expect(fromTrt.io).toEqual(fromSim.io);
-      // The double writes no "Precision" key, as TensorRT does not: the reader derived it.
-      expect(fromTrt.layers).toEqual(fromSim.layers);
+      // TensorRT gives formats and concrete dims only through a context whose input shapes are
+      // set (IEngineInspector::setExecutionContext): the adapter's, at profile 0's opt batch of
+      // 2, where the sim reports -1 for the batch. The double writes no "Precision" key, as
+      // TensorRT does not: the reader derived it from the formats.
+      const atOpt = fromSim.layers.map((l) => ({
+        ...l,
+        inputs: l.inputs.map((t) => ({ ...t, dims: t.dims!.map((d) => (d === -1 ? 2 : d)) })),
+        outputs: l.outputs.map((t) => ({ ...t, dims: t.dims!.map((d) => (d === -1 ? 2 : d)) })),
+      }));
+      expect(fromTrt.layers).toEqual(atOpt);
       expect(new Set(fromTrt.layers.map((l) => l.precision))).toEqual(new Set(['FP32']));
+    });
+
+    it('without a context to attach, a dynamic engine reports -1 dims and no formats, and inspect says so', async () => {
+      // The adapter's private context cannot be made: TensorRT then shows shapes that depend on
+      // the inputs as -1 and leaves "Format/Datatype" out (IEngineInspector::setExecutionContext).
+      const plan = await buildEngine(lenetModel(), { backend: 'tensorrt', profiles: lenetProfiles });
+      using trt = await InferenceSession.create(plan);
+      const report = await withFaults('createUserManagedContext', () => trt.engine.inspect());
+      expect(report.layerDetail).toBe('detailed');
+      expect(report.layers[0]).toEqual({ name: 'Conv_0', type: 'Conv', inputs: [{ name: 'x', dims: [-1, 1, 28, 28] }, { name: 'c1w', dims: [6, 1, 5, 5] }, { name: 'c1b', dims: [6] }], outputs: [{ name: 'c1', dims: [-1, 6, 28, 28] }] });
+      expect(report.layers.every((l) => l.precision === undefined)).toBe(true);
+      const work = mkdtempSync(join(tmpdir(), 'tnrt-double-noformat-'));
+      writeFileSync(join(work, 'lenet.engine'), plan);
+      const r = spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), 'inspect', join(work, 'lenet.engine')], { encoding: 'utf8', env: { ...process.env, TNRT_DOUBLE_FAULTS: 'createUserManagedContext' } });
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/TensorRT reported no tensor formats, so no precision/);
+    });
+
+    it('a context of a detailed plan lowers its NVTX markers to layer names; a plan without details is left alone', async () => {
+      // NvInferRuntime.h, setNvtxVerbosity: a context's NVTX verbosity defaults to the plan's,
+      // kDETAILED markers add enqueueV3() latency, and it may be lowered but not raised.
+      const logged = async (profilingVerbosity: 'detailed' | 'none') => {
+        const messages: string[] = [];
+        const logger = new Logger({ minSeverity: 'verbose', onMessage: (severity, message) => messages.push(`${severity}: ${message}`) });
+        using s = await InferenceSession.create(await buildEngine(mlpModel(), { backend: 'tensorrt', profiles, profilingVerbosity }), { logger });
+        await s.run({ x: new Tensor('float32', randomFloats(16, 3), [2, 8]) });
+        return messages.filter((m) => /setNvtxVerbosity/.test(m));
+      };
+      expect(await logged('detailed')).toEqual(['verbose: IExecutionContext::setNvtxVerbosity: NVTX verbosity kLAYER_NAMES_ONLY']);
+      expect(await logged('none')).toEqual([]);
+    });
+
+    it('lists profile 0 of a plan with two profiles, whose inspector repeats each layer as "NAME [profile 1]"', async () => {
+      const two = [profiles[0]!, { x: { min: [5, 8], opt: [6, 8], max: [8, 8] } }];
+      using s = await InferenceSession.create(await buildEngine(mlpModel(), { backend: 'tensorrt', profiles: two }));
+      const report = await s.engine.inspect();
+      expect(report.profiles).toHaveLength(2);
+      expect(report.layers.map((l) => l.name)).toEqual(['fc1', 'fc1_bias', 'relu1', 'fc2', 'fc2_bias', 'softmax']);
+      // The context attached for the formats is at profile 0's opt batch of 2.
+      expect(report.layers[0]!.inputs[0]).toEqual({ name: 'x', dims: [2, 8], format: 'Row major linear FP32' });
+    });
+
+    it('reading the report does not hold the engine: a context can be created meanwhile', async () => {
+      using s = await session();
+      process.env.TNRT_DOUBLE_INSPECT_MS = '1500';
+      try {
+        const inspecting = s.engine.inspect();
+        await new Promise((resolve) => setTimeout(resolve, 200));  // the inspector is reading now
+        const start = performance.now();
+        const context = s.engine.createExecutionContext();
+        const blockedMs = performance.now() - start;
+        context.dispose();
+        await inspecting;
+        expect(blockedMs).toBeLessThan(100);
+      } finally {
+        delete process.env.TNRT_DOUBLE_INSPECT_MS;
+      }
+    });
+
+    it('a report that is not JSON still leaves I/O and profiles, and says why the layers are missing', async () => {
+      using s = await session();
+      process.env.TNRT_DOUBLE_INSPECTOR_TEXT = 'not json';
+      try {
+        const report = await s.engine.inspect();
+        expect(report.io.map((t) => t.name)).toEqual(['x', 'y']);
+        expect(report.profiles).toEqual([{ x: profiles[0]!.x }]);
+        expect(report).toMatchObject({ layerDetail: 'none', layers: [] });
+        expect(report.layerError).toMatch(/not JSON/);
+      } finally {
+        delete process.env.TNRT_DOUBLE_INSPECTOR_TEXT;
+      }
     });
 
     it('reports names only, or no layers, for plans built with less profiling verbosity', async () => {
       using names = await InferenceSession.create(await buildEngine(mlpModel(), { backend: 'tensorrt', profiles, profilingVerbosity: 'layerNamesOnly' }));
       const named = await names.engine.inspect();
       expect(named.layerDetail).toBe('names');
+      // ICudaEngine::getProfilingVerbosity: what the plan says it kept, beside what the report shows.
+      expect(named.profilingVerbosity).toBe('layerNamesOnly');
       expect(named.layers.map((l) => l.name)).toEqual(['fc1', 'fc1_bias', 'relu1', 'fc2', 'fc2_bias', 'softmax']);
       expect(named.layers.every((l) => l.type === undefined && l.inputs.length === 0)).toBe(true);
       using none = await InferenceSession.create(await buildEngine(mlpModel(), { backend: 'tensorrt', profiles, profilingVerbosity: 'none' }));
-      expect(await none.engine.inspect()).toMatchObject({ layerDetail: 'none', layers: [] });
+      expect(await none.engine.inspect()).toMatchObject({ layerDetail: 'none', profilingVerbosity: 'none', layers: [] });
     });
 
     it('the CLI inspects a TensorRT engine and exports it as a Triton tensorrt_plan with batching from its profile', async () => {
@@ -210,9 +291,11 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('the TensorRT double', () =>
       const inspected = cli('inspect', engineFile);
       expect(inspected.status).toBe(0);
       expect(inspected.stdout).toMatch(/backend tensorrt \d+\.\d+\.\d+; device memory \d+ bytes; 11 layers; 1 profile\(s\)/);
-      expect(inspected.stdout).toMatch(/0 +Conv_0 +Conv +FP32 +x -1x1x28x28, c1w 6x1x5x5, c1b 6 -> c1 -1x6x28x28/);
+      // At profile 0's opt batch of 2 (the context the adapter attaches to the inspector).
+      expect(inspected.stdout).toMatch(/0 +Conv_0 +Conv +FP32 +x 2x1x28x28, c1w 6x1x5x5, c1b 6 -> c1 2x6x28x28/);
       const exported = cli('export-triton', engineFile, '--repo', join(work, 'repo'));
-      expect(exported.stderr).toBe('');
+      expect(exported.stderr).toMatch(/^warning: max_batch_size 4 assumes the first dimension of every input and output is the batch/);
+      expect(exported.stderr).not.toMatch(/version-compatible/);
       expect(exported.status).toBe(0);
       expect(readFileSync(join(work, 'repo', 'lenet', '1', 'model.plan')).equals(Buffer.from(plan))).toBe(true);
       const config = readFileSync(join(work, 'repo', 'lenet', 'config.pbtxt'), 'utf8');
@@ -224,7 +307,11 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('the TensorRT double', () =>
       expect(config).toMatch(/^dynamic_batching \{ \}$/m);
       const tooBig = cli('export-triton', engineFile, '--repo', join(work, 'repo'), '--force', '--max-batch-size', '8');
       expect(tooBig.status).toBe(2);
-      expect(tooBig.stderr).toMatch(/--max-batch-size 8: the engine's profiles admit batches up to 4/);
+      expect(tooBig.stderr).toMatch(/--max-batch-size 8: the engine's profile 0 admits batches up to 4/);
+      // Loaded as a version-compatible plan would be: Triton must be told to load such plans.
+      const hostCode = cli('export-triton', engineFile, '--repo', join(work, 'repo'), '--force', '--engineHostCodeAllowed');
+      expect(hostCode.status).toBe(0);
+      expect(hostCode.stderr).toMatch(/--backend-config=tensorrt,version-compatible=true/);
       // trtexec's --profilingVerbosity spelling on build: a names-only plan inspects as such.
       const model = join(work, 'lenet.onnx');
       writeFileSync(model, lenetModel());

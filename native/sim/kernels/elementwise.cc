@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "broadcast_loop.h"
+#include "denormals.h"
 #include "../thread_pool.h"
 
 namespace tnrt {
@@ -76,6 +77,7 @@ void binaryLoop(const ValueRef& a, const ValueRef& b, const OutputRef& out, Op o
   while (d < os.size() && os[d] == 1) ++d;
   const int64_t chunks = d < os.size() ? std::min<int64_t>(elementwiseChunks(pool, n), os[d]) : 1;
   if (chunks <= 1) {
+    const FlushDenormals flush;  // see denormals.h: a subnormal operand costs ~100 cycles
     broadcastLoop<Elem<T>, Elem<T>, Elem<T>>(a.data, *a.shape, b.data, *b.shape, out.data, os, op);
     return;
   }
@@ -90,6 +92,7 @@ void binaryLoop(const ValueRef& a, const ValueRef& b, const OutputRef& out, Op o
     return lo * inner;
   };
   pool->forEach(chunks, [&](int64_t c) {
+    const FlushDenormals flush;
     const int64_t lo = os[d] * c / chunks, hi = os[d] * (c + 1) / chunks;
     Dims sa, sb, so;
     const int64_t oa = slice(*a.shape, lo, hi, &sa), ob = slice(*b.shape, lo, hi, &sb), oo = slice(os, lo, hi, &so);

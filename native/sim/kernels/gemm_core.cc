@@ -6,6 +6,7 @@
 #include "gemm_core.h"
 
 #include "../thread_pool.h"
+#include "denormals.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -227,9 +228,11 @@ void packDenseB(const GemmArgs& g, int64_t k0, int64_t kc, int64_t n0, int64_t n
 // Compiled for baseline x86-64 only (no FMA), so that alpha * x + beta rounds twice, as the
 // operators' own kernels in activation.cc and elementwise.cc do: fused results are bitwise
 // those of the separate layers.
-void applyPostOps(const PostOp* ops, int32_t count, float* c, int64_t ldc, int64_t rows, int64_t cols) {
+void applyPostOps(const PostOp* ops, int32_t count, float* c, int64_t ldc, int64_t rows, int64_t cols,
+                  int64_t channel0) {
   for (int64_t i = 0; i < rows; ++i) {
     float* r = c + i * ldc;
+    const int64_t ch = channel0 + i;
     for (int32_t k = 0; k < count; ++k) {
       const float a = ops[k].a, b = ops[k].b;
       switch (ops[k].kind) {
@@ -269,6 +272,22 @@ void applyPostOps(const PostOp* ops, int32_t count, float* c, int64_t ldc, int64
         case PostOp::kDiv:
           for (int64_t j = 0; j < cols; ++j) r[j] = r[j] / a;
           break;
+        case PostOp::kHardSwishChain: {
+          const float lo = b, hi = ops[k].c, d = ops[k].d;
+          for (int64_t j = 0; j < cols; ++j) {
+            float t = r[j] + a;
+            t = t < lo ? lo : t;
+            t = t > hi ? hi : t;
+            r[j] = r[j] * t / d;
+          }
+          break;
+        }
+        case PostOp::kBatchNorm: {
+          const float mean = ops[k].channel[0][ch], stddev = ops[k].channel[1][ch];
+          const float scale = ops[k].channel[2][ch], bias = ops[k].channel[3][ch];
+          for (int64_t j = 0; j < cols; ++j) r[j] = (r[j] - mean) / stddev * scale + bias;
+          break;
+        }
       }
     }
   }
@@ -276,11 +295,23 @@ void applyPostOps(const PostOp* ops, int32_t count, float* c, int64_t ldc, int64
 
 const char* sgemmKernelName() { return kernelChoice().name; }
 
+size_t packedASize(int64_t M, int64_t K) {
+  const int64_t MR = kernelChoice().mr;
+  return static_cast<size_t>((M + MR - 1) / MR * MR * K);
+}
+
+void packWholeA(const float* A, int64_t lda, int64_t M, int64_t K, float* dst) {
+  GemmArgs g;
+  g.A = A, g.lda = lda;
+  packA(g, 0, M, 0, K, kernelChoice().mr, dst);
+}
+
 namespace {
 
 // The blocked product over rows [m0, m1) and columns [n0, n1) of C, on the calling thread.
 // Ranges start on MR / NR multiples, so the micro-tiles are the ones a whole-matrix call makes.
 void sgemmRange(const GemmArgs& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  const FlushDenormals flush;  // on whichever thread runs the range
   const KernelChoice& kc0 = kernelChoice();
   const int64_t MR = kc0.mr, NR = kc0.nr;
   const int64_t M = m1 - m0, N = n1 - n0;
@@ -301,9 +332,10 @@ void sgemmRange(const GemmArgs& g, int64_t m0, int64_t m1, int64_t n0, int64_t n
       const bool first = pc == 0;
       for (int64_t ic = m0; ic < m1; ic += kMC) {
         const int64_t mc = std::min(kMC, m1 - ic);
-        packA(g, ic, mc, pc, kc, MR, Ap);
+        if (!g.packedA) packA(g, ic, mc, pc, kc, MR, Ap);
         for (int64_t ir = 0; ir < mc; ir += MR) {
-          const float* a = Ap + ir * kc;
+          // ic + ir is a multiple of MR: its panel of the whole packed A, from row pc on.
+          const float* a = g.packedA ? g.packedA + (ic + ir) * g.K + pc * MR : Ap + ir * kc;
           const int64_t row = ic + ir;
           Epilogue ep{g.alpha, g.accumulate || !first, g.rowBias ? g.rowBias + row : nullptr};
           for (int64_t jr = 0; jr < nc; jr += NR) {
@@ -312,7 +344,7 @@ void sgemmRange(const GemmArgs& g, int64_t m0, int64_t m1, int64_t n0, int64_t n
             // The tile is still in L1: the fused activations cost no extra pass over C.
             if (g.postCount && pc + kc == g.K)
               applyPostOps(g.post, g.postCount, g.C + row * g.ldc + jc + jr, g.ldc, std::min(MR, mc - ir),
-                           std::min(NR, nc - jr));
+                           std::min(NR, nc - jr), g.postChannel0 + row);
           }
         }
       }

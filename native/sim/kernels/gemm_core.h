@@ -7,7 +7,9 @@
 // of the input straight into the panel format, so the column matrix is never materialized.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace tnrt {
 namespace sim {
@@ -18,12 +20,33 @@ class ThreadPool;
 // chain after a Conv into it, saving a pass over a tensor that is no longer in cache). Each
 // computes exactly what the operator's own kernel computes on float32, in the same order.
 struct PostOp {
-  enum Kind { kRelu, kLeakyRelu, kClip, kHardSigmoid, kMax, kMin, kAdd, kMul, kSub, kDiv } kind;
+  enum Kind {
+    kRelu,
+    kLeakyRelu,
+    kClip,
+    kHardSigmoid,
+    kMax,
+    kMin,
+    kAdd,
+    kMul,
+    kSub,
+    kDiv,
+    // x * Clip(x + a, b, c) / d: the Add, Clip, Mul, Div nodes that exporters (paddle2onnx,
+    // older PyTorch) write for HardSwish, computed in that order.
+    kHardSwishChain,
+    // BatchNormalization per output channel k: (x - mean[k]) / stddev[k] * scale[k] + bias[k]
+    // with channel = {mean, stddev, scale, bias}, as normalization.cc computes it.
+    kBatchNorm,
+  } kind;
   float a = 0, b = 0;  // alpha / lo / the constant operand; beta / hi
+  float c = 0, d = 0;
+  const float* channel[4] = {nullptr, nullptr, nullptr, nullptr};
 };
 
-// Applies ops[0..count) in order to the rows x cols block at c (row stride ldc).
-void applyPostOps(const PostOp* ops, int32_t count, float* c, int64_t ldc, int64_t rows, int64_t cols);
+// Applies ops[0..count) in order to the rows x cols block at c (row stride ldc); row i holds
+// output channel channel0 + i (per-channel ops read their vectors there).
+void applyPostOps(const PostOp* ops, int32_t count, float* c, int64_t ldc, int64_t rows, int64_t cols,
+                  int64_t channel0);
 
 // Writes the kc x nc block of B that starts at row k0, column n0 as ceil(nc / nr) panels of
 // nr columns each: panel p holds, for every k in [0, kc), the nr values B[k0+k][n0+p*nr+j]
@@ -36,6 +59,10 @@ struct GemmArgs {
   const float* A = nullptr;
   int64_t lda = 0;
   bool transA = false;
+  // A already in the micro-kernel's layout (packWholeA): sgemm reads it instead of packing A
+  // on every call, which for a product with few columns (a Conv on a small feature map) cost
+  // more than the multiply-adds. A, lda and transA are then unused.
+  const float* packedA = nullptr;
   // Dense B (when packB is null): K x N row-major with leading dimension ldb, or (transB)
   // stored N x K.
   const float* B = nullptr;
@@ -58,6 +85,21 @@ struct GemmArgs {
   // Applied to each tile of C once its last K block is stored.
   const PostOp* post = nullptr;
   int32_t postCount = 0;
+  int64_t postChannel0 = 0;  // the output channel of C's row 0 (a Conv group's first)
+};
+
+// The float count and the layout of a whole M x K matrix A packed for the micro-kernel the CPU
+// dispatch picked: ceil(M / MR) panels of MR rows (zeros past row M), each K steps of MR
+// values, so any K block of a panel is contiguous. Row-major A with leading dimension lda.
+size_t packedASize(int64_t M, int64_t K);
+void packWholeA(const float* A, int64_t lda, int64_t M, int64_t K, float* dst);
+
+// Constant weights packed once per execution context and reused by every call: `groups`
+// consecutive packWholeA matrices of M x K (a Conv's groups), packed from `source`.
+struct PackedWeights {
+  const float* source = nullptr;
+  int64_t groups = 0, M = 0, K = 0;
+  std::vector<float> data;
 };
 
 // [sync] Runs the product on the calling thread (and the pool's). Packing buffers are

@@ -210,22 +210,24 @@ nvinfer1::IHostMemory* DoubleEngine::serialize() const noexcept {
 }
 
 nvinfer1::IExecutionContext* DoubleEngine::createExecutionContext(
-    nvinfer1::ExecutionContextAllocationStrategy) noexcept {
+    nvinfer1::ExecutionContextAllocationStrategy strategy) noexcept {
   alive_.check("createExecutionContext");
-  if (fault("createContext")) {
-    logger().error("ICudaEngine::createExecutionContext: Error Code 2: OutOfMemory (injected fault: createContext)");
+  const bool userManaged = strategy == nvinfer1::ExecutionContextAllocationStrategy::kUSER_MANAGED;
+  if (fault("createContext") || (userManaged && fault("createUserManagedContext"))) {
+    logger().error("ICudaEngine::createExecutionContext: Error Code 2: OutOfMemory (injected fault)");
     return nullptr;
   }
-  // The activation memory of the default allocation strategy (kSTATIC).
+  // The activation memory of the other strategies (kSTATIC, kON_PROFILE_CHANGE); a
+  // kUSER_MANAGED context gets none until setDeviceMemory, which the double does not model.
   void* activations = nullptr;
   const size_t bytes = std::max<size_t>(256, static_cast<size_t>(sim_->deviceMemorySize()));
-  if (cudaMalloc(&activations, bytes) != cudaSuccess) {
+  if (!userManaged && cudaMalloc(&activations, bytes) != cudaSuccess) {
     logger().error("ICudaEngine::createExecutionContext: Error Code 2: OutOfMemory (cudaMalloc of " +
                    std::to_string(bytes) + " bytes of activations failed)");
     return nullptr;
   }
   try {
-    return new DoubleContext(*this, activations);
+    return new DoubleContext(*this, activations, userManaged);
   } catch (const std::exception& e) {
     (void)cudaFree(activations);
     logger().error(std::string("ICudaEngine::createExecutionContext: ") + e.what());
@@ -415,12 +417,12 @@ char const* DoubleEngine::getIOTensorName(int32_t index) const noexcept {
   return io_[static_cast<size_t>(index)].name.c_str();
 }
 
-bool DoubleEngine::inferOutputShapes(const std::vector<tnrt::Dims>& inputShapes,
-                                     const std::vector<std::vector<int64_t>>& inputValues,
-                                     std::map<std::string, tnrt::Dims>* out, std::string* why) const {
+std::unique_ptr<tnrt::sim::ShapeInference> DoubleEngine::inferShapes(const std::vector<tnrt::Dims>& inputShapes,
+                                                                     const std::vector<std::vector<int64_t>>& inputValues,
+                                                                     std::string* why) const {
   if (!simEngine_) {
     *why = "the sim engine has no graph";
-    return false;
+    return nullptr;
   }
   const tnrt::sim::Graph& graph = simEngine_->graph();
   // ShapeInference takes shapes parallel to graph.inputs; map by name.
@@ -448,23 +450,33 @@ bool DoubleEngine::inferOutputShapes(const std::vector<tnrt::Dims>& inputShapes,
   try {
     // Folding what the shape tensors' values decide (a few small shape computations) is what
     // resolves the output shapes they set.
-    tnrt::sim::ShapeInference inference(graph, 64 * 1024);
-    inference.run(shapes, &values);
-    for (int32_t id : graph.outputs) {
-      const auto& v = inference.value(id);
-      (*out)[graph.values[static_cast<size_t>(id)].name] = v.shape;
-    }
-    return true;
+    auto inference = std::make_unique<tnrt::sim::ShapeInference>(graph, 64 * 1024);
+    inference->run(shapes, &values);
+    return inference;
   } catch (const std::exception& e) {
     *why = e.what();
-    return false;
+    return nullptr;
   }
+}
+
+bool DoubleEngine::inferOutputShapes(const std::vector<tnrt::Dims>& inputShapes,
+                                     const std::vector<std::vector<int64_t>>& inputValues,
+                                     std::map<std::string, tnrt::Dims>* out, std::string* why) const {
+  const std::unique_ptr<tnrt::sim::ShapeInference> inference = inferShapes(inputShapes, inputValues, why);
+  if (!inference) return false;
+  const tnrt::sim::Graph& graph = simEngine_->graph();
+  for (int32_t id : graph.outputs) (*out)[graph.values[static_cast<size_t>(id)].name] = inference->value(id).shape;
+  return true;
 }
 
 // ---- IExecutionContext ------------------------------------------------------------------------
 
-DoubleContext::DoubleContext(DoubleEngine& engine, void* activations)
-    : engine_(engine), activations_(activations), sim_(engine.sim().createExecutionContext()) {
+DoubleContext::DoubleContext(DoubleEngine& engine, void* activations, bool userManaged)
+    : engine_(engine),
+      activations_(activations),
+      sim_(engine.sim().createExecutionContext()),
+      userManaged_(userManaged),
+      nvtx_(engine.getProfilingVerbosity()) {
   mImpl = this;
   for (const auto& t : engine_.io()) bindings_[t.name] = Binding();
   engine_.contexts().add();
@@ -567,6 +579,40 @@ nvinfer1::Dims DoubleContext::getTensorShape(char const* tensorName) const noexc
   return toTrtDims(dataDependent(shapes[t->name]));
 }
 
+bool DoubleContext::setNvtxVerbosity(nvinfer1::ProfilingVerbosity verbosity) noexcept {
+  alive_.check("setNvtxVerbosity");
+  OneThread::Scope scope(thread_, kOneThreadRule, "setNvtxVerbosity");
+  // kLAYER_NAMES_ONLY (0) < kDETAILED (2); kNONE (1) is below both.
+  auto rank = [](nvinfer1::ProfilingVerbosity v) {
+    return v == nvinfer1::ProfilingVerbosity::kNONE ? 0 : v == nvinfer1::ProfilingVerbosity::kLAYER_NAMES_ONLY ? 1 : 2;
+  };
+  auto name = [](nvinfer1::ProfilingVerbosity v) {
+    return v == nvinfer1::ProfilingVerbosity::kNONE ? "kNONE"
+           : v == nvinfer1::ProfilingVerbosity::kLAYER_NAMES_ONLY ? "kLAYER_NAMES_ONLY" : "kDETAILED";
+  };
+  if (rank(verbosity) > rank(engine_.getProfilingVerbosity())) {
+    engine_.logger().error(std::string("IExecutionContext::setNvtxVerbosity: Error Code 3: API Usage Error (") +
+                           name(verbosity) + " is above the engine's profiling verbosity " +
+                           name(engine_.getProfilingVerbosity()) + ")");
+    return false;
+  }
+  nvtx_ = verbosity;
+  engine_.logger().log(nvinfer1::ILogger::Severity::kVERBOSE,
+                       std::string("IExecutionContext::setNvtxVerbosity: NVTX verbosity ") + name(verbosity));
+  return true;
+}
+
+bool DoubleContext::inputShapes(std::vector<tnrt::Dims>* shapes, std::vector<std::vector<int64_t>>* values) const {
+  for (const auto& in : engine_.io()) {
+    if (!in.isInput) continue;
+    const Binding& b = bindings_[in.name];
+    if (isDynamic(in.shape) && !b.shapeSet) return false;
+    shapes->push_back(b.shapeSet ? b.shape : in.shape);
+  }
+  bool unset = false;
+  return shapeValues("IEngineInspector::getEngineInformation", values, &unset);
+}
+
 bool DoubleContext::shapeValues(const char* member, std::vector<std::vector<int64_t>>* values, bool* unset) const {
   *unset = false;
   for (const auto& in : engine_.io()) {
@@ -656,6 +702,10 @@ nvinfer1::IOutputAllocator* DoubleContext::getOutputAllocator(char const* name) 
 bool DoubleContext::enqueueV3(cudaStream_t stream) noexcept {
   alive_.check("enqueueV3");
   OneThread::Scope scope(thread_, kOneThreadRule, "enqueueV3");
+  if (userManaged_) {
+    violation("a kUSER_MANAGED context is given device memory (setDeviceMemory) before enqueueV3",
+              "enqueueV3 on a context created with kUSER_MANAGED and no device memory");
+  }
   if (!liveStream(stream)) violation("CUDA calls take live streams", "enqueueV3 on stream " + hexPtr(stream) + ", which is not live");
   if (streamDevice(stream) != engine_.device()) {
     violation("enqueueV3 takes a stream of the context's device",

@@ -9,6 +9,7 @@
 
 namespace tnrt {
 namespace sim {
+class ShapeInference;
 class SimEngine;
 }
 }  // namespace tnrt
@@ -122,6 +123,11 @@ class DoubleEngine final : public nvinfer1::ICudaEngine, public nvinfer1::apiv::
   // when shape inference fails.
   bool inferOutputShapes(const std::vector<tnrt::Dims>& inputShapes, const std::vector<std::vector<int64_t>>& values,
                          std::map<std::string, tnrt::Dims>* out, std::string* why) const;
+  // The shapes of every tensor of the graph for the given input shapes and values (as
+  // inferOutputShapes); null with a reason when shape inference fails.
+  std::unique_ptr<tnrt::sim::ShapeInference> inferShapes(const std::vector<tnrt::Dims>& inputShapes,
+                                                         const std::vector<std::vector<int64_t>>& values,
+                                                         std::string* why) const;
   // The min/max values of shape tensor `input` in `profile`; false if it has none.
   bool profileValues(const Io& input, int32_t profile, std::vector<int64_t>* min, std::vector<int64_t>* max) const;
   const Logger& logger() const { return runtime_.logger(); }
@@ -157,8 +163,9 @@ class DoubleEngine final : public nvinfer1::ICudaEngine, public nvinfer1::apiv::
 
 class DoubleContext final : public nvinfer1::IExecutionContext, public nvinfer1::apiv::StubVExecutionContext {
  public:
-  // `activations`: the context's device memory (cudaMalloc'd; freed with it).
-  DoubleContext(DoubleEngine& engine, void* activations);
+  // `activations`: the context's device memory (cudaMalloc'd; freed with it), or null for a
+  // context created with ExecutionContextAllocationStrategy::kUSER_MANAGED.
+  DoubleContext(DoubleEngine& engine, void* activations, bool userManaged);
   ~DoubleContext() noexcept override;
 
   nvinfer1::IExecutionContext* getPImpl() noexcept override { return this; }
@@ -173,6 +180,14 @@ class DoubleContext final : public nvinfer1::IExecutionContext, public nvinfer1:
   bool setOutputAllocator(char const* tensorName, nvinfer1::IOutputAllocator* outputAllocator) noexcept override;
   nvinfer1::IOutputAllocator* getOutputAllocator(char const* name) noexcept override;
   bool enqueueV3(cudaStream_t stream) noexcept override;
+  // Lowering is allowed, raising above the engine's ProfilingVerbosity is refused (returns
+  // false), as the header says; each change is logged at kVERBOSE so that tests can see it.
+  bool setNvtxVerbosity(nvinfer1::ProfilingVerbosity verbosity) noexcept override;
+  nvinfer1::ProfilingVerbosity getNvtxVerbosity() const noexcept override { return nvtx_; }
+
+  // For an inspector: every input's shape and every shape tensor's values, parallel to the
+  // inputs in io(); false while a dynamic input has no shape or a shape tensor no address.
+  bool inputShapes(std::vector<tnrt::Dims>* shapes, std::vector<std::vector<int64_t>>* values) const;
 
  private:
   struct Binding {
@@ -194,6 +209,8 @@ class DoubleContext final : public nvinfer1::IExecutionContext, public nvinfer1:
   DoubleEngine& engine_;
   void* activations_;
   std::unique_ptr<tnrt::ExecutionContext> sim_;
+  bool userManaged_;
+  nvinfer1::ProfilingVerbosity nvtx_;
   int32_t profile_ = 0;
   int32_t simProfile_ = 0;
   mutable std::map<std::string, Binding> bindings_;

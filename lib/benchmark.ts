@@ -4,6 +4,7 @@
  * or more execution contexts at once. InferenceSession.benchmark() runs it on an engine; the
  * loop itself only sees async functions, so its arithmetic can be checked on its own.
  */
+import type { NativeCallTiming } from './native.js';
 import { invalid, expectInteger, expectObject } from './validate.js';
 
 export interface BenchmarkOptions {
@@ -17,12 +18,26 @@ export interface BenchmarkOptions {
   concurrency?: number;
   /** Latency percentiles to report, each in (0, 100] (default 90, 95, 99). */
   percentiles?: number[];
+  /**
+   * Replay each call's compute from a CUDA graph, trtexec's --useCudaGraph (tensorrt backend
+   * only; default false). Captured per context on the second call with given input shapes.
+   */
+  useCudaGraph?: boolean;
+  /**
+   * Time compute only, trtexec's --noDataTransfers (tensorrt backend only; default false):
+   * inputs are uploaded before measuring and outputs are not read back.
+   */
+  noDataTransfers?: boolean;
 }
+
+/** The backend's event timing of one call's parts, ms from its first event. */
+export type CallPartTiming = NativeCallTiming;
 
 /**
  * One measured call, with trtexec's --exportTimes field names. Times are ms since measuring
- * began. Where the backend does not time its transfers apart (see BenchmarkResult.transfers),
- * the H2D and D2H spans are empty and compute spans the whole call.
+ * began. Where the backend times the parts with events on its stream (transfers 'timed' or
+ * 'excluded'), the spans are the events', placed from the call's start; otherwise the H2D
+ * and D2H spans are empty and compute spans the whole call.
  */
 export interface BenchmarkTiming {
   startH2DMs: number;
@@ -60,10 +75,13 @@ export interface BenchmarkResult {
   latencyMs: LatencySummary;
   /**
    * How host-device transfers figure in the timings: 'none' where there are none (the sim
-   * computes in host memory), 'in-compute' where they happen inside the call but the backend
-   * does not time them apart, so computeMs includes them.
+   * computes in host memory, compute is the whole call); 'timed' where each call's H2D,
+   * compute and D2H are timed apart with events (TensorRT); 'excluded' where calls ran compute
+   * only (noDataTransfers), so the H2D and D2H spans are empty.
    */
-  transfers: 'none' | 'in-compute';
+  transfers: 'none' | 'timed' | 'excluded';
+  /** Whether the compute was replayed from CUDA graphs (useCudaGraph). */
+  cudaGraph: boolean;
   timings: BenchmarkTiming[];
 }
 
@@ -87,6 +105,36 @@ export function normalizeBenchmarkOptions(options: BenchmarkOptions): Required<B
     iterations: options.iterations === undefined ? BENCHMARK_DEFAULTS.iterations : expectInteger(options.iterations, 'benchmark option iterations', 1),
     concurrency: options.concurrency === undefined ? BENCHMARK_DEFAULTS.concurrency : expectInteger(options.concurrency, 'benchmark option concurrency', 1, 64),
     percentiles,
+    useCudaGraph: expectFlag(options.useCudaGraph, 'benchmark option useCudaGraph'),
+    noDataTransfers: expectFlag(options.noDataTransfers, 'benchmark option noDataTransfers'),
+  };
+}
+
+function expectFlag(value: unknown, what: string): boolean {
+  if (value !== undefined && typeof value !== 'boolean') invalid('a boolean', what, value);
+  return value === true;
+}
+
+/**
+ * A call's record: the backend's event spans placed from the call's start where it timed
+ * them, else the whole call as compute.
+ */
+function timingOf(start: number, end: number, parts: CallPartTiming | null | undefined | void): BenchmarkTiming {
+  const latencyMs = end - start;
+  if (!parts) {
+    return { startH2DMs: start, endH2DMs: start, startComputeMs: start, endComputeMs: end, startD2HMs: end, endD2HMs: end, h2dMs: 0, computeMs: latencyMs, d2hMs: 0, latencyMs };
+  }
+  return {
+    startH2DMs: start + parts.h2dStartMs,
+    endH2DMs: start + parts.h2dEndMs,
+    startComputeMs: start + parts.computeStartMs,
+    endComputeMs: start + parts.computeEndMs,
+    startD2HMs: start + parts.d2hStartMs,
+    endD2HMs: start + parts.d2hEndMs,
+    h2dMs: parts.h2dEndMs - parts.h2dStartMs,
+    computeMs: parts.computeEndMs - parts.computeStartMs,
+    d2hMs: parts.d2hEndMs - parts.d2hStartMs,
+    latencyMs,
   };
 }
 
@@ -114,7 +162,7 @@ export function summarizeLatencies(latencies: readonly number[], percentiles: re
  * turn, and is thrown only once all of them have settled, so that no call is still running
  * on a context the caller then releases.
  */
-async function inParallel(runners: readonly (() => Promise<unknown>)[], loop: (run: () => Promise<unknown>, stopped: () => boolean) => Promise<void>): Promise<void> {
+async function inParallel<R>(runners: readonly (() => Promise<R>)[], loop: (run: () => Promise<R>, stopped: () => boolean) => Promise<void>): Promise<void> {
   let failed = false;
   const settled = await Promise.allSettled(
     runners.map((run) =>
@@ -132,10 +180,12 @@ async function inParallel(runners: readonly (() => Promise<unknown>)[], loop: (r
  * Calls each runner in its own loop (one runner per context, so `runners.length` is the
  * concurrency): first for options.warmUpMs uncounted, then until durationMs has passed and
  * `iterations` calls have finished. A call in flight when the goal is reached still counts.
+ * A runner may resolve to the backend's timing of the call's parts; each record then carries
+ * those spans, else the whole call as compute.
  * @throws what a runner throws, after every loop has stopped
  */
 export async function runBenchmark(
-  runners: readonly (() => Promise<unknown>)[],
+  runners: readonly (() => Promise<CallPartTiming | null | void>)[],
   options: Required<BenchmarkOptions>,
   transfers: BenchmarkResult['transfers'],
 ): Promise<BenchmarkResult> {
@@ -150,31 +200,18 @@ export async function runBenchmark(
 
   const origin = performance.now();
   const timings: BenchmarkTiming[] = [];
+  let lastEnd = 0;
   const done = () => timings.length >= options.iterations && performance.now() - origin >= options.durationMs;
   await inParallel(runners, async (run, stopped) => {
     while (!stopped() && !done()) {
       const start = performance.now() - origin;
-      await run();
+      const parts = await run();
       const end = performance.now() - origin;
-      const latency = end - start;
-      timings.push({
-        startH2DMs: start,
-        endH2DMs: start,
-        startComputeMs: start,
-        endComputeMs: end,
-        startD2HMs: end,
-        endD2HMs: end,
-        h2dMs: 0,
-        computeMs: latency,
-        d2hMs: 0,
-        latencyMs: latency,
-      });
+      lastEnd = Math.max(lastEnd, end);
+      timings.push(timingOf(start, end, parts));
     }
   });
-  // A loop, not Math.max(...): a fast model records hundreds of thousands of calls, more
-  // arguments than a call can take.
-  let wallMs = 0;
-  for (const t of timings) wallMs = Math.max(wallMs, t.endD2HMs);
+  const wallMs = lastEnd;
   return {
     concurrency: runners.length,
     warmUpCalls,
@@ -183,6 +220,7 @@ export async function runBenchmark(
     throughputQps: wallMs > 0 ? (timings.length * 1000) / wallMs : Infinity,
     latencyMs: summarizeLatencies(timings.map((t) => t.latencyMs), options.percentiles),
     transfers,
+    cudaGraph: options.useCudaGraph,
     timings: timings.sort((a, b) => a.startComputeMs - b.startComputeMs),
   };
 }

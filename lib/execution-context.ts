@@ -7,7 +7,7 @@
 import { STORAGE } from './dtype.js';
 import type { Engine, IOTensorInfo } from './engine.js';
 import { callNative, DataTypeError, fromNativeError, InvalidArgumentError, ShapeError } from './errors.js';
-import type { NativeExecutionContext, NativeHostTensor } from './native.js';
+import type { NativeCallTiming, NativeExecutionContext, NativeHostTensor, NativeOutputs } from './native.js';
 import type { ValueRange } from './optimization-profile.js';
 import { NativeResource } from './resource.js';
 import { type AnyTensor, Tensor } from './tensor.js';
@@ -95,6 +95,27 @@ export class ExecutionContext extends NativeResource {
    *   dtype; ShapeError for a shape outside the engine or the active profile
    */
   execute(feeds: Feeds): Promise<Record<string, AnyTensor>> {
+    return this.#call(feeds, async (inputs) => toTensors(await this.#native.execute(inputs)));
+  }
+
+  /**
+   * @internal One call of InferenceSession.benchmark(): as execute(), or compute only
+   * (`transfers: false`: inputs uploaded once, outputs not read back), or replayed from a CUDA
+   * graph. Resolves to the outputs (without transfers: those an earlier call read back) and
+   * the backend's event timing of the call's parts, null where the backend does not time them
+   * apart (the sim).
+   */
+  executeForBenchmark(
+    feeds: Feeds,
+    options: { transfers: boolean; cudaGraph: boolean },
+  ): Promise<{ outputs: Record<string, AnyTensor>; timing: NativeCallTiming | null }> {
+    return this.#call(feeds, async (inputs) => {
+      const { outputs, timing } = await this.#native.execute(inputs, options);
+      return { outputs: toTensors(outputs), timing };
+    });
+  }
+
+  #call<T>(feeds: Feeds, invoke: (inputs: NativeHostTensor[]) => Promise<T>): Promise<T> {
     // Not an async function: on the hot path each promise layer is a measurable share of a
     // tiny engine's round trip, so validation errors are turned into rejections by hand.
     let inputs: NativeHostTensor[];
@@ -107,16 +128,16 @@ export class ExecutionContext extends NativeResource {
     // No call-site Error is captured here (2-3 us, a tenth of a tiny engine's round trip): the
     // error is created inside this async chain, so V8's async stack traces already lead back
     // to the caller's await.
-    const run = async (): Promise<Record<string, AnyTensor>> => {
+    const run = async (): Promise<T> => {
       try {
         this.assertLive();
-        let outputs: Awaited<ReturnType<NativeExecutionContext['execute']>>;
+        let result: Awaited<T>;
         try {
-          outputs = await this.#native.execute(inputs);
+          result = await invoke(inputs);
         } catch (error) {
           throw fromNativeError(error);
         }
-        return toTensors(outputs);
+        return result;
       } finally {
         this.#inFlight--;
       }
@@ -203,7 +224,7 @@ export class ExecutionContext extends NativeResource {
   }
 }
 
-function toTensors(outputs: (NativeHostTensor & { data: ArrayBuffer })[]): Record<string, AnyTensor> {
+function toTensors(outputs: NativeOutputs): Record<string, AnyTensor> {
   const result: Record<string, AnyTensor> = {};
   for (const o of outputs) {
     const Storage = STORAGE[o.dtype];

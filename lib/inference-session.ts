@@ -10,7 +10,7 @@ import { buildWithEngineCache } from './cache/engine-cache.js';
 import { type BenchmarkOptions, type BenchmarkResult, normalizeBenchmarkOptions, runBenchmark } from './benchmark.js';
 import { STORAGE, storageLength } from './dtype.js';
 import type { Engine, IOTensorInfo } from './engine.js';
-import { EngineInvalidError, InvalidArgumentError } from './errors.js';
+import { EngineInvalidError, InvalidArgumentError, UnsupportedError } from './errors.js';
 import type { ExecutionContext, Feeds } from './execution-context.js';
 import type { DeviceAndPluginOptions } from './create-options.js';
 import type { Logger } from './logger.js';
@@ -181,11 +181,21 @@ export class InferenceSession {
    * until `durationMs` has passed and `iterations` calls have finished, on `concurrency`
    * execution contexts at once (the session's own and concurrency - 1 more, released after).
    * Feeds default to zeros at each input's static shape, else its profile's opt shape (a
-   * shape tensor gets the profile's opt values).
-   * @throws InvalidArgumentError for a bad option; otherwise as run()
+   * shape tensor gets the profile's opt values). On TensorRT each call's H2D, compute and D2H
+   * are timed apart with CUDA events (`transfers: 'timed'`); `noDataTransfers` times compute
+   * only (inputs uploaded by one call per context before the warm-up) and `useCudaGraph`
+   * replays the compute from a CUDA graph per context (captured again when shapes change; where
+   * TensorRT cannot capture, e.g. outputs of data-dependent shape, a warning is logged and
+   * calls run without one).
+   * @throws InvalidArgumentError for a bad option; UnsupportedError for useCudaGraph or
+   *   noDataTransfers on the sim; otherwise as run()
    */
   async benchmark(options: BenchmarkOptions & { feeds?: Feeds } = {}): Promise<BenchmarkResult> {
     const settings = normalizeBenchmarkOptions(options);
+    if (this.backend === 'sim' && (settings.useCudaGraph || settings.noDataTransfers)) {
+      const option = settings.useCudaGraph ? 'useCudaGraph' : 'noDataTransfers';
+      throw new UnsupportedError(`benchmark option ${option} needs the tensorrt backend: the sim has no CUDA graphs or host-device transfers; leave it out on the sim`);
+    }
     const feeds = options.feeds ?? this.#zeroFeeds();
     const contexts = [this.#context];
     try {
@@ -194,10 +204,14 @@ export class InferenceSession {
         contexts.push(context);
         context.setOptimizationProfile(this.#context.optimizationProfile);
       }
+      const call = { transfers: !settings.noDataTransfers, cudaGraph: settings.useCudaGraph };
+      // Without transfers, the device must hold the inputs before anything is timed: one call
+      // per context with its uploads, uncounted.
+      if (settings.noDataTransfers) await Promise.all(contexts.map((context) => context.execute(feeds)));
       return await runBenchmark(
-        contexts.map((context) => () => context.execute(feeds)),
+        contexts.map((context) => async () => (await context.executeForBenchmark(feeds, call)).timing),
         settings,
-        this.backend === 'sim' ? 'none' : 'in-compute',
+        this.backend === 'sim' ? 'none' : settings.noDataTransfers ? 'excluded' : 'timed',
       );
     } finally {
       for (const context of contexts.slice(1)) context.dispose();

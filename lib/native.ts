@@ -106,8 +106,22 @@ export interface NativeBuilder {
 export interface NativeExecutionContext {
   setOptimizationProfile(profile: number): void;
   getOptimizationProfile(): number;
-  execute(inputs: NativeHostTensor[]): Promise<(NativeHostTensor & { data: ArrayBuffer })[]>;
+  execute(inputs: NativeHostTensor[]): Promise<NativeOutputs>;
+  /** A benchmark's call: transfers false runs compute only; timing null where the backend does not time parts apart (the sim). */
+  execute(inputs: NativeHostTensor[], benchmark: { transfers: boolean; cudaGraph: boolean }): Promise<{ outputs: NativeOutputs; timing: NativeCallTiming | null }>;
   dispose(): void;
+}
+
+export type NativeOutputs = (NativeHostTensor & { data: ArrayBuffer })[];
+
+/** ms from the call's first event on the stream. */
+export interface NativeCallTiming {
+  h2dStartMs: number;
+  h2dEndMs: number;
+  computeStartMs: number;
+  computeEndMs: number;
+  d2hStartMs: number;
+  d2hEndMs: number;
 }
 
 export interface NativeEngine {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 import { normalizeBenchmarkOptions, percentile, runBenchmark, summarizeLatencies } from '../lib/benchmark.js';
 import { buildEngine } from '../lib/build-engine.js';
-import { InvalidArgumentError } from '../lib/errors.js';
+import { InvalidArgumentError, UnsupportedError } from '../lib/errors.js';
 import { InferenceSession } from '../lib/inference-session.js';
 import { Tensor } from '../lib/tensor.js';
 import { mlpModel } from './fixtures/models.js';
@@ -91,7 +91,25 @@ describe('benchmark statistics', () => {
     expect(calls).toBeLessThan(12);
   });
 
+  it("places a backend's event spans from each call's start", async () => {
+    const parts = { h2dStartMs: 0, h2dEndMs: 1, computeStartMs: 1, computeEndMs: 3, d2hStartMs: 3, d2hEndMs: 3.5 };
+    const timed = async () => {
+      await sleep(5);
+      return parts;
+    };
+    const result = await runBenchmark([timed], normalizeBenchmarkOptions({ warmUpMs: 0, durationMs: 0, iterations: 3 }), 'timed');
+    expect(result.transfers).toBe('timed');
+    for (const t of result.timings) {
+      expect([t.h2dMs, t.computeMs, t.d2hMs]).toEqual([1, 2, 0.5]);
+      expect(t.endH2DMs - t.startH2DMs).toBeCloseTo(1, 9);
+      expect(t.startComputeMs).toBe(t.endH2DMs);
+      expect(t.endD2HMs - t.startH2DMs).toBeCloseTo(3.5, 9);
+      expect(t.latencyMs).toBeGreaterThanOrEqual(4);
+    }
+  });
+
   it('refuses bad options with InvalidArgumentError', () => {
+    expect(() => normalizeBenchmarkOptions({ useCudaGraph: 'yes' as unknown as boolean })).toThrow(/useCudaGraph.*boolean|boolean.*useCudaGraph/);
     expect(() => normalizeBenchmarkOptions({ warmUpMs: -1 })).toThrow(InvalidArgumentError);
     expect(() => normalizeBenchmarkOptions({ iterations: 0 })).toThrow(/iterations/);
     expect(() => normalizeBenchmarkOptions({ concurrency: 65 })).toThrow(/concurrency/);
@@ -120,6 +138,9 @@ describe('InferenceSession.benchmark', () => {
       const out = await session.run(feeds);
       expect(out.y!.dims).toEqual([2, 4]);
       await expect(session.benchmark({ concurrency: 0 })).rejects.toThrow(InvalidArgumentError);
+      // No CUDA graphs or transfers on the sim: refused, not ignored.
+      await expect(session.benchmark({ useCudaGraph: true })).rejects.toThrow(new UnsupportedError('benchmark option useCudaGraph needs the tensorrt backend: the sim has no CUDA graphs or host-device transfers; leave it out on the sim'));
+      await expect(session.benchmark({ noDataTransfers: true })).rejects.toThrow(UnsupportedError);
     } finally {
       session.dispose();
     }

@@ -1,11 +1,11 @@
-// The CLI's progress display and its refusal of TensorRT-only bench flags, checked without a
-// terminal or TensorRT: the reporter writes to a stand-in stream, the check sees a stand-in session.
+// The CLI's progress display, its refusal of TensorRT-only bench flags on the sim and its
+// transfer split line, checked without a terminal or TensorRT: the reporter writes to a stand-in stream, the check sees a stand-in session.
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { checkTensorRTOnlyFlags } from '../lib/cli/bench-options.js';
+import type { BenchmarkResult } from '../lib/benchmark.js';
+import { benchmarkOptions, checkTensorRTOnlyFlags, formatBenchmark } from '../lib/cli/bench-options.js';
 import { progressReporter, setVerbosity } from '../lib/cli/output.js';
 import { UsageError } from '../lib/cli/usage.js';
-import { UnsupportedError } from '../lib/errors.js';
 import type { InferenceSession } from '../lib/inference-session.js';
 
 function stream(isTTY: boolean) {
@@ -61,11 +61,34 @@ describe('progressReporter', () => {
 
 describe('--useCudaGraph and --noDataTransfers', () => {
   const on = (backend: string) => ({ backend }) as unknown as InferenceSession;
-  it('are a usage mistake on the sim and not supported yet on tensorrt', () => {
+  it('are a usage mistake on the sim and pass on tensorrt', () => {
     expect(() => checkTensorRTOnlyFlags(on('sim'), { useCudaGraph: true })).toThrow(UsageError);
-    expect(() => checkTensorRTOnlyFlags(on('tensorrt'), { useCudaGraph: true, noDataTransfers: true })).toThrow(
-      new UnsupportedError('--useCudaGraph and --noDataTransfers are not supported yet by the tensorrt backend of tensorrt-node; run without --useCudaGraph and --noDataTransfers'),
+    expect(() => checkTensorRTOnlyFlags(on('tensorrt'), { useCudaGraph: true, noDataTransfers: true })).not.toThrow();
+    expect(() => checkTensorRTOnlyFlags(on('sim'), {})).not.toThrow();
+  });
+
+  it('map to the benchmark options', async () => {
+    expect(await benchmarkOptions({ useCudaGraph: true, noDataTransfers: true })).toEqual({ useCudaGraph: true, noDataTransfers: true });
+    expect(await benchmarkOptions({})).toEqual({});
+  });
+});
+
+describe('the H2D / compute / D2H line', () => {
+  const timing = (h2d: number, compute: number, d2h: number) => ({
+    startH2DMs: 0, endH2DMs: h2d, startComputeMs: h2d, endComputeMs: h2d + compute, startD2HMs: h2d + compute, endD2HMs: h2d + compute + d2h,
+    h2dMs: h2d, computeMs: compute, d2hMs: d2h, latencyMs: h2d + compute + d2h + 0.5,
+  });
+  const result = (transfers: BenchmarkResult['transfers'], cudaGraph: boolean): BenchmarkResult => ({
+    concurrency: 1, warmUpCalls: 0, calls: 2, wallMs: 10, throughputQps: 200,
+    latencyMs: { min: 1, mean: 1, median: 1, max: 1, percentiles: [] },
+    transfers, cudaGraph, timings: [timing(1, 2, 0.5), timing(3, 4, 1.5)],
+  });
+
+  it('prints the mean of each part where the backend timed them: (1+3)/2, (2+4)/2, (0.5+1.5)/2', () => {
+    expect(formatBenchmark(result('timed', false), 'tensorrt').at(-1)).toBe('H2D / compute / D2H (mean, GPU events): 2.0000 ms / 3.0000 ms / 1.0000 ms');
+    expect(formatBenchmark(result('excluded', true), 'tensorrt').at(-1)).toBe(
+      'H2D / compute / D2H (mean, GPU events): no transfers (--noDataTransfers) / 3.0000 ms / no transfers, compute replayed from a CUDA graph',
     );
-    expect(() => checkTensorRTOnlyFlags(on('tensorrt'), {})).not.toThrow();
+    expect(formatBenchmark(result('none', false), 'sim').at(-1)).toMatch(/the sim computes in host memory/);
   });
 });

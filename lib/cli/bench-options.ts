@@ -6,7 +6,6 @@
 import { writeFile } from 'node:fs/promises';
 
 import { BENCHMARK_DEFAULTS, type BenchmarkOptions, type BenchmarkResult } from '../benchmark.js';
-import { UnsupportedError } from '../errors.js';
 import type { Feeds } from '../execution-context.js';
 import type { InferenceSession } from '../inference-session.js';
 import { note } from './output.js';
@@ -30,10 +29,10 @@ export const BENCH_HELP = `  --warmUp MS                call for MS milliseconds
   --percentile P[,P...]      latency percentiles to print (default ${BENCHMARK_DEFAULTS.percentiles.join(',')})
   --streams N                run N execution contexts in parallel (default 1)
   --exportTimes FILE         write each measured call's timings as JSON, as trtexec does
-  --useCudaGraph             capture the call in a CUDA graph (tensorrt backend only;
-                             not supported yet: refused)
-  --noDataTransfers          leave host-device copies out of the calls (tensorrt backend
-                             only; not supported yet: refused)`;
+  --useCudaGraph             replay each call's compute from a CUDA graph (tensorrt
+                             backend only)
+  --noDataTransfers          time compute only: inputs uploaded once before measuring,
+                             outputs not read back (tensorrt backend only)`;
 
 export interface BenchValues {
   warmUp?: string;
@@ -72,20 +71,20 @@ export async function benchmarkOptions(values: BenchValues): Promise<BenchmarkOp
     ...(iterations !== undefined && { iterations }),
     ...(concurrency !== undefined && { concurrency }),
     ...(percentiles && { percentiles }),
+    ...(values.useCudaGraph && { useCudaGraph: true }),
+    ...(values.noDataTransfers && { noDataTransfers: true }),
   };
 }
 
 /**
- * --useCudaGraph and --noDataTransfers: the sim has neither CUDA graphs nor transfers, a usage
- * mistake; the tensorrt adapter does not offer them yet, so say so rather than ignore them.
+ * --useCudaGraph and --noDataTransfers: the sim has neither CUDA graphs nor transfers, so on
+ * the sim they are a usage mistake, reported in flags before anything runs.
  */
 export function checkTensorRTOnlyFlags(session: InferenceSession, values: BenchValues): void {
   const flags = [values.useCudaGraph && '--useCudaGraph', values.noDataTransfers && '--noDataTransfers'].filter(Boolean).join(' and ');
-  if (!flags) return;
-  if (session.backend === 'sim') {
+  if (flags && session.backend === 'sim') {
     throw new UsageError(`${flags} need${flags.includes(' and ') ? '' : 's'} the tensorrt backend; this engine runs on the sim, which has no CUDA graphs or host-device transfers: drop ${flags}`);
   }
-  throw new UnsupportedError(`${flags} ${flags.includes(' and ') ? 'are' : 'is'} not supported yet by the tensorrt backend of tensorrt-node; run without ${flags}`);
 }
 
 const ms = (v: number) => `${v.toFixed(4)} ms`;
@@ -98,10 +97,16 @@ export function formatBenchmark(result: BenchmarkResult, backend: string): strin
     `Throughput: ${result.throughputQps.toFixed(2)} qps`,
     `Latency: min = ${ms(l.min)}, max = ${ms(l.max)}, mean = ${ms(l.mean)}, median = ${ms(l.median)}, ${l.percentiles.map((p) => `percentile(${p.percentile}%) = ${ms(p.ms)}`).join(', ')}`,
   ];
+  if (result.transfers === 'none') {
+    lines.push('H2D / compute / D2H: the sim computes in host memory, so there are no transfers; compute is the whole call');
+    return lines;
+  }
+  const mean = (pick: (t: BenchmarkResult['timings'][number]) => number) => result.timings.reduce((sum, t) => sum + pick(t), 0) / Math.max(1, result.timings.length);
+  const graph = result.cudaGraph ? ', compute replayed from a CUDA graph' : '';
   lines.push(
-    result.transfers === 'none'
-      ? 'H2D / compute / D2H: the sim computes in host memory, so there are no transfers; compute is the whole call'
-      : 'H2D / compute / D2H: this backend does not time transfers apart yet; compute includes them',
+    result.transfers === 'excluded'
+      ? `H2D / compute / D2H (mean, GPU events): no transfers (--noDataTransfers) / ${ms(mean((t) => t.computeMs))} / no transfers${graph}`
+      : `H2D / compute / D2H (mean, GPU events): ${ms(mean((t) => t.h2dMs))} / ${ms(mean((t) => t.computeMs))} / ${ms(mean((t) => t.d2hMs))}${graph}`,
   );
   return lines;
 }

@@ -297,6 +297,25 @@ struct HostTensor {
   std::vector<uint8_t> data;
 };
 
+// How executeTimed() runs a call.
+struct TimedExecuteOptions {
+  // false: compute only. Inputs are uploaded only when the device does not hold them yet (the
+  // first call, or after a shape change); outputs are not read back.
+  bool transfers = true;
+  // Replay the compute from a CUDA graph, captured once per set of input shapes (on the call
+  // after the first with those shapes); where capture fails, warn once and enqueue as usual.
+  bool cudaGraph = false;
+};
+
+// What executeTimed() measured with events on the context's stream: ms from the call's first
+// event, so that start <= end for each part, parts in order, none overlapping.
+struct CallTiming {
+  bool timed = false;  // false: the backend does not time the parts apart
+  double h2dStartMs = 0, h2dEndMs = 0;
+  double computeStartMs = 0, computeEndMs = 0;
+  double d2hStartMs = 0, d2hEndMs = 0;
+};
+
 class ExecutionContext {
  public:
   virtual ~ExecutionContext() = default;
@@ -307,6 +326,16 @@ class ExecutionContext {
   // backend checks dtypes and shapes against the engine and the active profile, and returns
   // every output with its resolved shape.
   virtual std::vector<HostTensor> execute(const std::vector<HostTensorView>& inputs) = 0;
+  // [async] execute() as a benchmark runs it (trtexec's --noDataTransfers, --useCudaGraph),
+  // timing its parts. Backends without host-device transfers or CUDA graphs (the sim) keep
+  // this default: a plain execute(), `timing->timed` false. Without `options.transfers`, the
+  // outputs returned may be those of an earlier call.
+  virtual std::vector<HostTensor> executeTimed(const std::vector<HostTensorView>& inputs,
+                                               const TimedExecuteOptions& options, CallTiming* timing) {
+    (void)options;
+    if (timing) *timing = CallTiming();
+    return execute(inputs);
+  }
   // [sync] What the context holds now (buffers grow with the shapes it ran). Never called
   // while execute() runs.
   virtual MemoryUsage memoryUsage() const = 0;
@@ -402,7 +431,8 @@ using CreateBackendFn = Backend* (*)(std::string* error);
 //    (TensorDesc::isShapeTensor, InputProfile value ranges).
 // 6: Engine::engineInformation; BuildOptions::profilingVerbosity.
 // 7: Engine::profilingVerbosity.
-#define TNRT_BACKEND_ABI_VERSION 7
+// 8: ExecutionContext::executeTimed (TimedExecuteOptions, CallTiming).
+#define TNRT_BACKEND_ABI_VERSION 8
 using BackendAbiVersionFn = int32_t (*)();
 #define TNRT_BACKEND_ABI_SYMBOL "tnrt_backend_abi_version"
 

@@ -53,7 +53,7 @@ Napi::Value ExecutionContext::GetOptimizationProfile(const Napi::CallbackInfo& i
 Napi::Value ExecutionContext::Execute(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!context_) throwDisposed(env, "ExecutionContext");
-  if (!info[0].IsArray()) throwInvalid(env, "execute(inputs: array)");
+  if (!info[0].IsArray()) throwInvalid(env, "execute(inputs: array, benchmark?: object)");
   Napi::Array list = info[0].As<Napi::Array>();
   // Claimed before the inputs are staged: the staging buffers belong to the call in flight.
   bool expected = false;
@@ -70,6 +70,15 @@ Napi::Value ExecutionContext::Execute(const Napi::CallbackInfo& info) {
   auto context = context_;
   auto busy = busy_;
   auto staging = staging_;
+  // With a second argument, a benchmark's call: run as it says, resolve { outputs, timing }.
+  // Read once the context is held: the getters are JavaScript too.
+  const bool benchmark = info[1].IsObject();
+  TimedExecuteOptions options;
+  if (benchmark) {
+    Napi::Object o = info[1].As<Napi::Object>();
+    options.transfers = o.Get("transfers").ToBoolean();
+    options.cudaGraph = o.Get("cudaGraph").ToBoolean();
+  }
   auto inputs = std::make_shared<std::vector<HostTensorView>>();
   const uint32_t count = list.Length();
   inputs->reserve(count);
@@ -108,16 +117,23 @@ Napi::Value ExecutionContext::Execute(const Napi::CallbackInfo& info) {
     inputs->push_back(std::move(view));
   }
   unclaim.flag = nullptr;  // from here the worker releases it
-  return PromiseWorker<std::vector<HostTensor>>::Start(
+  struct Result {
+    std::vector<HostTensor> outputs;
+    CallTiming timing;
+  };
+  return PromiseWorker<Result>::Start(
       env, "tensorrt-node execute",
-      [context, inputs, busy, staging]() {
+      [context, inputs, busy, staging, benchmark, options]() {
         struct Release {
           std::atomic<bool>* flag;
           ~Release() { flag->store(false); }
         } release{busy.get()};
-        return context->execute(*inputs);
+        Result result;
+        result.outputs = benchmark ? context->executeTimed(*inputs, options, &result.timing) : context->execute(*inputs);
+        return result;
       },
-      [context, memory = memory_](Napi::Env env, std::vector<HostTensor>& outputs) -> Napi::Value {
+      [context, memory = memory_, benchmark](Napi::Env env, Result& result) -> Napi::Value {
+        const std::vector<HostTensor>& outputs = result.outputs;
         // The call is over and the next cannot start before this returns: the context's
         // buffers hold still while they are measured.
         memory->set(env, context->memoryUsage());
@@ -133,7 +149,23 @@ Napi::Value ExecutionContext::Execute(const Napi::CallbackInfo& info) {
           o.Set("data", buffer);
           list.Set(static_cast<uint32_t>(i), o);
         }
-        return list;
+        if (!benchmark) return list;
+        Napi::Object answer = Napi::Object::New(env);
+        answer.Set("outputs", list);
+        if (result.timing.timed) {
+          const CallTiming& t = result.timing;
+          Napi::Object timing = Napi::Object::New(env);
+          timing.Set("h2dStartMs", t.h2dStartMs);
+          timing.Set("h2dEndMs", t.h2dEndMs);
+          timing.Set("computeStartMs", t.computeStartMs);
+          timing.Set("computeEndMs", t.computeEndMs);
+          timing.Set("d2hStartMs", t.d2hStartMs);
+          timing.Set("d2hEndMs", t.d2hEndMs);
+          answer.Set("timing", timing);
+        } else {
+          answer.Set("timing", env.Null());
+        }
+        return answer;
       },
       {info.This().As<Napi::Object>()}, log_);
 }

@@ -67,6 +67,20 @@ CudaStream::~CudaStream() {
 
 void CudaStream::synchronize(const char* what) const { checkCuda(cudaStreamSynchronize(stream_), what); }
 
+CudaEvent::CudaEvent() { checkCuda(cudaEventCreate(&event_), "cudaEventCreate"); }
+
+CudaEvent::~CudaEvent() {
+  if (event_) (void)cudaEventDestroy(event_);
+}
+
+void CudaEvent::record(cudaStream_t stream) const { checkCuda(cudaEventRecord(event_, stream), "cudaEventRecord"); }
+
+double CudaEvent::msSince(const CudaEvent& start) const {
+  float ms = 0;
+  checkCuda(cudaEventElapsedTime(&ms, start.event_, event_), "cudaEventElapsedTime");
+  return ms;
+}
+
 DeviceBuffer::~DeviceBuffer() { release(); }
 
 DeviceBuffer::DeviceBuffer(DeviceBuffer&& other) noexcept

@@ -59,6 +59,23 @@ class CudaStream {
   cudaStream_t stream_ = nullptr;
 };
 
+// A timing event of the current device, for measuring the parts of a call on its stream.
+class CudaEvent {
+ public:
+  CudaEvent();
+  ~CudaEvent();
+  CudaEvent(const CudaEvent&) = delete;
+  CudaEvent& operator=(const CudaEvent&) = delete;
+
+  cudaEvent_t get() const { return event_; }
+  void record(cudaStream_t stream) const;
+  // ms from `start` to this event; both recorded and complete.
+  double msSince(const CudaEvent& start) const;
+
+ private:
+  cudaEvent_t event_ = nullptr;
+};
+
 // Device memory that only grows: reserve() reallocates when asked for more than it holds and
 // otherwise keeps the allocation, so steady-state inference allocates nothing. Never empty
 // after reserve(), even for zero bytes, because TensorRT refuses null tensor addresses.

@@ -1,5 +1,6 @@
 #include "tensorrt/execution_context.h"
 
+#include <cstdint>
 #include <cstring>
 #include <utility>
 
@@ -64,6 +65,8 @@ TrtExecutionContext::~TrtExecutionContext() {
   // buffers it points at are freed; then free them here, on the device (the stream frees
   // itself on it, and the engine is the engine's business).
   (void)cudaStreamSynchronize(stream_.get());
+  graph_.reset();
+  events_.reset();
   context_.reset();
   slots_.clear();
 }
@@ -86,6 +89,16 @@ void TrtExecutionContext::setOptimizationProfile(int32_t profile) {
 }
 
 std::vector<HostTensor> TrtExecutionContext::execute(const std::vector<HostTensorView>& inputs) {
+  return run(inputs, TimedExecuteOptions(), nullptr);
+}
+
+std::vector<HostTensor> TrtExecutionContext::executeTimed(const std::vector<HostTensorView>& inputs,
+                                                          const TimedExecuteOptions& options, CallTiming* timing) {
+  return run(inputs, options, timing);
+}
+
+std::vector<HostTensor> TrtExecutionContext::run(const std::vector<HostTensorView>& inputs,
+                                                 const TimedExecuteOptions& options, CallTiming* timing) {
   DeviceScope device(device_);
   ActiveLoggerScope active(engine_->logger());
   const uint64_t mark = engine_->logger().mark();
@@ -111,12 +124,15 @@ std::vector<HostTensor> TrtExecutionContext::execute(const std::vector<HostTenso
   try {
     // Inputs first: output shapes, and whether they depend on data, are known only once
     // every input shape (and every host shape-tensor value) is set.
+    if (timing && !events_) events_ = std::make_unique<CallEvents>();
+    if (timing) events_->start.record(stream_.get());
     for (size_t i = 0; i < slots_.size(); ++i)
-      if (slots_[i].desc.isInput) bindInput(slots_[i], *given[i], mark);
+      if (slots_[i].desc.isInput) bindInput(slots_[i], *given[i], options.transfers, mark);
     for (IoSlot& slot : slots_)
       if (!slot.desc.isInput) bindOutput(slot, mark);
+    if (timing) events_->uploaded.record(stream_.get());
 
-    if (!context_->enqueueV3(stream_.get())) {
+    if (!enqueueCompute(options.cudaGraph)) {
       std::string what = "TensorRT could not run the engine (enqueueV3 failed)";
       for (const IoSlot& slot : slots_) {
         if (slot.usesAllocator && !slot.allocator->error().empty())
@@ -124,8 +140,10 @@ std::vector<HostTensor> TrtExecutionContext::execute(const std::vector<HostTenso
       }
       throw BackendError(ErrorCode::kInternal, engine_->logger().describeFailure(what, mark));
     }
+    if (timing) events_->computed.record(stream_.get());
     for (IoSlot& slot : slots_)
-      if (!slot.desc.isInput) copyOutputBack(slot);
+      if (!slot.desc.isInput) copyOutputBack(slot, options.transfers);
+    if (timing) events_->downloaded.record(stream_.get());
     stream_.synchronize("inference (cudaStreamSynchronize)");
   } catch (...) {
     // Copies queued before the failure still read and write the staging buffers; let them
@@ -133,6 +151,14 @@ std::vector<HostTensor> TrtExecutionContext::execute(const std::vector<HostTenso
     // secondary to the one being thrown.
     (void)cudaStreamSynchronize(stream_.get());
     throw;
+  }
+
+  if (timing) {
+    timing->timed = true;
+    timing->h2dStartMs = 0;
+    timing->h2dEndMs = timing->computeStartMs = events_->uploaded.msSince(events_->start);
+    timing->computeEndMs = timing->d2hStartMs = events_->computed.msSince(events_->start);
+    timing->d2hEndMs = events_->downloaded.msSince(events_->start);
   }
 
   std::vector<HostTensor> outputs;
@@ -225,7 +251,50 @@ void TrtExecutionContext::checkShapeValues(const IoSlot& slot, const HostTensorV
   }
 }
 
-void TrtExecutionContext::bindInput(IoSlot& slot, const HostTensorView& view, uint64_t mark) {
+bool TrtExecutionContext::enqueueCompute(bool cudaGraph) {
+  cudaStream_t stream = stream_.get();
+  if (!cudaGraph) return context_->enqueueV3(stream);
+  const std::string key = graphKey();
+  if (graph_.holds(key)) {
+    graph_.launch(stream);
+    return true;
+  }
+  // The first call with these shapes runs as usual (TensorRT may set up for new shapes then,
+  // which a graph must not capture); the next captures, as trtexec does after its warm-up call.
+  const bool capture = key == previousGraphKey_ && key != failedGraphKey_;
+  previousGraphKey_ = key;
+  if (!capture) return context_->enqueueV3(stream);
+  std::string why;
+  bool usesAllocator = false;
+  for (const IoSlot& slot : slots_) usesAllocator = usesAllocator || slot.usesAllocator;
+  if (usesAllocator) {
+    why = "an output has a data-dependent shape, so TensorRT synchronizes inside enqueueV3";
+  } else if (graph_.capture(stream, key, [&] { return context_->enqueueV3(stream); }, &why)) {
+    graph_.launch(stream);
+    return true;
+  }
+  failedGraphKey_ = key;
+  engine_->logger().log(nvinfer1::ILogger::Severity::kWARNING,
+                        ("CUDA graph capture failed, running without a CUDA graph for these input shapes: " + why).c_str());
+  return context_->enqueueV3(stream);
+}
+
+std::string TrtExecutionContext::graphKey() const {
+  // What a captured enqueueV3 bakes in: the profile, every I/O address and input shape, and
+  // the values of shape tensors TensorRT read on the host.
+  std::string key = std::to_string(profile_);
+  for (const IoSlot& slot : slots_) {
+    key += "|" + slot.desc.name + "@" + std::to_string(reinterpret_cast<uintptr_t>(slot.device.data())) + ":" +
+           dimsToString(slot.shape);
+    if (slot.desc.isInput && slot.onHost) {
+      const auto* bytes = static_cast<const char*>(slot.host.data());
+      key.append(bytes, dataTypeBytes(slot.desc.dtype, volume(slot.shape)));
+    }
+  }
+  return key;
+}
+
+void TrtExecutionContext::bindInput(IoSlot& slot, const HostTensorView& view, bool upload, uint64_t mark) {
   const char* name = slot.desc.name.c_str();
   if (!context_->setInputShape(name, toTrtDims(view.shape, "input '" + slot.desc.name + "'"))) {
     throw BackendError(ErrorCode::kShape,
@@ -235,16 +304,20 @@ void TrtExecutionContext::bindInput(IoSlot& slot, const HostTensorView& view, ui
   }
   // Copy into pinned memory first: the caller's buffer is pageable (and only borrowed), and
   // from pinned memory the upload is a true asynchronous DMA.
+  // Without transfers (a benchmark's compute-only calls), the device keeps the input uploaded
+  // by an earlier call of the same shape.
   const size_t bytes = view.bytes;
+  upload = upload || slot.onHost || !slot.uploaded || slot.shape != view.shape;
   slot.host.reserve(bytes);
-  if (bytes > 0) std::memcpy(slot.host.data(), view.data, bytes);
+  if (bytes > 0 && upload) std::memcpy(slot.host.data(), view.data, bytes);
   void* address = slot.host.data();
   if (!slot.onHost) {
-    slot.device.reserve(bytes);
-    if (bytes > 0) {
+    slot.device.reserve(bytes);  // reallocates only for more bytes, a new shape: uploaded then
+    if (bytes > 0 && upload) {
       checkCuda(cudaMemcpyAsync(slot.device.data(), slot.host.data(), bytes, cudaMemcpyHostToDevice, stream_.get()),
                 "cudaMemcpyAsync (input upload)");
     }
+    slot.uploaded = true;
     address = slot.device.data();
   }
   if (!context_->setTensorAddress(name, address)) {
@@ -299,7 +372,7 @@ void TrtExecutionContext::bindOutput(IoSlot& slot, uint64_t mark) {
   }
 }
 
-void TrtExecutionContext::copyOutputBack(IoSlot& slot) {
+void TrtExecutionContext::copyOutputBack(IoSlot& slot, bool download) {
   const void* source = slot.device.data();
   if (slot.usesAllocator) {
     if (!slot.allocator->shapeKnown() || isDynamic(slot.allocator->shape())) {
@@ -311,7 +384,7 @@ void TrtExecutionContext::copyOutputBack(IoSlot& slot) {
   if (slot.onHost) return;  // TensorRT wrote it straight into slot.host
   const size_t bytes = dataTypeBytes(slot.desc.dtype, volume(slot.shape));
   slot.host.reserve(bytes);
-  if (bytes > 0) {
+  if (bytes > 0 && download) {
     checkCuda(cudaMemcpyAsync(slot.host.data(), source, bytes, cudaMemcpyDeviceToHost, stream_.get()),
               "cudaMemcpyAsync (output download)");
   }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "tensorrt/cuda_graph.h"
 #include "tensorrt/cuda_resources.h"
 #include "tensorrt/engine.h"
 #include "tensorrt/output_allocator.h"
@@ -33,6 +34,9 @@ class TrtExecutionContext final : public ExecutionContext {
   int32_t optimizationProfile() const override { return profile_; }
   // [async]
   std::vector<HostTensor> execute(const std::vector<HostTensorView>& inputs) override;
+  // [async] Events around the uploads, the compute and the downloads; see TimedExecuteOptions.
+  std::vector<HostTensor> executeTimed(const std::vector<HostTensorView>& inputs, const TimedExecuteOptions& options,
+                                       CallTiming* timing) override;
   // Device: the engine's activation memory, which TensorRT allocated for this context, and
   // the I/O buffers (output allocators' included). Host: the pinned staging buffers.
   MemoryUsage memoryUsage() const override;
@@ -46,15 +50,27 @@ class TrtExecutionContext final : public ExecutionContext {
     std::unique_ptr<OutputAllocator> allocator;  // only for outputs with data-dependent shapes
     bool usesAllocator = false;                  // in the current call
     Dims shape;                                  // in the current call
+    bool uploaded = false;                       // the device buffer holds the input of `shape`
+  };
+  // The parts of a call timed with events on the stream, when the caller asks.
+  struct CallEvents {
+    CudaEvent start, uploaded, computed, downloaded;
   };
 
   IoSlot& slotFor(const std::string& name);
   void validateInput(const IoSlot& slot, const HostTensorView& view) const;
   // kShape unless every value of a shape-tensor input lies in the active profile's range.
   void checkShapeValues(const IoSlot& slot, const HostTensorView& view) const;
-  void bindInput(IoSlot& slot, const HostTensorView& view, uint64_t mark);
+  std::vector<HostTensor> run(const std::vector<HostTensorView>& inputs, const TimedExecuteOptions& options,
+                              CallTiming* timing);
+  void bindInput(IoSlot& slot, const HostTensorView& view, bool upload, uint64_t mark);
+  // enqueueV3, or the CUDA graph of it for this call's shapes and addresses (capturing it on
+  // the second call with them); false where enqueueV3 failed.
+  bool enqueueCompute(bool cudaGraph);
+  std::string graphKey() const;
   void bindOutput(IoSlot& slot, uint64_t mark);
-  void copyOutputBack(IoSlot& slot);
+  // Queues the download of an output unless `download` is false; learns allocator shapes.
+  void copyOutputBack(IoSlot& slot, bool download);
 
   // Declaration order is destruction order reversed: the TensorRT context goes first, then
   // the buffers and allocators it pointed at, then the stream, and the engine last.
@@ -65,6 +81,12 @@ class TrtExecutionContext final : public ExecutionContext {
   std::unordered_map<std::string, size_t> slotIndex_;
   std::unique_ptr<nvinfer1::IExecutionContext> context_;
   int32_t profile_ = 0;
+  // --useCudaGraph: the graph (it points at the buffers above, so goes before them), the key
+  // of the previous call's shapes and addresses, and keys whose capture failed (warned once).
+  CudaGraphReplay graph_;
+  std::string previousGraphKey_;
+  std::string failedGraphKey_;
+  std::unique_ptr<CallEvents> events_;  // made on the first timed call
 };
 
 }  // namespace trt

@@ -10,6 +10,7 @@ import { defineConfig } from 'vitest/config';
 const SUITES = [
   'test/tensorrt-double/double.test.ts',
   'test/tensorrt-double/options.test.ts',
+  'test/tensorrt-double/benchmark.test.ts',
   'test/build-and-run.test.ts',
   'test/api.test.ts',
   'test/errors.test.ts',

@@ -7,13 +7,21 @@
 // handles are live, kinds match) and can fail on request.
 //
 // Faults (TNRT_DOUBLE_FAULTS, comma-separated): noDriver, noDevice, oldDriver, cudaMalloc,
-// cudaMallocHost, cudaStreamCreate, cudaMemcpy.
+// cudaMallocHost, cudaStreamCreate, cudaMemcpy, cudaStreamBeginCapture.
+//
+// Stream capture: between cudaStreamBeginCapture and cudaStreamEndCapture, work queued on the
+// stream (copies, the double's inference, event records) is recorded into the graph, not run;
+// each cudaGraphLaunch of the instantiated graph queues that work again. Synchronizing a
+// capturing stream fails the capture, as on a GPU. Events record the double's clock when the
+// stream reaches them. TNRT_DOUBLE_REPORT=1 also counts cudaMemcpyAsync calls, captures and
+// graph launches, so tests can check what a call queued.
 //
 // Devices: one (0), or TNRT_DOUBLE_DEVICES of them (at most 8). Each thread has a current device
 // (cudaSetDevice); allocations and streams belong to the device current when they were made,
 // and the TensorRT objects check that each of their calls runs with their device current.
 #include <cuda_runtime_api.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -40,6 +48,9 @@ std::map<const char*, size_t> gPinned;
 struct Stream;
 std::map<const void*, std::shared_ptr<Stream>> gStreams;
 std::set<const void*> gEvents;
+std::set<const void*> gGraphs;      // cudaGraph_t
+std::set<const void*> gGraphExecs;  // cudaGraphExec_t
+size_t gMemcpyAsyncCalls = 0, gCaptures = 0, gGraphLaunches = 0;
 bool gFaultsOverridden = false;
 std::string gFaults;
 thread_local int tDevice = 0;
@@ -55,10 +66,20 @@ struct Stream {
   std::mutex queue;
   std::deque<std::function<bool()>> work;
   bool failed = false;  // a queued item failed; reported by the next synchronize
+  // While capturing: the work recorded instead of queued, and whether the capture failed.
+  std::shared_ptr<std::vector<std::function<bool()>>> capture;
+  bool captureInvalid = false;
 };
 struct Event {
   unsigned flags = 0;
   std::weak_ptr<Stream> stream;  // where it was last recorded
+  bool recorded = false;         // cudaEventRecord was called
+  bool complete = false;         // the stream reached the last record
+  std::chrono::steady_clock::time_point time;
+};
+// A captured graph and its instantiation: the recorded work, replayed in order.
+struct Graph {
+  std::vector<std::function<bool()>> work;
 };
 
 std::shared_ptr<Stream> findStream(const void* handle) {
@@ -134,8 +155,12 @@ struct ExitReport {
     const char* on = std::getenv("TNRT_DOUBLE_REPORT");
     if (!on || std::strcmp(on, "1") != 0) return;
     std::lock_guard<std::mutex> lock(gMutex);
-    std::fprintf(stderr, "TensorRT double at exit: %zu device allocations, %zu pinned allocations, %zu streams, %zu events live\n",
-                 gDevice.size(), gPinned.size(), gStreams.size(), gEvents.size());
+    std::fprintf(stderr,
+                 "TensorRT double at exit: %zu device allocations, %zu pinned allocations, %zu streams, %zu events live, "
+                 "%zu graphs, %zu graph execs live\n",
+                 gDevice.size(), gPinned.size(), gStreams.size(), gEvents.size(), gGraphs.size(), gGraphExecs.size());
+    std::fprintf(stderr, "TensorRT double counted: %zu cudaMemcpyAsync, %zu stream captures, %zu graph launches\n",
+                 gMemcpyAsyncCalls, gCaptures, gGraphLaunches);
   }
 } gExitReport;
 
@@ -210,7 +235,18 @@ void enqueue(const void* stream, std::function<bool()> work) {
     return;
   }
   std::lock_guard<std::mutex> lock(s->queue);
+  if (s->capture) {
+    s->capture->push_back(std::move(work));
+    return;
+  }
   s->work.push_back(std::move(work));
+}
+
+bool capturing(const void* stream) noexcept {
+  std::shared_ptr<Stream> s = findStream(stream);
+  if (!s) return false;
+  std::lock_guard<std::mutex> lock(s->queue);
+  return s->capture != nullptr;
 }
 
 bool synchronize(const void* stream) noexcept {
@@ -218,6 +254,14 @@ bool synchronize(const void* stream) noexcept {
   if (!s) {
     runAll(true);
     return true;
+  }
+  {
+    // Waiting for a capturing stream is not allowed: it fails, and so does the capture.
+    std::lock_guard<std::mutex> lock(s->queue);
+    if (s->capture) {
+      s->captureInvalid = true;
+      return false;
+    }
   }
   return runQueued(*s);
 }
@@ -302,6 +346,10 @@ DOUBLE_EXPORT const char* cudaGetErrorName(cudaError_t err) {
     case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
     case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
     case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
+    case cudaErrorNotReady: return "cudaErrorNotReady";
+    case cudaErrorIllegalState: return "cudaErrorIllegalState";
+    case cudaErrorStreamCaptureUnsupported: return "cudaErrorStreamCaptureUnsupported";
+    case cudaErrorStreamCaptureInvalidated: return "cudaErrorStreamCaptureInvalidated";
     default: return "cudaErrorUnknown";
   }
 }
@@ -433,11 +481,15 @@ DOUBLE_EXPORT cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t cou
   if (!liveStream(stream)) {
     violation("CUDA calls take live streams", "cudaMemcpyAsync on stream " + hexPtr(stream) + ", which is not live");
   }
+  {
+    std::lock_guard<std::mutex> lock(gMutex);
+    ++gMemcpyAsyncCalls;
+  }
   const cudaError_t err = checkCopy(dst, src, count, kind);
   if (err != cudaSuccess || count == 0) return err;
   const bool hostSide = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyHostToHost;
   const void* host = kind == cudaMemcpyDeviceToHost ? dst : src;
-  if (hostSide && !isPinned(host)) {
+  if (hostSide && !isPinned(host) && !capturing(stream)) {
     // Pageable memory: CUDA stages the copy before returning, so it is synchronous.
     if (!synchronize(stream)) return fail(cudaErrorLaunchFailure);
     std::memmove(dst, src, count);
@@ -537,9 +589,37 @@ DOUBLE_EXPORT cudaError_t cudaEventDestroy(cudaEvent_t event) {
 DOUBLE_EXPORT cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
   if (!liveStream(stream)) violation("CUDA calls take live streams", "cudaEventRecord on a stream that is not live");
   std::shared_ptr<Stream> s = findStream(stream);
+  auto* e = reinterpret_cast<Event*>(event);
+  {
+    std::lock_guard<std::mutex> lock(gMutex);
+    if (!gEvents.count(event)) violation("CUDA calls take live events", "cudaEventRecord on event " + hexPtr(event));
+    e->stream = s;
+    e->recorded = true;
+    e->complete = false;
+  }
+  // The event takes the time when the stream gets to it (at once on a default stream).
+  enqueue(stream, [e] {
+    std::lock_guard<std::mutex> lock(gMutex);
+    if (gEvents.count(e)) {
+      e->time = std::chrono::steady_clock::now();
+      e->complete = true;
+    }
+    return true;
+  });
+  return cudaSuccess;
+}
+
+DOUBLE_EXPORT cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) {
+  if (!ms) return fail(cudaErrorInvalidValue);
   std::lock_guard<std::mutex> lock(gMutex);
-  if (!gEvents.count(event)) violation("CUDA calls take live events", "cudaEventRecord on event " + hexPtr(event));
-  reinterpret_cast<Event*>(event)->stream = s;
+  for (cudaEvent_t event : {start, end})
+    if (!gEvents.count(event)) violation("CUDA calls take live events", "cudaEventElapsedTime on event " + hexPtr(event));
+  const auto* a = reinterpret_cast<const Event*>(start);
+  const auto* b = reinterpret_cast<const Event*>(end);
+  if (!a->recorded || !b->recorded) return fail(cudaErrorInvalidResourceHandle);
+  if (!a->complete || !b->complete) return fail(cudaErrorNotReady);
+  if ((a->flags | b->flags) & cudaEventDisableTiming) return fail(cudaErrorInvalidResourceHandle);
+  *ms = std::chrono::duration<float, std::milli>(b->time - a->time).count();
   return cudaSuccess;
 }
 
@@ -560,4 +640,79 @@ DOUBLE_EXPORT cudaError_t cudaEventQuery(cudaEvent_t event) { return cudaEventSy
 DOUBLE_EXPORT cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned int) {
   if (!liveStream(stream)) violation("CUDA calls take live streams", "cudaStreamWaitEvent on a stream that is not live");
   return cudaEventSynchronize(event);
+}
+
+// ---- stream capture and graphs --------------------------------------------------------------
+
+DOUBLE_EXPORT cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode) {
+  if (!liveStream(stream)) violation("CUDA calls take live streams", "cudaStreamBeginCapture on a stream that is not live");
+  if (fault("cudaStreamBeginCapture")) return fail(cudaErrorStreamCaptureUnsupported);
+  std::shared_ptr<Stream> s = findStream(stream);
+  if (!s) return fail(cudaErrorStreamCaptureUnsupported);  // the default streams cannot be captured
+  std::lock_guard<std::mutex> lock(s->queue);
+  if (s->capture) return fail(cudaErrorIllegalState);
+  s->capture = std::make_shared<std::vector<std::function<bool()>>>();
+  s->captureInvalid = false;
+  return cudaSuccess;
+}
+
+DOUBLE_EXPORT cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph) {
+  if (!liveStream(stream)) violation("CUDA calls take live streams", "cudaStreamEndCapture on a stream that is not live");
+  if (!graph) return fail(cudaErrorInvalidValue);
+  *graph = nullptr;
+  std::shared_ptr<Stream> s = findStream(stream);
+  if (!s) return fail(cudaErrorIllegalState);
+  std::shared_ptr<std::vector<std::function<bool()>>> work;
+  bool invalid = false;
+  {
+    std::lock_guard<std::mutex> lock(s->queue);
+    if (!s->capture) return fail(cudaErrorIllegalState);
+    work = std::move(s->capture);
+    s->capture = nullptr;
+    invalid = s->captureInvalid;
+  }
+  if (invalid) return fail(cudaErrorStreamCaptureInvalidated);
+  auto* g = new Graph{std::move(*work)};
+  std::lock_guard<std::mutex> lock(gMutex);
+  gGraphs.insert(g);
+  ++gCaptures;
+  *graph = reinterpret_cast<cudaGraph_t>(g);
+  return cudaSuccess;
+}
+
+DOUBLE_EXPORT cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph, unsigned long long) {
+  if (!exec) return fail(cudaErrorInvalidValue);
+  std::lock_guard<std::mutex> lock(gMutex);
+  if (!gGraphs.count(graph)) violation("CUDA calls take live graphs", "cudaGraphInstantiate on graph " + hexPtr(graph));
+  auto* e = new Graph{reinterpret_cast<Graph*>(graph)->work};
+  gGraphExecs.insert(e);
+  *exec = reinterpret_cast<cudaGraphExec_t>(e);
+  return cudaSuccess;
+}
+
+DOUBLE_EXPORT cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
+  if (!liveStream(stream)) violation("CUDA calls take live streams", "cudaGraphLaunch on a stream that is not live");
+  std::vector<std::function<bool()>> work;
+  {
+    std::lock_guard<std::mutex> lock(gMutex);
+    if (!gGraphExecs.count(exec)) violation("CUDA calls take live graph execs", "cudaGraphLaunch on " + hexPtr(exec));
+    work = reinterpret_cast<Graph*>(exec)->work;
+    ++gGraphLaunches;
+  }
+  for (auto& item : work) enqueue(stream, std::move(item));
+  return cudaSuccess;
+}
+
+DOUBLE_EXPORT cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
+  std::lock_guard<std::mutex> lock(gMutex);
+  if (!gGraphExecs.erase(exec)) violation("cudaGraphExecDestroy takes a live graph exec", hexPtr(exec) + " is not live");
+  delete reinterpret_cast<Graph*>(exec);
+  return cudaSuccess;
+}
+
+DOUBLE_EXPORT cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
+  std::lock_guard<std::mutex> lock(gMutex);
+  if (!gGraphs.erase(graph)) violation("cudaGraphDestroy takes a live graph", hexPtr(graph) + " is not live");
+  delete reinterpret_cast<Graph*>(graph);
+  return cudaSuccess;
 }

@@ -38,8 +38,12 @@ TNRT_DOUBLE_API bool liveStream(const void* stream) noexcept;
 // Work that returns false makes the next synchronize of that stream fail with
 // cudaErrorLaunchFailure, as a failed kernel does. Default streams run it at once.
 TNRT_DOUBLE_API void enqueue(const void* stream, std::function<bool()> work);
-// Runs everything queued on `stream`; false if some of it failed (as cudaStreamSynchronize).
+// Runs everything queued on `stream`; false if some of it failed (as cudaStreamSynchronize),
+// or if the stream is capturing (which fails the capture, as on a GPU).
 TNRT_DOUBLE_API bool synchronize(const void* stream) noexcept;
+// Whether `stream` is between cudaStreamBeginCapture and cudaStreamEndCapture: work enqueued
+// on it is recorded into a graph, to run once per cudaGraphLaunch.
+TNRT_DOUBLE_API bool capturing(const void* stream) noexcept;
 
 }  // namespace tnrt_double
 

@@ -819,12 +819,25 @@ bool DoubleContext::run(cudaStream_t stream) {
 
   // The work of the "kernels": run the sim on what the device memory holds when the stream
   // gets here, and write the outputs.
+  // Captured into a CUDA graph, the work runs once per launch, not now: it is not counted as
+  // pending (the graph, not this call, owns it). TensorRT cannot capture a call that waits for
+  // its stream, as one with outputs of data-dependent shape does.
+  const bool captured = capturing(stream);
+  if (captured && needsAllocator) {
+    (void)synchronize(stream);  // what TensorRT does here; it fails the capture
+    engine_.logger().error(
+        "IExecutionContext::enqueueV3: Error Code 1: Cuda Runtime (operation not permitted when stream is capturing: "
+        "outputs of data-dependent shape synchronize the stream)");
+    return false;
+  }
   const int32_t profile = profile_;
-  auto work = [this, views = std::move(views), hostCopies, outs, profile, stream]() -> bool {
+  auto work = [this, views = std::move(views), hostCopies, outs, profile, stream, captured]() -> bool {
     struct Done {
-      std::atomic<int>& pending;
-      ~Done() { pending.fetch_sub(1); }
-    } done{pending_};
+      std::atomic<int>* pending;
+      ~Done() {
+        if (pending) pending->fetch_sub(1);
+      }
+    } done{captured ? nullptr : &pending_};
     try {
       if (fault("kernel")) throw std::runtime_error("injected fault: kernel");
       if (simProfile_ != profile && engine_.sim().numOptimizationProfiles() > profile) {
@@ -869,7 +882,7 @@ bool DoubleContext::run(cudaStream_t stream) {
       return false;
     }
   };
-  pending_.fetch_add(1);
+  if (!captured) pending_.fetch_add(1);
   if (needsAllocator) {
     // Data-dependent output sizes: TensorRT waits for the stream inside enqueueV3 and calls the
     // allocators before returning.

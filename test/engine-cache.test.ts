@@ -293,6 +293,22 @@ describe('engine cache: every part of the key', () => {
     expect((await cachedBuild(model, dir, int8)).result.cache!.hit).toBe(false);
     expect((await cachedBuild(model, dir, { ...int8, calibration: { ...int8.calibration, onThresholds: () => undefined } })).result.cache!.hit).toBe(true);
   });
+
+  it("keys float16's calibrationData and validationData each on its own", async () => {
+    const dir = freshDir();
+    const model = matmulModel(2);
+    const batches = (v: number) => [{ x: new Tensor('float32', new Float32Array([1, 2, 3, v]), [1, 4]) }];
+    const fp16 = (validation: number, calibration?: number): BuildEngineOptions => ({
+      precision: 'fp16',
+      float16: { minCosine: 0.5, validationData: batches(validation), ...(calibration !== undefined && { calibrationData: batches(calibration) }) },
+    });
+    expect((await cachedBuild(model, dir, fp16(4, 4))).result.cache!.hit).toBe(false);
+    expect((await cachedBuild(model, dir, fp16(4, 4))).result.cache!.hit).toBe(true);
+    // Only the activation check's data differs: a different plan may follow, so a different entry.
+    expect((await cachedBuild(model, dir, fp16(4, 8))).result.cache!.hit).toBe(false);
+    expect((await cachedBuild(model, dir, fp16(8, 4))).result.cache!.hit).toBe(false);
+    expect((await cachedBuild(model, dir, fp16(4))).result.cache!.hit).toBe(false);
+  });
 });
 
 describe('engine cache: damaged entries', () => {

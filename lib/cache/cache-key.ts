@@ -17,7 +17,7 @@ import type { BuildEnvironment } from './build-environment.js';
 import { hashFile, type ModelDigest, sha256Hex } from './model-digest.js';
 
 /** Bumped when the meaning of a key's fields changes, so old entries stop matching. */
-const KEY_FORMAT = 1;
+const KEY_FORMAT = 2;
 
 /**
  * Options that leave the plan as it is. `backend` and `device` are keyed through what they
@@ -112,10 +112,13 @@ export async function normalizeBuildOptions(options: Record<string, unknown>, ca
     out.calibration = await normalizeCalibration(out.calibration as Record<string, unknown>, calibrationDataKey);
   }
   if (out.float16 !== undefined && typeof out.float16 === 'object' && out.float16 !== null) {
-    // float16's activation check: its data decides which nodes stay float32, as calibration
-    // data decides scales, so it is keyed the same way; its report callback shapes nothing.
+    // float16's data decides which nodes stay float32, as calibration data decides scales, so
+    // both its data sets are keyed the same way, each on its own: the activation check reads
+    // calibrationData when given, validationData otherwise. Its report callback shapes nothing.
     const { onReport: _onReport, validationData, ...float16 } = out.float16 as Record<string, unknown>;
-    out.float16 = await normalizeCalibration({ ...float16, ...(validationData !== undefined && { calibrationData: validationData }) }, calibrationDataKey);
+    const keyed = await normalizeCalibration(float16, calibrationDataKey);
+    if (validationData !== undefined) keyed.validationData = (await normalizeCalibration({ calibrationData: validationData }, calibrationDataKey)).calibrationData;
+    out.float16 = keyed;
   }
   // Fails here, naming the option, rather than inside cacheKey.
   canonicalJson(out);

@@ -41,11 +41,15 @@ export interface SessionOptions extends DeviceAndPluginOptions {
  */
 export type ModelSessionOptions = SessionOptions & BuildEngineOptions;
 
-/** Options that only a build reads: given with bytes, they say the bytes are an ONNX model. */
-const BUILD_ONLY_OPTIONS = [
-  'cache', 'precision', 'calibration', 'shapes', 'profiles', 'memoryPoolLimits', 'timingCache', 'optimizationLevel',
-  'tf32', 'versionCompatible', 'excludeLeanRuntime', 'hardwareCompatibility', 'onProgress', 'signal',
-] as const satisfies readonly Exclude<keyof BuildEngineOptions, keyof SessionOptions>[];
+/**
+ * Options that only a build reads: given with bytes, they say the bytes are an ONNX model.
+ * A Record over every such key, so that a build option added later cannot be left out.
+ */
+const BUILD_ONLY_OPTIONS = Object.keys({
+  cache: true, precision: true, calibration: true, float16: true, shapes: true, profiles: true, memoryPoolLimits: true,
+  timingCache: true, optimizationLevel: true, profilingVerbosity: true, tf32: true, versionCompatible: true,
+  excludeLeanRuntime: true, hardwareCompatibility: true, onProgress: true, signal: true,
+} satisfies Record<Exclude<keyof BuildEngineOptions, keyof SessionOptions>, true>) as Exclude<keyof BuildEngineOptions, keyof SessionOptions>[];
 
 export class InferenceSession {
   readonly #runtime: Runtime;

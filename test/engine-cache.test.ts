@@ -490,6 +490,22 @@ describe('engine cache: the directory and the options', () => {
     await expect(buildEngineWithCache(model, unhashable)).rejects.toThrow(/cannot key the build options\.memoryPoolLimits\.workspace: it holds a Map/);
     const { result } = await cachedBuild(model, freshDir());
     await expect(InferenceSession.create(result.engine, { backend: 'sim', cache: { dir: freshDir() } })).rejects.toThrow(/serialized engine, not an ONNX model/);
+    const float16 = InferenceSession.create(result.engine, { backend: 'sim', float16: { keepIoTypes: true } });
+    await expect(float16).rejects.toThrow(InvalidArgumentError);
+    await expect(float16).rejects.toThrow(/serialized engine, not an ONNX model/);
+  });
+
+  it('takes model bytes given with any build option as a model to build, profilingVerbosity and float16 included', async () => {
+    const staticModel = makeModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: [1, 4] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: [1, 3] }],
+      initializers: [makeTensor('W', 'float32', [4, 3], new Float32Array(12).fill(2))],
+      nodes: [{ op: 'MatMul', inputs: ['x', 'W'], outputs: ['y'] }],
+    });
+    // x = [1, 2, 3, 4] times a column of 2s: 2 * (1 + 2 + 3 + 4) = 20 on each of the 3 outputs.
+    expect(await outputsOf(await InferenceSession.create(staticModel, { backend: 'sim', profilingVerbosity: 'none' }))).toEqual([20, 20, 20]);
+    // float16 alone reaches the build, which names what is missing, rather than the engine loader.
+    await expect(InferenceSession.create(staticModel, { backend: 'sim', float16: { keepIoTypes: true } })).rejects.toThrow(/float16 option applies to precision 'fp16' only/);
   });
 
   it('`tensorrt-node build --cache DIR` builds once and then copies the cached engine, INT8 from a calibration directory too', async () => {

@@ -65,7 +65,7 @@ describe('tensorrt-node compare', () => {
     const out = await tensorrtNode(['compare', model]);
     expect(out.code).toBe(1);
     expect(out.stdout).toMatch(/^y +onnxruntime +64 +.* FAIL$/m);
-    expect(out.stderr).toMatch(/^tensorrt-node compare: TensorRTError: 1 of 1 output comparison\(s\) failed: y on onnxruntime \(tolerances: atol 0\.00001, rtol 0\.00001\)\n$/);
+    expect(out.stderr).toMatch(/^tensorrt-node compare: 1 of 1 output comparison\(s\) failed: y on onnxruntime \(tolerances: atol 0\.00001, rtol 0\.00001\)\n$/);
   });
 
   it('reports a model onnxruntime refuses in one line, exit code 1', async () => {
@@ -79,6 +79,18 @@ describe('tensorrt-node compare', () => {
     const out = await tensorrtNode(['compare', model, '--backends', 'onnxruntime,sim']);
     expect(out.code).toBe(1);
     expect(out.stderr).toMatch(/^tensorrt-node compare: TensorRTError: onnxruntime-node cannot load the model: .*seed.*\n$/);
+  });
+
+  it('names an input type onnxruntime cannot take as a DataTypeError', async () => {
+    const model = join(dir, 'bfloat16.onnx');
+    writeFileSync(model, makeModel({
+      inputs: [{ name: 'x', dtype: 'bfloat16', shape: [4] }],
+      outputs: [{ name: 'y', dtype: 'bfloat16', shape: [4] }],
+      nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
+    }));
+    const out = await tensorrtNode(['compare', model, '--backends', 'onnxruntime,sim']);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(/^tensorrt-node compare: DataTypeError: onnxruntime-node cannot take input 'x' of type bfloat16: leave onnxruntime out of --backends for this model\n$/);
   });
 
   it('refuses mistakes with one line and exit code 2, and prints help', async () => {

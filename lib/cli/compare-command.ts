@@ -5,7 +5,7 @@
  */
 import { buildEngine } from '../build-engine.js';
 import { DATA_TYPES, type DataType } from '../dtype.js';
-import { TensorRTError, UnsupportedError } from '../errors.js';
+import { UnsupportedError } from '../errors.js';
 import { InferenceSession } from '../inference-session.js';
 import { modelIO } from '../model-inspection.js';
 import { readModel } from '../onnx/model-io.js';
@@ -16,7 +16,7 @@ import { loadInput } from './io-options.js';
 import { runOnOnnxRuntime } from './onnxruntime-runner.js';
 import { makeRandom, randomTensor } from './random-inputs.js';
 import { formatDims, formatTable } from './table.js';
-import { DEVICE_AND_PLUGIN_HELP, DEVICE_AND_PLUGIN_OPTIONS, deviceAndPlugins, parseCommandLine, UsageError } from './usage.js';
+import { CheckFailedError, DEVICE_AND_PLUGIN_HELP, DEVICE_AND_PLUGIN_OPTIONS, deviceAndPlugins, parseCommandLine, UsageError } from './usage.js';
 
 const RUNNERS = ['sim', 'tensorrt', 'onnxruntime'] as const;
 type Runner = (typeof RUNNERS)[number];
@@ -150,7 +150,7 @@ export async function compareCommand(args: string[]): Promise<void> {
     const outputs = results.get(backend)!;
     for (const [output, expected] of Object.entries(referenceOutputs)) {
       const actual = outputs[output];
-      if (!actual) throw new TensorRTError(`backend ${backend} produced no output '${output}' (it produced: ${Object.keys(outputs).join(', ')})`);
+      if (!actual) throw new CheckFailedError(`backend ${backend} produced no output '${output}' (it produced: ${Object.keys(outputs).join(', ')})`);
       const difference = compareOutputs(expected, actual, tolerances);
       comparisons.push({ output, backend, reference, dims: [...actual.dims], ...difference, passed: difference.shapesMatch && difference.mismatches === 0 });
     }
@@ -169,6 +169,6 @@ export async function compareCommand(args: string[]): Promise<void> {
   }
   const failed = comparisons.filter((c) => !c.passed);
   if (failed.length > 0) {
-    throw new TensorRTError(`${failed.length} of ${comparisons.length} output comparison(s) failed: ${failed.map((c) => `${c.output} on ${c.backend}`).join(', ')} (tolerances: atol ${tolerances.atol}, rtol ${tolerances.rtol})`);
+    throw new CheckFailedError(`${failed.length} of ${comparisons.length} output comparison(s) failed: ${failed.map((c) => `${c.output} on ${c.backend}`).join(', ')} (tolerances: atol ${tolerances.atol}, rtol ${tolerances.rtol})`);
   }
 }

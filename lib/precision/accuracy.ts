@@ -7,6 +7,7 @@
  */
 import type { ModelProto } from 'onnx-buf';
 
+import { ShapeError } from '../errors.js';
 import type { Feeds } from '../execution-context.js';
 import type { InferenceSession } from '../inference-session.js';
 import type { Tensor } from '../tensor.js';
@@ -157,7 +158,10 @@ export async function compareAccuracy(
     for (const name of reference.outputNames) {
       const rt = r[name]!;
       const ct = c[name];
-      if (!ct || ct.dims.join() !== rt.dims.join()) throw new Error(`output '${name}' differs in shape between the two engines`);
+      if (!ct || ct.dims.join() !== rt.dims.join()) {
+        const dims = (t: Tensor | undefined) => (t ? `[${t.dims.join(', ')}]` : 'no such output');
+        throw new ShapeError(`output '${name}' differs in shape between the two engines (${dims(rt)} against ${dims(ct)}): compare engines built from the same model`);
+      }
       let t = totals.get(name);
       if (!t) totals.set(name, (t = newTotals()));
       accumulate(t, rt, ct);

@@ -7,6 +7,7 @@
  */
 import type { ModelProto } from 'onnx-buf';
 
+import { cosineSimilarity } from '../cosine-similarity.js';
 import { ShapeError } from '../errors.js';
 import type { Feeds } from '../execution-context.js';
 import type { InferenceSession } from '../inference-session.js';
@@ -15,7 +16,10 @@ import { expectObject, invalid } from '../validate.js';
 
 export interface OutputAccuracy {
   name: string;
-  /** Cosine similarity of all the output's values over all samples; NaN when any value is NaN or ±Inf. */
+  /**
+   * Cosine similarity of all the output's values over all samples (see cosineSimilarity: 1 for
+   * two all-zero outputs, 0 for one); NaN when any value is NaN or ±Inf.
+   */
   cosineSimilarity: number;
   /** Largest |candidate - reference|; NaN when any value is NaN, Infinity when one is ±Inf. */
   maxAbsError: number;
@@ -111,7 +115,7 @@ function accumulate(totals: Totals, reference: Tensor, candidate: Tensor): void 
 
 function summarize(name: string, t: Totals, classOutput: boolean): OutputAccuracy {
   const nonFinite = t.nan + t.inf + t.refNonFinite > 0;
-  const cosine = nonFinite ? NaN : t.refNorm === 0 && t.candNorm === 0 ? 1 : t.dot / Math.sqrt(t.refNorm * t.candNorm);
+  const cosine = nonFinite ? NaN : cosineSimilarity(t.dot, t.refNorm, t.candNorm);
   const out: OutputAccuracy = {
     name,
     cosineSimilarity: cosine,

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 
 import { type BackendOption, backends } from './backend.js';
-import { type BuildEngineOptions, buildEngineWithCache } from './build-engine.js';
+import { type BuildEngineOptions, buildEngineWithCache, buildFromSource } from './build-engine.js';
 import { buildWithEngineCache } from './cache/engine-cache.js';
 import { type BenchmarkOptions, type BenchmarkResult, normalizeBenchmarkOptions, runBenchmark } from './benchmark.js';
 import { STORAGE, storageLength } from './dtype.js';
@@ -111,7 +111,7 @@ export class InferenceSession {
     };
     const load = (built: { engine: Uint8Array; backend: 'sim' | 'tensorrt' }) => InferenceSession.#load(built.engine, { ...run, backend: built.backend });
     if (cache === undefined) return load(await buildEngineWithCache(model, build));
-    return buildWithEngineCache(model, { ...build, cache }, (backend) => buildEngineWithCache(model, { ...build, backend }), load);
+    return buildWithEngineCache(model, { ...build, cache }, (backend, source) => buildFromSource(source, { ...build, backend }), load);
   }
 
   static async #load(bytes: Uint8Array, options: SessionOptions): Promise<InferenceSession> {

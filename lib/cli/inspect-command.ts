@@ -4,6 +4,7 @@ import { access } from 'node:fs/promises';
 import type { EngineInspection } from '../engine-inspection.js';
 import { InferenceSession } from '../inference-session.js';
 import { inspectModel, type ModelInspection } from '../model-inspection.js';
+import { cliLogger } from './output.js';
 import { formatDims, formatTable } from './table.js';
 import { backendOption, DEVICE_AND_PLUGIN_HELP, DEVICE_AND_PLUGIN_OPTIONS, deviceAndPlugins, parseCommandLine, UsageError } from './usage.js';
 
@@ -107,11 +108,12 @@ export async function inspectCommand(args: string[]): Promise<void> {
   });
 
   if (file.toLowerCase().endsWith('.onnx')) {
-    const model = await inspectModel(file, { ...(backend && { backend }) });
+    const model = await inspectModel(file, { logger: cliLogger(), ...(backend && { backend }), ...deviceAndPlugins(values) });
     console.log(format === 'json' ? JSON.stringify({ kind: 'model', file, ...model }, null, 2) : formatModel(file, model));
     return;
   }
   const session = await InferenceSession.create(file, {
+    logger: cliLogger(),
     ...(backend && { backend }),
     ...deviceAndPlugins(values),
     ...(values.engineHostCodeAllowed && { engineHostCodeAllowed: true }),

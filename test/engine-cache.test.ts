@@ -534,6 +534,29 @@ describe('engine cache: the directory and the options', () => {
     writeFileSync(join(calib, '1.bin'), new Uint8Array(new Float32Array([9, 1, 2, 3]).buffer));
     expect((await run('c.engine', ...int8)).stdout).toMatch(/^built /);
   });
+
+  it('`build --fp16 --cache DIR` takes the accuracy report\'s float32 reference from the cache too', async () => {
+    const dir = freshDir();
+    const work = freshDir('cli');
+    const modelPath = join(work, 'model.onnx');
+    writeFileSync(modelPath, matmulModel(2));
+    const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
+    const run = () => runNode([cli, 'build', modelPath, '-o', join(work, 'h.engine'), '--backend', 'sim', '--shapes', 'x:1x4', '--fp16', '--cache', dir]);
+    const first = await run();
+    expect(first.code).toBe(0);
+    // The float16 engine and its float32 reference.
+    expect(entryFiles(dir)).toHaveLength(2);
+    // A hit touches its entry (the eviction order); a build rewrites it, with a new build time.
+    const built = () => entryFiles(dir).map((path) => readEntry(path).header.built);
+    const before = built();
+    const second = await run();
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/^copied from the engine cache /);
+    expect(second.stdout).toMatch(/accuracy of fp16 against fp32/);
+    // Neither entry was built again.
+    expect(entryFiles(dir)).toHaveLength(2);
+    expect(built()).toEqual(before);
+  });
 });
 
 describe('engine cache: the GPU in the key (tensorrt backend)', () => {

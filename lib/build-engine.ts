@@ -4,7 +4,7 @@
  */
 import { type BackendOption, resolveBackend } from './backend.js';
 import { Builder } from './builder.js';
-import { HARDWARE_COMPATIBILITY_LEVELS, type HardwareCompatibilityLevel, type MemoryPoolType, type ProfilingVerbosity, type ProgressEvent } from './builder-config.js';
+import { BUILD_DEFAULTS, HARDWARE_COMPATIBILITY_LEVELS, type HardwareCompatibilityLevel, type MemoryPoolType, type ProfilingVerbosity, type ProgressEvent } from './builder-config.js';
 import { buildWithEngineCache, type CacheOutcome, type EngineCacheOptions } from './cache/engine-cache.js';
 import type { DeviceAndPluginOptions } from './create-options.js';
 import { InvalidArgumentError } from './errors.js';
@@ -148,7 +148,7 @@ export async function buildFromSource(source: ModelSource, options: Omit<BuildEn
   const signal = expectAbortSignal(options.signal, 'signal');
   const modelDir = source.modelDir;
   let bytes = source.bytes;
-  const precision = options.precision === undefined ? 'fp32' : expectOneOf(options.precision, PRECISIONS, 'precision');
+  const precision = options.precision === undefined ? BUILD_DEFAULTS.precision : expectOneOf(options.precision, PRECISIONS, 'precision');
   // Chosen once: INT8 calibration builds and runs a float engine before the real build, and
   // both must use the same backend (with one fallback warning, through the build's logger).
   let backend = options.backend;

@@ -161,7 +161,7 @@ describe('engine cache: hits', () => {
     const dir = freshDir();
     const model = matmulModel(2);
     await cachedBuild(model, dir);
-    const same = await cachedBuild(model, dir, { shapes: { x: [1, 4] }, precision: 'fp32', tf32: true, versionCompatible: false, hardwareCompatibility: 'none', signal: new AbortController().signal });
+    const same = await cachedBuild(model, dir, { shapes: { x: [1, 4] }, precision: 'fp32', tf32: true, optimizationLevel: 3, versionCompatible: false, excludeLeanRuntime: false, hardwareCompatibility: 'none', profilingVerbosity: 'detailed', signal: new AbortController().signal });
     expect(same.result.cache!.hit).toBe(true);
     expect(entryFiles(dir)).toHaveLength(1);
   });

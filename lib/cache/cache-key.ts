@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 
+import { BUILD_DEFAULTS } from '../builder-config.js';
 import { resolveCreateOptions } from '../create-options.js';
 import { InvalidArgumentError } from '../errors.js';
 import { parseShapeSpec } from '../shapes.js';
@@ -28,14 +29,7 @@ const KEY_FORMAT = 2;
 const NOT_IN_KEY = new Set(['logger', 'onProgress', 'signal', 'cache', 'timingCache', 'backend', 'device']);
 
 /** Values equal to the build's default are dropped, so that `{ tf32: true }` and `{}` share an entry. */
-const DEFAULTS: Record<string, unknown> = {
-  precision: 'fp32',
-  tf32: true,
-  versionCompatible: false,
-  excludeLeanRuntime: false,
-  hardwareCompatibility: 'none',
-  profilingVerbosity: 'detailed',
-};
+const DEFAULTS: Record<string, unknown> = BUILD_DEFAULTS;
 
 export interface CacheKeyFields extends BuildEnvironment {
   format: number;

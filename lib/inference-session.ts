@@ -4,17 +4,17 @@
  */
 import { readFile } from 'node:fs/promises';
 
-import { type BackendOption, backends } from './backend.js';
+import type { BackendOption } from './backend.js';
 import { type BuildEngineOptions, buildEngineWithCache, buildFromSource } from './build-engine.js';
 import { buildWithEngineCache } from './cache/engine-cache.js';
 import { type BenchmarkOptions, type BenchmarkResult, normalizeBenchmarkOptions, runBenchmark } from './benchmark.js';
 import { STORAGE, storageLength } from './dtype.js';
 import type { Engine, IOTensorInfo } from './engine.js';
-import { EngineInvalidError, InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from './errors.js';
 import type { ExecutionContext, Feeds } from './execution-context.js';
 import type { DeviceAndPluginOptions } from './create-options.js';
 import type { Logger } from './logger.js';
-import { isSimEngine, Runtime } from './runtime.js';
+import { engineBackend, isSimEngine, Runtime } from './runtime.js';
 import { type AnyTensor, Tensor } from './tensor.js';
 import { expectBytes, expectInteger, expectObject } from './validate.js';
 
@@ -115,18 +115,7 @@ export class InferenceSession {
   }
 
   static async #load(bytes: Uint8Array, options: SessionOptions): Promise<InferenceSession> {
-    let backend = options.backend ?? (process.env.TENSORRT_NODE_BACKEND as BackendOption | undefined) ?? 'auto';
-    if (backend === 'auto') {
-      const trt = backends()[1]!;
-      if (isSimEngine(bytes)) backend = 'sim';
-      else if (trt.available) backend = 'tensorrt';
-      else {
-        throw new EngineInvalidError(
-          `this is not a tensorrt-node sim engine, so it needs the tensorrt backend, which cannot load here: ${trt.reason}\n` +
-            "If it is a TensorRT plan, run it on a machine with TensorRT; for this machine, build the engine with backend 'sim'.",
-        );
-      }
-    }
+    const backend = engineBackend(bytes, options.backend);
     const runtime = new Runtime({
       backend,
       ...(options.logger && { logger: options.logger }),

@@ -1,5 +1,5 @@
 /**
- * Where `run`, `bench` and `compare` get their inputs and put their outputs, with trtexec's flags:
+ * Where `run` and `bench` get their inputs (`compare` too) and put their outputs, with trtexec's flags:
  * --loadInputs name:file (raw little-endian .bin as trtexec reads it, or .npy), seeded random
  * values otherwise (--val-range, --seed); --exportOutput FILE (trtexec's JSON) and
  * --save-outputs DIR (one .npy per output).
@@ -46,7 +46,7 @@ export const OUTPUT_HELP = `  --exportOutput FILE        write the outputs as JS
                              [{"name", "dimensions", "values"}]
   --save-outputs DIR         write each output as DIR/<name>.npy`;
 
-export interface InputValues {
+interface InputValues {
   shapes?: string;
   loadInputs?: string[];
   input?: string[];

@@ -28,12 +28,16 @@ async function exampleModel(): Promise<string> {
   return path;
 }
 
+/** The longest header an entry may have (a model with many external data files keys them all). */
+const MAX_HEADER_BYTES = 1 << 20;
+
 /** The first two lines of a cache entry: its format, then JSON saying what it was built from. */
 async function entryHeader(path: string): Promise<Record<string, unknown>> {
   const file = await open(path);
   try {
-    const { buffer, bytesRead } = await file.read(Buffer.alloc(64 * 1024), 0, 64 * 1024, 0);
+    const { buffer, bytesRead } = await file.read(Buffer.alloc(MAX_HEADER_BYTES), 0, MAX_HEADER_BYTES, 0);
     const lines = buffer.subarray(0, bytesRead).toString('utf8').split('\n');
+    if (lines.length < 3) throw new Error(`${path} has no complete header in its first ${MAX_HEADER_BYTES} bytes`);
     return JSON.parse(lines[1]!) as Record<string, unknown>;
   } finally {
     await file.close();
@@ -73,7 +77,9 @@ console.log('  keyed by', JSON.stringify({ model: header.model, backend: header.
 const session = await InferenceSession.create(model, options);
 try {
   const { y } = await session.run({ x: new Tensor('float32', Float32Array.from([1, 2, 3]), [1, 3]) });
-  console.log(`y [${y!.dims}] =`, Array.from(y!.data as Float32Array)); // [4, 5]: x·W
+  // Checking the dtype narrows the tensor: y.data is then a Float32Array.
+  if (y?.dtype !== 'float32') throw new Error(`expected a float32 output y, got ${y?.dtype ?? 'none'}`);
+  console.log(`y [${y.dims}] =`, Array.from(y.data)); // [4, 5]: x·W
 } finally {
   session.dispose();
 }

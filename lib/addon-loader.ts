@@ -18,6 +18,10 @@ export const packageRoot = findPackageRoot(dirname(fileURLToPath(import.meta.url
 const requireHere = createRequire(import.meta.url);
 const nodeGypBuild = requireHere('node-gyp-build') as (dir: string) => unknown;
 
+// Kept once loaded: the CLI's check and native.ts both ask, and node-gyp-build searches the
+// folders again on every call.
+let addon: unknown;
+
 /**
  * The addon, loaded from prebuilds/ or build/ by node-gyp-build; or, when
  * TENSORRT_NODE_ADDON names a .node file, that file: `npm run test:sanitize` points it at a
@@ -25,9 +29,11 @@ const nodeGypBuild = requireHere('node-gyp-build') as (dir: string) => unknown;
  * @throws BackendUnavailableError naming the platform, the cause and the fix.
  */
 export function loadAddon(): unknown {
+  if (addon !== undefined) return addon;
   const override = process.env.TENSORRT_NODE_ADDON;
   try {
-    return override ? requireHere(override) : nodeGypBuild(packageRoot);
+    addon = override ? requireHere(override) : nodeGypBuild(packageRoot);
+    return addon;
   } catch (error) {
     throw addonLoadError(error, override);
   }

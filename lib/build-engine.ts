@@ -4,12 +4,12 @@
  */
 import { type BackendOption, resolveBackend } from './backend.js';
 import { Builder } from './builder.js';
-import { HARDWARE_COMPATIBILITY_LEVELS, type HardwareCompatibilityLevel, type MemoryPoolType, type ProfilingVerbosity, type ProgressEvent } from './builder-config.js';
+import { BUILD_DEFAULTS, HARDWARE_COMPATIBILITY_LEVELS, type HardwareCompatibilityLevel, type MemoryPoolType, type ProfilingVerbosity, type ProgressEvent } from './builder-config.js';
 import { buildWithEngineCache, type CacheOutcome, type EngineCacheOptions } from './cache/engine-cache.js';
 import type { DeviceAndPluginOptions } from './create-options.js';
 import { InvalidArgumentError } from './errors.js';
 import { getDefaultLogger, type Logger } from './logger.js';
-import { readModelSource } from './model-source.js';
+import { type ModelSource, readModelSource } from './model-source.js';
 import type { ShapeRange, ValueRange } from './optimization-profile.js';
 import { parseShapeSpec, type ShapeMap } from './shapes.js';
 import { convertModelToFloat16 } from './precision/float16.js';
@@ -133,18 +133,22 @@ export interface BuildEngineResult {
  */
 export async function buildEngineWithCache(model: string | Uint8Array | ArrayBufferLike, options: BuildEngineOptions = {}): Promise<BuildEngineResult> {
   expectObject(options, 'buildEngine options');
+  if (options.cache !== undefined) {
+    const { cache: _cache, ...uncached } = options;
+    return buildWithEngineCache(model, options, (backend, source) => buildFromSource(source, { ...uncached, backend }), async (built) => built);
+  }
+  return buildFromSource(await readModelSource(model), options);
+}
+
+/** buildEngineWithCache without the cache, for a model already read (the cache reads it to key it). */
+export async function buildFromSource(source: ModelSource, options: Omit<BuildEngineOptions, 'cache'>): Promise<BuildEngineResult> {
   if (options.shapes !== undefined && options.profiles !== undefined) {
     throw new InvalidArgumentError("give either 'shapes' (fixed) or 'profiles' (ranges), not both");
   }
   const signal = expectAbortSignal(options.signal, 'signal');
-  if (options.cache !== undefined) {
-    const { cache: _cache, ...uncached } = options;
-    return buildWithEngineCache(model, options, (backend) => buildEngineWithCache(model, { ...uncached, backend }), async (built) => built);
-  }
-  const source = await readModelSource(model);
   const modelDir = source.modelDir;
   let bytes = source.bytes;
-  const precision = options.precision === undefined ? 'fp32' : expectOneOf(options.precision, PRECISIONS, 'precision');
+  const precision = options.precision === undefined ? BUILD_DEFAULTS.precision : expectOneOf(options.precision, PRECISIONS, 'precision');
   // Chosen once: INT8 calibration builds and runs a float engine before the real build, and
   // both must use the same backend (with one fallback warning, through the build's logger).
   let backend = options.backend;

@@ -45,6 +45,21 @@ export type ProgressEvent =
   | { kind: 'step'; phase: string; step: number }
   | { kind: 'phaseFinish'; phase: string };
 
+/**
+ * What a build does with an option left out, as buildEngine's options spell them: the
+ * config's own defaults, and TensorRT's where the config leaves the choice to it (kTF32 set,
+ * optimization level 3). The engine cache drops options equal to these from its key.
+ */
+export const BUILD_DEFAULTS = {
+  precision: 'fp32',
+  tf32: true,
+  optimizationLevel: 3,
+  versionCompatible: false,
+  excludeLeanRuntime: false,
+  hardwareCompatibility: 'none',
+  profilingVerbosity: 'detailed',
+} as const satisfies Record<string, unknown>;
+
 export class BuilderConfig {
   readonly #pools = new Map<MemoryPoolType, number>();
   readonly #profiles: OptimizationProfile[] = [];
@@ -53,8 +68,8 @@ export class BuilderConfig {
   readonly #flags = new Set<BuilderFlag>();
   // undefined: TensorRT's default (kTF32 set), which the addon then leaves untouched.
   #tf32: boolean | undefined;
-  #hardwareCompatibility: HardwareCompatibilityLevel = 'none';
-  #profilingVerbosity: ProfilingVerbosity = 'detailed';
+  #hardwareCompatibility: HardwareCompatibilityLevel = BUILD_DEFAULTS.hardwareCompatibility;
+  #profilingVerbosity: ProfilingVerbosity = BUILD_DEFAULTS.profilingVerbosity;
   #calibrator: Int8Calibrator | undefined;
   #maxTensorBytes: number | undefined;
   /** Called on the event loop for each progress event of a build using this config. */

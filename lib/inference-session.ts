@@ -4,17 +4,17 @@
  */
 import { readFile } from 'node:fs/promises';
 
-import { type BackendOption, backends } from './backend.js';
-import { type BuildEngineOptions, buildEngineWithCache } from './build-engine.js';
+import type { BackendOption } from './backend.js';
+import { type BuildEngineOptions, buildEngineWithCache, buildFromSource } from './build-engine.js';
 import { buildWithEngineCache } from './cache/engine-cache.js';
 import { type BenchmarkOptions, type BenchmarkResult, normalizeBenchmarkOptions, runBenchmark } from './benchmark.js';
 import { STORAGE, storageLength } from './dtype.js';
 import type { Engine, IOTensorInfo } from './engine.js';
-import { EngineInvalidError, InvalidArgumentError, UnsupportedError } from './errors.js';
+import { InvalidArgumentError, UnsupportedError } from './errors.js';
 import type { ExecutionContext, Feeds } from './execution-context.js';
 import type { DeviceAndPluginOptions } from './create-options.js';
 import type { Logger } from './logger.js';
-import { isSimEngine, Runtime } from './runtime.js';
+import { engineBackend, isSimEngine, Runtime } from './runtime.js';
 import { type AnyTensor, Tensor } from './tensor.js';
 import { expectBytes, expectInteger, expectObject } from './validate.js';
 
@@ -41,11 +41,15 @@ export interface SessionOptions extends DeviceAndPluginOptions {
  */
 export type ModelSessionOptions = SessionOptions & BuildEngineOptions;
 
-/** Options that only a build reads: given with bytes, they say the bytes are an ONNX model. */
-const BUILD_ONLY_OPTIONS = [
-  'cache', 'precision', 'calibration', 'shapes', 'profiles', 'memoryPoolLimits', 'timingCache', 'optimizationLevel',
-  'tf32', 'versionCompatible', 'excludeLeanRuntime', 'hardwareCompatibility', 'onProgress', 'signal',
-] as const satisfies readonly Exclude<keyof BuildEngineOptions, keyof SessionOptions>[];
+/**
+ * Options that only a build reads: given with bytes, they say the bytes are an ONNX model.
+ * A Record over every such key, so that a build option added later cannot be left out.
+ */
+const BUILD_ONLY_OPTIONS = Object.keys({
+  cache: true, precision: true, calibration: true, float16: true, shapes: true, profiles: true, memoryPoolLimits: true,
+  timingCache: true, optimizationLevel: true, profilingVerbosity: true, tf32: true, versionCompatible: true,
+  excludeLeanRuntime: true, hardwareCompatibility: true, onProgress: true, signal: true,
+} satisfies Record<Exclude<keyof BuildEngineOptions, keyof SessionOptions>, true>) as Exclude<keyof BuildEngineOptions, keyof SessionOptions>[];
 
 export class InferenceSession {
   readonly #runtime: Runtime;
@@ -107,22 +111,11 @@ export class InferenceSession {
     };
     const load = (built: { engine: Uint8Array; backend: 'sim' | 'tensorrt' }) => InferenceSession.#load(built.engine, { ...run, backend: built.backend });
     if (cache === undefined) return load(await buildEngineWithCache(model, build));
-    return buildWithEngineCache(model, { ...build, cache }, (backend) => buildEngineWithCache(model, { ...build, backend }), load);
+    return buildWithEngineCache(model, { ...build, cache }, (backend, source) => buildFromSource(source, { ...build, backend }), load);
   }
 
   static async #load(bytes: Uint8Array, options: SessionOptions): Promise<InferenceSession> {
-    let backend = options.backend ?? (process.env.TENSORRT_NODE_BACKEND as BackendOption | undefined) ?? 'auto';
-    if (backend === 'auto') {
-      const trt = backends()[1]!;
-      if (isSimEngine(bytes)) backend = 'sim';
-      else if (trt.available) backend = 'tensorrt';
-      else {
-        throw new EngineInvalidError(
-          `this is not a tensorrt-node sim engine, so it needs the tensorrt backend, which cannot load here: ${trt.reason}\n` +
-            "If it is a TensorRT plan, run it on a machine with TensorRT; for this machine, build the engine with backend 'sim'.",
-        );
-      }
-    }
+    const backend = engineBackend(bytes, options.backend);
     const runtime = new Runtime({
       backend,
       ...(options.logger && { logger: options.logger }),

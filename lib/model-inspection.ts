@@ -10,6 +10,7 @@ import { TensorProto_DataType } from 'onnx-buf';
 
 import type { BackendName, BackendOption } from './backend.js';
 import { Builder } from './builder.js';
+import type { DeviceAndPluginOptions } from './create-options.js';
 import { OnnxParseError, type ParserErrorDetail } from './errors.js';
 import type { Logger } from './logger.js';
 import { readModel } from './onnx/model-io.js';
@@ -84,7 +85,7 @@ function histogram(graph: GraphProto): { operators: { op: string; count: number 
   return { operators, numNodes };
 }
 
-export interface InspectModelOptions {
+export interface InspectModelOptions extends DeviceAndPluginOptions {
   /** The backend whose parser decides what is unsupported (default: auto, as Builder picks). */
   backend?: BackendOption;
   logger?: Logger;
@@ -100,7 +101,9 @@ export async function inspectModel(path: string, options: InspectModelOptions = 
   const { model } = await readModel(path, { loadExternalData: false });
   const graph = model.graph!;
   const opsets = Object.fromEntries(model.opsetImport.map((o) => [o.domain === 'ai.onnx' ? '' : o.domain, Number(o.version)]));
-  const builder = new Builder({ ...(options.backend && { backend: options.backend }), ...(options.logger && { logger: options.logger }) });
+  // The plugins matter: an operator a plugin library implements parses.
+  const { backend, logger, device, plugins } = options;
+  const builder = new Builder({ ...(backend && { backend }), ...(logger && { logger }), ...(device !== undefined && { device }), ...(plugins !== undefined && { plugins }) });
   let unsupported: ParserErrorDetail[] = [];
   try {
     const network = builder.createNetworkV2();

@@ -4,6 +4,7 @@
  * |reference| (numpy's allclose), plus the largest absolute and relative errors and the
  * cosine similarity.
  */
+import { cosineSimilarity } from './cosine-similarity.js';
 import type { Tensor } from './tensor.js';
 
 export interface Tolerances {
@@ -17,7 +18,10 @@ export interface OutputDifference {
   maxAbsError: number;
   /** max |candidate - reference| / |reference| over elements where the reference is not 0. */
   maxRelError: number;
-  /** 1 for identical directions; NaN when either side is all zeros. */
+  /**
+   * 1 for identical directions (two all-zero outputs included), 0 for an all-zero output
+   * against a non-zero one; NaN elements are left out, an infinite one makes it NaN.
+   */
   cosine: number;
   /** Elements outside atol + rtol * |reference| (NaN against a number counts; NaN against NaN does not). */
   mismatches: number;
@@ -57,6 +61,5 @@ export function compareOutputs(reference: Tensor, candidate: Tensor, tolerances:
     rNorm += a * a;
     cNorm += b * b;
   }
-  const cosine = rNorm > 0 && cNorm > 0 ? dot / Math.sqrt(rNorm * cNorm) : NaN;
-  return { count: r.length, maxAbsError, maxRelError, cosine, mismatches, shapesMatch };
+  return { count: r.length, maxAbsError, maxRelError, cosine: cosineSimilarity(dot, rNorm, cNorm), mismatches, shapesMatch };
 }

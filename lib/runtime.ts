@@ -3,7 +3,7 @@
  */
 import { availableParallelism } from 'node:os';
 
-import { type BackendInfo, type BackendName, type BackendOption, resolveBackend } from './backend.js';
+import { type BackendInfo, type BackendName, type BackendOption, backends, resolveBackend } from './backend.js';
 import { Engine } from './engine.js';
 import { awaitNative, callNative, EngineInvalidError } from './errors.js';
 import { getDefaultLogger, type Logger } from './logger.js';
@@ -69,6 +69,24 @@ export function isSimEngine(bytes: Uint8Array): boolean {
   if (bytes.byteLength < magic.byteLength) return false;
   for (let i = 0; i < magic.byteLength; i++) if (bytes[i] !== magic[i]) return false;
   return true;
+}
+
+/**
+ * The backend that loads `bytes`: `option` unless it is 'auto' (the default, or
+ * TENSORRT_NODE_BACKEND), which picks by the bytes: a sim engine on the sim, anything else
+ * on TensorRT.
+ * @throws EngineInvalidError for 'auto' with bytes that are not a sim engine where TensorRT cannot load
+ */
+export function engineBackend(bytes: Uint8Array, option: BackendOption | undefined): BackendOption {
+  const backend = option ?? (process.env.TENSORRT_NODE_BACKEND as BackendOption | undefined) ?? 'auto';
+  if (backend !== 'auto') return backend;
+  if (isSimEngine(bytes)) return 'sim';
+  const trt = backends()[1]!;
+  if (trt.available) return 'tensorrt';
+  throw new EngineInvalidError(
+    `this is not a tensorrt-node sim engine, so it needs the tensorrt backend, which cannot load here: ${trt.reason}\n` +
+      "If it is a TensorRT plan, run it on a machine with TensorRT; for this machine, build the engine with backend 'sim'.",
+  );
 }
 
 export class Runtime extends NativeResource {

@@ -43,14 +43,14 @@ export function numbersToStorage<T extends NumericDataType>(dtype: T, values: Ar
     }
     case 'float16':
     case 'bfloat16': {
-      const out = new Uint16Array(n);
-      const limit = dtype === 'float16' ? '65504' : '3.3895313892515355e38';
+      const numbers = new Float64Array(n);
+      for (let i = 0; i < n; i++) numbers[i] = number(i);
+      // Converted in one pass, then scanned: an Infinity pattern from a finite value means it
+      // overflowed; NaN and infinities pass.
+      const out = dtype === 'float16' ? Uint16Array.from(numbers, toFloat16Bits) : float32ToBfloat16(numbers);
+      const [infinity, limit] = dtype === 'float16' ? [0x7c00, '65504'] : [0x7f80, '3.3895313892515355e38'];
       for (let i = 0; i < n; i++) {
-        const v = number(i);
-        const bits = dtype === 'float16' ? toFloat16Bits(v) : float32ToBfloat16([v])[0]!;
-        // Infinity's pattern from a finite value means it overflowed; NaN and infinities pass.
-        if ((bits & 0x7fff) === (dtype === 'float16' ? 0x7c00 : 0x7f80) && Number.isFinite(v)) throw overflow(dtype, i, v, limit);
-        out[i] = bits;
+        if ((out[i]! & 0x7fff) === infinity && Number.isFinite(numbers[i]!)) throw overflow(dtype, i, numbers[i]!, limit);
       }
       return out as DataTypeStorage[T];
     }

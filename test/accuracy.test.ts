@@ -1,7 +1,9 @@
 // compareAccuracy on small networks whose outputs differ by amounts worked out by hand.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { accuracyProblems, buildEngine, classScoreOutputs, compareAccuracy, formatAccuracyReport, InferenceSession, parseModel, Tensor } from '../lib/index.js';
+import { reportAccuracy } from '../lib/cli/accuracy-report.js';
+import { EngineInvalidError, ShapeError } from '../lib/errors.js';
 import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
 import { mlpModel } from './fixtures/models.js';
 
@@ -94,5 +96,28 @@ describe('compareAccuracy', () => {
 
   it('refuses classOutputs that is not an iterable of names', async () => {
     await expect(compare(binary('Add', [0, 0, 0, 0]), binary('Add', [0, 0, 0, 0]), [], 1, { classOutputs: 5 })).rejects.toThrow(/iterable of output names for classOutputs/);
+  });
+
+  it('refuses engines whose outputs differ in shape with a ShapeError', async () => {
+    const transposed = makeModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: [1, 4] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: [4, 1] }],
+      nodes: [{ op: 'Transpose', inputs: ['x'], outputs: ['y'], attributes: { perm: [1, 0] } }],
+    });
+    const result = compare(binary('Add', [0, 0, 0, 0]), transposed, [new Float32Array([1, 2, 3, 4])]);
+    await expect(result).rejects.toThrow(ShapeError);
+    await expect(result).rejects.toThrow("output 'y' differs in shape between the two engines ([1, 4] against [4, 1])");
+  });
+
+  it('reportAccuracy disposes the float32 session when the reduced engine does not load', async () => {
+    const reference = await buildEngine(binary('Add', [0, 0, 0, 0]), { backend: 'sim' });
+    const dispose = vi.spyOn(InferenceSession.prototype, 'dispose');
+    try {
+      const run = { modelPath: 'model.onnx', precision: 'fp16', reference, candidate: new Uint8Array(64), load: { backend: 'sim' as const }, data: undefined, failBelow: undefined };
+      await expect(reportAccuracy(run)).rejects.toThrow(EngineInvalidError);
+      expect(dispose).toHaveBeenCalledTimes(1);
+    } finally {
+      dispose.mockRestore();
+    }
   });
 });

@@ -53,12 +53,14 @@ describe('tensorrt-node bench', () => {
     const wall = Math.max(...timings.map((t) => t.endD2HMs));
     expect(wall).toBeGreaterThanOrEqual(200);
     expect(Number(/Throughput: ([0-9.]+) qps/.exec(r.stdout)![1])).toBeCloseTo((calls * 1000) / wall, 1);
-    // The sim has no transfers: empty H2D and D2H spans around a compute span that is the call.
-    for (const t of timings) {
+    // The sim has no transfers: empty H2D and D2H spans. One stream: each call starts after
+    // the one before it ended, so the calls' latencies add up to no more than the wall time.
+    timings.forEach((t, i) => {
       expect([t.h2dMs, t.d2hMs, t.endH2DMs - t.startH2DMs, t.endD2HMs - t.startD2HMs]).toEqual([0, 0, 0, 0]);
-      expect(t.computeMs).toBeCloseTo(t.endComputeMs - t.startComputeMs, 9);
-      expect(t.latencyMs).toBeCloseTo(t.endD2HMs - t.startH2DMs, 9);
-    }
+      expect(t.latencyMs).toBeGreaterThan(0);
+      expect(t.startH2DMs).toBeGreaterThanOrEqual(i === 0 ? 0 : timings[i - 1]!.endD2HMs);
+    });
+    expect(mean * calls).toBeLessThanOrEqual(wall + 1e-6 * calls);
     expect(r.stdout).toMatch(/the sim computes in host memory, so there are no transfers/);
     expect(r.stdout).toMatch(/\d+ warm-up calls \(not counted\)/);
   });

@@ -51,6 +51,24 @@ describe('tensorrt-node compare', () => {
     expect(short.stderr).toMatch(/--loadInputs b: .*lenet\.onnx has \d+ bytes but 'b' \(float32 \[4\]\) needs 16/);
   });
 
+  it('takes the input flags run and bench take: comma-separated --loadInputs, --input, --val-range', async () => {
+    const model = join(dir, 'add.onnx');
+    writeFileSync(model, addModel());
+    // a = [1, 2, 3, 4] from a file; b drawn from [2, 2], that is b = [2, 2, 2, 2].
+    writeFileSync(join(dir, 'a.bin'), new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer));
+    writeFileSync(join(dir, 'b.bin'), new Uint8Array(new Float32Array([2, 2, 2, 2]).buffer));
+    const [both, input, ranged] = [
+      await tensorrtNode(['compare', model, '--loadInputs', `a:${join(dir, 'a.bin')},b:${join(dir, 'b.bin')}`, '--format', 'json']),
+      await tensorrtNode(['compare', model, '--input', `a=${join(dir, 'a.bin')}`, '--input', `b=${join(dir, 'b.bin')}`, '--format', 'json']),
+      await tensorrtNode(['compare', model, '--input', `a=${join(dir, 'a.bin')}`, '--val-range', 'b:2,2', '--format', 'json']),
+    ];
+    for (const out of [both, input, ranged]) {
+      expect(out.stderr).toBe('');
+      expect(out.code).toBe(0);
+      expect(JSON.parse(out.stdout).comparisons[0]).toMatchObject({ output: 'y', maxAbsError: 0, passed: true });
+    }
+  });
+
   it('exits 1 naming the output when backends disagree beyond the tolerances', async () => {
     // y = x + RandomUniformLike(x): the two backends draw from different generators.
     const model = join(dir, 'random.onnx');
@@ -65,7 +83,7 @@ describe('tensorrt-node compare', () => {
     const out = await tensorrtNode(['compare', model]);
     expect(out.code).toBe(1);
     expect(out.stdout).toMatch(/^y +onnxruntime +64 +.* FAIL$/m);
-    expect(out.stderr).toMatch(/^tensorrt-node compare: TensorRTError: 1 of 1 output comparison\(s\) failed: y on onnxruntime \(tolerances: atol 0\.00001, rtol 0\.00001\)\n$/);
+    expect(out.stderr).toMatch(/^tensorrt-node compare: 1 of 1 output comparison\(s\) failed: y on onnxruntime \(tolerances: atol 0\.00001, rtol 0\.00001\)\n$/);
   });
 
   it('reports a model onnxruntime refuses in one line, exit code 1', async () => {
@@ -81,15 +99,29 @@ describe('tensorrt-node compare', () => {
     expect(out.stderr).toMatch(/^tensorrt-node compare: TensorRTError: onnxruntime-node cannot load the model: .*seed.*\n$/);
   });
 
+  it('names an input type onnxruntime cannot take as a DataTypeError', async () => {
+    const model = join(dir, 'bfloat16.onnx');
+    writeFileSync(model, makeModel({
+      inputs: [{ name: 'x', dtype: 'bfloat16', shape: [4] }],
+      outputs: [{ name: 'y', dtype: 'bfloat16', shape: [4] }],
+      nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
+    }));
+    const out = await tensorrtNode(['compare', model, '--backends', 'onnxruntime,sim']);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(/^tensorrt-node compare: DataTypeError: onnxruntime-node cannot take input 'x' of type bfloat16: leave onnxruntime out of --backends for this model\n$/);
+  });
+
   it('refuses mistakes with one line and exit code 2, and prints help', async () => {
     const cases: [string[], RegExp][] = [
-      [['compare', lenet], /input 'x' has dynamic dimensions \(Nx1x28x28\): give its shape with --shapes x:1x1x28x28/],
+      [['compare', lenet], /input 'x' has dynamic dimensions \[N, 1, 28, 28\]: give its shape with --shapes x:1x1x28x28 \(/],
       [['compare', lenet, '--shapes', 'x:1x1x28x28', '--backends', 'sim'], /--backends needs at least two backends/],
       [['compare', lenet, '--shapes', 'x:1x1x28x28', '--backends', 'sim,sim'], /--backends names a backend twice/],
       [['compare', lenet, '--shapes', 'x:1x1x28x28', '--backends', 'sim,tflite'], /--backends takes sim, tensorrt and onnxruntime, got 'tflite'/],
       [['compare', lenet, '--shapes', 'x:1x1x28x28', '--atol', 'abc'], /--atol takes a number >= 0, got 'abc'/],
       [['compare', lenet, '--shapes', 'x:1x1x28x28', '--rtol=-1'], /--rtol takes a number >= 0, got '-1'/],
-      [['compare', lenet, '--shapes', 'q:1x1x28x28'], /--shapes names 'q', which is not an input of the model \(inputs: x\)/],
+      [['compare', lenet, '--shapes', 'q:1x1x28x28'], /--shapes: 'q' is not an input of the model \(inputs: x\)/],
+      [['compare', lenet, '--shapes', 'x:1x1x28x28', '--val-range', 'q:0,1'], /--val-range: 'q' is not an input of the model \(inputs: x\)/],
+      [['compare', lenet, '--shapes', 'x:1x1x28x28', '--input', 'x'], /--input takes NAME=FILE/],
       [['compare', join(dir, 'missing.onnx')], /cannot read the model .*missing\.onnx/],
       [['compare'], /expected exactly one ONNX model/],
     ];

@@ -1,7 +1,7 @@
 // `tensorrt-node export-triton` run as a user runs it, and the config.pbtxt it writes, read
 // back with a small protobuf text-format reader and checked field by field against the
 // fields of Triton's inference.ModelConfig (model_config.proto).
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -254,8 +254,17 @@ describe('tensorrt-node export-triton, an ONNX model', () => {
       expect(out.stderr.split('\n')[0]).toMatch(message);
       expect(out.stderr).not.toMatch(/\n\s+at /);
     }
+    // --force replaces the whole entry: an old version and old files in version 1 go.
+    mkdirSync(join(taken, 'lenet', '2'), { recursive: true });
+    mkdirSync(join(taken, 'lenet', '1'), { recursive: true });
+    writeFileSync(join(taken, 'lenet', '2', 'model.onnx'), 'old');
+    writeFileSync(join(taken, 'lenet', '1', 'weights.bin'), 'old');
     const forced = await tensorrtNode(['export-triton', lenet, '--repo', taken, '--force']);
     expect(forced.code).toBe(0);
+    expect(readdirSync(taken)).toEqual(['lenet']);
+    expect(readdirSync(join(taken, 'lenet')).sort()).toEqual(['1', 'config.pbtxt']);
+    expect(readdirSync(join(taken, 'lenet', '1'))).toEqual(['model.onnx']);
+    expect(readFileSync(join(taken, 'lenet', '1', 'model.onnx')).equals(readFileSync(lenet))).toBe(true);
     const help = await tensorrtNode(['export-triton', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/Examples:\n +tensorrt-node export-triton /);

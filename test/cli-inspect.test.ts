@@ -78,6 +78,25 @@ describe('tensorrt-node inspect, a model', () => {
   });
 });
 
+describe('tensorrt-node inspect, a model: the global and device flags', () => {
+  it('logs through --verbose and --quiet, and loads --plugins', async () => {
+    const model = join(dir, 'flags.onnx');
+    writeFileSync(model, lenetModel());
+    const verbose = await tensorrtNode(['--verbose', 'inspect', model, '--backend', 'sim']);
+    expect(verbose.code).toBe(0);
+    expect(verbose.stderr).toMatch(/INFO: \[sim\] parsed ONNX model/);
+    const normal = await tensorrtNode(['inspect', model, '--backend', 'sim']);
+    expect(normal.stderr).not.toMatch(/INFO:/);
+    const quiet = await tensorrtNode(['--quiet', 'inspect', model]);
+    expect(quiet.code).toBe(0);
+    // --quiet leaves out warnings too, such as the one about falling back to the sim.
+    expect(quiet.stderr).toBe('');
+    const plugins = await tensorrtNode(['inspect', model, '--backend', 'sim', '--plugins', join(dir, 'missing-plugin.so')]);
+    expect(plugins.code).toBe(2);
+    expect(plugins.stderr).toMatch(/plugin library .*missing-plugin\.so does not exist/);
+  });
+});
+
 describe('tensorrt-node inspect, an engine', () => {
   it('reports backend, version, I/O, profiles, device memory and every layer with its tensors', async () => {
     const engineFile = join(dir, 'lenet.engine');

@@ -161,7 +161,7 @@ describe('engine cache: hits', () => {
     const dir = freshDir();
     const model = matmulModel(2);
     await cachedBuild(model, dir);
-    const same = await cachedBuild(model, dir, { shapes: { x: [1, 4] }, precision: 'fp32', tf32: true, versionCompatible: false, hardwareCompatibility: 'none', signal: new AbortController().signal });
+    const same = await cachedBuild(model, dir, { shapes: { x: [1, 4] }, precision: 'fp32', tf32: true, optimizationLevel: 3, versionCompatible: false, excludeLeanRuntime: false, hardwareCompatibility: 'none', profilingVerbosity: 'detailed', signal: new AbortController().signal });
     expect(same.result.cache!.hit).toBe(true);
     expect(entryFiles(dir)).toHaveLength(1);
   });
@@ -292,6 +292,22 @@ describe('engine cache: every part of the key', () => {
     const int8 = { precision: 'int8' as const, calibration: { method: 'auto' as const, calibrationData: batches(4), onThresholds: () => {} } };
     expect((await cachedBuild(model, dir, int8)).result.cache!.hit).toBe(false);
     expect((await cachedBuild(model, dir, { ...int8, calibration: { ...int8.calibration, onThresholds: () => undefined } })).result.cache!.hit).toBe(true);
+  });
+
+  it("keys float16's calibrationData and validationData each on its own", async () => {
+    const dir = freshDir();
+    const model = matmulModel(2);
+    const batches = (v: number) => [{ x: new Tensor('float32', new Float32Array([1, 2, 3, v]), [1, 4]) }];
+    const fp16 = (validation: number, calibration?: number): BuildEngineOptions => ({
+      precision: 'fp16',
+      float16: { minCosine: 0.5, validationData: batches(validation), ...(calibration !== undefined && { calibrationData: batches(calibration) }) },
+    });
+    expect((await cachedBuild(model, dir, fp16(4, 4))).result.cache!.hit).toBe(false);
+    expect((await cachedBuild(model, dir, fp16(4, 4))).result.cache!.hit).toBe(true);
+    // Only the activation check's data differs: a different plan may follow, so a different entry.
+    expect((await cachedBuild(model, dir, fp16(4, 8))).result.cache!.hit).toBe(false);
+    expect((await cachedBuild(model, dir, fp16(8, 4))).result.cache!.hit).toBe(false);
+    expect((await cachedBuild(model, dir, fp16(4))).result.cache!.hit).toBe(false);
   });
 });
 
@@ -474,6 +490,22 @@ describe('engine cache: the directory and the options', () => {
     await expect(buildEngineWithCache(model, unhashable)).rejects.toThrow(/cannot key the build options\.memoryPoolLimits\.workspace: it holds a Map/);
     const { result } = await cachedBuild(model, freshDir());
     await expect(InferenceSession.create(result.engine, { backend: 'sim', cache: { dir: freshDir() } })).rejects.toThrow(/serialized engine, not an ONNX model/);
+    const float16 = InferenceSession.create(result.engine, { backend: 'sim', float16: { keepIoTypes: true } });
+    await expect(float16).rejects.toThrow(InvalidArgumentError);
+    await expect(float16).rejects.toThrow(/serialized engine, not an ONNX model/);
+  });
+
+  it('takes model bytes given with any build option as a model to build, profilingVerbosity and float16 included', async () => {
+    const staticModel = makeModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: [1, 4] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: [1, 3] }],
+      initializers: [makeTensor('W', 'float32', [4, 3], new Float32Array(12).fill(2))],
+      nodes: [{ op: 'MatMul', inputs: ['x', 'W'], outputs: ['y'] }],
+    });
+    // x = [1, 2, 3, 4] times a column of 2s: 2 * (1 + 2 + 3 + 4) = 20 on each of the 3 outputs.
+    expect(await outputsOf(await InferenceSession.create(staticModel, { backend: 'sim', profilingVerbosity: 'none' }))).toEqual([20, 20, 20]);
+    // float16 alone reaches the build, which names what is missing, rather than the engine loader.
+    await expect(InferenceSession.create(staticModel, { backend: 'sim', float16: { keepIoTypes: true } })).rejects.toThrow(/float16 option applies to precision 'fp16' only/);
   });
 
   it('`tensorrt-node build --cache DIR` builds once and then copies the cached engine, INT8 from a calibration directory too', async () => {
@@ -501,6 +533,29 @@ describe('engine cache: the directory and the options', () => {
     expect((await run('c.engine', ...int8)).stdout).toMatch(/^copied from the engine cache /);
     writeFileSync(join(calib, '1.bin'), new Uint8Array(new Float32Array([9, 1, 2, 3]).buffer));
     expect((await run('c.engine', ...int8)).stdout).toMatch(/^built /);
+  });
+
+  it('`build --fp16 --cache DIR` takes the accuracy report\'s float32 reference from the cache too', async () => {
+    const dir = freshDir();
+    const work = freshDir('cli');
+    const modelPath = join(work, 'model.onnx');
+    writeFileSync(modelPath, matmulModel(2));
+    const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
+    const run = () => runNode([cli, 'build', modelPath, '-o', join(work, 'h.engine'), '--backend', 'sim', '--shapes', 'x:1x4', '--fp16', '--cache', dir]);
+    const first = await run();
+    expect(first.code).toBe(0);
+    // The float16 engine and its float32 reference.
+    expect(entryFiles(dir)).toHaveLength(2);
+    // A hit touches its entry (the eviction order); a build rewrites it, with a new build time.
+    const built = () => entryFiles(dir).map((path) => readEntry(path).header.built);
+    const before = built();
+    const second = await run();
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/^copied from the engine cache /);
+    expect(second.stdout).toMatch(/accuracy of fp16 against fp32/);
+    // Neither entry was built again.
+    expect(entryFiles(dir)).toHaveLength(2);
+    expect(built()).toEqual(before);
   });
 });
 

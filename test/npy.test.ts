@@ -1,17 +1,18 @@
 // The .npy reader and writer: header bytes against the format's arithmetic, round trips, files
 // NumPy itself writes and reads (when python3 with numpy is on the machine), and broken files.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 import { DataTypeError, InvalidArgumentError } from '../lib/errors.js';
 import { npyToTensor, readNpy, writeNpy } from '../lib/npy.js';
 import { Tensor } from '../lib/tensor.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tensorrt-node-npy-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const hasNumpy = (() => {
   try {
     execFileSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });

@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 
+import { BUILD_DEFAULTS } from '../builder-config.js';
 import { resolveCreateOptions } from '../create-options.js';
 import { InvalidArgumentError } from '../errors.js';
 import { parseShapeSpec } from '../shapes.js';
@@ -17,7 +18,7 @@ import type { BuildEnvironment } from './build-environment.js';
 import { hashFile, type ModelDigest, sha256Hex } from './model-digest.js';
 
 /** Bumped when the meaning of a key's fields changes, so old entries stop matching. */
-const KEY_FORMAT = 1;
+const KEY_FORMAT = 2;
 
 /**
  * Options that leave the plan as it is. `backend` and `device` are keyed through what they
@@ -28,14 +29,7 @@ const KEY_FORMAT = 1;
 const NOT_IN_KEY = new Set(['logger', 'onProgress', 'signal', 'cache', 'timingCache', 'backend', 'device']);
 
 /** Values equal to the build's default are dropped, so that `{ tf32: true }` and `{}` share an entry. */
-const DEFAULTS: Record<string, unknown> = {
-  precision: 'fp32',
-  tf32: true,
-  versionCompatible: false,
-  excludeLeanRuntime: false,
-  hardwareCompatibility: 'none',
-  profilingVerbosity: 'detailed',
-};
+const DEFAULTS: Record<string, unknown> = BUILD_DEFAULTS;
 
 export interface CacheKeyFields extends BuildEnvironment {
   format: number;
@@ -112,10 +106,13 @@ export async function normalizeBuildOptions(options: Record<string, unknown>, ca
     out.calibration = await normalizeCalibration(out.calibration as Record<string, unknown>, calibrationDataKey);
   }
   if (out.float16 !== undefined && typeof out.float16 === 'object' && out.float16 !== null) {
-    // float16's activation check: its data decides which nodes stay float32, as calibration
-    // data decides scales, so it is keyed the same way; its report callback shapes nothing.
+    // float16's data decides which nodes stay float32, as calibration data decides scales, so
+    // both its data sets are keyed the same way, each on its own: the activation check reads
+    // calibrationData when given, validationData otherwise. Its report callback shapes nothing.
     const { onReport: _onReport, validationData, ...float16 } = out.float16 as Record<string, unknown>;
-    out.float16 = await normalizeCalibration({ ...float16, ...(validationData !== undefined && { calibrationData: validationData }) }, calibrationDataKey);
+    const keyed = await normalizeCalibration(float16, calibrationDataKey);
+    if (validationData !== undefined) keyed.validationData = (await normalizeCalibration({ calibrationData: validationData }, calibrationDataKey)).calibrationData;
+    out.float16 = keyed;
   }
   // Fails here, naming the option, rather than inside cacheKey.
   canonicalJson(out);

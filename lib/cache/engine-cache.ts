@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type BackendName, type BackendOption, resolveBackend } from '../backend.js';
 import { CancelledError, EngineInvalidError } from '../errors.js';
 import { getDefaultLogger, type Logger } from '../logger.js';
-import { readModelSource } from '../model-source.js';
+import { type ModelSource, readModelSource } from '../model-source.js';
 import { expectInteger, expectObject, expectString } from '../validate.js';
 import { describeBuildEnvironment } from './build-environment.js';
 import { tryLock, type BuildLock } from './build-lock.js';
@@ -71,7 +71,7 @@ const LONGEST_WAIT_MS = 1_000;
 /**
  * Resolves to `use(plan)` for the plan of `model` built with `options`: the cached one when
  * the cache has it, else one built by `build` (on the backend this resolves 'auto' to, which
- * the key names) and stored. When `use` refuses a cached plan with EngineInvalidError, the
+ * the key names, from the very bytes the key hashes: the model is read once) and stored. When `use` refuses a cached plan with EngineInvalidError, the
  * entry is rebuilt once with a warning; errors of a fresh build or its `use` propagate.
  *
  * @throws InvalidArgumentError for bad cache options or build options the key cannot cover;
@@ -81,12 +81,13 @@ const LONGEST_WAIT_MS = 1_000;
 export async function buildWithEngineCache<T>(
   model: string | Uint8Array | ArrayBufferLike,
   options: CacheableBuildOptions,
-  build: (backend: BackendName) => Promise<BuiltEngine>,
+  build: (backend: BackendName, source: ModelSource) => Promise<BuiltEngine>,
   use: (built: BuiltEngine & { cache: CacheOutcome }) => Promise<T>,
 ): Promise<T> {
   const cache = expectCacheOptions(options.cache);
   const logger = options.logger ?? getDefaultLogger();
-  const { bytes, modelDir } = await readModelSource(model);
+  const source = await readModelSource(model);
+  const { bytes, modelDir } = source;
   const backend = resolveBackend(options.backend, logger).name;
   const device = options.device === undefined ? 0 : expectInteger(options.device, 'buildEngine option device', 0);
   const fields = keyFields(
@@ -100,7 +101,7 @@ export async function buildWithEngineCache<T>(
 
   const buildUncached = async (why: string): Promise<T> => {
     logger.log('warning', `engine cache ${cache.dir}: ${why}; building without the cache`);
-    return use({ ...(await build(backend)), cache: outcome(false, false) });
+    return use({ ...(await build(backend, source)), cache: outcome(false, false) });
   };
   try {
     await store.open();
@@ -152,7 +153,7 @@ export async function buildWithEngineCache<T>(
       // The holder this process waited for may have stored the entry just before the lock was free.
       if (!distrust && (await store.exists(key))) continue;
       logger.log('info', `engine cache miss: building ${store.entryPath(key)}`);
-      built = await build(backend);
+      built = await build(backend, source);
       try {
         await store.write(key, fields, built.engine);
         if (cache.maxBytes !== undefined) await store.evict(cache.maxBytes, key);

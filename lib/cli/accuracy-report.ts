@@ -67,8 +67,9 @@ export interface AccuracyRun {
  */
 export async function reportAccuracy(run: AccuracyRun): Promise<void> {
   const fp32 = await InferenceSession.create(run.reference, run.load);
-  const reduced = await InferenceSession.create(run.candidate, run.load);
+  let reduced: InferenceSession | undefined;
   try {
+    reduced = await InferenceSession.create(run.candidate, run.load);
     const { model } = await readModel(run.modelPath, { loadExternalData: false });
     const inputs = run.data ? run.data.batches() : randomFeeds(fp32, 8, 12345);
     const report = await compareAccuracy(fp32, reduced, inputs, { classOutputs: classScoreOutputs(model) });
@@ -82,6 +83,6 @@ export async function reportAccuracy(run: AccuracyRun): Promise<void> {
     }
   } finally {
     fp32.dispose();
-    reduced.dispose();
+    reduced?.dispose();
   }
 }

@@ -230,7 +230,9 @@ export async function buildCommand(args: string[]): Promise<void> {
     // The reduced-precision engine against a float32 build of the same model, on the user's
     // data (--validation-data, else held-out calibration batches, or for fp16 the calibration
     // data), else on seeded random inputs (so the report is reproducible).
-    const reference = await buildEngine(positionals[0]!, { ...common, backend: result.backend });
+    // From the cache too, when there is one: a cached reduced-precision build should not
+    // cost a float32 build each time for its report.
+    const reference = await buildEngine(positionals[0]!, { ...common, backend: result.backend, ...(values.cache && { cache: { dir: values.cache } }) });
     const load = { backend: result.backend, logger, ...deviceAndPlugins(values), ...(values.versionCompatible && { engineHostCodeAllowed: true }) };
     await reportAccuracy({
       modelPath: positionals[0]!,

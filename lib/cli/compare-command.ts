@@ -5,18 +5,18 @@
  */
 import { buildEngine } from '../build-engine.js';
 import { DATA_TYPES, type DataType } from '../dtype.js';
-import { TensorRTError, UnsupportedError } from '../errors.js';
+import { UnsupportedError } from '../errors.js';
 import { InferenceSession } from '../inference-session.js';
 import { modelIO } from '../model-inspection.js';
 import { readModel } from '../onnx/model-io.js';
 import { compareOutputs, type OutputDifference } from '../output-comparison.js';
-import { parseShapeSpec } from '../shapes.js';
 import { Tensor } from '../tensor.js';
-import { loadInput } from './io-options.js';
+import { INPUT_OPTIONS, inputPlan, loadInput } from './io-options.js';
 import { runOnOnnxRuntime } from './onnxruntime-runner.js';
-import { makeRandom, randomTensor } from './random-inputs.js';
+import { checkDynamicInputsShaped } from './preflight.js';
+import { randomTensor } from './random-inputs.js';
 import { formatDims, formatTable } from './table.js';
-import { DEVICE_AND_PLUGIN_HELP, DEVICE_AND_PLUGIN_OPTIONS, deviceAndPlugins, parseCommandLine, UsageError } from './usage.js';
+import { CheckFailedError, DEVICE_AND_PLUGIN_HELP, DEVICE_AND_PLUGIN_OPTIONS, deviceAndPlugins, parseCommandLine, UsageError } from './usage.js';
 
 const RUNNERS = ['sim', 'tensorrt', 'onnxruntime'] as const;
 type Runner = (typeof RUNNERS)[number];
@@ -32,8 +32,12 @@ Options:
                              first is the reference (default sim,onnxruntime; onnxruntime needs
                              the optional onnxruntime-node package)
   --shapes SPEC              shapes of the dynamic inputs, e.g. x:1x3x224x224
-  --loadInputs NAME:FILE     an input's data (repeatable): .npy, or raw little-endian bytes as
-                             trtexec reads them; other inputs get seeded random values
+  --loadInputs NAME:FILE     an input's data: .npy, or raw little-endian bytes as trtexec
+                             reads them; comma-separated or repeated; other inputs get
+                             seeded random values
+  --input NAME=FILE          the same, one input per flag
+  --val-range [NAME:]MIN,MAX range of random values, for one input or (no NAME) all
+                             (default -1,1 for floats, 0,9 for integers); repeatable
   --seed N                   seed for random inputs (default 1)
   --atol X                   absolute tolerance (default 1e-5)
   --rtol X                   relative tolerance (default 1e-5)
@@ -75,9 +79,7 @@ function formatNumber(x: number): string {
 export async function compareCommand(args: string[]): Promise<void> {
   const { values, positionals } = parseCommandLine(args, {
     backends: { type: 'string' },
-    shapes: { type: 'string' },
-    loadInputs: { type: 'string', multiple: true },
-    seed: { type: 'string' },
+    ...INPUT_OPTIONS,
     atol: { type: 'string' },
     rtol: { type: 'string' },
     format: { type: 'string' },
@@ -94,38 +96,24 @@ export async function compareCommand(args: string[]): Promise<void> {
   const tolerances = { atol: tolerance(values.atol, '--atol', 1e-5), rtol: tolerance(values.rtol, '--rtol', 1e-5) };
   const format = values.format ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, got '${format}'`);
-  const seed = values.seed === undefined ? 1 : Number(values.seed);
-  if (!Number.isInteger(seed)) throw new UsageError('--seed takes an integer');
-  const shapes = values.shapes ? parseShapeSpec(values.shapes, '--shapes') : {};
 
   const { model } = await readModel(modelPath, { loadExternalData: false }).catch((error: Error) => {
     throw new UsageError(`cannot read the model ${modelPath}: ${error.message}`);
   });
   const { inputs } = modelIO(model.graph!);
-  for (const name of Object.keys(shapes)) {
-    if (!inputs.some((i) => i.name === name)) throw new UsageError(`--shapes names '${name}', which is not an input of the model (inputs: ${inputs.map((i) => i.name).join(', ')})`);
-  }
-  const loads = new Map<string, string>();
-  for (const spec of values.loadInputs ?? []) {
-    const colon = spec.indexOf(':');
-    if (colon <= 0) throw new UsageError(`--loadInputs takes NAME:FILE, got '${spec}'`);
-    const name = spec.slice(0, colon);
-    if (!inputs.some((i) => i.name === name)) throw new UsageError(`--loadInputs names '${name}', which is not an input of the model (inputs: ${inputs.map((i) => i.name).join(', ')})`);
-    loads.set(name, spec.slice(colon + 1));
-  }
+  const { shapes, files, range, seed, random } = inputPlan(values, inputs.map((i) => i.name), 'the model');
+  // Every backend builds at one shape, so each dynamic input needs one.
+  await checkDynamicInputsShaped(modelPath, new Set(Object.keys(shapes)), false);
 
   // The same inputs for every backend: loaded, else seeded random at the given or static shape.
-  const random = makeRandom(seed);
   const feeds: Record<string, Tensor> = {};
   for (const input of inputs) {
     const dims = shapes[input.name] ?? input.shape;
-    if (!dims || dims.some((d) => typeof d !== 'number')) {
-      throw new UsageError(`input '${input.name}' has dynamic dimensions (${formatDims(input.shape)}): give its shape with --shapes ${input.name}:${(input.shape ?? []).map((d) => (typeof d === 'number' ? d : 1)).join('x') || '1'}`);
-    }
-    const fixed = dims as number[];
+    if (!dims) throw new UsageError(`input '${input.name}' has no shape in the model: give it with --shapes ${input.name}:DIMS`);
     if (!DATA_TYPES.includes(input.dtype as DataType)) throw new UnsupportedError(`input '${input.name}' has element type ${input.dtype}, which tensorrt-node cannot feed`);
     const dtype = input.dtype as DataType;
-    feeds[input.name] = loads.has(input.name) ? await loadInput({ dtype }, input.name, loads.get(input.name)!, fixed, true, '--loadInputs') : randomTensor(dtype, fixed, random);
+    const given = files.get(input.name);
+    feeds[input.name] = given ? await loadInput({ dtype }, input.name, given.file, dims as number[], true, given.flag) : randomTensor(dtype, dims as number[], random, range(input.name));
   }
 
   const results = new Map<Runner, Record<string, Tensor>>();
@@ -150,7 +138,7 @@ export async function compareCommand(args: string[]): Promise<void> {
     const outputs = results.get(backend)!;
     for (const [output, expected] of Object.entries(referenceOutputs)) {
       const actual = outputs[output];
-      if (!actual) throw new TensorRTError(`backend ${backend} produced no output '${output}' (it produced: ${Object.keys(outputs).join(', ')})`);
+      if (!actual) throw new CheckFailedError(`backend ${backend} produced no output '${output}' (it produced: ${Object.keys(outputs).join(', ')})`);
       const difference = compareOutputs(expected, actual, tolerances);
       comparisons.push({ output, backend, reference, dims: [...actual.dims], ...difference, passed: difference.shapesMatch && difference.mismatches === 0 });
     }
@@ -159,7 +147,7 @@ export async function compareCommand(args: string[]): Promise<void> {
   if (format === 'json') {
     console.log(JSON.stringify({ model: modelPath, backends: runners, reference, ...tolerances, seed, inputs: Object.fromEntries(Object.entries(feeds).map(([n, t]) => [n, { dtype: t.dtype, dims: [...t.dims] }])), comparisons }, null, 2));
   } else {
-    console.log(`${modelPath}: ${others.join(', ')} against ${reference}; atol ${tolerances.atol}, rtol ${tolerances.rtol}; inputs ${Object.entries(feeds).map(([n, t]) => `${n} ${t.dtype} ${formatDims(t.dims)}`).join(', ')}${loads.size ? '' : ` (random, seed ${seed})`}`);
+    console.log(`${modelPath}: ${others.join(', ')} against ${reference}; atol ${tolerances.atol}, rtol ${tolerances.rtol}; inputs ${Object.entries(feeds).map(([n, t]) => `${n} ${t.dtype} ${formatDims(t.dims)}`).join(', ')}${files.size ? '' : ` (random, seed ${seed})`}`);
     const rows = comparisons.map((c) => [
       c.output, c.backend, c.shapesMatch ? formatDims(c.dims) : `${formatDims(c.dims)} (shape differs)`,
       formatNumber(c.maxAbsError), formatNumber(c.maxRelError), Number.isNaN(c.cosine) ? '-' : c.cosine.toFixed(6),
@@ -169,6 +157,6 @@ export async function compareCommand(args: string[]): Promise<void> {
   }
   const failed = comparisons.filter((c) => !c.passed);
   if (failed.length > 0) {
-    throw new TensorRTError(`${failed.length} of ${comparisons.length} output comparison(s) failed: ${failed.map((c) => `${c.output} on ${c.backend}`).join(', ')} (tolerances: atol ${tolerances.atol}, rtol ${tolerances.rtol})`);
+    throw new CheckFailedError(`${failed.length} of ${comparisons.length} output comparison(s) failed: ${failed.map((c) => `${c.output} on ${c.backend}`).join(', ')} (tolerances: atol ${tolerances.atol}, rtol ${tolerances.rtol})`);
   }
 }

@@ -3,7 +3,7 @@
  * entry, <repo>/<name>/config.pbtxt and <repo>/<name>/1/model.plan (a TensorRT engine) or
  * 1/model.onnx (an ONNX model, served by onnxruntime with its TensorRT accelerator).
  */
-import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 
 import type { IOTensorInfo } from '../engine.js';
@@ -151,14 +151,43 @@ export async function exportTritonCommand(args: string[]): Promise<void> {
     }
   }
 
-  const versionDir = join(modelDir, '1');
-  await mkdir(versionDir, { recursive: true });
-  await writeFile(join(modelDir, 'config.pbtxt'), config);
-  await writeFile(join(versionDir, isOnnx ? 'model.onnx' : 'model.plan'), bytes);
-  for (const location of externalFiles) {
-    const source = await resolveExternalDataPath(dirname(resolve(file)), location);
-    await mkdir(dirname(join(versionDir, location)), { recursive: true });
-    await copyFile(source, join(versionDir, location));
+  // The entry is written beside its place and renamed into it: --force then leaves nothing of
+  // the old entry (other versions, old external data), and a failed write leaves no half entry.
+  await mkdir(values.repo, { recursive: true });
+  const staging = await mkdtemp(join(values.repo, `.${name}.new-`));
+  try {
+    const stagedVersion = join(staging, '1');
+    await mkdir(stagedVersion);
+    await writeFile(join(staging, 'config.pbtxt'), config);
+    await writeFile(join(stagedVersion, isOnnx ? 'model.onnx' : 'model.plan'), bytes);
+    for (const location of externalFiles) {
+      const source = await resolveExternalDataPath(dirname(resolve(file)), location);
+      await mkdir(dirname(join(stagedVersion, location)), { recursive: true });
+      await copyFile(source, join(stagedVersion, location));
+    }
+    await replaceDirectory(staging, modelDir);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
   }
+  const versionDir = join(modelDir, '1');
   console.log(`wrote ${join(modelDir, 'config.pbtxt')} and ${join(versionDir, isOnnx ? 'model.onnx' : 'model.plan')}${externalFiles.length ? ` (+${externalFiles.length} external data file(s))` : ''}`);
+}
+
+/** Puts `staged` at `target`, moving an existing `target` aside first and back if the move fails. */
+async function replaceDirectory(staged: string, target: string): Promise<void> {
+  const old = `${staged}.old`;
+  const hadOld = await rename(target, old).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return false;
+      throw error;
+    },
+  );
+  try {
+    await rename(staged, target);
+  } catch (error) {
+    if (hadOld) await rename(old, target);
+    throw error;
+  }
+  if (hadOld) await rm(old, { recursive: true, force: true });
 }

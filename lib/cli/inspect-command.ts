@@ -1,9 +1,10 @@
 /** `tensorrt-node inspect FILE`: what an ONNX model or an engine holds (Polygraphy's `inspect`). */
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 
 import type { EngineInspection } from '../engine-inspection.js';
-import { InferenceSession } from '../inference-session.js';
 import { inspectModel, type ModelInspection } from '../model-inspection.js';
+import { engineBackend, Runtime } from '../runtime.js';
+import { cliLogger } from './output.js';
 import { formatDims, formatTable } from './table.js';
 import { backendOption, DEVICE_AND_PLUGIN_HELP, DEVICE_AND_PLUGIN_OPTIONS, deviceAndPlugins, parseCommandLine, UsageError } from './usage.js';
 
@@ -107,19 +108,19 @@ export async function inspectCommand(args: string[]): Promise<void> {
   });
 
   if (file.toLowerCase().endsWith('.onnx')) {
-    const model = await inspectModel(file, { ...(backend && { backend }) });
+    const model = await inspectModel(file, { logger: cliLogger(), ...(backend && { backend }), ...deviceAndPlugins(values) });
     console.log(format === 'json' ? JSON.stringify({ kind: 'model', file, ...model }, null, 2) : formatModel(file, model));
     return;
   }
-  const session = await InferenceSession.create(file, {
-    ...(backend && { backend }),
+  // The engine alone: inspecting needs no execution context and no activation memory.
+  const bytes = await readFile(file);
+  using runtime = new Runtime({
+    logger: cliLogger(),
+    backend: engineBackend(bytes, backend),
     ...deviceAndPlugins(values),
     ...(values.engineHostCodeAllowed && { engineHostCodeAllowed: true }),
   });
-  try {
-    const engine = await session.engine.inspect();
-    console.log(format === 'json' ? JSON.stringify({ kind: 'engine', file, ...engine }, null, 2) : formatEngine(file, engine));
-  } finally {
-    session.dispose();
-  }
+  using engine = await runtime.deserializeCudaEngine(bytes);
+  const inspection = await engine.inspect();
+  console.log(format === 'json' ? JSON.stringify({ kind: 'engine', file, ...inspection }, null, 2) : formatEngine(file, inspection));
 }

@@ -1,5 +1,5 @@
 /**
- * Where `run` and `bench` get their inputs and put their outputs, with trtexec's flags:
+ * Where `run` and `bench` get their inputs (`compare` too) and put their outputs, with trtexec's flags:
  * --loadInputs name:file (raw little-endian .bin as trtexec reads it, or .npy), seeded random
  * values otherwise (--val-range, --seed); --exportOutput FILE (trtexec's JSON) and
  * --save-outputs DIR (one .npy per output).
@@ -12,7 +12,7 @@ import { ShapeError, TensorRTError } from '../errors.js';
 import type { Feeds } from '../execution-context.js';
 import type { InferenceSession } from '../inference-session.js';
 import { npyToTensor, readNpy, writeNpy } from '../npy.js';
-import { parseShapeSpec } from '../shapes.js';
+import { parseShapeSpec, type ShapeMap } from '../shapes.js';
 import { Tensor } from '../tensor.js';
 import { checkWritableDirectory, checkWritableFile, readUserFile } from './preflight.js';
 import { defaultDims, defaultTensor, makeRandom, type ValueRange } from './random-inputs.js';
@@ -109,11 +109,21 @@ export async function loadInput(info: { dtype: DataType }, name: string, file: s
   return new Tensor(info.dtype, new Storage(copy.buffer, 0, copy.byteLength / Storage.BYTES_PER_ELEMENT), dims);
 }
 
+/** The input flags parsed: shapes, files and value ranges by input name, and the seeded generator. */
+export interface InputPlan {
+  shapes: ShapeMap;
+  files: Map<string, { file: string; flag: string }>;
+  /** The --val-range for this input, else the one for all inputs, else undefined (the defaults). */
+  range(name: string): ValueRange | undefined;
+  seed: number;
+  random: () => number;
+}
+
 /**
- * The feeds `run` and `bench` use: files where given, seeded random values elsewhere, at
- * --shapes or the default dims. Every name given is checked against the engine's inputs.
+ * Parses the input flags and checks every name they give against `inputNames`, the inputs
+ * of `of` ("this engine", "the model").
  */
-export async function inputFeeds(session: InferenceSession, values: InputValues, profile: number): Promise<Feeds> {
+export function inputPlan(values: InputValues, inputNames: readonly string[], of: string): InputPlan {
   const shapes = values.shapes ? parseShapeSpec(values.shapes, '--shapes') : {};
   const files = inputFiles(values);
   const ranges = new Map<string, ValueRange>();
@@ -129,17 +139,25 @@ export async function inputFeeds(session: InferenceSession, values: InputValues,
     ...[...ranges.keys()].map((n): [string, string] => [n, '--val-range']),
   ];
   for (const [name, flag] of named) {
-    if (!session.inputNames.includes(name)) throw new UsageError(`${flag}: '${name}' is not an input of this engine (inputs: ${session.inputNames.join(', ')})`);
+    if (!inputNames.includes(name)) throw new UsageError(`${flag}: '${name}' is not an input of ${of} (inputs: ${inputNames.join(', ')})`);
   }
   const seed = values.seed === undefined ? 1 : Number(values.seed);
   if (!Number.isInteger(seed)) throw new UsageError(`--seed takes an integer, got '${values.seed}'`);
-  const random = makeRandom(seed);
+  return { shapes, files, range: (name) => ranges.get(name) ?? allRange, seed, random: makeRandom(seed) };
+}
+
+/**
+ * The feeds `run` and `bench` use: files where given, seeded random values elsewhere, at
+ * --shapes or the default dims. Every name given is checked against the engine's inputs.
+ */
+export async function inputFeeds(session: InferenceSession, values: InputValues, profile: number): Promise<Feeds> {
+  const { shapes, files, range, random } = inputPlan(values, session.inputNames, 'this engine');
   const feeds: Feeds = {};
   for (const input of session.inputMetadata) {
     const dims = shapes[input.name] ?? defaultDims(session, input, profile);
     const given = files.get(input.name);
     const dimsChosen = shapes[input.name] !== undefined || input.shape.every((d) => d >= 0);
-    feeds[input.name] = given ? await loadInput(input, input.name, given.file, dims, dimsChosen, given.flag) : defaultTensor(session, input, dims, profile, random, ranges.get(input.name) ?? allRange);
+    feeds[input.name] = given ? await loadInput(input, input.name, given.file, dims, dimsChosen, given.flag) : defaultTensor(session, input, dims, profile, random, range(input.name));
   }
   return feeds;
 }

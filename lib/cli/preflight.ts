@@ -60,10 +60,10 @@ export async function checkWritableDirectory(dir: string, flag: string, of = dir
 /**
  * A model whose inputs have dynamic dimensions needs a shape for each: say which flags give
  * them, before the build would fail for want of an optimization profile. `shaped` are the
- * inputs --shapes or --min/--opt/--max-shapes name. A model that does not read is left for the
- * build to report.
+ * inputs --shapes or --min/--opt/--max-shapes name; `rangesToo` says whether the command takes
+ * the latter. A model that does not read is left for the build to report.
  */
-export async function checkDynamicInputsShaped(modelPath: string, shaped: ReadonlySet<string>): Promise<void> {
+export async function checkDynamicInputsShaped(modelPath: string, shaped: ReadonlySet<string>, rangesToo = true): Promise<void> {
   let graph;
   try {
     graph = (await readModel(modelPath, { loadExternalData: false })).model.graph;
@@ -79,8 +79,8 @@ export async function checkDynamicInputsShaped(modelPath: string, shaped: Readon
     if (!tensor?.shape || dims.every((d) => /^\d+$/.test(d))) continue;
     const example = dims.map((d) => (/^\d+$/.test(d) ? d : '1')).join('x');
     throw new UsageError(
-      `input '${input.name}' has dynamic dimensions [${dims.join(', ')}]: give its shape with --shapes ${input.name}:${example}, ` +
-        `or a range with --min-shapes, --opt-shapes and --max-shapes`,
+      `input '${input.name}' has dynamic dimensions [${dims.join(', ')}]: give its shape with --shapes ${input.name}:${example}` +
+        (rangesToo ? ', or a range with --min-shapes, --opt-shapes and --max-shapes' : ''),
     );
   }
 }

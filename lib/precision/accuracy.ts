@@ -7,6 +7,8 @@
  */
 import type { ModelProto } from 'onnx-buf';
 
+import { cosineSimilarity } from '../cosine-similarity.js';
+import { ShapeError } from '../errors.js';
 import type { Feeds } from '../execution-context.js';
 import type { InferenceSession } from '../inference-session.js';
 import type { Tensor } from '../tensor.js';
@@ -14,7 +16,10 @@ import { expectObject, invalid } from '../validate.js';
 
 export interface OutputAccuracy {
   name: string;
-  /** Cosine similarity of all the output's values over all samples; NaN when any value is NaN or ±Inf. */
+  /**
+   * Cosine similarity of all the output's values over all samples (see cosineSimilarity: 1 for
+   * two all-zero outputs, 0 for one); NaN when any value is NaN or ±Inf.
+   */
   cosineSimilarity: number;
   /** Largest |candidate - reference|; NaN when any value is NaN, Infinity when one is ±Inf. */
   maxAbsError: number;
@@ -110,7 +115,7 @@ function accumulate(totals: Totals, reference: Tensor, candidate: Tensor): void 
 
 function summarize(name: string, t: Totals, classOutput: boolean): OutputAccuracy {
   const nonFinite = t.nan + t.inf + t.refNonFinite > 0;
-  const cosine = nonFinite ? NaN : t.refNorm === 0 && t.candNorm === 0 ? 1 : t.dot / Math.sqrt(t.refNorm * t.candNorm);
+  const cosine = nonFinite ? NaN : cosineSimilarity(t.dot, t.refNorm, t.candNorm);
   const out: OutputAccuracy = {
     name,
     cosineSimilarity: cosine,
@@ -157,7 +162,10 @@ export async function compareAccuracy(
     for (const name of reference.outputNames) {
       const rt = r[name]!;
       const ct = c[name];
-      if (!ct || ct.dims.join() !== rt.dims.join()) throw new Error(`output '${name}' differs in shape between the two engines`);
+      if (!ct || ct.dims.join() !== rt.dims.join()) {
+        const dims = (t: Tensor | undefined) => (t ? `[${t.dims.join(', ')}]` : 'no such output');
+        throw new ShapeError(`output '${name}' differs in shape between the two engines (${dims(rt)} against ${dims(ct)}): compare engines built from the same model`);
+      }
       let t = totals.get(name);
       if (!t) totals.set(name, (t = newTotals()));
       accumulate(t, rt, ct);

@@ -8,6 +8,7 @@ import type { BackendOption } from '../backend.js';
 import { buildEngine, type ProfileEntry } from '../build-engine.js';
 import { CalibrationBatchReader } from '../calibration/calibration-data.js';
 import { type CalibrationData, isCalibrationData } from '../calibration/collect-statistics.js';
+import { cosineSimilarity } from '../cosine-similarity.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Feeds } from '../execution-context.js';
 import { InferenceSession } from '../inference-session.js';
@@ -137,9 +138,7 @@ export function scoreOutputs(reference: RunOutputs, candidate: RunOutputs): { wo
         cc += y[i]! * y[i]!;
       }
     });
-    // Two all-zero outputs agree; an all-zero one against a non-zero one does not.
-    const cosine = Number.isNaN(dot + cc) || !Number.isFinite(cc) ? NaN : rr === 0 && cc === 0 ? 1 : rr === 0 || cc === 0 ? 0 : dot / Math.sqrt(rr * cc);
-    outputs.push({ name, cosine });
+    outputs.push({ name, cosine: cosineSimilarity(dot, rr, cc) });
   }
   const worst = outputs.reduce((w, o) => (Number.isNaN(o.cosine) ? -Infinity : Math.min(w, o.cosine)), 1);
   return { worst: worst === -Infinity ? NaN : worst, outputs };

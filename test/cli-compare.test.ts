@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Tensor } from '../lib/index.js';
 import { makeModel } from '../lib/onnx/model-builder.js';
 import { compareOutputs } from '../lib/output-comparison.js';
-import { tensorrtNode } from './fixtures/cli.js';
+import { runCli as tensorrtNode } from './fixtures/run-cli.js';
 import { lenetModel } from './fixtures/cnn-models.js';
 import { addModel } from './fixtures/models.js';
 

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { buildEngine, InvalidArgumentError } from '../lib/index.js';
 import { parseModel, writeModel } from '../lib/onnx/model-io.js';
 import { batchFromProfile, tritonModelConfig } from '../lib/triton-config.js';
-import { tensorrtNode } from './fixtures/cli.js';
+import { runCli as tensorrtNode } from './fixtures/run-cli.js';
 import { lenetModel } from './fixtures/cnn-models.js';
 
 // ---- model_config.proto, as far as a model configuration's fields go ----------------------

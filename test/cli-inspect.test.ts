@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { backends, buildEngine, DisposedError, type EngineInspection, InferenceSession } from '../lib/index.js';
 import { readEngineInformation } from '../lib/engine-inspection.js';
 import { makeModel, type ValueSpec } from '../lib/onnx/model-builder.js';
-import { tensorrtNode } from './fixtures/cli.js';
+import { runCli as tensorrtNode } from './fixtures/run-cli.js';
 import { lenetModel } from './fixtures/cnn-models.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tensorrt-node-cli-inspect-'));

@@ -51,6 +51,11 @@ size_t dataTypeBytes(DataType t, int64_t count);
 const char* dataTypeName(DataType t);
 // Inverse of dataTypeName; returns false for an unknown name.
 bool dataTypeFromName(const std::string& name, DataType* out);
+// ONNX TensorProto.DataType number -> DataType; false for an ONNX type TensorRT has no
+// tensors of (double, string, uint16, ...). Each operator still checks the types it accepts.
+bool dataTypeFromOnnx(int64_t onnx, DataType* out);
+// A readable name for any ONNX element type number, for messages ("double", "string", ...).
+std::string onnxTypeName(int64_t onnx);
 
 // A shape; -1 marks a dynamic dimension.
 using Dims = std::vector<int64_t>;

@@ -7,16 +7,33 @@
 namespace tnrt {
 
 namespace {
+// The one table of element types: name, width, and the ONNX TensorProto.DataType number
+// (onnx.proto) that the sim's ONNX reader and operator attributes (Cast's "to", EyeLike's
+// "dtype", ...) name it by.
 struct TypeRow {
   DataType type;
   const char* name;
   int bits;
+  int64_t onnx;
 };
 constexpr TypeRow kTypes[] = {
-    {DataType::kFloat32, "float32", 32}, {DataType::kFloat16, "float16", 16}, {DataType::kBFloat16, "bfloat16", 16},
-    {DataType::kInt8, "int8", 8},        {DataType::kUInt8, "uint8", 8},      {DataType::kInt32, "int32", 32},
-    {DataType::kInt64, "int64", 64},     {DataType::kBool, "bool", 8},        {DataType::kFP8, "float8e4m3", 8},
-    {DataType::kInt4, "int4", 4},        {DataType::kFP4, "float4e2m1", 4},   {DataType::kE8M0, "float8e8m0", 8},
+    {DataType::kFloat32, "float32", 32, 1},    {DataType::kFloat16, "float16", 16, 10},
+    {DataType::kBFloat16, "bfloat16", 16, 16}, {DataType::kInt8, "int8", 8, 3},
+    {DataType::kUInt8, "uint8", 8, 2},         {DataType::kInt32, "int32", 32, 6},
+    {DataType::kInt64, "int64", 64, 7},        {DataType::kBool, "bool", 8, 9},
+    {DataType::kFP8, "float8e4m3", 8, 17},     {DataType::kInt4, "int4", 4, 22},
+    {DataType::kFP4, "float4e2m1", 4, 23},     {DataType::kE8M0, "float8e8m0", 8, 24},
+};
+
+// ONNX element types TensorRT has no tensors of, named for error messages.
+struct OnnxOnlyRow {
+  int64_t onnx;
+  const char* name;
+};
+constexpr OnnxOnlyRow kOnnxOnlyTypes[] = {
+    {4, "uint16"},          {5, "int16"},       {8, "string"},          {11, "double"},
+    {12, "uint32"},         {13, "uint64"},     {14, "complex64"},      {15, "complex128"},
+    {18, "float8e4m3fnuz"}, {19, "float8e5m2"}, {20, "float8e5m2fnuz"}, {21, "uint4"},
 };
 }  // namespace
 
@@ -52,6 +69,24 @@ bool dataTypeFromName(const std::string& name, DataType* out) {
     }
   }
   return false;
+}
+
+bool dataTypeFromOnnx(int64_t onnx, DataType* out) {
+  for (const auto& row : kTypes) {
+    if (row.onnx == onnx) {
+      *out = row.type;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string onnxTypeName(int64_t onnx) {
+  for (const auto& row : kTypes)
+    if (row.onnx == onnx) return row.name;
+  for (const auto& row : kOnnxOnlyTypes)
+    if (row.onnx == onnx) return row.name;
+  return "unknown type " + std::to_string(onnx);
 }
 
 int64_t volume(const Dims& d) {

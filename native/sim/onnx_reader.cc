@@ -19,28 +19,6 @@ class ModelError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-struct OnnxTypeRow {
-  int64_t onnx;
-  const char* name;
-  bool supported;
-  DataType type;
-};
-// Numbers from onnx.proto TensorProto.DataType.
-constexpr OnnxTypeRow kOnnxTypes[] = {
-    {1, "float32", true, DataType::kFloat32},     {2, "uint8", true, DataType::kUInt8},
-    {3, "int8", true, DataType::kInt8},           {4, "uint16", false, DataType::kFloat32},
-    {5, "int16", false, DataType::kFloat32},      {6, "int32", true, DataType::kInt32},
-    {7, "int64", true, DataType::kInt64},         {8, "string", false, DataType::kFloat32},
-    {9, "bool", true, DataType::kBool},           {10, "float16", true, DataType::kFloat16},
-    {11, "double", false, DataType::kFloat32},    {12, "uint32", false, DataType::kFloat32},
-    {13, "uint64", false, DataType::kFloat32},    {14, "complex64", false, DataType::kFloat32},
-    {15, "complex128", false, DataType::kFloat32}, {16, "bfloat16", true, DataType::kBFloat16},
-    {17, "float8e4m3fn", true, DataType::kFP8},   {18, "float8e4m3fnuz", false, DataType::kFloat32},
-    {19, "float8e5m2", false, DataType::kFloat32}, {20, "float8e5m2fnuz", false, DataType::kFloat32},
-    {21, "uint4", false, DataType::kFloat32},     {22, "int4", true, DataType::kInt4},
-    {23, "float4e2m1", true, DataType::kFP4},     {24, "float8e8m0", true, DataType::kE8M0},
-};
-
 // If branches nest at most this deep (real models nest two or three).
 constexpr size_t kMaxIfNesting = 32;
 
@@ -94,21 +72,6 @@ void expectWireType(uint32_t actual, uint32_t expected, const char* field) {
 }
 
 }  // namespace
-
-bool dataTypeFromOnnx(int64_t onnxType, DataType* out) {
-  for (const auto& row : kOnnxTypes)
-    if (row.onnx == onnxType && row.supported) {
-      *out = row.type;
-      return true;
-    }
-  return false;
-}
-
-std::string onnxTypeName(int64_t onnxType) {
-  for (const auto& row : kOnnxTypes)
-    if (row.onnx == onnxType) return row.name;
-  return "unknown type " + std::to_string(onnxType);
-}
 
 void OnnxReader::error(const std::string& message, const Node* node, int32_t nodeIndex) {
   ParserError e;

@@ -73,11 +73,5 @@ class OnnxReader {
   std::unique_ptr<Graph> readBodyGraph(WireReader r, const std::string& prefix, const std::map<std::string, int64_t>& opsets);
 };
 
-
-// ONNX TensorProto.DataType -> the sim's DataType; false for types the sim cannot hold.
-bool dataTypeFromOnnx(int64_t onnxType, DataType* out);
-// A readable name for any ONNX element type, for error messages ("double", "string", ...).
-std::string onnxTypeName(int64_t onnxType);
-
 }  // namespace sim
 }  // namespace tnrt

@@ -133,29 +133,13 @@ void dispatchAll(const Node& node, DataType t, Fn&& fn) {
 
 // ---- Cast ----
 
-// ONNX TensorProto.DataType values of the types the sim has.
-bool dataTypeFromOnnx(int64_t onnx, DataType* t) {
-  switch (onnx) {
-    case 1: *t = DataType::kFloat32; return true;
-    case 2: *t = DataType::kUInt8; return true;
-    case 3: *t = DataType::kInt8; return true;
-    case 6: *t = DataType::kInt32; return true;
-    case 7: *t = DataType::kInt64; return true;
-    case 9: *t = DataType::kBool; return true;
-    case 10: *t = DataType::kFloat16; return true;
-    case 16: *t = DataType::kBFloat16; return true;
-    case 17: *t = DataType::kFP8; return true;
-    default: return false;
-  }
-}
-
 DataType castTarget(const Node& node) {
   const Attribute* a = node.attr("to");
   if (!a || a->type != AttrType::kInt) throwShape(node, "needs an integer 'to' attribute");
   DataType t;
   if (!dataTypeFromOnnx(a->i, &t))
-    throwUnsupported(node, "attribute to=" + std::to_string(a->i) +
-                               " names an element type TensorRT has no tensors of (double, string, uint16, ...)");
+    throwUnsupported(node, "attribute to=" + std::to_string(a->i) + " names " + onnxTypeName(a->i) +
+                               ", an element type TensorRT has no tensors of");
   return t;
 }
 
@@ -163,6 +147,7 @@ void inferCast(const Node& node, const std::vector<ValueRef>& in, std::vector<Ou
   requireInputs(node, in, 1, 1);
   const DataType to = castTarget(node);
   dispatchAll(node, in[0].dtype, [](auto) {});
+  dispatchAll(node, to, [](auto) {});
   (*out)[0].dtype = to;
   (*out)[0].shape = *in[0].shape;
 }
@@ -285,7 +270,8 @@ DataType quantizeTarget(const Node& node, const std::vector<ValueRef>& in) {
   const int64_t onnx = node.opset >= 21 ? node.attrInt("output_dtype", 0) : 0;
   DataType t = DataType::kUInt8;  // ONNX's default without a zero point
   if (onnx != 0 && !dataTypeFromOnnx(onnx, &t))
-    throwUnsupported(node, "output_dtype " + std::to_string(onnx) + " is a type the sim has no tensors of (int4, ...)");
+    throwUnsupported(node, "output_dtype " + std::to_string(onnx) + " names " + onnxTypeName(onnx) +
+                               ", an element type TensorRT has no tensors of");
   return t;
 }
 

@@ -15,21 +15,6 @@ namespace sim {
 
 namespace {
 
-// The ONNX TensorProto.DataType numbers of the types these operators may produce.
-bool onnxDataType(int64_t onnx, DataType* t) {
-  switch (onnx) {
-    case 1: *t = DataType::kFloat32; return true;
-    case 2: *t = DataType::kUInt8; return true;
-    case 3: *t = DataType::kInt8; return true;
-    case 6: *t = DataType::kInt32; return true;
-    case 7: *t = DataType::kInt64; return true;
-    case 9: *t = DataType::kBool; return true;
-    case 10: *t = DataType::kFloat16; return true;
-    case 16: *t = DataType::kBFloat16; return true;
-    default: return false;
-  }
-}
-
 // Stores the value `v` (0 or 1, or a small integer) as any element type the sim has.
 template <typename Fn>
 void dispatchStorable(const Node& node, DataType t, Fn&& fn) {
@@ -46,7 +31,8 @@ DataType eyeLikeType(const Node& node, DataType input) {
   const Attribute* a = node.attr("dtype");
   if (!a) return input;
   DataType t;
-  if (!onnxDataType(a->i, &t)) throwUnsupported(node, "dtype=" + std::to_string(a->i) + " is not a type TensorRT has tensors of");
+  if (!dataTypeFromOnnx(a->i, &t))
+    throwUnsupported(node, "dtype=" + std::to_string(a->i) + " (" + onnxTypeName(a->i) + ") is not a type TensorRT has tensors of");
   return t;
 }
 

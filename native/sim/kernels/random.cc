@@ -46,18 +46,15 @@ uint64_t seedOf(const Node& node) {
   return (static_cast<uint64_t>(device()) << 32) ^ device() ^ (counter.fetch_add(1) * 0x9E3779B97F4A7C15ull);
 }
 
-// The ONNX TensorProto.DataType of the output: float, float16 or bfloat16.
+// The output's type, from the ONNX "dtype" attribute: float, float16 or bfloat16.
 DataType randomType(const Node& node, DataType fallback) {
   const Attribute* a = node.attr("dtype");
   if (!a) return fallback;
-  switch (a->i) {
-    case 1: return DataType::kFloat32;
-    case 10: return DataType::kFloat16;
-    case 16: return DataType::kBFloat16;
-    default:
-      throwUnsupported(node, "dtype=" + std::to_string(a->i) +
-                                 " is not supported: TensorRT's random fill writes float32, float16 or bfloat16");
-  }
+  DataType t;
+  if (!dataTypeFromOnnx(a->i, &t) || (t != DataType::kFloat32 && t != DataType::kFloat16 && t != DataType::kBFloat16))
+    throwUnsupported(node, "dtype=" + std::to_string(a->i) + " (" + onnxTypeName(a->i) +
+                               ") is not supported: TensorRT's random fill writes float32, float16 or bfloat16");
+  return t;
 }
 
 bool isNormal(const Node& node) { return node.opType == "RandomNormal" || node.opType == "RandomNormalLike"; }

@@ -206,10 +206,11 @@ if (check.status !== 0) throw new Error('link failed: tnrt_double_contract_check
 // 6. The adapter, as CMakeLists.txt builds it, but against the double and its libcudart.
 const adapterDir = path.join(nativeDir, 'tensorrt');
 const adapterObjects = await compile(
-  [...readdirSync(adapterDir).filter((f) => f.endsWith('.cc')).map((f) => path.join(adapterDir, f)), path.join(nativeDir, 'backend', 'types.cc')],
+  [...readdirSync(adapterDir).filter((f) => f.endsWith('.cc')).map((f) => path.join(adapterDir, f)),
+    ...['types.cc', 'shared_library.cc'].map((f) => path.join(nativeDir, 'backend', f))],
   path.join(out, 'adapter-obj'),
   [...common, '-Wall', '-Wextra', '-Wno-deprecated-declarations', ...trtIncludes, `-I${nativeDir}`],
-  newest([...walk(adapterDir, '.h'), path.join(nativeDir, 'backend', 'backend.h'), ...includeDirs.map((d) => path.join(d, 'NvInferVersion.h'))]),
+  newest([...walk(adapterDir, '.h'), ...['backend.h', 'shared_library.h'].map((f) => path.join(nativeDir, 'backend', f)), ...includeDirs.map((d) => path.join(d, 'NvInferVersion.h'))]),
 );
 const adapter = `libtensorrt_node_trt${trt.major}.so`;
 link(adapter, adapter, adapterObjects, [

@@ -111,13 +111,14 @@ if (!existsSync(path.join(cudaInclude, 'cuda_runtime_api.h'))) {
   usage(`${cudaInclude}/cuda_runtime_api.h not found (set CUDA_PATH to the CUDA toolkit)`);
 }
 
-// The adapter, and the addon's loader (native/backend/loader.cc), which opens it.
+// The adapter, and the addon's loader (native/backend/loader.cc), which opens it, with the
+// library opening both share (native/backend/shared_library.cc).
 const sources = readdirSync(sourceDir)
   .filter((f) => f.endsWith('.cc'))
   .sort()
   .map((f) => path.join(sourceDir, f));
 if (sources.length === 0) usage(`no sources in ${sourceDir}`);
-sources.push(path.join(root, 'native', 'backend', 'loader.cc'));
+sources.push(...['loader.cc', 'shared_library.cc'].map((f) => path.join(root, 'native', 'backend', f)));
 
 let failed = 0;
 let checked = 0;

@@ -1,21 +1,11 @@
 #include "loader.h"
 
-#ifdef _WIN32
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#include <windows.h>
-#else
-#include <dlfcn.h>
-#endif
-
+#include <filesystem>
 #include <map>
 #include <mutex>
 
 #include "../sim/sim_backend.h"
+#include "shared_library.h"
 
 namespace tnrt {
 
@@ -63,75 +53,6 @@ std::string explainLoadFailure(const std::string& path, const std::string& err, 
   return msg;
 }
 
-// The platform's dynamic loader, reduced to what the adapter needs: open for the life of the
-// process, look up a symbol, say why an open failed.
-#ifdef _WIN32
-using LibraryHandle = HMODULE;
-
-std::string windowsErrorText(DWORD code) {
-  wchar_t* text = nullptr;
-  const DWORD n = FormatMessageW(FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
-                                 nullptr, code, 0, reinterpret_cast<wchar_t*>(&text), 0, nullptr);
-  std::string out;
-  if (n && text) {
-    const int bytes = WideCharToMultiByte(CP_UTF8, 0, text, static_cast<int>(n), nullptr, 0, nullptr, nullptr);
-    if (bytes > 0) {
-      out.resize(static_cast<size_t>(bytes));
-      WideCharToMultiByte(CP_UTF8, 0, text, static_cast<int>(n), &out[0], bytes, nullptr, nullptr);
-    }
-    while (!out.empty() && (out.back() == '\n' || out.back() == '\r' || out.back() == ' ' || out.back() == '.')) out.pop_back();
-  }
-  if (text) LocalFree(text);
-  return (out.empty() ? std::string("Windows error") : out) + " (error " + std::to_string(code) + ")";
-}
-
-std::wstring widen(const std::string& utf8) {
-  if (utf8.empty()) return {};
-  const int n = MultiByteToWideChar(CP_UTF8, 0, utf8.data(), static_cast<int>(utf8.size()), nullptr, 0);
-  std::wstring out(n > 0 ? static_cast<size_t>(n) : 0, L'\0');
-  if (n > 0) MultiByteToWideChar(CP_UTF8, 0, utf8.data(), static_cast<int>(utf8.size()), &out[0], n);
-  return out;
-}
-
-LibraryHandle openLibrary(const std::string& path, std::string* error, bool* dependencyMissing) {
-  // The adapter's own directory and the default directories (system, application, those added
-  // with AddDllDirectory): TensorRT's DLLs placed beside the adapter are found without PATH.
-  // LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR needs an absolute path, which lib/ always passes.
-  HMODULE module = LoadLibraryExW(widen(path).c_str(), nullptr,
-                                  LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR | LOAD_LIBRARY_SEARCH_DEFAULT_DIRS);
-  if (!module) {
-    const DWORD code = GetLastError();
-    // ERROR_MOD_NOT_FOUND names neither file: the adapter exists (else ERROR_FILE_NOT_FOUND
-    // would come first), so a DLL it depends on is missing.
-    const bool exists = GetFileAttributesW(widen(path).c_str()) != INVALID_FILE_ATTRIBUTES;
-    *dependencyMissing = code == ERROR_MOD_NOT_FOUND && exists;
-    *error = windowsErrorText(code);
-    if (*dependencyMissing) *error += ": a DLL the adapter depends on was not found";
-    if (!exists) *error = "No such file (" + *error + ")";
-  }
-  return module;
-}
-
-void* findSymbol(LibraryHandle handle, const char* name) {
-  return reinterpret_cast<void*>(GetProcAddress(handle, name));
-}
-#else
-using LibraryHandle = void*;
-
-LibraryHandle openLibrary(const std::string& path, std::string* error, bool* dependencyMissing) {
-  // RTLD_LOCAL keeps TensorRT's symbols out of the global namespace.
-  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!handle) {
-    const char* err = dlerror();
-    *error = err ? err : "unknown error";
-    *dependencyMissing = false;  // dlerror names the missing library itself
-  }
-  return handle;
-}
-
-void* findSymbol(LibraryHandle handle, const char* name) { return dlsym(handle, name); }
-#endif
-
 std::mutex gMutex;
 std::map<std::string, std::shared_ptr<Backend>> gAdapters;  // by path; libraries are never closed
 
@@ -148,12 +69,20 @@ std::shared_ptr<Backend> loadAdapterBackend(const std::string& path) {
   if (found != gAdapters.end()) return found->second;
 
   // The library stays open for the life of the process because backend objects' code lives in it.
-  std::string error;
-  bool dependencyMissing = false;
-  LibraryHandle handle = openLibrary(path, &error, &dependencyMissing);
-  if (!handle) throw BackendError(ErrorCode::kUnavailable, explainLoadFailure(path, error, dependencyMissing));
-  auto abi = reinterpret_cast<BackendAbiVersionFn>(findSymbol(handle, TNRT_BACKEND_ABI_SYMBOL));
-  auto create = reinterpret_cast<CreateBackendFn>(findSymbol(handle, TNRT_CREATE_BACKEND_SYMBOL));
+  // lib/ passes an absolute UTF-8 path, so that on Windows the adapter's own directory is
+  // searched for the TensorRT DLLs beside it.
+  const std::filesystem::path file = std::filesystem::u8path(path);
+  OpenedLibrary opened = openLibraryForever(file);
+  if (!opened.handle) {
+#ifdef _WIN32
+    if (opened.dependencyMissing) opened.error += ": a DLL the adapter depends on was not found";
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec)) opened.error = "No such file (" + opened.error + ")";
+#endif
+    throw BackendError(ErrorCode::kUnavailable, explainLoadFailure(path, opened.error, opened.dependencyMissing));
+  }
+  auto abi = reinterpret_cast<BackendAbiVersionFn>(librarySymbol(opened.handle, TNRT_BACKEND_ABI_SYMBOL));
+  auto create = reinterpret_cast<CreateBackendFn>(librarySymbol(opened.handle, TNRT_CREATE_BACKEND_SYMBOL));
   if (!abi || !create) {
     throw BackendError(ErrorCode::kUnavailable, path + " is not a tensorrt-node adapter (missing entry points); rebuild it with `npm rebuild tensorrt-node`");
   }
@@ -162,7 +91,7 @@ std::shared_ptr<Backend> loadAdapterBackend(const std::string& path) {
                        path + " was built for adapter ABI " + std::to_string(abi()) + " but this addon speaks " +
                            std::to_string(TNRT_BACKEND_ABI_VERSION) + "; rebuild it with `npm rebuild tensorrt-node`");
   }
-  error.clear();
+  std::string error;
   Backend* backend = create(&error);
   if (!backend) {
     throw BackendError(ErrorCode::kUnavailable,

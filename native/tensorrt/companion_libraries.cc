@@ -15,6 +15,8 @@
 #include <dlfcn.h>
 #endif
 
+#include "backend/shared_library.h"
+
 namespace tnrt {
 namespace trt {
 
@@ -52,23 +54,6 @@ bool endsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-#ifdef _WIN32
-std::string windowsErrorText(DWORD code) {
-  wchar_t* text = nullptr;
-  const DWORD n = FormatMessageW(FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
-                                 nullptr, code, 0, reinterpret_cast<wchar_t*>(&text), 0, nullptr);
-  std::string out;
-  if (n && text) {
-    const int bytes = WideCharToMultiByte(CP_UTF8, 0, text, static_cast<int>(n), nullptr, 0, nullptr, nullptr);
-    out.resize(bytes > 0 ? static_cast<size_t>(bytes) : 0);
-    if (bytes > 0) WideCharToMultiByte(CP_UTF8, 0, text, static_cast<int>(n), out.data(), bytes, nullptr, nullptr);
-    while (!out.empty() && (out.back() == '\n' || out.back() == '\r' || out.back() == ' ')) out.pop_back();
-  }
-  if (text) LocalFree(text);
-  return out.empty() ? "error " + std::to_string(code) : out + " (error " + std::to_string(code) + ")";
-}
-#endif
-
 // Where the libnvinfer this process uses lives; empty (with *error set) if that cannot be told.
 fs::path libnvinferPath(std::string* error) {
 #ifdef _WIN32
@@ -95,24 +80,6 @@ fs::path libnvinferPath(std::string* error) {
   }
   return fs::path(info.dli_fname);
 #endif
-}
-
-// Loads `file` for the life of the process; "" or why not.
-std::string loadForever(const fs::path& file) {
-#ifdef _WIN32
-  // The DLL's own directory first, so that its dependencies beside it are found too.
-  if (!LoadLibraryExW(file.wstring().c_str(), nullptr, LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR | LOAD_LIBRARY_SEARCH_DEFAULT_DIRS)) {
-    return windowsErrorText(GetLastError());
-  }
-#else
-  // RTLD_LOCAL: being loaded is what answers TensorRT's later dlopen of the soname; its
-  // symbols need not join the global namespace.
-  if (!dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL)) {
-    const char* e = dlerror();
-    return e ? e : "unknown error";
-  }
-#endif
-  return {};
 }
 
 // Builder resource files in `dir` for this release, sorted (every variant: TensorRT picks the
@@ -149,28 +116,25 @@ std::string preload() {
            "); add the directory holding it to " + names.searchPath;
   }
   const std::vector<fs::path> dirs = directoriesOf(nvinfer);
-  std::error_code ec;
   for (const fs::path& dir : dirs) {
     const std::vector<fs::path> resources = builderResources(dir, names);
     if (resources.empty()) continue;
     std::string failures;
     for (const fs::path& file : resources) {
-      const std::string why = loadForever(file);
-      if (!why.empty()) failures += "\n- loading " + file.string() + " failed: " + why;
+      const OpenedLibrary opened = openLibraryForever(file);
+      if (!opened.handle) failures += "\n- loading " + file.string() + " failed: " + opened.error;
     }
     // Optional: a version-compatible build embeds the lean runtime. Absent from some installs.
-    const fs::path lean = dir / names.lean;
-    if (fs::exists(lean, ec)) (void)loadForever(lean);
+    const fs::path lean = findInDirectories({dir}, names.lean);
+    if (!lean.empty()) (void)openLibraryForever(lean);
     if (failures.empty()) return {};
     return "TensorRT's builder resource libraries in " + dir.string() + " did not load:" + failures +
            "\nPossible solutions:\n- Reinstall TensorRT: a truncated or mismatched file is the usual cause\n"
            "- On Linux, a resource library that asks for an executable stack fails on kernels that forbid it; use a "
            "newer TensorRT release";
   }
-  std::string where = dirs[0].string();
-  if (dirs.size() > 1) where += " or " + dirs[1].string();
   return "TensorRT's builder needs " + names.resourceExample + " (or its per-GPU variants " + names.resourcePrefix +
-         "_sm<NN>" + names.resourceSuffix + "), and none is in " + where + ", beside the libnvinfer in use (" +
+         "_sm<NN>" + names.resourceSuffix + "), and none is in " + describeDirectories(dirs) + ", beside the libnvinfer in use (" +
          nvinfer.string() +
          ").\nPossible solutions:\n"
          "- Install the complete TensorRT release: its lib directory holds the builder resource libraries beside "

@@ -8,16 +8,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
-#include <system_error>
 
 #include "backend/backend.h"
+#include "backend/shared_library.h"
 #include "tensorrt/companion_libraries.h"
-
-#ifdef _WIN32
-#include <windows.h>
-#else
-#include <dlfcn.h>
-#endif
 
 namespace tnrt {
 namespace trt {
@@ -66,25 +60,12 @@ nvinfer1::ILogger* processLogger() {
 // Opens `file` (a full path, or a bare name for the loader's own search) and keeps it for the
 // life of the process; returns initLibNvInferPlugins, or null with *why set.
 InitPluginsFn openStandardPlugins(const std::filesystem::path& file, std::string* why) {
-#ifdef _WIN32
-  // A full path's own directory first, so that its dependencies beside it are found too.
-  const DWORD flags = file.has_parent_path() ? LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR | LOAD_LIBRARY_SEARCH_DEFAULT_DIRS : 0;
-  HMODULE module = LoadLibraryExW(file.wstring().c_str(), nullptr, flags);
-  if (!module) {
-    *why = file.string() + " could not be loaded (Windows error " + std::to_string(GetLastError()) + ")";
+  const OpenedLibrary opened = openLibraryForever(file);
+  if (!opened.handle) {
+    *why = file.string() + " could not be loaded (" + opened.error + ")";
     return nullptr;
   }
-  auto init = reinterpret_cast<InitPluginsFn>(reinterpret_cast<void*>(GetProcAddress(module, "initLibNvInferPlugins")));
-#else
-  (void)dlerror();
-  void* handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!handle) {
-    const char* error = dlerror();
-    *why = file.string() + " could not be loaded (" + (error ? error : "unknown reason") + ")";
-    return nullptr;
-  }
-  auto init = reinterpret_cast<InitPluginsFn>(dlsym(handle, "initLibNvInferPlugins"));
-#endif
+  auto init = reinterpret_cast<InitPluginsFn>(librarySymbol(opened.handle, "initLibNvInferPlugins"));
   if (!init) *why = file.string() + " does not export initLibNvInferPlugins";
   return init;
 }
@@ -99,19 +80,13 @@ InitPluginsFn openStandardPlugins(const std::filesystem::path& file, std::string
 InitPluginsFn findStandardPlugins(const std::string& name, std::string* why) {
   std::string error;
   const std::vector<std::filesystem::path> dirs = libnvinferDirectories(&error);
-  for (const std::filesystem::path& dir : dirs) {
-    const std::filesystem::path file = dir / name;
-    std::error_code ec;
-    if (!std::filesystem::exists(file, ec)) continue;
-    // Present but unloadable (wrong architecture, missing dependency): that is the answer to
-    // give, not the bare-name search's "not found".
-    return openStandardPlugins(file, why);
-  }
+  // Present but unloadable (wrong architecture, missing dependency): that is the answer to
+  // give, not the bare-name search's "not found".
+  const std::filesystem::path beside = findInDirectories(dirs, name);
+  if (!beside.empty()) return openStandardPlugins(beside, why);
   InitPluginsFn init = openStandardPlugins(std::filesystem::path(name), why);
   if (!init && !dirs.empty()) {
-    std::string where = dirs[0].string();
-    if (dirs.size() > 1) where += " or " + dirs[1].string();
-    *why += "; it is not in " + where + " beside libnvinfer either";
+    *why += "; it is not in " + describeDirectories(dirs) + " beside libnvinfer either";
   } else if (!init) {
     *why += "; libnvinfer's directory could not be searched (" + error + ")";
   }

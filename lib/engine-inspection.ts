@@ -36,6 +36,19 @@ export interface LayerTensor {
   format?: string;
 }
 
+/**
+ * Weights a layer holds as parameters rather than reading them as an input tensor: TensorRT's
+ * convolutions keep their kernel and bias so (its inspector's "Weights" and "Bias" keys).
+ */
+export interface LayerWeights {
+  /** The inspector's key for them: 'Weights', 'Bias', ... */
+  role: string;
+  /** Their stored element type as TensorRT spells it: 'Float', 'Half', 'Int8', ... */
+  type: string;
+  /** How many elements. */
+  count: number;
+}
+
 /** One layer of the engine: TensorRT's fused layers, the sim's steps. */
 export interface LayerInformation {
   name: string;
@@ -48,8 +61,11 @@ export interface LayerInformation {
    * the formats are not reported (TensorRT leaves them out for shapes it does not know).
    */
   precision?: string;
+  /** The tensors the layer reads; weights held as parameters are in `weights` instead. */
   inputs: LayerTensor[];
   outputs: LayerTensor[];
+  /** Present when the layer holds weights as parameters (a convolution's kernel and bias). */
+  weights?: LayerWeights[];
 }
 
 /**
@@ -93,9 +109,24 @@ function readTensors(value: unknown): LayerTensor[] {
   return value.filter(isRecord).map((t) => {
     const out: LayerTensor = { name: String(t['Name'] ?? '') };
     if (Array.isArray(t['Dimensions'])) out.dims = t['Dimensions'].map(Number);
-    if (typeof t['Format/Datatype'] === 'string') out.format = t['Format/Datatype'];
+    // TensorRT writes "N/A due to dynamic shapes" where it knows no format: not one.
+    const format = t['Format/Datatype'];
+    if (typeof format === 'string' && !format.startsWith('N/A')) out.format = format;
     return out;
   });
+}
+
+// TensorRT lists a layer's parameter weights as keys of the layer ("Weights": {"Type": "Int8",
+// "Count": 131072}, "Bias": {...}), which key depending on the layer type: any object with a
+// Type and a Count is one.
+function readWeights(entry: Record<string, unknown>): LayerWeights[] {
+  const weights: LayerWeights[] = [];
+  for (const [role, value] of Object.entries(entry)) {
+    if (isRecord(value) && typeof value['Type'] === 'string' && typeof value['Count'] === 'number') {
+      weights.push({ role, type: value['Type'], count: value['Count'] });
+    }
+  }
+  return weights;
 }
 
 // TensorRT writes no precision of its own; its format strings name the element type
@@ -112,7 +143,8 @@ const PROFILE_COPY = / \[profile [1-9][0-9]*\]$/;
 
 /**
  * Reads IEngineInspector::getEngineInformation(kJSON) output: each entry of "Layers" is an
- * object (kDETAILED) or a name (kLAYER_NAMES_ONLY); no entries at kNONE.
+ * object (kDETAILED) or a name (kLAYER_NAMES_ONLY); no entries at kNONE. A detailed entry's
+ * "Inputs" and "Outputs" are tensors; weights it holds as parameters are keys of their own.
  * @throws TensorRTError when the backend's text is not that JSON
  */
 export function readEngineInformation(json: string): { layerDetail: LayerDetail; layers: LayerInformation[] } {
@@ -136,6 +168,8 @@ export function readEngineInformation(json: string): { layerDetail: LayerDetail;
     if (typeof entry['LayerType'] === 'string') layer.type = entry['LayerType'];
     const precision = typeof entry['Precision'] === 'string' ? entry['Precision'] : precisionOf(outputs[0]?.format);
     if (precision) layer.precision = precision;
+    const weights = readWeights(entry);
+    if (weights.length > 0) layer.weights = weights;
     return layer;
   });
   return { layerDetail: detailed ? 'detailed' : 'names', layers };

@@ -49,7 +49,7 @@ export {
   toFloat16Bits,
 } from './dtype.js';
 export { Engine, type IOTensorInfo } from './engine.js';
-export type { EngineInspection, InspectedIOTensor, InspectedProfileInput, LayerDetail, LayerInformation, LayerTensor } from './engine-inspection.js';
+export type { EngineInspection, InspectedIOTensor, InspectedProfileInput, LayerDetail, LayerInformation, LayerTensor, LayerWeights } from './engine-inspection.js';
 export { inspectModel, type InspectModelOptions, type ModelInspection, type ModelIOTensor } from './model-inspection.js';
 export {
   BackendUnavailableError,

@@ -125,15 +125,19 @@ describe('tensorrt-node inspect, an engine', () => {
     expect(dims(3)).toEqual(['c2 -1x16x10x10']);
     expect(dims(5)).toEqual(['p2 -1x16x5x5']);
     expect(dims(6)).toEqual(['f -1x400']);
-    expect(report.layers[0]!.inputs.map((t) => `${t.name} ${t.dims!.join('x')} ${t.format}`)).toEqual([
-      'x -1x1x28x28 Row major linear FP32', 'c1w 6x1x5x5 Row major linear FP32', 'c1b 6 Row major linear FP32',
-    ]);
+    // The convolution's kernel and bias are its parameters, as TensorRT reports them, not
+    // inputs: 6 output channels x 1 input channel x 5x5 = 150 weights, 6 biases.
+    expect(report.layers[0]!.inputs.map((t) => `${t.name} ${t.dims!.join('x')} ${t.format}`)).toEqual(['x -1x1x28x28 Row major linear FP32']);
+    expect(report.layers[0]!.weights).toEqual([{ role: 'Weights', type: 'Float', count: 150 }, { role: 'Bias', type: 'Float', count: 6 }]);
+    // Gemm reads its constants as tensors (TensorRT: the outputs of constant layers).
+    expect(report.layers[7]!.inputs.map((t) => t.name)).toEqual(['f', 'f1w', 'f1b']);
+    expect(report.layers[7]!.weights).toBeUndefined();
 
     const text = await tensorrtNode(['inspect', engineFile]);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(new RegExp(`backend sim ${backends()[0]!.version}; device memory ${memory} bytes; 11 layers; 1 profile\\(s\\)`));
     expect(text.stdout).toMatch(/x +min 1x1x28x28 +opt 4x1x28x28 +max 16x1x28x28/);
-    expect(text.stdout).toMatch(/0 +Conv_0 +Conv +FP32 +x -1x1x28x28, c1w 6x1x5x5, c1b 6 -> c1 -1x6x28x28/);
+    expect(text.stdout).toMatch(/0 +Conv_0 +Conv +FP32 +x -1x1x28x28 \[Weights Float 150, Bias Float 6\] -> c1 -1x6x28x28/);
   });
 
   it('reports the precision the sim computes each layer in: float16 weights after --fp16', async () => {
@@ -144,6 +148,10 @@ describe('tensorrt-node inspect, an engine', () => {
     const byType = (type: string) => new Set(report.layers.filter((l) => l.type === type).map((l) => l.precision));
     expect(byType('Conv')).toEqual(new Set(['FP16']));
     expect(byType('Gemm')).toEqual(new Set(['FP16']));
+    // Stored as float16 ("Half"); the biases too.
+    expect(report.layers.filter((l) => l.type === 'Conv').flatMap((l) => l.weights!.map((w) => `${w.role} ${w.type}`))).toEqual([
+      'Weights Half', 'Bias Half', 'Weights Half', 'Bias Half',
+    ]);
     // float32 I/O around a float16 body: the cast back to float32 computes in float32.
     const cast = report.layers.find((l) => l.outputs.some((t) => t.name === 'y'))!;
     expect(cast).toMatchObject({ type: 'Cast', precision: 'FP32' });
@@ -220,6 +228,31 @@ describe('Engine.inspect()', () => {
     });
     expect(readEngineInformation('{"Layers":[],"Bindings":["x"]}')).toEqual({ layerDetail: 'none', layers: [] });
     expect(() => readEngineInformation('not json')).toThrow(/not JSON/);
+  });
+
+  it("reads a convolution's weights from TensorRT's parameter keys, and \"N/A\" formats as none", () => {
+    // The form TensorRT's developer guide shows for a fused int8 convolution of a dynamic engine
+    // inspected without a context: weights as "Weights"/"Bias" parameters, not inputs.
+    const conv = JSON.stringify({
+      Layers: [{
+        Name: 'conv1 + bn1 + relu1', LayerType: 'CaskConvolution',
+        Inputs: [{ Name: 'x', Location: 'Device', Dimensions: [-1, 512, 28, 28], 'Format/Datatype': 'N/A due to dynamic shapes' }],
+        Outputs: [{ Name: 'r1', Location: 'Device', Dimensions: [-1, 256, 28, 28], 'Format/Datatype': 'N/A due to dynamic shapes' }],
+        ParameterType: 'Convolution', Kernel: [1, 1], OutMaps: 256, Groups: 1,
+        Weights: { Type: 'Int8', Count: 131072 }, Bias: { Type: 'Float', Count: 256 }, HasBias: 1, HasReLU: 1,
+        TacticName: 'sm80_xmma_fprop', TacticValue: '0x11bde0e1d9f2f35d',
+      }],
+      Bindings: ['x', 'r1'],
+    });
+    expect(readEngineInformation(conv)).toEqual({
+      layerDetail: 'detailed',
+      layers: [{
+        name: 'conv1 + bn1 + relu1', type: 'CaskConvolution',
+        inputs: [{ name: 'x', dims: [-1, 512, 28, 28] }],
+        outputs: [{ name: 'r1', dims: [-1, 256, 28, 28] }],
+        weights: [{ role: 'Weights', type: 'Int8', count: 131072 }, { role: 'Bias', type: 'Float', count: 256 }],
+      }],
+    });
   });
 
   it('keeps profile 0 of an engine with several profiles: TensorRT repeats each layer per profile as "NAME [profile N]"', () => {

@@ -14,9 +14,9 @@ Describes an ONNX model (FILE ending in .onnx) or an engine (any other FILE).
 A model: its inputs and outputs, opsets, operator counts, and the nodes the backend's parser
 cannot take (nodes inside If/Loop/Scan bodies named by their path).
 An engine: its backend and version, inputs and outputs, optimization profiles, device memory,
-and its layers (name, type, precision, inputs and outputs; profile 0's, where TensorRT
-repeats them per profile). A TensorRT engine reports layer details when built with
-profilingVerbosity 'detailed' (tensorrt-node's default).
+and its layers (name, type, precision, inputs with the weights a layer holds as parameters,
+and outputs; profile 0's, where TensorRT repeats them per profile). A TensorRT engine
+reports layer details when built with profilingVerbosity 'detailed' (tensorrt-node's default).
 
 Options:
   --backend NAME             auto (default), tensorrt or sim: the parser asked about a model,
@@ -77,7 +77,9 @@ function formatEngine(file: string, e: EngineInspection): string {
   } else {
     lines.push(e.layerDetail === 'names' ? 'layers (names only: build with profilingVerbosity detailed for more):' : 'layers:');
     const tensors = (list: EngineInspection['layers'][number]['inputs']) => list.map((t) => t.dims ? `${t.name} ${formatDims(t.dims)}` : t.name).join(', ');
-    const rows = e.layers.map((l, i) => e.layerDetail === 'names' ? [String(i), l.name] : [String(i), l.name, l.type ?? '', l.precision ?? '', `${tensors(l.inputs)} -> ${tensors(l.outputs)}`]);
+    // Weights held as parameters follow the input tensors: "x 1x1x28x28 [Weights Float 150, Bias Float 6]".
+    const weights = (l: EngineInspection['layers'][number]) => (l.weights ? ` [${l.weights.map((w) => `${w.role} ${w.type} ${w.count}`).join(', ')}]` : '');
+    const rows = e.layers.map((l, i) => e.layerDetail === 'names' ? [String(i), l.name] : [String(i), l.name, l.type ?? '', l.precision ?? '', `${tensors(l.inputs)}${weights(l)} -> ${tensors(l.outputs)}`]);
     lines.push(formatTable(e.layerDetail === 'names' ? rows : [['#', 'name', 'type', 'precision', 'inputs -> outputs'], ...rows], '  '));
     if (e.layerDetail === 'detailed' && e.layers.every((l) => l.outputs.every((t) => t.format === undefined))) {
       lines.push('  (TensorRT reported no tensor formats, so no precision: it gives them only for known input shapes)');

@@ -71,9 +71,50 @@ std::string tensorsJson(const SimEngine& engine, const std::vector<int32_t>& ids
     out += "{\"Name\":" + jsonString(graph.values[static_cast<size_t>(id)].name + options.suffix) +
            ",\"Location\":" + jsonString(options.location) + ",\"Dimensions\":" + dimsJson(state.shape);
     if (options.formats) out += ",\"Format/Datatype\":\"Row major linear " + std::string(formatTypeName(state.dtype)) + "\"";
+    else if (options.unknownFormat) out += ",\"Format/Datatype\":" + jsonString(options.unknownFormat);
     out += "}";
   }
   return out + "]";
+}
+
+// TensorRT's spelling of a weights type ("Weights": {"Type": "Float", ...}): Float, Half and
+// Int8 as its inspector writes them; other types as in format strings.
+const char* weightsTypeName(DataType t) {
+  switch (t) {
+    case DataType::kFloat32: return "Float";
+    case DataType::kFloat16: return "Half";
+    case DataType::kInt8: return "Int8";
+    default: return formatTypeName(t);
+  }
+}
+
+// A convolution's kernel (input 1) and bias (input 2), when known at build time: TensorRT's
+// ONNX parser gives them to IConvolutionLayer as Weights, layer parameters that the inspector
+// lists as "Weights" and "Bias" ({"Type", "Count"}) beside "ParameterType": "Convolution",
+// not among the layer's input tensors. Other layers read constants as the outputs of
+// IConstantLayers, which stay inputs. -1 where a role has no constant.
+struct LayerWeights {
+  int32_t kernel = -1;
+  int32_t bias = -1;
+};
+
+LayerWeights layerWeights(const SimEngine& engine, const Node& node) {
+  LayerWeights w;
+  if (node.opType != "Conv" || !(node.domain.empty() || node.domain == "ai.onnx")) return w;
+  const auto constant = [&](size_t k) {
+    const int32_t id = k < node.inputs.size() ? node.inputs[k] : -1;
+    return id >= 0 && engine.constants().value(id).data ? id : -1;
+  };
+  w.kernel = constant(1);
+  if (w.kernel >= 0) w.bias = constant(2);
+  return w;
+}
+
+std::string weightsJson(const SimEngine& engine, int32_t id) {
+  const ValueState& state = engine.constants().value(id);
+  // Weights the engine rounded to float16 or quantized to int8 are stored as such.
+  const char* type = engine.reducedWeights().count(id) ? (engine.int8() ? "Int8" : "Half") : weightsTypeName(state.dtype);
+  return std::string("{\"Type\":\"") + type + "\",\"Count\":" + std::to_string(volume(state.shape)) + "}";
 }
 
 // The arithmetic a step runs in: int8 where calibration gave its activations a scale (or the
@@ -100,7 +141,17 @@ std::string layersJson(const SimEngine& engine, const LayerJsonOptions& options)
     const std::string type = node.domain.empty() || node.domain == "ai.onnx" ? node.opType : node.domain + "." + node.opType;
     out += "{\"Name\":" + jsonString(layerName(node) + options.suffix) + ",\"LayerType\":" + jsonString(type);
     if (options.precision) out += ",\"Precision\":" + jsonString(stepPrecision(engine, step));
-    out += ",\"Inputs\":" + tensorsJson(engine, node.inputs, options) + ",\"Outputs\":" + tensorsJson(engine, node.outputs, options) + "}";
+    const LayerWeights weights = layerWeights(engine, node);
+    std::vector<int32_t> inputs;
+    for (const int32_t id : node.inputs)
+      if (id < 0 || (id != weights.kernel && id != weights.bias)) inputs.push_back(id);
+    out += ",\"Inputs\":" + tensorsJson(engine, inputs, options) + ",\"Outputs\":" + tensorsJson(engine, node.outputs, options);
+    if (weights.kernel >= 0) {
+      out += ",\"ParameterType\":\"Convolution\",\"Weights\":" + weightsJson(engine, weights.kernel);
+      if (weights.bias >= 0) out += ",\"Bias\":" + weightsJson(engine, weights.bias);
+      out += std::string(",\"HasBias\":") + (weights.bias >= 0 ? "1" : "0");
+    }
+    out += "}";
   }
   return out;
 }

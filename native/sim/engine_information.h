@@ -16,8 +16,11 @@ struct Node;
 struct LayerJsonOptions {
   // The tensors' shapes: the engine's own inference at its declared I/O shapes when null.
   const ShapeInference* shapes = nullptr;
-  // Whether tensors carry "Format/Datatype" (TensorRT leaves it out while shapes are unknown).
+  // Whether tensors carry their "Format/Datatype" (TensorRT knows them only for known shapes).
   bool formats = true;
+  // Without formats: what "Format/Datatype" says instead (TensorRT: "N/A due to dynamic
+  // shapes"); null leaves the key out.
+  const char* unknownFormat = nullptr;
   // Whether layers carry the sim's own "Precision" key.
   bool precision = true;
   // Every tensor's "Location".
@@ -29,7 +32,9 @@ struct LayerJsonOptions {
 // The layer objects of "Layers", comma-separated, without the brackets.
 std::string layersJson(const SimEngine& engine, const LayerJsonOptions& options);
 
-// {"Layers": [{"Name", "LayerType", "Precision", "Inputs", "Outputs"}...], "Bindings": [...]}.
+// {"Layers": [{"Name", "LayerType", "Precision", "Inputs", "Outputs"}...], "Bindings": [...]};
+// a convolution with constant weights adds "ParameterType", "Weights", "Bias" and "HasBias",
+// and its weights are not among its "Inputs", as in TensorRT's report.
 // Tensor shapes are those the engine infers at its declared I/O shapes (-1 where dynamic).
 // "Precision" is the sim's own addition: the arithmetic the step runs in ("FP32", "FP16" for
 // rounded weights, "Int8" for calibrated activations), which TensorRT conveys only through

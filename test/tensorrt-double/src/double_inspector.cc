@@ -69,9 +69,9 @@ char const* DoubleInspector::getEngineInformation(nvinfer1::LayerInformationForm
     std::string layers;
     switch (engine_.getProfilingVerbosity()) {
       case nvinfer1::ProfilingVerbosity::kDETAILED: {
-        // Shapes that depend on the inputs' are -1 and formats are left out, unless a context
-        // with every input shape set is attached: then its profile's copy shows that context's
-        // shapes and the formats. The sim's own "Precision" key is left out: TensorRT writes
+        // Shapes that depend on the inputs' are -1 and formats read "N/A due to dynamic
+        // shapes", unless a context with every input shape set is attached: then its profile's
+        // copy shows that context's shapes and the formats. The sim's own "Precision" key is left out: TensorRT writes
         // none (a reader derives the precision from the tensors' formats).
         bool dynamic = false;
         for (const auto& t : engine_.io())
@@ -93,6 +93,7 @@ char const* DoubleInspector::getEngineInformation(nvinfer1::LayerInformationForm
           options.location = "Device";
           options.suffix = suffix(p);
           options.formats = !dynamic || p == concreteProfile;
+          options.unknownFormat = "N/A due to dynamic shapes";
           if (p == concreteProfile) options.shapes = concrete.get();
           layers += (layers.empty() ? "" : ",") + tnrt::sim::layersJson(*sim, options);
         }

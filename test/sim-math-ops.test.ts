@@ -5,7 +5,7 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 
-import { buildEngine, InferenceSession, Tensor } from '../lib/index.js';
+import { buildEngine, InferenceSession, OnnxParseError, Tensor } from '../lib/index.js';
 import { float32ToFloat16 } from '../lib/dtype.js';
 import { makeModel, makeTensor, type NodeSpec } from '../lib/onnx/model-builder.js';
 import { randomFloats } from './fixtures/models.js';
@@ -272,5 +272,24 @@ describe('sim math operators: opsets, dynamic axes, refusals', () => {
       nodes: [{ op: 'LayerNormalization', inputs: ['x', 'w'], outputs: ['y'], attributes: { stash_type: 11 } }],
     });
     await expect(buildEngine(model, { backend: 'sim' })).rejects.toThrow(/stash_type=11 is not supported/);
+  });
+
+  it('names the ONNX element type an attribute asks for when TensorRT has no tensors of it, and refuses Cast to int4 when parsing', async () => {
+    // ONNX TensorProto.DataType numbers (onnx.proto): 11 double, 4 uint16, 22 int4. The sim's
+    // parser refuses the node, as TensorRT's does.
+    const cast = (to: number) => makeModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: [4] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: [4] }],
+      nodes: [{ op: 'Cast', inputs: ['x'], outputs: ['y'], attributes: { to } }],
+    });
+    await expect(buildEngine(cast(11), { backend: 'sim' })).rejects.toThrow(OnnxParseError);
+    await expect(buildEngine(cast(11), { backend: 'sim' })).rejects.toThrow(/to=11 names double, an element type TensorRT has no tensors of/);
+    await expect(buildEngine(cast(22), { backend: 'sim' })).rejects.toThrow(/Cast.*element type int4 is not supported/);
+    const eyeLike = makeModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: [2, 2] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: [2, 2] }],
+      nodes: [{ op: 'EyeLike', inputs: ['x'], outputs: ['y'], attributes: { dtype: 4 } }],
+    });
+    await expect(buildEngine(eyeLike, { backend: 'sim' })).rejects.toThrow(/dtype=4 \(uint16\) is not a type TensorRT has tensors of/);
   });
 });

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <system_error>
 
 #include "../sim/sim_backend.h"
 #include "shared_library.h"

@@ -108,6 +108,40 @@ const ALWAYS_FLOAT32: ReadonlySet<string> = new Set([
   'OptionalGetElement', 'OptionalHasElement',
 ]);
 
+/**
+ * Arithmetic that computes the argument of a Log (a power or magnitude spectrum, a sum of
+ * squares, an energy plus epsilon): see logArguments.
+ */
+const LOG_ARGUMENT_OPS: ReadonlySet<string> = new Set([
+  'Add', 'Sub', 'Mul', 'Div', 'Pow', 'Sqrt', 'Abs', 'Neg', 'Exp', 'Reciprocal', 'Max', 'Min', 'Clip', 'Sum',
+  'ReduceSum', 'ReduceSumSquare', 'ReduceMean', 'ReduceL1', 'ReduceL2',
+]);
+
+/**
+ * Nodes kept in float32 because a Log reads what they compute: Log turns relative error into
+ * absolute error (log(x(1 + e)) = log x + e), and float16 holds values under 6.1e-5 only as
+ * subnormals, with up to 100% relative error, and squares values under 2.4e-4 to zero. The
+ * log of a power spectrum's quiet bins (silero VAD's features) is then off by whole units.
+ * The Log and the arithmetic chain computing its argument, back to the first node of another
+ * kind (a Conv, a MatMul, a Slice...), stay float32; what that node computes keeps float16's
+ * ~5e-4 relative error, which the log tolerates.
+ */
+function logArguments(graph: GraphProto): Set<NodeProto> {
+  const producer = new Map<string, NodeProto>();
+  for (const node of graph.node) for (const o of node.output) if (o) producer.set(o, node);
+  const kept = new Set<NodeProto>();
+  const visit = (node: NodeProto) => {
+    if (kept.has(node)) return;
+    kept.add(node);
+    for (const name of node.input) {
+      const p = name ? producer.get(name) : undefined;
+      if (p && LOG_ARGUMENT_OPS.has(p.opType) && (p.domain === '' || p.domain === 'ai.onnx')) visit(p);
+    }
+  };
+  for (const node of graph.node) if (node.opType === 'Log' && (node.domain === '' || node.domain === 'ai.onnx')) visit(node);
+  return kept;
+}
+
 /** How a node's float input is used: as data of the op's type, as a float32 parameter, or as anything. */
 type InputRole = 'data' | 'float32' | 'any';
 
@@ -306,9 +340,11 @@ function convertScope(graph: GraphProto, scope: Scope): { keep: boolean[]; outer
     if (values && maxFiniteAbs(values) > FLOAT16_MAX) node.output.forEach((o) => overflowing.add(o));
   }
 
+  const forLog = logArguments(graph);
   const keep = graph.node.map(
     (node) =>
       body?.float32 === true ||
+      forLog.has(node) ||
       options.opTypes.has(node.opType) ||
       (node.name !== '' && options.nodeNames.has(node.name)) ||
       ALWAYS_FLOAT32.has(node.opType) ||

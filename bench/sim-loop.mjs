@@ -2,7 +2,9 @@
 // bodies (a 1000-iteration Loop, a Loop of 100 iterations around an inner Loop of 10, a
 // 1000-step Scan, all made here) and of silero VAD v5 and v6 from the zoo (If branches around
 // their LSTM; when cached: `npm run zoo -- --fetch-only`), with onnxruntime-node on one thread
-// beside them for scale. Medians of BENCH_ROUNDS rounds, each at least BENCH_MIN_MS long.
+// beside them for scale. Per BENCH_ROUNDS rounds (each at least BENCH_MIN_MS long) the median
+// and the fastest round: on a shared machine the fastest is the steadier figure.
+// TENSORRT_NODE_ADDON=<path> times another build of the addon (before/after a change).
 //
 //   npm run bench:loop                   (BENCH_ROUNDS=7 BENCH_MIN_MS=200 by default)
 //   BENCH_FILTER=Scan npm run bench:loop
@@ -156,7 +158,7 @@ async function msPerCall(fn) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const nets = [...made(), ...(await silero())].filter((n) => !filter || filter.test(n.name));
-console.log('| model | sim ms/call | onnxruntime ms/call (1 thread) | sim / ort |');
+console.log('| model | sim ms/call (median, fastest) | onnxruntime ms/call, 1 thread (median, fastest) | sim / ort (medians) |');
 console.log('| --- | ---: | ---: | ---: |');
 for (const net of nets) {
   const r = await runners(net);
@@ -171,7 +173,8 @@ for (const net of nets) {
     }
     const [s, o] = [median(sim), median(ortMs)];
     const calls = net.steps.length > 1 ? ` (${net.steps.length} chunks)` : '';
-    console.log(`| ${net.name}${calls} | ${s.toFixed(3)} | ${o.toFixed(3)} | ${(s / o).toFixed(2)} |`);
+    const pair = (m, xs) => `${m.toFixed(3)}, ${Math.min(...xs).toFixed(3)}`;
+    console.log(`| ${net.name}${calls} | ${pair(s, sim)} | ${pair(o, ortMs)} | ${(s / o).toFixed(2)} |`);
   } finally {
     await r.dispose();
   }

@@ -11,7 +11,7 @@ import { type GraphProto, type NodeProto, TensorProto_DataType } from 'onnx-buf'
 import { describe, expect, it } from 'vitest';
 
 import { fromFloat16Bits } from '../lib/dtype.js';
-import { buildEngine, InferenceSession, Tensor } from '../lib/index.js';
+import { buildEngine, InferenceSession, Logger, Tensor } from '../lib/index.js';
 import { makeModel, makeTensor, type GraphSpec, type ValueSpec } from '../lib/onnx/model-builder.js';
 import { parseModel } from '../lib/onnx/model-io.js';
 import { inferElemTypes, valueInfoElemType } from '../lib/onnx/value-types.js';
@@ -194,6 +194,17 @@ describe('convertToFloat16 inside If and Loop bodies', () => {
     }
 
     await expectSameOutputs(fp32, await convertToFloat16(fp32));
+  });
+
+  it('says that activations inside bodies were not checked when it measures the main graph\'s', async () => {
+    const messages: string[] = [];
+    const logger = new Logger({ onMessage: (_s, m) => messages.push(m) });
+    await convertToFloat16(fp32, { validationData: [feedsFor(true, 51)], backend: 'sim', logger });
+    // Logger messages arrive through native code: wait a turn before reading them.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(messages.filter((m) => m.includes('bodies'))).toEqual([
+      "convertToFloat16: activations inside the bodies of If 'branch', Loop 'loop' were not checked (only the main graph's values are measured); give the node in blockList to keep its body float32",
+    ]);
   });
 
   it('keeps a blocked Loop\'s body in float32, reading float32 values, while the If around it converts', async () => {

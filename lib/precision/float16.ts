@@ -538,6 +538,10 @@ export async function convertModelToFloat16(model: Uint8Array | ArrayBufferLike 
   } else {
     const shapes = typeof o.shapes === 'string' ? parseShapeSpec(o.shapes) : o.shapes;
     outOfRange = await findOutOfRangeActivations(loaded.model, data, { backend: o.backend ?? 'auto', shapes });
+    const withBodies = loaded.model.graph!.node.filter((n) => CONTROL_FLOW.has(n.opType)).map((n) => `${n.opType} '${n.name || '(unnamed)'}'`);
+    if (withBodies.length > 0) {
+      logger.log('warning', `convertToFloat16: activations inside the bodies of ${withBodies.join(', ')} were not checked (only the main graph's values are measured); give the node in blockList to keep its body float32`);
+    }
   }
   const beyond = new Set(outOfRange.filter((a) => a.maxAbs > FLOAT16_MAX).map((a) => a.tensor));
   // The nodes producing or reading those values, labelled before the rewrite renames their values.

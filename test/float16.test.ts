@@ -26,6 +26,7 @@ import * as api from '../lib/index.js';
 import { parseModel, writeModel } from '../lib/onnx/model-io.js';
 import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
 import { tensorToArray } from '../lib/onnx/tensor-data.js';
+import { inferElemTypes } from '../lib/onnx/value-types.js';
 import { convertToFloat16 } from '../lib/precision/convert-float16.js';
 import { lenetModel, resnetBlockModel } from './fixtures/cnn-models.js';
 import { randomFloats } from './fixtures/models.js';
@@ -244,6 +245,34 @@ describe('convertToFloat16 on models built in code', () => {
     expect(node('sub_big').input).toEqual(['x', 'k']);
     expect(casts(graph).map((n) => `${n.input[0]}->${n.output[0]}`).sort()).toEqual(['d->d_to_fp16', 'r->r_to_fp16', 'y_fp16->y'].sort());
     await compare(fp32, fp16, { x: [1, 1, 2, 4] });
+  });
+
+  it('keeps a Log and the arithmetic computing its argument in float32, so small powers keep their precision', async () => {
+    // y = Log(Sqrt(Pow(x W, 2) + 1e-9)) with W = 0.01 I: for |x| <= 1 the squares are below
+    // 1e-4, under float16's normal range (6.1e-5) or flushed to zero (below 2^-25 ~ 3e-8), where
+    // Log turns the lost precision into errors of whole units. The chain stops at the MatMul,
+    // which stays float16.
+    const fp32 = makeModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: [2, 8] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: [2, 8] }],
+      initializers: [
+        makeTensor('W', 'float32', [8, 8], Array.from({ length: 64 }, (_, i) => (i % 9 === 0 ? 0.01 : 0))),
+        makeTensor('two', 'float32', [], [2]),
+        makeTensor('eps', 'float32', [], [1e-9]),
+      ],
+      nodes: [
+        { op: 'MatMul', inputs: ['x', 'W'], outputs: ['s'], name: 'scale_x' },
+        { op: 'Pow', inputs: ['s', 'two'], outputs: ['p'], name: 'square' },
+        { op: 'Add', inputs: ['p', 'eps'], outputs: ['pe'], name: 'plus_eps' },
+        { op: 'Sqrt', inputs: ['pe'], outputs: ['m'], name: 'magnitude' },
+        { op: 'Log', inputs: ['m'], outputs: ['y'], name: 'log' },
+      ],
+    });
+    const graph = parseModel(await convertToFloat16(fp32)).graph!;
+    const types = inferElemTypes(graph);
+    expect(['s', 'p', 'pe', 'm', 'y'].map((v) => types.get(v))).toEqual([F16, F32, F32, F32, F32]);
+    expect(casts(graph).map((n) => `${n.input[0]}->${n.output[0]}`).sort()).toEqual(['s->s_to_fp32', 'x->x_to_fp16']);
+    await compare(fp32, await convertToFloat16(fp32), { x: [2, 8] });
   });
 
   it('an initializer read by a blocked and an unblocked node is kept in float32 beside a float16 copy', async () => {

@@ -26,6 +26,7 @@ import * as api from '../lib/index.js';
 import { parseModel, writeModel } from '../lib/onnx/model-io.js';
 import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
 import { tensorToArray } from '../lib/onnx/tensor-data.js';
+import { inferElemTypes } from '../lib/onnx/value-types.js';
 import { convertToFloat16 } from '../lib/precision/convert-float16.js';
 import { lenetModel, resnetBlockModel } from './fixtures/cnn-models.js';
 import { randomFloats } from './fixtures/models.js';
@@ -246,6 +247,34 @@ describe('convertToFloat16 on models built in code', () => {
     await compare(fp32, fp16, { x: [1, 1, 2, 4] });
   });
 
+  it('keeps a Log and the arithmetic computing its argument in float32, so small powers keep their precision', async () => {
+    // y = Log(Sqrt(Pow(x W, 2) + 1e-9)) with W = 0.01 I: for |x| <= 1 the squares are below
+    // 1e-4, under float16's normal range (6.1e-5) or flushed to zero (below 2^-25 ~ 3e-8), where
+    // Log turns the lost precision into errors of whole units. The chain stops at the MatMul,
+    // which stays float16.
+    const fp32 = makeModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: [2, 8] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: [2, 8] }],
+      initializers: [
+        makeTensor('W', 'float32', [8, 8], Array.from({ length: 64 }, (_, i) => (i % 9 === 0 ? 0.01 : 0))),
+        makeTensor('two', 'float32', [], [2]),
+        makeTensor('eps', 'float32', [], [1e-9]),
+      ],
+      nodes: [
+        { op: 'MatMul', inputs: ['x', 'W'], outputs: ['s'], name: 'scale_x' },
+        { op: 'Pow', inputs: ['s', 'two'], outputs: ['p'], name: 'square' },
+        { op: 'Add', inputs: ['p', 'eps'], outputs: ['pe'], name: 'plus_eps' },
+        { op: 'Sqrt', inputs: ['pe'], outputs: ['m'], name: 'magnitude' },
+        { op: 'Log', inputs: ['m'], outputs: ['y'], name: 'log' },
+      ],
+    });
+    const graph = parseModel(await convertToFloat16(fp32)).graph!;
+    const types = inferElemTypes(graph);
+    expect(['s', 'p', 'pe', 'm', 'y'].map((v) => types.get(v))).toEqual([F16, F32, F32, F32, F32]);
+    expect(casts(graph).map((n) => `${n.input[0]}->${n.output[0]}`).sort()).toEqual(['s->s_to_fp32', 'x->x_to_fp16']);
+    await compare(fp32, await convertToFloat16(fp32), { x: [2, 8] });
+  });
+
   it('an initializer read by a blocked and an unblocked node is kept in float32 beside a float16 copy', async () => {
     const fp32 = makeModel({
       inputs: [{ name: 'x', dtype: 'float32', shape: [2, 3] }],
@@ -261,7 +290,7 @@ describe('convertToFloat16 on models built in code', () => {
     expect(graph.node.find((n) => n.name === 'converted')!.input).toEqual(['a_to_fp16', 'w_fp16']);
   });
 
-  it('keeps If in float32 and feeds its branches float32 copies of the outer values they read', async () => {
+  it('converts If branches like the main graph, and keeps a blocked If\'s branches float32 with float32 copies of the outer values they read', async () => {
     // y = If(cond, then: h * 2, else: h - 1) with h = Relu(x): the branches read h from outside.
     const base = parseModel(makeModel({
       inputs: [{ name: 'x', dtype: 'float32', shape: [2, 3] }, { name: 'cond', dtype: 'bool', shape: [] }],
@@ -277,20 +306,32 @@ describe('convertToFloat16 on models built in code', () => {
       attribute: [graphAttribute('then_branch', branch('Mul', 'two', 't')), graphAttribute('else_branch', branch('Sub', 'one', 'e'))],
     }));
     const fp32 = toBinary(ModelProtoSchema, base);
-    const graph = parseModel(await convertToFloat16(fp32)).graph!;
+    const converted = await convertToFloat16(fp32);
+    const graph = parseModel(converted).graph!;
     const ifNode = graph.node.find((n) => n.opType === 'If')!;
-    expect(ifNode.attribute.map((a) => a.g!.node[0]!.input)).toEqual([['h_to_fp32', 'two'], ['h_to_fp32', 'one']]);
-    expect([initializerType(graph, 'two'), initializerType(graph, 'one')]).toEqual([F32, F32]);
+    // The branches read h as the float16 value it now is and their constants in float16; the
+    // If's float16 output gets the Cast back to the float32 graph output.
+    expect(ifNode.attribute.map((a) => a.g!.node[0]!.input)).toEqual([['h', 'two'], ['h', 'one']]);
+    expect(ifNode.attribute.map((a) => elemType(a.g!, 'output', a.g!.output[0]!.name))).toEqual([F16, F16]);
+    expect([initializerType(graph, 'two'), initializerType(graph, 'one')]).toEqual([F16, F16]);
+    expect(graph.node.filter((n) => n.opType === 'Cast').map((n) => n.input[0])).toEqual(['x', 'y_fp16']);
+    const blocked = await convertToFloat16(fp32, { blockList: { opTypes: ['If'] } });
+    const blockedGraph = parseModel(blocked).graph!;
+    const blockedIf = blockedGraph.node.find((n) => n.opType === 'If')!;
+    expect(blockedIf.attribute.map((a) => a.g!.node[0]!.input)).toEqual([['h_to_fp32', 'two'], ['h_to_fp32', 'one']]);
+    expect(blockedIf.attribute.map((a) => elemType(a.g!, 'output', a.g!.output[0]!.name))).toEqual([F32, F32]);
+    expect([initializerType(blockedGraph, 'two'), initializerType(blockedGraph, 'one')]).toEqual([F32, F32]);
     for (const cond of [true, false]) {
       const x = randomFloats(6, 5);
       const feeds = { x: new ort.Tensor('float32', x, [2, 3]), cond: new ort.Tensor('bool', Uint8Array.of(cond ? 1 : 0), []) };
       const results = [];
-      for (const model of [fp32, await convertToFloat16(fp32)]) {
+      for (const model of [fp32, converted, blocked]) {
         const session = await ort.InferenceSession.create(model, { logSeverityLevel: 3 });
         results.push((await session.run(feeds)).y!.data as Float32Array);
         await session.release();
       }
       expectFloat16Close(results[1]!, results[0]!);
+      expectFloat16Close(results[2]!, results[0]!);
     }
   });
 

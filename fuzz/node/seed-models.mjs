@@ -90,6 +90,47 @@ export const seedModels = {
       { op: 'Squeeze', inputs: ['u', 'ax'], outputs: ['y'] },
     ],
   }),
+  // Control flow: a Loop whose body runs an inner Loop and reads outer-scope values two levels
+  // out, then a Scan over the rows it stacked (bodies are prepared once per execution context).
+  loops: () => {
+    const v = (name, shape, dtype = 'float32') => ({ name, dtype, shape });
+    const inner = {
+      inputs: [v('j', [], 'int64'), v('cj', [], 'bool'), v('u', [3])],
+      outputs: [v('cj_out', [], 'bool'), v('u_out', [3])],
+      nodes: [
+        { op: 'Identity', inputs: ['cj'], outputs: ['cj_out'] },
+        { op: 'Mul', inputs: ['u', 'w'], outputs: ['uw'] },
+        { op: 'Add', inputs: ['uw', 'x'], outputs: ['u_out'] },
+      ],
+    };
+    const outer = {
+      inputs: [v('i', [], 'int64'), v('c', [], 'bool'), v('h', [3])],
+      outputs: [v('c_out', [], 'bool'), v('h_out', [3]), v('row', [3])],
+      nodes: [
+        { op: 'Identity', inputs: ['c'], outputs: ['c_out'] },
+        { op: 'Loop', inputs: ['two', '', 'h'], outputs: ['h_in'], attributes: { body: { graph: inner } } },
+        { op: 'Tanh', inputs: ['h_in'], outputs: ['h_out'] },
+        { op: 'Identity', inputs: ['h_out'], outputs: ['row'] },
+      ],
+    };
+    const scan = {
+      inputs: [v('s', [3]), v('r', [3])],
+      outputs: [v('s_out', [3]), v('s_row', [3])],
+      nodes: [
+        { op: 'Add', inputs: ['s', 'r'], outputs: ['s_out'] },
+        { op: 'Mul', inputs: ['s_out', 'w'], outputs: ['s_row'] },
+      ],
+    };
+    return makeModel({
+      inputs: [v('x', [3]), v('h0', [3])],
+      outputs: [v('sum', [3]), v('rows', [4, 3])],
+      initializers: [f32('w', [3], 0.3), makeTensor('four', 'int64', [], [4n]), makeTensor('two', 'int64', [], [2n])],
+      nodes: [
+        { op: 'Loop', inputs: ['four', '', 'h0'], outputs: ['hT', 'stacked'], attributes: { body: { graph: outer } } },
+        { op: 'Scan', inputs: ['hT', 'stacked'], outputs: ['sum', 'rows'], attributes: { num_scan_inputs: 1, body: { graph: scan } } },
+      ],
+    });
+  },
 };
 
 /** Text seeds of the TypeScript parsers' targets (fuzz/corpus/<target>/ holds them too). */

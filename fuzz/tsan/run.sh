@@ -21,6 +21,7 @@ fi
 # TNRT_SIM_NO_CPU_CLONES (gemm_core.h): no ifunc multiversioning, whose resolvers would run
 # instrumented before the TSan runtime starts.
 # second_deadlock_stack: both stacks of a lock-order inversion, not one.
-TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" "$out/threads_tsan" fuzz/corpus/onnx/conv.onnx fuzz/corpus/onnx/mlp.onnx fuzz/corpus/onnx/shapes.onnx
+TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" "$out/threads_tsan" fuzz/corpus/onnx/conv.onnx fuzz/corpus/onnx/mlp.onnx fuzz/corpus/onnx/shapes.onnx \
+  fuzz/corpus/onnx/loops.onnx
 echo "test:tsan: standalone harness passed"
 bash scripts/test-tsan-addon.sh "$@"

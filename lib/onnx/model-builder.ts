@@ -19,6 +19,7 @@ import {
   TypeProtoSchema,
   ValueInfoProtoSchema,
   type AttributeProto,
+  type GraphProto,
   type NodeProto,
   type TensorProto,
   type ValueInfoProto,
@@ -51,7 +52,16 @@ export interface ValueSpec {
   shape: readonly (number | string)[];
 }
 
-export type AttributeValue = number | bigint | string | readonly number[] | readonly bigint[] | TensorProto | { floats: readonly number[] } | { strings: readonly string[] };
+export type AttributeValue =
+  | number
+  | bigint
+  | string
+  | readonly number[]
+  | readonly bigint[]
+  | TensorProto
+  | { floats: readonly number[] }
+  | { strings: readonly string[] }
+  | { graph: GraphSpec };
 
 export interface NodeSpec {
   op: string;
@@ -63,13 +73,17 @@ export interface NodeSpec {
   domain?: string;
 }
 
-export interface ModelSpec {
+/** A graph: the model's own, or a subgraph (an If branch, a Loop or Scan body) given as `{ graph }`. */
+export interface GraphSpec {
   inputs: readonly ValueSpec[];
   outputs: readonly ValueSpec[];
   nodes: readonly NodeSpec[];
   initializers?: readonly TensorProto[];
-  opset?: number;
   name?: string;
+}
+
+export interface ModelSpec extends GraphSpec {
+  opset?: number;
 }
 
 /** An initializer or Constant value; data is stored little-endian in raw_data. */
@@ -121,6 +135,7 @@ function attribute(name: string, value: AttributeValue): AttributeProto {
     const strings = (value as { strings: readonly string[] }).strings;
     return create(AttributeProtoSchema, { name, type: T.STRINGS, strings: strings.map((s) => new TextEncoder().encode(s)) });
   }
+  if ('graph' in (value as object)) return create(AttributeProtoSchema, { name, type: T.GRAPH, g: makeGraph((value as { graph: GraphSpec }).graph) });
   if ('floats' in (value as object)) {
     const floats = (value as { floats: readonly number[] }).floats;
     return floats.length === 1
@@ -141,15 +156,19 @@ function node(spec: NodeSpec, index: number): NodeProto {
   });
 }
 
-/** Serializes a model (IR version 8, default opset 17). */
-export function makeModel(spec: ModelSpec): Uint8Array {
-  const graph = create(GraphProtoSchema, {
+function makeGraph(spec: GraphSpec): GraphProto {
+  return create(GraphProtoSchema, {
     name: spec.name ?? 'graph',
     input: spec.inputs.map(valueInfo),
     output: spec.outputs.map(valueInfo),
     node: spec.nodes.map(node),
     initializer: [...(spec.initializers ?? [])],
   });
+}
+
+/** Serializes a model (IR version 8, default opset 17). */
+export function makeModel(spec: ModelSpec): Uint8Array {
+  const graph = makeGraph(spec);
   const model = create(ModelProtoSchema, {
     irVersion: 8n,
     producerName: 'tensorrt-node',

@@ -89,17 +89,44 @@ function outputTypes(node: NodeProto, typeOf: (name: string) => number | undefin
     case 'If':
     case 'Loop':
     case 'Scan':
-      return all(undefined); // from the body's outputs; value_info says, when present
+      return all(undefined); // from the body's outputs: controlFlowOutputTypes
     default:
       if (INDEX_SECOND.has(node.opType)) return node.output.map((_, i) => (i === 0 ? first : T.INT64));
       return all(first);
   }
 }
 
+const CONTROL_FLOW: ReadonlySet<string> = new Set(['If', 'Loop', 'Scan']);
+
+/**
+ * If, Loop and Scan outputs have the types of their body's outputs: a branch's for If (then,
+ * else where then does not tell), the body's after its condition for Loop, all of them for
+ * Scan. Declared types are read first; the body is inferred (with `outer`'s values in scope)
+ * only where they are missing.
+ */
+function controlFlowOutputTypes(node: NodeProto, outer: ReadonlyMap<string, number>): (number | undefined)[] {
+  const bodies = (node.opType === 'If' ? ['then_branch', 'else_branch'] : ['body']).map((name) => node.attribute.find((a) => a.name === name)?.g);
+  const skip = node.opType === 'Loop' ? 1 : 0;
+  const inferred = new Map<number, Map<string, number>>();
+  return node.output.map((_, k) => {
+    for (const [b, body] of bodies.entries()) {
+      const o = body?.output[k + skip];
+      if (!body || !o) continue;
+      const declared = valueInfoElemType(o);
+      if (declared !== undefined) return declared;
+      if (!inferred.has(b)) inferred.set(b, inferElemTypes(body, outer));
+      const t = inferred.get(b)!.get(o.name);
+      if (t !== undefined) return t;
+    }
+    return undefined;
+  });
+}
+
 /**
  * Maps every value name of `graph` (inputs, initializers, node outputs) to its ONNX element
- * type where it can be told; values of unknown type (custom-domain ops without value_info,
- * subgraph results) are absent. `outer` supplies the types of outer-scope values for subgraphs.
+ * type where it can be told; values of unknown type (custom-domain ops without value_info)
+ * are absent. Values inside subgraphs are not listed: infer a body with this map as `outer`,
+ * which supplies the types of the outer-scope values it reads.
  */
 export function inferElemTypes(graph: GraphProto, outer?: ReadonlyMap<string, number>): Map<string, number> {
   const types = new Map<string, number>(outer);
@@ -109,7 +136,7 @@ export function inferElemTypes(graph: GraphProto, outer?: ReadonlyMap<string, nu
     if (t !== undefined && !types.has(info.name)) types.set(info.name, t);
   }
   for (const node of graph.node) {
-    const out = outputTypes(node, (n) => types.get(n));
+    const out = CONTROL_FLOW.has(node.opType) && (node.domain === '' || node.domain === 'ai.onnx') ? controlFlowOutputTypes(node, types) : outputTypes(node, (n) => types.get(n));
     node.output.forEach((name, i) => {
       const t = out[i];
       if (name && t !== undefined && !types.has(name)) types.set(name, t);

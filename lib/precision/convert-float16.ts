@@ -10,12 +10,15 @@ import { convertToFloat16WithReport, type Float16TargetOptions } from './fp16-ta
  * Converts a float32 ONNX model to float16: float32 initializers, Constant and ConstantOfShape
  * values and intermediate tensors become float16; graph inputs and outputs stay float32 unless
  * `keepIoTypes: false`, with Cast nodes at the edges; nodes named by `blockList` (by op type or
- * node name), operators that need float32 (Range, quantization, control flow, Resize's scales
- * and roi...), and every consumer of an initializer or constant beyond float16's range
- * (|x| > 65504) stay float32 with Casts around them. With `calibrationData` or `validationData`
- * the float32 model first runs on that data (on `backend`, at `shapes`) and every node whose
- * activations exceed float16's range stays float32 too, with the nodes reading them; they are
- * named through `logger` and in the report given to `onReport`. Without data a warning says
+ * node name), operators that need float32 (Range, quantization, sequences, Resize's scales
+ * and roi...), a Log with the arithmetic computing its argument, and every consumer of an
+ * initializer or constant beyond float16's range (|x| > 65504) stay float32 with Casts around
+ * them. If, Loop and Scan bodies are converted by the same rules; a body computes in float16
+ * when its node does, and a blocked If, Loop or Scan keeps its body float32. With
+ * `calibrationData` or `validationData` the float32 model first runs on that data (on
+ * `backend`, at `shapes`) and every main-graph node whose activations exceed float16's range
+ * stays float32 too, with the nodes reading them; they are named through `logger` and in the
+ * report given to `onReport` (values inside bodies are not measured: a warning says so). Without data a warning says
  * that activations were not checked. With `minCosine` (and `validationData`) the nodes float16
  * hurts most also stay float32 until every output's cosine against float32 on `validationData`
  * reaches it (convertToFloat16WithReport, which also says which nodes and whether it held).

@@ -5,6 +5,7 @@
  * default, with Cast nodes at the edges; nodes that must or should stay float32 (a block list,
  * operators without float16 kernels or whose float inputs are parameters rather than data,
  * and consumers of constants that float16 cannot represent) are wrapped in Casts instead.
+ * The bodies of If, Loop and Scan are rewritten by the same rules, inside and at their edges.
  */
 import { basename } from 'node:path';
 
@@ -95,17 +96,51 @@ export interface Float16Options {
 /**
  * Operators kept in float32 by nature: no float16 type in their schema (Range, Celu,
  * NonMaxSuppression, DynamicQuantizeLinear), a float type chosen by attribute (Random*,
- * EyeLike, windows), quantization scales, and control flow and sequences, whose bodies this pass
- * does not rewrite.
+ * EyeLike, windows), quantization scales, and sequences and optionals (SequenceMap's body stays
+ * float32 with them). If, Loop and Scan are not among them: their bodies are converted.
  */
 const ALWAYS_FLOAT32: ReadonlySet<string> = new Set([
   'Range', 'Celu', 'NonMaxSuppression', 'DynamicQuantizeLinear', 'QuantizeLinear', 'DequantizeLinear', 'QLinearConv',
   'QLinearMatMul', 'MatMulInteger', 'ConvInteger', 'RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike',
   'Multinomial', 'Bernoulli', 'EyeLike', 'BlackmanWindow', 'HannWindow', 'HammingWindow', 'MelWeightMatrix', 'STFT',
-  'TfIdfVectorizer', 'If', 'Loop', 'Scan', 'SequenceConstruct', 'SequenceInsert', 'SequenceAt', 'SequenceErase',
+  'TfIdfVectorizer', 'SequenceConstruct', 'SequenceInsert', 'SequenceAt', 'SequenceErase',
   'SequenceLength', 'SplitToSequence', 'ConcatFromSequence', 'SequenceEmpty', 'SequenceMap', 'Optional',
   'OptionalGetElement', 'OptionalHasElement',
 ]);
+
+/**
+ * Arithmetic that computes the argument of a Log (a power or magnitude spectrum, a sum of
+ * squares, an energy plus epsilon): see logArguments.
+ */
+const LOG_ARGUMENT_OPS: ReadonlySet<string> = new Set([
+  'Add', 'Sub', 'Mul', 'Div', 'Pow', 'Sqrt', 'Abs', 'Neg', 'Exp', 'Reciprocal', 'Max', 'Min', 'Clip', 'Sum',
+  'ReduceSum', 'ReduceSumSquare', 'ReduceMean', 'ReduceL1', 'ReduceL2',
+]);
+
+/**
+ * Nodes kept in float32 because a Log reads what they compute: Log turns relative error into
+ * absolute error (log(x(1 + e)) = log x + e), and float16 holds values under 6.1e-5 only as
+ * subnormals, with up to 100% relative error, and squares values under 2.4e-4 to zero. The
+ * log of a power spectrum's quiet bins (silero VAD's features) is then off by whole units.
+ * The Log and the arithmetic chain computing its argument, back to the first node of another
+ * kind (a Conv, a MatMul, a Slice...), stay float32; what that node computes keeps float16's
+ * ~5e-4 relative error, which the log tolerates.
+ */
+function logArguments(graph: GraphProto): Set<NodeProto> {
+  const producer = new Map<string, NodeProto>();
+  for (const node of graph.node) for (const o of node.output) if (o) producer.set(o, node);
+  const kept = new Set<NodeProto>();
+  const visit = (node: NodeProto) => {
+    if (kept.has(node)) return;
+    kept.add(node);
+    for (const name of node.input) {
+      const p = name ? producer.get(name) : undefined;
+      if (p && LOG_ARGUMENT_OPS.has(p.opType) && (p.domain === '' || p.domain === 'ai.onnx')) visit(p);
+    }
+  };
+  for (const node of graph.node) if (node.opType === 'Log' && (node.domain === '' || node.domain === 'ai.onnx')) visit(node);
+  return kept;
+}
 
 /** How a node's float input is used: as data of the op's type, as a float32 parameter, or as anything. */
 type InputRole = 'data' | 'float32' | 'any';
@@ -178,21 +213,6 @@ function constantValues(node: NodeProto): ArrayLike<number> | undefined {
   return a.name === 'value_float' ? [a.f] : a.name === 'value_floats' ? a.floats : undefined;
 }
 
-/** Names an outer graph's values that `graph` (or graphs nested in it) reads without defining them. */
-function outerReferences(graph: GraphProto, into: Set<string>): Set<string> {
-  const defined = new Set<string>([...graph.input.map((i) => i.name), ...graph.initializer.map((i) => i.name)]);
-  for (const node of graph.node) node.output.forEach((o) => defined.add(o));
-  for (const node of graph.node) {
-    for (const name of node.input) if (name && !defined.has(name)) into.add(name);
-    for (const attr of node.attribute) {
-      for (const g of [...(attr.g ? [attr.g] : []), ...attr.graphs]) {
-        for (const name of outerReferences(g, new Set())) if (!defined.has(name)) into.add(name);
-      }
-    }
-  }
-  return into;
-}
-
 function renameInSubgraphs(node: NodeProto, from: string, to: string): void {
   for (const attr of node.attribute) {
     for (const g of [...(attr.g ? [attr.g] : []), ...attr.graphs]) {
@@ -249,75 +269,110 @@ function tensorValueInfo(name: string, elemType: number): ValueInfoProto {
   });
 }
 
+/** The rewrite's options, as validate() normalizes them. */
+interface RewriteOptions {
+  keepIoTypes: boolean;
+  opTypes: ReadonlySet<string>;
+  nodeNames: ReadonlySet<string>;
+  outOfRange?: ReadonlySet<string>;
+}
+
 /**
- * The rewrite behind convertToFloat16 (convert-float16.ts), on a parsed model whose external
- * data is loaded: changes the main graph in place (its subgraphs only where they read outer values, which get
- * float32 Casts). Exported for passes that compose it (INT8's optional float16 remainder).
- * `outOfRange` names activations measured beyond float16's range: their producers and data
- * readers stay float32. Returns, per node of the graph as it was, whether it stayed float32.
- * Throws InvalidArgumentError when a float32 tensor's data is malformed or still external.
+ * A subgraph's read of a float32 value of an enclosing graph, at the type its consumer needs:
+ * the subgraph reads `placeholder`, which the graph defining `name` renames to a value of that
+ * type (the value itself, a converted initializer or a Cast placed outside the loop).
  */
-export function convertGraphToFloat16(
-  model: ModelProto,
-  options: { keepIoTypes: boolean; opTypes: ReadonlySet<string>; nodeNames: ReadonlySet<string>; outOfRange?: ReadonlySet<string> },
-): boolean[] {
-  const graph = model.graph!;
-  const opset = Number(model.opsetImport.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 1n);
-  const types = inferElemTypes(graph);
+interface OuterRead {
+  name: string;
+  type: number;
+  placeholder: string;
+}
+
+/** What the rewrite of one graph needs from the model and from the graphs around it. */
+interface Scope {
+  opset: number;
+  irVersion: number;
+  unique: (base: string) => string;
+  options: RewriteOptions;
+  /** Element types, before the rewrite, of the values of the enclosing graphs. */
+  outer: ReadonlyMap<string, number>;
+  /** The enclosing graphs' values float16 cannot carry: their readers here stay float32 too. */
+  outerOverflowing: ReadonlySet<string>;
+  /**
+   * Absent for the main graph. For a subgraph: the type its float inputs and outputs take,
+   * which is its node's (the If's outputs, the Loop's carried values and scan outputs, Scan's
+   * states and scanned values), and whether the whole of it stays float32 (a node kept in
+   * float32 keeps its bodies so).
+   */
+  body?: { io: number; float32: boolean };
+}
+
+/** Operators whose bodies compute in float16 when the node does, by the rules of the main graph. */
+const CONTROL_FLOW: ReadonlySet<string> = new Set(['If', 'Loop', 'Scan']);
+
+function subgraphsOf(node: NodeProto): GraphProto[] {
+  return node.attribute.flatMap((a) => [...(a.g ? [a.g] : []), ...a.graphs]);
+}
+
+/**
+ * Rewrites one graph in place, then (depth first) the bodies of its nodes. Returns, per node,
+ * whether it stayed float32, and the enclosing graphs' values the graph (or a body in it) reads
+ * at a given type, for the graph that defines them to supply.
+ */
+function convertScope(graph: GraphProto, scope: Scope): { keep: boolean[]; outerReads: OuterRead[] } {
+  const { opset, unique, options, body } = scope;
+  const types = inferElemTypes(graph, scope.outer);
   const isFloat32 = (name: string) => name !== '' && types.get(name) === F32;
 
-  const taken = new Set<string>();
-  forEachGraph(graph, (g) => {
-    for (const v of [...g.input, ...g.output, ...g.valueInfo]) taken.add(v.name);
-    for (const t of g.initializer) taken.add(t.name);
-    for (const n of g.node) [...n.input, ...n.output, n.name].forEach((x) => taken.add(x));
-  });
-  const unique = (base: string) => {
-    let name = base;
-    for (let k = 1; taken.has(name); k++) name = `${base}_${k}`;
-    taken.add(name);
-    return name;
-  };
-
   const initializers = new Map(graph.initializer.filter((t) => t.dataType === F32).map((t) => [t.name, t]));
-  const realInputs = new Set(graph.input.map((i) => i.name).filter((n) => !initializers.has(n) && !graph.initializer.some((t) => t.name === n)));
+  const initializerNames = new Set(graph.initializer.map((t) => t.name));
+  const realInputs = new Set(graph.input.map((i) => i.name).filter((n) => !initializerNames.has(n)));
+  // Values this graph defines; any other value it reads is an enclosing graph's.
+  const local = new Set([...realInputs, ...initializerNames]);
+  for (const node of graph.node) for (const o of node.output) if (o) local.add(o);
 
   // Constants float16 cannot hold: their consumers stay float32, so the exact values reach them.
   // Activations measured beyond its range join them: their producers stay float32 as well.
-  const overflowing = new Set<string>(options.outOfRange);
+  const overflowing = new Set<string>(body ? scope.outerOverflowing : options.outOfRange);
   for (const [name, t] of initializers) if (maxFiniteAbs(tensorToFloat32(t)) > FLOAT16_MAX) overflowing.add(name);
   for (const node of graph.node) {
     const values = constantValues(node);
     if (values && maxFiniteAbs(values) > FLOAT16_MAX) node.output.forEach((o) => overflowing.add(o));
   }
 
-  const hasSubgraph = (node: NodeProto) => node.attribute.some((a) => a.g || a.graphs.length > 0);
-  const keep = graph.node.map((node) =>
-    options.opTypes.has(node.opType) ||
-    (node.name !== '' && options.nodeNames.has(node.name)) ||
-    ALWAYS_FLOAT32.has(node.opType) ||
-    (node.domain !== '' && node.domain !== 'ai.onnx') ||
-    hasSubgraph(node) ||
-    node.output.some((o) => overflowing.has(o)) ||
-    node.input.some((name, j) => overflowing.has(name) && inputRole(node, j) === 'data'),
+  const forLog = logArguments(graph);
+  const keep = graph.node.map(
+    (node) =>
+      body?.float32 === true ||
+      forLog.has(node) ||
+      options.opTypes.has(node.opType) ||
+      (node.name !== '' && options.nodeNames.has(node.name)) ||
+      ALWAYS_FLOAT32.has(node.opType) ||
+      (node.domain !== '' && node.domain !== 'ai.onnx') ||
+      (!CONTROL_FLOW.has(node.opType) && subgraphsOf(node).length > 0) ||
+      node.output.some((o) => overflowing.has(o)) ||
+      node.input.some((name, j) => overflowing.has(name) && inputRole(node, j) === 'data'),
   );
 
+  // The type float32 inputs and outputs take: the main graph's by keepIoTypes, a body's its node's.
+  const io = body ? body.io : options.keepIoTypes ? F32 : F16;
   // The type each float32 value has after conversion, where its producer decides it.
   const produced = new Map<string, number>();
-  for (const name of realInputs) if (isFloat32(name)) produced.set(name, options.keepIoTypes ? F32 : F16);
+  for (const name of realInputs) if (isFloat32(name)) produced.set(name, io);
   graph.node.forEach((node, i) => node.output.forEach((o) => isFloat32(o) && produced.set(o, keep[i] ? F32 : F16)));
 
-  // What each consumer needs: per node input, per subgraph outer reference, per graph output.
+  // What each consumer needs: per node input, per graph output.
   const need = (node: NodeProto, i: number, j: number): number | undefined => {
     const role = inputRole(node, j);
     return role === 'any' ? undefined : role === 'float32' || keep[i] ? F32 : F16;
   };
-  const outputNeed = options.keepIoTypes ? F32 : F16;
-  const implicit = graph.node.map((node) => {
-    const names = new Set<string>();
-    for (const attr of node.attribute) for (const g of [...(attr.g ? [attr.g] : []), ...attr.graphs]) outerReferences(g, names);
-    return [...names].filter(isFloat32);
-  });
+
+  // Bodies first: what they read from this graph (or further out) joins the needs here.
+  const reads = graph.node.map((node, i) =>
+    subgraphsOf(node).flatMap(
+      (g) => convertScope(g, { ...scope, outer: types, outerOverflowing: overflowing, body: { io: keep[i] ? F32 : F16, float32: keep[i]! } }).outerReads,
+    ),
+  );
 
   // Initializers are constants: give each consumer the precision it needs, converting in place
   // when all consumers want float16 and keeping a float32 original beside a float16 copy otherwise.
@@ -332,10 +387,9 @@ export function convertGraphToFloat16(
     };
     graph.node.forEach((node, i) => {
       node.input.forEach((name, j) => want(name, need(node, i, j)));
-      implicit[i]!.forEach((name) => want(name, F32));
+      for (const r of reads[i]!) want(r.name, r.type);
     });
-    for (const o of graph.output) want(o.name, outputNeed);
-    const irVersion = Number(model.irVersion);
+    for (const o of graph.output) want(o.name, io);
     for (const [name, set] of wants) {
       if (!set.has(F16) || overflowing.has(name)) continue;
       const tensor = initializers.get(name)!;
@@ -347,8 +401,8 @@ export function convertGraphToFloat16(
         const values = tensorToFloat32(tensor);
         const copy = arrayToTensor(unique(`${name}_fp16`), 'float16', tensor.dims.map(Number), Uint16Array.from(values, toFloat16Bits));
         graph.initializer.push(copy);
-        // IR versions before 4 require every initializer to be listed among the graph inputs.
-        if (irVersion < 4) graph.input.push(tensorValueInfo(copy.name, F16));
+        // IR versions before 4 require every initializer of the main graph to be listed among its inputs.
+        if (!body && scope.irVersion < 4) graph.input.push(tensorValueInfo(copy.name, F16));
         initializerFor.set(`${name}|${F16}`, copy.name);
       }
     }
@@ -358,12 +412,13 @@ export function convertGraphToFloat16(
     }
   }
 
-  // Graph outputs whose producer now yields the other type: the producer writes a renamed
-  // internal value and a Cast restores the output's name and type.
+  // Main graph outputs whose producer now yields the other type: the producer writes a renamed
+  // internal value and a Cast restores the output's name and type. (A body's outputs are
+  // positional: they are pointed at a value of the right type instead, below.)
   const internal = new Map<string, string>();
-  for (const o of graph.output) {
+  for (const o of body ? [] : graph.output) {
     const p = produced.get(o.name);
-    if (p !== undefined && p !== outputNeed && !initializers.has(o.name) && !realInputs.has(o.name)) internal.set(o.name, unique(`${o.name}_${p === F16 ? 'fp16' : 'fp32'}`));
+    if (p !== undefined && p !== io && !initializers.has(o.name) && !realInputs.has(o.name)) internal.set(o.name, unique(`${o.name}_${p === F16 ? 'fp16' : 'fp32'}`));
   }
   const rename = (name: string) => internal.get(name) ?? name;
 
@@ -385,8 +440,17 @@ export function convertGraphToFloat16(
     }
     return out;
   };
+  // Enclosing graphs' values, one placeholder per (value, type).
+  const outerReads = new Map<string, OuterRead>();
+  const readOuter = (name: string, type: number): string => {
+    const key = `${name}|${type}`;
+    let read = outerReads.get(key);
+    if (!read) outerReads.set(key, (read = { name, type, placeholder: unique(`${name}_${type === F16 ? 'fp16' : 'fp32'}_outer`) }));
+    return read.placeholder;
+  };
   const supply = (name: string, t: number | undefined): string => {
     if (t === undefined || !isFloat32(name)) return rename(name);
+    if (!local.has(name)) return readOuter(name, t);
     const init = initializerFor.get(`${name}|${t}`);
     if (init !== undefined) return init;
     return produced.get(name) === t || produced.get(name) === undefined ? rename(name) : cast(name, t);
@@ -394,10 +458,7 @@ export function convertGraphToFloat16(
 
   graph.node.forEach((node, i) => {
     node.input = node.input.map((name, j) => (name ? supply(name, need(node, i, j)) : name));
-    for (const name of implicit[i]!) {
-      const source = supply(name, F32);
-      if (source !== name) renameInSubgraphs(node, name, source);
-    }
+    for (const r of reads[i]!) renameInSubgraphs(node, r.placeholder, supply(r.name, r.type));
     if (!keep[i] && node.output.some(isFloat32)) {
       if (node.opType === 'Constant' || node.opType === 'ConstantOfShape') convertConstantAttribute(node);
       if (node.opType === 'Cast') {
@@ -410,21 +471,53 @@ export function convertGraphToFloat16(
   for (const [name, renamed] of internal) {
     const at = producerIndex.get(name) ?? -1;
     if (!castsAfter.has(at)) castsAfter.set(at, []);
-    castsAfter.get(at)!.push(castNode(unique(`Cast_${name}_to_${outputNeed === F16 ? 'fp16' : 'fp32'}`), renamed, name, outputNeed, opset));
+    castsAfter.get(at)!.push(castNode(unique(`Cast_${name}_to_${io === F16 ? 'fp16' : 'fp32'}`), renamed, name, io, opset));
+  }
+  // Declared types follow the values.
+  for (const output of graph.output) {
+    if (!isFloat32(output.name)) continue;
+    if (body) output.name = supply(output.name, io);
+    setElemType(output, io);
   }
   const nodes: NodeProto[] = [...(castsAfter.get(-1) ?? [])];
   graph.node.forEach((node, i) => nodes.push(node, ...(castsAfter.get(i) ?? [])));
   graph.node = nodes;
 
-  // Declared types follow the values.
   for (const input of graph.input) if (realInputs.has(input.name) && isFloat32(input.name)) setElemType(input, produced.get(input.name)!);
-  for (const output of graph.output) if (isFloat32(output.name)) setElemType(output, outputNeed);
   for (const info of graph.valueInfo) {
-    if (!isFloat32(info.name)) continue;
+    if (!isFloat32(info.name) || !local.has(info.name)) continue;
     setElemType(info, produced.get(info.name) ?? F32);
     info.name = rename(info.name);
   }
-  return keep;
+  return { keep, outerReads: [...outerReads.values()] };
+}
+
+/**
+ * The rewrite behind convertToFloat16 (convert-float16.ts), on a parsed model whose external
+ * data is loaded: changes the model in place, the bodies of If, Loop and Scan included (by the
+ * same rules; a body computes in float16 when its node does, a node kept in float32 keeps its
+ * bodies so, and values a body reads from outside get Casts outside it). Exported for passes
+ * that compose it (INT8's optional float16 remainder). `outOfRange` names main-graph
+ * activations measured beyond float16's range: their producers and data readers stay float32.
+ * Returns, per node of the main graph as it was, whether it stayed float32.
+ * Throws InvalidArgumentError when a float32 tensor's data is malformed or still external.
+ */
+export function convertGraphToFloat16(model: ModelProto, options: RewriteOptions): boolean[] {
+  const graph = model.graph!;
+  const taken = new Set<string>();
+  forEachGraph(graph, (g) => {
+    for (const v of [...g.input, ...g.output, ...g.valueInfo]) taken.add(v.name);
+    for (const t of g.initializer) taken.add(t.name);
+    for (const n of g.node) [...n.input, ...n.output, n.name].forEach((x) => taken.add(x));
+  });
+  const unique = (base: string) => {
+    let name = base;
+    for (let k = 1; taken.has(name); k++) name = `${base}_${k}`;
+    taken.add(name);
+    return name;
+  };
+  const opset = Number(model.opsetImport.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 1n);
+  return convertScope(graph, { opset, irVersion: Number(model.irVersion), unique, options, outer: new Map(), outerOverflowing: new Set() }).keep;
 }
 
 /**
@@ -445,6 +538,10 @@ export async function convertModelToFloat16(model: Uint8Array | ArrayBufferLike 
   } else {
     const shapes = typeof o.shapes === 'string' ? parseShapeSpec(o.shapes) : o.shapes;
     outOfRange = await findOutOfRangeActivations(loaded.model, data, { backend: o.backend ?? 'auto', shapes });
+    const withBodies = loaded.model.graph!.node.filter((n) => CONTROL_FLOW.has(n.opType)).map((n) => `${n.opType} '${n.name || '(unnamed)'}'`);
+    if (withBodies.length > 0) {
+      logger.log('warning', `convertToFloat16: activations inside the bodies of ${withBodies.join(', ')} were not checked (only the main graph's values are measured); give the node in blockList to keep its body float32`);
+    }
   }
   const beyond = new Set(outOfRange.filter((a) => a.maxAbs > FLOAT16_MAX).map((a) => a.tensor));
   // The nodes producing or reading those values, labelled before the rewrite renames their values.

@@ -531,7 +531,7 @@ void SimExecutionContext::releaseInputs(size_t s) {
 }
 
 MemoryUsage SimExecutionContext::memoryUsage() const {
-  uint64_t host = scratch_.a.capacity() + scratch_.b.capacity() + scratch_.c.capacity();
+  uint64_t host = scratch_.a.capacity() + scratch_.b.capacity() + scratch_.c.capacity() + bodies_.hostBytes();
   for (const auto& buffer : pool_) host += buffer.capacity();
   for (const auto& buffer : alignedInputs_) host += buffer.capacity();
   for (const auto& packed : packedWeights_)
@@ -545,6 +545,7 @@ MemoryUsage SimExecutionContext::memoryUsage() const {
 
 std::vector<HostTensor> SimExecutionContext::execute(const std::vector<HostTensorView>& inputs) {
   const ActiveTensorLimit limit(engine_->maxTensorBytes());
+  const ActiveSubgraphCache bodies(bodies_);
   bindInputs(inputs);
   // Every pooled buffer starts the call free (a failed call may have left some taken).
   free_.clear();

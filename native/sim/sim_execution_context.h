@@ -11,6 +11,7 @@
 #include "kernels/gemm_core.h"
 #include "thread_pool.h"
 #include "sim_engine.h"
+#include "subgraph.h"
 
 namespace tnrt {
 namespace sim {
@@ -97,6 +98,9 @@ class SimExecutionContext : public ExecutionContext {
   // joined when the context is destroyed.
   ThreadPool threadPool_;
   KernelScratch scratch_;
+  // Loop and Scan bodies, each prepared on its first run and reused by every later iteration
+  // and call (this context's alone: they hold per-run buffers).
+  SubgraphCache bodies_;
   Observer observer_;
   // TNRT_SIM_PROFILE=1: seconds and calls per operator type, printed to stderr when the
   // context is destroyed (the sim has no profiler interface; this finds where time goes).

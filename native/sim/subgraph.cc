@@ -36,6 +36,7 @@ Subgraph::Subgraph(const Node& owner) : owner_(owner) {
     one.nodes.push_back(n);
     if (!registry.checkGraph(one, &problems)) throw BackendError(ErrorCode::kParse, problems[0].description);
     ops_.push_back(op);
+    guards_.push_back(n.guards());
   }
   refs_.resize(graph_->values.size());
   shapes_.resize(graph_->values.size());
@@ -96,17 +97,17 @@ const std::vector<ValueRef>& Subgraph::run(const std::vector<ValueRef>& inputs) 
     shapes_[id] = *inputs[i].shape;
     refs_[id] = {inputs[i].dtype, &shapes_[id], inputs[i].data};
   }
-  std::vector<ValueRef> ins;
-  std::vector<OutputDesc> descs;
-  std::vector<OutputRef> outs;
-  std::vector<std::vector<uint8_t>> omitted;
+  std::vector<ValueRef>& ins = ins_;
+  std::vector<OutputDesc>& descs = descs_;
+  std::vector<OutputRef>& outs = outs_;
+  std::vector<std::vector<uint8_t>>& omitted = omitted_;
   for (size_t n = 0; n < g.nodes.size(); ++n) {
     const Node& node = g.nodes[n];
     const OpDef* op = ops_[n];
     // Guards outermost first, as the main executor: a branch not taken does not run, and a
     // condition inside a skipped branch was never computed (so it is not present).
     bool skip = false;
-    for (const Guard& gd : node.guards()) {
+    for (const Guard& gd : guards_[n]) {
       const ValueRef& c = refs_[static_cast<size_t>(gd.cond)];
       if (!c.present() || !readCondition(node, c.dtype, *c.shape, c.data, gd.whenTrue)) {
         skip = true;
@@ -167,6 +168,45 @@ const std::vector<ValueRef>& Subgraph::run(const std::vector<ValueRef>& inputs) 
     if (!outputs_[k].present()) throwShape(owner_, "body output " + std::to_string(k) + " was not computed");
   }
   return outputs_;
+}
+
+uint64_t Subgraph::hostBytes() const {
+  uint64_t bytes = scratch_.a.capacity() + scratch_.b.capacity() + scratch_.c.capacity();
+  for (const auto& s : storage_) bytes += s.capacity();
+  for (const auto& s : omitted_) bytes += s.capacity();
+  return bytes;
+}
+
+Subgraph& SubgraphCache::get(const Node& owner) {
+  std::unique_ptr<Subgraph>& body = bodies_[&owner];
+  if (!body) {
+    try {
+      body = std::make_unique<Subgraph>(owner);
+    } catch (...) {
+      bodies_.erase(&owner);
+      throw;
+    }
+  }
+  return *body;
+}
+
+uint64_t SubgraphCache::hostBytes() const {
+  uint64_t bytes = 0;
+  for (const auto& entry : bodies_) bytes += entry.second->hostBytes();
+  return bytes;
+}
+
+namespace {
+thread_local SubgraphCache* tActiveCache = nullptr;
+}  // namespace
+
+ActiveSubgraphCache::ActiveSubgraphCache(SubgraphCache& cache) : saved_(tActiveCache) { tActiveCache = &cache; }
+ActiveSubgraphCache::~ActiveSubgraphCache() { tActiveCache = saved_; }
+
+Subgraph& preparedBody(const Node& owner, std::unique_ptr<Subgraph>* local) {
+  if (tActiveCache) return tActiveCache->get(owner);
+  *local = std::make_unique<Subgraph>(owner);
+  return **local;
 }
 
 }  // namespace sim

@@ -2,10 +2,16 @@
 // `body` attribute, and a small executor for it. The body is a graph of its own (If inside it
 // flattened with guards, as in the main graph; Loop and Scan inside it are nodes that hold
 // their own bodies), so nesting to any depth needs nothing more here.
+//
+// Reading and checking a body costs far more than one small iteration, so an execution context
+// prepares each body once and keeps it (SubgraphCache) across iterations, calls and, for a body
+// nested in another, the outer body's iterations. A prepared body holds per-run buffers, so it
+// belongs to one context, which runs one call at a time; contexts never share one.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "graph.h"
@@ -41,19 +47,59 @@ class Subgraph {
   // references point into this object's storage and stay valid until the next run().
   const std::vector<ValueRef>& run(const std::vector<ValueRef>& inputs);
 
+  // Host bytes the buffers kept between runs hold.
+  uint64_t hostBytes() const;
+
  private:
   void checkInputs(const std::vector<ValueRef>& inputs) const;
 
   const Node& owner_;
   std::unique_ptr<Graph> graph_;
-  std::vector<const OpDef*> ops_;  // per body node
+  std::vector<const OpDef*> ops_;             // per body node
+  std::vector<std::vector<Guard>> guards_;    // per body node: its If conditions, outermost first
   // Per body value: current dtype, shape, data; storage for computed values.
   std::vector<ValueRef> refs_;
   std::vector<Dims> shapes_;
   std::vector<std::vector<uint8_t>> storage_;
   std::vector<ValueRef> outputs_;
+  // One node's arguments, reused from node to node and run to run.
+  std::vector<ValueRef> ins_;
+  std::vector<OutputDesc> descs_;
+  std::vector<OutputRef> outs_;
+  std::vector<std::vector<uint8_t>> omitted_;
   KernelScratch scratch_;
 };
+
+// The bodies one execution context has prepared, by owning node. A node is the key: the
+// engine's nodes live as long as the engine the context holds, and a nested body's nodes as
+// long as the prepared body that holds them, which this cache keeps.
+class SubgraphCache {
+ public:
+  // `owner`'s body, prepared on first use. Throws as Subgraph's constructor.
+  Subgraph& get(const Node& owner);
+  uint64_t hostBytes() const;
+
+ private:
+  std::unordered_map<const Node*, std::unique_ptr<Subgraph>> bodies_;
+};
+
+// Makes `cache` the one Loop and Scan use on the calling thread while it lives (an execution
+// context sets it for one call; nesting restores the outer one). Infer functions have no
+// context argument, and Loop's infer runs the loop at run time, hence a thread-local.
+class ActiveSubgraphCache {
+ public:
+  explicit ActiveSubgraphCache(SubgraphCache& cache);
+  ~ActiveSubgraphCache();
+  ActiveSubgraphCache(const ActiveSubgraphCache&) = delete;
+  ActiveSubgraphCache& operator=(const ActiveSubgraphCache&) = delete;
+
+ private:
+  SubgraphCache* saved_;
+};
+
+// `owner`'s body: the active cache's, else (shape inference while building) one read now and
+// kept in `*local` for the caller's use.
+Subgraph& preparedBody(const Node& owner, std::unique_ptr<Subgraph>* local);
 
 }  // namespace sim
 }  // namespace tnrt

@@ -12,6 +12,9 @@
 // a dim the body changes is -1), its scan outputs get a leading -1 (set by each run, as
 // NonZero's count), and Scan's stacked outputs take the scan inputs' sequence length.
 //
+// Bodies: the run paths take the execution context's prepared body (subgraph.h), read once per
+// context; shape inference without data (at build time) reads the body afresh.
+//
 // Bounds (a hostile model must not hang or exhaust memory): a Loop runs at most
 // kMaxLoopIterations iterations per node and call (TensorRT's ILoop trip limit is an int32
 // tensor; the sim stops far sooner, with a typed error, rather than spin for hours on
@@ -43,13 +46,18 @@ bool allKnown(const std::vector<ValueRef>& in) {
   return true;
 }
 
-OwnedTensor copyOf(const ValueRef& v) {
-  OwnedTensor t;
+// Copies `v` into `t`, reusing t's memory (carried values are copied every iteration).
+void assignCopy(OwnedTensor& t, const ValueRef& v) {
   t.dtype = v.dtype;
   t.shape = *v.shape;
   const size_t bytes = dataTypeBytes(v.dtype, volume(t.shape));
   const auto* p = static_cast<const uint8_t*>(v.data);
   t.data.assign(p, p + bytes);
+}
+
+OwnedTensor copyOf(const ValueRef& v) {
+  OwnedTensor t;
+  assignCopy(t, v);
   return t;
 }
 
@@ -117,7 +125,8 @@ void checkLoopControls(const Node& node, const std::vector<ValueRef>& in) {
 }
 
 std::vector<OwnedTensor> runLoop(const Node& node, const std::vector<ValueRef>& in, size_t numOutputs) {
-  Subgraph body(node);
+  std::unique_ptr<Subgraph> local;
+  Subgraph& body = preparedBody(node, &local);
   const LoopLayout l = loopLayout(node, body, in.size(), numOutputs);
   checkLoopControls(node, in);
   const bool bounded = in[0].present();
@@ -132,7 +141,7 @@ std::vector<OwnedTensor> runLoop(const Node& node, const std::vector<ValueRef>& 
     if (safeVolume(*in[1].shape) != 1) throwShape(node, "cond must hold one element");
     cond = *static_cast<const uint8_t*>(in[1].data) != 0;
   }
-  std::vector<OwnedTensor> carried;
+  std::vector<OwnedTensor> carried, next(l.carried);
   for (size_t k = 0; k < l.carried; ++k) carried.push_back(copyOf(in[2 + k]));
   std::vector<OwnedTensor> scans(l.scans);
   std::vector<uint64_t> rowBytes(l.scans, 0);
@@ -158,8 +167,6 @@ std::vector<OwnedTensor> runLoop(const Node& node, const std::vector<ValueRef>& 
                            std::string(dataTypeName(out[0].dtype)) + " " + dimsToString(*out[0].shape));
     // Without a cond input the body's condition is computed but ignored (ONNX's for loop).
     if (useCond) cond = *static_cast<const uint8_t*>(out[0].data) != 0;
-    std::vector<OwnedTensor> next;
-    next.reserve(l.carried);
     for (size_t k = 0; k < l.carried; ++k) {
       const ValueRef& v = out[1 + k];
       if (v.dtype != carried[k].dtype)
@@ -168,7 +175,7 @@ std::vector<OwnedTensor> runLoop(const Node& node, const std::vector<ValueRef>& 
       if (v.shape->size() != in[2 + k].shape->size())
         throwShape(node, "loop-carried value " + std::to_string(k) + " changes rank in iteration " +
                              std::to_string(iteration) + "; TensorRT's loops keep a recurrence's rank");
-      next.push_back(copyOf(v));
+      assignCopy(next[k], v);
     }
     carried.swap(next);
     for (size_t k = 0; k < l.scans; ++k) {
@@ -340,8 +347,8 @@ std::vector<ValueRef> staticBodyInputs(const ScanLayout& l, const std::vector<Va
   return bodyIn;
 }
 
-std::vector<OwnedTensor> runScan(const Node& node, const std::vector<ValueRef>& in, size_t numOutputs) {
-  Subgraph body(node);
+// `node` gives the attributes (opset 8's batched form passes a per-item copy), `body` its body.
+std::vector<OwnedTensor> runScan(const Node& node, Subgraph& body, const std::vector<ValueRef>& in, size_t numOutputs) {
   const ScanLayout l = scanLayout(node, body, in, numOutputs);
   const int64_t length = sequenceLength(node, l, in);
   const uint64_t limit = activeMaxTensorBytes();
@@ -363,6 +370,7 @@ std::vector<OwnedTensor> runScan(const Node& node, const std::vector<ValueRef>& 
   std::vector<int64_t> outOuter(l.scanOutputs), outInner(l.scanOutputs);
   std::vector<ValueRef> bodyIn(in.size());
   for (size_t k = l.states + l.scanInputs; k < in.size(); ++k) bodyIn[k] = in[k];
+  std::vector<OwnedTensor> next(l.states);
   for (int64_t t = 0; t < length; ++t) {
     for (size_t j = 0; j < l.scanInputs; ++j) {
       const int64_t step = l.inReverse[j] ? length - 1 - t : t;
@@ -374,11 +382,10 @@ std::vector<OwnedTensor> runScan(const Node& node, const std::vector<ValueRef>& 
     }
     for (size_t k = 0; k < l.states; ++k) bodyIn[k] = states[k].ref();
     const std::vector<ValueRef>& out = body.run(bodyIn);
-    std::vector<OwnedTensor> next;
     for (size_t k = 0; k < l.states; ++k) {
       if (out[k].dtype != states[k].dtype || out[k].shape->size() != states[k].shape.size())
         throwShape(node, "state " + std::to_string(k) + " changes type or rank in step " + std::to_string(t));
-      next.push_back(copyOf(out[k]));
+      assignCopy(next[k], out[k]);
     }
     states.swap(next);
     for (size_t k = 0; k < l.scanOutputs; ++k) {
@@ -427,7 +434,8 @@ void inferScan(const Node& node, const std::vector<ValueRef>& in, std::vector<Ou
   for (const ValueRef& v : in)
     if (!v.present()) throwShape(node, "has an empty input; Scan's inputs are all required");
   if (allKnown(in)) {
-    std::vector<OwnedTensor> results = runScan(node, in, out->size());
+    std::unique_ptr<Subgraph> local;
+    std::vector<OwnedTensor> results = runScan(node, preparedBody(node, &local), in, out->size());
     for (size_t k = 0; k < out->size(); ++k) (*out)[k] = {results[k].dtype, results[k].shape};
     tPending.outputs = std::move(results);
     tPending.node = &node;
@@ -454,7 +462,8 @@ void runScanKernel(const Node& node, const std::vector<ValueRef>& in, const std:
     tPending.outputs.clear();
     return;
   }
-  copyResults(runScan(node, in, out.size()), out);
+  std::unique_ptr<Subgraph> local;
+  copyResults(runScan(node, preparedBody(node, &local), in, out.size()), out);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -503,7 +512,9 @@ std::vector<OwnedTensor> runBatchedScan(const Node& node, const std::vector<Valu
   for (size_t k = 1; k < in.size(); ++k) itemShapes[k].assign(in[k].shape->begin() + 1, in[k].shape->end());
   std::vector<OwnedTensor> out(numOutputs);
   // in[0] is sequence_lens; the first scan input follows the states.
-  const size_t firstScan = 1 + Subgraph(node).numDeclaredInputs() - static_cast<size_t>(std::max<int64_t>(0, node.attrInt("num_scan_inputs", 0)));
+  std::unique_ptr<Subgraph> local;
+  Subgraph& body = preparedBody(node, &local);
+  const size_t firstScan = 1 + body.numDeclaredInputs() - static_cast<size_t>(std::max<int64_t>(0, node.attrInt("num_scan_inputs", 0)));
   for (int64_t b = 0; b < batch; ++b) {
     std::vector<ValueRef> itemIn;
     for (size_t k = 1; k < in.size(); ++k) itemIn.push_back(itemView(in[k], &itemShapes[k], b));
@@ -518,7 +529,7 @@ std::vector<OwnedTensor> runBatchedScan(const Node& node, const std::vector<Valu
         throwUnsupported(node, "sequence_lens " + std::to_string(len) + " is shorter than the scan inputs' " +
                                    std::to_string(itemShapes[firstScan][0]) + " steps; the sim scans whole sequences");
     }
-    std::vector<OwnedTensor> r = runScan(item, itemIn, numOutputs);
+    std::vector<OwnedTensor> r = runScan(item, body, itemIn, numOutputs);
     for (size_t k = 0; k < numOutputs; ++k) {
       if (b == 0) {
         out[k].dtype = r[k].dtype;

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { type CalibrationFeeds, collectStatistics } from '../lib/calibration/collect-statistics.js';
-import { CalibrationHistogram, InvalidArgumentError, Logger, quantizeInt8, Tensor } from '../lib/index.js';
+import { Builder, CalibrationHistogram, EntropyCalibrator2, InvalidArgumentError, Logger, parseCalibrationCache, quantizeInt8, Tensor } from '../lib/index.js';
 import type { ChosenThreshold } from '../lib/index.js';
 import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
 import { parseModel } from '../lib/onnx/model-io.js';
@@ -231,5 +231,28 @@ describe('two-pass calibration statistics', () => {
     await expect(collectStatistics(model, ['x'], ['x', 'r'], louder, { backend: 'sim', shapes: undefined })).rejects.toThrow(
       /Expected the same values of 'x' on the second read of the calibration data but max \|x\| went from 3\.7\d* to 7\.4\d* \(NaN and Inf: from 0 to 0\)/,
     );
+  });
+
+  it("gives the sim's implicit calibration (EntropyCalibrator2) the same scales in any batch order, and quantizeInt8's", async () => {
+    // Implicit calibration reads batches at the profile's shape: 4 rows each, here.
+    const cacheOf = async (order: readonly number[]) => {
+      using builder = new Builder({ backend: 'sim' });
+      const network = builder.createNetworkV2({ stronglyTyped: false });
+      await builder.createOnnxParser(network).parse(modelBytes);
+      const config = builder.createBuilderConfig();
+      config.addOptimizationProfile(builder.createOptimizationProfile().setDimensions('x', { min: [4, WIDTH], opt: [4, WIDTH], max: [4, WIDTH] }));
+      config.setFlag('int8');
+      let cache: Uint8Array | undefined;
+      config.int8Calibrator = new EntropyCalibrator2({ batches: once(batches(order, 4)), batchSize: 4, writeCache: (bytes) => void (cache = bytes.slice()) });
+      await builder.buildSerializedNetwork(network, config);
+      return parseCalibrationCache(cache!).scales;
+    };
+    const inOrderScales = await cacheOf(inOrder);
+    const shuffledScales = await cacheOf(shuffled);
+    expect([...inOrderScales.keys()]).toEqual(['r']);
+    expect(shuffledScales.get('r')).toBe(inOrderScales.get('r'));
+    let chosen: ReadonlyMap<string, ChosenThreshold> | undefined;
+    await quantizeInt8(modelBytes, { calibrationData: batches(shuffled, 1), method: 'entropy', backend: 'sim', onThresholds: (t) => (chosen = t) });
+    expect(inOrderScales.get('r')).toBe(Math.fround(chosen!.get('r')!.threshold / 127));
   });
 });

@@ -255,4 +255,48 @@ describe('two-pass calibration statistics', () => {
     await quantizeInt8(modelBytes, { calibrationData: batches(shuffled, 1), method: 'entropy', backend: 'sim', onThresholds: (t) => (chosen = t) });
     expect(inOrderScales.get('r')).toBe(Math.fround(chosen!.get('r')!.threshold / 127));
   });
+
+  it('reads data that restarts twice, holding one batch at a time', async () => {
+    const rowsPerBatch = 8192; // 512 KiB per batch
+    const count = 512; // 256 MiB per read
+    const base = process.memoryUsage().arrayBuffers;
+    let peak = 0;
+    const reads: number[] = [];
+    const source = {
+      async *[Symbol.asyncIterator]() {
+        reads.push(0);
+        for (let b = 0; b < count; b++) {
+          if (b % 16 === 0) await new Promise((resolve) => setImmediate(resolve));
+          peak = Math.max(peak, process.memoryUsage().arrayBuffers - base);
+          reads[reads.length - 1]!++;
+          const data = new Float32Array(rowsPerBatch * WIDTH);
+          for (let i = 0; i < data.length; i++) data[i] = ROW_DATA[(b + i) % ROWS]![i % WIDTH]!;
+          yield { x: new Tensor('float32', data, [rowsPerBatch, WIDTH]) };
+        }
+      },
+    };
+    const { histograms } = await collectStatistics(model, ['x'], ['x', 'r'], source, { backend: 'sim', shapes: undefined });
+    try {
+      expect(reads).toEqual([count, count]);
+      expect(histograms.get('r')!.total).toBe(count * rowsPerBatch * WIDTH);
+      expect(histograms.get('r')!.maxAbs).toBe(R_MAX);
+    } finally {
+      for (const h of histograms.values()) h.dispose();
+    }
+    // Keeping the batches would need all 256 MiB; the live batch, its activations and what the
+    // garbage collector has not yet reclaimed stay far below.
+    expect(peak).toBeLessThan((count * rowsPerBatch * WIDTH * 4) / 4);
+  }, 60_000);
+
+  it('reads a generator once, keeping nothing, when only the ranges are wanted (minmax)', async () => {
+    const { histograms, batches: count } = await collectStatistics(model, ['x'], ['x', 'r'], once(batches(shuffled, 6)), { backend: 'sim', shapes: undefined, rangesOnly: true });
+    try {
+      expect(count).toBe(4);
+      expect(histograms.get('x')!.maxAbs).toBe(X_MAX);
+      expect(histograms.get('r')!.maxAbs).toBe(R_MAX);
+      expect(histograms.get('r')!.total).toBe(0);
+    } finally {
+      for (const h of histograms.values()) h.dispose();
+    }
+  });
 });

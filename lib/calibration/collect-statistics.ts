@@ -45,6 +45,11 @@ export interface CollectOptions {
   shapes: ShapeMap | undefined;
   /** Where the note goes when data read once is too large to keep for the second pass. */
   logger?: Logger | undefined;
+  /**
+   * The first pass only, for method 'minmax', which reads max |x| alone: the data is read once
+   * and nothing is kept, and each histogram holds no counts, only its range [0, max |x|].
+   */
+  rangesOnly?: boolean;
   /** @internal the cap on inputs kept from data read once (default KEEP_LIMIT_BYTES) */
   keepLimitBytes?: number;
 }
@@ -307,11 +312,12 @@ export async function collectStatistics(
   const first = new CalibrationBatchReader(data);
   let second: CalibrationBatchReader | undefined;
   try {
-    const keep = readsOnce(data) ? { batches: [] as CalibrationFeeds[], limit: options.keepLimitBytes ?? KEEP_LIMIT_BYTES } : undefined;
+    const keep = readsOnce(data) && !options.rangesOnly ? { batches: [] as CalibrationFeeds[], limit: options.keepLimitBytes ?? KEEP_LIMIT_BYTES } : undefined;
     const { ended } = await readRanges(first, runs, inputs, ranges, keep);
     if (first.count === 0) throw emptyData();
     const zeros = new Float64Array(CalibrationHistogram.bins);
     for (const [name, range] of ranges) histograms.set(name, CalibrationHistogram.fromCounts(zeros, range.maxAbs));
+    if (options.rangesOnly) return { histograms, batches: first.count };
 
     let batches = 0;
     if (keep) {

@@ -340,7 +340,14 @@ export async function quantizeInt8WithReport(model: Uint8Array | ArrayBufferLike
   } else {
     const initializers = new Set(graph.initializer.map((t) => t.name));
     const inputs = graph.input.map((i) => i.name).filter((n) => !initializers.has(n));
-    const { histograms } = await collectStatistics(m, inputs, plan.activations, o.data!, { backend: o.backend, shapes: o.shapes, device: o.device, plugins: o.plugins, logger: o.logger });
+    const { histograms } = await collectStatistics(m, inputs, plan.activations, o.data!, {
+      backend: o.backend,
+      shapes: o.shapes,
+      device: o.device,
+      plugins: o.plugins,
+      logger: o.logger,
+      rangesOnly: o.method === 'minmax',
+    });
     scales = new Map();
     const chosen = new Map<string, ChosenThreshold>();
     try {

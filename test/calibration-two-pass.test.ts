@@ -5,26 +5,24 @@
 import { describe, expect, it } from 'vitest';
 
 import { type CalibrationFeeds, collectStatistics } from '../lib/calibration/collect-statistics.js';
-import { Builder, CalibrationHistogram, EntropyCalibrator2, InvalidArgumentError, Logger, parseCalibrationCache, quantizeInt8, Tensor } from '../lib/index.js';
-import type { ChosenThreshold } from '../lib/index.js';
+import {
+  Builder,
+  CalibrationHistogram,
+  type ChosenThreshold,
+  EntropyCalibrator2,
+  InvalidArgumentError,
+  Logger,
+  parseCalibrationCache,
+  quantizeInt8,
+  Tensor,
+} from '../lib/index.js';
 import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
 import { parseModel } from '../lib/onnx/model-io.js';
+import { rng } from './fixtures/models.js';
 
 const WIDTH = 16;
 const ROWS = 24;
 const BINS = 2048;
-
-/** Deterministic uniform numbers in [0, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // x -> Relu -> r -> MatMul: x is calibrated from the feeds, r from the engine's output, and r is
 // what quantizeInt8 quantizes (the MatMul's activation input). The batch dimension is dynamic.

@@ -105,6 +105,8 @@ class AbsHistogram {
   // Max of |x| over `count` values; sets `anyNonFinite` when a NaN or ±Inf is among them
   // (the result is then not to be used).
   static float scanMaxAbs(const float* data, size_t count, bool& anyNonFinite);
+  // Max of |x| over the finite values among `count` (0 if none); sets `anyNonFinite` as above.
+  static float scanFiniteMaxAbs(const float* data, size_t count, bool& anyNonFinite);
 
  private:
   void growRange(float newRange);

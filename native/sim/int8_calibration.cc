@@ -52,15 +52,7 @@ struct ObservedTensors {
       return;
     }
     bool anyNonFinite = false;
-    float max = calibration::AbsHistogram::scanMaxAbs(x, count, anyNonFinite);
-    if (anyNonFinite) {
-      max = 0.0f;
-      for (size_t i = 0; i < count; ++i) {
-        const float a = std::fabs(x[i]);
-        if (std::isfinite(a)) max = std::max(max, a);
-      }
-    }
-    ranges[t] = std::max(ranges[t], max);
+    ranges[t] = std::max(ranges[t], calibration::AbsHistogram::scanFiniteMaxAbs(x, count, anyNonFinite));
   }
 
   // Ends the first pass: each tensor's histogram spans exactly its range.

@@ -219,6 +219,11 @@ describe('two-pass calibration statistics', () => {
         `Expected the calibration data to give ${ROWS} batches on its second read but it gave 3; calibration reads the data twice (ranges, then histograms); pass batches that are the same on every read (an array, or an iterable that re-reads the same files)`,
       ),
     );
+    reads = 0;
+    const more = { [Symbol.iterator]: () => batches(reads++ === 0 ? inOrder.slice(0, 12) : inOrder, 2)[Symbol.iterator]() };
+    await expect(collectStatistics(model, ['x'], ['x', 'r'], more, { backend: 'sim', shapes: undefined })).rejects.toThrow(
+      /^Expected the calibration data to give 6 batches on its second read but it gave more; calibration reads the data twice/,
+    );
     let scale = 1;
     const louder = {
       *[Symbol.iterator]() {

@@ -325,6 +325,7 @@ export async function collectStatistics(
     } else {
       second = new CalibrationBatchReader(data);
       for (let step = await second.next(); !step.done; step = await second.next()) {
+        if (batches === first.count) throw countChanged(first.count, `more`);
         await binBatch(runs, histograms, checkBatch(step.value, step.index, inputs), batches++);
       }
     }
@@ -332,7 +333,7 @@ export async function collectStatistics(
       // Data read once and too large to keep: the rest is binned as it comes, the ranges growing.
       options.logger?.log(
         'warning',
-        `calibration: the calibration data can be read only once (a generator) and its first ${batches} batches passed ${keep!.limit} bytes, so the rest is binned in one pass, histogram ranges growing as larger values come; the thresholds may then depend on the batches' order. Pass an iterable that can be read twice (an array, or an object whose [Symbol.asyncIterator]() starts the generator afresh) for exact histograms`,
+        `quantizeInt8: the calibration data can be read only once (a generator) and its first ${batches} batches passed ${keep!.limit} bytes, so the rest is binned in one pass, histogram ranges growing as larger values come; the thresholds may then depend on the batches' order. Pass an iterable that can be read twice (an array, or an object whose [Symbol.asyncIterator]() starts the generator afresh) for exact histograms`,
       );
       keep!.batches.length = 0;
       for (let step = await first.next(); !step.done; step = await first.next()) {
@@ -359,18 +360,22 @@ export async function collectStatistics(
  * every run, while changed data moves the maximum by far more than RANGE_DRIFT.
  */
 function checkSecondRead(ranges: Map<string, TensorRange>, histograms: Map<string, CalibrationHistogram>, firstCount: number, secondCount: number): void {
-  const fix = 'calibration reads the data twice (ranges, then histograms); pass batches that are the same on every read (an array, or an iterable that re-reads the same files)';
-  if (secondCount !== firstCount) {
-    throw new InvalidArgumentError(`Expected the calibration data to give ${firstCount} batches on its second read but it gave ${secondCount}; ${fix}`);
-  }
+  if (secondCount !== firstCount) throw countChanged(firstCount, String(secondCount));
   for (const [name, range] of ranges) {
     const histogram = histograms.get(name)!;
     if (histogram.maxAbs > range.maxAbs * (1 + RANGE_DRIFT) || histogram.skipped !== range.nonFinite) {
       throw new InvalidArgumentError(
-        `Expected the same values of '${name}' on the second read of the calibration data but max |x| went from ${range.maxAbs} to ${histogram.maxAbs} (NaN and Inf: from ${range.nonFinite} to ${histogram.skipped}); ${fix}`,
+        `Expected the same values of '${name}' on the second read of the calibration data but max |x| went from ${range.maxAbs} to ${histogram.maxAbs} (NaN and Inf: from ${range.nonFinite} to ${histogram.skipped}); ${SAME_ON_EVERY_READ}`,
       );
     }
   }
+}
+
+const SAME_ON_EVERY_READ =
+  'calibration reads the data twice (ranges, then histograms); pass batches that are the same on every read (an array, or an iterable that re-reads the same files)';
+
+function countChanged(firstCount: number, secondCount: string): InvalidArgumentError {
+  return new InvalidArgumentError(`Expected the calibration data to give ${firstCount} batches on its second read but it gave ${secondCount}; ${SAME_ON_EVERY_READ}`);
 }
 
 /** The relative excess of max |x| on the second read taken as the backend's arithmetic, not other data. */

@@ -120,7 +120,7 @@ export async function withExposedOutputs(model: ModelProto, tensors: readonly st
 }
 
 /** The most input bytes kept from data that can be read only once, for the second pass. */
-export const KEEP_LIMIT_BYTES = 2 ** 30;
+const KEEP_LIMIT_BYTES = 2 ** 30;
 
 /**
  * Whether `data` can be iterated only once: it is its own iterator (a generator, an async

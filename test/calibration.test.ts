@@ -11,19 +11,7 @@ import {
   scaleFromThreshold,
 } from '../lib/index.js';
 import { BINS, referenceEntropy } from './fixtures/entropy-reference.js';
-
-
-/** Deterministic uniform numbers in [0, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './fixtures/models.js';
 
 function gaussian(n: number, seed: number, sigma = 1): Float32Array {
   const next = rng(seed);

@@ -18,7 +18,8 @@ export type CalibrationBatches = AsyncIterable<Feeds> | Iterable<Feeds>;
 
 export interface CalibratorOptions {
   /**
-   * The calibration data, one feeds record per batch, read once per build that calibrates.
+   * The calibration data, one feeds record per batch, read once per build that calibrates (the
+   * sim keeps the batches' inputs, up to 1 GiB, for the second of its two calibration passes).
    * Every network input must be given as a Tensor of its element type and of the shape the
    * build calibrates at: the network's shape, with profile 0's `opt` dimensions for dynamic ones.
    */

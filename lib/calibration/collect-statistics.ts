@@ -1,9 +1,19 @@
 /**
  * The statistics half of post-training quantization: run the float model on calibration
- * batches with the tensors to quantize exposed as extra graph outputs, and feed each one into
- * its CalibrationHistogram as the batch comes out. Batches are taken from the (async) iterable
- * one at a time and dropped once their activations are binned, so memory stays at one batch
- * and 2048 bins per tensor however long the data stream is.
+ * batches with the tensors to quantize exposed as extra graph outputs, and turn each tensor's
+ * values into a 2048-bin |x| histogram, in two passes over the data as TensorRT's calibrator
+ * does: the first finds each tensor's max |x| (and counts NaN and ±Inf), the second bins every
+ * value over exactly that range. The histograms, and every threshold taken from them, then
+ * depend on the values alone, not on how they were split into batches or in which order the
+ * batches came (a histogram whose range grows batch by batch re-bins its earlier counts, which
+ * moves them; see native/calibration/histogram.h).
+ *
+ * Reading the data twice. Data that can be iterated again (an array, or an object whose
+ * [Symbol.iterator]() / [Symbol.asyncIterator]() starts over, e.g. one reading files from a
+ * directory) is read twice and held one batch at a time. A generator can be read only once:
+ * its batches' inputs are copied and kept for the second pass, up to KEEP_LIMIT_BYTES (1 GiB);
+ * data beyond that is binned in one pass instead, its histograms growing as before, with a
+ * warning through the logger that says how to get the exact ones.
  */
 import { create } from '@bufbuild/protobuf';
 import { TensorProto_DataType, TypeProto_TensorSchema, TypeProtoSchema, ValueInfoProtoSchema, type ModelProto } from 'onnx-buf';
@@ -12,6 +22,7 @@ import type { BackendOption } from '../backend.js';
 import { buildEngine } from '../build-engine.js';
 import { DataTypeError, InvalidArgumentError, ShapeError, TensorRTError } from '../errors.js';
 import { InferenceSession } from '../inference-session.js';
+import type { Logger } from '../logger.js';
 import { writeModel } from '../onnx/model-io.js';
 import type { ShapeMap } from '../shapes.js';
 import { Tensor } from '../tensor.js';
@@ -32,6 +43,28 @@ export interface CollectOptions {
   plugins?: readonly string[] | undefined;
   /** Fixed input shapes for the float engine; taken from the first batch when absent. */
   shapes: ShapeMap | undefined;
+  /** Where the note goes when data read once is too large to keep for the second pass. */
+  logger?: Logger | undefined;
+  /**
+   * The first pass only, for method 'minmax', which reads max |x| alone: the data is read once
+   * and nothing is kept, and each histogram holds no counts, only its range [0, max |x|].
+   */
+  rangesOnly?: boolean;
+  /** @internal the cap on inputs kept from data read once (default KEEP_LIMIT_BYTES) */
+  keepLimitBytes?: number;
+}
+
+/** A tensor's range over the calibration data. */
+export interface TensorRange {
+  /** max |x| over the finite values (0 when there are none). */
+  maxAbs: number;
+  /** How many values were NaN or ±Inf. */
+  nonFinite: number;
+}
+
+export interface CollectedRanges {
+  ranges: Map<string, TensorRange>;
+  batches: number;
 }
 
 export interface CollectedStatistics {
@@ -86,13 +119,184 @@ export async function withExposedOutputs(model: ModelProto, tensors: readonly st
   }
 }
 
+/** The most input bytes kept from data that can be read only once, for the second pass. */
+const KEEP_LIMIT_BYTES = 2 ** 30;
+
 /**
- * Runs the float model over every batch of `data` and returns a histogram of |x| per tensor
- * in `tensors` (graph inputs among them are binned straight from the feeds). Graph inputs the
- * model reads are `inputs`; each batch must hold all of them.
+ * Whether `data` can be iterated only once: it is its own iterator (a generator, an async
+ * generator, an iterator), so a second [Symbol.iterator]() would resume it, not restart it.
+ */
+function readsOnce(data: CalibrationData): boolean {
+  return typeof (data as { next?: unknown }).next === 'function';
+}
+
+/** Folds `values` into `range`: one comparison per value while the maximum stands. */
+function widenRange(range: TensorRange, values: Float32Array): void {
+  let max = range.maxAbs;
+  let nonFinite = 0;
+  for (let i = 0; i < values.length; i++) {
+    const a = Math.abs(values[i]!);
+    if (a > max) {
+      if (a === Infinity) nonFinite++;
+      else max = a;
+    } else if (a !== a) {
+      nonFinite++;
+    }
+  }
+  range.maxAbs = max;
+  range.nonFinite += nonFinite;
+}
+
+/** A copy of the batch's inputs, for data that cannot be read again; and its size in bytes. */
+function keepInputs(feeds: CalibrationFeeds, inputs: readonly string[]): { kept: CalibrationFeeds; bytes: number } {
+  let bytes = 0;
+  const kept: CalibrationFeeds = {};
+  for (const name of inputs) {
+    const tensor = feeds[name]!;
+    // Copied: a generator may refill the same array for its next batch.
+    kept[name] = new Tensor(tensor.dtype, tensor.data.slice() as typeof tensor.data, tensor.dims);
+    bytes += tensor.data.byteLength;
+  }
+  return { kept, bytes };
+}
+
+/**
+ * The float model with the tensors to calibrate exposed, built on the first batch that needs
+ * it (its shapes can fix dynamic dimensions) and run batch after batch, over both passes.
+ */
+class FloatRuns {
+  readonly #inputSet: Set<string>;
+  readonly #exposed: string[];
+  #session: InferenceSession | undefined;
+
+  constructor(
+    private readonly model: ModelProto,
+    private readonly inputs: readonly string[],
+    private readonly tensors: readonly string[],
+    private readonly options: CollectOptions,
+  ) {
+    this.#inputSet = new Set(inputs);
+    this.#exposed = tensors.filter((t) => !this.#inputSet.has(t));
+  }
+
+  /**
+   * Each tensor's float32 values for one batch, with whether the library made the array
+   * (engine outputs, never handed out) rather than the caller (feeds).
+   */
+  async values(feeds: CalibrationFeeds, batch: number): Promise<{ name: string; values: Float32Array; ours: boolean }[]> {
+    // Where every tensor to calibrate is a graph input, the feeds are all there is to bin: no engine is needed.
+    let outputs: Record<string, Tensor> = {};
+    if (this.#exposed.length > 0) {
+      this.#session ??= await this.#start(feeds, batch);
+      try {
+        outputs = await this.#session.run(Object.fromEntries(this.inputs.map((name) => [name, feeds[name]!])));
+      } catch (error) {
+        throw batchMismatch(error, batch);
+      }
+    }
+    return this.tensors.map((name) => {
+      const input = this.#inputSet.has(name);
+      const tensor = input ? feeds[name] : outputs[name];
+      if (!tensor || tensor.dtype !== 'float32') {
+        throw new InvalidArgumentError(`Expected a float32 tensor '${name}' in calibration batch ${batch} but received ${tensor ? tensor.dtype : 'none'}`);
+      }
+      return { name, values: tensor.data as Float32Array, ours: !input };
+    });
+  }
+
+  async #start(feeds: CalibrationFeeds, batch: number): Promise<InferenceSession> {
+    const { options, inputs } = this;
+    const fromBatch = options.shapes === undefined;
+    const shapes = options.shapes ?? Object.fromEntries(inputs.map((name) => [name, [...feeds[name]!.dims]]));
+    try {
+      const where = {
+        ...(options.device !== undefined && { device: options.device }),
+        ...(options.plugins !== undefined && { plugins: options.plugins }),
+      };
+      const engine = await buildEngine(await withExposedOutputs(this.model, this.#exposed), { backend: options.backend, shapes, ...where });
+      return await InferenceSession.create(engine, { backend: options.backend, ...where });
+    } catch (error) {
+      // Shapes taken from the batch that the model refuses are the batch's fault.
+      throw fromBatch ? batchMismatch(error, batch) : error;
+    }
+  }
+
+  dispose(): void {
+    this.#session?.dispose();
+  }
+}
+
+/**
+ * The first pass: each tensor's range. Reads `reader` to its end, or, with `keep`, until the
+ * kept inputs pass `keep.limit` bytes (the batch that passes it included); says which.
+ */
+async function readRanges(
+  reader: CalibrationBatchReader,
+  runs: FloatRuns,
+  inputs: readonly string[],
+  ranges: Map<string, TensorRange>,
+  keep?: { batches: CalibrationFeeds[]; limit: number },
+): Promise<{ ended: boolean }> {
+  let bytes = 0;
+  for (let step = await reader.next(); !step.done; step = await reader.next()) {
+    const feeds = checkBatch(step.value, step.index, inputs);
+    for (const { name, values } of await runs.values(feeds, step.index)) widenRange(ranges.get(name)!, values);
+    if (keep) {
+      const { kept, bytes: more } = keepInputs(feeds, inputs);
+      keep.batches.push(kept);
+      bytes += more;
+      if (bytes > keep.limit) return { ended: false };
+    }
+  }
+  return { ended: true };
+}
+
+/** Bins one batch's values into the histograms; resolves once they are binned (that bounds memory). */
+async function binBatch(runs: FloatRuns, histograms: Map<string, CalibrationHistogram>, feeds: CalibrationFeeds, batch: number): Promise<void> {
+  const pending = (await runs.values(feeds, batch)).map(({ name, values, ours }) =>
+    // Engine outputs are this module's own, never handed out: binned without a copy.
+    // Feeds are the caller's, and may be transferred meanwhile: add() copies them.
+    histograms.get(name)!.add(ours ? ownedByLibrary(values) : values),
+  );
+  await Promise.all(pending);
+}
+
+/**
+ * Runs the float model over every batch of `data` and returns max |x| and the count of NaN
+ * and ±Inf per tensor in `tensors` (graph inputs among them are read straight from the feeds):
+ * the first pass of collectStatistics alone, reading the data once and holding one batch.
+ * Graph inputs the model reads are `inputs`; each batch must hold all of them.
+ * @throws as collectStatistics
+ */
+export async function collectRanges(
+  model: ModelProto,
+  inputs: readonly string[],
+  tensors: readonly string[],
+  data: CalibrationData,
+  options: CollectOptions,
+): Promise<CollectedRanges> {
+  const ranges = new Map(tensors.map((t): [string, TensorRange] => [t, { maxAbs: 0, nonFinite: 0 }]));
+  const runs = new FloatRuns(model, inputs, tensors, options);
+  const reader = new CalibrationBatchReader(data);
+  try {
+    await readRanges(reader, runs, inputs, ranges);
+    if (reader.count === 0) throw emptyData();
+    return { ranges, batches: reader.count };
+  } finally {
+    reader.close();
+    runs.dispose();
+  }
+}
+
+/**
+ * Runs the float model over every batch of `data`, twice (see the top of this file), and
+ * returns a histogram of |x| per tensor in `tensors` (graph inputs among them are binned
+ * straight from the feeds), each over [0, that tensor's max |x|]. Graph inputs the model reads
+ * are `inputs`; each batch must hold all of them.
  * @throws InvalidArgumentError for data that is not iterable, a batch that is not an object
  *   of Tensors or lacks an input, a batch of the wrong shape or type (naming the batch, with
- *   the engine's ShapeError or DataTypeError as cause), and for empty data; TensorRTError
+ *   the engine's ShapeError or DataTypeError as cause), for empty data, and for data that
+ *   reads differently the second time (another number of batches, or other values); TensorRTError
  *   with the original as `cause` when the iterator itself throws (calibrationDataError)
  */
 export async function collectStatistics(
@@ -102,66 +306,83 @@ export async function collectStatistics(
   data: CalibrationData,
   options: CollectOptions,
 ): Promise<CollectedStatistics> {
-  const histograms = new Map(tensors.map((t) => [t, new CalibrationHistogram()]));
-  const inputSet = new Set(inputs);
-  const exposed = tensors.filter((t) => !inputSet.has(t));
-  let session: InferenceSession | undefined;
-  let batches = 0;
-  // Failures of the user's iterator come out of reader.next() already wrapped, as on the
-  // implicit path (calibration-data.ts).
-  const reader = new CalibrationBatchReader(data);
+  const ranges = new Map(tensors.map((t): [string, TensorRange] => [t, { maxAbs: 0, nonFinite: 0 }]));
+  const histograms = new Map<string, CalibrationHistogram>();
+  const runs = new FloatRuns(model, inputs, tensors, options);
+  const first = new CalibrationBatchReader(data);
+  let second: CalibrationBatchReader | undefined;
   try {
-    for (let step = await reader.next(); !step.done; step = await reader.next()) {
-      const feeds = checkBatch(step.value, batches, inputs);
-      // Where every tensor to calibrate is a graph input, the feeds are all there is to bin: no engine is needed.
-      let outputs: Record<string, Tensor> = {};
-      if (exposed.length > 0) {
-        if (!session) {
-          // The engine is built on the first batch, so that its shapes can fix dynamic dimensions.
-          const fromBatch = options.shapes === undefined;
-          const shapes = options.shapes ?? Object.fromEntries(inputs.map((name) => [name, [...feeds[name]!.dims]]));
-          try {
-            const where = {
-              ...(options.device !== undefined && { device: options.device }),
-              ...(options.plugins !== undefined && { plugins: options.plugins }),
-            };
-            const engine = await buildEngine(await withExposedOutputs(model, exposed), { backend: options.backend, shapes, ...where });
-            session = await InferenceSession.create(engine, { backend: options.backend, ...where });
-          } catch (error) {
-            // Shapes taken from the batch that the model refuses are the batch's fault.
-            throw fromBatch ? batchMismatch(error, batches) : error;
-          }
-        }
-        try {
-          outputs = await session.run(Object.fromEntries(inputs.map((name) => [name, feeds[name]!])));
-        } catch (error) {
-          throw batchMismatch(error, batches);
-        }
+    const keep = readsOnce(data) && !options.rangesOnly ? { batches: [] as CalibrationFeeds[], limit: options.keepLimitBytes ?? KEEP_LIMIT_BYTES } : undefined;
+    const { ended } = await readRanges(first, runs, inputs, ranges, keep);
+    if (first.count === 0) throw emptyData();
+    const zeros = new Float64Array(CalibrationHistogram.bins);
+    for (const [name, range] of ranges) histograms.set(name, CalibrationHistogram.fromCounts(zeros, range.maxAbs));
+    if (options.rangesOnly) return { histograms, batches: first.count };
+
+    let batches = 0;
+    if (keep) {
+      for (const feeds of keep.batches) await binBatch(runs, histograms, feeds, batches++);
+    } else {
+      second = new CalibrationBatchReader(data);
+      for (let step = await second.next(); !step.done; step = await second.next()) {
+        if (batches === first.count) throw countChanged(first.count, `more`);
+        await binBatch(runs, histograms, checkBatch(step.value, step.index, inputs), batches++);
       }
-      const pending: Promise<void>[] = [];
-      for (const [name, histogram] of histograms) {
-        const tensor = inputSet.has(name) ? feeds[name]! : outputs[name];
-        if (!tensor || tensor.dtype !== 'float32') {
-          throw new InvalidArgumentError(`Expected a float32 tensor '${name}' in calibration batch ${batches} but received ${tensor ? tensor.dtype : 'none'}`);
-        }
-        // Engine outputs are this function's own, never handed out: binned without a copy.
-        // Feeds are the caller's, and may be transferred meanwhile: add() copies them.
-        const values = tensor.data as Float32Array;
-        pending.push(histogram.add(inputSet.has(name) ? values : ownedByLibrary(values)));
-      }
-      // Waiting here is what bounds memory: the next batch is not pulled until this one is binned.
-      await Promise.all(pending);
-      batches++;
     }
-    if (batches === 0) throw new InvalidArgumentError('Expected at least one batch in calibrationData but the iterable was empty');
+    if (!ended) {
+      // Data read once and too large to keep: the rest is binned as it comes, the ranges growing.
+      options.logger?.log(
+        'warning',
+        `quantizeInt8: the calibration data can be read only once (a generator) and its first ${batches} batches passed ${keep!.limit} bytes, so the rest is binned in one pass, histogram ranges growing as larger values come; the thresholds may then depend on the batches' order. Pass an iterable that can be read twice (an array, or an object whose [Symbol.asyncIterator]() starts the generator afresh) for exact histograms`,
+      );
+      keep!.batches.length = 0;
+      for (let step = await first.next(); !step.done; step = await first.next()) {
+        await binBatch(runs, histograms, checkBatch(step.value, step.index, inputs), batches++);
+      }
+      return { histograms, batches };
+    }
+    checkSecondRead(ranges, histograms, first.count, batches);
     return { histograms, batches };
   } catch (error) {
     for (const h of histograms.values()) h.dispose();
     throw error;
   } finally {
-    reader.close();
-    session?.dispose();
+    first.close();
+    second?.close();
+    runs.dispose();
   }
+}
+
+/**
+ * Data that reads differently the second time has no one histogram: say so rather than bin a
+ * mixture. Values a little beyond the first pass's range are let through (add() then grows the
+ * range, by as little): a GPU backend need not compute the same activations bit for bit on
+ * every run, while changed data moves the maximum by far more than RANGE_DRIFT.
+ */
+function checkSecondRead(ranges: Map<string, TensorRange>, histograms: Map<string, CalibrationHistogram>, firstCount: number, secondCount: number): void {
+  if (secondCount !== firstCount) throw countChanged(firstCount, String(secondCount));
+  for (const [name, range] of ranges) {
+    const histogram = histograms.get(name)!;
+    if (histogram.maxAbs > range.maxAbs * (1 + RANGE_DRIFT) || histogram.skipped !== range.nonFinite) {
+      throw new InvalidArgumentError(
+        `Expected the same values of '${name}' on the second read of the calibration data but max |x| went from ${range.maxAbs} to ${histogram.maxAbs} (NaN and Inf: from ${range.nonFinite} to ${histogram.skipped}); ${SAME_ON_EVERY_READ}`,
+      );
+    }
+  }
+}
+
+const SAME_ON_EVERY_READ =
+  'calibration reads the data twice (ranges, then histograms); pass batches that are the same on every read (an array, or an iterable that re-reads the same files)';
+
+function countChanged(firstCount: number, secondCount: string): InvalidArgumentError {
+  return new InvalidArgumentError(`Expected the calibration data to give ${firstCount} batches on its second read but it gave ${secondCount}; ${SAME_ON_EVERY_READ}`);
+}
+
+/** The relative excess of max |x| on the second read taken as the backend's arithmetic, not other data. */
+const RANGE_DRIFT = 1e-3;
+
+function emptyData(): InvalidArgumentError {
+  return new InvalidArgumentError('Expected at least one batch in calibrationData but the iterable was empty');
 }
 
 /**

@@ -218,8 +218,10 @@ export class CalibrationHistogram extends NativeResource {
    * larger one is copied first, a slice per event-loop turn, and may be changed or transferred
    * once that copy is taken; one transferred away during it is refused.
    * NaN and ±Inf are not binned (see `skipped`). When the batch holds a larger |x| than the
-   * range so far, the range grows to it and the existing counts are re-binned (see
-   * native/calibration/histogram.h for the policy).
+   * range so far, the range grows to it and the existing counts are re-binned, which moves them
+   * by up to a bin (see native/calibration/histogram.h). For counts that do not depend on the
+   * batches' order, find max |x| first and add to `fromCounts(new Float64Array(2048), maxAbs)`,
+   * as quantizeInt8 does.
    * @throws InvalidArgumentError if `values` is not a Float32Array, or its buffer is
    *   transferred away while add() copies it; DisposedError after dispose()
    */

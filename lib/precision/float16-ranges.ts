@@ -7,7 +7,7 @@
 import { type ModelProto, TensorProto_DataType } from 'onnx-buf';
 
 import type { BackendOption } from '../backend.js';
-import { type CalibrationData, collectStatistics } from '../calibration/collect-statistics.js';
+import { type CalibrationData, collectRanges } from '../calibration/collect-statistics.js';
 import { inferElemTypes } from '../onnx/value-types.js';
 import type { ShapeMap } from '../shapes.js';
 
@@ -40,7 +40,7 @@ export function nodeLabel(model: ModelProto, index: number): string {
 /**
  * Runs the float32 `model` over `data` and returns the node outputs of the main graph that
  * exceed float16's range or hold NaN/Inf, in graph order.
- * @throws as collectStatistics (bad or empty data, a batch that does not fit the model)
+ * @throws as collectRanges (bad or empty data, a batch that does not fit the model)
  */
 export async function findOutOfRangeActivations(model: ModelProto, data: CalibrationData, options: RangeCheckOptions): Promise<OutOfRangeActivation[]> {
   const graph = model.graph!;
@@ -53,18 +53,13 @@ export async function findOutOfRangeActivations(model: ModelProto, data: Calibra
     if (node.opType === 'Constant' || node.opType === 'ConstantOfShape') return;
     for (const o of node.output) if (o && types.get(o) === TensorProto_DataType.FLOAT) producers.set(o, i);
   });
-  const { histograms } = await collectStatistics(model, inputs, [...producers.keys()], data, { backend: options.backend, shapes: options.shapes });
+  // Ranges alone decide this: one pass over the data, no histograms.
+  const { ranges } = await collectRanges(model, inputs, [...producers.keys()], data, { backend: options.backend, shapes: options.shapes });
   const found: OutOfRangeActivation[] = [];
-  try {
-    for (const [tensor, histogram] of histograms) {
-      const maxAbs = histogram.maxAbs;
-      const nonFinite = histogram.skipped;
-      if (maxAbs <= FLOAT16_MAX && nonFinite === 0) continue;
-      const index = producers.get(tensor)!;
-      found.push({ tensor, node: nodeLabel(model, index), opType: graph.node[index]!.opType, maxAbs, nonFinite });
-    }
-  } finally {
-    for (const h of histograms.values()) h.dispose();
+  for (const [tensor, { maxAbs, nonFinite }] of ranges) {
+    if (maxAbs <= FLOAT16_MAX && nonFinite === 0) continue;
+    const index = producers.get(tensor)!;
+    found.push({ tensor, node: nodeLabel(model, index), opType: graph.node[index]!.opType, maxAbs, nonFinite });
   }
   return found;
 }

@@ -39,8 +39,13 @@ export interface NodeSelection {
 
 export interface Int8Options {
   /**
-   * Calibration batches: an Iterable or AsyncIterable of feeds (input name -> Tensor), read
-   * once, one batch at a time. Required unless `calibrationCache.read` supplies the scales.
+   * Calibration batches: an Iterable or AsyncIterable of feeds (input name -> Tensor). Read
+   * twice, one batch at a time: ranges first, then histograms over exactly those ranges, so the
+   * thresholds do not depend on how the data is batched or ordered. Data that restarts when
+   * iterated again (an array, an object whose [Symbol.asyncIterator]() opens the files afresh)
+   * is held one batch at a time; a generator, which cannot restart, has its inputs kept in
+   * memory for the second pass, up to 1 GiB (beyond, the rest is binned in one pass, with a
+   * warning). Required unless `calibrationCache.read` supplies the scales.
    */
   calibrationData?: CalibrationData;
   /**
@@ -335,7 +340,14 @@ export async function quantizeInt8WithReport(model: Uint8Array | ArrayBufferLike
   } else {
     const initializers = new Set(graph.initializer.map((t) => t.name));
     const inputs = graph.input.map((i) => i.name).filter((n) => !initializers.has(n));
-    const { histograms } = await collectStatistics(m, inputs, plan.activations, o.data!, { backend: o.backend, shapes: o.shapes, device: o.device, plugins: o.plugins });
+    const { histograms } = await collectStatistics(m, inputs, plan.activations, o.data!, {
+      backend: o.backend,
+      shapes: o.shapes,
+      device: o.device,
+      plugins: o.plugins,
+      logger: o.logger,
+      rangesOnly: o.method === 'minmax',
+    });
     scales = new Map();
     const chosen = new Map<string, ChosenThreshold>();
     try {

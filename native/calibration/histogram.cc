@@ -239,6 +239,18 @@ float AbsHistogram::scanMaxAbs(const float* data, size_t count, bool& anyNonFini
   return result;
 }
 
+float AbsHistogram::scanFiniteMaxAbs(const float* data, size_t count, bool& anyNonFinite) {
+  const float max = scanMaxAbs(data, count, anyNonFinite);
+  if (!anyNonFinite) return max;
+  // Inf or NaN won the vectorized maximum; recompute over finite values only.
+  float finite = 0.0f;
+  for (size_t i = 0; i < count; ++i) {
+    const float a = std::fabs(data[i]);
+    if (std::isfinite(a)) finite = std::max(finite, a);
+  }
+  return finite;
+}
+
 void AbsHistogram::add(const float* data, size_t count) {
   if (count == 0) return;
   // Once the range is set, most batches fit in it: bin them in one pass that checks as it
@@ -256,15 +268,7 @@ void AbsHistogram::add(const float* data, size_t count) {
   // Values before `checked` are finite and within the range, so the batch's max over the
   // rest decides the growth exactly as a scan of the whole batch would.
   bool anyNonFinite = false;
-  float batchMax = scanMaxAbs(data + checked, count - checked, anyNonFinite);
-  if (anyNonFinite) {
-    // Inf may have won the vectorized maximum; recompute over finite values only.
-    batchMax = 0.0f;
-    for (size_t i = checked; i < count; ++i) {
-      float a = std::fabs(data[i]);
-      if (std::isfinite(a)) batchMax = std::max(batchMax, a);
-    }
-  }
+  const float batchMax = scanFiniteMaxAbs(data + checked, count - checked, anyNonFinite);
   if (batchMax > range_) growRange(batchMax);
   for (size_t start = 0; start < count; start += RangeBinner::kMaxBinnerValues) {
     const size_t n = std::min(RangeBinner::kMaxBinnerValues, count - start);

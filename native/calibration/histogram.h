@@ -2,23 +2,28 @@
 // over [0, max|x| seen so far]. Plain C++ (no N-API) so the sim, the binding and a future
 // adapter-side calibrator can share it.
 //
-// Range policy. TensorRT sets each tensor's range from the data and does not publish how it
-// treats a later batch whose |x| exceeds that range. We keep the histogram exactly as a
-// one-pass histogram over [0, max|x| of all data] would look: when a batch exceeds the range,
-// the range becomes that batch's max|x| (not a rounded-up value, so the final bin width is
-// max|x| / 2048, the width the GTC 2017 description of the algorithm assumes) and the existing
-// counts are re-binned into the wider bins. A new bin is at least as wide as an old one, so an
-// old bin overlaps at most two new bins; its count is split between them in proportion to the
-// overlap (values assumed uniform within a bin), rounded so that the total is preserved
-// exactly. Earlier data therefore stays in the histogram, displaced by less than one new bin
-// width. That is below the histogram's resolution for minmax and percentile, but not for the
-// entropy search: the split smooths counts that KL(P||Q) compares bin by bin, and its minimum
-// is often shallow. Measured on openWakeWord's embedding model, 20 batches of one window
-// against one batch of all 20 (the same values, no growth): 9 of 25 thresholds equal, the
-// median 9 bins apart, the largest 332 bins (39%). Growing by whole powers of two, merging
-// bins exactly (the doubling that MLPerf inference calibration notes describe), would remove
-// that at the cost of up to half the resolution. Non-finite values (NaN, ±Inf) are not binned; they are
-// counted in skipped().
+// Range policy. Calibration fills histograms in two passes over the data, as TensorRT's
+// entropy calibration does (its calibrators are asked for each batch twice): the first pass finds each
+// tensor's max |x| (scanMaxAbs) and the second bins every value into 2048 bins over exactly
+// [0, that max] (assign() an empty histogram over the range, then add()). The bin width is then
+// max|x| / 2048, the width the GTC 2017 description of the algorithm assumes, and the counts,
+// and every threshold searched on them, depend on the values alone, not on how they were split
+// into batches or ordered. quantizeInt8 (lib/calibration/collect-statistics.ts) and the sim's
+// implicit calibration (sim/int8_calibration.cc) both work this way.
+//
+// Why not one pass. A histogram can also grow as it goes, and add() still does for a batch
+// whose |x| exceeds the range: the range becomes that batch's max|x| and the existing counts are
+// re-binned into the wider bins, each old bin's count split between the (at most two) new bins
+// it overlaps in proportion to the overlap, the total preserved exactly. That displaces earlier
+// data by less than a new bin: below the resolution of minmax and percentile, but not of the
+// entropy search, whose KL(P||Q) compares counts bin by bin and whose minimum is often shallow.
+// Measured on openWakeWord's embedding model, 20 windows as 20 batches against one batch of
+// all 20: 12 of 25 entropy thresholds equal, one the median bin apart, the largest 289 bins;
+// with two passes all 25 are equal. Growth remains for what cannot be read twice: the public
+// CalibrationHistogram, which takes batches as they come, and calibration data read once and
+// too large to keep for the second pass (with a warning).
+//
+// Non-finite values (NaN, ±Inf) are not binned; they are counted in skipped().
 #pragma once
 
 #include <array>
@@ -86,7 +91,8 @@ class AbsHistogram {
   }
 
   // Replaces the state with `counts` over [0, range] (range > 0 unless all counts are zero);
-  // used to restore a histogram and to test the searches on known histograms.
+  // used to restore a histogram, to start the second pass of calibration over the range the
+  // first found (all counts zero), and to test the searches on known histograms.
   void assign(const Counts& counts, float range);
 
   const Counts& counts() const { return counts_; }
@@ -99,6 +105,8 @@ class AbsHistogram {
   // Max of |x| over `count` values; sets `anyNonFinite` when a NaN or ±Inf is among them
   // (the result is then not to be used).
   static float scanMaxAbs(const float* data, size_t count, bool& anyNonFinite);
+  // Max of |x| over the finite values among `count` (0 if none); sets `anyNonFinite` as above.
+  static float scanFiniteMaxAbs(const float* data, size_t count, bool& anyNonFinite);
 
  private:
   void growRange(float newRange);

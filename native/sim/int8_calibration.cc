@@ -18,6 +18,54 @@ namespace sim {
 
 namespace {
 
+// The most input bytes the first pass keeps for the second (see calibrateInt8).
+constexpr size_t kKeepLimitBytes = size_t{1} << 30;
+
+// The tensors the float engine reports (in first-use order; a tensor feeding several layers
+// counts once per batch) and their statistics: max |x| over finite values during the first
+// pass, then a histogram over [0, that max] once binning starts.
+struct ObservedTensors {
+  std::map<int32_t, size_t> index;
+  std::vector<int32_t> order;
+  std::vector<float> ranges;
+  std::vector<std::unique_ptr<calibration::AbsHistogram>> histograms;
+  std::vector<int64_t> seenInBatch;
+  int64_t batch = -1;
+  bool binning = false;
+
+  void nextBatch() { ++batch; }
+
+  void observe(int32_t value, const float* x, size_t count) {
+    auto [it, inserted] = index.emplace(value, order.size());
+    if (inserted) {
+      order.push_back(value);
+      ranges.push_back(0.0f);
+      seenInBatch.push_back(-1);
+      // A tensor first seen while binning (data read once, past the kept batches) starts empty.
+      if (binning) histograms.push_back(std::make_unique<calibration::AbsHistogram>());
+    }
+    const size_t t = it->second;
+    if (seenInBatch[t] == batch) return;
+    seenInBatch[t] = batch;
+    if (binning) {
+      histograms[t]->add(x, count);
+      return;
+    }
+    bool anyNonFinite = false;
+    ranges[t] = std::max(ranges[t], calibration::AbsHistogram::scanFiniteMaxAbs(x, count, anyNonFinite));
+  }
+
+  // Ends the first pass: each tensor's histogram spans exactly its range.
+  void startBinning() {
+    binning = true;
+    const calibration::HistogramCounts zeros{};
+    for (float range : ranges) {
+      histograms.push_back(std::make_unique<calibration::AbsHistogram>());
+      histograms.back()->assign(zeros, range);
+    }
+  }
+};
+
 [[noreturn]] void badCache(size_t line, const std::string& expected, const std::string& text) {
   throw BackendError(ErrorCode::kInvalidArgument, "Expected " + expected + " for line " + std::to_string(line) +
                                                       " of the INT8 calibration cache but received '" + text + "'");
@@ -131,44 +179,84 @@ TensorScales calibrateInt8(const EngineData& data, Calibrator& calibrator, const
     inputs.push_back(std::move(in));
   }
 
-  // One histogram per observed tensor, in first-use order; a tensor feeding several layers is
-  // added once per batch.
-  std::map<int32_t, size_t> index;
-  std::vector<int32_t> order;
-  std::vector<std::unique_ptr<calibration::AbsHistogram>> histograms;
-  std::vector<int64_t> seenInBatch;
-  int64_t batch = 0;
-  context.setObserver([&](int32_t value, const float* x, size_t count) {
-    auto [it, inserted] = index.emplace(value, histograms.size());
-    if (inserted) {
-      order.push_back(value);
-      histograms.push_back(std::make_unique<calibration::AbsHistogram>());
-      seenInBatch.push_back(-1);
-    }
-    if (seenInBatch[it->second] == batch) return;
-    seenInBatch[it->second] = batch;
-    histograms[it->second]->add(x, count);
-  });
+  // Two passes, as in quantizeInt8 (lib/calibration/collect-statistics.ts): the first finds
+  // each observed tensor's max |x|, the second bins it over exactly that range, so that the
+  // histograms depend on the values alone, not on how they were batched (histogram.h). The
+  // calibrator hands out each batch once, so the first pass keeps the batches' inputs, up to
+  // kKeepLimitBytes; past that, the rest of the data is binned as it comes, ranges growing.
+  // MinMax needs the ranges alone: one pass, nothing kept.
+  const bool histograms = algorithm != CalibrationAlgorithm::kMinMax;
+  ObservedTensors observed;
+  context.setObserver([&](int32_t value, const float* x, size_t count) { observed.observe(value, x, count); });
 
   std::vector<HostTensorView> views(inputs.size());
-  while (calibrator.getBatch(inputs)) {
+  auto run = [&](const std::vector<void*>& data) {
     for (size_t i = 0; i < inputs.size(); ++i)
-      views[i] = {inputs[i].name, inputs[i].dtype, inputs[i].shape, inputs[i].data, inputs[i].bytes};
+      views[i] = {inputs[i].name, inputs[i].dtype, inputs[i].shape, data[i], inputs[i].bytes};
+    observed.nextBatch();
     context.execute(views);
+  };
+  std::vector<void*> current(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) current[i] = inputs[i].data;
+
+  std::vector<std::vector<uint8_t>> kept;  // per batch, its inputs one after another
+  size_t keptBytes = 0;
+  bool exhausted = true;
+  int64_t batch = 0;
+  while (calibrator.getBatch(inputs)) {
+    run(current);
     ++batch;
+    if (!histograms) continue;
+    std::vector<uint8_t>& copy = kept.emplace_back();
+    copy.reserve(1);  // a valid address even for inputs of no bytes
+    for (const CalibrationInput& in : inputs) {
+      const auto* bytes = static_cast<const uint8_t*>(in.data);
+      copy.insert(copy.end(), bytes, bytes + in.bytes);
+    }
+    keptBytes += copy.size();
+    if (keptBytes > kKeepLimitBytes) {
+      exhausted = false;
+      break;
+    }
   }
   if (batch == 0)
     throw BackendError(ErrorCode::kInvalidArgument,
                        "the INT8 calibrator supplied no batch; give it calibration data, or a calibration cache");
 
+  if (histograms) {
+    observed.startBinning();
+    for (std::vector<uint8_t>& copy : kept) {
+      size_t offset = 0;
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        current[i] = copy.data() + offset;
+        offset += inputs[i].bytes;
+      }
+      run(current);
+    }
+    kept.clear();
+    if (!exhausted) {
+      logTo(log, Severity::kWarning,
+            "[sim] int8: the first " + std::to_string(batch) + " calibration batches passed " +
+                std::to_string(kKeepLimitBytes) +
+                " bytes, more than the sim keeps for the second pass; the rest is binned as it comes, histogram "
+                "ranges growing, so thresholds may depend on the batches' order. Calibrate with fewer batches, or "
+                "with quantizeInt8 on data that can be read twice, for exact histograms");
+      for (size_t i = 0; i < inputs.size(); ++i) current[i] = inputs[i].data;
+      while (calibrator.getBatch(inputs)) {
+        run(current);
+        ++batch;
+      }
+    }
+  }
+
   const Graph& graph = engine->graph();
   TensorScales scales;
-  for (size_t h = 0; h < order.size(); ++h) {
-    const calibration::AbsHistogram& hist = *histograms[h];
-    double threshold = algorithm == CalibrationAlgorithm::kMinMax
-                           ? static_cast<double>(hist.maxAbs())
-                           : calibration::entropyThreshold(hist.counts(), hist.binWidth()).threshold;
-    scales.emplace_back(graph.values[static_cast<size_t>(order[h])].name, static_cast<float>(threshold / 127.0));
+  for (size_t h = 0; h < observed.order.size(); ++h) {
+    double threshold = histograms ? calibration::entropyThreshold(observed.histograms[h]->counts(),
+                                                                   observed.histograms[h]->binWidth())
+                                        .threshold
+                                  : static_cast<double>(observed.ranges[h]);
+    scales.emplace_back(graph.values[static_cast<size_t>(observed.order[h])].name, static_cast<float>(threshold / 127.0));
   }
   logTo(log, Severity::kInfo,
         "[sim] int8: calibrated " + std::to_string(scales.size()) + " tensors on " + std::to_string(batch) +

@@ -260,18 +260,27 @@ bool SimExecutionContext::fuseBatchNorm(const Node& bn, int64_t channels, PostOp
 
 SimExecutionContext::~SimExecutionContext() {
   if (!profileOps_) return;
-  std::map<std::string, std::pair<double, int64_t>> byOp;
-  double total = 0;
+  // Per operator type: time, calls, and time in runs that split over the pool's threads (on
+  // more than one thread, the rest ran on the calling thread alone: Amdahl's serial part).
+  struct OpTotals {
+    double time = 0, split = 0;
+    int64_t calls = 0;
+  };
+  std::map<std::string, OpTotals> byOp;
+  double total = 0, split = 0;
   for (size_t s = 0; s < opTime_.size(); ++s) {
-    auto& entry = byOp[engine_->steps()[s].node->opType];
-    entry.first += opTime_[s].first;
-    entry.second += opTime_[s].second;
+    OpTotals& entry = byOp[engine_->steps()[s].node->opType];
+    entry.time += opTime_[s].first;
+    entry.split += splitTime_[s];
+    entry.calls += opTime_[s].second;
     total += opTime_[s].first;
+    split += splitTime_[s];
   }
-  std::fprintf(stderr, "[sim profile] %d thread(s), %.3f ms in kernels\n", threadPool_.threads(), total * 1e3);
+  std::fprintf(stderr, "[sim profile] %d thread(s), %.3f ms in kernels, %.3f ms of it in split runs\n",
+               threadPool_.threads(), total * 1e3, split * 1e3);
   for (const auto& [op, t] : byOp)
-    std::fprintf(stderr, "[sim profile] %-24s %10.3f ms %5.1f%% %8lld calls\n", op.c_str(), t.first * 1e3,
-                 total > 0 ? 100 * t.first / total : 0.0, static_cast<long long>(t.second));
+    std::fprintf(stderr, "[sim profile] %-24s %10.3f ms %5.1f%% %8lld calls %10.3f ms split\n", op.c_str(), t.time * 1e3,
+                 total > 0 ? 100 * t.time / total : 0.0, static_cast<long long>(t.calls), t.split * 1e3);
   // The slowest steps, with the shapes of their last run.
   std::vector<size_t> order(opTime_.size());
   for (size_t s = 0; s < order.size(); ++s) order[s] = s;
@@ -552,11 +561,15 @@ std::vector<HostTensor> SimExecutionContext::execute(const std::vector<HostTenso
   std::fill(bufferOf_.begin(), bufferOf_.end(), -1);
   if (profileOps_) {
     opTime_.resize(stepArgs_.size());
+    splitTime_.resize(stepArgs_.size());
     for (size_t s = 0; s < stepArgs_.size(); ++s) {
+      const uint64_t splitsBefore = threadPool_.splitRuns();
       const auto start = std::chrono::steady_clock::now();
       runStep(s);
-      opTime_[s].first += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      opTime_[s].first += took;
       ++opTime_[s].second;
+      if (threadPool_.splitRuns() != splitsBefore) splitTime_[s] += took;
     }
   } else {
     for (size_t s = 0; s < stepArgs_.size(); ++s) runStep(s);

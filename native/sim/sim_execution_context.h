@@ -102,6 +102,8 @@ class SimExecutionContext : public ExecutionContext {
   // context is destroyed (the sim has no profiler interface; this finds where time goes).
   bool profileOps_ = false;
   std::vector<std::pair<double, int64_t>> opTime_;  // per step
+  // Per step: the part of opTime_ in runs that handed work to the pool's other threads.
+  std::vector<double> splitTime_;
   std::vector<std::vector<std::vector<float>>> quantized_;  // per step, per activation input
 };
 

@@ -26,6 +26,9 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int threads() const { return threads_; }
+  // How many run() calls so far handed tasks to the pool's other threads (read by the
+  // per-layer profile, TNRT_SIM_PROFILE, on the calling thread).
+  uint64_t splitRuns() const { return splitRuns_; }
 
   // [sync] Calls fn(ctx, task) once for every task in [0, tasks), spread over the pool's
   // threads and the caller, and returns when all are done. Tasks must write disjoint memory.
@@ -64,6 +67,7 @@ class ThreadPool {
   std::atomic<int64_t> next_{0};
   std::atomic<int64_t> finished_{0};
   int busy_ = 0;
+  uint64_t splitRuns_ = 0;  // only the calling thread (outside tasks) writes it
   std::exception_ptr error_;
   bool stop_ = false;
 };

@@ -165,12 +165,13 @@ describe('sim layers split over threads besides Conv and MatMul', () => {
   /**
    * Pooling (split by planes), Softmax and LogSoftmax along the last, a middle and the channel
    * axis (split by rows), Resize nearest and linear (by output rows), Pow, Sigmoid, Tanh, Exp
-   * and a broadcast Add (by element ranges), each large enough for the sim to split it.
+   * and a broadcast Add (by element ranges), BatchNormalization (by planes), each large enough
+   * for the sim to split it.
    */
   function layersNet(): Uint8Array {
     const f32 = (name: string, dims: number[], values: number[]) => makeTensor(name, 'float32', dims, values);
     const out = (name: string, shape: number[], dtype: 'float32' | 'int64' = 'float32') => ({ name, dtype, shape });
-    const same = ['sig', 'tanh', 'exp', 'pow', 'add', 'sm_last', 'sm_mid', 'sm_chan', 'lsm', 'maxpool', 'avgpool'];
+    const same = ['sig', 'tanh', 'exp', 'pow', 'add', 'bn', 'sm_last', 'sm_mid', 'sm_chan', 'lsm', 'maxpool', 'avgpool'];
     return makeModel({
       inputs: [{ name: 'x', dtype: 'float32', shape: X }],
       outputs: [
@@ -182,7 +183,14 @@ describe('sim layers split over threads besides Conv and MatMul', () => {
         out('nearest', [1, 32, 96, 96]),
         out('linear', [1, 32, 96, 96]),
       ],
-      initializers: [f32('three', [], [3]), f32('scales', [4], [1, 1, 2, 2])],
+      initializers: [
+        f32('three', [], [3]),
+        f32('scales', [4], [1, 1, 2, 2]),
+        f32('gamma', [32], [...randomFloats(32, 31)]),
+        f32('beta', [32], [...randomFloats(32, 32)]),
+        f32('mean', [32], [...randomFloats(32, 33)]),
+        f32('var', [32], [...randomFloats(32, 34)].map((v) => 0.5 + Math.abs(v))),
+      ],
       nodes: [
         { op: 'Sigmoid', inputs: ['x'], outputs: ['sig'] },
         { op: 'Tanh', inputs: ['x'], outputs: ['tanh'] },
@@ -191,6 +199,7 @@ describe('sim layers split over threads besides Conv and MatMul', () => {
         { op: 'GlobalAveragePool', inputs: ['x'], outputs: ['gap'] },
         { op: 'GlobalMaxPool', inputs: ['x'], outputs: ['gmp'] },
         { op: 'Add', inputs: ['x', 'gap'], outputs: ['add'] },
+        { op: 'BatchNormalization', inputs: ['x', 'gamma', 'beta', 'mean', 'var'], outputs: ['bn'] },
         { op: 'Softmax', inputs: ['x'], outputs: ['sm_last'], attributes: { axis: -1 } },
         { op: 'Softmax', inputs: ['x'], outputs: ['sm_mid'], attributes: { axis: 2 } },
         { op: 'Softmax', inputs: ['x'], outputs: ['sm_chan'], attributes: { axis: 1 } },

@@ -1,9 +1,10 @@
 // The sim's intra-op threads: a small pool owned by one execution context that splits a
-// kernel's work (GEMM column or row tiles, depthwise channels) across `threads` threads, the
-// calling thread included. execute() already runs on a libuv worker, so a pool of n threads
-// adds n - 1 threads of its own; they sleep on a condition variable between calls (after a
-// short spin that keeps back-to-back kernels of one call from paying a wake-up each), so an
-// idle context costs no CPU and never competes with the event loop.
+// kernel's work (GEMM column or row tiles, depthwise channels, ranges of rows, planes or
+// elements in the other layers) across `threads` threads, the calling thread included.
+// execute() already runs on a libuv worker, so a pool of n threads adds n - 1 threads of its
+// own; they sleep on a condition variable between calls (after a short spin that keeps
+// back-to-back kernels of one call from paying a wake-up each), so an idle context costs no
+// CPU and never competes with the event loop.
 #pragma once
 
 #include <atomic>

@@ -9,6 +9,7 @@
 #include "kernel_util.h"
 #include "window_geometry.h"
 #include "../thread_pool.h"
+
 namespace tnrt {
 namespace sim {
 

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { buildEngine, InferenceSession, InvalidArgumentError, Runtime, Tensor } from '../lib/index.js';
 import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
+import { convertToFloat16 } from '../lib/precision/convert-float16.js';
 import { randomFloats } from './fixtures/models.js';
 import { expectClose } from './fixtures/oracle.js';
 
@@ -165,8 +166,9 @@ describe('sim layers split over threads besides Conv and MatMul', () => {
   /**
    * Pooling (split by planes), Softmax and LogSoftmax along the last, a middle and the channel
    * axis (split by rows), Resize nearest and linear (by output rows), Pow, Sigmoid, Tanh, Exp
-   * and a broadcast Add (by element ranges), BatchNormalization (by planes), each large enough
-   * for the sim to split it.
+   * and a broadcast Add (by element ranges), BatchNormalization (by planes), Transpose (by
+   * output rows), each large enough for the sim to split it; in float16, the Casts at the
+   * edges split too.
    */
   function layersNet(): Uint8Array {
     const f32 = (name: string, dims: number[], values: number[]) => makeTensor(name, 'float32', dims, values);
@@ -182,6 +184,7 @@ describe('sim layers split over threads besides Conv and MatMul', () => {
         out('gmp', [1, 32, 1, 1]),
         out('nearest', [1, 32, 96, 96]),
         out('linear', [1, 32, 96, 96]),
+        out('nhwc', [1, 48, 48, 32]),
       ],
       initializers: [
         f32('three', [], [3]),
@@ -209,6 +212,7 @@ describe('sim layers split over threads besides Conv and MatMul', () => {
         { op: 'AveragePool', inputs: ['x'], outputs: ['avgpool'], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], count_include_pad: 1 } },
         { op: 'Resize', inputs: ['x', '', 'scales'], outputs: ['nearest'], attributes: { mode: 'nearest' } },
         { op: 'Resize', inputs: ['x', '', 'scales'], outputs: ['linear'], attributes: { mode: 'linear' } },
+        { op: 'Transpose', inputs: ['x'], outputs: ['nhwc'], attributes: { perm: [0, 2, 3, 1] } },
       ],
     });
   }
@@ -220,9 +224,7 @@ describe('sim layers split over threads besides Conv and MatMul', () => {
     return Object.fromEntries(Object.entries(out).map(([n, t]) => [n, t.data as Float32Array | BigInt64Array]));
   }
 
-  it('gives bitwise the results of one thread, which match onnxruntime', async () => {
-    const model = layersNet();
-    const x = randomFloats(X.reduce((a, b) => a * b, 1), 21);
+  async function expectThreadsBitwise(model: Uint8Array, x: Float32Array) {
     const one = await runSim(model, 1, x);
     for (const threads of [2, 3]) {
       const many = await runSim(model, threads, x);
@@ -232,6 +234,13 @@ describe('sim layers split over threads besides Conv and MatMul', () => {
         expect(Buffer.compare(b, a), `${name} on ${threads} threads`).toBe(0);
       }
     }
+    return one;
+  }
+
+  it('gives bitwise the results of one thread, which match onnxruntime', async () => {
+    const model = layersNet();
+    const x = randomFloats(X.reduce((a, b) => a * b, 1), 21);
+    const one = await expectThreadsBitwise(model, x);
     const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3 });
     try {
       const expected = await session.run({ x: new ort.Tensor('float32', x, X) });
@@ -242,6 +251,11 @@ describe('sim layers split over threads besides Conv and MatMul', () => {
     } finally {
       await session.release();
     }
+  });
+
+  it('gives bitwise the results of one thread in float16 (each split range rounds its own outputs)', async () => {
+    const x = randomFloats(X.reduce((a, b) => a * b, 1), 22);
+    await expectThreadsBitwise(await convertToFloat16(layersNet()), x);
   });
 });
 

@@ -166,14 +166,14 @@ describe('sim layers split over threads besides Conv and MatMul', () => {
   /**
    * Pooling (split by planes), Softmax and LogSoftmax along the last, a middle and the channel
    * axis (split by rows), Resize nearest and linear (by output rows), Pow, Sigmoid, Tanh, Exp
-   * and a broadcast Add (by element ranges), BatchNormalization (by planes), Transpose (by
-   * output rows), each large enough for the sim to split it; in float16, the Casts at the
-   * edges split too.
+   * and a broadcast Add (by element ranges), BatchNormalization (by planes), Transpose, a
+   * reversing Slice and Expand (by output rows), each large enough for the sim to split it; in
+   * float16, the Casts at the edges split too.
    */
   function layersNet(): Uint8Array {
     const f32 = (name: string, dims: number[], values: number[]) => makeTensor(name, 'float32', dims, values);
     const out = (name: string, shape: number[], dtype: 'float32' | 'int64' = 'float32') => ({ name, dtype, shape });
-    const same = ['sig', 'tanh', 'exp', 'pow', 'add', 'bn', 'sm_last', 'sm_mid', 'sm_chan', 'lsm', 'maxpool', 'avgpool'];
+    const same = ['sig', 'tanh', 'exp', 'pow', 'add', 'bn', 'reversed', 'expanded', 'sm_last', 'sm_mid', 'sm_chan', 'lsm', 'maxpool', 'avgpool'];
     return makeModel({
       inputs: [{ name: 'x', dtype: 'float32', shape: X }],
       outputs: [
@@ -193,6 +193,11 @@ describe('sim layers split over threads besides Conv and MatMul', () => {
         f32('beta', [32], [...randomFloats(32, 32)]),
         f32('mean', [32], [...randomFloats(32, 33)]),
         f32('var', [32], [...randomFloats(32, 34)].map((v) => 0.5 + Math.abs(v))),
+        makeTensor('starts', 'int64', [1], [47n]),
+        makeTensor('ends', 'int64', [1], [-100n]),
+        makeTensor('axes', 'int64', [1], [3n]),
+        makeTensor('steps', 'int64', [1], [-1n]),
+        makeTensor('xShape', 'int64', [4], X.map(BigInt)),
       ],
       nodes: [
         { op: 'Sigmoid', inputs: ['x'], outputs: ['sig'] },
@@ -213,6 +218,8 @@ describe('sim layers split over threads besides Conv and MatMul', () => {
         { op: 'Resize', inputs: ['x', '', 'scales'], outputs: ['nearest'], attributes: { mode: 'nearest' } },
         { op: 'Resize', inputs: ['x', '', 'scales'], outputs: ['linear'], attributes: { mode: 'linear' } },
         { op: 'Transpose', inputs: ['x'], outputs: ['nhwc'], attributes: { perm: [0, 2, 3, 1] } },
+        { op: 'Slice', inputs: ['x', 'starts', 'ends', 'axes', 'steps'], outputs: ['reversed'] },
+        { op: 'Expand', inputs: ['gap', 'xShape'], outputs: ['expanded'] },
       ],
     });
   }

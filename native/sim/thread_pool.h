@@ -81,6 +81,7 @@ class ThreadPool {
 inline int64_t parallelChunks(const ThreadPool* pool, int64_t n, int64_t cost) {
   if (!pool || pool->threads() <= 1 || n < 2) return 1;
   constexpr int64_t kMinRangeWork = int64_t{1} << 14;
+  // n * cost / kMinRangeWork, in two parts so that n * cost cannot overflow.
   const int64_t byWork = n / kMinRangeWork * cost + n % kMinRangeWork * cost / kMinRangeWork;
   const int64_t byThreads = 4 * static_cast<int64_t>(pool->threads());
   int64_t chunks = byWork < byThreads ? byWork : byThreads;

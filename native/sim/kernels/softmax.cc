@@ -41,8 +41,9 @@ void softmaxTyped(const Node& node, const ValueRef& x, const OutputRef& y, Kerne
   if (outer * n * inner == 0) return;
   const auto* px = static_cast<const typename E::Storage*>(x.data);
   auto* py = static_cast<typename E::Storage*>(y.data);
-  // Rows are independent: ranges of them run on the context's threads, each with its own
-  // buffer of exponentials (an exp and a few adds per element, ~12 adds' worth).
+  // Rows are independent: ranges of them run on the context's threads, each thread with its
+  // own buffer of exponentials, kept at the longest row it has seen (an exp and a few adds per
+  // element, ~12 adds' worth).
   parallelRanges(scratch.pool, outer * inner, 12 * n, [&](int64_t r0, int64_t r1) {
     thread_local std::vector<float> exps;
     if (exps.size() < static_cast<size_t>(n)) exps.resize(static_cast<size_t>(n));

@@ -9,7 +9,7 @@
 // involved, which other processes on a shared machine do not inflate (the wall ratio printed
 // next to it is only meaningful on a quiet one).
 //
-//   node bench/sim-serial-share.mjs                 (BENCH_REPS=10 calls per model)
+//   node bench/sim-serial-share.mjs                 (BENCH_REPS=10 rounds per model)
 //   BENCH_FILTER=OCR node bench/sim-serial-share.mjs  (any zoo model whose name has OCR)
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -24,11 +24,12 @@ const REPS = Number(process.env.BENCH_REPS ?? 10);
 // The same goal set as bench/sim-vs-onnxruntime.mjs.
 const MODELS = ['openWakeWord embedding', 'PP-OCRv4 text detection', 'PP-OCRv4 text recognition', 'PaddleOCR direction classifier'];
 
-// Child: one model on `threads` threads, REPS calls after a warm-up; prints the process's CPU
-// milliseconds per call (all its threads: on one thread, the call and the JavaScript around
-// it) and the wall milliseconds per call on stdout; the context prints its profile on stderr
-// when disposed. The profile counts the warm-up call too (its weight packing is a one-off),
-// so the CPU time here does as well.
+// Child: one model on `threads` threads, REPS rounds of its case's steps (the OCR models take
+// two image sizes, the embedding a batch of 1 and of 24, as in bench:sim) after a warm-up
+// round; prints the process's CPU milliseconds per step (all its threads: on one thread, the
+// call and the JavaScript around it) and the wall milliseconds per step on stdout; the context
+// prints its profile on stderr when disposed. The profile counts the warm-up round too (its
+// weight packing is a one-off), so the CPU time here does as well.
 async function child(name, threads) {
   const entry = manifest.find((e) => e.name === name);
   const { steps } = await entry.inputs(makeContext(manifest));
@@ -39,16 +40,16 @@ async function child(name, threads) {
   for (const f of feeds) await session.run(f);
   const start = process.hrtime.bigint();
   for (let r = 0; r < REPS; r++) for (const f of feeds) await session.run(f);
-  const wallMs = Number(process.hrtime.bigint() - start) / 1e6 / REPS;
+  const wallMs = Number(process.hrtime.bigint() - start) / 1e6 / REPS / feeds.length;
   const used = process.cpuUsage(cpu);
-  console.log(JSON.stringify({ cpuMs: (used.user + used.system) / 1e3 / (REPS + 1), wallMs }));
+  console.log(JSON.stringify({ cpuMs: (used.user + used.system) / 1e3 / (REPS + 1) / feeds.length, wallMs, steps: feeds.length }));
   session.dispose();
 }
 
-// Milliseconds per call (the profile's sums over REPS + 1 calls).
+// Milliseconds per step (the profile's sums over REPS + 1 rounds).
 function parse(stdout, stderr) {
-  const calls = REPS + 1;
-  const { cpuMs, wallMs } = JSON.parse(stdout.trim().split('\n').pop());
+  const { cpuMs, wallMs, steps } = JSON.parse(stdout.trim().split('\n').pop());
+  const calls = (REPS + 1) * steps;
   const head = stderr.match(/([\d.]+) ms in kernels, ([\d.]+) ms CPU, ([\d.]+) ms CPU in split runs/);
   const ops = {};
   for (const m of stderr.matchAll(/\[sim profile\] (\S+)\s+[\d.]+ ms\s+[\d.]+% +\d+ calls +([\d.]+) ms CPU +([\d.]+) ms CPU split/g))
@@ -89,7 +90,7 @@ if (process.argv[2] === '--child') {
     const outside = Math.max(0, one.cpuMs - one.kernelCpu);
     const s = Math.min(1, (outside + two.unsplit) / one.cpuMs);
     console.log(
-      `\n${entry.name}: 1 thread ${one.cpuMs.toFixed(2)} ms CPU per call (${one.kernelCpu.toFixed(2)} in kernels); ` +
+      `\n${entry.name}: 1 thread ${one.cpuMs.toFixed(2)} ms CPU per step (${one.kernelCpu.toFixed(2)} in kernels); ` +
         `2 threads ${two.cpuMs.toFixed(2)} ms CPU (all threads); wall 1 thread ${one.wallMs.toFixed(2)} ms, 2 threads ${two.wallMs.toFixed(2)} ms (ratio ${(two.wallMs / one.wallMs).toFixed(2)}, load ${loadavg()[0].toFixed(1)})`,
     );
     console.log(

@@ -5,11 +5,14 @@
 import { readdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
+import * as ort from 'onnxruntime-node';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { buildEngine, InferenceSession, InvalidArgumentError, Runtime, Tensor } from '../lib/index.js';
 import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
+import { convertToFloat16 } from '../lib/precision/convert-float16.js';
 import { randomFloats } from './fixtures/models.js';
+import { expectClose } from './fixtures/oracle.js';
 
 /**
  * Conv 3x3 and 1x1 (GEMMs split by columns), depthwise Conv (split by channels),
@@ -154,6 +157,112 @@ describe('sim intra-op threads', () => {
     // The worker's own thread and the session's 3 are gone (other threads of the test runner
     // may come and go meanwhile, hence at most).
     expect(await settle(base)).toBeLessThanOrEqual(base);
+  });
+});
+
+
+describe('sim layers split over threads besides Conv and MatMul', () => {
+  const X = [1, 32, 48, 48];
+  /**
+   * Pooling (split by planes), Softmax and LogSoftmax along the last, a middle and the channel
+   * axis (split by rows), Resize nearest and linear (by output rows), Pow, Sigmoid, Tanh, Exp
+   * and a broadcast Add (by element ranges), BatchNormalization (by planes), Transpose, a
+   * reversing Slice and Expand (by output rows), each large enough for the sim to split it; in
+   * float16, the Casts at the edges split too.
+   */
+  function layersNet(): Uint8Array {
+    const f32 = (name: string, dims: number[], values: number[]) => makeTensor(name, 'float32', dims, values);
+    const out = (name: string, shape: number[], dtype: 'float32' | 'int64' = 'float32') => ({ name, dtype, shape });
+    const same = ['sig', 'tanh', 'exp', 'pow', 'add', 'bn', 'reversed', 'expanded', 'sm_last', 'sm_mid', 'sm_chan', 'lsm', 'maxpool', 'avgpool'];
+    return makeModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: X }],
+      outputs: [
+        ...same.map((n) => out(n, X)),
+        out('maxpool_idx', X, 'int64'),
+        out('maxpool2', [1, 32, 24, 24]),
+        out('gap', [1, 32, 1, 1]),
+        out('gmp', [1, 32, 1, 1]),
+        out('nearest', [1, 32, 96, 96]),
+        out('linear', [1, 32, 96, 96]),
+        out('nhwc', [1, 48, 48, 32]),
+      ],
+      initializers: [
+        f32('three', [], [3]),
+        f32('scales', [4], [1, 1, 2, 2]),
+        f32('gamma', [32], [...randomFloats(32, 31)]),
+        f32('beta', [32], [...randomFloats(32, 32)]),
+        f32('mean', [32], [...randomFloats(32, 33)]),
+        f32('var', [32], [...randomFloats(32, 34)].map((v) => 0.5 + Math.abs(v))),
+        makeTensor('starts', 'int64', [1], [47n]),
+        makeTensor('ends', 'int64', [1], [-100n]),
+        makeTensor('axes', 'int64', [1], [3n]),
+        makeTensor('steps', 'int64', [1], [-1n]),
+        makeTensor('xShape', 'int64', [4], X.map(BigInt)),
+      ],
+      nodes: [
+        { op: 'Sigmoid', inputs: ['x'], outputs: ['sig'] },
+        { op: 'Tanh', inputs: ['x'], outputs: ['tanh'] },
+        { op: 'Exp', inputs: ['x'], outputs: ['exp'] },
+        { op: 'Pow', inputs: ['x', 'three'], outputs: ['pow'] },
+        { op: 'GlobalAveragePool', inputs: ['x'], outputs: ['gap'] },
+        { op: 'GlobalMaxPool', inputs: ['x'], outputs: ['gmp'] },
+        { op: 'Add', inputs: ['x', 'gap'], outputs: ['add'] },
+        { op: 'BatchNormalization', inputs: ['x', 'gamma', 'beta', 'mean', 'var'], outputs: ['bn'] },
+        { op: 'Softmax', inputs: ['x'], outputs: ['sm_last'], attributes: { axis: -1 } },
+        { op: 'Softmax', inputs: ['x'], outputs: ['sm_mid'], attributes: { axis: 2 } },
+        { op: 'Softmax', inputs: ['x'], outputs: ['sm_chan'], attributes: { axis: 1 } },
+        { op: 'LogSoftmax', inputs: ['x'], outputs: ['lsm'], attributes: { axis: 2 } },
+        { op: 'MaxPool', inputs: ['x'], outputs: ['maxpool', 'maxpool_idx'], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+        { op: 'MaxPool', inputs: ['x'], outputs: ['maxpool2'], attributes: { kernel_shape: [2, 2], strides: [2, 2] } },
+        { op: 'AveragePool', inputs: ['x'], outputs: ['avgpool'], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], count_include_pad: 1 } },
+        { op: 'Resize', inputs: ['x', '', 'scales'], outputs: ['nearest'], attributes: { mode: 'nearest' } },
+        { op: 'Resize', inputs: ['x', '', 'scales'], outputs: ['linear'], attributes: { mode: 'linear' } },
+        { op: 'Transpose', inputs: ['x'], outputs: ['nhwc'], attributes: { perm: [0, 2, 3, 1] } },
+        { op: 'Slice', inputs: ['x', 'starts', 'ends', 'axes', 'steps'], outputs: ['reversed'] },
+        { op: 'Expand', inputs: ['gap', 'xShape'], outputs: ['expanded'] },
+      ],
+    });
+  }
+
+  async function runSim(model: Uint8Array, threads: number, x: Float32Array) {
+    const engine = await buildEngine(model, { backend: 'sim' });
+    using session = await InferenceSession.create(engine, { backend: 'sim', threads });
+    const out = await session.run({ x: new Tensor('float32', x, X) });
+    return Object.fromEntries(Object.entries(out).map(([n, t]) => [n, t.data as Float32Array | BigInt64Array]));
+  }
+
+  async function expectThreadsBitwise(model: Uint8Array, x: Float32Array) {
+    const one = await runSim(model, 1, x);
+    for (const threads of [2, 3]) {
+      const many = await runSim(model, threads, x);
+      for (const name of Object.keys(one)) {
+        const a = Buffer.from(one[name]!.buffer, one[name]!.byteOffset, one[name]!.byteLength);
+        const b = Buffer.from(many[name]!.buffer, many[name]!.byteOffset, many[name]!.byteLength);
+        expect(Buffer.compare(b, a), `${name} on ${threads} threads`).toBe(0);
+      }
+    }
+    return one;
+  }
+
+  it('gives bitwise the results of one thread, which match onnxruntime', async () => {
+    const model = layersNet();
+    const x = randomFloats(X.reduce((a, b) => a * b, 1), 21);
+    const one = await expectThreadsBitwise(model, x);
+    const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3 });
+    try {
+      const expected = await session.run({ x: new ort.Tensor('float32', x, X) });
+      for (const [name, t] of Object.entries(expected)) {
+        if (t.type === 'int64') expect([...(one[name] as BigInt64Array)], name).toEqual([...(t.data as BigInt64Array)]);
+        else expectClose(one[name] as Float32Array, t.data as Float32Array);
+      }
+    } finally {
+      await session.release();
+    }
+  });
+
+  it('gives bitwise the results of one thread in float16 (each split range rounds its own outputs)', async () => {
+    const x = randomFloats(X.reduce((a, b) => a * b, 1), 22);
+    await expectThreadsBitwise(await convertToFloat16(layersNet()), x);
   });
 });
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <limits>
 #include <map>
 
@@ -19,6 +20,15 @@ namespace {
 [[noreturn]] void fail(ErrorCode code, const std::string& message) { throw BackendError(code, message); }
 
 std::string rangeText(int64_t lo, int64_t hi) { return "[" + std::to_string(lo) + ", " + std::to_string(hi) + "]"; }
+
+// The calling thread's CPU time in seconds (0 where the clock is missing), for the profile.
+double threadCpuSeconds() {
+#if defined(CLOCK_THREAD_CPUTIME_ID)
+  timespec t{};
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) == 0) return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+#endif
+  return 0;
+}
 
 }  // namespace
 
@@ -260,28 +270,35 @@ bool SimExecutionContext::fuseBatchNorm(const Node& bn, int64_t channels, PostOp
 
 SimExecutionContext::~SimExecutionContext() {
   if (!profileOps_) return;
-  std::map<std::string, std::pair<double, int64_t>> byOp;
-  double total = 0;
+  // Per operator type: time, calls, and CPU time in runs that split over the pool's threads
+  // (on more than one thread, the rest ran on the calling thread alone: Amdahl's serial part).
+  std::map<std::string, StepProfile> byOp;
+  StepProfile all;
   for (size_t s = 0; s < opTime_.size(); ++s) {
-    auto& entry = byOp[engine_->steps()[s].node->opType];
-    entry.first += opTime_[s].first;
-    entry.second += opTime_[s].second;
-    total += opTime_[s].first;
+    for (StepProfile* sum : {&byOp[engine_->steps()[s].node->opType], &all}) {
+      sum->wall += opTime_[s].wall;
+      sum->cpu += opTime_[s].cpu;
+      sum->split += opTime_[s].split;
+      sum->calls += opTime_[s].calls;
+    }
   }
-  std::fprintf(stderr, "[sim profile] %d thread(s), %.3f ms in kernels\n", threadPool_.threads(), total * 1e3);
+  const double total = all.wall;
+  std::fprintf(stderr, "[sim profile] %d thread(s), %.3f ms in kernels, %.3f ms CPU, %.3f ms CPU in split runs\n",
+               threadPool_.threads(), total * 1e3, all.cpu * 1e3, all.split * 1e3);
   for (const auto& [op, t] : byOp)
-    std::fprintf(stderr, "[sim profile] %-24s %10.3f ms %5.1f%% %8lld calls\n", op.c_str(), t.first * 1e3,
-                 total > 0 ? 100 * t.first / total : 0.0, static_cast<long long>(t.second));
+    std::fprintf(stderr, "[sim profile] %-24s %10.3f ms %5.1f%% %8lld calls %10.3f ms CPU %10.3f ms CPU split\n",
+                 op.c_str(), t.wall * 1e3, total > 0 ? 100 * t.wall / total : 0.0, static_cast<long long>(t.calls),
+                 t.cpu * 1e3, t.split * 1e3);
   // The slowest steps, with the shapes of their last run.
   std::vector<size_t> order(opTime_.size());
   for (size_t s = 0; s < order.size(); ++s) order[s] = s;
-  std::sort(order.begin(), order.end(), [&](size_t x, size_t y) { return opTime_[x].first > opTime_[y].first; });
+  std::sort(order.begin(), order.end(), [&](size_t x, size_t y) { return opTime_[x].wall > opTime_[y].wall; });
   for (size_t r = 0; r < std::min<size_t>(12, order.size()); ++r) {
     const Node& node = *engine_->steps()[order[r]].node;
     std::string shapes;
     for (int32_t id : node.inputs)
       if (id >= 0) shapes += dimsToString(slots_[static_cast<size_t>(id)].shape) + " ";
-    std::fprintf(stderr, "[sim profile] %10.3f ms %s %s-> %s\n", opTime_[order[r]].first * 1e3, node.label().c_str(),
+    std::fprintf(stderr, "[sim profile] %10.3f ms %s %s-> %s\n", opTime_[order[r]].wall * 1e3, node.label().c_str(),
                  shapes.c_str(), node.outputs[0] >= 0 ? dimsToString(slots_[static_cast<size_t>(node.outputs[0])].shape).c_str() : "");
   }
 }
@@ -554,10 +571,16 @@ std::vector<HostTensor> SimExecutionContext::execute(const std::vector<HostTenso
   if (profileOps_) {
     opTime_.resize(stepArgs_.size());
     for (size_t s = 0; s < stepArgs_.size(); ++s) {
+      const uint64_t splitsBefore = threadPool_.splitRuns();
+      const double cpu0 = threadCpuSeconds();
       const auto start = std::chrono::steady_clock::now();
       runStep(s);
-      opTime_[s].first += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      ++opTime_[s].second;
+      StepProfile& p = opTime_[s];
+      p.wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double cpu = threadCpuSeconds() - cpu0;
+      p.cpu += cpu;
+      ++p.calls;
+      if (threadPool_.splitRuns() != splitsBefore) p.split += cpu;
     }
   } else {
     for (size_t s = 0; s < stepArgs_.size(); ++s) runStep(s);

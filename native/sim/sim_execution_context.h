@@ -105,7 +105,14 @@ class SimExecutionContext : public ExecutionContext {
   // TNRT_SIM_PROFILE=1: seconds and calls per operator type, printed to stderr when the
   // context is destroyed (the sim has no profiler interface; this finds where time goes).
   bool profileOps_ = false;
-  std::vector<std::pair<double, int64_t>> opTime_;  // per step
+  // Per step: seconds of wall clock and of the calling thread's CPU (which other processes on
+  // the machine do not inflate), runs, and the CPU seconds of the runs that handed work to the
+  // pool's other threads (the rest ran on the calling thread alone).
+  struct StepProfile {
+    double wall = 0, cpu = 0, split = 0;
+    int64_t calls = 0;
+  };
+  std::vector<StepProfile> opTime_;
   std::vector<std::vector<std::vector<float>>> quantized_;  // per step, per activation input
 };
 

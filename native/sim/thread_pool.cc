@@ -94,6 +94,7 @@ void ThreadPool::run(int64_t tasks, TaskFn fn, const void* ctx) {
     return;
   }
   if (workers_.empty()) start();
+  ++splitRuns_;
   const Job job{tasks, fn, ctx};
   {
     std::unique_lock<std::mutex> lock(mutex_);

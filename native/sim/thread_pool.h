@@ -1,9 +1,10 @@
 // The sim's intra-op threads: a small pool owned by one execution context that splits a
-// kernel's work (GEMM column or row tiles, depthwise channels) across `threads` threads, the
-// calling thread included. execute() already runs on a libuv worker, so a pool of n threads
-// adds n - 1 threads of its own; they sleep on a condition variable between calls (after a
-// short spin that keeps back-to-back kernels of one call from paying a wake-up each), so an
-// idle context costs no CPU and never competes with the event loop.
+// kernel's work (GEMM column or row tiles, depthwise channels, ranges of rows, planes or
+// elements in the other layers) across `threads` threads, the calling thread included.
+// execute() already runs on a libuv worker, so a pool of n threads adds n - 1 threads of its
+// own; they sleep on a condition variable between calls (after a short spin that keeps
+// back-to-back kernels of one call from paying a wake-up each), so an idle context costs no
+// CPU and never competes with the event loop.
 #pragma once
 
 #include <atomic>
@@ -26,6 +27,9 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int threads() const { return threads_; }
+  // How many run() calls so far handed tasks to the pool's other threads (read by the
+  // per-layer profile, TNRT_SIM_PROFILE, on the calling thread).
+  uint64_t splitRuns() const { return splitRuns_; }
 
   // [sync] Calls fn(ctx, task) once for every task in [0, tasks), spread over the pool's
   // threads and the caller, and returns when all are done. Tasks must write disjoint memory.
@@ -64,17 +68,38 @@ class ThreadPool {
   std::atomic<int64_t> next_{0};
   std::atomic<int64_t> finished_{0};
   int busy_ = 0;
+  uint64_t splitRuns_ = 0;  // only the calling thread (outside tasks) writes it
   std::exception_ptr error_;
   bool stop_ = false;
 };
 
-// How many ranges an element-wise pass over n elements splits into: one (inline) below 64 Ki
-// elements, where waking a thread costs about what the pass does; else a few per thread.
-inline int64_t elementwiseChunks(const ThreadPool* pool, int64_t n) {
-  if (!pool || pool->threads() <= 1 || n < (int64_t{1} << 16)) return 1;
+// How many contiguous ranges a pass over `n` independent items splits into, when one item
+// costs about `cost` units (one unit: an add or a copy of one element; an exp or a divide is
+// ~8, a pooling window its tap count). One (inline) below about 16 Ki units per range, where
+// handing the range to a thread costs a fair part of what it does; else up to a few ranges
+// per thread, so that a thread slowed by another process hands its share to one that is done.
+inline int64_t parallelChunks(const ThreadPool* pool, int64_t n, int64_t cost) {
+  if (!pool || pool->threads() <= 1 || n < 2) return 1;
+  constexpr int64_t kMinRangeWork = int64_t{1} << 14;
+  // n * cost / kMinRangeWork, in two parts so that n * cost cannot overflow.
+  const int64_t byWork = n / kMinRangeWork * cost + n % kMinRangeWork * cost / kMinRangeWork;
   const int64_t byThreads = 4 * static_cast<int64_t>(pool->threads());
-  const int64_t bySize = n >> 14;
-  return byThreads < bySize ? byThreads : bySize;
+  int64_t chunks = byWork < byThreads ? byWork : byThreads;
+  if (chunks > n) chunks = n;
+  return chunks < 1 ? 1 : chunks;
+}
+
+// [sync] Calls body(lo, hi) on contiguous ranges that cover [0, n) once, split as
+// parallelChunks says (a null pool or a small pass: one call on this thread). Each item must
+// write only its own outputs; then the result does not depend on the split.
+template <typename F>
+void parallelRanges(ThreadPool* pool, int64_t n, int64_t cost, const F& body) {
+  const int64_t chunks = parallelChunks(pool, n, cost);
+  if (chunks <= 1) {
+    if (n > 0) body(int64_t{0}, n);
+    return;
+  }
+  pool->forEach(chunks, [&](int64_t c) { body(n * c / chunks, n * (c + 1) / chunks); });
 }
 
 }  // namespace sim

@@ -29,20 +29,20 @@ void inferFloatUnary(const Node& node, const std::vector<ValueRef>& in, std::vec
 }
 
 // Elements are independent: a large tensor splits into contiguous ranges over the context's
-// threads (same operation per element, so the result does not depend on the split).
+// threads (same operation per element, so the result does not depend on the split). `cost`
+// is an element's rough cost in adds (parallelChunks): 1 for a compare or a multiply-add, 8
+// for an exp, log or divide, so that a transcendental pass splits at an eighth of the size.
+constexpr int64_t kCheapOp = 1, kMathOp = 8;
+
 template <typename T, typename Op>
-void unaryLoop(const ValueRef& x, const OutputRef& y, Op op, ThreadPool* pool = nullptr) {
+void unaryLoop(const ValueRef& x, const OutputRef& y, Op op, ThreadPool* pool, int64_t cost) {
   using E = Elem<T>;
   using S = typename E::Storage;
   const S* px = static_cast<const S*>(x.data);
   S* py = static_cast<S*>(y.data);
-  const int64_t n = volume(*y.shape);
-  const auto range = [&](int64_t lo, int64_t hi) {
+  parallelRanges(pool, volume(*y.shape), cost, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) E::store(py, static_cast<size_t>(i), op(E::load(px, static_cast<size_t>(i))));
-  };
-  const int64_t chunks = elementwiseChunks(pool, n);
-  if (chunks <= 1) return range(0, n);
-  pool->forEach(chunks, [&](int64_t c) { range(n * c / chunks, n * (c + 1) / chunks); });
+  });
 }
 
 struct ReluOp {
@@ -104,7 +104,7 @@ struct SoftsignOp {
 void runRelu(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out, KernelScratch& scratch) {
   dispatchArithmetic(node, in[0].dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    unaryLoop<T>(in[0], out[0], ReluOp{}, scratch.pool);
+    unaryLoop<T>(in[0], out[0], ReluOp{}, scratch.pool, kCheapOp);
   });
 }
 
@@ -113,7 +113,7 @@ void runFloatUnary(const Node& node, const std::vector<ValueRef>& in, const std:
                    KernelScratch& scratch) {
   dispatchFloat(node, in[0].dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    unaryLoop<T>(in[0], out[0], Op{}, scratch.pool);
+    unaryLoop<T>(in[0], out[0], Op{}, scratch.pool, kMathOp);
   });
 }
 
@@ -150,7 +150,7 @@ void runArithmeticUnary(const Node& node, const std::vector<ValueRef>& in, const
                         KernelScratch& scratch) {
   dispatchArithmetic(node, in[0].dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    unaryLoop<T>(in[0], out[0], Op{}, scratch.pool);
+    unaryLoop<T>(in[0], out[0], Op{}, scratch.pool, kCheapOp);
   });
 }
 
@@ -160,13 +160,13 @@ void inferNeg(const Node& node, const std::vector<ValueRef>& in, std::vector<Out
   if (in[0].dtype == DataType::kUInt8) throwDType(node, "Neg is not defined for uint8");
 }
 
-template <typename Op>
+template <typename Op, int64_t kCost = kMathOp>
 void runParamUnary(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out,
                    KernelScratch& scratch) {
   const Op op(node);
   dispatchFloat(node, in[0].dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    unaryLoop<T>(in[0], out[0], op, scratch.pool);
+    unaryLoop<T>(in[0], out[0], op, scratch.pool, kCost);
   });
 }
 
@@ -225,7 +225,7 @@ void clipTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
         C v = x < lo ? lo : x;
         return v > hi ? hi : v;
       },
-      pool);
+      pool, kCheapOp);
 }
 
 void runClip(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out, KernelScratch& scratch) {
@@ -243,9 +243,9 @@ void registerActivationOps(OpRegistry& registry) {
   registry.add({"Sigmoid", 1, kMaxReviewedOpset, inferFloatUnary, runFloatUnary<SigmoidOp>, false, 1, 1, {{1, 1, 1}}});
   registry.add({"Tanh", 1, kMaxReviewedOpset, inferFloatUnary, runFloatUnary<TanhOp>, false, 1, 1, {{1, 1, 1}}});
   // Later opsets of these only add types (bfloat16, double) the sim does not run.
-  registry.add({"LeakyRelu", 1, kMaxReviewedOpset, inferFloatUnary, runParamUnary<LeakyReluOp>, false, 1, 1, {{1, 1, 1}}});
-  registry.add({"HardSigmoid", 1, kMaxReviewedOpset, inferFloatUnary, runParamUnary<HardSigmoidOp>, false, 1, 1, {{1, 1, 1}}});
-  registry.add({"HardSwish", 14, kMaxReviewedOpset, inferFloatUnary, runParamUnary<HardSwishOp>, false, 1, 1, {{1, 1, 1}}});
+  registry.add({"LeakyRelu", 1, kMaxReviewedOpset, inferFloatUnary, runParamUnary<LeakyReluOp, kCheapOp>, false, 1, 1, {{1, 1, 1}}});
+  registry.add({"HardSigmoid", 1, kMaxReviewedOpset, inferFloatUnary, runParamUnary<HardSigmoidOp, kCheapOp>, false, 1, 1, {{1, 1, 1}}});
+  registry.add({"HardSwish", 14, kMaxReviewedOpset, inferFloatUnary, runParamUnary<HardSwishOp, kCheapOp>, false, 1, 1, {{1, 1, 1}}});
   registry.add({"Elu", 1, kMaxReviewedOpset, inferFloatUnary, runParamUnary<EluOp>, false, 1, 1, {{1, 1, 1}}});
   registry.add({"Selu", 1, kMaxReviewedOpset, inferFloatUnary, runParamUnary<SeluOp>, false, 1, 1, {{1, 1, 1}}});
   registry.add({"Softplus", 1, kMaxReviewedOpset, inferFloatUnary, runParamUnary<SoftplusOp>, false, 1, 1, {{1, 1, 1}}});

@@ -67,18 +67,22 @@ void inferBinary(const Node& node, const std::vector<ValueRef>& in, std::vector<
 // Splits a large output over the context's threads along its first dim longer than 1 (the
 // dims before it are all 1): each range is a smaller broadcast of the same operands, an
 // operand that broadcasts along that dim keeping its whole extent. Every element gets the same
-// operation as unsplit.
-template <typename T, typename Op>
-void binaryLoop(const ValueRef& a, const ValueRef& b, const OutputRef& out, Op op, ThreadPool* pool) {
-  using S = typename Elem<T>::Storage;
+// operation as unsplit. EA, EB and EO are the element kinds (Elem<...>) of A, B and the output;
+// `cost` is an element's rough cost in adds (parallelChunks). kFlush: the pass runs under
+// FlushDenormals (Add, Sub, Mul, Div; see denormals.h), else with IEEE subnormals.
+struct KeepDenormals {};
+
+template <typename EA, typename EB, typename EO, bool kFlush, typename Op>
+void binaryLoop(const ValueRef& a, const ValueRef& b, const OutputRef& out, Op op, ThreadPool* pool, int64_t cost) {
+  using Guard = std::conditional_t<kFlush, FlushDenormals, KeepDenormals>;
   const Dims& os = *out.shape;
   const int64_t n = volume(os);
   size_t d = 0;
   while (d < os.size() && os[d] == 1) ++d;
-  const int64_t chunks = d < os.size() ? std::min<int64_t>(elementwiseChunks(pool, n), os[d]) : 1;
+  const int64_t chunks = d < os.size() ? std::min<int64_t>(parallelChunks(pool, n, cost), os[d]) : 1;
   if (chunks <= 1) {
-    const FlushDenormals flush;  // see denormals.h: a subnormal operand costs ~100 cycles
-    broadcastLoop<Elem<T>, Elem<T>, Elem<T>>(a.data, *a.shape, b.data, *b.shape, out.data, os, op);
+    [[maybe_unused]] const Guard guard;  // see denormals.h: a subnormal operand costs ~100 cycles
+    broadcastLoop<EA, EB, EO>(a.data, *a.shape, b.data, *b.shape, out.data, os, op);
     return;
   }
   // One operand's slice [lo, hi) of output dim d: its own shape and element offset.
@@ -92,12 +96,13 @@ void binaryLoop(const ValueRef& a, const ValueRef& b, const OutputRef& out, Op o
     return lo * inner;
   };
   pool->forEach(chunks, [&](int64_t c) {
-    const FlushDenormals flush;
+    [[maybe_unused]] const Guard guard;
     const int64_t lo = os[d] * c / chunks, hi = os[d] * (c + 1) / chunks;
     Dims sa, sb, so;
     const int64_t oa = slice(*a.shape, lo, hi, &sa), ob = slice(*b.shape, lo, hi, &sb), oo = slice(os, lo, hi, &so);
-    broadcastLoop<Elem<T>, Elem<T>, Elem<T>>(static_cast<const S*>(a.data) + oa, sa, static_cast<const S*>(b.data) + ob, sb,
-                                             static_cast<S*>(out.data) + oo, so, op);
+    broadcastLoop<EA, EB, EO>(static_cast<const typename EA::Storage*>(a.data) + oa, sa,
+                              static_cast<const typename EB::Storage*>(b.data) + ob, sb,
+                              static_cast<typename EO::Storage*>(out.data) + oo, so, op);
   });
 }
 
@@ -137,7 +142,7 @@ void runBinary(const Node& node, const std::vector<ValueRef>& in, const std::vec
   b.shape = &shapeB;
   dispatchArithmetic(node, in[0].dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    binaryLoop<T>(in[0], b, out[0], Op{}, scratch.pool);
+    binaryLoop<Elem<T>, Elem<T>, Elem<T>, true>(in[0], b, out[0], Op{}, scratch.pool, 1);
   });
 }
 
@@ -279,13 +284,13 @@ struct PowOp {
   }
 };
 
-void runPow(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out, KernelScratch&) {
+// A double-precision pow() costs about what 20 adds do.
+void runPow(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out, KernelScratch& scratch) {
   dispatchArithmetic(node, in[0].dtype, [&](auto baseTag) {
     using TB = typename decltype(baseTag)::type;
     dispatchArithmetic(node, in[1].dtype, [&](auto expTag) {
       using TX = typename decltype(expTag)::type;
-      broadcastLoop<Elem<TB>, Elem<TX>, Elem<TB>>(in[0].data, *in[0].shape, in[1].data, *in[1].shape, out[0].data,
-                                                  *out[0].shape, PowOp{});
+      binaryLoop<Elem<TB>, Elem<TX>, Elem<TB>, false>(in[0], in[1], out[0], PowOp{}, scratch.pool, 20);
     });
   });
 }

@@ -86,10 +86,11 @@ void inferExpand(const Node& node, const std::vector<ValueRef>& in, std::vector<
   requireMaxRank(node, (*out)[0].shape);
 }
 
-void runExpand(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out, KernelScratch&) {
+void runExpand(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out,
+               KernelScratch& scratch) {
   int64_t strides[kMaxRank];
   broadcastStrides(*in[0].shape, *out[0].shape, strides);
-  stridedGatherAny(node, in[0].dtype, in[0].data, 0, strides, *out[0].shape, out[0].data);
+  stridedGatherAny(node, in[0].dtype, in[0].data, 0, strides, *out[0].shape, out[0].data, scratch.pool);
 }
 
 // ---- Tile ----
@@ -123,7 +124,7 @@ void inferTile(const Node& node, const std::vector<ValueRef>& in, std::vector<Ou
   }
 }
 
-void runTile(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out, KernelScratch&) {
+void runTile(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out, KernelScratch& scratch) {
   // The output, viewed as [r0, d0, r1, d1, ...], reads the input with stride 0 on each r.
   const Dims& d = *in[0].shape;
   const Dims& od = *out[0].shape;
@@ -136,7 +137,7 @@ void runTile(const Node& node, const std::vector<ValueRef>& in, const std::vecto
     strides[2 * i] = 0;
     strides[2 * i + 1] = inStrides[i];
   }
-  stridedGatherAny(node, in[0].dtype, in[0].data, 0, strides, view, out[0].data);
+  stridedGatherAny(node, in[0].dtype, in[0].data, 0, strides, view, out[0].data, scratch.pool);
 }
 
 // ---- DepthToSpace ----
@@ -166,7 +167,7 @@ void inferDepthToSpace(const Node& node, const std::vector<ValueRef>& in, std::v
 }
 
 void runDepthToSpace(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out,
-                     KernelScratch&) {
+                     KernelScratch& scratch) {
   const Dims& d = *in[0].shape;
   const int64_t b = node.attrInt("blocksize", 0), c = d[1] / (b * b), h = d[2], w = d[3];
   // Channel index = b1 * b * c + b2 * c + c' (DCR) or c' * b * b + b1 * b + b2 (CRD); the
@@ -178,7 +179,7 @@ void runDepthToSpace(const Node& node, const std::vector<ValueRef>& in, const st
   const int64_t sb2 = crd ? plane : c * plane;
   const int64_t strides[6] = {d[1] * plane, sc, w, sb1, 1, sb2};
   const Dims view = {d[0], c, h, b, w, b};
-  stridedGatherAny(node, in[0].dtype, in[0].data, 0, strides, view, out[0].data);
+  stridedGatherAny(node, in[0].dtype, in[0].data, 0, strides, view, out[0].data, scratch.pool);
 }
 
 // ---- ConstantOfShape ----

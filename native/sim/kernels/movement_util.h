@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernel_util.h"
+#include "../thread_pool.h"
 
 namespace tnrt {
 namespace sim {
@@ -60,9 +61,12 @@ void dispatchBytes(const Node& node, DataType t, Fn&& fn) {
 }
 
 // dst[i] = src[base + sum_k idx_k * strides[k]] over the row-major index space `outDims`.
-// Strides may be 0 (broadcast) or negative (reversed slices).
+// Strides may be 0 (broadcast) or negative (reversed slices). Output rows (runs along the
+// last dim) are independent: a large gather splits them over `pool`'s threads, each range
+// starting from its first row's multi-index.
 template <typename U>
-void stridedGather(const U* src, int64_t base, const int64_t* strides, const Dims& outDims, U* dst) {
+void stridedGather(const U* src, int64_t base, const int64_t* strides, const Dims& outDims, U* dst,
+                   ThreadPool* pool = nullptr) {
   const int64_t n = volume(outDims);
   if (n <= 0) return;
   const size_t rank = outDims.size();
@@ -70,18 +74,24 @@ void stridedGather(const U* src, int64_t base, const int64_t* strides, const Dim
     dst[0] = src[base];
     return;
   }
-  int64_t idx[2 * kMaxRank] = {};
   const int64_t inner = outDims[rank - 1], innerStride = strides[rank - 1];
-  int64_t off = base;
-  for (int64_t o = 0; o < n; o += inner) {
-    for (int64_t j = 0; j < inner; ++j) dst[o + j] = src[off + j * innerStride];
-    for (size_t k = rank - 1; k-- > 0;) {
-      off += strides[k];
-      if (++idx[k] < outDims[k]) break;
-      off -= strides[k] * outDims[k];
-      idx[k] = 0;
+  parallelRanges(pool, n / inner, 2 * inner, [&](int64_t r0, int64_t r1) {
+    int64_t idx[2 * kMaxRank] = {}, off = base;
+    for (int64_t k = static_cast<int64_t>(rank) - 2, r = r0; k >= 0; --k) {
+      idx[k] = r % outDims[static_cast<size_t>(k)];
+      off += idx[k] * strides[k];
+      r /= outDims[static_cast<size_t>(k)];
     }
-  }
+    for (int64_t o = r0 * inner; o < r1 * inner; o += inner) {
+      for (int64_t j = 0; j < inner; ++j) dst[o + j] = src[off + j * innerStride];
+      for (size_t k = rank - 1; k-- > 0;) {
+        off += strides[k];
+        if (++idx[k] < outDims[k]) break;
+        off -= strides[k] * outDims[k];
+        idx[k] = 0;
+      }
+    }
+  });
 }
 
 // Row-major element strides of `d`.
@@ -95,10 +105,10 @@ inline void denseStrides(const Dims& d, int64_t* strides) {
 
 // Untyped stridedGather for any whole-byte element type.
 inline void stridedGatherAny(const Node& node, DataType t, const void* src, int64_t base, const int64_t* strides,
-                             const Dims& outDims, void* dst) {
+                             const Dims& outDims, void* dst, ThreadPool* pool = nullptr) {
   dispatchBytes(node, t, [&](auto tag) {
     using U = typename decltype(tag)::type;
-    stridedGather<U>(static_cast<const U*>(src), base, strides, outDims, static_cast<U*>(dst));
+    stridedGather<U>(static_cast<const U*>(src), base, strides, outDims, static_cast<U*>(dst), pool);
   });
 }
 

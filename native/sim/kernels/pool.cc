@@ -8,6 +8,7 @@
 
 #include "kernel_util.h"
 #include "window_geometry.h"
+#include "../thread_pool.h"
 
 namespace tnrt {
 namespace sim {
@@ -85,15 +86,23 @@ DimTaps* tapTables(const Window3& g) {
   return tables;
 }
 
+// Planes (one image's one channel) are independent: runs body(p0, p1) over ranges of them on
+// the context's threads, each plane costing its outputs times its window's taps.
+template <typename F>
+void forEachPlaneRange(ThreadPool* pool, const Window3& g, int64_t planes, const F& body) {
+  const int64_t perPlane = g.out[0] * g.out[1] * g.out[2] * g.kernel[0] * g.kernel[1] * g.kernel[2];
+  parallelRanges(pool, planes, perPlane, body);
+}
+
 template <typename T, bool kIndices>
-void maxPoolLoop(const Window3& g, const DimTaps* t, const int64_t* ist, int64_t planes,
+void maxPoolLoop(const Window3& g, const DimTaps* t, const int64_t* ist, int64_t p0, int64_t p1,
                  const typename Elem<T>::Storage* x, typename Elem<T>::Storage* y, int64_t* indices) {
   using E = Elem<T>;
   using Cmp = typename E::Compute;
   const int64_t inVol = g.in[0] * g.in[1] * g.in[2];
   const int64_t dd = g.dilation[0], dh = g.dilation[1], dw = g.dilation[2];
-  int64_t o = 0;
-  for (int64_t p = 0; p < planes; ++p) {
+  int64_t o = p0 * g.out[0] * g.out[1] * g.out[2];
+  for (int64_t p = p0; p < p1; ++p) {
     const auto* xp = x + p * inVol;
     for (int64_t od = 0; od < g.out[0]; ++od) {
       for (int64_t oh = 0; oh < g.out[1]; ++oh) {
@@ -133,7 +142,7 @@ void maxPoolLoop(const Window3& g, const DimTaps* t, const int64_t* ist, int64_t
 // loop runs branch-free across the row and vectorizes (unit stride) instead of walking a
 // few taps per output.
 template <typename T, bool kMax>
-void poolRows(const Window3& g, const DimTaps* t, bool includePad, int64_t planes,
+void poolRows(const Window3& g, const DimTaps* t, bool includePad, int64_t p0, int64_t p1,
               const typename Elem<T>::Storage* x, typename Elem<T>::Storage* y) {
   using E = Elem<T>;
   using Acc = std::conditional_t<kMax, typename E::Compute, float>;
@@ -155,8 +164,8 @@ void poolRows(const Window3& g, const DimTaps* t, bool includePad, int64_t plane
   Acc init = kMax ? std::numeric_limits<Acc>::lowest() : Acc{0};
   if constexpr (kMax && std::is_floating_point_v<Acc>) init = -std::numeric_limits<Acc>::infinity();
   Acc* acc = accRow.data();
-  int64_t o = 0;
-  for (int64_t p = 0; p < planes; ++p) {
+  int64_t o = p0 * g.out[0] * g.out[1] * OW;
+  for (int64_t p = p0; p < p1; ++p) {
     const auto* xp = x + p * inVol;
     for (int64_t od = 0; od < g.out[0]; ++od) {
       for (int64_t oh = 0; oh < g.out[1]; ++oh) {
@@ -192,7 +201,7 @@ void poolRows(const Window3& g, const DimTaps* t, bool includePad, int64_t plane
 }
 
 template <typename T>
-void maxPoolTyped(const Node& node, const ValueRef& vx, const std::vector<OutputRef>& out) {
+void maxPoolTyped(const Node& node, const ValueRef& vx, const std::vector<OutputRef>& out, ThreadPool* pool) {
   using E = Elem<T>;
   const Dims& xs = *vx.shape;
   const Dims& ys = *out[0].shape;
@@ -214,22 +223,25 @@ void maxPoolTyped(const Node& node, const ValueRef& vx, const std::vector<Output
     }
   }
   const DimTaps* t = tapTables(g);
-  if (indices) maxPoolLoop<T, true>(g, t, ist, xs[0] * xs[1], x, y, indices);
-  else poolRows<T, true>(g, t, false, xs[0] * xs[1], x, y);
+  forEachPlaneRange(pool, g, xs[0] * xs[1], [&](int64_t p0, int64_t p1) {
+    if (indices) maxPoolLoop<T, true>(g, t, ist, p0, p1, x, y, indices);
+    else poolRows<T, true>(g, t, false, p0, p1, x, y);
+  });
 }
 
-void runMaxPool(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out, KernelScratch&) {
+void runMaxPool(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out,
+                KernelScratch& scratch) {
   switch (in[0].dtype) {
-    case DataType::kFloat32: maxPoolTyped<float>(node, in[0], out); return;
-    case DataType::kFloat16: maxPoolTyped<Fp16>(node, in[0], out); return;
-    case DataType::kInt8: maxPoolTyped<int8_t>(node, in[0], out); return;
-    case DataType::kUInt8: maxPoolTyped<uint8_t>(node, in[0], out); return;
+    case DataType::kFloat32: maxPoolTyped<float>(node, in[0], out, scratch.pool); return;
+    case DataType::kFloat16: maxPoolTyped<Fp16>(node, in[0], out, scratch.pool); return;
+    case DataType::kInt8: maxPoolTyped<int8_t>(node, in[0], out, scratch.pool); return;
+    case DataType::kUInt8: maxPoolTyped<uint8_t>(node, in[0], out, scratch.pool); return;
     default: throwDType(node, "unsupported element type");
   }
 }
 
 template <typename T>
-void avgPoolTyped(const Node& node, const ValueRef& vx, const OutputRef& vy) {
+void avgPoolTyped(const Node& node, const ValueRef& vx, const OutputRef& vy, ThreadPool* pool) {
   using E = Elem<T>;
   const Dims& xs = *vx.shape;
   const Dims& ys = *vy.shape;
@@ -241,12 +253,13 @@ void avgPoolTyped(const Node& node, const ValueRef& vx, const OutputRef& vy) {
   auto* y = static_cast<typename E::Storage*>(vy.data);
   const int64_t planes = xs[0] * xs[1];
   const DimTaps* t = tapTables(g);
-  poolRows<T, false>(g, t, includePad, planes, x, y);
+  forEachPlaneRange(pool, g, planes, [&](int64_t p0, int64_t p1) { poolRows<T, false>(g, t, includePad, p0, p1, x, y); });
 }
 
 void runAveragePool(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out,
-                    KernelScratch&) {
-  dispatchFloat(node, in[0].dtype, [&](auto tag) { avgPoolTyped<typename decltype(tag)::type>(node, in[0], out[0]); });
+                    KernelScratch& scratch) {
+  dispatchFloat(node, in[0].dtype,
+                [&](auto tag) { avgPoolTyped<typename decltype(tag)::type>(node, in[0], out[0], scratch.pool); });
 }
 
 // ---- global pooling -----------------------------------------------------------------------
@@ -264,28 +277,30 @@ void inferGlobalPool(const Node& node, const std::vector<ValueRef>& in, std::vec
 }
 
 template <typename T, bool kMax>
-void globalPoolTyped(const ValueRef& vx, const OutputRef& vy) {
+void globalPoolTyped(const ValueRef& vx, const OutputRef& vy, ThreadPool* pool) {
   using E = Elem<T>;
   const Dims& xs = *vx.shape;
   const int64_t planes = xs[0] * xs[1], n = rangeVolume(xs, 2, xs.size());
   const auto* x = static_cast<const typename E::Storage*>(vx.data);
   auto* y = static_cast<typename E::Storage*>(vy.data);
-  for (int64_t p = 0; p < planes; ++p) {
-    float acc = kMax ? -std::numeric_limits<float>::infinity() : 0.0f;
-    for (int64_t i = 0; i < n; ++i) {
-      const float v = E::load(x, static_cast<size_t>(p * n + i));
-      if constexpr (kMax) acc = (v > acc || v != v) ? v : acc;
-      else acc += v;
+  parallelRanges(pool, planes, n, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      float acc = kMax ? -std::numeric_limits<float>::infinity() : 0.0f;
+      for (int64_t i = 0; i < n; ++i) {
+        const float v = E::load(x, static_cast<size_t>(p * n + i));
+        if constexpr (kMax) acc = (v > acc || v != v) ? v : acc;
+        else acc += v;
+      }
+      E::store(y, static_cast<size_t>(p), kMax ? acc : acc / static_cast<float>(n));
     }
-    E::store(y, static_cast<size_t>(p), kMax ? acc : acc / static_cast<float>(n));
-  }
+  });
 }
 
 template <bool kMax>
 void runGlobalPool(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out,
-                   KernelScratch&) {
+                   KernelScratch& scratch) {
   dispatchFloat(node, in[0].dtype,
-                [&](auto tag) { globalPoolTyped<typename decltype(tag)::type, kMax>(in[0], out[0]); });
+                [&](auto tag) { globalPoolTyped<typename decltype(tag)::type, kMax>(in[0], out[0], scratch.pool); });
 }
 
 

@@ -9,6 +9,7 @@
 
 #include "../checked_math.h"
 #include "movement_util.h"
+#include "../thread_pool.h"
 
 namespace tnrt {
 namespace sim {
@@ -234,7 +235,8 @@ Taps interpolationTaps(const ResizePlan& p, double x, int64_t inLen) {
 }
 
 template <typename U>
-void nearestGather(const ResizePlan& p, const ValueRef& x, const OutputRef& y, std::vector<uint8_t>& mapBuffer) {
+void nearestGather(const ResizePlan& p, const ValueRef& x, const OutputRef& y, std::vector<uint8_t>& mapBuffer,
+                   ThreadPool* pool) {
   const Dims& d = *x.shape;
   const Dims& od = *y.shape;
   const size_t rank = od.size();
@@ -246,7 +248,7 @@ void nearestGather(const ResizePlan& p, const ValueRef& x, const OutputRef& y, s
     dst[0] = src[0];
     return;
   }
-  int64_t strides[kMaxRank], idx[kMaxRank] = {};
+  int64_t strides[kMaxRank];
   denseStrides(d, strides);
   // map[k][o]: the input element offset contribution of output index o along dim k.
   size_t total = 0;
@@ -264,27 +266,41 @@ void nearestGather(const ResizePlan& p, const ValueRef& x, const OutputRef& y, s
   }
   const int64_t inner = od[rank - 1];
   const int64_t* innerMap = map[rank - 1];
-  for (int64_t o = 0; o < n; o += inner) {
-    int64_t off = 0;
-    for (size_t k = 0; k + 1 < rank; ++k) off += map[k][static_cast<size_t>(idx[k])];
-    for (int64_t j = 0; j < inner; ++j) dst[o + j] = src[off + innerMap[j]];
-    for (size_t k = rank - 1; k-- > 0;) {
-      if (++idx[k] < od[k]) break;
-      idx[k] = 0;
+  // Output rows (runs along the last dim) are independent: ranges of them on the context's
+  // threads, each starting from its first row's multi-index.
+  parallelRanges(pool, n / inner, 2 * inner, [&](int64_t r0, int64_t r1) {
+    int64_t idx[kMaxRank] = {};
+    for (int64_t k = static_cast<int64_t>(rank) - 2, r = r0; k >= 0; --k) {
+      idx[k] = r % od[static_cast<size_t>(k)];
+      r /= od[static_cast<size_t>(k)];
     }
-  }
+    for (int64_t o = r0 * inner; o < r1 * inner; o += inner) {
+      int64_t off = 0;
+      for (size_t k = 0; k + 1 < rank; ++k) off += map[k][static_cast<size_t>(idx[k])];
+      for (int64_t j = 0; j < inner; ++j) dst[o + j] = src[off + innerMap[j]];
+      for (size_t k = rank - 1; k-- > 0;) {
+        if (++idx[k] < od[k]) break;
+        idx[k] = 0;
+      }
+    }
+  });
 }
 
 // One 1-D interpolation pass along dim k: [outer, inLen, inner] -> [outer, outLen, inner].
+// Output rows (b, o) are independent: ranges of them run on the context's threads.
 void interpolatePass(const ResizePlan& p, const float* src, float* dst, int64_t outer, int64_t inLen, int64_t outLen,
-                     int64_t inner, size_t k) {
+                     int64_t inner, size_t k, ThreadPool* pool) {
   std::vector<Taps> taps(static_cast<size_t>(outLen));
-  for (int64_t o = 0; o < outLen; ++o)
+  int mostTaps = 1;
+  for (int64_t o = 0; o < outLen; ++o) {
     taps[static_cast<size_t>(o)] = interpolationTaps(p, sourceCoord(p.coord, o, p.scales[k], inLen), inLen);
-  for (int64_t b = 0; b < outer; ++b) {
-    const float* s = src + b * inLen * inner;
-    float* t = dst + b * outLen * inner;
-    for (int64_t o = 0; o < outLen; ++o) {
+    mostTaps = std::max(mostTaps, taps[static_cast<size_t>(o)].count);
+  }
+  parallelRanges(pool, outer * outLen, 2 * mostTaps * inner, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t b = r / outLen, o = r % outLen;
+      const float* s = src + b * inLen * inner;
+      float* t = dst + b * outLen * inner;
       const Taps& tp = taps[static_cast<size_t>(o)];
       float* row = t + o * inner;
       for (int64_t j = 0; j < inner; ++j) row[j] = 0.0f;
@@ -295,7 +311,7 @@ void interpolatePass(const ResizePlan& p, const float* src, float* dst, int64_t 
         for (int64_t j = 0; j < inner; ++j) row[j] += w * in[j];
       }
     }
-  }
+  });
 }
 
 void runResize(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out,
@@ -305,7 +321,9 @@ void runResize(const Node& node, const std::vector<ValueRef>& in, const std::vec
   resizeShape(node, in, &p);
   if (volume(*out[0].shape) <= 0) return;
   if (p.mode == Mode::kNearest) {
-    dispatchBytes(node, in[0].dtype, [&](auto tag) { nearestGather<typename decltype(tag)::type>(p, in[0], out[0], scratch.a); });
+    dispatchBytes(node, in[0].dtype, [&](auto tag) {
+      nearestGather<typename decltype(tag)::type>(p, in[0], out[0], scratch.a, scratch.pool);
+    });
     return;
   }
   dispatchFloat(node, in[0].dtype, [&](auto tag) {
@@ -325,16 +343,21 @@ void runResize(const Node& node, const std::vector<ValueRef>& in, const std::vec
     float* b = KernelScratch::as<float>(scratch.b, static_cast<size_t>(cap));
     const auto* src = static_cast<const typename E::Storage*>(in[0].data);
     const int64_t n0 = volume(d);
-    for (int64_t i = 0; i < n0; ++i) a[i] = E::load(src, static_cast<size_t>(i));
+    parallelRanges(scratch.pool, n0, 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) a[i] = E::load(src, static_cast<size_t>(i));
+    });
     for (size_t k = 0; k < d.size(); ++k) {
       if (cur[k] == p.out[k] && p.scales[k] == 1.0) continue;  // untouched dim: identity
-      interpolatePass(p, a, b, rangeVolume(cur, 0, k), cur[k], p.out[k], rangeVolume(cur, k + 1, cur.size()), k);
+      interpolatePass(p, a, b, rangeVolume(cur, 0, k), cur[k], p.out[k], rangeVolume(cur, k + 1, cur.size()), k,
+                      scratch.pool);
       cur[k] = p.out[k];
       std::swap(a, b);
     }
     auto* dst = static_cast<typename E::Storage*>(out[0].data);
     const int64_t n = volume(cur);
-    for (int64_t i = 0; i < n; ++i) E::store(dst, static_cast<size_t>(i), a[i]);
+    parallelRanges(scratch.pool, n, 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) E::store(dst, static_cast<size_t>(i), a[i]);
+    });
   });
 }
 

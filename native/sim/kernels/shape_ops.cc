@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "kernel_util.h"
+#include "movement_util.h"
 
 namespace tnrt {
 namespace sim {
@@ -197,47 +198,24 @@ void inferTranspose(const Node& node, const std::vector<ValueRef>& in, std::vect
 }
 
 template <typename U>
-void transposeTyped(const Node& node, const ValueRef& x, const OutputRef& y) {
+void transposeTyped(const Node& node, const ValueRef& x, const OutputRef& y, ThreadPool* pool) {
   const Dims& d = *x.shape;
-  const Dims& od = *y.shape;
-  const int64_t n = volume(od);
-  if (n <= 0) return;
-  const U* src = static_cast<const U*>(x.data);
-  U* dst = static_cast<U*>(y.data);
   const size_t rank = d.size();
-  if (rank == 0) {
-    dst[0] = src[0];
-    return;
-  }
-  int64_t perm[kMaxRank], inStride[kMaxRank], stride[kMaxRank], idx[kMaxRank] = {};
-  transposePerm(node, rank, perm);
-  int64_t s = 1;
-  for (size_t i = rank; i-- > 0;) {
-    inStride[i] = s;
-    s *= d[i];
-  }
+  int64_t perm[kMaxRank] = {}, inStride[kMaxRank] = {}, stride[kMaxRank] = {};
+  if (rank > 0) transposePerm(node, rank, perm);
+  denseStrides(d, inStride);
   // stride[i]: how far the source moves when output dim i advances.
   for (size_t i = 0; i < rank; ++i) stride[i] = inStride[perm[i]];
-  const int64_t inner = od[rank - 1], innerStride = stride[rank - 1];
-  int64_t off = 0;
-  for (int64_t o = 0; o < n; o += inner) {
-    for (int64_t j = 0; j < inner; ++j) dst[o + j] = src[off + j * innerStride];
-    for (size_t k = rank - 1; k-- > 0;) {
-      off += stride[k];
-      if (++idx[k] < od[k]) break;
-      off -= stride[k] * od[k];
-      idx[k] = 0;
-    }
-  }
+  stridedGather(static_cast<const U*>(x.data), 0, stride, *y.shape, static_cast<U*>(y.data), pool);
 }
 
 void runTranspose(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out,
-                  KernelScratch&) {
+                  KernelScratch& scratch) {
   switch (elementSize(in[0].dtype)) {
-    case 1: transposeTyped<uint8_t>(node, in[0], out[0]); break;
-    case 2: transposeTyped<uint16_t>(node, in[0], out[0]); break;
-    case 4: transposeTyped<uint32_t>(node, in[0], out[0]); break;
-    case 8: transposeTyped<uint64_t>(node, in[0], out[0]); break;
+    case 1: transposeTyped<uint8_t>(node, in[0], out[0], scratch.pool); break;
+    case 2: transposeTyped<uint16_t>(node, in[0], out[0], scratch.pool); break;
+    case 4: transposeTyped<uint32_t>(node, in[0], out[0], scratch.pool); break;
+    case 8: transposeTyped<uint64_t>(node, in[0], out[0], scratch.pool); break;
     default: throwUnsupported(node, "unsupported element size");
   }
 }

@@ -102,7 +102,8 @@ void inferSlice(const Node& node, const std::vector<ValueRef>& in, std::vector<O
   }
 }
 
-void runSlice(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out, KernelScratch&) {
+void runSlice(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out,
+              KernelScratch& scratch) {
   const Dims& d = *in[0].shape;
   SliceParams p;
   bool axesKnown = false;
@@ -117,7 +118,7 @@ void runSlice(const Node& node, const std::vector<ValueRef>& in, const std::vect
     base += start * strides[a];
     strides[a] *= p.steps[i];
   }
-  stridedGatherAny(node, in[0].dtype, in[0].data, base, strides, *out[0].shape, out[0].data);
+  stridedGatherAny(node, in[0].dtype, in[0].data, base, strides, *out[0].shape, out[0].data, scratch.pool);
 }
 
 // ---- Pad ----

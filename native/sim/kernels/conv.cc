@@ -399,38 +399,46 @@ void depthwise(const float* x, const float* w, float bias, float* y, const Windo
 
 // With few output channels the implicit GEMM spends as long packing its im2col panels as
 // multiplying (each packed value feeds only M multiply-adds). The direct kernel reads the
-// input rows in place instead: a tile of kDirectMB output channels x kDirectW output columns
-// stays in registers while every (input channel, kh, kw) tap adds weight x a contiguous run
-// of the (zero-padded) input row. It sums the taps in the same order for every thread count.
+// zero-padded input in place instead: a tile of kDirectMB output channels x kDirectW output
+// positions stays in registers while every (input channel, kh, kw) tap adds weight x a
+// contiguous run of the padded input. It sums the taps in the same order for every thread
+// count.
 constexpr int64_t kDirectMB = 8, kDirectW = 32, kDirectHalf = 16;
 
-// acc[m][j] = sum over taps of w[tap][m] * x[tap row][j + kw]; `rows[t]` is the padded input
-// row of tap row t (input channel, kh), `w` the kDirectMB weights of each tap contiguous.
+// acc[m][h * 16 + j] = bias[m] + sum over taps (c, kh, kw) of
+// w[c][kh][kw][m] * base_h[c * chanStride + kh * rowStride + kw + j]: the tile is two 16-wide
+// halves, each reading from its own base, so that a half can start anywhere in the input.
 // AVX-512 only (16 accumulator registers); elsewhere the GEMM path runs.
 #if defined(__x86_64__)
-// The tile is two 16-column halves, each reading its own rows (rows0, rows1): the two halves
-// of 32 columns of one output row, or, for outputs 16 or fewer wide, two output rows, so that
-// narrow layers do not leave half of every vector empty.
-__attribute__((target("avx512f"))) void directTileAvx512(const float* const* rows0, const float* const* rows1,
-                                                         int64_t tapRows, int64_t KW, const float* w, float* out) {
+struct DirectTaps {
+  int64_t C, chanStride, KH, rowStride, KW;
+};
+
+__attribute__((target("avx512f"))) void directTileAvx512(const float* base0, const float* base1, const DirectTaps& t,
+                                                         const float* w, const float* bias, float* out) {
   __m512 acc[kDirectMB][2];
   for (int m = 0; m < kDirectMB; ++m) acc[m][0] = acc[m][1] = _mm512_setzero_ps();
-  for (int64_t t = 0; t < tapRows; ++t) {
-    const float *xr0 = rows0[t], *xr1 = rows1[t];
-    for (int64_t kw = 0; kw < KW; ++kw) {
-      const __m512 x0 = _mm512_loadu_ps(xr0 + kw), x1 = _mm512_loadu_ps(xr1 + kw);
-      const float* wv = w + (t * KW + kw) * kDirectMB;
+  for (int64_t c = 0; c < t.C; ++c) {
+    for (int64_t kh = 0; kh < t.KH; ++kh) {
+      const int64_t offset = c * t.chanStride + kh * t.rowStride;
+      const float *xr0 = base0 + offset, *xr1 = base1 + offset;
+      for (int64_t kw = 0; kw < t.KW; ++kw) {
+        const __m512 x0 = _mm512_loadu_ps(xr0 + kw), x1 = _mm512_loadu_ps(xr1 + kw);
 #pragma GCC unroll 8
-      for (int m = 0; m < kDirectMB; ++m) {
-        const __m512 wm = _mm512_set1_ps(wv[m]);
-        acc[m][0] = _mm512_fmadd_ps(wm, x0, acc[m][0]);
-        acc[m][1] = _mm512_fmadd_ps(wm, x1, acc[m][1]);
+        for (int m = 0; m < kDirectMB; ++m) {
+          const __m512 wm = _mm512_set1_ps(w[m]);
+          acc[m][0] = _mm512_fmadd_ps(wm, x0, acc[m][0]);
+          acc[m][1] = _mm512_fmadd_ps(wm, x1, acc[m][1]);
+        }
+        w += kDirectMB;
       }
     }
   }
+  // The bias after the taps, as the GEMM's epilogue adds it.
   for (int m = 0; m < kDirectMB; ++m) {
-    _mm512_storeu_ps(out + m * kDirectW, acc[m][0]);
-    _mm512_storeu_ps(out + m * kDirectW + 16, acc[m][1]);
+    const __m512 b = _mm512_set1_ps(bias[m]);
+    _mm512_storeu_ps(out + m * kDirectW, _mm512_add_ps(acc[m][0], b));
+    _mm512_storeu_ps(out + m * kDirectW + 16, _mm512_add_ps(acc[m][1], b));
   }
 }
 
@@ -454,83 +462,122 @@ bool directOff() {
 }
 
 // Whether the direct kernel serves this convolution: 2-D (or 1-D), unit width stride and
-// dilation, one group, few output channels (up to 64: beyond, the GEMM's packing pays for
-// itself), a window wider than one tap and at least 8 tap rows (input channels x kernel
-// height; fewer leave each tile too little work for its setup). Measured on AVX-512 against
-// the GEMM: 24 channels 1x3 on 74x32 1.4x faster, 64 channels 3x3 on 56x56 about even.
+// dilation, one group, a window wider than one tap, at most kDirectMaxM output channels and
+// at least 3 tap rows (input channels x kernel height). Measured on AVX-512 against the GEMM
+// inside openWakeWord's embedding (batch 24, 1x3 and 3x1 kernels): 24 to 96 channels on maps
+// of 74x32 down to 8x2 and its 1-channel 3x3 stem all ran faster direct, as the GEMM's im2col
+// packing of short rows cost more than its multiply-adds.
+constexpr int64_t kDirectMaxM = 128;
+
 bool directConvFits(const Window3& g, int64_t group, int64_t C, int64_t M, int64_t kvol) {
-  if (C * g.kernel[1] < 8) return false;
+  if (C * g.kernel[1] < 3) return false;
 #if defined(__x86_64__)
   if (!haveAvx512()) return false;  // elsewhere the GEMM's vectorized kernels do better
 #else
   return false;
 #endif
-  return group == 1 && M <= 64 && kvol > 1 && g.in[0] == 1 && g.kernel[0] == 1 && g.out[0] == 1 &&
+  return group == 1 && M <= kDirectMaxM && kvol > 1 && g.in[0] == 1 && g.kernel[0] == 1 && g.out[0] == 1 &&
          g.stride[2] == 1 && g.dilation[2] == 1;
 }
 
-void directConv(const float* x, const float* w, const float* bias, float* y, const Window3& g, int64_t C, int64_t M,
+// The weights as [block][c][kh][kw][kDirectMB] (zeros past M), and the bias as [block][kDirectMB]
+// (zeros past M, or all zeros without one): what directTileAvx512 reads.
+struct DirectWeights {
+  const float* w;
+  const float* bias;
+};
+
+DirectWeights packDirectWeights(const float* w, const float* bias, int64_t M, int64_t K) {
+  thread_local std::vector<float> packedW, packedBias;
+  const int64_t blocks = (M + kDirectMB - 1) / kDirectMB;
+  packedW.assign(static_cast<size_t>(blocks * K * kDirectMB), 0.0f);
+  packedBias.assign(static_cast<size_t>(blocks * kDirectMB), 0.0f);
+  for (int64_t m = 0; m < M; ++m) {
+    float* dst = packedW.data() + (m / kDirectMB) * K * kDirectMB + m % kDirectMB;
+    for (int64_t k = 0; k < K; ++k) dst[k * kDirectMB] = w[m * K + k];
+    if (bias) packedBias[static_cast<size_t>(m)] = bias[m];
+  }
+  return {packedW.data(), packedBias.data()};
+}
+
+// One image. The tile's 16-wide halves ("pieces") walk the output in one of two ways:
+// - height stride 1: over the padded input's row-major positions. Output (oh, ow) reads the
+//   padded input from position oh * Wp + ow on, so a piece of 16 consecutive positions reads 16
+//   consecutive inputs for every tap, across row ends; the positions past OW in each row are
+//   computed and dropped. Narrow maps (openWakeWord's 8x2) then fill the vectors.
+// - else: 16 columns of one output row per piece, the rows Wp apart in the padded input.
+void directConv(const float* x, const DirectWeights& pw, float* y, const Window3& g, int64_t C, int64_t M,
                 KernelScratch& scratch) {
   const int64_t H = g.in[1], W = g.in[2], OH = g.out[1], OW = g.out[2];
   const int64_t KH = g.kernel[1], KW = g.kernel[2], sh = g.stride[1], dh = g.dilation[1];
   const int64_t pt = g.padBegin[1], pl = g.padBegin[2];
+  const bool flat = sh == 1;
   // Padded input: rows ih in [-pt, lastRow], columns iw in [-pl, -pl + Wp).
   const int64_t lastRow = std::max<int64_t>(H - 1, (OH - 1) * sh - pt + (KH - 1) * dh);
   const int64_t Hp = lastRow + pt + 1;
-  const int64_t halves = (OW + kDirectHalf - 1) / kDirectHalf;  // 16-column pieces per output row
-  const int64_t Wp = halves * kDirectHalf + KW - 1;
-  thread_local std::vector<float> padded, packedW;
-  padded.assign(static_cast<size_t>(C * Hp * Wp), 0.0f);
+  const int64_t halves = (OW + kDirectHalf - 1) / kDirectHalf;  // pieces per output row (row mode)
+  const int64_t Wp = flat ? OW + KW - 1 : halves * kDirectHalf + KW - 1;
+  const int64_t plane = Hp * Wp;
+  thread_local std::vector<float> padded;
+  // Past the last plane: the reads of the last flat piece's dropped positions.
+  padded.assign(static_cast<size_t>(C * plane + kDirectW + KW), 0.0f);
   for (int64_t c = 0; c < C; ++c)
     for (int64_t ih = 0; ih < H; ++ih) {
-      float* dst = padded.data() + (c * Hp + ih + pt) * Wp;
+      float* dst = padded.data() + c * plane + (ih + pt) * Wp;
       const float* src = x + (c * H + ih) * W;
       // Columns of the input that land inside [0, Wp) of the padded row.
       const int64_t lo = std::max<int64_t>(0, -pl), hi = std::min<int64_t>(W, Wp - pl);
       for (int64_t iw = lo; iw < hi; ++iw) dst[iw + pl] = src[iw];
     }
-  // Weights as [block][c][kh][kw][kDirectMB], zeros past M.
-  const int64_t blocks = (M + kDirectMB - 1) / kDirectMB, K = C * KH * KW;
-  packedW.assign(static_cast<size_t>(blocks * K * kDirectMB), 0.0f);
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t k = 0; k < K; ++k) packedW[static_cast<size_t>(((m / kDirectMB) * K + k) * kDirectMB + m % kDirectMB)] = w[m * K + k];
   const float* xp = padded.data();
-  const float* wp = packedW.data();
+  const int64_t blocks = (M + kDirectMB - 1) / kDirectMB, K = C * KH * KW;
   const int64_t outVol = OH * OW;
-  // Tasks are (channel block, pair of consecutive 16-column pieces in row-major order), split
-  // over the threads; an odd last piece pairs with a dummy that reads row 0 and is not stored.
-  const int64_t pieces = OH * halves, pairs = (pieces + 1) / 2;
+  const int64_t pieces = flat ? (OH * Wp + kDirectHalf - 1) / kDirectHalf : OH * halves;
+  const DirectTaps taps{C, plane, KH, dh * Wp, KW};
+  // Tasks are (pair of consecutive pieces, channel block), split over the threads; the blocks
+  // of one pair run together so that its input stays in L1. An odd last piece pairs with a
+  // dummy that repeats it and is not stored.
+  const int64_t pairs = (pieces + 1) / 2;
   const auto run = [&](int64_t task) {
     const FlushDenormals flush;
-    const int64_t b = task / pairs, p = task % pairs;
-    thread_local std::vector<const float*> rows;
-    rows.resize(static_cast<size_t>(2 * C * KH));
+    const int64_t p = task / blocks, b = task % blocks;
     alignas(64) float tile[kDirectMB * kDirectW];
     const int64_t m0 = b * kDirectMB, mb = std::min(kDirectMB, M - m0);
-    int64_t oh[2], ow0[2], cols[2];
+    const float* base[2];
+    int64_t piece[2];
     for (int h = 0; h < 2; ++h) {
-      const int64_t piece = std::min(2 * p + h, pieces - 1);
-      oh[h] = piece / halves, ow0[h] = (piece % halves) * kDirectHalf;
-      cols[h] = 2 * p + h < pieces ? std::min(kDirectHalf, OW - ow0[h]) : 0;
-      for (int64_t c = 0; c < C; ++c)
-        for (int64_t kh = 0; kh < KH; ++kh)
-          rows[static_cast<size_t>(h * C * KH + c * KH + kh)] = xp + (c * Hp + oh[h] * sh + kh * dh) * Wp + ow0[h];
+      piece[h] = std::min(2 * p + h, pieces - 1);
+      base[h] = flat ? xp + piece[h] * kDirectHalf
+                     : xp + (piece[h] / halves) * sh * Wp + (piece[h] % halves) * kDirectHalf;
     }
 #if defined(__x86_64__)
-    directTileAvx512(rows.data(), rows.data() + C * KH, C * KH, KW, wp + b * K * kDirectMB, tile);
+    directTileAvx512(base[0], base[1], taps, pw.w + b * K * kDirectMB, pw.bias + m0, tile);
 #endif
-    // Bias and fused layers on the whole tile in one call (a call per output row and half
-    // cost more than the tile's multiply-adds), then the valid columns go out.
-    for (int64_t m = 0; m < mb; ++m) {
-      const float add = bias ? bias[m0 + m] : 0.0f;
-      for (int64_t j = 0; j < kDirectW; ++j) tile[m * kDirectW + j] += add;
-    }
+    // Fused layers on the whole tile in one call (a call per output row and half cost more
+    // than the tile's multiply-adds), then the valid positions go out.
     if (scratch.postCount) applyPostOps(scratch.post, scratch.postCount, tile, kDirectW, mb, kDirectW, m0);
-    for (int h = 0; h < 2; ++h) {
-      for (int64_t m = 0; m < mb && cols[h] > 0; ++m) {
-        float* dst = y + (m0 + m) * outVol + oh[h] * OW + ow0[h];
-        const float* src = tile + m * kDirectW + h * kDirectHalf;
-        for (int64_t j = 0; j < cols[h]; ++j) dst[j] = src[j];
+    for (int h = 0; h < 2 && 2 * p + h < pieces; ++h) {
+      // Runs of the half's positions that land in one output row: (tile column, output offset, length).
+      int64_t runs[kDirectHalf][3];
+      int64_t count = 0;
+      if (flat) {
+        const int64_t first = piece[h] * kDirectHalf, last = std::min(first + kDirectHalf, OH * Wp);
+        int64_t oh = first / Wp, ow = first % Wp;
+        for (int64_t at = first; at < last;) {
+          const int64_t len = std::min(Wp - ow, last - at);
+          if (ow < OW) runs[count][0] = h * kDirectHalf + at - first, runs[count][1] = oh * OW + ow, runs[count++][2] = std::min(len, OW - ow);
+          at += len, ++oh, ow = 0;
+        }
+      } else {
+        const int64_t oh = piece[h] / halves, ow0 = (piece[h] % halves) * kDirectHalf;
+        runs[0][0] = h * kDirectHalf, runs[0][1] = oh * OW + ow0, runs[0][2] = std::min(kDirectHalf, OW - ow0);
+        count = 1;
+      }
+      for (int64_t m = 0; m < mb; ++m) {
+        float* dst = y + (m0 + m) * outVol;
+        const float* src = tile + m * kDirectW;
+        for (int64_t r = 0; r < count; ++r)
+          for (int64_t j = 0; j < runs[r][2]; ++j) dst[runs[r][1] + j] = src[runs[r][0] + j];
       }
     }
   };
@@ -586,7 +633,8 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
     return;
   }
   if (std::is_same_v<T, float> && directConvFits(g, group, C, M, kvol) && !directOff()) {
-    for (int64_t n = 0; n < N; ++n) directConv(f.x + n * C * inVol, f.w, f.b, f.y + n * M * outVol, g, C, M, scratch);
+    const DirectWeights pw = packDirectWeights(f.w, f.b, M, C * kvol);
+    for (int64_t n = 0; n < N; ++n) directConv(f.x + n * C * inVol, pw, f.y + n * M * outVol, g, C, M, scratch);
     finishOutput<T>(f, out);
     return;
   }

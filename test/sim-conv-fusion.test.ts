@@ -32,6 +32,14 @@ const geometries: Geometry[] = [
   { name: '1x1, 37 -> 70 channels', x: [1, 37, 11, 13], w: [70, 37, 1, 1], attributes: { kernel_shape: [1, 1] }, y: [1, 70, 11, 13] },
   // Few output channels, unit width stride: the direct kernel (where AVX-512 has it).
   { name: '1x3 direct, 11 -> 19 channels', x: [2, 11, 9, 37], w: [19, 11, 1, 3], attributes: { kernel_shape: [1, 3], pads: [0, 1, 0, 1] }, y: [2, 19, 9, 37] },
+  // The direct kernel over the padded input's row-major positions (height stride 1): a map
+  // 2 wide (a 16-wide piece spans 8 output rows), 70 channels (past 64, not a multiple of 8);
+  // one input channel under a 3x3 window; a 3x2 window with height dilation and uneven pads.
+  { name: '3x1 direct on a 8x2 map, 24 -> 70 channels', x: [3, 24, 10, 2], w: [70, 24, 3, 1], attributes: { kernel_shape: [3, 1] }, y: [3, 70, 8, 2] },
+  { name: '3x3 direct, 1 -> 13 channels', x: [2, 1, 12, 21], w: [13, 1, 3, 3], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, y: [2, 13, 12, 21] },
+  { name: '3x2 direct, height dilation 2', x: [1, 6, 9, 5], w: [17, 6, 3, 2], attributes: { kernel_shape: [3, 2], dilations: [2, 1], pads: [1, 0, 2, 1] }, y: [1, 17, 8, 5] },
+  // Height stride 2: the direct kernel's pieces are 16 columns of one output row.
+  { name: '3x3 direct, height stride 2 and dilation 2', x: [1, 5, 19, 40], w: [9, 5, 3, 3], attributes: { kernel_shape: [3, 3], strides: [2, 1], dilations: [2, 1], pads: [2, 1, 1, 1] }, y: [1, 9, 9, 40] },
   // Depthwise: the register-blocked kernel (256 outputs or more) with stride 2, with dilation
   // and asymmetric pads (an output 34 wide: two full column blocks and a partial one), with
   // stride 2, no padding and an odd input width; and the general loop on a small map.

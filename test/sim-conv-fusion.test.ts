@@ -45,6 +45,8 @@ const geometries: Geometry[] = [
   // stride 2, no padding and an odd input width; and the general loop on a small map.
   { name: 'depthwise 5x5 stride 2', x: [1, 23, 39, 41], w: [23, 1, 5, 5], attributes: { kernel_shape: [5, 5], strides: [2, 2], pads: [2, 2, 2, 2], group: 23 }, y: [1, 23, 20, 21] },
   { name: 'depthwise 3x5 dilation 2', x: [1, 10, 9, 37], w: [10, 1, 3, 5], attributes: { kernel_shape: [3, 5], dilations: [2, 2], pads: [2, 3, 1, 2], group: 10 }, y: [1, 10, 8, 34] },
+  // 50 wide: the register-blocked kernel's four-block step with a partial last block.
+  { name: 'depthwise 3x3, 50 wide', x: [1, 5, 9, 50], w: [5, 1, 3, 3], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 5 }, y: [1, 5, 9, 50] },
   { name: 'depthwise 3x3 stride 2 unpadded', x: [1, 6, 31, 41], w: [6, 1, 3, 3], attributes: { kernel_shape: [3, 3], strides: [2, 2], group: 6 }, y: [1, 6, 15, 20] },
   { name: 'depthwise 3x3 on a small map', x: [2, 17, 12, 9], w: [17, 1, 3, 3], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 17 }, y: [2, 17, 12, 9] },
 ];

@@ -308,6 +308,59 @@ void depthwiseChannel(const float* x, const float* w, float bias, float* y, cons
 // zero products; kernel rows entirely over padding rows are skipped, as it skips them).
 constexpr int64_t kDepthwiseCols = 16;
 
+#if defined(__GNUC__)
+// A GCC/Clang vector of kDepthwiseCols columns: one zmm (two ymm, four NEON q) held across the
+// taps; plain loops over a float[16] get unrolled into scalars instead.
+typedef float DepthwiseCols __attribute__((vector_size(kDepthwiseCols * sizeof(float))));
+
+// The inputs of kDepthwiseCols consecutive outputs for one tap: with width stride 2, the even
+// ones of twice as many.
+__attribute__((always_inline)) inline void depthwiseInputs(const float* s, int64_t SW, DepthwiseCols* out) {
+  DepthwiseCols v;
+  if (SW == 1) {
+    std::memcpy(&v, s, sizeof v);
+  } else {
+    DepthwiseCols a, b;
+    std::memcpy(&a, s, sizeof a);
+    std::memcpy(&b, s + kDepthwiseCols, sizeof b);
+#if defined(__clang__)
+    v = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+#else
+    typedef int32_t Lanes __attribute__((vector_size(kDepthwiseCols * sizeof(int32_t))));
+    v = __builtin_shuffle(a, b, Lanes{0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30});
+#endif
+  }
+  *out = v;
+}
+
+// NB consecutive blocks of kDepthwiseCols outputs of one output row (`cols` outputs left from
+// `yr` on), every block in registers across the taps. `row` is the padded plane's first row of
+// the window, at the blocks' first input column; rows of the window are `rowStep` apart.
+// Inlined into depthwisePlane's per-ISA clones, so it is compiled for each.
+template <int NB>
+__attribute__((always_inline)) inline void depthwiseBlocks(const float* row, int64_t rowStep, int64_t khLo, int64_t khHi,
+                                                           int64_t KW, int64_t dw, int64_t SW, const float* w, float bias,
+                                                           float* yr, int64_t cols) {
+  DepthwiseCols acc[NB];
+  for (int b = 0; b < NB; ++b) acc[b] = bias - DepthwiseCols{};  // every lane `bias`
+  for (int64_t kh = khLo; kh < khHi; ++kh) {
+    const float* r = row + kh * rowStep;
+    for (int64_t kw = 0; kw < KW; ++kw) {
+      const float wv = w[kh * KW + kw];
+      for (int b = 0; b < NB; ++b) {
+        DepthwiseCols v;
+        depthwiseInputs(r + kw * dw + b * kDepthwiseCols * SW, SW, &v);
+        acc[b] += wv * v;
+      }
+    }
+  }
+  for (int b = 0; b < NB; ++b) {
+    const int64_t n = std::min(kDepthwiseCols, cols - b * kDepthwiseCols);
+    for (int64_t j = 0; j < n; ++j) yr[b * kDepthwiseCols + j] = acc[b][j];
+  }
+}
+#endif
+
 // SW is the width stride, 1 or 2.
 TNRT_SIM_CPU_CLONES
 void depthwisePlane(const float* x, const float* w, float bias, float* y, const Window3& g) {
@@ -334,37 +387,25 @@ void depthwisePlane(const float* x, const float* w, float bias, float* y, const 
     int64_t khLo = 0, khHi = KH;
     while (khLo < KH && oh * sh - pt + khLo * dh < 0) ++khLo;
     while (khHi > khLo && oh * sh - pt + (khHi - 1) * dh >= H) --khHi;
+#if defined(__GNUC__)
+    // Four blocks at a time, then what is left: each block's sum is a chain of dependent
+    // multiply-adds, and one chain at a time waits on the latency of every step.
+    const float* rowBase = p + oh * sh * Wp;
+    float* yr = y + oh * OW;
+    // Blocks are whole in the padded plane (OWr columns), the last one partial in the output.
+    int64_t ow0 = 0;
+    for (; OW - ow0 > 3 * kDepthwiseCols; ow0 += 4 * kDepthwiseCols)
+      depthwiseBlocks<4>(rowBase + ow0 * SW, dh * Wp, khLo, khHi, KW, dw, SW, w, bias, yr + ow0, OW - ow0);
+    switch ((OW - ow0 + kDepthwiseCols - 1) / kDepthwiseCols) {
+      case 3: depthwiseBlocks<3>(rowBase + ow0 * SW, dh * Wp, khLo, khHi, KW, dw, SW, w, bias, yr + ow0, OW - ow0); break;
+      case 2: depthwiseBlocks<2>(rowBase + ow0 * SW, dh * Wp, khLo, khHi, KW, dw, SW, w, bias, yr + ow0, OW - ow0); break;
+      case 1: depthwiseBlocks<1>(rowBase + ow0 * SW, dh * Wp, khLo, khHi, KW, dw, SW, w, bias, yr + ow0, OW - ow0); break;
+      default: break;
+    }
+#else
     for (int64_t ow0 = 0; ow0 < OW; ow0 += kDepthwiseCols) {
       float* yr = y + oh * OW + ow0;
       const int64_t n = std::min(kDepthwiseCols, OW - ow0);
-#if defined(__GNUC__)
-      // A GCC/Clang vector of the 16 columns: one zmm (two ymm, four NEON q) held across the
-      // taps; plain loops over a float[16] get unrolled into scalars instead.
-      typedef float Cols __attribute__((vector_size(kDepthwiseCols * sizeof(float))));
-      Cols acc = bias - Cols{};  // every lane `bias`
-      for (int64_t kh = khLo; kh < khHi; ++kh) {
-        const float* row = p + (oh * sh + kh * dh) * Wp + ow0 * SW;
-        for (int64_t kw = 0; kw < KW; ++kw) {
-          const float* s = row + kw * dw;
-          Cols v;
-          if (SW == 1) {
-            std::memcpy(&v, s, sizeof v);
-          } else {
-            Cols a, b;
-            std::memcpy(&a, s, sizeof a);
-            std::memcpy(&b, s + kDepthwiseCols, sizeof b);
-#if defined(__clang__)
-            v = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-#else
-            typedef int32_t Lanes __attribute__((vector_size(kDepthwiseCols * sizeof(int32_t))));
-            v = __builtin_shuffle(a, b, Lanes{0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30});
-#endif
-          }
-          acc += w[kh * KW + kw] * v;
-        }
-      }
-      for (int64_t j = 0; j < n; ++j) yr[j] = acc[j];
-#else
       float acc[kDepthwiseCols];
       for (int64_t j = 0; j < kDepthwiseCols; ++j) acc[j] = bias;
       for (int64_t kh = khLo; kh < khHi; ++kh) {
@@ -376,8 +417,8 @@ void depthwisePlane(const float* x, const float* w, float bias, float* y, const 
         }
       }
       for (int64_t j = 0; j < n; ++j) yr[j] = acc[j];
-#endif
     }
+#endif
   }
 }
 

@@ -489,7 +489,8 @@ __attribute__((target("avx512f"))) void directTileAvx512(const float* const* bas
   for (int m = 0; m < kDirectMB; ++m) {
     const __m512 b = _mm512_set1_ps(bias[m]);
 #pragma GCC unroll 4
-    for (int p = 0; p < kDirectPieces; ++p) _mm512_storeu_ps(out + m * kDirectW + p * kDirectPiece, _mm512_add_ps(acc[m][p], b));
+    for (int p = 0; p < kDirectPieces; ++p)
+      _mm512_storeu_ps(out + m * kDirectW + p * kDirectPiece, _mm512_add_ps(acc[m][p], b));
   }
 }
 
@@ -616,7 +617,11 @@ void directConv(const float* x, const DirectWeights& pw, float* y, const Window3
         int64_t oh = first / Wp, ow = first % Wp;
         for (int64_t at = first; at < last;) {
           const int64_t len = std::min(Wp - ow, last - at);
-          if (ow < OW) runs[count][0] = h * kDirectPiece + at - first, runs[count][1] = oh * OW + ow, runs[count++][2] = std::min(len, OW - ow);
+          if (ow < OW) {
+            runs[count][0] = h * kDirectPiece + at - first;
+            runs[count][1] = oh * OW + ow;
+            runs[count++][2] = std::min(len, OW - ow);
+          }
           at += len, ++oh, ow = 0;
         }
       } else {

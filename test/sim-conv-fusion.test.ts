@@ -38,8 +38,10 @@ const geometries: Geometry[] = [
   { name: '3x1 direct on a 8x2 map, 24 -> 70 channels', x: [3, 24, 10, 2], w: [70, 24, 3, 1], attributes: { kernel_shape: [3, 1] }, y: [3, 70, 8, 2] },
   { name: '3x3 direct, 1 -> 13 channels', x: [2, 1, 12, 21], w: [13, 1, 3, 3], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, y: [2, 13, 12, 21] },
   { name: '3x2 direct, height dilation 2', x: [1, 6, 9, 5], w: [17, 6, 3, 2], attributes: { kernel_shape: [3, 2], dilations: [2, 1], pads: [1, 0, 2, 1] }, y: [1, 17, 8, 5] },
+  { name: '3x3 direct, dilation 3', x: [1, 7, 13, 29], w: [20, 7, 3, 3], attributes: { kernel_shape: [3, 3], dilations: [3, 3], pads: [3, 3, 3, 3] }, y: [1, 20, 13, 29] },
   // Height stride 2: the direct kernel's pieces are 16 columns of one output row.
   { name: '3x3 direct, height stride 2 and dilation 2', x: [1, 5, 19, 40], w: [9, 5, 3, 3], attributes: { kernel_shape: [3, 3], strides: [2, 1], dilations: [2, 1], pads: [2, 1, 1, 1] }, y: [1, 9, 9, 40] },
+  { name: '3x3 direct, height stride 2, width dilation 2', x: [1, 5, 19, 40], w: [9, 5, 3, 3], attributes: { kernel_shape: [3, 3], strides: [2, 1], dilations: [1, 2], pads: [1, 2, 1, 2] }, y: [1, 9, 10, 40] },
   // Depthwise: the register-blocked kernel (256 outputs or more) with stride 2, with dilation
   // and asymmetric pads (an output 34 wide: two full column blocks and a partial one), with
   // stride 2, no padding and an odd input width; and the general loop on a small map.

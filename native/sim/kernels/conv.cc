@@ -498,10 +498,11 @@ constexpr int64_t kDirectMB = 8, kDirectPiece = 16, kDirectPieces = 3, kDirectW 
 // w[c][kh][kw][m] * base[p][c * chanStride + kh * rowStride + kw * colStride + j]: each piece p
 // reads from its own base, so that a piece can start anywhere in the input.
 // AVX-512 only (24 accumulator registers); elsewhere the GEMM path runs.
-#if defined(__x86_64__)
 struct DirectTaps {
   int64_t C, chanStride, KH, rowStride, KW, colStride;
 };
+
+#if defined(__x86_64__)
 
 __attribute__((target("avx512f"))) void directTileAvx512(const float* const* base, const DirectTaps& t, const float* w,
                                                          const float* bias, float* out) {
@@ -651,6 +652,8 @@ void directConv(const float* x, const DirectWeights& pw, float* y, const Window3
     }
 #if defined(__x86_64__)
     directTileAvx512(base, taps, pw.w + b * K * kDirectMB, pw.bias + m0, tile);
+#else
+    (void)taps, (void)base;  // directConvFits sends nothing here
 #endif
     // Fused layers on the whole tile in one call (a call per output row and half cost more
     // than the tile's multiply-adds), then the valid positions go out.

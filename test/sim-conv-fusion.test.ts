@@ -32,13 +32,27 @@ const geometries: Geometry[] = [
   { name: '1x1, 37 -> 70 channels', x: [1, 37, 11, 13], w: [70, 37, 1, 1], attributes: { kernel_shape: [1, 1] }, y: [1, 70, 11, 13] },
   // Few output channels, unit width stride: the direct kernel (where AVX-512 has it).
   { name: '1x3 direct, 11 -> 19 channels', x: [2, 11, 9, 37], w: [19, 11, 1, 3], attributes: { kernel_shape: [1, 3], pads: [0, 1, 0, 1] }, y: [2, 19, 9, 37] },
-  // Depthwise: the register-blocked kernel (256 outputs or more) with stride 2, with dilation
+  // The direct kernel over the padded input's row-major positions (height stride 1): a map
+  // 2 wide (a 16-wide piece spans 8 output rows), 70 channels (past 64, not a multiple of 8);
+  // one input channel under a 3x3 window; a 3x2 window with height dilation and uneven pads.
+  { name: '3x1 direct on a 8x2 map, 24 -> 70 channels', x: [3, 24, 10, 2], w: [70, 24, 3, 1], attributes: { kernel_shape: [3, 1] }, y: [3, 70, 8, 2] },
+  { name: '3x3 direct, 1 -> 13 channels', x: [2, 1, 12, 21], w: [13, 1, 3, 3], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, y: [2, 13, 12, 21] },
+  { name: '3x2 direct, height dilation 2', x: [1, 6, 9, 5], w: [17, 6, 3, 2], attributes: { kernel_shape: [3, 2], dilations: [2, 1], pads: [1, 0, 2, 1] }, y: [1, 17, 8, 5] },
+  { name: '3x3 direct, dilation 3', x: [1, 7, 13, 29], w: [20, 7, 3, 3], attributes: { kernel_shape: [3, 3], dilations: [3, 3], pads: [3, 3, 3, 3] }, y: [1, 20, 13, 29] },
+  // Height stride 2: the direct kernel's pieces are 16 columns of one output row.
+  { name: '3x3 direct, height stride 2 and dilation 2', x: [1, 5, 19, 40], w: [9, 5, 3, 3], attributes: { kernel_shape: [3, 3], strides: [2, 1], dilations: [2, 1], pads: [2, 1, 1, 1] }, y: [1, 9, 9, 40] },
+  { name: '3x3 direct, height stride 2, width dilation 2', x: [1, 5, 19, 40], w: [9, 5, 3, 3], attributes: { kernel_shape: [3, 3], strides: [2, 1], dilations: [1, 2], pads: [1, 2, 1, 2] }, y: [1, 9, 10, 40] },
+  // Depthwise: the register-blocked kernel (32 outputs or more) with stride 2, with dilation
   // and asymmetric pads (an output 34 wide: two full column blocks and a partial one), with
-  // stride 2, no padding and an odd input width; and the general loop on a small map.
+  // stride 2, no padding and an odd input width, on a small map; and the general loop on a
+  // map of fewer than 32 outputs.
   { name: 'depthwise 5x5 stride 2', x: [1, 23, 39, 41], w: [23, 1, 5, 5], attributes: { kernel_shape: [5, 5], strides: [2, 2], pads: [2, 2, 2, 2], group: 23 }, y: [1, 23, 20, 21] },
   { name: 'depthwise 3x5 dilation 2', x: [1, 10, 9, 37], w: [10, 1, 3, 5], attributes: { kernel_shape: [3, 5], dilations: [2, 2], pads: [2, 3, 1, 2], group: 10 }, y: [1, 10, 8, 34] },
+  // 50 wide: the register-blocked kernel's four-block step with a partial last block.
+  { name: 'depthwise 3x3, 50 wide', x: [1, 5, 9, 50], w: [5, 1, 3, 3], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 5 }, y: [1, 5, 9, 50] },
   { name: 'depthwise 3x3 stride 2 unpadded', x: [1, 6, 31, 41], w: [6, 1, 3, 3], attributes: { kernel_shape: [3, 3], strides: [2, 2], group: 6 }, y: [1, 6, 15, 20] },
   { name: 'depthwise 3x3 on a small map', x: [2, 17, 12, 9], w: [17, 1, 3, 3], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 17 }, y: [2, 17, 12, 9] },
+  { name: 'depthwise 3x3 on a 5x6 map', x: [2, 17, 5, 6], w: [17, 1, 3, 3], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 17 }, y: [2, 17, 5, 6] },
 ];
 
 const floats = (name: string, dims: number[], seed: number, scale = 1, offset = 0) =>

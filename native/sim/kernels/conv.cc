@@ -16,6 +16,7 @@
 #include "gemm_core.h"
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 #include "../thread_pool.h"
@@ -160,6 +161,48 @@ struct FloatOperands {
   float* y = nullptr;
 };
 
+// float16 <-> float32 in bulk, as halfToFloat / floatToHalf convert (round to nearest even),
+// 8 values per F16C instruction: staged one value per call, IS-Net's float16 Conv layers spent
+// about a sixth of the network's time converting. A group of 8 holding a NaN goes through the
+// scalar conversion, which keeps NaN bit patterns as it writes them.
+#if defined(__x86_64__)
+bool haveF16c() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    // CPUID leaf 1 names F16C; not every compiler's __builtin_cpu_supports knows it.
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    return __builtin_cpu_supports("avx") && __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
+  }();
+  return yes;
+}
+
+__attribute__((target("avx,f16c"))) void widenHalves(const uint16_t* src, int64_t n, float* dst) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)));
+    if (_mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)) != 0) {
+      for (int64_t j = i; j < i + 8; ++j) dst[j] = halfToFloat(src[j]);
+      continue;
+    }
+    _mm256_storeu_ps(dst + i, v);
+  }
+  for (; i < n; ++i) dst[i] = halfToFloat(src[i]);
+}
+
+__attribute__((target("avx,f16c"))) void narrowToHalves(const float* src, int64_t n, uint16_t* dst) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(src + i);
+    if (_mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)) != 0) {
+      for (int64_t j = i; j < i + 8; ++j) dst[j] = floatToHalf(src[j]);
+      continue;
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
+  for (; i < n; ++i) dst[i] = floatToHalf(src[i]);
+}
+#endif
+
 template <typename T>
 FloatOperands stageOperands(const std::vector<ValueRef>& in, const OutputRef& out, KernelScratch& scratch) {
   FloatOperands f;
@@ -173,6 +216,9 @@ FloatOperands stageOperands(const std::vector<ValueRef>& in, const OutputRef& ou
     const int64_t nx = volume(*in[0].shape), nw = volume(*in[1].shape), nb = hasBias ? volume(*in[2].shape) : 0;
     float* a = KernelScratch::as<float>(scratch.a, static_cast<size_t>(nx + nw + nb));
     auto widen = [](const void* src, int64_t n, float* dst) {
+#if defined(__x86_64__)
+      if (std::is_same_v<T, Fp16> && haveF16c()) return widenHalves(static_cast<const uint16_t*>(src), n, dst);
+#endif
       for (int64_t i = 0; i < n; ++i) dst[i] = Elem<T>::load(static_cast<const uint16_t*>(src), static_cast<size_t>(i));
     };
     widen(in[0].data, nx, a);
@@ -188,6 +234,9 @@ template <typename T>
 void finishOutput(const FloatOperands& f, const OutputRef& out) {
   if constexpr (!std::is_same_v<T, float>) {
     const int64_t n = volume(*out.shape);
+#if defined(__x86_64__)
+    if (std::is_same_v<T, Fp16> && haveF16c()) return narrowToHalves(f.y, n, static_cast<uint16_t*>(out.data));
+#endif
     for (int64_t i = 0; i < n; ++i) Elem<T>::store(static_cast<uint16_t*>(out.data), static_cast<size_t>(i), f.y[i]);
   }
 }
@@ -308,6 +357,59 @@ void depthwiseChannel(const float* x, const float* w, float bias, float* y, cons
 // zero products; kernel rows entirely over padding rows are skipped, as it skips them).
 constexpr int64_t kDepthwiseCols = 16;
 
+#if defined(__GNUC__)
+// A GCC/Clang vector of kDepthwiseCols columns: one zmm (two ymm, four NEON q) held across the
+// taps; plain loops over a float[16] get unrolled into scalars instead.
+typedef float DepthwiseCols __attribute__((vector_size(kDepthwiseCols * sizeof(float))));
+
+// The inputs of kDepthwiseCols consecutive outputs for one tap: with width stride 2, the even
+// ones of twice as many.
+__attribute__((always_inline)) inline void depthwiseInputs(const float* s, int64_t SW, DepthwiseCols* out) {
+  DepthwiseCols v;
+  if (SW == 1) {
+    std::memcpy(&v, s, sizeof v);
+  } else {
+    DepthwiseCols a, b;
+    std::memcpy(&a, s, sizeof a);
+    std::memcpy(&b, s + kDepthwiseCols, sizeof b);
+#if defined(__clang__)
+    v = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+#else
+    typedef int32_t Lanes __attribute__((vector_size(kDepthwiseCols * sizeof(int32_t))));
+    v = __builtin_shuffle(a, b, Lanes{0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30});
+#endif
+  }
+  *out = v;
+}
+
+// NB consecutive blocks of kDepthwiseCols outputs of one output row (`cols` outputs left from
+// `yr` on), every block in registers across the taps. `row` is the padded plane's first row of
+// the window, at the blocks' first input column; rows of the window are `rowStep` apart.
+// Inlined into depthwisePlane's per-ISA clones, so it is compiled for each.
+template <int NB>
+__attribute__((always_inline)) inline void depthwiseBlocks(const float* row, int64_t rowStep, int64_t khLo, int64_t khHi,
+                                                           int64_t KW, int64_t dw, int64_t SW, const float* w, float bias,
+                                                           float* yr, int64_t cols) {
+  DepthwiseCols acc[NB];
+  for (int b = 0; b < NB; ++b) acc[b] = bias - DepthwiseCols{};  // every lane `bias`
+  for (int64_t kh = khLo; kh < khHi; ++kh) {
+    const float* r = row + kh * rowStep;
+    for (int64_t kw = 0; kw < KW; ++kw) {
+      const float wv = w[kh * KW + kw];
+      for (int b = 0; b < NB; ++b) {
+        DepthwiseCols v;
+        depthwiseInputs(r + kw * dw + b * kDepthwiseCols * SW, SW, &v);
+        acc[b] += wv * v;
+      }
+    }
+  }
+  for (int b = 0; b < NB; ++b) {
+    const int64_t n = std::min(kDepthwiseCols, cols - b * kDepthwiseCols);
+    for (int64_t j = 0; j < n; ++j) yr[b * kDepthwiseCols + j] = acc[b][j];
+  }
+}
+#endif
+
 // SW is the width stride, 1 or 2.
 TNRT_SIM_CPU_CLONES
 void depthwisePlane(const float* x, const float* w, float bias, float* y, const Window3& g) {
@@ -334,37 +436,25 @@ void depthwisePlane(const float* x, const float* w, float bias, float* y, const 
     int64_t khLo = 0, khHi = KH;
     while (khLo < KH && oh * sh - pt + khLo * dh < 0) ++khLo;
     while (khHi > khLo && oh * sh - pt + (khHi - 1) * dh >= H) --khHi;
+#if defined(__GNUC__)
+    // Four blocks at a time, then what is left: each block's sum is a chain of dependent
+    // multiply-adds, and one chain at a time waits on the latency of every step.
+    const float* rowBase = p + oh * sh * Wp;
+    float* yr = y + oh * OW;
+    // Blocks are whole in the padded plane (OWr columns), the last one partial in the output.
+    int64_t ow0 = 0;
+    for (; OW - ow0 > 3 * kDepthwiseCols; ow0 += 4 * kDepthwiseCols)
+      depthwiseBlocks<4>(rowBase + ow0 * SW, dh * Wp, khLo, khHi, KW, dw, SW, w, bias, yr + ow0, OW - ow0);
+    switch ((OW - ow0 + kDepthwiseCols - 1) / kDepthwiseCols) {
+      case 3: depthwiseBlocks<3>(rowBase + ow0 * SW, dh * Wp, khLo, khHi, KW, dw, SW, w, bias, yr + ow0, OW - ow0); break;
+      case 2: depthwiseBlocks<2>(rowBase + ow0 * SW, dh * Wp, khLo, khHi, KW, dw, SW, w, bias, yr + ow0, OW - ow0); break;
+      case 1: depthwiseBlocks<1>(rowBase + ow0 * SW, dh * Wp, khLo, khHi, KW, dw, SW, w, bias, yr + ow0, OW - ow0); break;
+      default: break;
+    }
+#else
     for (int64_t ow0 = 0; ow0 < OW; ow0 += kDepthwiseCols) {
       float* yr = y + oh * OW + ow0;
       const int64_t n = std::min(kDepthwiseCols, OW - ow0);
-#if defined(__GNUC__)
-      // A GCC/Clang vector of the 16 columns: one zmm (two ymm, four NEON q) held across the
-      // taps; plain loops over a float[16] get unrolled into scalars instead.
-      typedef float Cols __attribute__((vector_size(kDepthwiseCols * sizeof(float))));
-      Cols acc = bias - Cols{};  // every lane `bias`
-      for (int64_t kh = khLo; kh < khHi; ++kh) {
-        const float* row = p + (oh * sh + kh * dh) * Wp + ow0 * SW;
-        for (int64_t kw = 0; kw < KW; ++kw) {
-          const float* s = row + kw * dw;
-          Cols v;
-          if (SW == 1) {
-            std::memcpy(&v, s, sizeof v);
-          } else {
-            Cols a, b;
-            std::memcpy(&a, s, sizeof a);
-            std::memcpy(&b, s + kDepthwiseCols, sizeof b);
-#if defined(__clang__)
-            v = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-#else
-            typedef int32_t Lanes __attribute__((vector_size(kDepthwiseCols * sizeof(int32_t))));
-            v = __builtin_shuffle(a, b, Lanes{0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30});
-#endif
-          }
-          acc += w[kh * KW + kw] * v;
-        }
-      }
-      for (int64_t j = 0; j < n; ++j) yr[j] = acc[j];
-#else
       float acc[kDepthwiseCols];
       for (int64_t j = 0; j < kDepthwiseCols; ++j) acc[j] = bias;
       for (int64_t kh = khLo; kh < khHi; ++kh) {
@@ -376,18 +466,18 @@ void depthwisePlane(const float* x, const float* w, float bias, float* y, const 
         }
       }
       for (int64_t j = 0; j < n; ++j) yr[j] = acc[j];
-#endif
     }
+#endif
   }
 }
 
 // One depthwise channel: the blocked kernel where it applies (2-D, non-negative pads, width
-// stride 1 or 2) and pays for its padded copy (at least 256 outputs: PP-OCRv4's 12x40 5x5
-// layers ran 1.9x faster, the direction classifier's 2x96 ones 1.2x slower), else the
-// general loop.
+// stride 1 or 2) and pays for its padded copy (at least 32 outputs: with four column blocks
+// in flight, PP-OCRv3's detector ran 8% faster than with the general loop below 256 outputs,
+// the direction classifier's 2x96 layers as fast), else the general loop.
 void depthwise(const float* x, const float* w, float bias, float* y, const Window3& g) {
   const bool planar = g.in[0] == 1 && g.kernel[0] == 1 && g.out[0] == 1 && g.padBegin[1] >= 0 && g.padBegin[2] >= 0 &&
-                      g.out[1] * g.out[2] >= 256;
+                      g.out[1] * g.out[2] >= 32;
   if (planar && (g.stride[2] == 1 || g.stride[2] == 2)) {
     depthwisePlane(x, w, bias, y, g);
   } else {
@@ -399,38 +489,58 @@ void depthwise(const float* x, const float* w, float bias, float* y, const Windo
 
 // With few output channels the implicit GEMM spends as long packing its im2col panels as
 // multiplying (each packed value feeds only M multiply-adds). The direct kernel reads the
-// input rows in place instead: a tile of kDirectMB output channels x kDirectW output columns
-// stays in registers while every (input channel, kh, kw) tap adds weight x a contiguous run
-// of the (zero-padded) input row. It sums the taps in the same order for every thread count.
-constexpr int64_t kDirectMB = 8, kDirectW = 32, kDirectHalf = 16;
+// zero-padded input in place instead: a tile of kDirectMB output channels x kDirectW output
+// positions stays in registers while every (input channel, kh, kw) tap adds weight x a
+// contiguous run of the padded input. It sums the taps in the same order for every thread
+// count. The tile is kDirectPieces pieces of kDirectPiece positions, each one vector: 8 x 3
+// accumulators leave registers for the 3 inputs and the broadcast weight, and every weight
+// broadcast feeds 3 multiply-adds (with 2 pieces, openWakeWord's embedding ran about 3% slower).
+constexpr int64_t kDirectMB = 8, kDirectPiece = 16, kDirectPieces = 3, kDirectW = kDirectPiece * kDirectPieces;
 
-// acc[m][j] = sum over taps of w[tap][m] * x[tap row][j + kw]; `rows[t]` is the padded input
-// row of tap row t (input channel, kh), `w` the kDirectMB weights of each tap contiguous.
-// AVX-512 only (16 accumulator registers); elsewhere the GEMM path runs.
+// acc[m][p * 16 + j] = bias[m] + sum over taps (c, kh, kw) of
+// w[c][kh][kw][m] * base[p][c * chanStride + kh * rowStride + kw * colStride + j]: each piece p
+// reads from its own base, so that a piece can start anywhere in the input.
+// AVX-512 only (24 accumulator registers); elsewhere the GEMM path runs.
+struct DirectTaps {
+  int64_t C, chanStride, KH, rowStride, KW, colStride;
+};
+
 #if defined(__x86_64__)
-// The tile is two 16-column halves, each reading its own rows (rows0, rows1): the two halves
-// of 32 columns of one output row, or, for outputs 16 or fewer wide, two output rows, so that
-// narrow layers do not leave half of every vector empty.
-__attribute__((target("avx512f"))) void directTileAvx512(const float* const* rows0, const float* const* rows1,
-                                                         int64_t tapRows, int64_t KW, const float* w, float* out) {
-  __m512 acc[kDirectMB][2];
-  for (int m = 0; m < kDirectMB; ++m) acc[m][0] = acc[m][1] = _mm512_setzero_ps();
-  for (int64_t t = 0; t < tapRows; ++t) {
-    const float *xr0 = rows0[t], *xr1 = rows1[t];
-    for (int64_t kw = 0; kw < KW; ++kw) {
-      const __m512 x0 = _mm512_loadu_ps(xr0 + kw), x1 = _mm512_loadu_ps(xr1 + kw);
-      const float* wv = w + (t * KW + kw) * kDirectMB;
+
+__attribute__((target("avx512f"))) void directTileAvx512(const float* const* base, const DirectTaps& t, const float* w,
+                                                         const float* bias, float* out) {
+  __m512 acc[kDirectMB][kDirectPieces];
 #pragma GCC unroll 8
-      for (int m = 0; m < kDirectMB; ++m) {
-        const __m512 wm = _mm512_set1_ps(wv[m]);
-        acc[m][0] = _mm512_fmadd_ps(wm, x0, acc[m][0]);
-        acc[m][1] = _mm512_fmadd_ps(wm, x1, acc[m][1]);
+  for (int m = 0; m < kDirectMB; ++m)
+#pragma GCC unroll 4
+    for (int p = 0; p < kDirectPieces; ++p) acc[m][p] = _mm512_setzero_ps();
+  for (int64_t c = 0; c < t.C; ++c) {
+    for (int64_t kh = 0; kh < t.KH; ++kh) {
+      const int64_t offset = c * t.chanStride + kh * t.rowStride;
+      const float* xr[kDirectPieces];
+#pragma GCC unroll 4
+      for (int p = 0; p < kDirectPieces; ++p) xr[p] = base[p] + offset;
+      for (int64_t kw = 0; kw < t.KW; ++kw) {
+        __m512 x[kDirectPieces];
+#pragma GCC unroll 4
+        for (int p = 0; p < kDirectPieces; ++p) x[p] = _mm512_loadu_ps(xr[p] + kw * t.colStride);
+#pragma GCC unroll 8
+        for (int m = 0; m < kDirectMB; ++m) {
+          const __m512 wm = _mm512_set1_ps(w[m]);
+#pragma GCC unroll 4
+          for (int p = 0; p < kDirectPieces; ++p) acc[m][p] = _mm512_fmadd_ps(wm, x[p], acc[m][p]);
+        }
+        w += kDirectMB;
       }
     }
   }
+  // The bias after the taps, as the GEMM's epilogue adds it.
+#pragma GCC unroll 8
   for (int m = 0; m < kDirectMB; ++m) {
-    _mm512_storeu_ps(out + m * kDirectW, acc[m][0]);
-    _mm512_storeu_ps(out + m * kDirectW + 16, acc[m][1]);
+    const __m512 b = _mm512_set1_ps(bias[m]);
+#pragma GCC unroll 4
+    for (int p = 0; p < kDirectPieces; ++p)
+      _mm512_storeu_ps(out + m * kDirectW + p * kDirectPiece, _mm512_add_ps(acc[m][p], b));
   }
 }
 
@@ -453,88 +563,134 @@ bool directOff() {
   return off;
 }
 
-// Whether the direct kernel serves this convolution: 2-D (or 1-D), unit width stride and
-// dilation, one group, few output channels (up to 64: beyond, the GEMM's packing pays for
-// itself), a window wider than one tap and at least 8 tap rows (input channels x kernel
-// height; fewer leave each tile too little work for its setup). Measured on AVX-512 against
-// the GEMM: 24 channels 1x3 on 74x32 1.4x faster, 64 channels 3x3 on 56x56 about even.
+// Whether the direct kernel serves this convolution: 2-D (or 1-D), unit width stride, one
+// group, a window wider than one tap, at most kDirectMaxM output channels and at least 3 tap
+// rows (input channels x kernel height). Measured on AVX-512 against the GEMM inside
+// openWakeWord's embedding (batch 24, 1x3 and 3x1 kernels): 24 to 96 channels on maps of 74x32
+// down to 8x2 and its 1-channel 3x3 stem all ran faster direct, as the GEMM's im2col packing
+// of short rows cost more than its multiply-adds; 3x3 layers of 64 to 128 channels on 28x28 to
+// 56x56 maps ran as fast or faster (64 -> 64 on 56x56: 2.3 ms direct, 2.9 ms GEMM).
+constexpr int64_t kDirectMaxM = 128;
+
 bool directConvFits(const Window3& g, int64_t group, int64_t C, int64_t M, int64_t kvol) {
-  if (C * g.kernel[1] < 8) return false;
+  if (C * g.kernel[1] < 3) return false;
 #if defined(__x86_64__)
   if (!haveAvx512()) return false;  // elsewhere the GEMM's vectorized kernels do better
 #else
   return false;
 #endif
-  return group == 1 && M <= 64 && kvol > 1 && g.in[0] == 1 && g.kernel[0] == 1 && g.out[0] == 1 &&
-         g.stride[2] == 1 && g.dilation[2] == 1;
+  return group == 1 && M <= kDirectMaxM && kvol > 1 && g.in[0] == 1 && g.kernel[0] == 1 && g.out[0] == 1 &&
+         g.stride[2] == 1;
 }
 
-void directConv(const float* x, const float* w, const float* bias, float* y, const Window3& g, int64_t C, int64_t M,
+// The weights as [block][c][kh][kw][kDirectMB] (zeros past M), and the bias as [block][kDirectMB]
+// (zeros past M, or all zeros without one): what directTileAvx512 reads.
+struct DirectWeights {
+  const float* w;
+  const float* bias;
+};
+
+DirectWeights packDirectWeights(const float* w, const float* bias, int64_t M, int64_t K) {
+  thread_local std::vector<float> packedW, packedBias;
+  const int64_t blocks = (M + kDirectMB - 1) / kDirectMB;
+  packedW.assign(static_cast<size_t>(blocks * K * kDirectMB), 0.0f);
+  packedBias.assign(static_cast<size_t>(blocks * kDirectMB), 0.0f);
+  for (int64_t m = 0; m < M; ++m) {
+    float* dst = packedW.data() + (m / kDirectMB) * K * kDirectMB + m % kDirectMB;
+    for (int64_t k = 0; k < K; ++k) dst[k * kDirectMB] = w[m * K + k];
+    if (bias) packedBias[static_cast<size_t>(m)] = bias[m];
+  }
+  return {packedW.data(), packedBias.data()};
+}
+
+// One image. The tile's pieces of 16 positions walk the output in one of two ways:
+// - height stride 1: over the padded input's row-major positions. Output (oh, ow) reads the
+//   padded input from position oh * Wp + ow on, so a piece of 16 consecutive positions reads 16
+//   consecutive inputs for every tap, across row ends; the positions past OW in each row are
+//   computed and dropped. Narrow maps (openWakeWord's 8x2) then fill the vectors.
+// - else: 16 columns of one output row per piece, the rows Wp apart in the padded input.
+void directConv(const float* x, const DirectWeights& pw, float* y, const Window3& g, int64_t C, int64_t M,
                 KernelScratch& scratch) {
   const int64_t H = g.in[1], W = g.in[2], OH = g.out[1], OW = g.out[2];
-  const int64_t KH = g.kernel[1], KW = g.kernel[2], sh = g.stride[1], dh = g.dilation[1];
+  const int64_t KH = g.kernel[1], KW = g.kernel[2], sh = g.stride[1], dh = g.dilation[1], dw = g.dilation[2];
   const int64_t pt = g.padBegin[1], pl = g.padBegin[2];
+  const bool flat = sh == 1;
   // Padded input: rows ih in [-pt, lastRow], columns iw in [-pl, -pl + Wp).
   const int64_t lastRow = std::max<int64_t>(H - 1, (OH - 1) * sh - pt + (KH - 1) * dh);
   const int64_t Hp = lastRow + pt + 1;
-  const int64_t halves = (OW + kDirectHalf - 1) / kDirectHalf;  // 16-column pieces per output row
-  const int64_t Wp = halves * kDirectHalf + KW - 1;
-  thread_local std::vector<float> padded, packedW;
-  padded.assign(static_cast<size_t>(C * Hp * Wp), 0.0f);
+  const int64_t rowPieces = (OW + kDirectPiece - 1) / kDirectPiece;  // pieces per output row (row mode)
+  const int64_t Wp = (flat ? OW : rowPieces * kDirectPiece) + (KW - 1) * dw;
+  const int64_t plane = Hp * Wp;
+  thread_local std::vector<float> padded;
+  // Past the last plane: the reads of the last flat piece's dropped positions.
+  padded.assign(static_cast<size_t>(C * plane + kDirectW + (KW - 1) * dw), 0.0f);
   for (int64_t c = 0; c < C; ++c)
     for (int64_t ih = 0; ih < H; ++ih) {
-      float* dst = padded.data() + (c * Hp + ih + pt) * Wp;
+      float* dst = padded.data() + c * plane + (ih + pt) * Wp;
       const float* src = x + (c * H + ih) * W;
       // Columns of the input that land inside [0, Wp) of the padded row.
       const int64_t lo = std::max<int64_t>(0, -pl), hi = std::min<int64_t>(W, Wp - pl);
       for (int64_t iw = lo; iw < hi; ++iw) dst[iw + pl] = src[iw];
     }
-  // Weights as [block][c][kh][kw][kDirectMB], zeros past M.
-  const int64_t blocks = (M + kDirectMB - 1) / kDirectMB, K = C * KH * KW;
-  packedW.assign(static_cast<size_t>(blocks * K * kDirectMB), 0.0f);
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t k = 0; k < K; ++k) packedW[static_cast<size_t>(((m / kDirectMB) * K + k) * kDirectMB + m % kDirectMB)] = w[m * K + k];
   const float* xp = padded.data();
-  const float* wp = packedW.data();
+  const int64_t blocks = (M + kDirectMB - 1) / kDirectMB, K = C * KH * KW;
   const int64_t outVol = OH * OW;
-  // Tasks are (channel block, pair of consecutive 16-column pieces in row-major order), split
-  // over the threads; an odd last piece pairs with a dummy that reads row 0 and is not stored.
-  const int64_t pieces = OH * halves, pairs = (pieces + 1) / 2;
+  const int64_t pieces = flat ? (OH * Wp + kDirectPiece - 1) / kDirectPiece : OH * rowPieces;
+  const DirectTaps taps{C, plane, KH, dh * Wp, KW, dw};
+  // Tasks are (tile of consecutive pieces, channel block), split over the threads; the blocks
+  // of one tile run together so that its input stays in L1. The last tile's missing pieces
+  // repeat its last real one and are not stored.
+  const int64_t tiles = (pieces + kDirectPieces - 1) / kDirectPieces;
   const auto run = [&](int64_t task) {
     const FlushDenormals flush;
-    const int64_t b = task / pairs, p = task % pairs;
-    thread_local std::vector<const float*> rows;
-    rows.resize(static_cast<size_t>(2 * C * KH));
+    const int64_t p = task / blocks, b = task % blocks;
     alignas(64) float tile[kDirectMB * kDirectW];
     const int64_t m0 = b * kDirectMB, mb = std::min(kDirectMB, M - m0);
-    int64_t oh[2], ow0[2], cols[2];
-    for (int h = 0; h < 2; ++h) {
-      const int64_t piece = std::min(2 * p + h, pieces - 1);
-      oh[h] = piece / halves, ow0[h] = (piece % halves) * kDirectHalf;
-      cols[h] = 2 * p + h < pieces ? std::min(kDirectHalf, OW - ow0[h]) : 0;
-      for (int64_t c = 0; c < C; ++c)
-        for (int64_t kh = 0; kh < KH; ++kh)
-          rows[static_cast<size_t>(h * C * KH + c * KH + kh)] = xp + (c * Hp + oh[h] * sh + kh * dh) * Wp + ow0[h];
+    const float* base[kDirectPieces];
+    int64_t piece[kDirectPieces];
+    for (int h = 0; h < kDirectPieces; ++h) {
+      piece[h] = std::min(kDirectPieces * p + h, pieces - 1);
+      base[h] = flat ? xp + piece[h] * kDirectPiece
+                     : xp + (piece[h] / rowPieces) * sh * Wp + (piece[h] % rowPieces) * kDirectPiece;
     }
 #if defined(__x86_64__)
-    directTileAvx512(rows.data(), rows.data() + C * KH, C * KH, KW, wp + b * K * kDirectMB, tile);
+    directTileAvx512(base, taps, pw.w + b * K * kDirectMB, pw.bias + m0, tile);
+#else
+    (void)taps, (void)base;  // directConvFits sends nothing here
 #endif
-    // Bias and fused layers on the whole tile in one call (a call per output row and half
-    // cost more than the tile's multiply-adds), then the valid columns go out.
-    for (int64_t m = 0; m < mb; ++m) {
-      const float add = bias ? bias[m0 + m] : 0.0f;
-      for (int64_t j = 0; j < kDirectW; ++j) tile[m * kDirectW + j] += add;
-    }
+    // Fused layers on the whole tile in one call (a call per output row and half cost more
+    // than the tile's multiply-adds), then the valid positions go out.
     if (scratch.postCount) applyPostOps(scratch.post, scratch.postCount, tile, kDirectW, mb, kDirectW, m0);
-    for (int h = 0; h < 2; ++h) {
-      for (int64_t m = 0; m < mb && cols[h] > 0; ++m) {
-        float* dst = y + (m0 + m) * outVol + oh[h] * OW + ow0[h];
-        const float* src = tile + m * kDirectW + h * kDirectHalf;
-        for (int64_t j = 0; j < cols[h]; ++j) dst[j] = src[j];
+    for (int h = 0; h < kDirectPieces && kDirectPieces * p + h < pieces; ++h) {
+      // Runs of the piece's positions that land in one output row: (tile column, output offset, length).
+      int64_t runs[kDirectPiece][3];
+      int64_t count = 0;
+      if (flat) {
+        const int64_t first = piece[h] * kDirectPiece, last = std::min(first + kDirectPiece, OH * Wp);
+        int64_t oh = first / Wp, ow = first % Wp;
+        for (int64_t at = first; at < last;) {
+          const int64_t len = std::min(Wp - ow, last - at);
+          if (ow < OW) {
+            runs[count][0] = h * kDirectPiece + at - first;
+            runs[count][1] = oh * OW + ow;
+            runs[count++][2] = std::min(len, OW - ow);
+          }
+          at += len, ++oh, ow = 0;
+        }
+      } else {
+        const int64_t oh = piece[h] / rowPieces, ow0 = (piece[h] % rowPieces) * kDirectPiece;
+        runs[0][0] = h * kDirectPiece, runs[0][1] = oh * OW + ow0, runs[0][2] = std::min(kDirectPiece, OW - ow0);
+        count = 1;
+      }
+      for (int64_t m = 0; m < mb; ++m) {
+        float* dst = y + (m0 + m) * outVol;
+        const float* src = tile + m * kDirectW;
+        for (int64_t r = 0; r < count; ++r)
+          for (int64_t j = 0; j < runs[r][2]; ++j) dst[runs[r][1] + j] = src[runs[r][0] + j];
       }
     }
   };
-  const int64_t tasks = blocks * pairs;
+  const int64_t tasks = blocks * tiles;
   const int threads = scratch.pool ? scratch.pool->threads() : 1;
   if (threads > 1 && M * K * outVol >= (int64_t{1} << 18)) {
     scratch.pool->forEach(tasks, run);
@@ -585,8 +741,10 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
     finishOutput<T>(f, out);
     return;
   }
-  if (std::is_same_v<T, float> && directConvFits(g, group, C, M, kvol) && !directOff()) {
-    for (int64_t n = 0; n < N; ++n) directConv(f.x + n * C * inVol, f.w, f.b, f.y + n * M * outVol, g, C, M, scratch);
+  // float16 too: its operands are float32 copies by now (IS-Net's float16 layers).
+  if (directConvFits(g, group, C, M, kvol) && !directOff()) {
+    const DirectWeights pw = packDirectWeights(f.w, f.b, M, C * kvol);
+    for (int64_t n = 0; n < N; ++n) directConv(f.x + n * C * inVol, pw, f.y + n * M * outVol, g, C, M, scratch);
     finishOutput<T>(f, out);
     return;
   }

@@ -284,7 +284,7 @@ describe('RandomNormal, RandomUniform and their Like forms', () => {
       outputs: [{ name: 'y', dtype: 'int32', shape: [4] }],
       nodes: [{ op: 'RandomUniform', inputs: [], outputs: ['y'], attributes: { shape: [4], dtype: 6 } }],
     });
-    await expect(buildEngine(bad, { backend: 'sim' })).rejects.toThrow(/dtype=6 is not supported/);
+    await expect(buildEngine(bad, { backend: 'sim' })).rejects.toThrow(/dtype=6 \(int32\) is not supported/);
   });
 });
 

@@ -14,7 +14,7 @@ import type { ModelProto, NodeProto } from 'onnx-buf';
 import { BACKEND_OPTIONS, backends, type BackendOption } from '../backend.js';
 import { type CalibrationAlgorithm, type CalibrationCache, formatCalibrationCache, parseCalibrationCache } from '../calibration/calibration-cache.js';
 import { type CalibrationData, collectStatistics, isCalibrationData } from '../calibration/collect-statistics.js';
-import { CALIBRATION_METHODS, type CalibrationMethod, type ChosenThreshold, scaleFromThreshold } from '../calibration/histogram.js';
+import { AUTO_PERCENTILES, type AutoThreshold, CALIBRATION_METHODS, type CalibrationMethod, type ChosenThreshold, scaleFromThreshold } from '../calibration/histogram.js';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
 import type { Feeds } from '../execution-context.js';
 import { getDefaultLogger, Logger } from '../logger.js';
@@ -22,6 +22,7 @@ import { parseModel, readModel, writeModel } from '../onnx/model-io.js';
 import { upgradeOpset } from '../onnx/opset/upgrade-opset.js';
 import { parseShapeSpec, type ShapeMap } from '../shapes.js';
 import { expectBytes, expectFunction, expectObject, expectOneOf, expectString, invalid } from '../validate.js';
+import { AUTO_BATCHES, chooseByLayerOutput, chooseEndToEnd, keepingFirstBatches, singleMethodSet } from './auto-calibration.js';
 import { convertGraphToFloat16 } from './float16.js';
 import { GraphConstants, insertQdq } from './qdq-insertion.js';
 import { measureFlops, type NodeFlops } from './compute-flops.js';
@@ -335,21 +336,22 @@ export async function quantizeInt8WithReport(model: Uint8Array | ArrayBufferLike
   } else {
     const initializers = new Set(graph.initializer.map((t) => t.name));
     const inputs = graph.input.map((i) => i.name).filter((n) => !initializers.has(n));
-    const { histograms } = await collectStatistics(m, inputs, plan.activations, o.data!, { backend: o.backend, shapes: o.shapes, device: o.device, plugins: o.plugins });
-    scales = new Map();
-    const chosen = new Map<string, ChosenThreshold>();
+    // 'auto' weighs its candidates on the first batches again, after calibration has read them.
+    const kept: Feeds[] = [];
+    const data = o.method === 'auto' ? keepingFirstBatches(o.data!, inputs, AUTO_BATCHES, kept) : o.data!;
+    const { histograms } = await collectStatistics(m, inputs, plan.activations, data, { backend: o.backend, shapes: o.shapes, device: o.device, plugins: o.plugins });
+    let chosen = new Map<string, ChosenThreshold>();
+    const autos = new Map<string, AutoThreshold>();
     try {
       for (const [name, histogram] of histograms) {
-        const choice = await histogram.chooseThreshold(o.method, o.percentile === undefined ? {} : { percentile: o.percentile });
-        chosen.set(name, choice);
-        const threshold = choice.threshold;
-        // A tensor that was zero throughout calibration has no range; any positive scale stores
-        // its zeros exactly, and threshold 1 keeps a later non-zero value from becoming huge.
-        scales.set(name, Math.fround(scaleFromThreshold(threshold > 0 ? threshold : 1)));
+        if (o.method === 'auto') autos.set(name, await histogram.autoThreshold());
+        else chosen.set(name, await histogram.chooseThreshold(o.method, o.percentile === undefined ? {} : { percentile: o.percentile }));
       }
     } finally {
       for (const h of histograms.values()) h.dispose();
     }
+    if (o.method === 'auto') chosen = await chooseAuto(m, plan, autos, kept, selected, o);
+    scales = scalesOf(chosen);
     o.onThresholds?.(chosen);
     const trt = backends().find((b) => b.name === 'tensorrt');
     const version = o.cacheVersion ?? (o.backend !== 'sim' && trt?.available ? trtVersionDigits(trt.version) : DEFAULT_CACHE_VERSION);
@@ -412,6 +414,52 @@ export async function quantizeInt8WithReport(model: Uint8Array | ArrayBufferLike
   if (o.outputPath === undefined) return { model: await writeModel(m), report };
   const externalDataPath = loaded.hadExternalData ? `${basename(o.outputPath)}.data` : undefined;
   return { model: await writeModel(m, { path: o.outputPath, ...(externalDataPath !== undefined ? { externalDataPath } : {}) }), report };
+}
+
+/** Each tensor's int8 scale (float32) from its threshold. */
+function scalesOf(thresholds: ReadonlyMap<string, ChosenThreshold>): Map<string, number> {
+  const scales = new Map<string, number>();
+  for (const [name, { threshold }] of thresholds) {
+    // A tensor that was zero throughout calibration has no range; any positive scale stores
+    // its zeros exactly, and threshold 1 keeps a later non-zero value from becoming huge.
+    scales.set(name, Math.fround(scaleFromThreshold(threshold > 0 ? threshold : 1)));
+  }
+  return scales;
+}
+
+/**
+ * Method 'auto' (auto-calibration.ts): per tensor, the candidate that least disturbs the
+ * output of the layers reading it; then that whole set against each single method's, end to
+ * end on the same batches, keeping the best and saying which through the logger.
+ */
+async function chooseAuto(
+  model: ModelProto,
+  plan: QuantizationPlan,
+  autos: ReadonlyMap<string, AutoThreshold>,
+  batches: readonly Feeds[],
+  selected: (n: NodeProto) => boolean,
+  o: Normalized,
+): Promise<Map<string, ChosenThreshold>> {
+  const place = { backend: o.backend, device: o.device, plugins: o.plugins };
+  const perLayer = await chooseByLayerOutput(model, plan, autos, batches, place);
+  const singles = [singleMethodSet(autos, 'entropy'), ...AUTO_PERCENTILES.map((p) => singleMethodSet(autos, 'percentile', p)), singleMethodSet(autos, 'minmax')];
+  const sets = [{ label: 'auto', thresholds: perLayer }, ...singles.filter((x) => x !== undefined)];
+  const float = await writeModel(model);
+  const reference = await runBatches(float, batches, place);
+  const { best, scores } = await chooseEndToEnd(
+    sets,
+    async (thresholds) => {
+      const candidate = parseModel(float);
+      applyQuantization(candidate, selected, scalesOf(thresholds), o.floatOpsIn, o.float16Block);
+      return writeModel(candidate);
+    },
+    reference,
+    batches,
+    place,
+  );
+  const figures = scores.map((s) => `${s.label} ${Number.isNaN(s.cosine) ? 'NaN' : s.cosine.toFixed(4)}`).join(', ');
+  o.logger.log('info', `quantizeInt8 method 'auto': ${best.label === 'auto' ? 'per-layer thresholds' : `every tensor by ${best.label}`} kept (worst output cosine on ${batches.length} calibration batches: ${figures})`);
+  return best.thresholds;
 }
 
 /**

@@ -29,7 +29,7 @@ import type { QuantizationPlan } from './qdq-plan.js';
 import { runBatches, type RunOutputs, type RunPlace, scoreOutputs } from './validation-runs.js';
 
 /** How many calibration batches 'auto' keeps to weigh its candidates on. */
-export const AUTO_BATCHES = 8;
+export const AUTO_BATCHES = 16;
 
 /**
  * `data`, passed through unchanged, with copies of its first `limit` batches kept in `kept`

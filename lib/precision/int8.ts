@@ -441,11 +441,15 @@ async function chooseAuto(
   o: Normalized,
 ): Promise<Map<string, ChosenThreshold>> {
   const place = { backend: o.backend, device: o.device, plugins: o.plugins };
-  const perLayer = await chooseByLayerOutput(model, plan, autos, batches, place);
+  // The per-layer choice is fitted to the batches it probes, so it is checked on others:
+  // scored on its own batches, it would win ties it owes to fitting (seen on a text recognizer).
+  const probe = batches.length > 1 ? batches.filter((_, i) => i % 2 === 0) : batches;
+  const check = batches.length > 1 ? batches.filter((_, i) => i % 2 === 1) : batches;
+  const perLayer = await chooseByLayerOutput(model, plan, autos, probe, place);
   const singles = [singleMethodSet(autos, 'entropy'), ...AUTO_PERCENTILES.map((p) => singleMethodSet(autos, 'percentile', p)), singleMethodSet(autos, 'minmax')];
   const sets = [{ label: 'auto', thresholds: perLayer }, ...singles.filter((x) => x !== undefined)];
   const float = await writeModel(model);
-  const reference = await runBatches(float, batches, place);
+  const reference = await runBatches(float, check, place);
   const { best, scores } = await chooseEndToEnd(
     sets,
     async (thresholds) => {
@@ -454,11 +458,20 @@ async function chooseAuto(
       return writeModel(candidate);
     },
     reference,
-    batches,
+    check,
     place,
   );
   const figures = scores.map((s) => `${s.label} ${Number.isNaN(s.cosine) ? 'NaN' : s.cosine.toFixed(4)}`).join(', ');
-  o.logger.log('info', `quantizeInt8 method 'auto': ${best.label === 'auto' ? 'per-layer thresholds' : `every tensor by ${best.label}`} kept (worst output cosine on ${batches.length} calibration batches: ${figures})`);
+  const mix = new Map<string, number>();
+  for (const c of perLayer.values()) {
+    const label = c.percentile === undefined ? c.method : `${c.method} ${c.percentile}`;
+    mix.set(label, (mix.get(label) ?? 0) + 1);
+  }
+  const perLayerMix = [...mix].map(([label, n]) => `${n} ${label}`).join(', ');
+  o.logger.log(
+    'info',
+    `quantizeInt8 method 'auto': ${best.label === 'auto' ? 'per-layer thresholds' : `every tensor by ${best.label}`} kept; per-layer choice: ${perLayerMix}; worst output cosine on ${check.length} calibration batches: ${figures}`,
+  );
   return best.thresholds;
 }
 

@@ -46,8 +46,10 @@ export interface Int8Options {
   calibrationData?: CalibrationData;
   /**
    * How a tensor's clipping threshold is chosen (default 'entropy', TensorRT's
-   * EntropyCalibration2); 'auto' takes, per tensor, the least-error one of entropy,
-   * percentile 99.99 / 99.999 and minmax.
+   * EntropyCalibration2); 'auto' takes, per tensor, the one of entropy, percentile 99.99 /
+   * 99.999 and minmax that least disturbs the outputs of the quantized layers reading it,
+   * then keeps that set or a single method's, whichever scores best end to end on calibration
+   * batches (said through `logger` at 'info'; see auto-calibration.ts).
    */
   method?: CalibrationMethod;
   /** Receives each calibrated tensor's threshold and the method that gave it (with 'auto', the winner). */

@@ -100,7 +100,7 @@ export interface Int8Options {
   outputPath?: string;
   /** Directory a model given as bytes keeps its external data in. */
   baseDir?: string;
-  /** Receives the note that a model below opset 13 was converted (default: warnings to stderr). */
+  /** Receives the note that a model below opset 13 was converted, and what method 'auto' kept (default: warnings to stderr). */
   logger?: Logger;
 }
 
@@ -352,7 +352,8 @@ export async function quantizeInt8WithReport(model: Uint8Array | ArrayBufferLike
     } finally {
       for (const h of histograms.values()) h.dispose();
     }
-    if (o.method === 'auto') chosen = await chooseAuto(m, plan, autos, kept, selected, o);
+    // Without activations to calibrate there is nothing to choose (and no reason to run the model again).
+    if (o.method === 'auto' && autos.size > 0) chosen = await chooseAuto(m, plan, autos, kept, selected, o);
     scales = scalesOf(chosen);
     o.onThresholds?.(chosen);
     const trt = backends().find((b) => b.name === 'tensorrt');

@@ -16,7 +16,7 @@
  *    quantized with each single method, and the best set of thresholds is kept.
  */
 import { create } from '@bufbuild/protobuf';
-import { AttributeProto_AttributeType, AttributeProtoSchema, NodeProtoSchema, TensorProto_DataType, type ModelProto, type NodeProto, type TensorProto } from 'onnx-buf';
+import { NodeProtoSchema, TensorProto_DataType, type ModelProto, type NodeProto, type TensorProto } from 'onnx-buf';
 
 import type { CalibrationData, CalibrationFeeds } from '../calibration/collect-statistics.js';
 import { withExposedOutputs } from '../calibration/collect-statistics.js';
@@ -25,6 +25,7 @@ import type { Feeds } from '../execution-context.js';
 import { arrayToTensor } from '../onnx/tensor-data.js';
 import { inferElemTypes } from '../onnx/value-types.js';
 import { Tensor } from '../tensor.js';
+import { freshNames, node } from './qdq-insertion.js';
 import type { QuantizationPlan } from './qdq-plan.js';
 import { runBatches, type RunOutputs, type RunPlace, scoreOutputs } from './validation-runs.js';
 
@@ -55,11 +56,6 @@ export function keepingFirstBatches(data: CalibrationData, inputs: readonly stri
   };
 }
 
-function node(name: string, opType: string, input: string[], output: string[], ints: Record<string, number> = {}): NodeProto {
-  const attribute = Object.entries(ints).map(([n, i]) => create(AttributeProtoSchema, { name: n, type: AttributeProto_AttributeType.INT, i: BigInt(i) }));
-  return create(NodeProtoSchema, { name, opType, domain: '', input, output, attribute });
-}
-
 /** One candidate threshold tried on one consumer of one tensor. */
 interface Probe {
   tensor: string;
@@ -85,16 +81,7 @@ export async function chooseByLayerOutput(
 ): Promise<Map<string, ChosenThreshold>> {
   const graph = model.graph!;
   const types = inferElemTypes(graph);
-  const taken = new Set<string>();
-  for (const v of [...graph.input, ...graph.output, ...graph.valueInfo]) taken.add(v.name);
-  for (const t of graph.initializer) taken.add(t.name);
-  for (const n of graph.node) [...n.input, ...n.output, n.name].forEach((x) => taken.add(x));
-  const unique = (base: string): string => {
-    let name = base;
-    for (let k = 1; taken.has(name); k++) name = `${base}_${k}`;
-    taken.add(name);
-    return name;
-  };
+  const unique = freshNames(graph);
 
   const probes: Probe[] = [];
   const added = new Map<NodeProto, NodeProto[]>();

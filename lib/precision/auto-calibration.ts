@@ -1,7 +1,8 @@
 /**
  * Method 'auto' of quantizeInt8: which clipping threshold each activation gets, judged by what
- * quantization does downstream rather than by the tensor's own histogram. Two steps, both on
- * the first calibration batches (kept in memory while calibration streams them):
+ * quantization does downstream rather than by the tensor's own histogram. Two steps, on the
+ * first calibration batches (kept in memory while calibration streams them; int8.ts gives step
+ * 1 the even ones and step 2 the odd ones, so that step 2 does not reward step 1's fit):
  *
  * 1. Per tensor, each candidate threshold (entropy, percentile 99.99 and 99.999, minmax) is
  *    tried on the layers that read the tensor: a copy of each quantized consumer reads the

@@ -432,8 +432,8 @@ function scalesOf(thresholds: ReadonlyMap<string, ChosenThreshold>): Map<string,
 
 /**
  * Method 'auto' (auto-calibration.ts): per tensor, the candidate that least disturbs the
- * output of the layers reading it; then that whole set against each single method's, end to
- * end on the same batches, keeping the best and saying which through the logger.
+ * output of the layers reading it, on the even kept batches; then that whole set against each
+ * single method's, end to end on the odd ones, keeping the best and saying which through the logger.
  */
 async function chooseAuto(
   model: ModelProto,

@@ -8,7 +8,7 @@ import { Logger, Tensor } from '../lib/index.js';
 import type { AutoThreshold } from '../lib/calibration/histogram.js';
 import { parseModel } from '../lib/onnx/model-io.js';
 import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
-import { chooseByLayerOutput, keepingFirstBatches, singleMethodSet } from '../lib/precision/auto-calibration.js';
+import { chooseByLayerOutput, keepingFirstBatches, leastTensorErrorSet, singleMethodSet } from '../lib/precision/auto-calibration.js';
 import { quantizeInt8 } from '../lib/precision/int8.js';
 import { GraphConstants } from '../lib/precision/qdq-insertion.js';
 import { planQuantization } from '../lib/precision/qdq-plan.js';
@@ -130,7 +130,13 @@ describe("method 'auto': the per-layer choice", () => {
   });
 });
 
-describe("method 'auto': single-method sets", () => {
+describe("method 'auto': whole-model sets", () => {
+  it("takes each tensor's least-error candidate for the per-tensor set", () => {
+    const set = leastTensorErrorSet(new Map([['x', { ...CANDIDATES, method: 'minmax' as const, threshold: 20 }]]));
+    expect(set.label).toBe('per-tensor');
+    expect(set.thresholds.get('x')).toEqual({ method: 'minmax', threshold: 20 });
+  });
+
   it("takes every tensor's candidate of one method, and refuses a method some tensor lacks", () => {
     const candidates = new Map([
       ['x', CANDIDATES],
@@ -177,13 +183,13 @@ describe("method 'auto': end to end", () => {
     const line = messages.find((m) => m.startsWith("quantizeInt8 method 'auto':"));
     expect(line).toBeDefined();
     // Six batches: three probe the layers, three check the sets end to end.
-    expect(line).toMatch(/worst output cosine on 3 calibration batches: auto [\d.]+, entropy [\d.]+, percentile 99\.99 [\d.]+, percentile 99\.999 [\d.]+, minmax [\d.]+$/);
+    expect(line).toMatch(/worst output cosine on 3 calibration batches: per-layer [\d.]+, per-tensor [\d.]+, entropy [\d.]+, percentile 99\.99 [\d.]+, percentile 99\.999 [\d.]+, minmax [\d.]+$/);
     const single = /every tensor by (entropy|minmax|percentile [\d.]+) kept/.exec(line!);
     if (single) {
       const [method, percentile] = single[1]!.split(' ');
       for (const c of chosen!.values()) expect([c.method, c.percentile]).toEqual([method, percentile === undefined ? undefined : Number(percentile)]);
     } else {
-      expect(line).toMatch(/per-layer thresholds kept; per-layer choice: \d+ /);
+      expect(line).toMatch(/per-(layer|tensor) thresholds kept; per-layer choice: \d+ /);
     }
   });
 });

@@ -41,7 +41,7 @@ describe('tensorrt-node quantize: the calibration method', () => {
     const auto = await trt('--verbose', 'quantize', sensitive, '-o', out, '--calib-data', calib);
     expect(auto.code).toBe(0);
     // 16 batches: 13 calibrate (3 held out for the report); 'auto' probes on 7 and checks on 6.
-    expect(auto.stderr).toMatch(/quantizeInt8 method 'auto': .* kept; per-layer choice: .*; worst output cosine on 6 calibration batches: auto [\d.]+, entropy [\d.]+, percentile 99\.99 [\d.]+, percentile 99\.999 [\d.]+, minmax [\d.]+/);
+    expect(auto.stderr).toMatch(/quantizeInt8 method 'auto': .* kept; per-layer choice: .*; worst output cosine on 6 calibration batches: per-layer [\d.]+, per-tensor [\d.]+, entropy [\d.]+, percentile 99\.99 [\d.]+, percentile 99\.999 [\d.]+, minmax [\d.]+/);
     const entropy = await trt('--verbose', 'quantize', sensitive, '-o', out, '--calib-data', calib, '--calib-method', 'entropy');
     expect(entropy.code).toBe(0);
     expect(entropy.stderr).not.toMatch(/method 'auto'/);

@@ -14,7 +14,8 @@
  *    error lands.
  * 2. Per-layer choices are made one at a time and may compound; so the whole model quantized
  *    with them is scored end to end (worst output cosine against float32) beside the model
- *    quantized with each single method, and the best set of thresholds is kept.
+ *    quantized with each tensor's least-error candidate and with each single method, and the
+ *    best set of thresholds is kept.
  */
 import { create } from '@bufbuild/protobuf';
 import { NodeProtoSchema, TensorProto_DataType, type ModelProto, type NodeProto, type TensorProto } from 'onnx-buf';
@@ -174,9 +175,19 @@ function withoutError(c: ThresholdCandidate): ChosenThreshold {
 
 /** One complete set of thresholds, as step 2 weighs them. */
 export interface ThresholdSet {
-  /** 'auto' for step 1's per-layer choice, else the single method (with its percentile) all tensors used. */
+  /** 'per-layer' (step 1's choice), 'per-tensor' (leastTensorErrorSet), else the single method (with its percentile) all tensors used. */
   label: string;
   thresholds: Map<string, ChosenThreshold>;
+}
+
+/**
+ * Each tensor's candidate of least quantization error on the tensor itself (from its
+ * histogram): what 'auto' chose before it had the layers to judge by. Where a tensor's
+ * neighbours carry the error without amplifying it (PP-OCRv3's English detector, calibrated on
+ * one page), it can still be the best set.
+ */
+export function leastTensorErrorSet(candidates: ReadonlyMap<string, AutoThreshold>): ThresholdSet {
+  return { label: 'per-tensor', thresholds: new Map([...candidates].map(([tensor, auto]) => [tensor, withoutError(auto)])) };
 }
 
 /**

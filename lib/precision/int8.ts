@@ -22,7 +22,7 @@ import { parseModel, readModel, writeModel } from '../onnx/model-io.js';
 import { upgradeOpset } from '../onnx/opset/upgrade-opset.js';
 import { parseShapeSpec, type ShapeMap } from '../shapes.js';
 import { expectBytes, expectFunction, expectObject, expectOneOf, expectString, invalid } from '../validate.js';
-import { AUTO_BATCHES, chooseByLayerOutput, chooseEndToEnd, keepingFirstBatches, singleMethodSet } from './auto-calibration.js';
+import { AUTO_BATCHES, chooseByLayerOutput, chooseEndToEnd, keepingFirstBatches, leastTensorErrorSet, singleMethodSet } from './auto-calibration.js';
 import { convertGraphToFloat16 } from './float16.js';
 import { GraphConstants, insertQdq } from './qdq-insertion.js';
 import { measureFlops, type NodeFlops } from './compute-flops.js';
@@ -432,8 +432,9 @@ function scalesOf(thresholds: ReadonlyMap<string, ChosenThreshold>): Map<string,
 
 /**
  * Method 'auto' (auto-calibration.ts): per tensor, the candidate that least disturbs the
- * output of the layers reading it, on the even kept batches; then that whole set against each
- * single method's, end to end on the odd ones, keeping the best and saying which through the logger.
+ * output of the layers reading it, on the even kept batches; then that whole set against the
+ * per-tensor least-error one and each single method's, end to end on the odd ones, keeping the
+ * best and saying which through the logger.
  */
 async function chooseAuto(
   model: ModelProto,
@@ -450,7 +451,7 @@ async function chooseAuto(
   const check = batches.length > 1 ? batches.filter((_, i) => i % 2 === 1) : batches;
   const perLayer = await chooseByLayerOutput(model, plan, autos, probe, place);
   const singles = [singleMethodSet(autos, 'entropy'), ...AUTO_PERCENTILES.map((p) => singleMethodSet(autos, 'percentile', p)), singleMethodSet(autos, 'minmax')];
-  const sets = [{ label: 'auto', thresholds: perLayer }, ...singles.filter((x) => x !== undefined)];
+  const sets = [{ label: 'per-layer', thresholds: perLayer }, leastTensorErrorSet(autos), ...singles.filter((x) => x !== undefined)];
   const float = await writeModel(model);
   const reference = await runBatches(float, check, place);
   const { best, scores } = await chooseEndToEnd(
@@ -473,7 +474,7 @@ async function chooseAuto(
   const perLayerMix = [...mix].map(([label, n]) => `${n} ${label}`).join(', ');
   o.logger.log(
     'info',
-    `quantizeInt8 method 'auto': ${best.label === 'auto' ? 'per-layer thresholds' : `every tensor by ${best.label}`} kept; per-layer choice: ${perLayerMix}; worst output cosine on ${check.length} calibration batches: ${figures}`,
+    `quantizeInt8 method 'auto': ${best.label.startsWith('per-') ? `${best.label} thresholds` : `every tensor by ${best.label}`} kept; per-layer choice: ${perLayerMix}; worst output cosine on ${check.length} calibration batches: ${figures}`,
   );
   return best.thresholds;
 }

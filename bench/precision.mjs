@@ -14,9 +14,10 @@
 //
 // Calibration and validation batches: a model's steps (stateful models' state carried from
 // the float32 run, as their users' code does), the largest group of one input shape; with 5 or
-// more, even steps calibrate and odd steps validate; with fewer, both use all of them (marked
-// "same" in the table: the cosine then measures fitting, not generalization). The OCR models
-// get more pages and lines from the zoo's generators (MORE_INPUTS).
+// more, even steps calibrate and odd steps validate; with 2 to 4, the last one validates; with
+// one, it does both (marked "same" in the table: the cosine then measures fitting, not
+// generalization). The OCR detectors and recognizers and IS-Net get more pages, lines and
+// scenes from the zoo's generators (MORE_INPUTS).
 import { parseArgs } from 'node:util';
 
 import { buildEngine, CALIBRATION_METHODS, convertToFloat16, InferenceSession, Logger, quantizeInt8, quantizeInt8WithReport, Tensor } from 'tensorrt-node';
@@ -134,8 +135,11 @@ const PAGES = [
  */
 // The text size goes by page, so that even and odd lines (calibration and validation) both hold both sizes.
 const textLines = () => PAGES.flatMap((lines, i) => lines.map((line) => ({ x: textLineImage(320, 48, line, 4 + (i % 2)).toNCHW() })));
+const pages = () => PAGES.map((lines) => ({ x: documentImage(320, 160, lines).toNCHW(...IMAGENET) }));
 const MORE_INPUTS = {
-  'PP-OCRv4 text detection': () => PAGES.map((lines) => ({ x: documentImage(320, 160, lines).toNCHW(...IMAGENET) })),
+  'PP-OCRv4 text detection': pages,
+  'PP-OCRv3 text detection (ch)': pages,
+  'PP-OCRv3 text detection (en)': pages,
   'PP-OCRv4 text recognition': textLines,
   'PP-OCRv3 text recognition (en)': textLines,
   'PP-OCRv4 text recognition (en)': textLines,

@@ -8,7 +8,7 @@ import { Logger, Tensor } from '../lib/index.js';
 import type { AutoThreshold } from '../lib/calibration/histogram.js';
 import { parseModel } from '../lib/onnx/model-io.js';
 import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
-import { chooseByLayerOutput, keepingFirstBatches, leastTensorErrorSet, singleMethodSet } from '../lib/precision/auto-calibration.js';
+import { chooseByLayerOutput, keepingFirstBatches, leastTensorErrorSet, MIX_MARGIN, pickSet, singleMethodSet } from '../lib/precision/auto-calibration.js';
 import { quantizeInt8 } from '../lib/precision/int8.js';
 import { GraphConstants } from '../lib/precision/qdq-insertion.js';
 import { planQuantization } from '../lib/precision/qdq-plan.js';
@@ -147,6 +147,27 @@ describe("method 'auto': whole-model sets", () => {
     expect(minmax.thresholds.get('x')).toEqual({ method: 'minmax', threshold: 20 });
     expect(minmax.thresholds.get('zero')).toEqual({ method: 'minmax', threshold: 0 });
     expect(singleMethodSet(candidates, 'percentile', 99.99)).toBeUndefined();
+  });
+});
+
+describe("method 'auto': which set step 2 keeps", () => {
+  const set = (label: string, mixed: boolean) => ({ set: { label, mixed, thresholds: new Map() }, cosine: 0 });
+  const pick = (scores: [string, boolean, number][]) => pickSet(scores.map(([label, mixed, cosine]) => ({ ...set(label, mixed), cosine }))).label;
+
+  it('keeps the best single method unless a mix beats it by more than MIX_MARGIN', () => {
+    expect(MIX_MARGIN).toBe(0.002);
+    // 0.9722 - 0.9721 = 0.0001 <= 0.002: the single method.
+    expect(pick([['per-layer', true, 0.9624], ['per-tensor', true, 0.9722], ['entropy', false, 0.7206], ['percentile 99.99', false, 0.9721]])).toBe('percentile 99.99');
+    // 0.9738 - 0.9649 = 0.0089 > 0.002: the mix.
+    expect(pick([['per-layer', true, 0.9738], ['per-tensor', true, 0.9559], ['percentile 99.99', false, 0.9649], ['minmax', false, 0.9544]])).toBe('per-layer');
+    // Among singles, the best; on a tie the earlier.
+    expect(pick([['entropy', false, 0.99], ['minmax', false, 0.995], ['percentile 99.99', false, 0.995]])).toBe('minmax');
+  });
+
+  it('never keeps a NaN score, and falls back to the first set when all are NaN', () => {
+    expect(pick([['per-layer', true, 0.9], ['entropy', false, Number.NaN]])).toBe('per-layer');
+    expect(pick([['per-layer', true, Number.NaN], ['entropy', false, 0.5]])).toBe('entropy');
+    expect(pick([['per-layer', true, Number.NaN], ['entropy', false, Number.NaN]])).toBe('per-layer');
   });
 });
 

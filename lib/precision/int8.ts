@@ -48,8 +48,9 @@ export interface Int8Options {
    * How a tensor's clipping threshold is chosen (default 'entropy', TensorRT's
    * EntropyCalibration2); 'auto' takes, per tensor, the one of entropy, percentile 99.99 /
    * 99.999 and minmax that least disturbs the outputs of the quantized layers reading it,
-   * then keeps that set or a single method's, whichever scores best end to end on calibration
-   * batches (said through `logger` at 'info'; see auto-calibration.ts).
+   * then scores that set, each tensor's least-error candidate and each single method end to
+   * end on other calibration batches, keeping the best single method unless a mix beats it by
+   * more than 0.002 (said through `logger` at 'info'; see auto-calibration.ts).
    */
   method?: CalibrationMethod;
   /** Receives each calibrated tensor's threshold and the method that gave it (with 'auto', the winner). */
@@ -434,7 +435,7 @@ function scalesOf(thresholds: ReadonlyMap<string, ChosenThreshold>): Map<string,
  * Method 'auto' (auto-calibration.ts): per tensor, the candidate that least disturbs the
  * output of the layers reading it, on the even kept batches; then that whole set against the
  * per-tensor least-error one and each single method's, end to end on the odd ones, keeping the
- * best and saying which through the logger.
+ * best single method unless a mix beats it clearly (pickSet), and saying which through the logger.
  */
 async function chooseAuto(
   model: ModelProto,
@@ -451,7 +452,7 @@ async function chooseAuto(
   const check = batches.length > 1 ? batches.filter((_, i) => i % 2 === 1) : batches;
   const perLayer = await chooseByLayerOutput(model, plan, autos, probe, place);
   const singles = [singleMethodSet(autos, 'entropy'), ...AUTO_PERCENTILES.map((p) => singleMethodSet(autos, 'percentile', p)), singleMethodSet(autos, 'minmax')];
-  const sets = [{ label: 'per-layer', thresholds: perLayer }, leastTensorErrorSet(autos), ...singles.filter((x) => x !== undefined)];
+  const sets = [{ label: 'per-layer', mixed: true, thresholds: perLayer }, leastTensorErrorSet(autos), ...singles.filter((x) => x !== undefined)];
   const float = await writeModel(model);
   const reference = await runBatches(float, check, place);
   const { best, scores } = await chooseEndToEnd(

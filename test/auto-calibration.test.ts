@@ -191,6 +191,25 @@ describe("method 'auto': end to end", () => {
     expect(kept[1]!.x!.data).not.toBe(seen[1]!.x!.data);
   });
 
+  it('reports a failing or malformed calibration source as the other methods do', async () => {
+    const failing = (method: 'entropy' | 'auto') => {
+      function* data(): Generator<Feeds> {
+        yield { x: new Tensor('float32', randomFloats(4 * 8, 1), [4, 8]) };
+        throw new RangeError('disk gone');
+      }
+      return quantizeInt8(mlpModel(), { calibrationData: data(), method, backend: 'sim' }).catch((e: unknown) => e as Error);
+    };
+    const [entropy, auto] = [await failing('entropy'), await failing('auto')];
+    expect(auto.constructor).toBe(entropy.constructor);
+    expect(auto.message).toBe(entropy.message);
+    expect((auto.cause as Error).message).toBe('disk gone');
+    const malformed = (method: 'entropy' | 'auto') =>
+      quantizeInt8(mlpModel(), { calibrationData: [{ y: new Tensor('float32', randomFloats(4 * 8, 1), [4, 8]) }], method, backend: 'sim' }).catch((e: unknown) => e as Error);
+    const [e2, a2] = [await malformed('entropy'), await malformed('auto')];
+    expect(a2.constructor).toBe(e2.constructor);
+    expect(a2.message).toBe(e2.message);
+  });
+
   it('says which set of thresholds it kept, with every set scored, and reports thresholds of that set', async () => {
     const messages: string[] = [];
     const logger = new Logger({ minSeverity: 'info', onMessage: (_, m) => messages.push(m) });

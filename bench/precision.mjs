@@ -129,13 +129,13 @@ const PAGES = [
   ['RECEIPT', 'COFFEE 3.50', 'CASH 5.00 CHANGE 1.50'],
   ['CHAPTER 7', 'THE QUICK BROWN FOX', 'JUMPS OVER THE DOG'],
 ];
+// The text size goes by page, so that even and odd lines (calibration and validation) both hold both sizes.
+const textLines = () => PAGES.flatMap((lines, i) => lines.map((line) => ({ x: textLineImage(320, 48, line, 4 + (i % 2)).toNCHW() })));
+const pages = () => PAGES.map((lines) => ({ x: documentImage(320, 160, lines).toNCHW(...IMAGENET) }));
 /**
  * Models whose manifest gives too few inputs of one shape for separate calibration and
  * validation sets get more from the zoo's own generators, at the manifest's first shape.
  */
-// The text size goes by page, so that even and odd lines (calibration and validation) both hold both sizes.
-const textLines = () => PAGES.flatMap((lines, i) => lines.map((line) => ({ x: textLineImage(320, 48, line, 4 + (i % 2)).toNCHW() })));
-const pages = () => PAGES.map((lines) => ({ x: documentImage(320, 160, lines).toNCHW(...IMAGENET) }));
 const MORE_INPUTS = {
   'PP-OCRv4 text detection': pages,
   'PP-OCRv3 text detection (ch)': pages,

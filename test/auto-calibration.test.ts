@@ -182,7 +182,10 @@ describe("method 'auto': end to end", () => {
     }
     const kept: Feeds[] = [];
     const seen: Feeds[] = [];
-    for await (const b of keepingFirstBatches(data(), ['x'], 3, kept)) seen.push(b);
+    const wrapped = keepingFirstBatches(data(), ['x'], 3, kept);
+    // A generator reads once; so does the wrapper (it is an iterator too).
+    expect(typeof (wrapped as { next?: unknown }).next).toBe('function');
+    for await (const b of wrapped as AsyncIterable<Feeds>) seen.push(b);
     expect(pulled).toBe(5);
     expect(seen).toHaveLength(5);
     expect(kept.map((b) => Object.keys(b))).toEqual([['x'], ['x'], ['x']]);
@@ -208,6 +211,19 @@ describe("method 'auto': end to end", () => {
     const [e2, a2] = [await malformed('entropy'), await malformed('auto')];
     expect(a2.constructor).toBe(e2.constructor);
     expect(a2.message).toBe(e2.message);
+  });
+
+  it('keeps restartable data restartable, keeping batches from the first pass only', async () => {
+    const batches = [0, 1, 2, 3].map((i) => ({ x: new Tensor('float32', Float32Array.of(i, -i), [1, 2]) }));
+    const kept: Feeds[] = [];
+    const wrapped = keepingFirstBatches(batches, ['x'], 8, kept) as AsyncIterable<Feeds>;
+    expect(typeof (wrapped as { next?: unknown }).next).toBe('undefined');
+    for (let pass = 0; pass < 2; pass++) {
+      const seen: Feeds[] = [];
+      for await (const b of wrapped) seen.push(b);
+      expect(seen).toEqual(batches);
+    }
+    expect(kept.map((b) => (b.x!.data as Float32Array)[0])).toEqual([0, 1, 2, 3]);
   });
 
   it('says which set of thresholds it kept, with every set scored, and reports thresholds of that set', async () => {

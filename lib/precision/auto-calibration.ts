@@ -36,26 +36,30 @@ export const AUTO_BATCHES = 16;
 
 /**
  * `data`, passed through unchanged, with copies of its first `limit` batches kept in `kept`
- * as they go by: calibration reads the data once, and 'auto' needs some of it again.
+ * as the first pass over it goes by: calibration reads the data, and 'auto' needs some of it
+ * again. Data that restarts when iterated again stays restartable (later passes keep nothing
+ * more); data that reads once (an iterator, such as a generator) stays an iterator, so that
+ * calibration can tell the two apart as it does for the caller's own data.
  */
-export function keepingFirstBatches(data: CalibrationData, inputs: readonly string[], limit: number, kept: Feeds[]): AsyncIterable<CalibrationFeeds> {
-  return {
-    async *[Symbol.asyncIterator]() {
-      for await (const batch of data as AsyncIterable<CalibrationFeeds>) {
-        if (kept.length < limit && typeof batch === 'object' && batch !== null) {
-          const copy: Feeds = {};
-          // Copied: the caller may reuse or transfer its buffers once the batch is binned.
-          for (const name of inputs) {
-            const t = (batch as Record<string, unknown>)[name];
-            if (t instanceof Tensor) copy[name] = new Tensor(t.dtype, t.data.slice() as typeof t.data, [...t.dims]);
-          }
-          // A malformed batch is calibration's to refuse, with its message.
-          if (Object.keys(copy).length === inputs.length) kept.push(copy);
+export function keepingFirstBatches(data: CalibrationData, inputs: readonly string[], limit: number, kept: Feeds[]): CalibrationData {
+  let passes = 0;
+  async function* pass(): AsyncGenerator<CalibrationFeeds> {
+    const first = passes++ === 0;
+    for await (const batch of data as AsyncIterable<CalibrationFeeds>) {
+      if (first && kept.length < limit && typeof batch === 'object' && batch !== null) {
+        const copy: Feeds = {};
+        // Copied: the caller may reuse or transfer its buffers once the batch is binned.
+        for (const name of inputs) {
+          const t = (batch as Record<string, unknown>)[name];
+          if (t instanceof Tensor) copy[name] = new Tensor(t.dtype, t.data.slice() as typeof t.data, [...t.dims]);
         }
-        yield batch;
+        // A malformed batch is calibration's to refuse, with its message.
+        if (Object.keys(copy).length === inputs.length) kept.push(copy);
       }
-    },
-  };
+      yield batch;
+    }
+  }
+  return typeof (data as { next?: unknown }).next === 'function' ? pass() : { [Symbol.asyncIterator]: pass };
 }
 
 /** One candidate threshold tried on one consumer of one tensor. */

@@ -46,6 +46,7 @@ export interface BuildEngineOptions extends DeviceAndPluginOptions {
     Partial<Pick<Float16TargetOptions, 'minCosine' | 'validationData'>>;
   /** 'auto' (default, or TENSORRT_NODE_BACKEND): TensorRT when it loads, else the sim. */
   backend?: BackendOption;
+  /** The build's messages, and INT8 calibration's unless `calibration.logger` is given. */
   logger?: Logger;
   /** Fixes dynamic dimensions: one profile with min = opt = max. "x:1x3x224x224,..." or a map. */
   shapes?: ShapeMap | string;
@@ -182,6 +183,7 @@ export async function buildFromSource(source: ModelSource, options: Omit<BuildEn
     }
     backend = resolveBackend(backend, options.logger ?? getDefaultLogger()).name;
     const quantized = await quantizeInt8WithReport(bytes, {
+      ...(options.logger && { logger: options.logger }),
       ...calibration,
       baseDir: modelDir,
       backend,

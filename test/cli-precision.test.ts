@@ -35,6 +35,19 @@ writeFileSync(cancellation, cancellationModel());
 const calib = batches('calib', 16, 1);
 const validation = batches('validation', 8, 100);
 
+describe('tensorrt-node quantize: the calibration method', () => {
+  it("defaults to 'auto', which says with --verbose which thresholds it kept; --calib-method entropy is TensorRT's", async () => {
+    const out = join(dir, 'method.int8.onnx');
+    const auto = await trt('--verbose', 'quantize', sensitive, '-o', out, '--calib-data', calib);
+    expect(auto.code).toBe(0);
+    // 16 batches: 13 calibrate (3 held out for the report); 'auto' probes on 7 and checks on 6.
+    expect(auto.stderr).toMatch(/quantizeInt8 method 'auto': .* kept; per-layer choice: .*; worst output cosine on 6 calibration batches: per-layer [\d.]+, per-tensor [\d.]+, entropy [\d.]+, percentile 99\.99 [\d.]+, percentile 99\.999 [\d.]+, minmax [\d.]+/);
+    const entropy = await trt('--verbose', 'quantize', sensitive, '-o', out, '--calib-data', calib, '--calib-method', 'entropy');
+    expect(entropy.code).toBe(0);
+    expect(entropy.stderr).not.toMatch(/method 'auto'/);
+  });
+});
+
 describe('tensorrt-node build and quantize: accuracy targets', () => {
   it('build --int8 --min-cosine keeps the destroyed layer in float and prints the INT8 FLOP share', async () => {
     const built = await trt('build', sensitive, '-o', join(dir, 's.engine'), '--int8', '--calib-data', calib, '--calib-method', 'minmax', '--validation-data', validation, '--min-cosine', '0.99');

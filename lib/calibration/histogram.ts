@@ -12,9 +12,10 @@ import { expectObject, expectOneOf, invalid } from '../validate.js';
 import { quantizationMeanSquaredError } from './quantization-error.js';
 
 /**
- * How a threshold is chosen from the statistics. 'auto' picks, per tensor, whichever of
- * entropy, percentile 99.99, percentile 99.999 and minmax quantizes the calibration data with
- * the least mean squared error (estimated from the histogram).
+ * How a threshold is chosen from the statistics. 'auto', for a histogram alone, picks whichever
+ * of entropy, percentile 99.99, percentile 99.999 and minmax quantizes the calibration data
+ * with the least mean squared error (estimated from the histogram); quantizeInt8, which has
+ * the model, judges those candidates by the error of the layers reading the tensor instead.
  */
 export type CalibrationMethod = 'entropy' | 'minmax' | 'percentile' | 'auto';
 

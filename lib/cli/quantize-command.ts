@@ -4,7 +4,7 @@ import { quantizeInt8WithReport } from '../precision/int8.js';
 import { parseShapeSpec } from '../shapes.js';
 import { ACCURACY_HELP, ACCURACY_OPTIONS, parseFailBelow, reportAccuracy } from './accuracy-report.js';
 import { calibrationShapes, INT8_HELP, INT8_OPTIONS, int8Plan, withCalibrationProgress } from './int8-options.js';
-import { progressReporter } from './output.js';
+import { cliLogger, progressReporter } from './output.js';
 import { summarizePrecision } from './precision-report.js';
 import { checkReadableFile, checkWritableFile } from './preflight.js';
 import { backendOption, parseCommandLine, UsageError } from './usage.js';
@@ -64,6 +64,8 @@ export async function quantizeCommand(args: string[]): Promise<void> {
     ...(backend && { backend }),
     ...(values['fp16-rest'] && { floatOpsIn: 'float16' as const }),
     outputPath: values.output,
+    // Shows, with --verbose, which thresholds calibration method 'auto' kept.
+    logger: cliLogger(),
   }).finally(progress.finish);
   console.log(`wrote ${values.output} (${bytes.byteLength} bytes, ${report.int8Nodes.length} nodes in INT8) in ${(performance.now() - started).toFixed(0)} ms`);
   if (report.accuracy) {

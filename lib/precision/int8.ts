@@ -14,7 +14,7 @@ import type { ModelProto, NodeProto } from 'onnx-buf';
 import { BACKEND_OPTIONS, backends, type BackendOption } from '../backend.js';
 import { type CalibrationAlgorithm, type CalibrationCache, formatCalibrationCache, parseCalibrationCache } from '../calibration/calibration-cache.js';
 import { type CalibrationData, collectStatistics, isCalibrationData } from '../calibration/collect-statistics.js';
-import { CALIBRATION_METHODS, type CalibrationMethod, type ChosenThreshold, scaleFromThreshold } from '../calibration/histogram.js';
+import { AUTO_PERCENTILES, type AutoThreshold, CALIBRATION_METHODS, type CalibrationMethod, type ChosenThreshold, scaleFromThreshold } from '../calibration/histogram.js';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
 import type { Feeds } from '../execution-context.js';
 import { getDefaultLogger, Logger } from '../logger.js';
@@ -22,6 +22,7 @@ import { parseModel, readModel, writeModel } from '../onnx/model-io.js';
 import { upgradeOpset } from '../onnx/opset/upgrade-opset.js';
 import { parseShapeSpec, type ShapeMap } from '../shapes.js';
 import { expectBytes, expectFunction, expectObject, expectOneOf, expectString, invalid } from '../validate.js';
+import { AUTO_BATCHES, chooseByLayerOutput, chooseEndToEnd, keepingFirstBatches, leastTensorErrorSet, singleMethodSet } from './auto-calibration.js';
 import { convertGraphToFloat16 } from './float16.js';
 import { GraphConstants, insertQdq } from './qdq-insertion.js';
 import { measureFlops, type NodeFlops } from './compute-flops.js';
@@ -50,8 +51,11 @@ export interface Int8Options {
   calibrationData?: CalibrationData;
   /**
    * How a tensor's clipping threshold is chosen (default 'entropy', TensorRT's
-   * EntropyCalibration2); 'auto' takes, per tensor, the least-error one of entropy,
-   * percentile 99.99 / 99.999 and minmax.
+   * EntropyCalibration2); 'auto' takes, per tensor, the one of entropy, percentile 99.99 /
+   * 99.999 and minmax that least disturbs the outputs of the quantized layers reading it,
+   * then scores that set, each tensor's least-error candidate and each single method end to
+   * end on other calibration batches, keeping the best single method unless a mix beats it by
+   * more than 0.002 (said through `logger` at 'info'; see auto-calibration.ts).
    */
   method?: CalibrationMethod;
   /** Receives each calibrated tensor's threshold and the method that gave it (with 'auto', the winner). */
@@ -102,7 +106,7 @@ export interface Int8Options {
   outputPath?: string;
   /** Directory a model given as bytes keeps its external data in. */
   baseDir?: string;
-  /** Receives the note that a model below opset 13 was converted (default: warnings to stderr). */
+  /** Receives the note that a model below opset 13 was converted, and what method 'auto' kept (default: warnings to stderr). */
   logger?: Logger;
 }
 
@@ -340,7 +344,10 @@ export async function quantizeInt8WithReport(model: Uint8Array | ArrayBufferLike
   } else {
     const initializers = new Set(graph.initializer.map((t) => t.name));
     const inputs = graph.input.map((i) => i.name).filter((n) => !initializers.has(n));
-    const { histograms } = await collectStatistics(m, inputs, plan.activations, o.data!, {
+    // 'auto' weighs its candidates on the first batches again, after calibration has read them.
+    const kept: Feeds[] = [];
+    const data = o.method === 'auto' ? keepingFirstBatches(o.data!, inputs, AUTO_BATCHES, kept) : o.data!;
+    const { histograms } = await collectStatistics(m, inputs, plan.activations, data, {
       backend: o.backend,
       shapes: o.shapes,
       device: o.device,
@@ -348,20 +355,19 @@ export async function quantizeInt8WithReport(model: Uint8Array | ArrayBufferLike
       logger: o.logger,
       rangesOnly: o.method === 'minmax',
     });
-    scales = new Map();
-    const chosen = new Map<string, ChosenThreshold>();
+    let chosen = new Map<string, ChosenThreshold>();
+    const autos = new Map<string, AutoThreshold>();
     try {
       for (const [name, histogram] of histograms) {
-        const choice = await histogram.chooseThreshold(o.method, o.percentile === undefined ? {} : { percentile: o.percentile });
-        chosen.set(name, choice);
-        const threshold = choice.threshold;
-        // A tensor that was zero throughout calibration has no range; any positive scale stores
-        // its zeros exactly, and threshold 1 keeps a later non-zero value from becoming huge.
-        scales.set(name, Math.fround(scaleFromThreshold(threshold > 0 ? threshold : 1)));
+        if (o.method === 'auto') autos.set(name, await histogram.autoThreshold());
+        else chosen.set(name, await histogram.chooseThreshold(o.method, o.percentile === undefined ? {} : { percentile: o.percentile }));
       }
     } finally {
       for (const h of histograms.values()) h.dispose();
     }
+    // Without activations to calibrate there is nothing to choose (and no reason to run the model again).
+    if (o.method === 'auto' && autos.size > 0) chosen = await chooseAuto(m, plan, autos, kept, selected, o);
+    scales = scalesOf(chosen);
     o.onThresholds?.(chosen);
     const trt = backends().find((b) => b.name === 'tensorrt');
     const version = o.cacheVersion ?? (o.backend !== 'sim' && trt?.available ? trtVersionDigits(trt.version) : DEFAULT_CACHE_VERSION);
@@ -424,6 +430,66 @@ export async function quantizeInt8WithReport(model: Uint8Array | ArrayBufferLike
   if (o.outputPath === undefined) return { model: await writeModel(m), report };
   const externalDataPath = loaded.hadExternalData ? `${basename(o.outputPath)}.data` : undefined;
   return { model: await writeModel(m, { path: o.outputPath, ...(externalDataPath !== undefined ? { externalDataPath } : {}) }), report };
+}
+
+/** Each tensor's int8 scale (float32) from its threshold. */
+function scalesOf(thresholds: ReadonlyMap<string, ChosenThreshold>): Map<string, number> {
+  const scales = new Map<string, number>();
+  for (const [name, { threshold }] of thresholds) {
+    // A tensor that was zero throughout calibration has no range; any positive scale stores
+    // its zeros exactly, and threshold 1 keeps a later non-zero value from becoming huge.
+    scales.set(name, Math.fround(scaleFromThreshold(threshold > 0 ? threshold : 1)));
+  }
+  return scales;
+}
+
+/**
+ * Method 'auto' (auto-calibration.ts): per tensor, the candidate that least disturbs the
+ * output of the layers reading it, on the even kept batches; then that whole set against the
+ * per-tensor least-error one and each single method's, end to end on the odd ones, keeping the
+ * best single method unless a mix beats it clearly (pickSet), and saying which through the logger.
+ */
+async function chooseAuto(
+  model: ModelProto,
+  plan: QuantizationPlan,
+  autos: ReadonlyMap<string, AutoThreshold>,
+  batches: readonly Feeds[],
+  selected: (n: NodeProto) => boolean,
+  o: Normalized,
+): Promise<Map<string, ChosenThreshold>> {
+  const place = { backend: o.backend, device: o.device, plugins: o.plugins };
+  // The per-layer choice is fitted to the batches it probes, so it is checked on others:
+  // scored on its own batches, it would win ties it owes to fitting (seen on a text recognizer).
+  const probe = batches.length > 1 ? batches.filter((_, i) => i % 2 === 0) : batches;
+  const check = batches.length > 1 ? batches.filter((_, i) => i % 2 === 1) : batches;
+  const perLayer = await chooseByLayerOutput(model, plan, autos, probe, place);
+  const singles = [singleMethodSet(autos, 'entropy'), ...AUTO_PERCENTILES.map((p) => singleMethodSet(autos, 'percentile', p)), singleMethodSet(autos, 'minmax')];
+  const sets = [{ label: 'per-layer', mixed: true, thresholds: perLayer }, leastTensorErrorSet(autos), ...singles.filter((x) => x !== undefined)];
+  const float = await writeModel(model);
+  const reference = await runBatches(float, check, place);
+  const { best, scores } = await chooseEndToEnd(
+    sets,
+    async (thresholds) => {
+      const candidate = parseModel(float);
+      applyQuantization(candidate, selected, scalesOf(thresholds), o.floatOpsIn, o.float16Block);
+      return writeModel(candidate);
+    },
+    reference,
+    check,
+    place,
+  );
+  const figures = scores.map((s) => `${s.label} ${Number.isNaN(s.cosine) ? 'NaN' : s.cosine.toFixed(4)}`).join(', ');
+  const mix = new Map<string, number>();
+  for (const c of perLayer.values()) {
+    const label = c.percentile === undefined ? c.method : `${c.method} ${c.percentile}`;
+    mix.set(label, (mix.get(label) ?? 0) + 1);
+  }
+  const perLayerMix = [...mix].map(([label, n]) => `${n} ${label}`).join(', ');
+  o.logger.log(
+    'info',
+    `quantizeInt8 method 'auto': ${best.label.startsWith('per-') ? `${best.label} thresholds` : `every tensor by ${best.label}`} kept; per-layer choice: ${perLayerMix}; worst output cosine on ${check.length} calibration batches: ${figures}`,
+  );
+  return best.thresholds;
 }
 
 /**

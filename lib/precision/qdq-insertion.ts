@@ -97,9 +97,24 @@ function transpose(x: ConstantValue, perm: number[]): ConstantValue {
   return { values: out, dims };
 }
 
-function node(name: string, opType: string, input: string[], output: string[], axis?: number): NodeProto {
-  const attribute = axis === undefined ? [] : [create(AttributeProtoSchema, { name: 'axis', type: AttributeProto_AttributeType.INT, i: BigInt(axis) })];
+/** A node of the default domain with integer attributes. */
+export function node(name: string, opType: string, input: string[], output: string[], ints: Record<string, number> = {}): NodeProto {
+  const attribute = Object.entries(ints).map(([n, i]) => create(AttributeProtoSchema, { name: n, type: AttributeProto_AttributeType.INT, i: BigInt(i) }));
   return create(NodeProtoSchema, { name, opType, domain: '', input, output, attribute });
+}
+
+/** Makes names no value, initializer or node of `graph` has yet, nor an earlier call: base, base_1, ... */
+export function freshNames(graph: GraphProto): (base: string) => string {
+  const taken = new Set<string>();
+  for (const v of [...graph.input, ...graph.output, ...graph.valueInfo]) taken.add(v.name);
+  for (const t of graph.initializer) taken.add(t.name);
+  for (const n of graph.node) [...n.input, ...n.output, n.name].forEach((x) => taken.add(x));
+  return (base) => {
+    let name = base;
+    for (let k = 1; taken.has(name); k++) name = `${base}_${k}`;
+    taken.add(name);
+    return name;
+  };
 }
 
 /**
@@ -107,16 +122,7 @@ function node(name: string, opType: string, input: string[], output: string[], a
  * activation in `plan.activations`.
  */
 export function insertQdq(graph: GraphProto, plan: QuantizationPlan, scales: ReadonlyMap<string, number>, constants: GraphConstants): void {
-  const taken = new Set<string>();
-  for (const v of [...graph.input, ...graph.output, ...graph.valueInfo]) taken.add(v.name);
-  for (const t of graph.initializer) taken.add(t.name);
-  for (const n of graph.node) [...n.input, ...n.output, n.name].forEach((x) => taken.add(x));
-  const unique = (base: string) => {
-    let name = base;
-    for (let k = 1; taken.has(name); k++) name = `${base}_${k}`;
-    taken.add(name);
-    return name;
-  };
+  const unique = freshNames(graph);
 
   const newInitializers: TensorProto[] = [];
   const atStart: NodeProto[] = [];
@@ -157,7 +163,7 @@ export function insertQdq(graph: GraphProto, plan: QuantizationPlan, scales: Rea
       newInitializers.push(arrayToTensor(scaleName, 'float32', [q.scales.length], q.scales));
       newInitializers.push(arrayToTensor(zeroName, 'int8', [q.scales.length], new Int8Array(q.scales.length)));
       out = unique(`${use.name}_dequantized`);
-      atStart.push(node(unique(`${use.name}_DequantizeLinear`), 'DequantizeLinear', [int8Name, scaleName, zeroName], [out], use.axis));
+      atStart.push(node(unique(`${use.name}_DequantizeLinear`), 'DequantizeLinear', [int8Name, scaleName, zeroName], [out], { axis: use.axis }));
       weightOutputs.set(key, out);
     }
     use.node.input[use.inputIndex] = out;

@@ -1,0 +1,259 @@
+/**
+ * Method 'auto' of quantizeInt8: which clipping threshold each activation gets, judged by what
+ * quantization does downstream rather than by the tensor's own histogram. Two steps, on the
+ * first calibration batches (kept in memory while calibration streams them; int8.ts gives step
+ * 1 the even ones and step 2 the odd ones, so that step 2 does not reward step 1's fit):
+ *
+ * 1. Per tensor, each candidate threshold (entropy, percentile 99.99 and 99.999, minmax) is
+ *    tried on the layers that read the tensor: a copy of each quantized consumer reads the
+ *    tensor through Q/DQ at that threshold (its other inputs float), and the relative squared
+ *    error of its output against the float output is summed over the batches. The candidate
+ *    with the least error, summed over the consumers, wins. The tensor's own mean squared
+ *    error, which this replaces, favours clipping outliers that the next layer's weights
+ *    amplify (the text recognizers' attention and SVTR blocks), and is blind to where the
+ *    error lands.
+ * 2. Per-layer choices are made one at a time and may compound; so the whole model quantized
+ *    with them is scored end to end (worst output cosine against float32) beside the model
+ *    quantized with each tensor's least-error candidate and with each single method. The best
+ *    single method is kept unless a mix beats it clearly (MIX_MARGIN).
+ */
+import { create } from '@bufbuild/protobuf';
+import { NodeProtoSchema, TensorProto_DataType, type ModelProto, type NodeProto, type TensorProto } from 'onnx-buf';
+
+import type { CalibrationData, CalibrationFeeds } from '../calibration/collect-statistics.js';
+import { withExposedOutputs } from '../calibration/collect-statistics.js';
+import { type AutoThreshold, type ChosenThreshold, scaleFromThreshold, type ThresholdCandidate } from '../calibration/histogram.js';
+import type { Feeds } from '../execution-context.js';
+import { arrayToTensor } from '../onnx/tensor-data.js';
+import { inferElemTypes } from '../onnx/value-types.js';
+import { Tensor } from '../tensor.js';
+import { freshNames, node } from './qdq-insertion.js';
+import type { QuantizationPlan } from './qdq-plan.js';
+import { runBatches, type RunOutputs, type RunPlace, scoreOutputs } from './validation-runs.js';
+
+/** How many calibration batches 'auto' keeps to weigh its candidates on. */
+export const AUTO_BATCHES = 16;
+
+/**
+ * `data`, passed through unchanged, with copies of its first `limit` batches kept in `kept`
+ * as the first pass over it goes by: calibration reads the data, and 'auto' needs some of it
+ * again. Data that restarts when iterated again stays restartable (later passes keep nothing
+ * more); data that reads once (an iterator, such as a generator) stays an iterator, so that
+ * calibration can tell the two apart as it does for the caller's own data.
+ */
+export function keepingFirstBatches(data: CalibrationData, inputs: readonly string[], limit: number, kept: Feeds[]): CalibrationData {
+  let passes = 0;
+  async function* pass(): AsyncGenerator<CalibrationFeeds> {
+    const first = passes++ === 0;
+    for await (const batch of data as AsyncIterable<CalibrationFeeds>) {
+      if (first && kept.length < limit && typeof batch === 'object' && batch !== null) {
+        const copy: Feeds = {};
+        // Copied: the caller may reuse or transfer its buffers once the batch is binned.
+        for (const name of inputs) {
+          const t = (batch as Record<string, unknown>)[name];
+          if (t instanceof Tensor) copy[name] = new Tensor(t.dtype, t.data.slice() as typeof t.data, [...t.dims]);
+        }
+        // A malformed batch is calibration's to refuse, with its message.
+        if (Object.keys(copy).length === inputs.length) kept.push(copy);
+      }
+      yield batch;
+    }
+  }
+  return typeof (data as { next?: unknown }).next === 'function' ? pass() : { [Symbol.asyncIterator]: pass };
+}
+
+/** One candidate threshold tried on one consumer of one tensor. */
+interface Probe {
+  tensor: string;
+  candidate: number;
+  /** Graph output holding sum((y_candidate - y)^2) over the batch. */
+  error: string;
+  /** Graph output holding sum(y^2), the float output's energy. */
+  energy: string;
+}
+
+/**
+ * Step 1: per tensor of `candidates`, the candidate whose Q/DQ least disturbs the outputs of
+ * the quantized nodes reading it, on `batches`. The errors are reduced inside the probe graph
+ * to two scalars per consumer and candidate, so that the run returns no large tensors.
+ * Rewrites nothing: the probe is built on a copy of the node list.
+ */
+export async function chooseByLayerOutput(
+  model: ModelProto,
+  plan: QuantizationPlan,
+  candidates: ReadonlyMap<string, AutoThreshold>,
+  batches: readonly Feeds[],
+  place: RunPlace,
+): Promise<Map<string, ChosenThreshold>> {
+  const graph = model.graph!;
+  const types = inferElemTypes(graph);
+  const unique = freshNames(graph);
+
+  const probes: Probe[] = [];
+  const added = new Map<NodeProto, NodeProto[]>();
+  const initializers: TensorProto[] = [];
+  // Per tensor, the candidates probed: one of several with the same threshold is enough.
+  const probed = new Map<string, Set<number>>();
+  const energies = new Map<string, string>();
+  for (const consumer of plan.nodes) {
+    const out = consumer.output[0];
+    // The output's error is measured in float32; a node computing in another type is left to the tensor's own error.
+    if (!out || types.get(out) !== TensorProto_DataType.FLOAT) continue;
+    const extra: NodeProto[] = [];
+    for (const index of plan.activationUses.get(consumer) ?? []) {
+      const tensor = consumer.input[index]!;
+      const tried = candidates.get(tensor)?.candidates ?? [];
+      if (tried.length < 2) continue;
+      let energy = energies.get(out);
+      if (energy === undefined) {
+        energy = unique(`${out}_energy`);
+        extra.push(node(unique(`${out}_Energy`), 'ReduceSumSquare', [out], [energy], { keepdims: 0 }));
+        energies.set(out, energy);
+      }
+      tried.forEach((c, k) => {
+        if (tried.findIndex((x) => x.threshold === c.threshold) !== k) return;
+        probed.set(tensor, (probed.get(tensor) ?? new Set()).add(k));
+        const scale = unique(`${tensor}_probe_scale`);
+        const zero = unique(`${tensor}_probe_zero_point`);
+        initializers.push(arrayToTensor(scale, 'float32', [], Float32Array.of(Math.fround(scaleFromThreshold(c.threshold)))));
+        initializers.push(arrayToTensor(zero, 'int8', [], new Int8Array(1)));
+        const q = unique(`${tensor}_probe_quantized`);
+        const dq = unique(`${tensor}_probe_dequantized`);
+        const inputs = [...consumer.input];
+        inputs[index] = dq;
+        const outputs = consumer.output.map((o) => (o ? unique(`${o}_probe`) : ''));
+        const diff = unique(`${out}_probe_difference`);
+        const error = unique(`${out}_probe_error`);
+        extra.push(
+          node(unique(`${tensor}_probe_QuantizeLinear`), 'QuantizeLinear', [tensor, scale, zero], [q]),
+          node(unique(`${tensor}_probe_DequantizeLinear`), 'DequantizeLinear', [q, scale, zero], [dq]),
+          create(NodeProtoSchema, { ...consumer, name: unique(`${consumer.name || consumer.opType}_probe`), input: inputs, output: outputs }),
+          node(unique(`${out}_probe_Sub`), 'Sub', [outputs[0]!, out], [diff]),
+          node(unique(`${out}_probe_Error`), 'ReduceSumSquare', [diff], [error], { keepdims: 0 }),
+        );
+        probes.push({ tensor, candidate: k, error, energy: energy! });
+      });
+    }
+    if (extra.length > 0) added.set(consumer, extra);
+  }
+
+  const chosen = new Map<string, ChosenThreshold>();
+  for (const [tensor, auto] of candidates) chosen.set(tensor, withoutError(auto));
+  if (probes.length === 0) return chosen;
+
+  const savedNodes = graph.node;
+  const savedInitializers = graph.initializer;
+  let bytes: Uint8Array;
+  try {
+    graph.node = savedNodes.flatMap((n) => [n, ...(added.get(n) ?? [])]);
+    graph.initializer = [...savedInitializers, ...initializers];
+    bytes = await withExposedOutputs(model, [...new Set(probes.flatMap((p) => [p.error, p.energy]))]);
+  } finally {
+    graph.node = savedNodes;
+    graph.initializer = savedInitializers;
+  }
+  const runs = await runBatches(bytes, batches, place);
+  const total = (name: string): number => runs.reduce((sum, r) => sum + r[name]!.values[0]!, 0);
+
+  const scores = new Map<string, number[]>();
+  for (const p of probes) {
+    const energy = total(p.energy);
+    // A consumer whose float output is all zeros on these batches says nothing about the candidates.
+    const relative = energy > 0 ? total(p.error) / energy : 0;
+    const list = scores.get(p.tensor) ?? candidates.get(p.tensor)!.candidates.map((_, k) => (probed.get(p.tensor)!.has(k) ? 0 : Infinity));
+    // NaN (an overflow in the probe) ranks last.
+    list[p.candidate]! += Number.isFinite(relative) ? relative : Infinity;
+    scores.set(p.tensor, list);
+  }
+  for (const [tensor, list] of scores) {
+    let best = 0;
+    for (let k = 1; k < list.length; k++) if (list[k]! < list[best]!) best = k;
+    chosen.set(tensor, withoutError(candidates.get(tensor)!.candidates[best]!));
+  }
+  return chosen;
+}
+
+function withoutError(c: ThresholdCandidate): ChosenThreshold {
+  return { method: c.method, ...(c.percentile !== undefined && { percentile: c.percentile }), threshold: c.threshold };
+}
+
+/** One complete set of thresholds, as step 2 weighs them. */
+export interface ThresholdSet {
+  /** 'per-layer' (step 1's choice), 'per-tensor' (leastTensorErrorSet), else the single method (with its percentile) all tensors used. */
+  label: string;
+  /** Whether tensors got their thresholds from different methods (a per-layer or per-tensor choice). */
+  mixed: boolean;
+  thresholds: Map<string, ChosenThreshold>;
+}
+
+/**
+ * Each tensor's candidate of least quantization error on the tensor itself (from its
+ * histogram): what 'auto' chose before it had the layers to judge by. Where a tensor's
+ * neighbours carry the error without amplifying it (PP-OCRv3's English detector, calibrated on
+ * one page), it can still be the best set.
+ */
+export function leastTensorErrorSet(candidates: ReadonlyMap<string, AutoThreshold>): ThresholdSet {
+  return { label: 'per-tensor', mixed: true, thresholds: new Map([...candidates].map(([tensor, auto]) => [tensor, withoutError(auto)])) };
+}
+
+/**
+ * Every tensor's threshold by one single method, taken from the candidates 'auto' computed;
+ * undefined where some tensor lacks that candidate (a threshold of 0 is not a candidate).
+ */
+export function singleMethodSet(candidates: ReadonlyMap<string, AutoThreshold>, method: ThresholdCandidate['method'], percentile?: number): ThresholdSet | undefined {
+  const thresholds = new Map<string, ChosenThreshold>();
+  for (const [tensor, auto] of candidates) {
+    // An all-zero tensor has no candidates; its threshold is 0 whatever the method.
+    if (auto.candidates.length === 0) {
+      thresholds.set(tensor, withoutError(auto));
+      continue;
+    }
+    const c = auto.candidates.find((x) => x.method === method && x.percentile === percentile);
+    if (c === undefined) return undefined;
+    thresholds.set(tensor, withoutError(c));
+  }
+  return { label: percentile === undefined ? method : `${method} ${percentile}`, mixed: false, thresholds };
+}
+
+/**
+ * How much better than every single method, in worst-output cosine on the check batches, a
+ * mix of methods must do to be kept. Mixes are chosen tensor by tensor on calibration data and
+ * so have more room to fit it than one method has; on a near tie the single method is the
+ * safer bet (PP-OCRv4's English recognizer: the per-tensor mix led percentile by 0.0001 on 5
+ * check batches and trailed it by 0.017 on 10 held-out lines).
+ */
+export const MIX_MARGIN = 0.002;
+
+/**
+ * Step 2's rule, given each set's score: the best single-method set, unless a mix beats it by
+ * more than MIX_MARGIN; on a tie the earlier set. NaN scores never win; when every score is
+ * NaN, the first set.
+ */
+export function pickSet(scored: readonly { set: ThresholdSet; cosine: number }[]): ThresholdSet {
+  const best = (mixed: boolean) => {
+    let found: { set: ThresholdSet; cosine: number } | undefined;
+    for (const s of scored) if (s.set.mixed === mixed && !Number.isNaN(s.cosine) && (found === undefined || s.cosine > found.cosine)) found = s;
+    return found;
+  };
+  const single = best(false);
+  const mix = best(true);
+  if (mix !== undefined && (single === undefined || mix.cosine > single.cosine + MIX_MARGIN)) return mix.set;
+  return (single ?? scored[0]!).set;
+}
+
+/**
+ * Step 2: every set's quantized model (made by `quantize`) scored by its worst-output cosine
+ * against `reference` (the float model's run on `batches`), and the one pickSet() keeps. Each
+ * set's score comes back too, for the log.
+ */
+export async function chooseEndToEnd(
+  sets: readonly ThresholdSet[],
+  quantize: (thresholds: ReadonlyMap<string, ChosenThreshold>) => Promise<Uint8Array>,
+  reference: RunOutputs,
+  batches: readonly Feeds[],
+  place: RunPlace,
+): Promise<{ best: ThresholdSet; scores: { label: string; cosine: number }[] }> {
+  const scored: { set: ThresholdSet; cosine: number }[] = [];
+  for (const set of sets) scored.push({ set, cosine: scoreOutputs(reference, await runBatches(await quantize(set.thresholds), batches, place)).worst });
+  return { best: pickSet(scored), scores: scored.map((s) => ({ label: s.set.label, cosine: s.cosine })) };
+}

@@ -1,0 +1,251 @@
+// Method 'auto' of quantizeInt8: the per-layer choice (each candidate threshold judged by the
+// error it causes in the outputs of the layers reading the tensor) against the same error
+// computed here in float64 from the ONNX definitions of QuantizeLinear (round half to even,
+// saturate to [-128, 127]) and MatMul; and the whole-model check that keeps the best set.
+import { describe, expect, it } from 'vitest';
+
+import { Logger, Tensor } from '../lib/index.js';
+import type { AutoThreshold } from '../lib/calibration/histogram.js';
+import { parseModel } from '../lib/onnx/model-io.js';
+import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
+import { chooseByLayerOutput, keepingFirstBatches, leastTensorErrorSet, MIX_MARGIN, pickSet, singleMethodSet } from '../lib/precision/auto-calibration.js';
+import { quantizeInt8 } from '../lib/precision/int8.js';
+import { GraphConstants } from '../lib/precision/qdq-insertion.js';
+import { planQuantization } from '../lib/precision/qdq-plan.js';
+import type { Feeds } from '../lib/execution-context.js';
+import { mlpModel, randomFloats } from './fixtures/models.js';
+
+const ROWS = 32;
+const K = 8;
+const N = 4;
+
+/** Weights [K, N]: input channel 0 weighted by `first`, the others by 0.1 times a random sign-mixed value. */
+function weights(first: number, seed: number): Float32Array {
+  const w = randomFloats(K * N, seed).map((v) => 0.1 * v);
+  for (let n = 0; n < N; n++) w[n] = first * (n % 2 === 0 ? 1 : -1);
+  return w;
+}
+
+/** x [ROWS, K] in [-1, 1), with an outlier of ±20 in channel 0 of every eighth row. */
+function batch(seed: number): Feeds {
+  const x = randomFloats(ROWS * K, seed);
+  for (let r = 0; r < ROWS; r += 8) x[r * K] = r % 16 === 0 ? 20 : -20;
+  return { x: new Tensor('float32', x, [ROWS, K]) };
+}
+
+/** x read by two MatMuls: one weights channel 0 (where the outliers are) by `first`, the other by 0.0001. */
+function twoConsumers(first: number): { bytes: Uint8Array; wa: Float32Array; wb: Float32Array } {
+  const wa = weights(first, 3);
+  const wb = weights(0.0001, 5);
+  const bytes = makeModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: [ROWS, K] }],
+    outputs: [
+      { name: 'ya', dtype: 'float32', shape: [ROWS, N] },
+      { name: 'yb', dtype: 'float32', shape: [ROWS, N] },
+    ],
+    initializers: [makeTensor('Wa', 'float32', [K, N], wa), makeTensor('Wb', 'float32', [K, N], wb)],
+    nodes: [
+      { op: 'MatMul', name: 'a', inputs: ['x', 'Wa'], outputs: ['ya'] },
+      { op: 'MatMul', name: 'b', inputs: ['x', 'Wb'], outputs: ['yb'] },
+    ],
+  });
+  return { bytes, wa, wb };
+}
+
+/** ONNX QuantizeLinear then DequantizeLinear, int8, zero point 0, computed in float64. */
+function fakeQuantize(x: Float32Array, threshold: number): Float64Array {
+  const scale = Math.fround(threshold / 127);
+  return Float64Array.from(x, (v) => {
+    const q = v / scale;
+    const floor = Math.floor(q);
+    const diff = q - floor;
+    // Round half to even, as QuantizeLinear does.
+    const rounded = diff > 0.5 || (diff === 0.5 && floor % 2 !== 0) ? floor + 1 : floor;
+    return Math.min(127, Math.max(-128, rounded)) * scale;
+  });
+}
+
+function matmul(x: ArrayLike<number>, w: Float32Array): Float64Array {
+  const y = new Float64Array(ROWS * N);
+  for (let r = 0; r < ROWS; r++) for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) y[r * N + n]! += x[r * K + k]! * w[k * N + n]!;
+  return y;
+}
+
+/** sum((y(quantized x) - y(x))^2) / sum(y(x)^2) over every batch, for one consumer's weights. */
+function relativeError(batches: Feeds[], w: Float32Array, threshold: number): number {
+  let error = 0;
+  let energy = 0;
+  for (const b of batches) {
+    const x = b.x!.data as Float32Array;
+    const y = matmul(x, w);
+    const yq = matmul(fakeQuantize(x, threshold), w);
+    for (let i = 0; i < y.length; i++) {
+      error += (yq[i]! - y[i]!) ** 2;
+      energy += y[i]! ** 2;
+    }
+  }
+  return error / energy;
+}
+
+// Two candidates for x: one clips the outliers (fine steps for the bulk), one keeps them.
+const CANDIDATES: AutoThreshold = {
+  method: 'entropy',
+  threshold: 1,
+  meanSquaredError: 0,
+  candidates: [
+    { method: 'entropy', threshold: 1, meanSquaredError: 0 },
+    { method: 'minmax', threshold: 20, meanSquaredError: 0 },
+  ],
+};
+
+describe("method 'auto': the per-layer choice", () => {
+  const batches = [batch(11), batch(12), batch(13)];
+
+  for (const first of [10, 0.0001]) {
+    it(`picks the candidate with the least summed output error of the consumers (channel-0 weight ${first})`, async () => {
+      const { bytes, wa, wb } = twoConsumers(first);
+      const model = parseModel(bytes);
+      const graph = model.graph!;
+      const plan = planQuantization(graph, () => true, new GraphConstants(graph));
+      expect(plan.activations).toEqual(['x']);
+      const chosen = await chooseByLayerOutput(model, plan, new Map([['x', CANDIDATES]]), batches, { backend: 'sim' });
+      const scores = CANDIDATES.candidates.map((c) => relativeError(batches, wa, c.threshold) + relativeError(batches, wb, c.threshold));
+      const expected = scores[0]! <= scores[1]! ? CANDIDATES.candidates[0]! : CANDIDATES.candidates[1]!;
+      // The two errors differ by far more than float32 rounding, so the winner is unambiguous.
+      expect(Math.abs(scores[0]! - scores[1]!)).toBeGreaterThan(0.1 * Math.min(scores[0]!, scores[1]!));
+      expect(chosen.get('x')).toEqual({ method: expected.method, threshold: expected.threshold });
+      // The probe leaves the model as it was.
+      expect(graph.node.map((n) => n.name)).toEqual(['a', 'b']);
+      expect(graph.output.map((o) => o.name)).toEqual(['ya', 'yb']);
+    });
+  }
+
+  it('keeps the outliers where a heavily weighted channel holds them, and clips them where it does not', () => {
+    // The arithmetic behind the two cases above: the winner changes with the consumer's weights.
+    const { wa: heavy, wb } = twoConsumers(10);
+    const { wa: light } = twoConsumers(0.0001);
+    const total = (wa: Float32Array, t: number) => relativeError(batches, wa, t) + relativeError(batches, wb, t);
+    expect(total(heavy, 20)).toBeLessThan(total(heavy, 1));
+    expect(total(light, 1)).toBeLessThan(total(light, 20));
+  });
+});
+
+describe("method 'auto': whole-model sets", () => {
+  it("takes each tensor's least-error candidate for the per-tensor set", () => {
+    const set = leastTensorErrorSet(new Map([['x', { ...CANDIDATES, method: 'minmax' as const, threshold: 20 }]]));
+    expect(set.label).toBe('per-tensor');
+    expect(set.thresholds.get('x')).toEqual({ method: 'minmax', threshold: 20 });
+  });
+
+  it("takes every tensor's candidate of one method, and refuses a method some tensor lacks", () => {
+    const candidates = new Map([
+      ['x', CANDIDATES],
+      ['zero', { method: 'minmax' as const, threshold: 0, meanSquaredError: 0, candidates: [] }],
+    ]);
+    const minmax = singleMethodSet(candidates, 'minmax')!;
+    expect(minmax.label).toBe('minmax');
+    expect(minmax.thresholds.get('x')).toEqual({ method: 'minmax', threshold: 20 });
+    expect(minmax.thresholds.get('zero')).toEqual({ method: 'minmax', threshold: 0 });
+    expect(singleMethodSet(candidates, 'percentile', 99.99)).toBeUndefined();
+  });
+});
+
+describe("method 'auto': which set step 2 keeps", () => {
+  const set = (label: string, mixed: boolean) => ({ set: { label, mixed, thresholds: new Map() }, cosine: 0 });
+  const pick = (scores: [string, boolean, number][]) => pickSet(scores.map(([label, mixed, cosine]) => ({ ...set(label, mixed), cosine }))).label;
+
+  it('keeps the best single method unless a mix beats it by more than MIX_MARGIN', () => {
+    expect(MIX_MARGIN).toBe(0.002);
+    // 0.9722 - 0.9721 = 0.0001 <= 0.002: the single method.
+    expect(pick([['per-layer', true, 0.9624], ['per-tensor', true, 0.9722], ['entropy', false, 0.7206], ['percentile 99.99', false, 0.9721]])).toBe('percentile 99.99');
+    // 0.9738 - 0.9649 = 0.0089 > 0.002: the mix.
+    expect(pick([['per-layer', true, 0.9738], ['per-tensor', true, 0.9559], ['percentile 99.99', false, 0.9649], ['minmax', false, 0.9544]])).toBe('per-layer');
+    // Among singles, the best; on a tie the earlier.
+    expect(pick([['entropy', false, 0.99], ['minmax', false, 0.995], ['percentile 99.99', false, 0.995]])).toBe('minmax');
+  });
+
+  it('never keeps a NaN score, and falls back to the first set when all are NaN', () => {
+    expect(pick([['per-layer', true, 0.9], ['entropy', false, Number.NaN]])).toBe('per-layer');
+    expect(pick([['per-layer', true, Number.NaN], ['entropy', false, 0.5]])).toBe('entropy');
+    expect(pick([['per-layer', true, Number.NaN], ['entropy', false, Number.NaN]])).toBe('per-layer');
+  });
+});
+
+describe("method 'auto': end to end", () => {
+  it('keeps copies of the first batches as calibration streams them, reading the data once', async () => {
+    let pulled = 0;
+    function* data(): Generator<Feeds> {
+      for (let i = 0; i < 5; i++) {
+        pulled++;
+        yield { x: new Tensor('float32', Float32Array.of(i, -i), [1, 2]), extra: new Tensor('float32', Float32Array.of(1), [1]) };
+      }
+    }
+    const kept: Feeds[] = [];
+    const seen: Feeds[] = [];
+    const wrapped = keepingFirstBatches(data(), ['x'], 3, kept);
+    // A generator reads once; so does the wrapper (it is an iterator too).
+    expect(typeof (wrapped as { next?: unknown }).next).toBe('function');
+    for await (const b of wrapped as AsyncIterable<Feeds>) seen.push(b);
+    expect(pulled).toBe(5);
+    expect(seen).toHaveLength(5);
+    expect(kept.map((b) => Object.keys(b))).toEqual([['x'], ['x'], ['x']]);
+    expect(kept.map((b) => [...(b.x!.data as Float32Array)])).toEqual([[0, -0], [1, -1], [2, -2]]);
+    // Copies: the caller may reuse its buffers.
+    expect(kept[1]!.x!.data).not.toBe(seen[1]!.x!.data);
+  });
+
+  it('reports a failing or malformed calibration source as the other methods do', async () => {
+    const failing = (method: 'entropy' | 'auto') => {
+      function* data(): Generator<Feeds> {
+        yield { x: new Tensor('float32', randomFloats(4 * 8, 1), [4, 8]) };
+        throw new RangeError('disk gone');
+      }
+      return quantizeInt8(mlpModel(), { calibrationData: data(), method, backend: 'sim' }).catch((e: unknown) => e as Error);
+    };
+    const [entropy, auto] = [await failing('entropy'), await failing('auto')];
+    expect(auto.constructor).toBe(entropy.constructor);
+    expect(auto.message).toBe(entropy.message);
+    expect((auto.cause as Error).message).toBe('disk gone');
+    const malformed = (method: 'entropy' | 'auto') =>
+      quantizeInt8(mlpModel(), { calibrationData: [{ y: new Tensor('float32', randomFloats(4 * 8, 1), [4, 8]) }], method, backend: 'sim' }).catch((e: unknown) => e as Error);
+    const [e2, a2] = [await malformed('entropy'), await malformed('auto')];
+    expect(a2.constructor).toBe(e2.constructor);
+    expect(a2.message).toBe(e2.message);
+  });
+
+  it('keeps restartable data restartable, keeping batches from the first pass only', async () => {
+    const batches = [0, 1, 2, 3].map((i) => ({ x: new Tensor('float32', Float32Array.of(i, -i), [1, 2]) }));
+    const kept: Feeds[] = [];
+    const wrapped = keepingFirstBatches(batches, ['x'], 8, kept) as AsyncIterable<Feeds>;
+    expect(typeof (wrapped as { next?: unknown }).next).toBe('undefined');
+    for (let pass = 0; pass < 2; pass++) {
+      const seen: Feeds[] = [];
+      for await (const b of wrapped) seen.push(b);
+      expect(seen).toEqual(batches);
+    }
+    expect(kept.map((b) => (b.x!.data as Float32Array)[0])).toEqual([0, 1, 2, 3]);
+  });
+
+  it('says which set of thresholds it kept, with every set scored, and reports thresholds of that set', async () => {
+    const messages: string[] = [];
+    const logger = new Logger({ minSeverity: 'info', onMessage: (_, m) => messages.push(m) });
+    function* data(): Generator<Feeds> {
+      for (let b = 0; b < 6; b++) yield { x: new Tensor('float32', randomFloats(4 * 8, 70 + b), [4, 8]) };
+    }
+    let chosen: ReadonlyMap<string, { method: string; percentile?: number }> | undefined;
+    await quantizeInt8(mlpModel(), { calibrationData: data(), method: 'auto', backend: 'sim', logger, onThresholds: (t) => (chosen = t) });
+    // Messages come through the native logger, delivered on a later turn of the event loop.
+    await new Promise((resolve) => setImmediate(resolve));
+    const line = messages.find((m) => m.startsWith("quantizeInt8 method 'auto':"));
+    expect(line).toBeDefined();
+    // Six batches: three probe the layers, three check the sets end to end.
+    expect(line).toMatch(/worst output cosine on 3 calibration batches: per-layer [\d.]+, per-tensor [\d.]+, entropy [\d.]+, percentile 99\.99 [\d.]+, percentile 99\.999 [\d.]+, minmax [\d.]+$/);
+    const single = /every tensor by (entropy|minmax|percentile [\d.]+) kept/.exec(line!);
+    if (single) {
+      const [method, percentile] = single[1]!.split(' ');
+      for (const c of chosen!.values()) expect([c.method, c.percentile]).toEqual([method, percentile === undefined ? undefined : Number(percentile)]);
+    } else {
+      expect(line).toMatch(/per-(layer|tensor) thresholds kept; per-layer choice: \d+ /);
+    }
+  });
+});

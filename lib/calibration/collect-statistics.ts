@@ -1,8 +1,9 @@
 /**
  * The statistics half of post-training quantization: run the float model on calibration
  * batches with the tensors to quantize exposed as extra graph outputs, and turn each tensor's
- * values into a 2048-bin |x| histogram, in two passes over the data as TensorRT's calibrator
- * does: the first finds each tensor's max |x| (and counts NaN and ±Inf), the second bins every
+ * values into a 2048-bin |x| histogram, in two passes over the data (TensorRT's calibrator makes
+ * one, growing each range by powers of two, which its guide says ties the result to the batches'
+ * order): the first finds each tensor's max |x| (and counts NaN and ±Inf), the second bins every
  * value over exactly that range. The histograms, and every threshold taken from them, then
  * depend on the values alone, not on how they were split into batches or in which order the
  * batches came (a histogram whose range grows batch by batch re-bins its earlier counts, which

@@ -2,8 +2,7 @@
 // over [0, max|x| seen so far]. Plain C++ (no N-API) so the sim, the binding and a future
 // adapter-side calibrator can share it.
 //
-// Range policy. Calibration fills histograms in two passes over the data, as TensorRT's
-// entropy calibration does (its calibrators are asked for each batch twice): the first pass finds each
+// Range policy. Calibration fills histograms in two passes over the data: the first pass finds each
 // tensor's max |x| (scanMaxAbs) and the second bins every value into 2048 bins over exactly
 // [0, that max] (assign() an empty histogram over the range, then add()). The bin width is then
 // max|x| / 2048, the width the GTC 2017 description of the algorithm assumes, and the counts,
@@ -11,7 +10,12 @@
 // into batches or ordered. quantizeInt8 (lib/calibration/collect-statistics.ts) and the sim's
 // implicit calibration (sim/int8_calibration.cc) both work this way.
 //
-// Why not one pass. A histogram can also grow as it goes, and add() still does for a batch
+// Why not one pass, as TensorRT does. TensorRT's developer guide describes one pass: when a
+// batch holds a value beyond the current histogram max, the range grows by a power of two, so
+// the result depends on the batches' order and a growth at the last batch leaves half the bins
+// empty (the guide's advice is one large, well shuffled batch). We read the data twice instead,
+// which removes that dependence at the cost of a second run of the float model. A histogram
+// can also grow as it goes, and add() still does for a batch
 // whose |x| exceeds the range: the range becomes that batch's max|x| and the existing counts are
 // re-binned into the wider bins, each old bin's count split between the (at most two) new bins
 // it overlaps in proportion to the overlap, the total preserved exactly. That displaces earlier

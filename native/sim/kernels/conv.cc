@@ -744,7 +744,11 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
   // float16 too: its operands are float32 copies by now (IS-Net's float16 layers).
   if (directConvFits(g, group, C, M, kvol) && !directOff()) {
     const DirectWeights pw = packDirectWeights(f.w, f.b, M, C * kvol);
-    for (int64_t n = 0; n < N; ++n) directConv(f.x + n * C * inVol, pw, f.y + n * M * outVol, g, C, M, scratch);
+    // A batch splits over its images (whole images per thread, one hand-off per layer); an
+    // image inside such a range computes its tiles inline, the same way as on one thread.
+    parallelRanges(scratch.pool, N, M * C * kvol * outVol, [&](int64_t lo, int64_t hi) {
+      for (int64_t n = lo; n < hi; ++n) directConv(f.x + n * C * inVol, pw, f.y + n * M * outVol, g, C, M, scratch);
+    });
     finishOutput<T>(f, out);
     return;
   }
@@ -761,26 +765,32 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
     }
     packedW = p.data.data();
   }
-  for (int64_t n = 0; n < N; ++n) {
-    for (int64_t grp = 0; grp < group; ++grp) {
-      const float* x = f.x + (n * C + grp * Cg) * inVol;
-      GemmArgs a;
-      a.M = Mg, a.N = outVol, a.K = K;
-      a.A = f.w + grp * Mg * a.K, a.lda = a.K;
-      if (packedW) a.packedA = packedW + static_cast<size_t>(grp) * packedASize(Mg, K);
-      a.C = f.y + (n * M + grp * Mg) * outVol, a.ldc = outVol;
-      a.rowBias = f.b ? f.b + grp * Mg : nullptr;
-      Im2col ctx{x, g, inVol, kvol};
-      if (pointwise) {
-        a.B = x, a.ldb = inVol;
-      } else {
-        a.packB = packIm2col, a.packCtx = &ctx;
+  // As for the direct convolution: a batch splits over its images first, and then each
+  // product runs whole on its thread (split ranges would repack the weights each).
+  const int64_t imageWork = M * K * outVol;
+  ThreadPool* gemmPool = parallelChunks(scratch.pool, N, imageWork) > 1 ? nullptr : scratch.pool;
+  parallelRanges(scratch.pool, N, imageWork, [&](int64_t lo, int64_t hi) {
+    for (int64_t n = lo; n < hi; ++n) {
+      for (int64_t grp = 0; grp < group; ++grp) {
+        const float* x = f.x + (n * C + grp * Cg) * inVol;
+        GemmArgs a;
+        a.M = Mg, a.N = outVol, a.K = K;
+        a.A = f.w + grp * Mg * a.K, a.lda = a.K;
+        if (packedW) a.packedA = packedW + static_cast<size_t>(grp) * packedASize(Mg, K);
+        a.C = f.y + (n * M + grp * Mg) * outVol, a.ldc = outVol;
+        a.rowBias = f.b ? f.b + grp * Mg : nullptr;
+        Im2col ctx{x, g, inVol, kvol};
+        if (pointwise) {
+          a.B = x, a.ldb = inVol;
+        } else {
+          a.packB = packIm2col, a.packCtx = &ctx;
+        }
+        a.pool = gemmPool;
+        a.post = scratch.post, a.postCount = scratch.postCount, a.postChannel0 = grp * Mg;
+        sgemm(a);
       }
-      a.pool = scratch.pool;
-      a.post = scratch.post, a.postCount = scratch.postCount, a.postChannel0 = grp * Mg;
-      sgemm(a);
     }
-  }
+  });
   finishOutput<T>(f, out);
 }
 

@@ -27,6 +27,8 @@ inline void cpuRelax() {
 // of pause instructions, so that an idle context's threads are asleep long before anything
 // could measure them.
 constexpr int kSpinIterations = 2000;
+// In a hot phase, past that spin: pauses between yields (a few microseconds).
+constexpr int kPausesPerYield = 64;
 
 // next_'s layout: the job's generation in the high bits, the next task index in the low ones
 // (a task count above 2^40 would take hours of tasks anyway; run() refuses it).
@@ -97,10 +99,19 @@ void ThreadPool::workerLoop() {
   insideTask = true;  // a task's own run() calls compute inline
   uint64_t seen = 0;
   for (;;) {
-    // Poll while a hot phase lasts, else for a short spin.
+    // Poll while a hot phase lasts, else for a short spin. Past the short spin a hot poll
+    // yields now and then: on a quiet machine that returns at once, and on a busy one it hands
+    // the core to a thread with work (this call's own caller among them) instead of burning
+    // the time slice.
     for (int i = 0; generation_.load(std::memory_order_acquire) == seen;) {
-      if (i < kSpinIterations) ++i;
-      else if (hot_.load(std::memory_order_relaxed) == 0) break;
+      if (i < kSpinIterations) {
+        ++i;
+      } else if (hot_.load(std::memory_order_relaxed) == 0) {
+        break;
+      } else if (++i == kSpinIterations + kPausesPerYield) {
+        i = kSpinIterations;
+        std::this_thread::yield();
+      }
       cpuRelax();
     }
     Job job;

@@ -1,11 +1,11 @@
 // The sim's intra-op threads: a small pool owned by one execution context that splits a
-// kernel's work (GEMM column or row tiles, depthwise channels, ranges of rows, planes or
-// elements in the other layers) across `threads` threads, the calling thread included.
+// kernel's work (GEMM column or row tiles, a Conv batch's images, depthwise channels, ranges
+// of rows, planes or elements in the other layers) across `threads` threads, the calling thread included.
 // execute() already runs on a libuv worker, so a pool of n threads adds n - 1 threads of its
 // own. During an execute() (a "hot" phase, HotPhase below) they poll for the next kernel's
 // tasks: between two split layers there are often serial ones, and a thread woken from a
-// condition variable (tens of microseconds in a virtual machine) came too late for the short
-// layers of the zoo's models, leaving the caller to do all the work. Outside a call they sleep
+// condition variable (a wake-up costs tens of microseconds) came too late for the short
+// layers of the zoo's models, leaving the caller to do nearly all of their work. Outside a call they sleep
 // on a condition variable after a short spin, so an idle context costs no CPU and never
 // competes with the event loop.
 #pragma once

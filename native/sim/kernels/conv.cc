@@ -742,11 +742,15 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
     return;
   }
   // float16 too: its operands are float32 copies by now (IS-Net's float16 layers).
+  // A batch of two or more images per thread splits over its images: whole images per
+  // thread and one hand-off per layer, where the batch-24 embedding's images are each too
+  // small to split well (one hand-off each). An image inside such a range computes inline,
+  // the same way as on one thread. A smaller batch splits each image's own work.
+  const int64_t imageWork = M * Cg * kvol * outVol;
+  ThreadPool* imagePool = scratch.pool && N >= 2 * scratch.pool->threads() ? scratch.pool : nullptr;
   if (directConvFits(g, group, C, M, kvol) && !directOff()) {
     const DirectWeights pw = packDirectWeights(f.w, f.b, M, C * kvol);
-    // A batch splits over its images (whole images per thread, one hand-off per layer); an
-    // image inside such a range computes its tiles inline, the same way as on one thread.
-    parallelRanges(scratch.pool, N, M * C * kvol * outVol, [&](int64_t lo, int64_t hi) {
+    parallelRanges(imagePool, N, imageWork, [&](int64_t lo, int64_t hi) {
       for (int64_t n = lo; n < hi; ++n) directConv(f.x + n * C * inVol, pw, f.y + n * M * outVol, g, C, M, scratch);
     });
     finishOutput<T>(f, out);
@@ -765,11 +769,10 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
     }
     packedW = p.data.data();
   }
-  // As for the direct convolution: a batch splits over its images first, and then each
-  // product runs whole on its thread (split ranges would repack the weights each).
-  const int64_t imageWork = M * K * outVol;
-  ThreadPool* gemmPool = parallelChunks(scratch.pool, N, imageWork) > 1 ? nullptr : scratch.pool;
-  parallelRanges(scratch.pool, N, imageWork, [&](int64_t lo, int64_t hi) {
+  // Split over the images as above, each product then runs whole on its thread (ranges of
+  // it would repack the weights each); else the products split.
+  ThreadPool* gemmPool = parallelChunks(imagePool, N, imageWork) > 1 ? nullptr : scratch.pool;
+  parallelRanges(imagePool, N, imageWork, [&](int64_t lo, int64_t hi) {
     for (int64_t n = lo; n < hi; ++n) {
       for (int64_t grp = 0; grp < group; ++grp) {
         const float* x = f.x + (n * C + grp * Cg) * inVol;

@@ -623,16 +623,23 @@ void directConv(const float* x, const DirectWeights& pw, float* y, const Window3
   const int64_t plane = Hp * Wp;
   thread_local std::vector<float> padded;
   // Past the last plane: the reads of the last flat piece's dropped positions.
-  padded.assign(static_cast<size_t>(C * plane + kDirectW + (KW - 1) * dw), 0.0f);
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t ih = 0; ih < H; ++ih) {
-      float* dst = padded.data() + c * plane + (ih + pt) * Wp;
-      const float* src = x + (c * H + ih) * W;
-      // Columns of the input that land inside [0, Wp) of the padded row.
-      const int64_t lo = std::max<int64_t>(0, -pl), hi = std::min<int64_t>(W, Wp - pl);
-      for (int64_t iw = lo; iw < hi; ++iw) dst[iw + pl] = src[iw];
-    }
-  const float* xp = padded.data();
+  const int64_t tail = kDirectW + (KW - 1) * dw;
+  padded.resize(static_cast<size_t>(C * plane + tail));
+  float* const xpad = padded.data();
+  std::fill(xpad + C * plane, xpad + C * plane + tail, 0.0f);
+  // The copy is a fair part of a small layer's time, so its planes split over the threads too.
+  parallelRanges(scratch.pool, C, 2 * plane, [&](int64_t c0, int64_t c1) {
+    std::fill(xpad + c0 * plane, xpad + c1 * plane, 0.0f);
+    for (int64_t c = c0; c < c1; ++c)
+      for (int64_t ih = 0; ih < H; ++ih) {
+        float* dst = xpad + c * plane + (ih + pt) * Wp;
+        const float* src = x + (c * H + ih) * W;
+        // Columns of the input that land inside [0, Wp) of the padded row.
+        const int64_t lo = std::max<int64_t>(0, -pl), hi = std::min<int64_t>(W, Wp - pl);
+        for (int64_t iw = lo; iw < hi; ++iw) dst[iw + pl] = src[iw];
+      }
+  });
+  const float* xp = xpad;
   const int64_t blocks = (M + kDirectMB - 1) / kDirectMB, K = C * KH * KW;
   const int64_t outVol = OH * OW;
   const int64_t pieces = flat ? (OH * Wp + kDirectPiece - 1) / kDirectPiece : OH * rowPieces;
@@ -641,9 +648,8 @@ void directConv(const float* x, const DirectWeights& pw, float* y, const Window3
   // of one tile run together so that its input stays in L1. The last tile's missing pieces
   // repeat its last real one and are not stored.
   const int64_t tiles = (pieces + kDirectPieces - 1) / kDirectPieces;
-  const auto run = [&](int64_t task) {
+  const auto runBlock = [&](int64_t p, int64_t b) {
     const FlushDenormals flush;
-    const int64_t p = task / blocks, b = task % blocks;
     alignas(64) float tile[kDirectMB * kDirectW];
     const int64_t m0 = b * kDirectMB, mb = std::min(kDirectMB, M - m0);
     const float* base[kDirectPieces];
@@ -690,8 +696,17 @@ void directConv(const float* x, const DirectWeights& pw, float* y, const Window3
       }
     }
   };
-  const int64_t tasks = blocks * tiles;
+  // On several threads a task is a tile with all its blocks, so that the tile's input stays
+  // in the cache of the core that runs it (tasks of one block each sent consecutive blocks of
+  // a tile to different cores, which then both read all of it); a map with too few tiles to
+  // keep the threads busy hands out single blocks.
   const int threads = scratch.pool ? scratch.pool->threads() : 1;
+  const bool wholeTiles = tiles >= 4 * threads;
+  const int64_t tasks = wholeTiles ? tiles : blocks * tiles;
+  const auto run = [&](int64_t task) {
+    if (!wholeTiles) return runBlock(task / blocks, task % blocks);
+    for (int64_t b = 0; b < blocks; ++b) runBlock(task, b);
+  };
   if (threads > 1 && M * K * outVol >= (int64_t{1} << 18)) {
     scratch.pool->forEach(tasks, run);
   } else {

@@ -603,6 +603,10 @@ DirectWeights packDirectWeights(const float* w, const float* bias, int64_t M, in
   return {packedW.data(), packedBias.data()};
 }
 
+// Below this many multiply-adds an image's convolution stays on one thread (as a GEMM's does,
+// gemm_core.cc): handing it out would cost a fair part of it.
+constexpr int64_t kMinSplitImageMacs = int64_t{1} << 18;
+
 // One image. The tile's pieces of 16 positions walk the output in one of two ways:
 // - height stride 1: over the padded input's row-major positions. Output (oh, ow) reads the
 //   padded input from position oh * Wp + ow on, so a piece of 16 consecutive positions reads 16
@@ -707,7 +711,7 @@ void directConv(const float* x, const DirectWeights& pw, float* y, const Window3
     if (!wholeTiles) return runBlock(task / blocks, task % blocks);
     for (int64_t b = 0; b < blocks; ++b) runBlock(task, b);
   };
-  if (threads > 1 && M * K * outVol >= (int64_t{1} << 18)) {
+  if (threads > 1 && M * K * outVol >= kMinSplitImageMacs) {
     scratch.pool->forEach(tasks, run);
   } else {
     for (int64_t t = 0; t < tasks; ++t) run(t);
@@ -759,10 +763,12 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
   // float16 too: its operands are float32 copies by now (IS-Net's float16 layers).
   // A batch of two or more images per thread splits over its images: whole images per
   // thread and one hand-off per layer, where the batch-24 embedding's images are each too
-  // small to split well (one hand-off each). An image inside such a range computes inline,
-  // the same way as on one thread. A smaller batch splits each image's own work.
+  // small to split well (one hand-off each). So does a smaller batch of images too small to
+  // split at all (the direction classifier's pair). An image inside such a range computes
+  // inline, the same way as on one thread. Else each image's own work splits.
   const int64_t imageWork = M * Cg * kvol * outVol;
-  ThreadPool* imagePool = scratch.pool && N >= 2 * scratch.pool->threads() ? scratch.pool : nullptr;
+  const int threads = scratch.pool ? scratch.pool->threads() : 1;
+  ThreadPool* imagePool = N >= 2 * threads || imageWork < kMinSplitImageMacs ? scratch.pool : nullptr;
   if (directConvFits(g, group, C, M, kvol) && !directOff()) {
     const DirectWeights pw = packDirectWeights(f.w, f.b, M, C * kvol);
     parallelRanges(imagePool, N, imageWork, [&](int64_t lo, int64_t hi) {

@@ -648,9 +648,9 @@ void directConv(const float* x, const DirectWeights& pw, float* y, const Window3
   const int64_t outVol = OH * OW;
   const int64_t pieces = flat ? (OH * Wp + kDirectPiece - 1) / kDirectPiece : OH * rowPieces;
   const DirectTaps taps{C, plane, KH, dh * Wp, KW, dw};
-  // Tasks are (tile of consecutive pieces, channel block), split over the threads; the blocks
-  // of one tile run together so that its input stays in L1. The last tile's missing pieces
-  // repeat its last real one and are not stored.
+  // The work is (tile of consecutive pieces, channel block); the blocks of one tile run
+  // together so that its input stays in L1. The last tile's missing pieces repeat its last
+  // real one and are not stored.
   const int64_t tiles = (pieces + kDirectPieces - 1) / kDirectPieces;
   const auto runBlock = [&](int64_t p, int64_t b) {
     const FlushDenormals flush;
@@ -760,7 +760,6 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
     finishOutput<T>(f, out);
     return;
   }
-  // float16 too: its operands are float32 copies by now (IS-Net's float16 layers).
   // A batch of two or more images per thread splits over its images: whole images per
   // thread and one hand-off per layer, where the batch-24 embedding's images are each too
   // small to split well (one hand-off each). So does a smaller batch of images too small to
@@ -769,6 +768,7 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
   const int64_t imageWork = M * Cg * kvol * outVol;
   const int threads = scratch.pool ? scratch.pool->threads() : 1;
   ThreadPool* imagePool = N >= 2 * threads || imageWork < kMinSplitImageMacs ? scratch.pool : nullptr;
+  // float16 too: its operands are float32 copies by now (IS-Net's float16 layers).
   if (directConvFits(g, group, C, M, kvol) && !directOff()) {
     const DirectWeights pw = packDirectWeights(f.w, f.b, M, C * kvol);
     parallelRanges(imagePool, N, imageWork, [&](int64_t lo, int64_t hi) {

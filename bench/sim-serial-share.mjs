@@ -55,7 +55,9 @@ function parse(stdout, stderr) {
   for (const m of stderr.matchAll(/\[sim profile\] (\S+)\s+[\d.]+ ms\s+[\d.]+% +\d+ calls +([\d.]+) ms CPU +([\d.]+) ms CPU split/g))
     ops[m[1]] = { cpu: Number(m[2]) / calls, unsplit: (Number(m[2]) - Number(m[3])) / calls };
   const kernelCpu = Number(head[2]) / calls;
-  return { cpuMs, wallMs, kernelCpu, split: Number(head[3]) / calls, unsplit: kernelCpu - Number(head[3]) / calls, ops };
+  const tasks = stderr.match(/(\d+) split runs, (\d+) tasks, (\d+) of them on the pool's other threads/);
+  const pool = tasks ? { runs: Number(tasks[1]) / calls, tasks: Number(tasks[2]) / calls, onWorkers: Number(tasks[3]) / calls } : undefined;
+  return { cpuMs, wallMs, kernelCpu, split: Number(head[3]) / calls, unsplit: kernelCpu - Number(head[3]) / calls, ops, pool };
 }
 
 function run(name, threads) {
@@ -102,6 +104,11 @@ if (process.argv[2] === '--child') {
     // ranges of unequal size, leave the caller waiting, which counts here).
     const splitOn1 = one.kernelCpu - two.unsplit;
     console.log(`  split layers: ${splitOn1.toFixed(2)} ms CPU on 1 thread, ${two.split.toFixed(2)} ms on the calling thread of 2 (${(two.split / splitOn1).toFixed(2)}x)`);
+    // Near 0% here while the worker burns CPU: it came too late for the layers' tasks.
+    if (two.pool) {
+      const { runs, tasks, onWorkers } = two.pool;
+      console.log(`  per step: ${runs.toFixed(1)} split runs, ${tasks.toFixed(1)} tasks, ${pct(onWorkers / Math.max(tasks, 1))} of them run by the other thread`);
+    }
     console.log('  op                       1T CPU ms  share  2T unsplit CPU ms');
     for (const [op, t] of Object.entries(one.ops).sort((a, b) => b[1].cpu - a[1].cpu)) {
       if (t.cpu / one.cpuMs < 0.002) continue;

@@ -267,6 +267,78 @@ describe('sim layers split over threads besides Conv and MatMul', () => {
 });
 
 
+describe('sim intra-op threads on a batch', () => {
+  const X = [6, 8, 20, 24];
+
+  /**
+   * Convolutions that split over the batch's images: a 3x3 (the direct kernel where AVX-512
+   * has it) with a LeakyRelu folded into it, a stride-2 3x3 and a 1x1 (both GEMMs per image),
+   * and a 1x1 too small to split within an image ('q'). On 4 threads the batch is too small
+   * to split the larger ones over the images: their images' own work splits.
+   */
+  function batchNet(): Uint8Array {
+    const w = (name: string, dims: number[], seed: number) => makeTensor(name, 'float32', dims, randomFloats(dims.reduce((a, b) => a * b, 1), seed));
+    return makeModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: X }],
+      outputs: [
+        { name: 'a', dtype: 'float32', shape: [6, 16, 20, 24] },
+        { name: 'p', dtype: 'float32', shape: [6, 32, 10, 12] },
+        { name: 'q', dtype: 'float32', shape: [6, 4, 20, 24] },
+      ],
+      initializers: [w('w1', [16, 8, 3, 3], 41), w('b1', [16], 42), w('w2', [16, 16, 3, 3], 43), w('w3', [32, 16, 1, 1], 44), w('w4', [4, 8, 1, 1], 46)],
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'w1', 'b1'], outputs: ['c'], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+        { op: 'LeakyRelu', inputs: ['c'], outputs: ['a'], attributes: { alpha: 0.1 } },
+        { op: 'Conv', inputs: ['a', 'w2'], outputs: ['s'], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] } },
+        { op: 'Conv', inputs: ['s', 'w3'], outputs: ['p'] },
+        { op: 'Conv', inputs: ['x', 'w4'], outputs: ['q'] },
+      ],
+    });
+  }
+
+  it('gives bitwise the results of one thread on 2, 3 and 4 threads, which match onnxruntime', async () => {
+    const model = batchNet();
+    const x = randomFloats(X.reduce((a, b) => a * b, 1), 40);
+    const engine = await buildEngine(model, { backend: 'sim' });
+    const run = async (threads: number) => {
+      using session = await InferenceSession.create(engine, { backend: 'sim', threads });
+      const out = await session.run({ x: new Tensor('float32', x, X) });
+      return Object.fromEntries(Object.entries(out).map(([n, t]) => [n, t.data as Float32Array]));
+    };
+    const one = await run(1);
+    for (const threads of [2, 3, 4]) {
+      const many = await run(threads);
+      for (const name of ['a', 'p', 'q']) expect(Buffer.compare(Buffer.from(many[name]!.buffer), Buffer.from(one[name]!.buffer)), `${name} on ${threads} threads`).toBe(0);
+    }
+    const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3 });
+    try {
+      const expected = await session.run({ x: new ort.Tensor('float32', x, X) });
+      // 'p' sums 144 then 16 products of values of order 1 to 10 (random weights, no
+      // normalisation): float32 sums in another order differ by ~eps * sum |terms|, about 1e-4
+      // absolute where terms cancel to a small result.
+      expectClose(one.a!, expected.a!.data as Float32Array);
+      expectClose(one.q!, expected.q!.data as Float32Array);
+      expectClose(one.p!, expected.p!.data as Float32Array, 1e-4, 2e-4);
+    } finally {
+      await session.release();
+    }
+  });
+
+  it('lets its threads sleep between calls (an idle session burns no CPU)', async () => {
+    const engine = await buildEngine(batchNet(), { backend: 'sim' });
+    using session = await InferenceSession.create(engine, { backend: 'sim', threads: 2 });
+    const feed = { x: new Tensor('float32', randomFloats(X.reduce((a, b) => a * b, 1), 45), X) };
+    for (let i = 0; i < 5; i++) await session.run(feed);
+    // The threads poll during a call and for about 50 us after it; then they wait on a
+    // condition variable. A thread still polling would cost about a full second of CPU here.
+    await new Promise((r) => setTimeout(r, 50));
+    const before = process.cpuUsage();
+    await new Promise((r) => setTimeout(r, 1000));
+    const used = process.cpuUsage(before);
+    expect((used.user + used.system) / 1e6).toBeLessThan(0.25);
+  });
+});
+
 describe('sim activation fusion', () => {
   /** Conv, then an activation chain the executor folds into the Conv's tiles. */
   function chainModel(): Uint8Array {

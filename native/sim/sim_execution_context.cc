@@ -285,6 +285,10 @@ SimExecutionContext::~SimExecutionContext() {
   const double total = all.wall;
   std::fprintf(stderr, "[sim profile] %d thread(s), %.3f ms in kernels, %.3f ms CPU, %.3f ms CPU in split runs\n",
                threadPool_.threads(), total * 1e3, all.cpu * 1e3, all.split * 1e3);
+  std::fprintf(stderr, "[sim profile] %llu split runs, %llu tasks, %llu of them on the pool's other threads\n",
+               static_cast<unsigned long long>(threadPool_.splitRuns()),
+               static_cast<unsigned long long>(threadPool_.splitTasks()),
+               static_cast<unsigned long long>(threadPool_.tasksOnWorkers()));
   for (const auto& [op, t] : byOp)
     std::fprintf(stderr, "[sim profile] %-24s %10.3f ms %5.1f%% %8lld calls %10.3f ms CPU %10.3f ms CPU split\n",
                  op.c_str(), t.wall * 1e3, total > 0 ? 100 * t.wall / total : 0.0, static_cast<long long>(t.calls),
@@ -568,6 +572,8 @@ std::vector<HostTensor> SimExecutionContext::execute(const std::vector<HostTenso
   free_.clear();
   for (size_t b = 0; b < pool_.size(); ++b) free_.push_back(b);
   std::fill(bufferOf_.begin(), bufferOf_.end(), -1);
+  // The pool's threads poll for the layers' tasks until the last step is done.
+  const ThreadPool::HotPhase hot(threadPool_);
   if (profileOps_) {
     opTime_.resize(stepArgs_.size());
     for (size_t s = 0; s < stepArgs_.size(); ++s) {

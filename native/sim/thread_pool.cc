@@ -1,6 +1,7 @@
 #include "thread_pool.h"
 
 #include <exception>
+#include <stdexcept>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -22,11 +23,19 @@ inline void cpuRelax() {
 #endif
 }
 
-// How long a worker polls for the next job before sleeping: kernels of one execute() follow
-// each other within microseconds, and a condition-variable wake-up costs tens of them. About
-// 50 us of pause instructions; short enough that an idle context's threads are asleep long
-// before anything could measure them.
+// How long a worker polls for the next job before sleeping, outside a hot phase: about 50 us
+// of pause instructions, so that an idle context's threads are asleep long before anything
+// could measure them.
 constexpr int kSpinIterations = 2000;
+// In a hot phase, past that spin: pauses between yields (a few microseconds).
+constexpr int kPausesPerYield = 64;
+
+// next_'s layout: the job's generation in the high bits, the next task index in the low ones
+// (a task count above 2^40 would take hours of tasks anyway; run() refuses it).
+constexpr int kIndexBits = 40;
+constexpr uint64_t kIndexMask = (uint64_t{1} << kIndexBits) - 1;
+constexpr uint64_t kGenerationMask = (uint64_t{1} << (64 - kIndexBits)) - 1;
+inline uint64_t tag(uint64_t generation) { return generation << kIndexBits; }
 
 }  // namespace
 
@@ -41,18 +50,35 @@ ThreadPool::~ThreadPool() {
   for (std::thread& t : workers_) t.join();
 }
 
+ThreadPool::HotPhase::HotPhase(ThreadPool& pool) : pool_(pool), counted_(!pool.workers_.empty()) {
+  if (!counted_) return;  // one thread, or nothing split yet: no one to keep awake
+  std::lock_guard<std::mutex> lock(pool.mutex_);
+  pool.hot_.fetch_add(1, std::memory_order_relaxed);
+  if (pool.sleepers_ > 0) pool.wake_.notify_all();
+}
+
+ThreadPool::HotPhase::~HotPhase() {
+  if (counted_) pool_.hot_.fetch_sub(1, std::memory_order_relaxed);
+}
+
 void ThreadPool::start() {
   workers_.reserve(static_cast<size_t>(threads_ - 1));
   for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { workerLoop(); });
 }
 
-// Claims tasks until none are left; shared by the caller and the workers.
-void ThreadPool::work(const Job& job) {
+// Claims tasks of the job posted as `generation` until none are left or a newer job replaced
+// it; shared by the caller and the workers.
+int64_t ThreadPool::work(const Job& job, uint64_t generation) {
   const bool outer = insideTask;
   insideTask = true;
+  const uint64_t mine = tag(generation);
+  int64_t ran = 0;
+  uint64_t seen = next_.load(std::memory_order_relaxed);
   for (;;) {
-    const int64_t t = next_.fetch_add(1, std::memory_order_relaxed);
-    if (t >= job.tasks) break;
+    if ((seen & ~kIndexMask) != mine || static_cast<int64_t>(seen & kIndexMask) >= job.tasks) break;
+    if (!next_.compare_exchange_weak(seen, seen + 1, std::memory_order_relaxed)) continue;
+    const int64_t t = static_cast<int64_t>(seen & kIndexMask);
+    ++ran;
     try {
       job.fn(job.ctx, t);
     } catch (...) {
@@ -63,27 +89,48 @@ void ThreadPool::work(const Job& job) {
       std::lock_guard<std::mutex> lock(mutex_);
       done_.notify_all();
     }
+    seen = next_.load(std::memory_order_relaxed);
   }
   insideTask = outer;
+  return ran;
 }
 
 void ThreadPool::workerLoop() {
   insideTask = true;  // a task's own run() calls compute inline
   uint64_t seen = 0;
   for (;;) {
-    for (int i = 0; i < kSpinIterations && generation_.load(std::memory_order_acquire) == seen; ++i) cpuRelax();
+    // Poll while a hot phase lasts, else for a short spin. Past the short spin a hot poll
+    // yields now and then: on a quiet machine that returns at once, and on a busy one it hands
+    // the core to a thread with work (this call's own caller among them) instead of burning
+    // the time slice.
+    for (int i = 0; generation_.load(std::memory_order_acquire) == seen;) {
+      if (i < kSpinIterations) {
+        ++i;
+      } else if (hot_.load(std::memory_order_relaxed) == 0) {
+        break;
+      } else if (++i == kSpinIterations + kPausesPerYield) {
+        i = kSpinIterations;
+        std::this_thread::yield();
+      }
+      cpuRelax();
+    }
     Job job;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return stop_ || generation_.load(std::memory_order_relaxed) != seen; });
+      if (!stop_ && generation_.load(std::memory_order_relaxed) == seen && hot_.load(std::memory_order_relaxed) == 0) {
+        ++sleepers_;
+        wake_.wait(lock, [&] {
+          return stop_ || generation_.load(std::memory_order_relaxed) != seen || hot_.load(std::memory_order_relaxed) > 0;
+        });
+        --sleepers_;
+      }
       if (stop_) return;
+      if (generation_.load(std::memory_order_relaxed) == seen) continue;  // woken for a hot phase
       seen = generation_.load(std::memory_order_relaxed);
       job = job_;
-      ++busy_;
     }
-    work(job);
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (--busy_ == 0) done_.notify_all();
+    const int64_t ran = work(job, seen);
+    if (ran) tasksOnWorkers_.fetch_add(static_cast<uint64_t>(ran), std::memory_order_relaxed);
   }
 }
 
@@ -93,31 +140,35 @@ void ThreadPool::run(int64_t tasks, TaskFn fn, const void* ctx) {
     for (int64_t t = 0; t < tasks; ++t) fn(ctx, t);
     return;
   }
+  if (static_cast<uint64_t>(tasks) > kIndexMask) throw std::length_error("ThreadPool::run: too many tasks");
   if (workers_.empty()) start();
   ++splitRuns_;
+  splitTasks_ += static_cast<uint64_t>(tasks);
   const Job job{tasks, fn, ctx};
+  uint64_t generation;
   {
-    std::unique_lock<std::mutex> lock(mutex_);
-    // A worker that woke late for the previous job may still hold it (it finds no task left).
-    done_.wait(lock, [&] { return busy_ == 0; });
+    std::lock_guard<std::mutex> lock(mutex_);
+    // No worker waits to be done with the last job: one still holding it fails to claim from
+    // this one (its generation tag differs) and touches nothing of it.
     job_ = job;
     error_ = nullptr;
-    next_.store(0, std::memory_order_relaxed);
     finished_.store(0, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_acq_rel);
+    generation = (generation_.load(std::memory_order_relaxed) + 1) & kGenerationMask;
+    next_.store(tag(generation), std::memory_order_relaxed);
+    generation_.store(generation, std::memory_order_release);
+    if (sleepers_ > 0) wake_.notify_all();
   }
-  wake_.notify_all();
-  work(job);
+  work(job, generation);
   // Every task is claimed; wait for the ones still running on workers, spinning first (they
   // are usually microseconds from done).
   for (int i = 0; i < kSpinIterations * 4 && finished_.load(std::memory_order_acquire) != tasks; ++i) cpuRelax();
-  std::exception_ptr error;
-  {
+  if (finished_.load(std::memory_order_acquire) != tasks) {
     std::unique_lock<std::mutex> lock(mutex_);
     done_.wait(lock, [&] { return finished_.load(std::memory_order_acquire) == tasks; });
-    error = error_;
-    error_ = nullptr;
   }
+  // Every task's error was stored before its finish was counted, and no task of this job is left.
+  std::exception_ptr error = error_;
+  error_ = nullptr;
   if (error) std::rethrow_exception(error);
 }
 

@@ -1,10 +1,13 @@
 // The sim's intra-op threads: a small pool owned by one execution context that splits a
-// kernel's work (GEMM column or row tiles, depthwise channels, ranges of rows, planes or
-// elements in the other layers) across `threads` threads, the calling thread included.
+// kernel's work (GEMM column or row tiles, a Conv batch's images, depthwise channels, ranges
+// of rows, planes or elements in the other layers) across `threads` threads, the calling thread included.
 // execute() already runs on a libuv worker, so a pool of n threads adds n - 1 threads of its
-// own; they sleep on a condition variable between calls (after a short spin that keeps
-// back-to-back kernels of one call from paying a wake-up each), so an idle context costs no
-// CPU and never competes with the event loop.
+// own. During an execute() (a "hot" phase, HotPhase below) they poll for the next kernel's
+// tasks: between two split layers there are often serial ones, and a thread woken from a
+// condition variable (a wake-up costs tens of microseconds) came too late for the short
+// layers of the zoo's models, leaving the caller to do nearly all of their work. Outside a call they sleep
+// on a condition variable after a short spin, so an idle context costs no CPU and never
+// competes with the event loop.
 #pragma once
 
 #include <atomic>
@@ -30,6 +33,25 @@ class ThreadPool {
   // How many run() calls so far handed tasks to the pool's other threads (read by the
   // per-layer profile, TNRT_SIM_PROFILE, on the calling thread).
   uint64_t splitRuns() const { return splitRuns_; }
+  // Tasks of those runs in all, and how many of them the pool's other threads ran (the
+  // profile's evidence that a split layer really ran on more than the calling thread).
+  uint64_t splitTasks() const { return splitTasks_; }
+  uint64_t tasksOnWorkers() const { return tasksOnWorkers_.load(std::memory_order_relaxed); }
+
+  // [sync] While one lives, the pool's threads poll for tasks instead of sleeping between
+  // runs (wakes them if asleep, so that their wake-up overlaps the caller's serial layers).
+  // Scope it to one execute(): the threads sleep again a short spin after it ends.
+  class HotPhase {
+   public:
+    explicit HotPhase(ThreadPool& pool);
+    ~HotPhase();
+    HotPhase(const HotPhase&) = delete;
+    HotPhase& operator=(const HotPhase&) = delete;
+
+   private:
+    ThreadPool& pool_;
+    const bool counted_;  // false when the pool had no threads to keep awake
+  };
 
   // [sync] Calls fn(ctx, task) once for every task in [0, tasks), spread over the pool's
   // threads and the caller, and returns when all are done. Tasks must write disjoint memory.
@@ -52,7 +74,8 @@ class ThreadPool {
   };
   void start();
   void workerLoop();
-  void work(const Job& job);
+  // Runs the job's tasks that this thread claims; returns how many.
+  int64_t work(const Job& job, uint64_t generation);
 
   const int threads_;
   std::vector<std::thread> workers_;
@@ -60,15 +83,19 @@ class ThreadPool {
   std::condition_variable wake_;
   std::condition_variable done_;
   // The current job (written under mutex_); `generation_` changes when a new one is posted.
-  // A worker copies the job and counts itself in `busy_` under the mutex, and a job is only
-  // replaced while busy_ is 0, so no worker ever claims a new job's task index for an old
-  // job's function.
+  // `next_` holds the job's generation (high 24 bits) and its next unclaimed task (low 40):
+  // a worker that copied an older job fails to claim from a newer one, so a new job never
+  // waits for a worker that is late for the last one, and no task index goes to the wrong
+  // function. The counters the threads write sit on cache lines of their own.
   Job job_;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int64_t> next_{0};
-  std::atomic<int64_t> finished_{0};
-  int busy_ = 0;
-  uint64_t splitRuns_ = 0;  // only the calling thread (outside tasks) writes it
+  alignas(64) std::atomic<uint64_t> generation_{0};
+  alignas(64) std::atomic<uint64_t> next_{0};
+  alignas(64) std::atomic<int64_t> finished_{0};
+  alignas(64) std::atomic<uint64_t> tasksOnWorkers_{0};
+  alignas(64) std::atomic<int> hot_{0};
+  int sleepers_ = 0;        // workers waiting on wake_ (under mutex_)
+  uint64_t splitRuns_ = 0;  // only the calling thread (outside tasks) writes these two
+  uint64_t splitTasks_ = 0;
   std::exception_ptr error_;
   bool stop_ = false;
 };

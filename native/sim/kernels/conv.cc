@@ -603,6 +603,10 @@ DirectWeights packDirectWeights(const float* w, const float* bias, int64_t M, in
   return {packedW.data(), packedBias.data()};
 }
 
+// Below this many multiply-adds an image's convolution stays on one thread (as a GEMM's does,
+// gemm_core.cc): handing it out would cost a fair part of it.
+constexpr int64_t kMinSplitImageMacs = int64_t{1} << 18;
+
 // One image. The tile's pieces of 16 positions walk the output in one of two ways:
 // - height stride 1: over the padded input's row-major positions. Output (oh, ow) reads the
 //   padded input from position oh * Wp + ow on, so a piece of 16 consecutive positions reads 16
@@ -623,27 +627,33 @@ void directConv(const float* x, const DirectWeights& pw, float* y, const Window3
   const int64_t plane = Hp * Wp;
   thread_local std::vector<float> padded;
   // Past the last plane: the reads of the last flat piece's dropped positions.
-  padded.assign(static_cast<size_t>(C * plane + kDirectW + (KW - 1) * dw), 0.0f);
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t ih = 0; ih < H; ++ih) {
-      float* dst = padded.data() + c * plane + (ih + pt) * Wp;
-      const float* src = x + (c * H + ih) * W;
-      // Columns of the input that land inside [0, Wp) of the padded row.
-      const int64_t lo = std::max<int64_t>(0, -pl), hi = std::min<int64_t>(W, Wp - pl);
-      for (int64_t iw = lo; iw < hi; ++iw) dst[iw + pl] = src[iw];
-    }
-  const float* xp = padded.data();
+  const int64_t tail = kDirectW + (KW - 1) * dw;
+  padded.resize(static_cast<size_t>(C * plane + tail));
+  float* const xpad = padded.data();
+  std::fill(xpad + C * plane, xpad + C * plane + tail, 0.0f);
+  // The copy is a fair part of a small layer's time, so its planes split over the threads too.
+  parallelRanges(scratch.pool, C, 2 * plane, [&](int64_t c0, int64_t c1) {
+    std::fill(xpad + c0 * plane, xpad + c1 * plane, 0.0f);
+    for (int64_t c = c0; c < c1; ++c)
+      for (int64_t ih = 0; ih < H; ++ih) {
+        float* dst = xpad + c * plane + (ih + pt) * Wp;
+        const float* src = x + (c * H + ih) * W;
+        // Columns of the input that land inside [0, Wp) of the padded row.
+        const int64_t lo = std::max<int64_t>(0, -pl), hi = std::min<int64_t>(W, Wp - pl);
+        for (int64_t iw = lo; iw < hi; ++iw) dst[iw + pl] = src[iw];
+      }
+  });
+  const float* xp = xpad;
   const int64_t blocks = (M + kDirectMB - 1) / kDirectMB, K = C * KH * KW;
   const int64_t outVol = OH * OW;
   const int64_t pieces = flat ? (OH * Wp + kDirectPiece - 1) / kDirectPiece : OH * rowPieces;
   const DirectTaps taps{C, plane, KH, dh * Wp, KW, dw};
-  // Tasks are (tile of consecutive pieces, channel block), split over the threads; the blocks
-  // of one tile run together so that its input stays in L1. The last tile's missing pieces
-  // repeat its last real one and are not stored.
+  // The work is (tile of consecutive pieces, channel block); the blocks of one tile run
+  // together so that its input stays in L1. The last tile's missing pieces repeat its last
+  // real one and are not stored.
   const int64_t tiles = (pieces + kDirectPieces - 1) / kDirectPieces;
-  const auto run = [&](int64_t task) {
+  const auto runBlock = [&](int64_t p, int64_t b) {
     const FlushDenormals flush;
-    const int64_t p = task / blocks, b = task % blocks;
     alignas(64) float tile[kDirectMB * kDirectW];
     const int64_t m0 = b * kDirectMB, mb = std::min(kDirectMB, M - m0);
     const float* base[kDirectPieces];
@@ -690,9 +700,18 @@ void directConv(const float* x, const DirectWeights& pw, float* y, const Window3
       }
     }
   };
-  const int64_t tasks = blocks * tiles;
+  // On several threads a task is a tile with all its blocks, so that the tile's input stays
+  // in the cache of the core that runs it (tasks of one block each sent consecutive blocks of
+  // a tile to different cores, which then both read all of it); a map with too few tiles to
+  // keep the threads busy hands out single blocks.
   const int threads = scratch.pool ? scratch.pool->threads() : 1;
-  if (threads > 1 && M * K * outVol >= (int64_t{1} << 18)) {
+  const bool wholeTiles = tiles >= 4 * threads;
+  const int64_t tasks = wholeTiles ? tiles : blocks * tiles;
+  const auto run = [&](int64_t task) {
+    if (!wholeTiles) return runBlock(task / blocks, task % blocks);
+    for (int64_t b = 0; b < blocks; ++b) runBlock(task, b);
+  };
+  if (threads > 1 && M * K * outVol >= kMinSplitImageMacs) {
     scratch.pool->forEach(tasks, run);
   } else {
     for (int64_t t = 0; t < tasks; ++t) run(t);
@@ -741,10 +760,20 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
     finishOutput<T>(f, out);
     return;
   }
+  // A batch of two or more images per thread splits over its images: whole images per
+  // thread and one hand-off per layer, where the batch-24 embedding's images are each too
+  // small to split well (one hand-off each). So does a smaller batch of images too small to
+  // split at all (the direction classifier's pair). An image inside such a range computes
+  // inline, the same way as on one thread. Else each image's own work splits.
+  const int64_t imageWork = M * Cg * kvol * outVol;
+  const int threads = scratch.pool ? scratch.pool->threads() : 1;
+  ThreadPool* imagePool = N >= 2 * threads || imageWork < kMinSplitImageMacs ? scratch.pool : nullptr;
   // float16 too: its operands are float32 copies by now (IS-Net's float16 layers).
   if (directConvFits(g, group, C, M, kvol) && !directOff()) {
     const DirectWeights pw = packDirectWeights(f.w, f.b, M, C * kvol);
-    for (int64_t n = 0; n < N; ++n) directConv(f.x + n * C * inVol, pw, f.y + n * M * outVol, g, C, M, scratch);
+    parallelRanges(imagePool, N, imageWork, [&](int64_t lo, int64_t hi) {
+      for (int64_t n = lo; n < hi; ++n) directConv(f.x + n * C * inVol, pw, f.y + n * M * outVol, g, C, M, scratch);
+    });
     finishOutput<T>(f, out);
     return;
   }
@@ -761,26 +790,31 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
     }
     packedW = p.data.data();
   }
-  for (int64_t n = 0; n < N; ++n) {
-    for (int64_t grp = 0; grp < group; ++grp) {
-      const float* x = f.x + (n * C + grp * Cg) * inVol;
-      GemmArgs a;
-      a.M = Mg, a.N = outVol, a.K = K;
-      a.A = f.w + grp * Mg * a.K, a.lda = a.K;
-      if (packedW) a.packedA = packedW + static_cast<size_t>(grp) * packedASize(Mg, K);
-      a.C = f.y + (n * M + grp * Mg) * outVol, a.ldc = outVol;
-      a.rowBias = f.b ? f.b + grp * Mg : nullptr;
-      Im2col ctx{x, g, inVol, kvol};
-      if (pointwise) {
-        a.B = x, a.ldb = inVol;
-      } else {
-        a.packB = packIm2col, a.packCtx = &ctx;
+  // Split over the images as above, each product then runs whole on its thread (ranges of
+  // it would repack the weights each); else the products split.
+  ThreadPool* gemmPool = parallelChunks(imagePool, N, imageWork) > 1 ? nullptr : scratch.pool;
+  parallelRanges(imagePool, N, imageWork, [&](int64_t lo, int64_t hi) {
+    for (int64_t n = lo; n < hi; ++n) {
+      for (int64_t grp = 0; grp < group; ++grp) {
+        const float* x = f.x + (n * C + grp * Cg) * inVol;
+        GemmArgs a;
+        a.M = Mg, a.N = outVol, a.K = K;
+        a.A = f.w + grp * Mg * a.K, a.lda = a.K;
+        if (packedW) a.packedA = packedW + static_cast<size_t>(grp) * packedASize(Mg, K);
+        a.C = f.y + (n * M + grp * Mg) * outVol, a.ldc = outVol;
+        a.rowBias = f.b ? f.b + grp * Mg : nullptr;
+        Im2col ctx{x, g, inVol, kvol};
+        if (pointwise) {
+          a.B = x, a.ldb = inVol;
+        } else {
+          a.packB = packIm2col, a.packCtx = &ctx;
+        }
+        a.pool = gemmPool;
+        a.post = scratch.post, a.postCount = scratch.postCount, a.postChannel0 = grp * Mg;
+        sgemm(a);
       }
-      a.pool = scratch.pool;
-      a.post = scratch.post, a.postCount = scratch.postCount, a.postChannel0 = grp * Mg;
-      sgemm(a);
     }
-  }
+  });
   finishOutput<T>(f, out);
 }
 

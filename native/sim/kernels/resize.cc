@@ -344,6 +344,7 @@ void runResize(const Node& node, const std::vector<ValueRef>& in, const std::vec
     const auto* src = static_cast<const typename E::Storage*>(in[0].data);
     const int64_t n0 = volume(d);
     parallelRanges(scratch.pool, n0, 1, [&](int64_t lo, int64_t hi) {
+      if constexpr (std::is_same_v<E, Elem<Fp16>>) return widenHalves(src + lo, hi - lo, a + lo);
       for (int64_t i = lo; i < hi; ++i) a[i] = E::load(src, static_cast<size_t>(i));
     });
     for (size_t k = 0; k < d.size(); ++k) {
@@ -356,6 +357,7 @@ void runResize(const Node& node, const std::vector<ValueRef>& in, const std::vec
     auto* dst = static_cast<typename E::Storage*>(out[0].data);
     const int64_t n = volume(cur);
     parallelRanges(scratch.pool, n, 1, [&](int64_t lo, int64_t hi) {
+      if constexpr (std::is_same_v<E, Elem<Fp16>>) return narrowToHalves(a + lo, hi - lo, dst + lo);
       for (int64_t i = lo; i < hi; ++i) E::store(dst, static_cast<size_t>(i), a[i]);
     });
   });

@@ -58,13 +58,14 @@ SimExecutionContext::SimExecutionContext(std::shared_ptr<const SimEngine> engine
     args.guards = node.guards();
   }
   planFusion();
-  // A float32 Conv with constant weights keeps them packed across calls (fp16 engines widen
-  // their weights per call instead).
+  // A Conv with constant weights keeps them packed across calls (float32 weights, and float16
+  // ones widened once; fp16 engines widen their weights per call instead).
   packedWeights_.resize(steps.size());
   for (size_t i = 0; i < steps.size(); ++i) {
     const Node& node = *steps[i].node;
-    if (node.opType == "Conv" && node.domain.empty() && node.inputs.size() > 1 && node.inputs[1] >= 0 &&
-        constants.value(node.inputs[1]).data && constants.value(node.inputs[1]).dtype == DataType::kFloat32)
+    if (node.opType != "Conv" || !node.domain.empty() || node.inputs.size() < 2 || node.inputs[1] < 0) continue;
+    const ValueState& w = constants.value(node.inputs[1]);
+    if (w.data && (w.dtype == DataType::kFloat32 || w.dtype == DataType::kFloat16))
       packedWeights_[i] = std::make_unique<PackedWeights>();
   }
   bound_.resize(graph.inputs.size());

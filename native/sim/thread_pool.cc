@@ -5,6 +5,9 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
+#if defined(__linux__)
+#include <pthread.h>
+#endif
 
 namespace tnrt {
 namespace sim {
@@ -68,6 +71,11 @@ void ThreadPool::work(const Job& job) {
 }
 
 void ThreadPool::workerLoop() {
+#if defined(__linux__)
+  // A name of their own (/proc/<pid>/task/<tid>/comm, top -H, gdb): the tests count these
+  // threads among the process's others, which come and go on their own schedule.
+  pthread_setname_np(pthread_self(), "tnrt-sim");
+#endif
   insideTask = true;  // a task's own run() calls compute inline
   uint64_t seen = 0;
   for (;;) {

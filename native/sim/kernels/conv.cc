@@ -705,14 +705,16 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
   }
   const int64_t K = Cg * kvol;
   const float* packedW = nullptr;
-  if (std::is_same_v<T, float> && scratch.packedWeights) {
-    // Constant weights: packed for the GEMM on the first call, read as they are after.
+  if (scratch.packedWeights) {
+    // Constant weights: packed for the GEMM on the first call, read as they are after. Keyed
+    // by the weights' own bytes: float16 weights are widened into scratch that every layer
+    // reuses.
     PackedWeights& p = *scratch.packedWeights;
-    if (p.source != f.w || p.groups != group || p.M != Mg || p.K != K) {
+    if (p.source != in[1].data || p.groups != group || p.M != Mg || p.K != K) {
       const size_t size = packedASize(Mg, K);
       p.data.resize(size * static_cast<size_t>(group));
       for (int64_t grp = 0; grp < group; ++grp) packWholeA(f.w + grp * Mg * K, K, Mg, K, p.data.data() + grp * size);
-      p.source = f.w, p.groups = group, p.M = Mg, p.K = K;
+      p.source = in[1].data, p.groups = group, p.M = Mg, p.K = K;
     }
     packedW = p.data.data();
   }

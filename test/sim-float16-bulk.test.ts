@@ -118,8 +118,9 @@ describe('sim float16 bulk conversions', () => {
     expect(wrong).toBe(0);
 
     // Rounded results: the bits of onnxruntime's float16 value (exact in float32), any NaN as
-    // the sim's one quiet NaN. Relu maps a NaN to 0 (x > 0 fails), where onnxruntime keeps it;
-    // NaN inputs are left out of its comparison.
+    // the sim's one quiet NaN. The sim's Relu (x > 0 ? x : 0) maps NaN to 0 and -0 to +0,
+    // where onnxruntime keeps both: NaN inputs are left out of its comparison, and its zeros
+    // compare by value.
     for (const name of ['narrow', ...OUTPUTS]) {
       const simBits = got[name]!.data as Uint16Array;
       const ref = expected[name]!.data;
@@ -128,7 +129,9 @@ describe('sim float16 bulk conversions', () => {
       let first = '';
       for (let i = 0; i < ref.length; i++) {
         if (name === 'relu' && isNaN16(x[i]!)) continue;
-        const ok = Number.isNaN(ref[i]!) ? (simBits[i]! & 0x7fff) === 0x7e00 : simBits[i] === toFloat16Bits(ref[i]!);
+        const ok = Number.isNaN(ref[i]!)
+          ? (simBits[i]! & 0x7fff) === 0x7e00
+          : simBits[i] === toFloat16Bits(ref[i]!) || (name === 'relu' && ref[i] === 0 && fromFloat16Bits(simBits[i]!) === 0);
         if (!ok && mismatches++ === 0) first = `element ${i}: sim 0x${simBits[i]!.toString(16)}, onnxruntime ${ref[i]}`;
       }
       expect(mismatches, `${name}: ${first}`).toBe(0);

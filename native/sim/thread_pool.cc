@@ -46,7 +46,16 @@ ThreadPool::~ThreadPool() {
 
 void ThreadPool::start() {
   workers_.reserve(static_cast<size_t>(threads_ - 1));
-  for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { workerLoop(); });
+  for (int i = 1; i < threads_; ++i) {
+    workers_.emplace_back([this] { workerLoop(); });
+#if defined(__linux__)
+    // A name of their own (/proc/<pid>/task/<tid>/comm, top -H, gdb), set here rather than by
+    // the thread itself so that it holds as soon as start() returns, even for a thread the
+    // scheduler has not run yet: the tests count these threads among the process's others,
+    // which come and go on their own schedule.
+    pthread_setname_np(workers_.back().native_handle(), "tnrt-sim");
+#endif
+  }
 }
 
 // Claims tasks until none are left; shared by the caller and the workers.
@@ -71,11 +80,6 @@ void ThreadPool::work(const Job& job) {
 }
 
 void ThreadPool::workerLoop() {
-#if defined(__linux__)
-  // A name of their own (/proc/<pid>/task/<tid>/comm, top -H, gdb): the tests count these
-  // threads among the process's others, which come and go on their own schedule.
-  pthread_setname_np(pthread_self(), "tnrt-sim");
-#endif
   insideTask = true;  // a task's own run() calls compute inline
   uint64_t seen = 0;
   for (;;) {

@@ -45,7 +45,7 @@ struct KernelScratch {
   // The context's intra-op threads (the `threads` option); kernels that split their work
   // hand it to sgemm or call it themselves. Null: one thread.
   ThreadPool* pool = nullptr;
-  // Set by the executor for a float32 Conv whose activation chain it fused (see
+  // Set by the executor for a Conv whose activation chain it fused (see
   // SimExecutionContext::planFusion): the kernel applies these to its output.
   const PostOp* post = nullptr;
   int32_t postCount = 0;

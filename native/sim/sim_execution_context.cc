@@ -58,13 +58,14 @@ SimExecutionContext::SimExecutionContext(std::shared_ptr<const SimEngine> engine
     args.guards = node.guards();
   }
   planFusion();
-  // A float32 Conv with constant weights keeps them packed across calls (fp16 engines widen
-  // their weights per call instead).
+  // A Conv with constant weights keeps them packed across calls (float32 weights, and float16
+  // ones widened once; fp16 engines widen their weights per call instead).
   packedWeights_.resize(steps.size());
   for (size_t i = 0; i < steps.size(); ++i) {
     const Node& node = *steps[i].node;
-    if (node.opType == "Conv" && node.domain.empty() && node.inputs.size() > 1 && node.inputs[1] >= 0 &&
-        constants.value(node.inputs[1]).data && constants.value(node.inputs[1]).dtype == DataType::kFloat32)
+    if (node.opType != "Conv" || !node.domain.empty() || node.inputs.size() < 2 || node.inputs[1] < 0) continue;
+    const ValueState& w = constants.value(node.inputs[1]);
+    if (w.data && (w.dtype == DataType::kFloat32 || w.dtype == DataType::kFloat16))
       packedWeights_[i] = std::make_unique<PackedWeights>();
   }
   bound_.resize(graph.inputs.size());
@@ -147,12 +148,12 @@ void SimExecutionContext::planFusion() {
     if (clip.inputs.size() > 2 && clip.inputs[2] >= 0) ok = ok && constantScalar(clip.inputs[2], hi);
     return ok;
   };
-  // A step that can join a chain: one float32 output, same guards as the Conv.
+  // A step that can join a chain: one output of the Conv's element type, same guards as the Conv.
   const auto joinable = [&](size_t j, const Node& conv) {
     if (j >= steps.size()) return false;
     const Node& n = *steps[j].node;
     return n.domain.empty() && n.outputs.size() == 1 && n.outputs[0] >= 0 && sameGuards(conv, n) &&
-           constants.value(n.outputs[0]).dtype == DataType::kFloat32;
+           constants.value(n.outputs[0]).dtype == constants.value(conv.outputs[0]).dtype;
   };
   // The index of `value` among a node's inputs, -1 when it does not read it.
   const auto inputIndex = [](const Node& n, int32_t value) {
@@ -164,7 +165,14 @@ void SimExecutionContext::planFusion() {
     const Node& conv = *steps[i].node;
     if (conv.opType != "Conv" || !conv.domain.empty() || conv.outputs.size() != 1) continue;
     int32_t value = conv.outputs[0];
-    if (value < 0 || constants.value(value).dtype != DataType::kFloat32) continue;
+    if (value < 0) continue;
+    // A float16 Conv computes in float32 and rounds its output once. Relu commutes with that
+    // rounding (rounding is monotonic and keeps 0; a NaN becomes 0 either way), so a float16
+    // Conv fuses a chain of Relus with bitwise the same result; any other layer would round
+    // once instead of twice.
+    const DataType convType = constants.value(value).dtype;
+    if (convType != DataType::kFloat32 && convType != DataType::kFloat16) continue;
+    const bool reluOnly = convType == DataType::kFloat16;
     const size_t rank = constants.value(value).shape.size();
     const int64_t channels = rank >= 2 ? constants.value(value).shape[1] : -1;
     for (size_t j = i + 1; j < steps.size(); ++j) {
@@ -185,6 +193,7 @@ void SimExecutionContext::planFusion() {
       };
       // HardSwish written out as Add(x, 3), Clip(0, 6), Mul(x, clip), Div(6): x has two
       // readers, both inside the pattern, whose four nodes fold into one post-op.
+      if (reluOnly && t != "Relu") break;
       if (readers[static_cast<size_t>(value)] == 2 && t == "Add" && scalarOperand(next, which, PostOp::kAdd, true) &&
           joinable(j + 1, conv) && joinable(j + 2, conv) && joinable(j + 3, conv)) {
         const Node& clip = *steps[j + 1].node;

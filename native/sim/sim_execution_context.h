@@ -56,7 +56,8 @@ class SimExecutionContext : public ExecutionContext {
   // Conv's output tiles: each such step then shares the Conv's buffer, as an alias does, and
   // does not run. Only where the result is bitwise the same: float32 engines (no fp16
   // rounding or int8 between the layers), a Conv output read by that step alone (or by the
-  // two steps of the HardSwish pattern), not a graph output, under the same If guards.
+  // two steps of the HardSwish pattern), not a graph output, under the same If guards. A
+  // float16 Conv (float16 tensors, e.g. behind Casts) fuses Relus only.
   void planFusion();
   // A BatchNormalization after a Conv with `channels` output channels as a per-channel
   // post-op, when its four parameters are float32 constants of that length.

@@ -6,6 +6,9 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
+#if defined(__linux__)
+#include <pthread.h>
+#endif
 
 namespace tnrt {
 namespace sim {
@@ -63,7 +66,16 @@ ThreadPool::HotPhase::~HotPhase() {
 
 void ThreadPool::start() {
   workers_.reserve(static_cast<size_t>(threads_ - 1));
-  for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { workerLoop(); });
+  for (int i = 1; i < threads_; ++i) {
+    workers_.emplace_back([this] { workerLoop(); });
+#if defined(__linux__)
+    // A name of their own (/proc/<pid>/task/<tid>/comm, top -H, gdb), set here rather than by
+    // the thread itself so that it holds as soon as start() returns, even for a thread the
+    // scheduler has not run yet: the tests count these threads among the process's others,
+    // which come and go on their own schedule.
+    pthread_setname_np(workers_.back().native_handle(), "tnrt-sim");
+#endif
+  }
 }
 
 // Claims tasks of the job posted as `generation` until none are left or a newer job replaced

@@ -2,10 +2,35 @@
 // logic, Where's operands): out = op(a, b) with numpy broadcasting.
 #pragma once
 
+#include <algorithm>
+#include <type_traits>
+
 #include "kernel_util.h"
 
 namespace tnrt {
 namespace sim {
+
+// One float16 operand's values [i, i + m) along a row of stride `step` (1, or 0 where it is
+// broadcast), as float32.
+inline void stageHalfRow(const uint16_t* p, int64_t step, int64_t i, int64_t m, float* dst) {
+  if (step == 1) return widenHalves(p + i, m, dst);
+  if (step == 0) return std::fill(dst, dst + m, halfToFloat(*p));
+  for (int64_t j = 0; j < m; ++j) dst[j] = halfToFloat(p[(i + j) * step]);
+}
+
+// out[0, m) = op(a, b) along one row of float16 operands, in float32 blocks: the same float32
+// op on the same values as one element at a time, rounded as floatToHalf rounds.
+template <typename Op>
+void halfRow(const uint16_t* pa, int64_t ia, const uint16_t* pb, int64_t ib, uint16_t* po, int64_t m, Op op) {
+  float a[kHalfBlock], b[kHalfBlock];
+  for (int64_t i = 0; i < m; i += kHalfBlock) {
+    const int64_t k = std::min(kHalfBlock, m - i);
+    stageHalfRow(pa, ia, i, k, a);
+    stageHalfRow(pb, ib, i, k, b);
+    for (int64_t j = 0; j < k; ++j) a[j] = op(a[j], b[j]);
+    narrowToHalves(a, k, po + i);
+  }
+}
 
 // out = op(a, b) with a and b broadcast to out's shape. Each operand has its own element
 // traits (EA, EB, EO), so mixed-type operators (Pow's exponent) and float accumulators share
@@ -19,6 +44,12 @@ void broadcastLoop(const void* dataA, const Dims& shapeA, const void* dataB, con
   const int64_t n = volume(os);
   if (n <= 0) return;
   const int64_t na = volume(shapeA), nb = volume(shapeB);
+  // All float16: whole rows through float32 blocks.
+  constexpr bool kHalves =
+      std::is_same_v<EA, Elem<Fp16>> && std::is_same_v<EB, Elem<Fp16>> && std::is_same_v<EO, Elem<Fp16>>;
+  if constexpr (kHalves) {
+    if ((na == n || na == 1) && (nb == n || nb == 1)) return halfRow(pa, na == n, pb, nb == n, po, n, op);
+  }
   // Fast paths: equal volumes mean identical layouts once broadcast; scalars need no indexing.
   if (na == n && nb == n) {
     for (int64_t i = 0; i < n; ++i) EO::store(po, i, op(EA::load(pa, i), EB::load(pb, i)));
@@ -43,7 +74,15 @@ void broadcastLoop(const void* dataA, const Dims& shapeA, const void* dataB, con
   const int64_t ia = sa[rank - 1], ib = sb[rank - 1];
   int64_t offA = 0, offB = 0;
   for (int64_t o = 0; o < n; o += inner) {
-    for (int64_t j = 0; j < inner; ++j)
+    bool done = false;
+    if constexpr (kHalves) {
+      // Rows shorter than a few vectors stay on the element loop.
+      if (inner >= 16) {
+        halfRow(pa + offA, ia, pb + offB, ib, po + o, inner, op);
+        done = true;
+      }
+    }
+    for (int64_t j = 0; !done && j < inner; ++j)
       EO::store(po, static_cast<size_t>(o + j), op(EA::load(pa, static_cast<size_t>(offA + j * ia)),
                                                   EB::load(pb, static_cast<size_t>(offB + j * ib))));
     for (size_t d = rank - 1; d-- > 0;) {

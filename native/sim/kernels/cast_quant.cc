@@ -175,6 +175,11 @@ void runCast(const Node& node, const std::vector<ValueRef>& in, const std::vecto
       // Elements are independent (a float16 or float8 rounding costs a few adds): a large
       // tensor splits into ranges over the context's threads.
       parallelRanges(scratch.pool, n, 2, [&](int64_t lo, int64_t hi) {
+        // float16 <-> float32 in bulk (F16C), bit for bit as one at a time.
+        if constexpr (std::is_same_v<S, Scalar<Fp16>> && std::is_same_v<D, Scalar<float>>)
+          return widenHalves(src + lo, hi - lo, dst + lo);
+        if constexpr (std::is_same_v<S, Scalar<float>> && std::is_same_v<D, Scalar<Fp16>>)
+          return narrowToHalves(src + lo, hi - lo, dst + lo);
         for (int64_t i = lo; i < hi; ++i) {
           const auto k = static_cast<size_t>(i);
           if constexpr (S::kFloat) D::storeF(dst, k, S::loadF(src, k), saturate);

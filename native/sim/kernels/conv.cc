@@ -16,7 +16,6 @@
 #include "gemm_core.h"
 
 #if defined(__x86_64__)
-#include <cpuid.h>
 #include <immintrin.h>
 #endif
 #include "../thread_pool.h"
@@ -161,48 +160,6 @@ struct FloatOperands {
   float* y = nullptr;
 };
 
-// float16 <-> float32 in bulk, as halfToFloat / floatToHalf convert (round to nearest even),
-// 8 values per F16C instruction: staged one value per call, IS-Net's float16 Conv layers spent
-// about a sixth of the network's time converting. A group of 8 holding a NaN goes through the
-// scalar conversion, which keeps NaN bit patterns as it writes them.
-#if defined(__x86_64__)
-bool haveF16c() {
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    // CPUID leaf 1 names F16C; not every compiler's __builtin_cpu_supports knows it.
-    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-    return __builtin_cpu_supports("avx") && __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
-  }();
-  return yes;
-}
-
-__attribute__((target("avx,f16c"))) void widenHalves(const uint16_t* src, int64_t n, float* dst) {
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 v = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)));
-    if (_mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)) != 0) {
-      for (int64_t j = i; j < i + 8; ++j) dst[j] = halfToFloat(src[j]);
-      continue;
-    }
-    _mm256_storeu_ps(dst + i, v);
-  }
-  for (; i < n; ++i) dst[i] = halfToFloat(src[i]);
-}
-
-__attribute__((target("avx,f16c"))) void narrowToHalves(const float* src, int64_t n, uint16_t* dst) {
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 v = _mm256_loadu_ps(src + i);
-    if (_mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)) != 0) {
-      for (int64_t j = i; j < i + 8; ++j) dst[j] = floatToHalf(src[j]);
-      continue;
-    }
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-  }
-  for (; i < n; ++i) dst[i] = floatToHalf(src[i]);
-}
-#endif
-
 template <typename T>
 FloatOperands stageOperands(const std::vector<ValueRef>& in, const OutputRef& out, KernelScratch& scratch) {
   FloatOperands f;
@@ -216,9 +173,9 @@ FloatOperands stageOperands(const std::vector<ValueRef>& in, const OutputRef& ou
     const int64_t nx = volume(*in[0].shape), nw = volume(*in[1].shape), nb = hasBias ? volume(*in[2].shape) : 0;
     float* a = KernelScratch::as<float>(scratch.a, static_cast<size_t>(nx + nw + nb));
     auto widen = [](const void* src, int64_t n, float* dst) {
-#if defined(__x86_64__)
-      if (std::is_same_v<T, Fp16> && haveF16c()) return widenHalves(static_cast<const uint16_t*>(src), n, dst);
-#endif
+      // In bulk (F16C): staged one value per call, IS-Net's float16 Conv layers spent about a
+      // sixth of the network's time converting.
+      if constexpr (std::is_same_v<T, Fp16>) return widenHalves(static_cast<const uint16_t*>(src), n, dst);
       for (int64_t i = 0; i < n; ++i) dst[i] = Elem<T>::load(static_cast<const uint16_t*>(src), static_cast<size_t>(i));
     };
     widen(in[0].data, nx, a);
@@ -234,9 +191,7 @@ template <typename T>
 void finishOutput(const FloatOperands& f, const OutputRef& out) {
   if constexpr (!std::is_same_v<T, float>) {
     const int64_t n = volume(*out.shape);
-#if defined(__x86_64__)
-    if (std::is_same_v<T, Fp16> && haveF16c()) return narrowToHalves(f.y, n, static_cast<uint16_t*>(out.data));
-#endif
+    if constexpr (std::is_same_v<T, Fp16>) return narrowToHalves(f.y, n, static_cast<uint16_t*>(out.data));
     for (int64_t i = 0; i < n; ++i) Elem<T>::store(static_cast<uint16_t*>(out.data), static_cast<size_t>(i), f.y[i]);
   }
 }
@@ -779,14 +734,16 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
   }
   const int64_t K = Cg * kvol;
   const float* packedW = nullptr;
-  if (std::is_same_v<T, float> && scratch.packedWeights) {
-    // Constant weights: packed for the GEMM on the first call, read as they are after.
+  if (scratch.packedWeights) {
+    // Constant weights: packed for the GEMM on the first call, read as they are after. Keyed
+    // by the weights' own bytes: float16 weights are widened into scratch that every layer
+    // reuses.
     PackedWeights& p = *scratch.packedWeights;
-    if (p.source != f.w || p.groups != group || p.M != Mg || p.K != K) {
+    if (p.source != in[1].data || p.groups != group || p.M != Mg || p.K != K) {
       const size_t size = packedASize(Mg, K);
       p.data.resize(size * static_cast<size_t>(group));
       for (int64_t grp = 0; grp < group; ++grp) packWholeA(f.w + grp * Mg * K, K, Mg, K, p.data.data() + grp * size);
-      p.source = f.w, p.groups = group, p.M = Mg, p.K = K;
+      p.source = in[1].data, p.groups = group, p.M = Mg, p.K = K;
     }
     packedW = p.data.data();
   }

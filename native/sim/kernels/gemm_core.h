@@ -97,7 +97,7 @@ void packWholeA(const float* A, int64_t lda, int64_t M, int64_t K, float* dst);
 // Constant weights packed once per execution context and reused by every call: `groups`
 // consecutive packWholeA matrices of M x K (a Conv's groups), packed from `source`.
 struct PackedWeights {
-  const float* source = nullptr;
+  const void* source = nullptr;  // the weights as the model holds them (float32 or float16)
   int64_t groups = 0, M = 0, K = 0;
   std::vector<float> data;
 };

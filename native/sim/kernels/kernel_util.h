@@ -49,6 +49,10 @@ struct Elem<Fp16> {
   static float load(const uint16_t* p, size_t i) { return halfToFloat(p[i]); }
   static void store(uint16_t* p, size_t i, float v) { p[i] = floatToHalf(v); }
 };
+// The float16 paths of the element-wise kernels widen their operands into float32 blocks of
+// this many values on the stack, compute there, and round each block back (half.h).
+constexpr int64_t kHalfBlock = 256;
+
 // bfloat16, stored as uint16_t and computed in float like float16.
 struct Bf16 {};
 template <>

@@ -146,8 +146,13 @@ void poolRows(const Window3& g, const DimTaps* t, bool includePad, int64_t p0, i
               const typename Elem<T>::Storage* x, typename Elem<T>::Storage* y) {
   using E = Elem<T>;
   using Acc = std::conditional_t<kMax, typename E::Compute, float>;
+  // float16 input rows are widened once per row (F16C, half.h) rather than once per tap.
+  constexpr bool kHalves = std::is_same_v<T, Fp16>;
+  using RowE = std::conditional_t<kHalves, Elem<float>, E>;
   const int64_t OW = g.out[2], W = g.in[2], sw = g.stride[2], KW = g.kernel[2];
   const int64_t inVol = g.in[0] * g.in[1] * W;
+  thread_local std::vector<float> rowBuf;
+  if constexpr (kHalves) rowBuf.resize(static_cast<size_t>(W));
   thread_local std::vector<Acc> accRow;
   thread_local std::vector<int64_t> owLo, owHi;
   thread_local std::vector<float> wCount;
@@ -173,11 +178,17 @@ void poolRows(const Window3& g, const DimTaps* t, bool includePad, int64_t p0, i
         for (int64_t kd = t[0].lo[od]; kd < t[0].hi[od]; ++kd) {
           const int64_t id = t[0].start[od] + kd * g.dilation[0];
           for (int64_t kh = t[1].lo[oh]; kh < t[1].hi[oh]; ++kh) {
-            const auto* row = xp + (id * g.in[1] + t[1].start[oh] + kh * g.dilation[1]) * W;
+            const typename RowE::Storage* row;
+            if constexpr (kHalves) {
+              widenHalves(xp + (id * g.in[1] + t[1].start[oh] + kh * g.dilation[1]) * W, W, rowBuf.data());
+              row = rowBuf.data();
+            } else {
+              row = xp + (id * g.in[1] + t[1].start[oh] + kh * g.dilation[1]) * W;
+            }
             for (int64_t kw = 0; kw < KW; ++kw) {
               const auto* src = row + kw * g.dilation[2] - g.padBegin[2];
               for (int64_t ow = owLo[kw]; ow < owHi[kw]; ++ow) {
-                const Acc v = E::load(src, static_cast<size_t>(ow * sw));
+                const Acc v = RowE::load(src, static_cast<size_t>(ow * sw));
                 // NaN wins a max, as in the ONNX reference.
                 if constexpr (kMax) acc[ow] = (v > acc[ow] || v != v) ? v : acc[ow];
                 else acc[ow] += v;
@@ -187,14 +198,18 @@ void poolRows(const Window3& g, const DimTaps* t, bool includePad, int64_t p0, i
         }
         const float hd = static_cast<float>(includePad ? t[0].padded[od] * t[1].padded[oh]
                                                        : (t[0].hi[od] - t[0].lo[od]) * (t[1].hi[oh] - t[1].lo[oh]));
-        for (int64_t ow = 0; ow < OW; ++ow, ++o) {
-          if constexpr (kMax) {
-            E::store(y, static_cast<size_t>(o), acc[ow]);
-          } else {
+        if constexpr (!kMax) {
+          for (int64_t ow = 0; ow < OW; ++ow) {
             const float count = hd * wCount[ow];
-            E::store(y, static_cast<size_t>(o), count > 0 ? acc[ow] / count : 0.0f);
+            acc[ow] = count > 0 ? acc[ow] / count : 0.0f;
           }
         }
+        if constexpr (kHalves) {
+          narrowToHalves(acc, OW, y + o);
+        } else {
+          for (int64_t ow = 0; ow < OW; ++ow) E::store(y, static_cast<size_t>(o + ow), acc[ow]);
+        }
+        o += OW;
       }
     }
   }

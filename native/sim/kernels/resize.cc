@@ -296,6 +296,24 @@ void interpolatePass(const ResizePlan& p, const float* src, float* dst, int64_t 
     taps[static_cast<size_t>(o)] = interpolationTaps(p, sourceCoord(p.coord, o, p.scales[k], inLen), inLen);
     mostTaps = std::max(mostTaps, taps[static_cast<size_t>(o)].count);
   }
+  if (inner == 1) {
+    // The last dim (an image's width): one value per output row, so the general loop's per-row
+    // index arithmetic would cost more than the taps. The same sum in the same order.
+    parallelRanges(pool, outer, 2 * mostTaps * outLen, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        const float* s = src + b * inLen;
+        float* t = dst + b * outLen;
+        for (int64_t o = 0; o < outLen; ++o) {
+          const Taps& tp = taps[static_cast<size_t>(o)];
+          float v = 0.0f;
+          for (int c = 0; c < tp.count; ++c)
+            if (tp.weight[c] != 0.0f) v += tp.weight[c] * s[tp.index[c]];
+          t[o] = v;
+        }
+      }
+    });
+    return;
+  }
   parallelRanges(pool, outer * outLen, 2 * mostTaps * inner, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t b = r / outLen, o = r % outLen;
@@ -344,6 +362,7 @@ void runResize(const Node& node, const std::vector<ValueRef>& in, const std::vec
     const auto* src = static_cast<const typename E::Storage*>(in[0].data);
     const int64_t n0 = volume(d);
     parallelRanges(scratch.pool, n0, 1, [&](int64_t lo, int64_t hi) {
+      if constexpr (std::is_same_v<E, Elem<Fp16>>) return widenHalves(src + lo, hi - lo, a + lo);
       for (int64_t i = lo; i < hi; ++i) a[i] = E::load(src, static_cast<size_t>(i));
     });
     for (size_t k = 0; k < d.size(); ++k) {
@@ -356,6 +375,7 @@ void runResize(const Node& node, const std::vector<ValueRef>& in, const std::vec
     auto* dst = static_cast<typename E::Storage*>(out[0].data);
     const int64_t n = volume(cur);
     parallelRanges(scratch.pool, n, 1, [&](int64_t lo, int64_t hi) {
+      if constexpr (std::is_same_v<E, Elem<Fp16>>) return narrowToHalves(a + lo, hi - lo, dst + lo);
       for (int64_t i = lo; i < hi; ++i) E::store(dst, static_cast<size_t>(i), a[i]);
     });
   });

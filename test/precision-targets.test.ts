@@ -51,8 +51,9 @@ describe('quantizeInt8 with an accuracy target', () => {
     expect(report.accuracy!.met).toBe(true);
     expect(report.accuracy!.cosine).toBeGreaterThanOrEqual(0.99);
     expect(report.accuracy!.samples).toBe(8);
-    // 1 (all INT8) + 3 (one per layer) + 1 (mm2 in float) + 1 (mm2 tried in INT8 again).
-    expect(report.accuracy!.evaluations).toBe(6);
+    // 1 (all INT8) + 1 (add, which has no MatMul FLOPs, in float: mm2 still ruins y) + 2 (one
+    // per MatMul) + 1 (mm2 in float) + 1 (mm2 tried in INT8 again) + 1 (add back in INT8).
+    expect(report.accuracy!.evaluations).toBe(7);
     // mm1: 2 * 4 * 8 * 8 = 512 FLOPs, mm2: 2 * 4 * 4 * 8 = 256; only mm1 runs in INT8.
     expect(report.flops!.nodes).toEqual([
       { node: 'mm1', opType: 'MatMul', flops: 512 },
@@ -188,6 +189,39 @@ describe('searchFloatLayers', () => {
   it('stops after one measurement when the reduced model already meets the target', async () => {
     const result = await searchFloatLayers(Object.keys(costs), 0.2, evaluate);
     expect(result).toMatchObject({ floatLayers: [], met: true, evaluations: 1, sensitivities: undefined });
+  });
+
+  describe('with free layers (no FLOPs counted), tried in float as one group first', () => {
+    // Scores 1 minus the costs of the reduced layers; conv1 and conv2 are costly, add1 and add2 free.
+    const scoreOf = (cost: Record<string, number>) => async (float: ReadonlySet<string>) =>
+      1 - Object.entries(cost).reduce((s, [k, v]) => s + (float.has(k) ? 0 : v), 0);
+    const layers = ['conv1', 'add1', 'conv2', 'add2'];
+    const free = new Set(['add1', 'add2']);
+
+    it('stops at the group when it alone meets the target, ranking nothing', async () => {
+      // Full: 1 - 0.14 = 0.86; the adds float: 1 - (0.02 + 0.03) = 0.95.
+      const result = await searchFloatLayers(layers, 0.9, scoreOf({ conv1: 0.02, add1: 0.05, conv2: 0.03, add2: 0.04 }), new Map(), free);
+      expect(result).toMatchObject({ floatLayers: ['add1', 'add2'], met: true, sensitivities: undefined, evaluations: 2 });
+      expect(result.cosine).toBeCloseTo(0.95, 12);
+    });
+
+    it('ranks only the costly layers with the group float, then tries the group back', async () => {
+      // Full 0.86, adds float 0.89 (miss). With the adds float, conv1 alone reduced gives 0.92,
+      // conv2 0.97: conv1 first. conv1 and the adds float: 0.97 (met); conv1 back: 0.89 (miss);
+      // the adds back with conv1 float: 1 - (0.02 + 0.03 + 0.01) = 0.94 (met): conv1 alone.
+      const result = await searchFloatLayers(layers, 0.9, scoreOf({ conv1: 0.08, add1: 0.02, conv2: 0.03, add2: 0.01 }), new Map(), free);
+      expect(result.sensitivities!.map((s) => s.layer)).toEqual(['conv1', 'conv2']);
+      expect(result.sensitivities![0]!.cosine).toBeCloseTo(0.92, 12);
+      expect(result).toMatchObject({ floatLayers: ['conv1'], met: true, evaluations: 7 });
+      expect(result.cosine).toBeCloseTo(0.94, 12);
+    });
+
+    it('keeps the group float when the target needs it as well', async () => {
+      // As above, but the adds cost 0.05 and 0.04: with conv1 float and the adds back, 0.88 (miss).
+      const result = await searchFloatLayers(layers, 0.9, scoreOf({ conv1: 0.08, add1: 0.05, conv2: 0.03, add2: 0.04 }), new Map(), free);
+      expect(result).toMatchObject({ floatLayers: ['conv1', 'add1', 'add2'], met: true, evaluations: 7 });
+      expect(result.cosine).toBeCloseTo(0.97, 12);
+    });
   });
 
   it('says when even every layer in float misses the target', async () => {

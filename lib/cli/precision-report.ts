@@ -32,7 +32,7 @@ export function summarizePrecision(report: Int8Report | Float16TargetReport, red
   lines.push(
     kept.length === 0
       ? `kept in ${floatKind}: none`
-      : `kept in ${floatKind} (most sensitive first; cosine with only that layer ${reduced}): ${kept.map((n) => `${n.name} (${n.opType}, ${cos(n.cosine)})`).join(', ')}`,
+      : `kept in ${floatKind} (most sensitive first; cosine with only that layer ${reduced}): ${kept.map((n) => `${n.name} (${n.opType}${n.cosine === undefined ? '' : `, ${cos(n.cosine)}`})`).join(', ')}`,
   );
   const f = report.flops;
   if (f) {

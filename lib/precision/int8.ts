@@ -25,7 +25,7 @@ import { expectBytes, expectFunction, expectObject, expectOneOf, expectString, i
 import { AUTO_BATCHES, chooseByLayerOutput, chooseEndToEnd, keepingFirstBatches, leastTensorErrorSet, singleMethodSet } from './auto-calibration.js';
 import { convertGraphToFloat16 } from './float16.js';
 import { GraphConstants, insertQdq } from './qdq-insertion.js';
-import { measureFlops, type NodeFlops } from './compute-flops.js';
+import { COMPUTE_OPS, measureFlops, type NodeFlops } from './compute-flops.js';
 import { planQuantization, QUANTIZABLE_OPS, type QuantizationPlan } from './qdq-plan.js';
 import { type FloatNode, floatNodes, type SearchResult, searchFloatLayers, type TargetAccuracy } from './sensitivity-search.js';
 import { checkTarget, readValidationData, runBatches, type RunOutputs, type RunPlace, scoreCandidate, scoreOutputs } from './validation-runs.js';
@@ -407,6 +407,8 @@ export async function quantizeInt8WithReport(model: Uint8Array | ArrayBufferLike
         return scoreCandidate(await writeModel(candidate), reference, batches, place, phase);
       },
       new Map(nodes.map((f) => [f.node, f.flops])),
+      // The ops fused around the Conv/Gemm/MatMul layers cost no FLOPs the share counts: float first.
+      new Set(plan.nodes.filter((n) => !COMPUTE_OPS.includes(n.opType)).map((n) => n.name)),
     );
     keptFloat = new Set(search.floatLayers);
     report.floatNodes = floatNodes(search, plan.nodes);

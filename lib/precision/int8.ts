@@ -42,11 +42,14 @@ export interface Int8Options {
   /**
    * Calibration batches: an Iterable or AsyncIterable of feeds (input name -> Tensor). Read
    * twice, one batch at a time: ranges first, then histograms over exactly those ranges, so the
-   * thresholds do not depend on how the data is batched or ordered. Data that restarts when
-   * iterated again (an array, an object whose [Symbol.asyncIterator]() opens the files afresh)
-   * is held one batch at a time; a generator, which cannot restart, has its inputs kept in
-   * memory for the second pass, up to 1 GiB (beyond, the rest is binned in one pass, with a
-   * warning). Required unless `calibrationCache.read` supplies the scales.
+   * thresholds do not depend on how the data is batched or ordered. Data known to restart
+   * when iterated again (an array, an object whose `async *[Symbol.asyncIterator]()` generator
+   * method opens the files afresh) is held one batch at a time; a generator, which cannot
+   * restart, has its inputs kept in memory for the second pass, up to 1 GiB (beyond, the rest
+   * is binned in one pass, with a warning). Any other iterable (a Node Readable stream, a
+   * readline interface) has its inputs kept likewise while it is read, then is read again: a
+   * second read that gives no batches means it reads once, and the kept inputs are binned (past
+   * 1 GiB: an InvalidArgumentError). Required unless `calibrationCache.read` supplies the scales.
    */
   calibrationData?: CalibrationData;
   /**

@@ -2,9 +2,12 @@
 // depends on its values alone: checked against a float64 histogram computed here from the raw
 // values, and across batchings and orders of the same values (one batch of all rows, a batch
 // per row, shuffled, a generator), down to the bits of the thresholds quantizeInt8 picks.
+import { EventEmitter, on } from 'node:events';
+import { Readable } from 'node:stream';
+
 import { describe, expect, it } from 'vitest';
 
-import { type CalibrationFeeds, collectStatistics } from '../lib/calibration/collect-statistics.js';
+import { type CalibrationData, type CalibrationFeeds, collectStatistics, rereading } from '../lib/calibration/collect-statistics.js';
 import {
   Builder,
   CalibrationHistogram,
@@ -123,14 +126,16 @@ function* once(feeds: CalibrationFeeds[]): Generator<CalibrationFeeds> {
   yield* feeds;
 }
 
-const DATA_SETS: [string, () => Iterable<CalibrationFeeds>][] = [
+const DATA_SETS: [string, () => CalibrationData][] = [
   ['one batch of all rows', () => batches(inOrder, ROWS)],
   ['a batch per row', () => batches(inOrder, 1)],
   ['a batch per row, shuffled', () => batches(shuffled, 1)],
   ['batches of 6 rows, shuffled, from a generator', () => once(batches(shuffled, 6))],
+  // A stream reads once but is no iterator: only its empty second read tells.
+  ['batches of 6 rows, shuffled, from a Readable stream', () => Readable.from(batches(shuffled, 6))],
 ];
 
-async function histogramsOf(data: Iterable<CalibrationFeeds>, options: { logger?: Logger; keepLimitBytes?: number } = {}) {
+async function histogramsOf(data: CalibrationData, options: { logger?: Logger; keepLimitBytes?: number } = {}) {
   const { histograms, batches: count } = await collectStatistics(model, ['x'], ['x', 'r'], data, { backend: 'sim', shapes: undefined, ...options });
   try {
     const read = (name: string) => {
@@ -208,7 +213,7 @@ describe('two-pass calibration statistics', () => {
     expect(got.batches).toBe(4);
     expect(got.x.maxAbs).toBe(X_MAX);
     expect(got.x.total).toBe(ROWS * WIDTH);
-    expect(messages.join('\n')).toMatch(/can be read only once \(a generator\) and its first 2 batches passed 400 bytes.*Pass an iterable that can be read twice/);
+    expect(messages.join('\n')).toMatch(/can be read only once \(a generator\) and its first 2 batches passed 400 bytes.*Pass an iterable that starts over when read again/);
   });
 
   it('refuses data that reads differently the second time, naming the fix', async () => {
@@ -290,6 +295,37 @@ describe('two-pass calibration statistics', () => {
     // garbage collector has not yet reclaimed stay far below.
     expect(peak).toBeLessThan((count * rowsPerBatch * WIDTH * 4) / 4);
   }, 60_000);
+
+  it('tells data that reads again from data that reads once by its kind, and streams by a second read', () => {
+    expect(rereading(batches(inOrder, 1))).toBe('again');
+    expect(rereading({ *[Symbol.iterator]() {} })).toBe('again');
+    expect(rereading({ async *[Symbol.asyncIterator]() {} })).toBe('again');
+    expect(rereading(once([]))).toBe('once');
+    expect(rereading(on(new EventEmitter(), 'batch'))).toBe('once');
+    expect(rereading(Readable.from([]))).toBe('unknown');
+    expect(rereading({ [Symbol.iterator]: () => [][Symbol.iterator]() })).toBe('unknown');
+  });
+
+  it('gives quantizeInt8 (auto too) the same thresholds from a Readable stream as from an array', async () => {
+    for (const method of ['entropy', 'auto'] as const) {
+      const threshold = async (data: CalibrationData) => {
+        let chosen: ReadonlyMap<string, ChosenThreshold> | undefined;
+        await quantizeInt8(modelBytes, { calibrationData: data, method, backend: 'sim', onThresholds: (t) => (chosen = t) });
+        return chosen!.get('r')!;
+      };
+      const fromArray = await threshold(batches(shuffled, 6));
+      const fromStream = await threshold(Readable.from(batches(shuffled, 6)));
+      expect(fromStream, method).toEqual(fromArray);
+    }
+  });
+
+  it('refuses a stream whose inputs pass what it may keep, naming the fix', async () => {
+    await expect(histogramsOf(Readable.from(batches(shuffled, 6)), { keepLimitBytes: 400 })).rejects.toThrow(
+      new InvalidArgumentError(
+        'Expected the calibration data to give its 4 batches again on its second read but it gave none: it can be read only once (a stream), and its inputs passed the 400 bytes kept for that case; calibration reads the data twice (ranges, then histograms), so pass an iterable that starts over when read again (an array, or an object whose async *[Symbol.asyncIterator]() opens the files afresh), or a generator (then the batches past the limit are binned in one pass)',
+      ),
+    );
+  });
 
   it('reads a generator once, keeping nothing, when only the ranges are wanted (minmax)', async () => {
     const { histograms, batches: count } = await collectStatistics(model, ['x'], ['x', 'r'], once(batches(shuffled, 6)), { backend: 'sim', shapes: undefined, rangesOnly: true });

@@ -268,9 +268,16 @@ describe('convertToFloat16 on models built in code', () => {
         { op: 'Log', inputs: ['m'], outputs: ['y'], name: 'log' },
       ],
     });
-    const graph = parseModel(await convertToFloat16(fp32)).graph!;
+    const messages: string[] = [];
+    const logger = new api.Logger({ minSeverity: 'info', onMessage: (_, m) => messages.push(m) });
+    const graph = parseModel(await convertToFloat16(fp32, { logger })).graph!;
     const types = inferElemTypes(graph);
     expect(['s', 'p', 'pe', 'm', 'y'].map((v) => types.get(v))).toEqual([F16, F32, F32, F32, F32]);
+    // The kept nodes are named through the logger, as other nodes kept in float32 are.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(messages).toContain(
+      "convertToFloat16: 4 nodes kept in float32 because a Log reads what they compute (float16 loses small arguments, which the log turns into whole units of error): Pow 'square', Add 'plus_eps', Sqrt 'magnitude', Log 'log'",
+    );
     expect(casts(graph).map((n) => `${n.input[0]}->${n.output[0]}`).sort()).toEqual(['s->s_to_fp32', 'x->x_to_fp16']);
     await compare(fp32, await convertToFloat16(fp32), { x: [2, 8] });
   });

@@ -5,6 +5,8 @@
 // pointwise GEMM, the direct kernel, depthwise) on odd channel counts, strides, padding,
 // groups and dilation: bitwise the separate layers (TNRT_SIM_NO_FUSION=1) on 1 and 2 threads,
 // and close to onnxruntime.
+import { readFileSync } from 'node:fs';
+
 import { describe, expect, it } from 'vitest';
 
 import { buildEngine, InferenceSession, Tensor } from '../lib/index.js';
@@ -12,7 +14,7 @@ import { buildEngine, InferenceSession, Tensor } from '../lib/index.js';
 import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
 import { randomFloats } from './fixtures/models.js';
 import { expectClose, runOnnxRuntime } from './fixtures/oracle.js';
-import { runSim } from './fixtures/sim-run.js';
+import { runSim, runSimInProcess } from './fixtures/sim-run.js';
 
 interface Geometry {
   name: string;
@@ -138,6 +140,26 @@ describe('sim Conv epilogue fusion', () => {
       expectClose(fused[name]!, expected[name]!.data, 1e-4, 1e-5);
     }
   });
+});
+
+// The direct kernel runs where the CPU has AVX-512 (and the GEMM kernel is not capped below it).
+const directKernel = /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8')) && !['generic', 'avx2'].includes(process.env.TNRT_SIM_GEMM_KERNEL ?? '');
+
+describe.runIf(directKernel)('sim Conv direct kernel', () => {
+  // The direct kernel sums each output's taps in the GEMM's order (input channel, then kernel
+  // row, then column, one fused multiply-add each), so the two agree bit for bit: checked
+  // against a run in another process with TNRT_SIM_DIRECT_CONV=0 (every convolution through
+  // the GEMM; the switch is read once per process). Equal bits cannot show which kernel ran;
+  // the geometries' comments above say which these take.
+  for (const g of geometries.filter((x) => x.name.includes('direct'))) {
+    it(`${g.name}: bitwise the GEMM path`, async () => {
+      const model = epilogueModel(g);
+      const x = randomFloats(g.x.reduce((a, b) => a * b, 1), 13);
+      const here = (await runSim(model, g.x, x, 2)).y!;
+      const gemm = runSimInProcess(model, g.x, x, 2, { TNRT_SIM_DIRECT_CONV: '0' }).y!;
+      expect(Buffer.compare(bytes(gemm), bytes(here))).toBe(0);
+    });
+  }
 });
 
 describe('sim Conv with constant weights', () => {

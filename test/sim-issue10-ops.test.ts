@@ -285,6 +285,15 @@ describe('RandomNormal, RandomUniform and their Like forms', () => {
       nodes: [{ op: 'RandomUniform', inputs: [], outputs: ['y'], attributes: { shape: [4], dtype: 6 } }],
     });
     await expect(buildEngine(bad, { backend: 'sim' })).rejects.toThrow(/dtype=6 \(int32\) is not supported/);
+    // The message quotes the model's attribute, so it names the type as ONNX does (FLOAT8E4M3FN),
+    // not as this library does (float8e4m3).
+    const fp8 = makeModel({
+      opset: 13,
+      inputs: [],
+      outputs: [{ name: 'y', dtype: 'float32', shape: [4] }],
+      nodes: [{ op: 'RandomUniform', inputs: [], outputs: ['y'], attributes: { shape: [4], dtype: 17 } }],
+    });
+    await expect(buildEngine(fp8, { backend: 'sim' })).rejects.toThrow(/dtype=17 \(float8e4m3fn\) is not supported/);
   });
 });
 

@@ -9,12 +9,18 @@
  * batches came (a histogram whose range grows batch by batch re-bins its earlier counts, which
  * moves them; see native/calibration/histogram.h).
  *
- * Reading the data twice. Data that can be iterated again (an array, or an object whose
- * [Symbol.iterator]() / [Symbol.asyncIterator]() starts over, e.g. one reading files from a
- * directory) is read twice and held one batch at a time. A generator can be read only once:
- * its batches' inputs are copied and kept for the second pass, up to KEEP_LIMIT_BYTES (1 GiB);
- * data beyond that is binned in one pass instead, its histograms growing as before, with a
- * warning through the logger that says how to get the exact ones.
+ * Reading the data twice. Data known to start over when iterated again is read twice and held
+ * one batch at a time: an array, or an object whose [Symbol.iterator]() / [Symbol.asyncIterator]()
+ * is a generator method (`*[Symbol.iterator]() {...}`, `async *[Symbol.asyncIterator]() {...}`,
+ * e.g. one reading files from a directory), which makes a new generator on every call. An
+ * iterator (a generator, `events.on()`) is read only once: its batches' inputs are copied and
+ * kept for the second pass, up to KEEP_LIMIT_BYTES (1 GiB); data beyond that is binned in one
+ * pass instead, its histograms growing as before, with a warning through the logger that says
+ * how to get the exact ones. Any other iterable (a Node Readable stream, a readline interface,
+ * a Set, a custom class) may or may not start over: its inputs are kept as for an iterator
+ * while the first pass reads it to its end, then it is read again; a second read that gives
+ * batches proves it restarts (the copies are dropped), one that gives none means it was read
+ * once, and the copies are binned instead.
  */
 import { create } from '@bufbuild/protobuf';
 import { TensorProto_DataType, TypeProto_TensorSchema, TypeProtoSchema, ValueInfoProtoSchema, type ModelProto } from 'onnx-buf';
@@ -28,7 +34,7 @@ import { writeModel } from '../onnx/model-io.js';
 import type { ShapeMap } from '../shapes.js';
 import { Tensor } from '../tensor.js';
 import { describe } from '../validate.js';
-import { CalibrationBatchReader } from './calibration-data.js';
+import { CalibrationBatchReader, type CalibrationStep } from './calibration-data.js';
 import { CalibrationHistogram, ownedByLibrary } from './histogram.js';
 
 /** One calibration batch: graph input name -> tensor. */
@@ -124,11 +130,18 @@ export async function withExposedOutputs(model: ModelProto, tensors: readonly st
 const KEEP_LIMIT_BYTES = 2 ** 30;
 
 /**
- * Whether `data` can be iterated only once: it is its own iterator (a generator, an async
- * generator, an iterator), so a second [Symbol.iterator]() would resume it, not restart it.
+ * How `data` reads a second time. 'once': it is its own iterator (a generator, an async
+ * generator, `events.on()`), so a second [Symbol.iterator]() would resume it, not restart it.
+ * 'again': an array, or an iterable whose iteration method is a generator function, which
+ * starts a new generator on each call. 'unknown': anything else (a stream, a readline
+ * interface, a class with a plain iteration method), which only a second read can tell.
  */
-function readsOnce(data: CalibrationData): boolean {
-  return typeof (data as { next?: unknown }).next === 'function';
+export function rereading(data: CalibrationData): 'once' | 'again' | 'unknown' {
+  if (Array.isArray(data)) return 'again';
+  if (typeof (data as { next?: unknown }).next === 'function') return 'once';
+  const method = Symbol.asyncIterator in data ? (data as AsyncIterable<unknown>)[Symbol.asyncIterator] : (data as Iterable<unknown>)[Symbol.iterator];
+  const tag = Object.prototype.toString.call(method);
+  return tag === '[object GeneratorFunction]' || tag === '[object AsyncGeneratorFunction]' ? 'again' : 'unknown';
 }
 
 /** Folds `values` into `range`: one comparison per value while the maximum stands. */
@@ -229,27 +242,42 @@ class FloatRuns {
 
 /**
  * The first pass: each tensor's range. Reads `reader` to its end, or, with `keep`, until the
- * kept inputs pass `keep.limit` bytes (the batch that passes it included); says which.
+ * kept inputs pass `keep.limit` bytes (the batch that passes it included); says which. With
+ * `keep.toEnd` it reads on to the end all the same, dropping the kept inputs (`keep.batches`
+ * is then emptied and `keep.overflowed` set).
  */
 async function readRanges(
   reader: CalibrationBatchReader,
   runs: FloatRuns,
   inputs: readonly string[],
   ranges: Map<string, TensorRange>,
-  keep?: { batches: CalibrationFeeds[]; limit: number },
+  keep?: KeptInputs,
 ): Promise<{ ended: boolean }> {
   let bytes = 0;
   for (let step = await reader.next(); !step.done; step = await reader.next()) {
     const feeds = checkBatch(step.value, step.index, inputs);
     for (const { name, values } of await runs.values(feeds, step.index)) widenRange(ranges.get(name)!, values);
-    if (keep) {
+    if (keep && !keep.overflowed) {
       const { kept, bytes: more } = keepInputs(feeds, inputs);
       keep.batches.push(kept);
       bytes += more;
-      if (bytes > keep.limit) return { ended: false };
+      if (bytes > keep.limit) {
+        if (!keep.toEnd) return { ended: false };
+        keep.overflowed = true;
+        keep.batches.length = 0;
+      }
     }
   }
   return { ended: true };
+}
+
+/** Copies of the batches' inputs kept from the first pass, for data that may not read again. */
+interface KeptInputs {
+  batches: CalibrationFeeds[];
+  limit: number;
+  /** Read the data to its end even when the copies pass `limit` (data that may restart). */
+  toEnd: boolean;
+  overflowed?: boolean;
 }
 
 /** Bins one batch's values into the histograms; resolves once they are binned (that bounds memory). */
@@ -313,7 +341,9 @@ export async function collectStatistics(
   const first = new CalibrationBatchReader(data);
   let second: CalibrationBatchReader | undefined;
   try {
-    const keep = readsOnce(data) && !options.rangesOnly ? { batches: [] as CalibrationFeeds[], limit: options.keepLimitBytes ?? KEEP_LIMIT_BYTES } : undefined;
+    const kind = rereading(data);
+    const keep: KeptInputs | undefined =
+      kind !== 'again' && !options.rangesOnly ? { batches: [], limit: options.keepLimitBytes ?? KEEP_LIMIT_BYTES, toEnd: kind === 'unknown' } : undefined;
     const { ended } = await readRanges(first, runs, inputs, ranges, keep);
     if (first.count === 0) throw emptyData();
     const zeros = new Float64Array(CalibrationHistogram.bins);
@@ -321,11 +351,22 @@ export async function collectStatistics(
     if (options.rangesOnly) return { histograms, batches: first.count };
 
     let batches = 0;
-    if (keep) {
-      for (const feeds of keep.batches) await binBatch(runs, histograms, feeds, batches++);
-    } else {
+    let step: CalibrationStep | undefined;
+    if (kind !== 'once') {
       second = new CalibrationBatchReader(data);
-      for (let step = await second.next(); !step.done; step = await second.next()) {
+      step = await second.next();
+      if (keep && step.done) {
+        // A second read with no batches at all: the data was read once (a stream).
+        if (keep.overflowed) throw readOnceTooLarge(first.count, keep.limit);
+        step = undefined;
+      } else if (keep) {
+        keep.batches.length = 0; // it restarts: the copies are not needed
+      }
+    }
+    if (step === undefined) {
+      for (const feeds of keep!.batches) await binBatch(runs, histograms, feeds, batches++);
+    } else {
+      for (; !step.done; step = await second!.next()) {
         if (batches === first.count) throw countChanged(first.count, `more`);
         await binBatch(runs, histograms, checkBatch(step.value, step.index, inputs), batches++);
       }
@@ -334,7 +375,7 @@ export async function collectStatistics(
       // Data read once and too large to keep: the rest is binned as it comes, the ranges growing.
       options.logger?.log(
         'warning',
-        `quantizeInt8: the calibration data can be read only once (a generator) and its first ${batches} batches passed ${keep!.limit} bytes, so the rest is binned in one pass, histogram ranges growing as larger values come; the thresholds may then depend on the batches' order. Pass an iterable that can be read twice (an array, or an object whose [Symbol.asyncIterator]() starts the generator afresh) for exact histograms`,
+        `quantizeInt8: the calibration data can be read only once (a generator) and its first ${batches} batches passed ${keep!.limit} bytes, so the rest is binned in one pass, histogram ranges growing as larger values come; the thresholds may then depend on the batches' order. Pass an iterable that starts over when read again (an array, or an object with a generator method async *[Symbol.asyncIterator]() that opens the data afresh) for exact histograms`,
       );
       keep!.batches.length = 0;
       for (let step = await first.next(); !step.done; step = await first.next()) {
@@ -381,6 +422,12 @@ function countChanged(firstCount: number, secondCount: string): InvalidArgumentE
 
 /** The relative excess of max |x| on the second read taken as the backend's arithmetic, not other data. */
 const RANGE_DRIFT = 1e-3;
+
+function readOnceTooLarge(firstCount: number, limit: number): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `Expected the calibration data to give its ${firstCount} batches again on its second read but it gave none: it can be read only once (a stream), and its inputs passed the ${limit} bytes kept for that case; calibration reads the data twice (ranges, then histograms), so pass an iterable that starts over when read again (an array, or an object whose async *[Symbol.asyncIterator]() opens the files afresh), or a generator (then the batches past the limit are binned in one pass)`,
+  );
+}
 
 function emptyData(): InvalidArgumentError {
   return new InvalidArgumentError('Expected at least one batch in calibrationData but the iterable was empty');

@@ -18,10 +18,10 @@
  *    single method is kept unless a mix beats it clearly (MIX_MARGIN).
  */
 import { create } from '@bufbuild/protobuf';
-import { NodeProtoSchema, TensorProto_DataType, type ModelProto, type NodeProto, type TensorProto } from 'onnx-buf';
+import { GraphProtoSchema, ModelProtoSchema, NodeProtoSchema, TensorProto_DataType, type ModelProto, type NodeProto, type TensorProto } from 'onnx-buf';
 
 import type { CalibrationData, CalibrationFeeds } from '../calibration/collect-statistics.js';
-import { withExposedOutputs } from '../calibration/collect-statistics.js';
+import { rereading, withExposedOutputs } from '../calibration/collect-statistics.js';
 import { type AutoThreshold, type ChosenThreshold, scaleFromThreshold, type ThresholdCandidate } from '../calibration/histogram.js';
 import type { Feeds } from '../execution-context.js';
 import { arrayToTensor } from '../onnx/tensor-data.js';
@@ -38,8 +38,9 @@ export const AUTO_BATCHES = 16;
  * `data`, passed through unchanged, with copies of its first `limit` batches kept in `kept`
  * as the first pass over it goes by: calibration reads the data, and 'auto' needs some of it
  * again. Data that restarts when iterated again stays restartable (later passes keep nothing
- * more); data that reads once (an iterator, such as a generator) stays an iterator, so that
- * calibration can tell the two apart as it does for the caller's own data.
+ * more); data that reads once (an iterator, such as a generator) stays an iterator; data that
+ * only a second read can tell (a stream) stays so: calibration tells them apart
+ * (collect-statistics.ts rereading()) as it does for the caller's own data.
  */
 export function keepingFirstBatches(data: CalibrationData, inputs: readonly string[], limit: number, kept: Feeds[]): CalibrationData {
   let passes = 0;
@@ -59,7 +60,11 @@ export function keepingFirstBatches(data: CalibrationData, inputs: readonly stri
       yield batch;
     }
   }
-  return typeof (data as { next?: unknown }).next === 'function' ? pass() : { [Symbol.asyncIterator]: pass };
+  // The wrapper reads again as `data` does, as rereading() will see it: an iterator, a
+  // generator method (restarts), or a plain method (only a second read can tell).
+  const kind = rereading(data);
+  if (kind === 'once') return pass();
+  return kind === 'again' ? { [Symbol.asyncIterator]: pass } : { [Symbol.asyncIterator]: () => pass() };
 }
 
 /** One candidate threshold tried on one consumer of one tensor. */
@@ -76,7 +81,7 @@ interface Probe {
  * Step 1: per tensor of `candidates`, the candidate whose Q/DQ least disturbs the outputs of
  * the quantized nodes reading it, on `batches`. The errors are reduced inside the probe graph
  * to two scalars per consumer and candidate, so that the run returns no large tensors.
- * Rewrites nothing: the probe is built on a copy of the node list.
+ * Rewrites nothing: the probe is built on a shallow copy of the model.
  */
 export async function chooseByLayerOutput(
   model: ModelProto,
@@ -141,25 +146,25 @@ export async function chooseByLayerOutput(
   for (const [tensor, auto] of candidates) chosen.set(tensor, withoutError(auto));
   if (probes.length === 0) return chosen;
 
-  const savedNodes = graph.node;
-  const savedInitializers = graph.initializer;
-  let bytes: Uint8Array;
-  try {
-    graph.node = savedNodes.flatMap((n) => [n, ...(added.get(n) ?? [])]);
-    graph.initializer = [...savedInitializers, ...initializers];
-    bytes = await withExposedOutputs(model, [...new Set(probes.flatMap((p) => [p.error, p.energy]))]);
-  } finally {
-    graph.node = savedNodes;
-    graph.initializer = savedInitializers;
-  }
+  // The probe model: a shallow copy of the caller's with the probes added, so that the caller's
+  // model is never seen changed, even by code that runs while this awaits.
+  const probeGraph = create(GraphProtoSchema, {
+    ...graph,
+    node: graph.node.flatMap((n) => [n, ...(added.get(n) ?? [])]),
+    initializer: [...graph.initializer, ...initializers],
+  });
+  const bytes = await withExposedOutputs(create(ModelProtoSchema, { ...model, graph: probeGraph }), [...new Set(probes.flatMap((p) => [p.error, p.energy]))]);
   const runs = await runBatches(bytes, batches, place);
   const total = (name: string): number => runs.reduce((sum, r) => sum + r[name]!.values[0]!, 0);
 
   const scores = new Map<string, number[]>();
   for (const p of probes) {
     const energy = total(p.energy);
-    // A consumer whose float output is all zeros on these batches says nothing about the candidates.
-    const relative = energy > 0 ? total(p.error) / energy : 0;
+    // A consumer whose float output is all zeros on these batches says nothing about the
+    // candidates: it is left out, rather than scoring all of them 0 (a tie the first candidate
+    // would win). A tensor no consumer informs on keeps its least-error default.
+    if (!(energy > 0)) continue;
+    const relative = total(p.error) / energy;
     const list = scores.get(p.tensor) ?? candidates.get(p.tensor)!.candidates.map((_, k) => (probed.get(p.tensor)!.has(k) ? 0 : Infinity));
     // NaN (an overflow in the probe) ranks last.
     list[p.candidate]! += Number.isFinite(relative) ? relative : Infinity;
@@ -203,9 +208,10 @@ export function leastTensorErrorSet(candidates: ReadonlyMap<string, AutoThreshol
 export function singleMethodSet(candidates: ReadonlyMap<string, AutoThreshold>, method: ThresholdCandidate['method'], percentile?: number): ThresholdSet | undefined {
   const thresholds = new Map<string, ChosenThreshold>();
   for (const [tensor, auto] of candidates) {
-    // An all-zero tensor has no candidates; its threshold is 0 whatever the method.
+    // An all-zero tensor has no candidates; its threshold is 0 whatever the method, and it is
+    // labelled with this set's method, so that the set reads as one method throughout.
     if (auto.candidates.length === 0) {
-      thresholds.set(tensor, withoutError(auto));
+      thresholds.set(tensor, { method, ...(percentile !== undefined && { percentile }), threshold: auto.threshold });
       continue;
     }
     const c = auto.candidates.find((x) => x.method === method && x.percentile === percentile);

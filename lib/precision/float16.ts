@@ -543,6 +543,12 @@ export async function convertModelToFloat16(model: Uint8Array | ArrayBufferLike 
       logger.log('warning', `convertToFloat16: activations inside the bodies of ${withBodies.join(', ')} were not checked (only the main graph's values are measured); give the node in blockList to keep its body float32`);
     }
   }
+  const graph = loaded.model.graph!;
+  const forLog = logArguments(graph);
+  if (forLog.size > 0) {
+    const labels = graph.node.flatMap((node, i) => (forLog.has(node) ? [`${node.opType} '${nodeLabel(loaded.model, i)}'`] : []));
+    logger.log('info', `convertToFloat16: ${labels.length} nodes kept in float32 because a Log reads what they compute (float16 loses small arguments, which the log turns into whole units of error): ${labels.join(', ')}`);
+  }
   const beyond = new Set(outOfRange.filter((a) => a.maxAbs > FLOAT16_MAX).map((a) => a.tensor));
   // The nodes producing or reading those values, labelled before the rewrite renames their values.
   const touching = loaded.model.graph!.node.map((node, i) => (node.output.some((x) => beyond.has(x)) || node.input.some((x) => beyond.has(x)) ? nodeLabel(loaded.model, i) : undefined));

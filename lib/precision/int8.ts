@@ -42,11 +42,14 @@ export interface Int8Options {
   /**
    * Calibration batches: an Iterable or AsyncIterable of feeds (input name -> Tensor). Read
    * twice, one batch at a time: ranges first, then histograms over exactly those ranges, so the
-   * thresholds do not depend on how the data is batched or ordered. Data that restarts when
-   * iterated again (an array, an object whose [Symbol.asyncIterator]() opens the files afresh)
-   * is held one batch at a time; a generator, which cannot restart, has its inputs kept in
-   * memory for the second pass, up to 1 GiB (beyond, the rest is binned in one pass, with a
-   * warning). Required unless `calibrationCache.read` supplies the scales.
+   * thresholds do not depend on how the data is batched or ordered. Data known to restart
+   * when iterated again (an array, an object whose `async *[Symbol.asyncIterator]()` generator
+   * method opens the files afresh) is held one batch at a time; a generator, which cannot
+   * restart, has its inputs kept in memory for the second pass, up to 1 GiB (beyond, the rest
+   * is binned in one pass, with a warning). Any other iterable (a Node Readable stream, a
+   * readline interface) has its inputs kept likewise while it is read, then is read again: a
+   * second read that gives no batches means it reads once, and the kept inputs are binned (past
+   * 1 GiB: an InvalidArgumentError). Required unless `calibrationCache.read` supplies the scales.
    */
   calibrationData?: CalibrationData;
   /**
@@ -462,11 +465,17 @@ async function chooseAuto(
   const place = { backend: o.backend, device: o.device, plugins: o.plugins };
   // The per-layer choice is fitted to the batches it probes, so it is checked on others:
   // scored on its own batches, it would win ties it owes to fitting (seen on a text recognizer).
-  const probe = batches.length > 1 ? batches.filter((_, i) => i % 2 === 0) : batches;
-  const check = batches.length > 1 ? batches.filter((_, i) => i % 2 === 1) : batches;
-  const perLayer = await chooseByLayerOutput(model, plan, autos, probe, place);
+  // With a single batch there are no others: only the single methods, which fit nothing, are
+  // scored (on that batch).
+  const split = batches.length > 1;
+  const probe = batches.filter((_, i) => i % 2 === 0);
+  const check = split ? batches.filter((_, i) => i % 2 === 1) : batches;
+  const perLayer = split ? await chooseByLayerOutput(model, plan, autos, probe, place) : undefined;
   const singles = [singleMethodSet(autos, 'entropy'), ...AUTO_PERCENTILES.map((p) => singleMethodSet(autos, 'percentile', p)), singleMethodSet(autos, 'minmax')];
-  const sets = [{ label: 'per-layer', mixed: true, thresholds: perLayer }, leastTensorErrorSet(autos), ...singles.filter((x) => x !== undefined)];
+  const mixes = perLayer === undefined ? [] : [{ label: 'per-layer', mixed: true, thresholds: perLayer }, leastTensorErrorSet(autos)];
+  const sets = [...mixes, ...singles.filter((x) => x !== undefined)];
+  // Should no single method cover every tensor, the per-tensor choice stands in.
+  if (sets.length === 0) sets.push(leastTensorErrorSet(autos));
   const float = await writeModel(model);
   const reference = await runBatches(float, check, place);
   const { best, scores } = await chooseEndToEnd(
@@ -481,12 +490,15 @@ async function chooseAuto(
     place,
   );
   const figures = scores.map((s) => `${s.label} ${Number.isNaN(s.cosine) ? 'NaN' : s.cosine.toFixed(4)}`).join(', ');
-  const mix = new Map<string, number>();
-  for (const c of perLayer.values()) {
-    const label = c.percentile === undefined ? c.method : `${c.method} ${c.percentile}`;
-    mix.set(label, (mix.get(label) ?? 0) + 1);
+  let perLayerMix = 'not made (one calibration batch, none left to check a fit on)';
+  if (perLayer !== undefined) {
+    const mix = new Map<string, number>();
+    for (const c of perLayer.values()) {
+      const label = c.percentile === undefined ? c.method : `${c.method} ${c.percentile}`;
+      mix.set(label, (mix.get(label) ?? 0) + 1);
+    }
+    perLayerMix = [...mix].map(([label, n]) => `${n} ${label}`).join(', ');
   }
-  const perLayerMix = [...mix].map(([label, n]) => `${n} ${label}`).join(', ');
   o.logger.log(
     'info',
     `quantizeInt8 method 'auto': ${best.label.startsWith('per-') ? `${best.label} thresholds` : `every tensor by ${best.label}`} kept; per-layer choice: ${perLayerMix}; worst output cosine on ${check.length} calibration batches: ${figures}`,

@@ -54,7 +54,8 @@ bool dataTypeFromName(const std::string& name, DataType* out);
 // ONNX TensorProto.DataType number -> DataType; false for an ONNX type TensorRT has no
 // tensors of (double, string, uint16, ...). Each operator still checks the types it accepts.
 bool dataTypeFromOnnx(int64_t onnx, DataType* out);
-// A readable name for any ONNX element type number, for messages ("double", "string", ...).
+// ONNX's own name for any ONNX element type number, for messages ("double", "float",
+// "float8e4m3fn", ...; dataTypeName gives this library's spelling).
 std::string onnxTypeName(int64_t onnx);
 
 // A shape; -1 marks a dynamic dimension.

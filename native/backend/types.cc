@@ -7,22 +7,32 @@
 namespace tnrt {
 
 namespace {
-// The one table of element types: name, width, and the ONNX TensorProto.DataType number
-// (onnx.proto) that the sim's ONNX reader and operator attributes (Cast's "to", EyeLike's
-// "dtype", ...) name it by.
+// The one table of element types: this library's name, width, and the ONNX
+// TensorProto.DataType number (onnx.proto) that the sim's ONNX reader and operator attributes
+// (Cast's "to", EyeLike's "dtype", ...) name it by, with ONNX's own (lower-case) name for that
+// number, which messages about ONNX attributes use: where the two differ (float32 is ONNX's
+// float, float8e4m3 its float8e4m3fn) a message quoting the model must speak the model's
+// language.
 struct TypeRow {
   DataType type;
   const char* name;
   int bits;
   int64_t onnx;
+  const char* onnxName;
 };
 constexpr TypeRow kTypes[] = {
-    {DataType::kFloat32, "float32", 32, 1},    {DataType::kFloat16, "float16", 16, 10},
-    {DataType::kBFloat16, "bfloat16", 16, 16}, {DataType::kInt8, "int8", 8, 3},
-    {DataType::kUInt8, "uint8", 8, 2},         {DataType::kInt32, "int32", 32, 6},
-    {DataType::kInt64, "int64", 64, 7},        {DataType::kBool, "bool", 8, 9},
-    {DataType::kFP8, "float8e4m3", 8, 17},     {DataType::kInt4, "int4", 4, 22},
-    {DataType::kFP4, "float4e2m1", 4, 23},     {DataType::kE8M0, "float8e8m0", 8, 24},
+    {DataType::kFloat32, "float32", 32, 1, "float"},
+    {DataType::kFloat16, "float16", 16, 10, "float16"},
+    {DataType::kBFloat16, "bfloat16", 16, 16, "bfloat16"},
+    {DataType::kInt8, "int8", 8, 3, "int8"},
+    {DataType::kUInt8, "uint8", 8, 2, "uint8"},
+    {DataType::kInt32, "int32", 32, 6, "int32"},
+    {DataType::kInt64, "int64", 64, 7, "int64"},
+    {DataType::kBool, "bool", 8, 9, "bool"},
+    {DataType::kFP8, "float8e4m3", 8, 17, "float8e4m3fn"},
+    {DataType::kInt4, "int4", 4, 22, "int4"},
+    {DataType::kFP4, "float4e2m1", 4, 23, "float4e2m1"},
+    {DataType::kE8M0, "float8e8m0", 8, 24, "float8e8m0"},
 };
 
 // ONNX element types TensorRT has no tensors of, named for error messages.
@@ -83,7 +93,7 @@ bool dataTypeFromOnnx(int64_t onnx, DataType* out) {
 
 std::string onnxTypeName(int64_t onnx) {
   for (const auto& row : kTypes)
-    if (row.onnx == onnx) return row.name;
+    if (row.onnx == onnx) return row.onnxName;
   for (const auto& row : kOnnxOnlyTypes)
     if (row.onnx == onnx) return row.name;
   return "unknown type " + std::to_string(onnx);

@@ -120,6 +120,7 @@ Napi::Value ExecutionContext::Execute(const Napi::CallbackInfo& info) {
   struct Result {
     std::vector<HostTensor> outputs;
     CallTiming timing;
+    MemoryUsage memory;
   };
   return PromiseWorker<Result>::Start(
       env, "tensorrt-node execute",
@@ -130,13 +131,15 @@ Napi::Value ExecutionContext::Execute(const Napi::CallbackInfo& info) {
         } release{busy.get()};
         Result result;
         result.outputs = benchmark ? context->executeTimed(*inputs, options, &result.timing) : context->execute(*inputs);
+        // Measured here, while this call still holds `busy`: once it is released (when this
+        // function returns) a next execute() may start on the pool and grow the context's
+        // buffers and caches while they are walked.
+        result.memory = context->memoryUsage();
         return result;
       },
-      [context, memory = memory_, benchmark](Napi::Env env, Result& result) -> Napi::Value {
+      [memory = memory_, benchmark](Napi::Env env, Result& result) -> Napi::Value {
         const std::vector<HostTensor>& outputs = result.outputs;
-        // The call is over and the next cannot start before this returns: the context's
-        // buffers hold still while they are measured.
-        memory->set(env, context->memoryUsage());
+        memory->set(env, result.memory);
         Napi::Array list = Napi::Array::New(env, outputs.size());
         for (size_t i = 0; i < outputs.size(); ++i) {
           const HostTensor& t = outputs[i];

@@ -1,7 +1,6 @@
 // Softmax, LogSoftmax and Hardmax. Opset < 13 coerces the input to 2-D at `axis` (default 1) and normalizes each row;
 // opset >= 13 normalizes along the single dimension `axis` (default -1).
 #include <cmath>
-#include <vector>
 
 #include "kernel_util.h"
 #include "../thread_pool.h"
@@ -41,13 +40,15 @@ void softmaxTyped(const Node& node, const ValueRef& x, const OutputRef& y, Kerne
   if (outer * n * inner == 0) return;
   const auto* px = static_cast<const typename E::Storage*>(x.data);
   auto* py = static_cast<typename E::Storage*>(y.data);
-  // Rows are independent: ranges of them run on the context's threads, each thread with its
-  // own buffer of exponentials, kept at the longest row it has seen (an exp and a few adds per
-  // element, ~12 adds' worth).
-  parallelRanges(scratch.pool, outer * inner, 12 * n, [&](int64_t r0, int64_t r1) {
-    thread_local std::vector<float> exps;
-    if (exps.size() < static_cast<size_t>(n)) exps.resize(static_cast<size_t>(n));
-    float* e = exps.data();
+  // Rows are independent: ranges of them run on the context's threads (an exp and a few adds
+  // per element, ~12 adds' worth). Each range gets its own slice of the context's scratch for
+  // the exponentials, so the buffer is counted in memoryUsage() and freed with the context.
+  const int64_t rows = outer * inner;
+  const int64_t chunks = parallelChunks(scratch.pool, rows, 12 * n);
+  float* exps = KernelScratch::as<float>(scratch.a, static_cast<size_t>(chunks * n));
+  auto range = [&](int64_t c) {
+    const int64_t r0 = rows * c / chunks, r1 = rows * (c + 1) / chunks;
+    float* e = exps + c * n;
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t base = r / inner * n * inner + r % inner;
       // Subtracting the max keeps exp() finite for large inputs.
@@ -71,7 +72,12 @@ void softmaxTyped(const Node& node, const ValueRef& x, const OutputRef& y, Kerne
         for (int64_t k = 0; k < n; ++k) E::store(py, static_cast<size_t>(base + k * inner), e[k] * inv);
       }
     }
-  });
+  };
+  if (chunks <= 1) {
+    range(0);
+  } else {
+    scratch.pool->forEach(chunks, range);
+  }
 }
 
 template <bool kLog>

@@ -5,7 +5,7 @@
 // 1-thread ratio, and how far the outputs are apart. Networks: the convolution-heavy real
 // models of the zoo (test/zoo/models.mjs, when cached: `npm run zoo -- --fetch-only`), the
 // pytorch-converted cases of ONNX's test data that the sim can build, and ResNet-style blocks
-// made here. Goals (issue 10) on the zoo models: sim <= 1.5x ort on 1 and on 2 threads, and
+// made here. The goals on the zoo models: sim <= 1.5x ort on 1 and on 2 threads, and
 // sim on 2 threads <= 0.65x sim on 1.
 //
 //   npm run bench:sim                 (BENCH_ROUNDS=9 BENCH_MIN_MS=40 by default)
@@ -29,7 +29,7 @@ const MIN_MS = Number(process.env.BENCH_MIN_MS ?? 40); // time per round and eng
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 50); // pause before each timed batch
 const PYTORCH = '/usr/share/libonnx-testdata/data/pytorch-converted';
 const THREADS = process.env.BENCH_THREADS === '1' ? [1] : [1, 2];
-// The zoo's convolution-heavy models (issue 10's goal set). IS-Net runs a 1024 x 1024 image
+// The zoo's convolution-heavy models. IS-Net runs a 1024 x 1024 image
 // (seconds per call on the sim): BENCH_SKIP_SLOW=1 leaves it out.
 const SLOW_ZOO_MODELS = ['IS-Net background removal (img.ly medium)'];
 const ZOO_MODELS = [

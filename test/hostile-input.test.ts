@@ -1,4 +1,4 @@
-// Hostile input (issue 8): malformed models and engines get a typed error that names the
+// Hostile input: malformed models and engines get a typed error that names the
 // problem, quickly and without a big allocation; never a crash, a hang or runaway memory.
 // The fuzz campaign's reproductions live in test/fuzz-corpus/regressions/ (the fuzzers replay
 // that folder too); each runs here in a child process, so a crash fails its test instead of

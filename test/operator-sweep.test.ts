@@ -1,4 +1,4 @@
-// Generic hostile-input sweeps over every operator the sim registers (issue 8): a node with too
+// Generic hostile-input sweeps over every operator the sim registers: a node with too
 // few or too many inputs, or with a required input left empty, is an OnnxParseError naming the
 // node, the count it has and the count ONNX requires; an integer attribute set to an extreme
 // (INT64_MAX, INT64_MIN, -1, 0) gives a result or a TensorRTError. Never a crash: each batch of

@@ -1,4 +1,4 @@
-// The operators added for issue 10 where ONNX's node test data leaves gaps. If: branches that
+// The newer operators where ONNX's node test data leaves gaps. If: branches that
 // read outer-scope values, nested Ifs, conditions known only at run time (only the taken
 // branch runs) or at build time (the If folds to its branch, including conditions computed
 // from static dims), per-branch output shapes, the refusals TensorRT makes, error paths into
@@ -356,7 +356,7 @@ describe('If on the sim', () => {
   });
 });
 
-describe('issue 10 element-wise operators: bool tensors, bfloat16, CumSum', () => {
+describe('element-wise operators: bool tensors, bfloat16, CumSum', () => {
   it('bool tensors in and out: Equal, Not, And, Where, against onnxruntime', async () => {
     const m = makeModel({
       opset: 17,

@@ -1,4 +1,4 @@
-// The operators of issue 10's second batch on the sim, on what the ONNX node tests leave out:
+// The newer operators on the sim, on what the ONNX node tests leave out:
 // NonZero's data-dependent output length (-1 in the engine's metadata, set by each run),
 // GroupNormalization and LpNormalization (no node test data in libonnx-testdata), float16, and
 // build-time refusals. onnxruntime-node is the oracle; other expectations are worked by hand.

@@ -1,4 +1,4 @@
-// The options of issue 13 (plugins, TF32, version-compatible plans, the device) on the sim and
+// The TensorRT options (plugins, TF32, version-compatible plans, the device) on the sim and
 // in the TypeScript layer: validation, the sim's documented semantics, and the command line.
 // Through the TensorRT adapter they are tested against the double (tensorrt-double/options.test.ts).
 import { execFile } from 'node:child_process';
@@ -16,7 +16,7 @@ const profiles = [{ x: { min: [1, 8], opt: [2, 8], max: [4, 8] } }];
 const root = new URL('..', import.meta.url).pathname;
 const x = new Tensor('float32', randomFloats(16, 7), [2, 8]);
 
-describe('issue 13 options on the sim', () => {
+describe('TensorRT options on the sim', () => {
   it('versionCompatible engines load only with engineHostCodeAllowed, as TensorRT plans do', async () => {
     const engine = await buildEngine(mlpModel(), { backend: 'sim', profiles, versionCompatible: true });
     await expect(InferenceSession.create(engine)).rejects.toMatchObject({

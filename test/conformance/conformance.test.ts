@@ -43,7 +43,7 @@ export const OPERATORS = [
   'If', 'Loop', 'Scan',
   // recurrent
   'LSTM',
-  // normalizations and selection added for issue 10
+  // normalizations and selection
   'Hardmax', 'MeanVarianceNormalization', 'LpNormalization', 'GroupNormalization',
   // data-dependent shapes and per-batch selection
   'NonZero', 'ReverseSequence',

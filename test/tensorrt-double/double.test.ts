@@ -145,7 +145,7 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('the TensorRT double', () =>
     expect((await s.run({ x })).y!.dims).toEqual([2, 4]);
   });
 
-  // Issue 13, fault 3: TrtNetwork's destructor took the builder's lock, which a build of
+  // TrtNetwork's destructor took the builder's lock, which a build of
   // another network of the same builder holds for the whole build, and Network.dispose() runs it
   // on the JavaScript thread: the event loop stopped for the rest of the build.
   it('disposing one network while another network of the same builder builds does not block the event loop', async () => {

@@ -1,4 +1,4 @@
-// The TensorRT options of issue 13 through the adapter and the double: TF32 (fault 5), plugins
+// The TensorRT options through the adapter and the double: TF32 (fault 5), plugins
 // (fault 2), version-compatible plans (fault 8) and the device (fault 10). Runs only through
 // scripts/test-tensorrt-double.mjs. The double records what the adapter set (build flags in its
 // plan header and log, the device of every object) and enforces the rules a GPU would.
@@ -71,7 +71,7 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('TensorRT options through th
     delete process.env.TNRT_DOUBLE_TF32;
   });
 
-  describe('TF32 (issue 13, fault 5)', () => {
+  describe('TF32', () => {
     const x = new Tensor('float32', randomFloats(16, 12), [2, 8]);
     async function run(options: { tf32?: boolean }) {
       const { logger, messages } = recordingLogger();
@@ -105,7 +105,7 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('TensorRT options through th
     });
   });
 
-  describe('version-compatible plans (issue 13, fault 8)', () => {
+  describe('version-compatible plans', () => {
     it("a refusal carries only the backend errors logged since its own call began, not an earlier call's", async () => {
       // Both calls log through the default logger; the parse failure is reported as a value
       // (OnnxParseError with parser errors), so nothing took its log line before.
@@ -155,7 +155,7 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('TensorRT options through th
     });
   });
 
-  describe('the device (issue 13, fault 10)', () => {
+  describe('the device', () => {
     it('every call of a builder, runtime, engine and context runs on its device', async () => {
       // Interleaving objects of both devices on the same pool threads proves that each call sets
       // its own device (the double aborts otherwise).
@@ -200,7 +200,7 @@ describe.skipIf(!process.env.TNRT_DOUBLE_TRT_MAJOR)('TensorRT options through th
     });
   });
 
-  describe('plugins (issue 13, fault 2)', () => {
+  describe('plugins', () => {
     it("TensorRT's standard plugins are registered before parsing: a plugin layer parses, builds and runs", async () => {
       const engine = await buildEngine(pluginModel('EfficientNMS_TRT'), { backend: 'tensorrt' });
       using s = await InferenceSession.create(engine);

@@ -99,7 +99,7 @@ void dispatchFloat(const Node& node, DataType t, Fn&& fn) {
   }
 }
 
-// The float types with bfloat16 too: the operators added for issue 10 compute bfloat16 in
+// The float types with bfloat16 too: the newer operators compute bfloat16 in
 // float32 like float16 and round at every bfloat16 output.
 template <typename Fn>
 void dispatchAnyFloat(const Node& node, DataType t, Fn&& fn) {

@@ -1,4 +1,4 @@
-// Unary math and the activations added for issue 10: Sign, Ceil, Floor, Round, IsInf, IsNaN,
+// Unary math and the newer activations: Sign, Ceil, Floor, Round, IsInf, IsNaN,
 // the trigonometric and hyperbolic functions and their inverses, Celu, Gelu, Mish, Shrink,
 // ThresholdedRelu, and the pre-opset-10 experimental ScaledTanh, ParametricSoftplus and
 // ImageScaler that TensorRT's parser still takes.

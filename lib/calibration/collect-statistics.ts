@@ -162,7 +162,7 @@ function widenRange(range: TensorRange, values: Float32Array): void {
 }
 
 /** A copy of the batch's inputs, for data that cannot be read again; and its size in bytes. */
-function keepInputs(feeds: CalibrationFeeds, inputs: readonly string[]): { kept: CalibrationFeeds; bytes: number } {
+export function keepInputs(feeds: CalibrationFeeds, inputs: readonly string[]): { kept: CalibrationFeeds; bytes: number } {
   let bytes = 0;
   const kept: CalibrationFeeds = {};
   for (const name of inputs) {

@@ -21,7 +21,7 @@ import { create } from '@bufbuild/protobuf';
 import { GraphProtoSchema, ModelProtoSchema, NodeProtoSchema, TensorProto_DataType, type ModelProto, type NodeProto, type TensorProto } from 'onnx-buf';
 
 import type { CalibrationData, CalibrationFeeds } from '../calibration/collect-statistics.js';
-import { rereading, withExposedOutputs } from '../calibration/collect-statistics.js';
+import { keepInputs, rereading, withExposedOutputs } from '../calibration/collect-statistics.js';
 import { type AutoThreshold, type ChosenThreshold, scaleFromThreshold, type ThresholdCandidate } from '../calibration/histogram.js';
 import type { Feeds } from '../execution-context.js';
 import { arrayToTensor } from '../onnx/tensor-data.js';
@@ -47,15 +47,11 @@ export function keepingFirstBatches(data: CalibrationData, inputs: readonly stri
   async function* pass(): AsyncGenerator<CalibrationFeeds> {
     const first = passes++ === 0;
     for await (const batch of data as AsyncIterable<CalibrationFeeds>) {
-      if (first && kept.length < limit && typeof batch === 'object' && batch !== null) {
-        const copy: Feeds = {};
-        // Copied: the caller may reuse or transfer its buffers once the batch is binned.
-        for (const name of inputs) {
-          const t = (batch as Record<string, unknown>)[name];
-          if (t instanceof Tensor) copy[name] = new Tensor(t.dtype, t.data.slice() as typeof t.data, [...t.dims]);
-        }
-        // A malformed batch is calibration's to refuse, with its message.
-        if (Object.keys(copy).length === inputs.length) kept.push(copy);
+      // Copied (keepInputs): the caller may reuse or transfer its buffers once the batch is
+      // binned. A malformed batch is calibration's to refuse, with its message.
+      const feeds = batch as Record<string, unknown>;
+      if (first && kept.length < limit && typeof batch === 'object' && batch !== null && inputs.every((name) => feeds[name] instanceof Tensor)) {
+        kept.push(keepInputs(batch, inputs).kept);
       }
       yield batch;
     }

@@ -246,11 +246,22 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes, const std::vector
       }
     }
     if (foldable) {
-      // Omitted optional outputs still need somewhere to go.
-      for (auto& o : outs)
-        if (!o.data) o = {DataType::kFloat32, &descs[0].shape, nullptr};
+      // An omitted output is still written by the kernel (MaxPool's Indices, or a Gather whose
+      // only output a hostile model left unnamed): it gets a throwaway buffer of its own size,
+      // as it gets scratch at run time. foldBytes counted it against the folding budget; the
+      // buffer is freed once the kernel has run.
+      std::vector<std::vector<uint8_t>> omitted(node.outputs.size());
+      size_t omittedBytes = 0;
+      for (size_t k = 0; k < node.outputs.size(); ++k) {
+        if (node.outputs[k] >= 0) continue;
+        const size_t bytes = dataTypeBytes(descs[k].dtype, volume(descs[k].shape));
+        omitted[k].assign(std::max<size_t>(1, bytes), 0);
+        omittedBytes += bytes;
+        outs[k] = {descs[k].dtype, &descs[k].shape, omitted[k].data()};
+      }
       try {
         op->kernel(node, ins, outs, scratch_);
+        foldedBytes_ -= std::min(foldedBytes_, omittedBytes);
         // Computed from given input values: known here, but still a layer at run time, where
         // the values may differ (and its outputs count as execution memory).
         folded_[n] = !fromInput;

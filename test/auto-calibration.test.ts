@@ -8,7 +8,7 @@ import { Logger, Tensor } from '../lib/index.js';
 import type { AutoThreshold } from '../lib/calibration/histogram.js';
 import { parseModel } from '../lib/onnx/model-io.js';
 import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
-import { chooseByLayerOutput, keepingFirstBatches, leastTensorErrorSet, MIX_MARGIN, pickSet, singleMethodSet } from '../lib/precision/auto-calibration.js';
+import { bestSingle, chooseByLayerOutput, keepingFirstBatches, leastTensorErrorSet, MIX_MARGIN, pickSet, singleMethodSet } from '../lib/precision/auto-calibration.js';
 import { quantizeInt8 } from '../lib/precision/int8.js';
 import { GraphConstants } from '../lib/precision/qdq-insertion.js';
 import { planQuantization } from '../lib/precision/qdq-plan.js';
@@ -190,23 +190,36 @@ describe("method 'auto': whole-model sets", () => {
 });
 
 describe("method 'auto': which set step 2 keeps", () => {
-  const set = (label: string, mixed: boolean) => ({ set: { label, mixed, thresholds: new Map() }, cosine: 0 });
-  const pick = (scores: [string, boolean, number][]) => pickSet(scores.map(([label, mixed, cosine]) => ({ ...set(label, mixed), cosine }))).label;
+  const set = (label: string, mixed: boolean) => ({ label, mixed, thresholds: new Map() });
+  // [label, score on every kept batch, score on the check batches]
+  const singles = (rows: [string, number, number][]) => rows.map(([label, cosine, checkCosine]) => ({ set: set(label, false), cosine, checkCosine }));
+  const pick = (rows: [string, number, number][], mix?: number) => pickSet(singles(rows), mix === undefined ? undefined : { set: set('per-layer', true), cosine: mix }).label;
 
-  it('keeps the best single method unless a mix beats it by more than MIX_MARGIN', () => {
-    expect(MIX_MARGIN).toBe(0.002);
-    // 0.9722 - 0.9721 = 0.0001 <= 0.002: the single method.
-    expect(pick([['per-layer', true, 0.9624], ['per-tensor', true, 0.9722], ['entropy', false, 0.7206], ['percentile 99.99', false, 0.9721]])).toBe('percentile 99.99');
-    // 0.9738 - 0.9649 = 0.0089 > 0.002: the mix.
-    expect(pick([['per-layer', true, 0.9738], ['per-tensor', true, 0.9559], ['percentile 99.99', false, 0.9649], ['minmax', false, 0.9544]])).toBe('per-layer');
-    // Among singles, the best; on a tie the earlier.
-    expect(pick([['entropy', false, 0.99], ['minmax', false, 0.995], ['percentile 99.99', false, 0.995]])).toBe('minmax');
+  it('ranks the single methods by their score on every kept batch, not on the check batches alone', () => {
+    // minmax leads on every batch though entropy leads on the check batches: minmax.
+    expect(pick([['entropy', 0.9989, 0.99981], ['percentile 99.99', 0.9998, 0.99976], ['minmax', 0.99985, 0.99977]])).toBe('minmax');
+    // On a tie the earlier.
+    expect(pick([['entropy', 0.99, 0.99], ['minmax', 0.995, 0.99], ['percentile 99.99', 0.995, 0.999]])).toBe('minmax');
+    expect(bestSingle(singles([['entropy', Number.NaN, 0.9], ['minmax', 0.5, 0.5]]))!.set.label).toBe('minmax');
+    expect(bestSingle(singles([['entropy', Number.NaN, 0.9]]))).toBeUndefined();
   });
 
-  it('never keeps a NaN score, and falls back to the first set when all are NaN', () => {
-    expect(pick([['per-layer', true, 0.9], ['entropy', false, Number.NaN]])).toBe('per-layer');
-    expect(pick([['per-layer', true, Number.NaN], ['entropy', false, 0.5]])).toBe('entropy');
-    expect(pick([['per-layer', true, Number.NaN], ['entropy', false, Number.NaN]])).toBe('per-layer');
+  it("keeps the per-layer set only when it beats the best single method's check score by more than MIX_MARGIN", () => {
+    expect(MIX_MARGIN).toBe(0.002);
+    // Against percentile 99.99 (best on every batch), whose check score is 0.9679:
+    // 0.9750 - 0.9679 = 0.0071 > 0.002: the mix.
+    expect(pick([['entropy', 0.9546, 0.9505], ['percentile 99.99', 0.9748, 0.9679], ['minmax', 0.9524, 0.9463]], 0.975)).toBe('per-layer');
+    // 0.9690 - 0.9679 = 0.0011 <= 0.002: the single method.
+    expect(pick([['entropy', 0.9546, 0.9505], ['percentile 99.99', 0.9748, 0.9679], ['minmax', 0.9524, 0.9463]], 0.969)).toBe('percentile 99.99');
+    // The comparison is with the best single method's check score, not with the best check
+    // score: entropy's 0.9800 on the check batches does not hold the mix back.
+    expect(pick([['entropy', 0.95, 0.98], ['minmax', 0.97, 0.96]], 0.97)).toBe('per-layer');
+  });
+
+  it('never keeps a NaN score, and falls back to the first single method when all are NaN', () => {
+    expect(pick([['entropy', Number.NaN, Number.NaN]], 0.9)).toBe('per-layer');
+    expect(pick([['entropy', 0.5, 0.5]], Number.NaN)).toBe('entropy');
+    expect(pick([['entropy', Number.NaN, Number.NaN], ['minmax', Number.NaN, Number.NaN]], Number.NaN)).toBe('entropy');
   });
 });
 
@@ -301,13 +314,13 @@ describe("method 'auto': end to end", () => {
     // step of ~1/127), while percentile 99.999 and minmax keep it (a step of 1000/127 ~ 7.9,
     // which rounds every other value to 0), and so does entropy on this histogram. So
     // percentile 99.99's set is the best single method by far; the per-layer choice can only
-    // match it (it picks the same candidate), and the per-tensor choice is one of the same
-    // candidates, so no mix beats it by MIX_MARGIN.
+    // match it (it picks the same candidate), so it does not beat it by MIX_MARGIN.
     const { bytes, data } = outlierOnUnusedChannel();
     const { line, chosen } = await runAuto(bytes, data(6));
     expect(line).toBeDefined();
-    // Six batches: three probe the layers, three check the sets end to end.
-    expect(line).toMatch(/worst output cosine on 3 calibration batches: per-layer [\d.]+, per-tensor [\d.]+, entropy [\d.]+, percentile 99\.99 [\d.]+, percentile 99\.999 [\d.]+, minmax [\d.]+$/);
+    // Six batches: the single methods are scored on all six; three probe the layers, and the
+    // per-layer set is checked on the other three.
+    expect(line).toMatch(/worst output cosine on 6 calibration batches: entropy [\d.]+, percentile 99\.99 [\d.]+, percentile 99\.999 [\d.]+, minmax [\d.]+; per-layer choice \(.+\) [\d.]+ against percentile 99\.99 [\d.]+ on the 3 batches it was not fitted to$/);
     expect(line).toMatch(/every tensor by percentile 99\.99 kept/);
     expect(chosen.get('x')).toMatchObject({ method: 'percentile', percentile: 99.99 });
     // The premise: percentile 99.99 clipped the outlier.
@@ -317,6 +330,6 @@ describe("method 'auto': end to end", () => {
   it('with one calibration batch, scores only the single methods (no batch is left to check a fit on)', async () => {
     const { bytes, data } = outlierOnUnusedChannel();
     const { line } = await runAuto(bytes, data(1));
-    expect(line).toMatch(/per-layer choice: not made \(one calibration batch, none left to check a fit on\); worst output cosine on 1 calibration batches: entropy [\d.]+, percentile 99\.99 [\d.]+, percentile 99\.999 [\d.]+, minmax [\d.]+$/);
+    expect(line).toMatch(/worst output cosine on 1 calibration batches: entropy [\d.]+, percentile 99\.99 [\d.]+, percentile 99\.999 [\d.]+, minmax [\d.]+; per-layer choice not made \(one calibration batch, none left to check a fit on\)$/);
   });
 });

@@ -22,7 +22,7 @@ import { parseModel, readModel, writeModel } from '../onnx/model-io.js';
 import { upgradeOpset } from '../onnx/opset/upgrade-opset.js';
 import { parseShapeSpec, type ShapeMap } from '../shapes.js';
 import { expectBytes, expectFunction, expectObject, expectOneOf, expectString, invalid } from '../validate.js';
-import { AUTO_BATCHES, chooseByLayerOutput, chooseEndToEnd, keepingFirstBatches, leastTensorErrorSet, singleMethodSet } from './auto-calibration.js';
+import { AUTO_BATCHES, bestSingle, chooseByLayerOutput, chooseEndToEnd, keepingFirstBatches, leastTensorErrorSet, singleMethodSet } from './auto-calibration.js';
 import { convertGraphToFloat16 } from './float16.js';
 import { GraphConstants, insertQdq } from './qdq-insertion.js';
 import { COMPUTE_OPS, measureFlops, type NodeFlops } from './compute-flops.js';
@@ -450,9 +450,10 @@ function scalesOf(thresholds: ReadonlyMap<string, ChosenThreshold>): Map<string,
 
 /**
  * Method 'auto' (auto-calibration.ts): per tensor, the candidate that least disturbs the
- * output of the layers reading it, on the even kept batches; then that whole set against the
- * per-tensor least-error one and each single method's, end to end on the odd ones, keeping the
- * best single method unless a mix beats it clearly (pickSet), and saying which through the logger.
+ * output of the layers reading it, on the even kept batches; then that whole set scored end to
+ * end on the odd ones, against the single methods ranked on every kept batch, keeping the best
+ * single method unless the per-layer set beats it clearly (pickSet), and saying which through
+ * the logger.
  */
 async function chooseAuto(
   model: ModelProto,
@@ -468,42 +469,46 @@ async function chooseAuto(
   // With a single batch there are no others: only the single methods, which fit nothing, are
   // scored (on that batch).
   const split = batches.length > 1;
-  const probe = batches.filter((_, i) => i % 2 === 0);
-  const check = split ? batches.filter((_, i) => i % 2 === 1) : batches;
-  const perLayer = split ? await chooseByLayerOutput(model, plan, autos, probe, place) : undefined;
-  const singles = [singleMethodSet(autos, 'entropy'), ...AUTO_PERCENTILES.map((p) => singleMethodSet(autos, 'percentile', p)), singleMethodSet(autos, 'minmax')];
-  const mixes = perLayer === undefined ? [] : [{ label: 'per-layer', mixed: true, thresholds: perLayer }, leastTensorErrorSet(autos)];
-  const sets = [...mixes, ...singles.filter((x) => x !== undefined)];
-  // Should no single method cover every tensor, the per-tensor choice stands in.
-  if (sets.length === 0) sets.push(leastTensorErrorSet(autos));
+  const isCheck = (i: number) => !split || i % 2 === 1;
+  const perLayer = split ? await chooseByLayerOutput(model, plan, autos, batches.filter((_, i) => !isCheck(i)), place) : undefined;
+  const singles = [singleMethodSet(autos, 'entropy'), ...AUTO_PERCENTILES.map((p) => singleMethodSet(autos, 'percentile', p)), singleMethodSet(autos, 'minmax')].filter((x) => x !== undefined);
+  // Should no single method cover every tensor, each tensor's least-error candidate stands in.
+  if (singles.length === 0) singles.push(leastTensorErrorSet(autos));
   const float = await writeModel(model);
-  const reference = await runBatches(float, check, place);
-  const { best, scores } = await chooseEndToEnd(
-    sets,
+  const reference = await runBatches(float, batches, place);
+  const chosen = await chooseEndToEnd(
+    singles,
+    perLayer === undefined ? undefined : { label: 'per-layer', mixed: true, thresholds: perLayer },
     async (thresholds) => {
       const candidate = parseModel(float);
       applyQuantization(candidate, selected, scalesOf(thresholds), o.floatOpsIn, o.float16Block);
       return writeModel(candidate);
     },
     reference,
-    check,
+    batches,
+    isCheck,
     place,
   );
-  const figures = scores.map((s) => `${s.label} ${Number.isNaN(s.cosine) ? 'NaN' : s.cosine.toFixed(4)}`).join(', ');
-  let perLayerMix = 'not made (one calibration batch, none left to check a fit on)';
-  if (perLayer !== undefined) {
+  const cosine = (x: number) => (Number.isNaN(x) ? 'NaN' : x.toFixed(4));
+  const checks = batches.filter((_, i) => isCheck(i)).length;
+  let mixFigures = 'per-layer choice not made (one calibration batch, none left to check a fit on)';
+  if (perLayer !== undefined && chosen.mix !== undefined) {
     const mix = new Map<string, number>();
     for (const c of perLayer.values()) {
       const label = c.percentile === undefined ? c.method : `${c.method} ${c.percentile}`;
       mix.set(label, (mix.get(label) ?? 0) + 1);
     }
-    perLayerMix = [...mix].map(([label, n]) => `${n} ${label}`).join(', ');
+    const rival = bestSingle(chosen.singles) ?? chosen.singles[0]!;
+    mixFigures =
+      `per-layer choice (${[...mix].map(([label, n]) => `${n} ${label}`).join(', ')}) ${cosine(chosen.mix.cosine)} ` +
+      `against ${rival.set.label} ${cosine(rival.checkCosine)} on the ${checks} batches it was not fitted to`;
   }
   o.logger.log(
     'info',
-    `quantizeInt8 method 'auto': ${best.label.startsWith('per-') ? `${best.label} thresholds` : `every tensor by ${best.label}`} kept; per-layer choice: ${perLayerMix}; worst output cosine on ${check.length} calibration batches: ${figures}`,
+    `quantizeInt8 method 'auto': ${chosen.best.mixed ? `${chosen.best.label} thresholds` : `every tensor by ${chosen.best.label}`} kept; ` +
+      `worst output cosine on ${batches.length} calibration batches: ${chosen.singles.map((s) => `${s.set.label} ${cosine(s.cosine)}`).join(', ')}; ${mixFigures}`,
   );
-  return best.thresholds;
+  return chosen.best.thresholds;
 }
 
 /**

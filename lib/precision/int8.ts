@@ -56,9 +56,9 @@ export interface Int8Options {
    * How a tensor's clipping threshold is chosen (default 'entropy', TensorRT's
    * EntropyCalibration2); 'auto' takes, per tensor, the one of entropy, percentile 99.99 /
    * 99.999 and minmax that least disturbs the outputs of the quantized layers reading it,
-   * then scores that set, each tensor's least-error candidate and each single method end to
-   * end on other calibration batches, keeping the best single method unless a mix beats it by
-   * more than 0.002 (said through `logger` at 'info'; see auto-calibration.ts).
+   * then scores that set end to end on other calibration batches against the best single
+   * method, keeping the single method unless the set beats it by more than 0.002 (said
+   * through `logger` at 'info'; see auto-calibration.ts).
    */
   method?: CalibrationMethod;
   /** Receives each calibrated tensor's threshold and the method that gave it (with 'auto', the winner). */

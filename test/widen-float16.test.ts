@@ -210,8 +210,9 @@ const TRIPS = 4;
  * xr = Relu(x) (x a float16 input); branch = If(flag, then: tanh(xr Wt), else: sigmoid(x * 0.5
  * from a float16 Constant in the branch)) reads x and Wt from outside; a Loop runs TRIPS times
  * h' = tanh(h Wl + xr + bb) from h = xr (bb a float16 initializer of the body, h float16 state
- * declared in the body), returning the last h and every h (rows, a float16 output). y =
- * Cast(branch + h, float32).
+ * declared in the body), returning the last h and every h (rows, a float16 output); a Scan
+ * over rows sums them weighted by its own float16 initializer, from xr. y = Cast(branch + h +
+ * that sum, float32).
  */
 function controlFlowModel(): Uint8Array {
   const thenBranch: GraphSpec = {
@@ -244,6 +245,17 @@ function controlFlowModel(): Uint8Array {
       { op: 'Identity', inputs: ['h_next'], outputs: ['h_row'] },
     ],
   };
+  // Scan over the Loop's rows: acc' = acc + row * g, g a float16 initializer of the body.
+  const scanBody: GraphSpec = {
+    inputs: [spec('acc', 'float16', [1, W]), spec('row', 'float16', [1, W])],
+    outputs: [spec('acc_next', 'float16', [1, W]), spec('acc_row', 'float16', [1, W])],
+    initializers: [makeTensor('g', 'float16', [W], half(randomFloats(W, 32)))],
+    nodes: [
+      { op: 'Mul', inputs: ['row', 'g'], outputs: ['s_mul'] },
+      { op: 'Add', inputs: ['acc', 's_mul'], outputs: ['acc_next'] },
+      { op: 'Identity', inputs: ['acc_next'], outputs: ['acc_row'] },
+    ],
+  };
   const matrix = (seed: number) => half(randomFloats(W * W, seed).map((v) => (v * 0.3) / Math.sqrt(W)));
   return makeModel({
     inputs: [spec('x', 'float16', [1, W]), spec('flag', 'bool', [])],
@@ -253,7 +265,9 @@ function controlFlowModel(): Uint8Array {
       { op: 'Relu', inputs: ['x'], outputs: ['xr'] },
       { op: 'If', inputs: ['flag'], outputs: ['branch'], attributes: { then_branch: { graph: thenBranch }, else_branch: { graph: elseBranch } } },
       { op: 'Loop', inputs: ['trips', '', 'xr'], outputs: ['h_last', 'rows'], attributes: { body: { graph: body } } },
-      { op: 'Add', inputs: ['branch', 'h_last'], outputs: ['sum'] },
+      { op: 'Scan', inputs: ['xr', 'rows'], outputs: ['acc_last', 'accs'], attributes: { body: { graph: scanBody }, num_scan_inputs: 1 } },
+      { op: 'Add', inputs: ['branch', 'h_last'], outputs: ['sum0'] },
+      { op: 'Add', inputs: ['sum0', 'acc_last'], outputs: ['sum'] },
       { op: 'Cast', inputs: ['sum'], outputs: ['y'], attributes: { to: F32 } },
     ],
     opset: 15,
@@ -265,8 +279,9 @@ describe('widenFloat16 in If and Loop bodies', () => {
     const bytes = controlFlowModel();
     const model = parseModel(bytes);
     const summary = widenFloat16(model);
-    // Wt, Wl and the body's bb; the else branch's Constant; the body's h, h_next, h_row and the branches' outputs.
-    expect(summary).toMatchObject({ initializers: 3, constants: 1, declaredTypes: 5, edgeCasts: 2 });
+    // Wt, Wl, the Loop body's bb and the Scan body's g; the else branch's Constant; the
+    // branches' outputs, the Loop body's h, h_next, h_row and the Scan body's four.
+    expect(summary).toMatchObject({ initializers: 4, constants: 1, declaredTypes: 9, edgeCasts: 2 });
     expect(ioTypes(model)).toEqual({ x: F16, flag: TensorProto_DataType.BOOL, y: F32, rows: F16 });
     expect(float16Left(model)).toEqual(['declared x', 'declared rows']);
     // The else branch reads the float32 x that the Cast at the edge gives, not the float16 input.

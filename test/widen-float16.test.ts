@@ -8,8 +8,9 @@
 // atol = 1e-3 * max(1, max |half|) (float16 keeps 11 significant bits, ~5e-4 relative per
 // rounding; a few roundings per value, no amplification in these small nets). The widened
 // weights must be the float16 values exactly (every float16 is a float32).
+import { clone, create } from '@bufbuild/protobuf';
 import * as ort from 'onnxruntime-node';
-import { TensorProto_DataType, type GraphProto, type ModelProto } from 'onnx-buf';
+import { TensorProto_DataType, TypeProtoSchema, ValueInfoProtoSchema, type GraphProto, type ModelProto } from 'onnx-buf';
 import { describe, expect, it } from 'vitest';
 
 import { float16ToFloat32, float32ToFloat16 } from '../lib/dtype.js';
@@ -133,7 +134,7 @@ describe('widenFloat16', () => {
 
     // 3 float16 initializers, the Constant and the ConstantOfShape value, the Cast to float16;
     // m and z keep float16 through a Cast each.
-    expect(summary).toEqual({ initializers: 3, constants: 2, typeAttributes: 1, declaredTypes: 0, edgeCasts: 2 });
+    expect(summary).toEqual({ initializers: 3, constants: 2, typeAttributes: 1, declaredTypes: 0, edgeCasts: 2, foreignCasts: 0 });
     expect(ioTypes(model)).toEqual({ x: F32, m: F16, y: F32, z: F16 });
     // The only float16 values left are the edges: the input m and the output z.
     const types = inferElemTypes(model.graph!);
@@ -198,6 +199,36 @@ describe('widenFloat16', () => {
     expect(out.h).toEqual(float16ToFloat32(h));
     const e = Array.from(float16ToFloat32(h), Math.exp);
     expectClose(out.hs!, e.map((v) => v / e.reduce((x, y) => x + y)), 1e-3, 1e-4);
+  });
+
+  it('keeps the float16 inputs and outputs of a node of another domain, behind Casts', () => {
+    // r = Relu(x); o = example.Half(r), declared float16; y = o + B, B a float16 initializer.
+    const bytes = makeModel({
+      inputs: [spec('x', 'float16', [4])],
+      outputs: [spec('y', 'float16', [4])],
+      initializers: [makeTensor('B', 'float16', [4], half([1, 2, 3, 4]))],
+      nodes: [
+        { op: 'Relu', inputs: ['x'], outputs: ['r'] },
+        { op: 'Half', domain: 'example', inputs: ['r'], outputs: ['o'] },
+        { op: 'Add', inputs: ['o', 'B'], outputs: ['y'] },
+      ],
+      opset: 15,
+    });
+    const model = parseModel(bytes);
+    model.graph!.valueInfo.push(create(ValueInfoProtoSchema, { name: 'o', type: clone(TypeProtoSchema, model.graph!.output[0]!.type!) }));
+    const summary = widenFloat16(model);
+    expect(summary).toMatchObject({ initializers: 1, declaredTypes: 1, edgeCasts: 2, foreignCasts: 2 });
+    const g = model.graph!;
+    const producer = new Map(g.node.flatMap((n) => n.output.map((o) => [o, n] as const)));
+    const foreign = g.node.find((n) => n.domain === 'example')!;
+    // Its input: r (now float32) cast to float16. Its output: float16 under a new name, cast to the float32 o.
+    const inCast = producer.get(foreign.input[0]!)!;
+    expect([inCast.opType, Number(inCast.attribute[0]!.i), inCast.input[0]]).toEqual(['Cast', F16, 'r']);
+    const outCast = g.node.find((n) => n.input[0] === foreign.output[0])!;
+    expect([outCast.opType, Number(outCast.attribute[0]!.i), outCast.output[0]]).toEqual(['Cast', F32, 'o']);
+    const types = inferElemTypes(g);
+    expect([types.get('r'), types.get('o'), types.get(foreign.input[0]!)]).toEqual([F32, F32, F16]);
+    expect(ioTypes(model)).toEqual({ x: F16, y: F16 });
   });
 });
 

@@ -462,7 +462,7 @@ function widenForQuantization(model: ModelProto, selected: (n: NodeProto) => boo
     'warning',
     `quantizeInt8: ${readers} nodes to quantize read float16 tensors, which QuantizeLinear cannot take: widened the model to float32 ` +
       `(${w.initializers} initializers, ${w.constants} constant values, ${w.typeAttributes} Cast/dtype attributes, ${w.declaredTypes} declared types; ` +
-      `${w.edgeCasts} Casts keep its float16 inputs and outputs float16); ${rest}`,
+      `${w.edgeCasts} Casts keep its float16 inputs and outputs float16${w.foreignCasts > 0 ? `, ${w.foreignCasts} those of nodes of other domains` : ''}); ${rest}`,
   );
 }
 

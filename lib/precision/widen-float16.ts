@@ -17,6 +17,7 @@
 import {
   AttributeProto_AttributeType,
   TensorProto_DataType,
+  type GraphProto,
   type ModelProto,
   type NodeProto,
   type SparseTensorProto,
@@ -62,6 +63,8 @@ export interface WidenSummary {
   declaredTypes: number;
   /** Casts added at the main graph's float16 inputs and outputs. */
   edgeCasts: number;
+  /** Casts added around nodes of other domains, which keep reading and writing float16. */
+  foreignCasts: number;
 }
 
 function isDefaultDomain(node: NodeProto): boolean {
@@ -120,6 +123,44 @@ function widenNode(node: NodeProto, summary: WidenSummary): void {
   }
 }
 
+/**
+ * Nodes of other domains (TensorRT plugins, onnxruntime's contrib ops) keep their float16
+ * inputs and outputs, which their kernels may be the only ones to take: each float16 input
+ * is read through a Cast to float16, and each output known to be float16 (by value_info) is
+ * written under a new name and Cast to float32 under its own. In `graph` and in its bodies,
+ * with `outer` the types of the enclosing graphs' values, before any other change.
+ */
+function keepForeignNodes(graph: GraphProto, outer: ReadonlyMap<string, number>, unique: (base: string) => string, opset: number, casts: Set<NodeProto>): void {
+  const types = inferElemTypes(graph, outer);
+  const nodes: NodeProto[] = [];
+  for (const node of graph.node) {
+    for (const g of node.attribute.flatMap((a) => [...(a.g ? [a.g] : []), ...a.graphs])) keepForeignNodes(g, types, unique, opset, casts);
+    if (isDefaultDomain(node)) {
+      nodes.push(node);
+      continue;
+    }
+    const after: NodeProto[] = [];
+    node.input = node.input.map((name) => {
+      if (!name || types.get(name) !== F16) return name;
+      const half = unique(`${name}_fp16`);
+      const cast = castNode(unique(`Cast_${name}_to_fp16`), name, half, F16, opset);
+      nodes.push(cast);
+      casts.add(cast);
+      return half;
+    });
+    node.output = node.output.map((name) => {
+      if (!name || types.get(name) !== F16) return name;
+      const half = unique(`${name}_fp16`);
+      const cast = castNode(unique(`Cast_${name}_to_fp32`), half, name, F32, opset);
+      after.push(cast);
+      casts.add(cast);
+      return half;
+    });
+    nodes.push(node, ...after);
+  }
+  graph.node = nodes;
+}
+
 /** Whether a graph input or output holds a float16 tensor (declared, or as the graph computes it). */
 function isFloat16Tensor(info: ValueInfoProto, types: ReadonlyMap<string, number>): boolean {
   const declared = valueInfoElemType(info);
@@ -132,13 +173,18 @@ function isFloat16Tensor(info: ValueInfoProto, types: ReadonlyMap<string, number
  * to float32 that every reader (in the main graph and in bodies) reads instead, and each
  * output's producer writes a renamed float32 value that a Cast turns back into the float16
  * output. An initializer listed among the inputs (IR < 4, or an overridable constant) is a
- * weight: it is widened with its declaration. Nodes of other domains are left as they are.
+ * weight: it is widened with its declaration. Nodes of other domains keep their float16
+ * inputs and outputs, behind Casts (keepForeignNodes).
  * Throws InvalidArgumentError for a float16 tensor whose data is malformed or still external.
  */
 export function widenFloat16(model: ModelProto): WidenSummary {
   const graph = model.graph!;
-  const summary: WidenSummary = { initializers: 0, constants: 0, typeAttributes: 0, declaredTypes: 0, edgeCasts: 0 };
+  const summary: WidenSummary = { initializers: 0, constants: 0, typeAttributes: 0, declaredTypes: 0, edgeCasts: 0, foreignCasts: 0 };
   const unique = nameAllocator(graph);
+  const opset = defaultOpset(model);
+  // The widening leaves those Casts as they are (a Cast to float16 is what they are for).
+  const foreignCasts = new Set<NodeProto>();
+  keepForeignNodes(graph, new Map(), unique, opset, foreignCasts);
   const types = inferElemTypes(graph);
   const initializerNames = new Set(graph.initializer.map((t) => t.name));
   const edgeInputs = graph.input.filter((i) => !initializerNames.has(i.name) && isFloat16Tensor(i, types));
@@ -171,14 +217,16 @@ export function widenFloat16(model: ModelProto): WidenSummary {
   forEachGraph(graph, (g) => {
     for (const t of g.initializer) if (widenTensor(t)) summary.initializers++;
     for (const s of g.sparseInitializer) if (widenSparse(s)) summary.initializers++;
-    for (const n of g.node) widenNode(n, summary);
+    for (const n of g.node) {
+      if (foreignCasts.has(n)) summary.foreignCasts++;
+      else widenNode(n, summary);
+    }
     // The main graph's edges keep float16. Its other float16 inputs and outputs are weights
     // listed as inputs, or sequences and maps, which no Cast could keep so: they widen.
     const main = g === graph;
     for (const v of [...g.valueInfo, ...g.input, ...g.output]) if (!(main && edges.has(v.name)) && widenType(v.type)) summary.declaredTypes++;
   });
 
-  const opset = defaultOpset(model);
   const front = edgeInputs.map((i) => castNode(unique(`Cast_${i.name}_to_fp32`), i.name, reads.get(i.name)!, F32, opset));
   const back = [...defines].map(([name, wide]) => castNode(unique(`Cast_${name}_to_fp16`), wide, name, F16, opset));
   graph.node = [...front, ...graph.node, ...back];

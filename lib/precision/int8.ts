@@ -458,11 +458,15 @@ function widenForQuantization(model: ModelProto, selected: (n: NodeProto) => boo
   if (readers === 0) return;
   const w = widenFloat16(model);
   const rest = o.floatOpsIn === 'float16' ? 'the ops left unquantized go back to float16' : "the ops left unquantized run in float32 (floatOpsIn 'float16' keeps them in float16)";
+  const kept = [
+    ...(w.edgeCasts > 0 ? [`${w.edgeCasts} Casts keep its float16 inputs and outputs float16`] : []),
+    ...(w.foreignCasts > 0 ? [`${w.foreignCasts} Casts keep those of nodes of other domains`] : []),
+  ];
   o.logger.log(
     'warning',
     `quantizeInt8: ${readers} nodes to quantize read float16 tensors, which QuantizeLinear cannot take: widened the model to float32 ` +
-      `(${w.initializers} initializers, ${w.constants} constant values, ${w.typeAttributes} Cast/dtype attributes, ${w.declaredTypes} declared types; ` +
-      `${w.edgeCasts} Casts keep its float16 inputs and outputs float16${w.foreignCasts > 0 ? `, ${w.foreignCasts} those of nodes of other domains` : ''}); ${rest}`,
+      `(${w.initializers} initializers, ${w.constants} constant values, ${w.typeAttributes} Cast/dtype attributes, ${w.declaredTypes} declared types` +
+      `${kept.map((k) => `; ${k}`).join('')}); ${rest}`,
   );
 }
 

@@ -450,7 +450,8 @@ export async function quantizeInt8WithReport(model: Uint8Array | ArrayBufferLike
  * Opset-13 QuantizeLinear takes float32 only, so the Q/DQ pairs cannot sit on float16
  * activations: a model computing in float16 would keep every layer in float. When nodes to
  * quantize read float16 tensors, the model is widened to float32 first (widen-float16.ts; its
- * float16 inputs and outputs keep their type), and the logger says so.
+ * float16 inputs and outputs keep their type), and the logger says so. The widened model is
+ * also the reference of `accuracy`: it computes what the float16 one does, without its roundings.
  */
 function widenForQuantization(model: ModelProto, selected: (n: NodeProto) => boolean, o: Normalized): void {
   const types = inferElemTypes(model.graph!);

@@ -229,7 +229,8 @@ function setElemType(info: ValueInfoProto, elemType: number): void {
   if (type?.case === 'tensorType') type.value.elemType = elemType;
 }
 
-function castNode(name: string, input: string, output: string, to: number, opset: number): NodeProto {
+/** A Cast of `input` to element type `to`, spelled as the model's opset wants it. */
+export function castNode(name: string, input: string, output: string, to: number, opset: number): NodeProto {
   // Cast-1 (before opset 6) spelled the target type as a string.
   const attribute: AttributeProto =
     opset < 6
@@ -504,20 +505,31 @@ function convertScope(graph: GraphProto, scope: Scope): { keep: boolean[]; outer
  */
 export function convertGraphToFloat16(model: ModelProto, options: RewriteOptions): boolean[] {
   const graph = model.graph!;
+  return convertScope(graph, { opset: defaultOpset(model), irVersion: Number(model.irVersion), unique: nameAllocator(graph), options, outer: new Map(), outerOverflowing: new Set() }).keep;
+}
+
+/**
+ * Fresh names for values and nodes a rewrite adds: `base`, else `base_1`, `base_2`...; never a
+ * name any graph of the model (bodies included) uses, since a body may read any outer name.
+ */
+export function nameAllocator(graph: GraphProto): (base: string) => string {
   const taken = new Set<string>();
   forEachGraph(graph, (g) => {
     for (const v of [...g.input, ...g.output, ...g.valueInfo]) taken.add(v.name);
     for (const t of g.initializer) taken.add(t.name);
     for (const n of g.node) [...n.input, ...n.output, n.name].forEach((x) => taken.add(x));
   });
-  const unique = (base: string) => {
+  return (base: string) => {
     let name = base;
     for (let k = 1; taken.has(name); k++) name = `${base}_${k}`;
     taken.add(name);
     return name;
   };
-  const opset = Number(model.opsetImport.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 1n);
-  return convertScope(graph, { opset, irVersion: Number(model.irVersion), unique, options, outer: new Map(), outerOverflowing: new Set() }).keep;
+}
+
+/** The model's version of the default ONNX domain (1 when it imports none). */
+export function defaultOpset(model: ModelProto): number {
+  return Number(model.opsetImport.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 1n);
 }
 
 /**

@@ -9,7 +9,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 
-import type { ModelProto, NodeProto } from 'onnx-buf';
+import { type ModelProto, type NodeProto, TensorProto_DataType } from 'onnx-buf';
 
 import { BACKEND_OPTIONS, backends, type BackendOption } from '../backend.js';
 import { type CalibrationAlgorithm, type CalibrationCache, formatCalibrationCache, parseCalibrationCache } from '../calibration/calibration-cache.js';
@@ -20,6 +20,7 @@ import type { Feeds } from '../execution-context.js';
 import { getDefaultLogger, Logger } from '../logger.js';
 import { parseModel, readModel, writeModel } from '../onnx/model-io.js';
 import { upgradeOpset } from '../onnx/opset/upgrade-opset.js';
+import { inferElemTypes } from '../onnx/value-types.js';
 import { parseShapeSpec, type ShapeMap } from '../shapes.js';
 import { expectBytes, expectFunction, expectObject, expectOneOf, expectString, invalid } from '../validate.js';
 import { AUTO_BATCHES, bestSingle, chooseByLayerOutput, chooseEndToEnd, keepingFirstBatches, leastTensorErrorSet, singleMethodSet } from './auto-calibration.js';
@@ -27,6 +28,7 @@ import { convertGraphToFloat16 } from './float16.js';
 import { GraphConstants, insertQdq } from './qdq-insertion.js';
 import { COMPUTE_OPS, measureFlops, type NodeFlops } from './compute-flops.js';
 import { planQuantization, QUANTIZABLE_OPS, type QuantizationPlan } from './qdq-plan.js';
+import { widenFloat16 } from './widen-float16.js';
 import { type FloatNode, floatNodes, type SearchResult, searchFloatLayers, type TargetAccuracy } from './sensitivity-search.js';
 import { checkTarget, readValidationData, runBatches, type RunOutputs, type RunPlace, scoreCandidate, scoreOutputs } from './validation-runs.js';
 
@@ -109,7 +111,10 @@ export interface Int8Options {
   outputPath?: string;
   /** Directory a model given as bytes keeps its external data in. */
   baseDir?: string;
-  /** Receives the note that a model below opset 13 was converted, and what method 'auto' kept (default: warnings to stderr). */
+  /**
+   * Receives the notes that a model below opset 13 was converted or a float16 one widened to
+   * float32, and what method 'auto' kept (default: warnings to stderr).
+   */
   logger?: Logger;
 }
 
@@ -277,7 +282,10 @@ function nameNodes(nodes: readonly NodeProto[], taken: Set<string>): void {
  * Conv, 1 for ConvTranspose, the output-feature axis for Gemm and MatMul); biases and other
  * parameters stay float32. With `floatOpsIn: 'float16'` the ops left unquantized run in
  * float16 (the quantized ones keep float32 between their DequantizeLinear and the next Q).
- * Models below opset 13 are converted to it (upgradeOpset), with a warning through `logger`. Writes the scales to
+ * Models below opset 13 are converted to it (upgradeOpset), with a warning through `logger`;
+ * so is a model whose nodes to quantize compute in float16: it is widened to float32 first
+ * (float16 weights, constants and Casts; its float16 inputs and outputs keep their type), as
+ * QuantizeLinear takes float32 only. Writes the scales to
  * `calibrationCache.write` in TensorRT's cache format, and the model to `outputPath` when
  * given. Resolves to the quantized model's bytes.
  * @throws InvalidArgumentError for bad options, node names not in the model, empty
@@ -323,12 +331,13 @@ export async function quantizeInt8WithReport(model: Uint8Array | ArrayBufferLike
     o.logger.log('warning', `quantizeInt8: converted the model from opset ${upgrade.from} to ${upgrade.to} (per-axis QuantizeLinear needs 13); ${upgrade.rewritten} nodes rewritten, the quantized model is at opset ${upgrade.to}`);
   }
 
-  const constants = new GraphConstants(graph);
   const selected = (n: NodeProto): boolean => {
     if (!QUANTIZABLE_OPS.includes(n.opType) || (n.domain !== '' && n.domain !== 'ai.onnx')) return false;
     if (o.exclude.opTypes.has(n.opType) || o.exclude.nodeNames.has(n.name)) return false;
     return o.include === undefined || o.include.opTypes.has(n.opType) || o.include.nodeNames.has(n.name);
   };
+  widenForQuantization(m, selected, o);
+  const constants = new GraphConstants(graph);
   const plan = planQuantization(graph, selected, constants);
 
   let scales: Map<string, number>;
@@ -435,6 +444,31 @@ export async function quantizeInt8WithReport(model: Uint8Array | ArrayBufferLike
   if (o.outputPath === undefined) return { model: await writeModel(m), report };
   const externalDataPath = loaded.hadExternalData ? `${basename(o.outputPath)}.data` : undefined;
   return { model: await writeModel(m, { path: o.outputPath, ...(externalDataPath !== undefined ? { externalDataPath } : {}) }), report };
+}
+
+/**
+ * Opset-13 QuantizeLinear takes float32 only, so the Q/DQ pairs cannot sit on float16
+ * activations: a model computing in float16 would keep every layer in float. When nodes to
+ * quantize read float16 tensors, the model is widened to float32 first (widen-float16.ts; its
+ * float16 inputs and outputs keep their type), and the logger says so. The widened model is
+ * also the reference of `accuracy`: it computes what the float16 one does, without its roundings.
+ */
+function widenForQuantization(model: ModelProto, selected: (n: NodeProto) => boolean, o: Normalized): void {
+  const types = inferElemTypes(model.graph!);
+  const readers = model.graph!.node.filter((n) => selected(n) && n.input.some((x) => x !== '' && types.get(x) === TensorProto_DataType.FLOAT16)).length;
+  if (readers === 0) return;
+  const w = widenFloat16(model);
+  const rest = o.floatOpsIn === 'float16' ? 'the ops left unquantized go back to float16' : "the ops left unquantized run in float32 (floatOpsIn 'float16' keeps them in float16)";
+  const kept = [
+    ...(w.edgeCasts > 0 ? [`${w.edgeCasts} Casts keep its float16 inputs and outputs float16`] : []),
+    ...(w.foreignCasts > 0 ? [`${w.foreignCasts} Casts keep those of nodes of other domains`] : []),
+  ];
+  o.logger.log(
+    'warning',
+    `quantizeInt8: ${readers} nodes to quantize read float16 tensors, which QuantizeLinear cannot take: widened the model to float32 ` +
+      `(${w.initializers} initializers, ${w.constants} constant values, ${w.typeAttributes} Cast/dtype attributes, ${w.declaredTypes} declared types` +
+      `${kept.map((k) => `; ${k}`).join('')}); ${rest}`,
+  );
 }
 
 /** Each tensor's int8 scale (float32) from its threshold. */

@@ -25,6 +25,7 @@ import { lenetModel, resnetBlockModel } from './fixtures/cnn-models.js';
 import { randomFloats } from './fixtures/models.js';
 import { runOnnxRuntime } from './fixtures/oracle.js';
 import { ticksDuring } from './fixtures/ticker.js';
+import { cosine } from './fixtures/cosine.js';
 
 // Two CNNs at fixed shapes, input 'x', output 'y'. ResNet basic block (Conv,
 // BatchNormalization, Relu, Add, GlobalAveragePool, MatMul): x [2, 16, 8, 8] -> y [2, 8] logits.
@@ -83,15 +84,6 @@ async function reference(seed: number, net: Net = resnet): Promise<Float32Array>
   return out.y!.data;
 }
 
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i]! * b[i]!;
-    aa += a[i]! * a[i]!;
-    bb += b[i]! * b[i]!;
-  }
-  return ab / Math.sqrt(aa * bb);
-}
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;

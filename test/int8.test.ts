@@ -24,6 +24,7 @@ import { TESTDATA, tensorFromProto } from './conformance/onnx-test-case.js';
 import { lenetModel, mobileModel, resnetBlockModel } from './fixtures/cnn-models.js';
 import { mlpModel, randomFloats } from './fixtures/models.js';
 import { expectClose } from './fixtures/oracle.js';
+import { cosine } from './fixtures/cosine.js';
 
 const PYTORCH = join(TESTDATA, 'pytorch-converted');
 const CALIBRATION_BATCHES = 24;
@@ -72,17 +73,6 @@ async function runSim(model: Uint8Array, batches: Record<string, Tensor>[], shap
   }
 }
 
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 const figures: string[] = [];
 afterAll(() => console.log(`int8 figures:\n  ${figures.join('\n  ')}`));

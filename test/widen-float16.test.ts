@@ -24,6 +24,7 @@ import { quantizeInt8WithReport } from '../lib/precision/int8.js';
 import { widenFloat16 } from '../lib/precision/widen-float16.js';
 import { randomFloats } from './fixtures/models.js';
 import { expectClose } from './fixtures/oracle.js';
+import { cosine } from './fixtures/cosine.js';
 
 const F32 = TensorProto_DataType.FLOAT;
 const F16 = TensorProto_DataType.FLOAT16;
@@ -338,17 +339,6 @@ const calibrationBatches = (n: number, from: number) =>
     return { x: new Tensor('float32', f.x!.data as Float32Array, [1, C, H, H]), m: new Tensor('float16', f.m!.data as Uint16Array, [1, K, H, H]) };
   });
 
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 /** Both Convs read a Q/DQ'd activation and int8 weights through a DequantizeLinear. */
 function expectInt8Convs(model: ModelProto): void {

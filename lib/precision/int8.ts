@@ -19,6 +19,7 @@ import { InvalidArgumentError, UnsupportedError } from '../errors.js';
 import type { Feeds } from '../execution-context.js';
 import { getDefaultLogger, Logger } from '../logger.js';
 import { parseModel, readModel, writeModel } from '../onnx/model-io.js';
+import { inlineConstantIfs } from '../onnx/inline-constant-if.js';
 import { upgradeOpset } from '../onnx/opset/upgrade-opset.js';
 import { parseShapeSpec, type ShapeMap } from '../shapes.js';
 import { expectBytes, expectFunction, expectObject, expectOneOf, expectString, invalid } from '../validate.js';
@@ -310,6 +311,8 @@ export async function quantizeInt8WithReport(model: Uint8Array | ArrayBufferLike
   const graph = m.graph!;
   const already = graph.node.find((n) => n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear');
   if (already) throw new UnsupportedError(`the model already holds ${already.opType} node '${already.name}'; quantizeInt8 takes a float model`);
+  // TensorRT builds only the taken branch of an If with a build-time constant condition; inlined, its layers can be quantized (and named in include/exclude).
+  for (const i of inlineConstantIfs(m)) o.logger.log('info', `quantizeInt8: inlined the ${i.branch} of If '${i.node}' (${i.nodes} nodes): its condition '${i.condition}' is a build-time constant, and TensorRT builds only the branch it takes`);
   checkNodeNames(m, o);
   // Per-axis Q/DQ needs opset 13. Raised before calibration: a refusal should come before minutes of calibration, not after.
   const upgrade = (() => {

@@ -342,3 +342,41 @@ describe('quantizeInt8 and a constant-condition If', () => {
     await vi.waitFor(() => expect(messages.some((m) => m.includes("inlined the then_branch of If 'If_0'"))).toBe(true), { timeout: 10_000 });
   });
 });
+
+describe('the sim after quantization', () => {
+  it('still folds a condition on the shapes once int8 weights read through DequantizeLinear have filled the folding budget', async () => {
+    // Sixteen [32, 32] int8 weights, each 4 KiB once dequantized: 64 KiB, the sim's whole
+    // parse-time folding budget. Then an If on Shape(m)[0] == 2 whose branches differ in rank,
+    // which builds only if the condition is known at build time.
+    const count = 16;
+    const initializers = [makeTensor('scale', 'float32', [], [0.01]), makeTensor('zero', 'int8', [], [0]), makeTensor('i0', 'int64', [], [0n]), makeTensor('two', 'int64', [], [2n]), makeTensor('axes', 'int64', [1], [0n])];
+    const nodes: NodeSpec[] = [];
+    let previous = 'x';
+    for (let k = 0; k < count; k++) {
+      initializers.push(makeTensor(`w${k}_q`, 'int8', [32, 32], Array.from({ length: 1024 }, (_, i) => ((i * 37 + k * 11) % 255) - 127)));
+      nodes.push({ op: 'DequantizeLinear', inputs: [`w${k}_q`, 'scale', 'zero'], outputs: [`w${k}`] });
+      nodes.push({ op: 'MatMul', inputs: [previous, `w${k}`], outputs: [`m${k}`] });
+      nodes.push({ op: 'Tanh', inputs: [`m${k}`], outputs: [`t${k}`] });
+      previous = `t${k}`;
+    }
+    nodes.push(
+      { op: 'Shape', inputs: [previous], outputs: ['shape'] },
+      { op: 'Gather', inputs: ['shape', 'i0'], outputs: ['rows'] },
+      { op: 'Equal', inputs: ['rows', 'two'], outputs: ['cond'] },
+      {
+        op: 'If',
+        inputs: ['cond'],
+        outputs: ['y'],
+        attributes: {
+          then_branch: branch([{ op: 'Unsqueeze', inputs: [previous, 'axes'], outputs: ['u'] }], [f32('u', [1, 2, 32])]),
+          else_branch: branch([{ op: 'Identity', inputs: [previous], outputs: ['same'] }], [f32('same', [2, 32])]),
+        },
+      },
+    );
+    const model = makeModel({ opset: 17, inputs: [f32('x', [2, 32])], outputs: [{ name: 'y', dtype: 'float32', shape: [] }], initializers, nodes });
+    const feeds = { x: { data: Float32Array.from({ length: 64 }, (_, i) => Math.sin(i) * 0.5), dims: [2, 32] } };
+    const reference = await runOnnxRuntime(model, feeds);
+    expect(reference.y!.dims).toEqual([1, 2, 32]);
+    expectClose((await runSim(model, feeds)).y!, reference.y!.data);
+  });
+});

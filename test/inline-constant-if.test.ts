@@ -11,6 +11,10 @@ import { inlineConstantIfs } from '../lib/onnx/inline-constant-if.js';
 import { makeModel, makeTensor, type GraphSpec, type ModelSpec, type NodeSpec, type ValueSpec } from '../lib/onnx/model-builder.js';
 import { parseModel } from '../lib/onnx/model-io.js';
 import { expectClose, runOnnxRuntime } from './fixtures/oracle.js';
+// @ts-expect-error plain ESM shared with scripts/zoo.mjs, no type declarations
+import { compare, fixInputs, isCached, loadModel, ortRunner, runSteps } from './zoo/harness.mjs';
+// @ts-expect-error plain ESM shared with scripts/zoo.mjs, no type declarations
+import { manifest } from './zoo/models.mjs';
 
 const f32 = (name: string, shape: (number | string)[]): ValueSpec => ({ name, dtype: 'float32', shape });
 type Feeds = Record<string, { data: Float32Array; dims: number[] }>;
@@ -379,4 +383,49 @@ describe('the sim after quantization', () => {
     expect(reference.y!.dims).toEqual([1, 2, 32]);
     expectClose((await runSim(model, feeds)).y!, reference.y!.data);
   });
+});
+
+// silero VAD prepared as TensorRT users prepare it (sr an initializer of 16000, dims fixed),
+// inlined, over its consecutive audio chunks with the state fed back: onnxruntime runs the
+// prepared model, and the inlined one on onnxruntime and on the sim must follow it.
+interface ZooFeed { dtype: string; data: Float32Array | BigInt64Array; dims: number[] }
+interface ZooEntry { name: string; prepare: { constants: Record<string, ZooFeed>; shapes: Record<string, number[]> }; inputs: () => { steps: Record<string, ZooFeed>[]; carry: Record<string, string> } }
+const silero = (manifest as ZooEntry[]).filter((e) => /silero/i.test(e.name));
+describe('silero VAD inlined', () => {
+  for (const entry of silero) {
+    it.skipIf(!isCached(entry))(`${entry.name}: the inlined model follows the prepared one over consecutive chunks`, { timeout: 120_000 }, async () => {
+      const prepared = (await fixInputs(loadModel(entry), entry.prepare.constants, entry.prepare.shapes)) as Uint8Array;
+      const result = inlined(prepared);
+      expect(result.done.map((d) => d.branch)).toEqual(['then_branch']);
+      const { steps, carry } = entry.inputs();
+      const fed = { steps: steps.map((s) => Object.fromEntries(Object.entries(s).filter(([n]) => !(n in entry.prepare.constants)))), carry };
+      const engine = await buildEngine(result.bytes, { backend: 'sim' });
+      using session = await InferenceSession.create(engine, { backend: 'sim' });
+      const sim = {
+        run: async (feeds: Record<string, ZooFeed>) => {
+          const out = await session.run(Object.fromEntries(Object.entries(feeds).map(([n, f]) => [n, new Tensor('float32', f.data as Float32Array, f.dims)])));
+          return Object.fromEntries(Object.entries(out).map(([n, t]) => [n, { data: t.toFloat32(), dims: [...t.dims] }]));
+        },
+      };
+      // Without graph optimizations: onnxruntime inlines the Ifs the fixed dims make constant
+      // itself, and fails on silero's (as the zoo's own check of the preparation notes).
+      const ortPrepared = await ortRunner(prepared, { graphOptimizationLevel: 'disabled' });
+      const ortInlined = await ortRunner(result.bytes, { graphOptimizationLevel: 'disabled' });
+      try {
+        const reference = (await runSteps(ortPrepared, fed)).outputs as Record<string, { data: Float32Array }>;
+        const viaOrt = (await runSteps(ortInlined, fed)).outputs as Record<string, { data: Float32Array }>;
+        const viaSim = (await runSteps(sim, fed)).outputs as Record<string, { data: Float32Array }>;
+        expect(steps.length).toBeGreaterThan(10);
+        for (const [name, r] of Object.entries(reference)) {
+          expect(Array.from(viaOrt[name]!.data)).toEqual(Array.from(r.data));
+          const c = compare(viaSim[name]!.data, r.data) as { cosine: number; maxAbs: number };
+          expect(c.cosine, name).toBeGreaterThanOrEqual(0.9999);
+          expect(c.maxAbs, name).toBeLessThan(1e-3);
+        }
+      } finally {
+        await ortPrepared.dispose();
+        await ortInlined.dispose();
+      }
+    });
+  }
 });

@@ -304,7 +304,7 @@ describe('inlineConstantIfs', () => {
 });
 
 describe('quantizeInt8 and a constant-condition If', () => {
-  it("quantizes the Conv of the taken branch and says it inlined the If", async () => {
+  it("quantizes the Conv of the taken branch, named in include, and says it inlined the If", async () => {
     const weights = Array.from({ length: 4 * 2 * 3 * 3 }, (_, i) => Math.sin(i * 1.7) * 0.5);
     const model = makeModel({
       opset: 17,
@@ -336,7 +336,8 @@ describe('quantizeInt8 and a constant-condition If', () => {
     const batches = Array.from({ length: 4 }, (_, b) => ({ x: new Tensor('float32', Float32Array.from({ length: 128 }, (_, i) => Math.cos(i * 0.37 + b)), [1, 2, 8, 8]) }));
     const messages: string[] = [];
     const logger = new Logger({ minSeverity: 'info', onMessage: (_s, m) => messages.push(m) });
-    const { model: int8, report } = await quantizeInt8WithReport(model, { calibrationData: batches, method: 'minmax', backend: 'sim', logger });
+    // `include` may name a node of the branch: the names are checked after inlining.
+    const { model: int8, report } = await quantizeInt8WithReport(model, { calibrationData: batches, method: 'minmax', backend: 'sim', logger, include: { nodeNames: ['conv16k'] } });
     expect(report.int8Nodes).toEqual(['conv16k']);
     const quantized = parseModel(int8);
     expect(quantized.graph!.node.map((n) => n.opType)).not.toContain('If');

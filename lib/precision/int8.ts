@@ -278,6 +278,9 @@ function nameNodes(nodes: readonly NodeProto[], taken: Set<string>): void {
  * Conv, 1 for ConvTranspose, the output-feature axis for Gemm and MatMul); biases and other
  * parameters stay float32. With `floatOpsIn: 'float16'` the ops left unquantized run in
  * float16 (the quantized ones keep float32 between their DequantizeLinear and the next Q).
+ * Only main-graph nodes are quantized; an If whose condition is a build-time constant is first
+ * replaced by the branch it takes (inline-constant-if.ts), as TensorRT imports only that branch,
+ * said through `logger` at 'info'; its nodes can then be quantized and named in `include`/`exclude`.
  * Models below opset 13 are converted to it (upgradeOpset), with a warning through `logger`. Writes the scales to
  * `calibrationCache.write` in TensorRT's cache format, and the model to `outputPath` when
  * given. Resolves to the quantized model's bytes.

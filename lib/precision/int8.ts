@@ -19,6 +19,7 @@ import { InvalidArgumentError, UnsupportedError } from '../errors.js';
 import type { Feeds } from '../execution-context.js';
 import { getDefaultLogger, Logger } from '../logger.js';
 import { parseModel, readModel, writeModel } from '../onnx/model-io.js';
+import { inlineConstantIfs } from '../onnx/inline-constant-if.js';
 import { upgradeOpset } from '../onnx/opset/upgrade-opset.js';
 import { inferElemTypes } from '../onnx/value-types.js';
 import { parseShapeSpec, type ShapeMap } from '../shapes.js';
@@ -282,6 +283,9 @@ function nameNodes(nodes: readonly NodeProto[], taken: Set<string>): void {
  * Conv, 1 for ConvTranspose, the output-feature axis for Gemm and MatMul); biases and other
  * parameters stay float32. With `floatOpsIn: 'float16'` the ops left unquantized run in
  * float16 (the quantized ones keep float32 between their DequantizeLinear and the next Q).
+ * Only main-graph nodes are quantized; an If whose condition is a build-time constant is first
+ * replaced by the branch it takes (inline-constant-if.ts), as TensorRT imports only that branch,
+ * said through `logger` at 'info'; its nodes can then be quantized and named in `include`/`exclude`.
  * Models below opset 13 are converted to it (upgradeOpset), with a warning through `logger`;
  * so is a model whose nodes to quantize compute in float16: it is widened to float32 first
  * (float16 weights, constants and Casts; its float16 inputs and outputs keep their type), as
@@ -318,6 +322,8 @@ export async function quantizeInt8WithReport(model: Uint8Array | ArrayBufferLike
   const graph = m.graph!;
   const already = graph.node.find((n) => n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear');
   if (already) throw new UnsupportedError(`the model already holds ${already.opType} node '${already.name}'; quantizeInt8 takes a float model`);
+  // TensorRT builds only the taken branch of an If with a build-time constant condition; inlined, its layers can be quantized (and named in include/exclude).
+  for (const i of inlineConstantIfs(m)) o.logger.log('info', `quantizeInt8: inlined the ${i.branch} of If '${i.node}' (${i.nodes} nodes): its condition '${i.condition}' is a build-time constant, and TensorRT builds only the branch it takes`);
   checkNodeNames(m, o);
   // Per-axis Q/DQ needs opset 13. Raised before calibration: a refusal should come before minutes of calibration, not after.
   const upgrade = (() => {

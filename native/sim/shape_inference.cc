@@ -62,6 +62,11 @@ bool readCondition(const Node& node, DataType dtype, const Dims& shape, const vo
   return (*static_cast<const uint8_t*>(data) != 0) == whenTrue;
 }
 
+namespace {
+// Eight int64s: a shape of rank up to 8, or a few indices.
+constexpr size_t kShapeSizedFoldBytes = 64;
+}  // namespace
+
 ShapeInference::ShapeInference(const Graph& graph, size_t foldLimitBytes, uint64_t maxTensorBytes,
                                uint64_t workspaceBytes)
     : graph_(graph), foldLimit_(foldLimitBytes), maxTensorBytes_(maxTensorBytes), workspaceBytes_(workspaceBytes) {}
@@ -229,7 +234,12 @@ void ShapeInference::run(const std::vector<Dims>& inputShapes, const std::vector
     }
     // The limit holds for all folded tensors together: per node, a chain of nodes each just
     // under it would make a tiny engine hold gigabytes of constants from load on.
-    if (foldBytes > foldLimit_ - std::min(foldLimit_, foldedBytes_)) foldable = false;
+    // Shape-sized outputs (a shape, an index, an If condition) fold even once the budget is
+    // spent: they are what resolves shapes and constant conditions, and int8 weights read
+    // through DequantizeLinear, folded first, can spend all of it. Bounded per node, they
+    // cannot add up to the gigabytes the budget guards against.
+    const bool shapeSized = foldBytes <= kShapeSizedFoldBytes && foldLimit_ > 0;
+    if (!shapeSized && foldBytes > foldLimit_ - std::min(foldLimit_, foldedBytes_)) foldable = false;
     if (foldable) foldedBytes_ += foldBytes;
     outs.assign(node.outputs.size(), OutputRef{});
     for (size_t k = 0; k < node.outputs.size(); ++k) {

@@ -405,3 +405,86 @@ describe('sim activation fusion', () => {
     }
   });
 });
+
+describe('sim products with one column', () => {
+  const C = 640;
+  /**
+   * Pointwise Convs on a 1x1 map (squeeze-and-excitation layers) and a MatMul by one column:
+   * each also runs on a copy with two equal columns, which takes the tiled product. K = 640
+   * spans three of the product's K blocks; 512 x 640 multiply-adds split over the threads.
+   */
+  function columnNet(): Uint8Array {
+    const w = (name: string, dims: number[], seed: number) => makeTensor(name, 'float32', dims, randomFloats(dims.reduce((a, b) => a * b, 1), seed));
+    const i64 = (name: string, values: number[]) => makeTensor(name, 'int64', [values.length], values.map(BigInt));
+    return makeModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: [1, C, 1, 2] }],
+      outputs: [
+        { name: 'one', dtype: 'float32', shape: [1, 512, 1, 1] },
+        { name: 'wide', dtype: 'float32', shape: [1, 512, 1, 2] },
+        { name: 'hs1', dtype: 'float32', shape: [1, 44, 1, 1] },
+        { name: 'hs2', dtype: 'float32', shape: [1, 44, 1, 2] },
+        { name: 'strided', dtype: 'float32', shape: [1, 16, 1, 1] },
+        { name: 'mm1', dtype: 'float32', shape: [300, 1] },
+        { name: 'mm2', dtype: 'float32', shape: [300, 2] },
+      ],
+      initializers: [
+        w('w1', [512, C, 1, 1], 61),
+        w('b1', [512], 62),
+        w('w2', [44, C, 1, 1], 63),
+        w('w3', [16, C, 3, 3], 64),
+        w('wm', [300, C], 65),
+        i64('starts', [0]),
+        i64('ends', [1]),
+        i64('axes', [3]),
+        i64('col', [C, 1]),
+        i64('cols', [C, 2]),
+      ],
+      nodes: [
+        { op: 'Slice', inputs: ['x', 'starts', 'ends', 'axes'], outputs: ['x1'] },
+        { op: 'Conv', inputs: ['x1', 'w1', 'b1'], outputs: ['one'] },
+        { op: 'Conv', inputs: ['x', 'w1', 'b1'], outputs: ['wide'] },
+        // Fused into the Conv: applied to the one column as to the tiles.
+        { op: 'Conv', inputs: ['x1', 'w2'], outputs: ['c2'] },
+        { op: 'HardSigmoid', inputs: ['c2'], outputs: ['hs1'], attributes: { alpha: 0.3, beta: 0.4 } },
+        { op: 'Conv', inputs: ['x', 'w2'], outputs: ['c3'] },
+        { op: 'HardSigmoid', inputs: ['c3'], outputs: ['hs2'], attributes: { alpha: 0.3, beta: 0.4 } },
+        // A padded, strided 3x3 window on the 1x1 map: its column comes from the im2col packer.
+        { op: 'Conv', inputs: ['x1', 'w3'], outputs: ['strided'], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] } },
+        { op: 'Reshape', inputs: ['x1', 'col'], outputs: ['xc'] },
+        { op: 'MatMul', inputs: ['wm', 'xc'], outputs: ['mm1'] },
+        { op: 'Reshape', inputs: ['x', 'cols'], outputs: ['xcs'] },
+        { op: 'MatMul', inputs: ['wm', 'xcs'], outputs: ['mm2'] },
+      ],
+    });
+  }
+
+  it('computes each element as the tiled product does, on 1 and 2 threads, and matches onnxruntime', async () => {
+    const model = columnNet();
+    const column = randomFloats(C, 66);
+    const x = new Float32Array(2 * C);
+    for (let c = 0; c < C; c++) x[2 * c] = x[2 * c + 1] = column[c]!;
+    const engine = await buildEngine(model, { backend: 'sim' });
+    const run = async (threads: number) => {
+      using session = await InferenceSession.create(engine, { backend: 'sim', threads });
+      const out = await session.run({ x: new Tensor('float32', x, [1, C, 1, 2]) });
+      return Object.fromEntries(Object.entries(out).map(([n, t]) => [n, t.data as Float32Array]));
+    };
+    const one = await run(1);
+    const two = await run(2);
+    for (const name of Object.keys(one)) expect(Buffer.compare(Buffer.from(two[name]!.buffer), Buffer.from(one[name]!.buffer)), name).toBe(0);
+    // Both columns of the wide products hold the one-column product's values, bit for bit.
+    const evenOdd = (wide: Float32Array) => [wide.filter((_, i) => i % 2 === 0), wide.filter((_, i) => i % 2 === 1)];
+    for (const [single, wide] of [['one', 'wide'], ['hs1', 'hs2'], ['mm1', 'mm2']] as const) {
+      for (const half of evenOdd(one[wide]!)) expect(Buffer.compare(Buffer.from(half.buffer), Buffer.from(one[single]!.slice().buffer)), `${single} vs ${wide}`).toBe(0);
+    }
+    const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3 });
+    try {
+      const expected = await session.run({ x: new ort.Tensor('float32', x, [1, C, 1, 2]) });
+      // Sums of 640 (5760 for the 3x3) products of values in [-1, 1): float32 sums in another
+      // order differ by ~eps * sum |terms|, a few 1e-5 absolute.
+      for (const [name, t] of Object.entries(expected)) expectClose(one[name]!, t.data as Float32Array, 1e-4, 1e-4);
+    } finally {
+      await session.release();
+    }
+  });
+});

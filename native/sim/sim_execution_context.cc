@@ -306,14 +306,23 @@ SimExecutionContext::~SimExecutionContext() {
   std::vector<size_t> order(opTime_.size());
   for (size_t s = 0; s < order.size(); ++s) order[s] = s;
   std::sort(order.begin(), order.end(), [&](size_t x, size_t y) { return opTime_[x].wall > opTime_[y].wall; });
-  for (size_t r = 0; r < std::min<size_t>(12, order.size()); ++r) {
-    const Node& node = *engine_->steps()[order[r]].node;
+  const auto describe = [&](size_t s) {
+    const Node& node = *engine_->steps()[s].node;
     std::string shapes;
     for (int32_t id : node.inputs)
       if (id >= 0) shapes += dimsToString(slots_[static_cast<size_t>(id)].shape) + " ";
-    std::fprintf(stderr, "[sim profile] %10.3f ms %s %s-> %s\n", opTime_[order[r]].wall * 1e3, node.label().c_str(),
-                 shapes.c_str(), node.outputs[0] >= 0 ? dimsToString(slots_[static_cast<size_t>(node.outputs[0])].shape).c_str() : "");
-  }
+    return node.label() + " " + shapes + "-> " +
+           (node.outputs[0] >= 0 ? dimsToString(slots_[static_cast<size_t>(node.outputs[0])].shape) : std::string());
+  };
+  for (size_t r = 0; r < std::min<size_t>(12, order.size()); ++r)
+    std::fprintf(stderr, "[sim profile] %10.3f ms %s\n", opTime_[order[r]].wall * 1e3, describe(order[r]).c_str());
+  // On more than one thread, the steps whose runs stayed on the calling thread for the most
+  // CPU time: the serial part that a kernel's split could still take.
+  if (threadPool_.threads() <= 1) return;
+  const auto unsplit = [&](size_t s) { return opTime_[s].cpu - opTime_[s].split; };
+  std::sort(order.begin(), order.end(), [&](size_t x, size_t y) { return unsplit(x) > unsplit(y); });
+  for (size_t r = 0; r < std::min<size_t>(12, order.size()) && unsplit(order[r]) > 0; ++r)
+    std::fprintf(stderr, "[sim profile] %10.3f ms CPU unsplit %s\n", unsplit(order[r]) * 1e3, describe(order[r]).c_str());
 }
 
 size_t SimExecutionContext::acquire(size_t bytes) {

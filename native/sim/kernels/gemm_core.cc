@@ -378,21 +378,36 @@ void sgemmRange(const GemmArgs& g, int64_t m0, int64_t m1, int64_t n0, int64_t n
 // or added onto C, as storeEdge does. The results are bitwise those of the tiled path.
 constexpr int64_t kGemvPanels = 4;
 
-template <int64_t MR, bool kFma>
-inline void gemvPanelsBody(const float* pa, int64_t K, int64_t panels, const float* b, int64_t k0, int64_t kc,
-                           float* acc) {
-  for (int64_t i = 0; i < kGemvPanels * MR; ++i) acc[i] = 0.0f;
+// P panels of MR rows: sums into registers (a local array the compiler vectorizes over the
+// rows), written to `out` once.
+template <int64_t MR, int64_t P, bool kFma>
+__attribute__((always_inline)) inline void gemvPanelsFixed(const float* __restrict pa, int64_t K,
+                                                           const float* __restrict b, int64_t k0, int64_t kc,
+                                                           float* __restrict out) {
+  float acc[P][MR] = {};
   for (int64_t k = k0; k < k0 + kc; ++k) {
     const float bk = b[k];
-    for (int64_t p = 0; p < kGemvPanels; ++p) {
-      if (p >= panels) break;
-      const float* a = pa + p * MR * K + k * MR;
-      float* ap = acc + p * MR;
+    for (int64_t p = 0; p < P; ++p) {
+      const float* __restrict a = pa + p * MR * K + k * MR;
       for (int64_t i = 0; i < MR; ++i) {
-        if constexpr (kFma) ap[i] = __builtin_fmaf(a[i], bk, ap[i]);
-        else ap[i] += a[i] * bk;
+        if constexpr (kFma) acc[p][i] = __builtin_fmaf(a[i], bk, acc[p][i]);
+        else acc[p][i] += a[i] * bk;
       }
     }
+  }
+  for (int64_t p = 0; p < P; ++p)
+    for (int64_t i = 0; i < MR; ++i) out[p * MR + i] = acc[p][i];
+}
+
+template <int64_t MR, bool kFma>
+__attribute__((always_inline)) inline void gemvPanelsBody(const float* pa, int64_t K, int64_t panels, const float* b,
+                                                          int64_t k0, int64_t kc, float* out) {
+  static_assert(kGemvPanels == 4, "the cases below");
+  switch (panels) {
+    case 1: return gemvPanelsFixed<MR, 1, kFma>(pa, K, b, k0, kc, out);
+    case 2: return gemvPanelsFixed<MR, 2, kFma>(pa, K, b, k0, kc, out);
+    case 3: return gemvPanelsFixed<MR, 3, kFma>(pa, K, b, k0, kc, out);
+    default: return gemvPanelsFixed<MR, 4, kFma>(pa, K, b, k0, kc, out);
   }
 }
 

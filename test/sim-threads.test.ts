@@ -183,7 +183,8 @@ describe('sim layers split over threads besides Conv and MatMul', () => {
    * Pooling (split by planes), Softmax and LogSoftmax along the last, a middle and the channel
    * axis (split by rows), Resize nearest and linear (by output rows), Pow, Sigmoid, Tanh, Exp
    * and a broadcast Add (by element ranges), BatchNormalization (by planes), Transpose, a
-   * reversing Slice and Expand (by output rows), each large enough for the sim to split it; in
+   * reversing Slice and Expand (by output rows), Concat (by output ranges), each large enough
+   * for the sim to split it; in
    * float16, the Casts at the edges split too.
    */
   function layersNet(): Uint8Array {
@@ -201,6 +202,8 @@ describe('sim layers split over threads besides Conv and MatMul', () => {
         out('nearest', [1, 32, 96, 96]),
         out('linear', [1, 32, 96, 96]),
         out('nhwc', [1, 48, 48, 32]),
+        out('cat_chan', [1, 64, 48, 48]),
+        out('cat_last', [1, 32, 48, 96]),
       ],
       initializers: [
         f32('three', [], [3]),
@@ -236,6 +239,9 @@ describe('sim layers split over threads besides Conv and MatMul', () => {
         { op: 'Transpose', inputs: ['x'], outputs: ['nhwc'], attributes: { perm: [0, 2, 3, 1] } },
         { op: 'Slice', inputs: ['x', 'starts', 'ends', 'axes', 'steps'], outputs: ['reversed'] },
         { op: 'Expand', inputs: ['gap', 'xShape'], outputs: ['expanded'] },
+        // Concat: along channels (batch 1: one row, split into ranges), along the last axis.
+        { op: 'Concat', inputs: ['x', 'sig'], outputs: ['cat_chan'], attributes: { axis: 1 } },
+        { op: 'Concat', inputs: ['tanh', 'x'], outputs: ['cat_last'], attributes: { axis: -1 } },
       ],
     });
   }

@@ -857,8 +857,14 @@ void convTransposeTyped(const Node& node, const std::vector<ValueRef>& in, const
   for (int64_t n = 0; n < N; ++n) {
     for (int64_t grp = 0; grp < group; ++grp) {
       float* y = f.y + (n * M + grp * Mg) * outVol;
-      for (int64_t m = 0; m < Mg; ++m) std::fill(y + m * outVol, y + (m + 1) * outVol, f.b ? f.b[grp * Mg + m] : 0.0f);
-      if (Cg == 0 || inVol == 0) continue;
+      // Output channels [lo, hi) start at their bias; col2im then adds into them.
+      const auto fillBias = [&](int64_t lo, int64_t hi) {
+        for (int64_t m = lo; m < hi; ++m) std::fill(y + m * outVol, y + (m + 1) * outVol, f.b ? f.b[grp * Mg + m] : 0.0f);
+      };
+      if (Cg == 0 || inVol == 0) {
+        fillBias(0, Mg);
+        continue;
+      }
       GemmArgs a;
       a.M = Mg * kvol, a.N = inVol, a.K = Cg;
       a.A = f.w + grp * Cg * Mg * kvol, a.lda = Mg * kvol, a.transA = true;
@@ -869,11 +875,14 @@ void convTransposeTyped(const Node& node, const std::vector<ValueRef>& in, const
       // Output channels scatter into disjoint planes, so they split over the threads.
       const int threads = scratch.pool ? scratch.pool->threads() : 1;
       const int64_t chunks = threads > 1 && Mg * kvol * inVol >= (int64_t{1} << 16) ? std::min<int64_t>(Mg, 2 * threads) : 1;
+      // Each chunk fills its own channels too (a serial pass over the whole output before).
       if (chunks <= 1) {
+        fillBias(0, Mg);
         col2im(col, g, Mg, y);
       } else {
         scratch.pool->forEach(chunks, [&](int64_t t) {
           const int64_t lo = Mg * t / chunks, hi = Mg * (t + 1) / chunks;
+          fillBias(lo, hi);
           col2im(col + lo * kvol * inVol, g, hi - lo, y + lo * outVol);
         });
       }

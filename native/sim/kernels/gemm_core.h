@@ -99,6 +99,8 @@ void packWholeA(const float* A, int64_t lda, int64_t M, int64_t K, float* dst);
 struct PackedWeights {
   const void* source = nullptr;  // the weights as the model holds them (float32 or float16)
   int64_t groups = 0, M = 0, K = 0;
+  // The direct convolution's layout (conv.cc) rather than packWholeA's.
+  bool direct = false;
   std::vector<float> data;
 };
 

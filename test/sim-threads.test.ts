@@ -183,8 +183,8 @@ describe('sim layers split over threads besides Conv and MatMul', () => {
    * Pooling (split by planes), Softmax and LogSoftmax along the last, a middle and the channel
    * axis (split by rows), Resize nearest and linear (by output rows), Pow, Sigmoid, Tanh, Exp
    * and a broadcast Add (by element ranges), BatchNormalization (by planes), Transpose, a
-   * reversing Slice and Expand (by output rows), Concat (by output ranges), each large enough
-   * for the sim to split it; in
+   * reversing Slice and Expand (by output rows), Concat (by output ranges), ReduceMean and
+   * ReduceSum over trailing axes (by outputs), each large enough for the sim to split it; in
    * float16, the Casts at the edges split too.
    */
   function layersNet(): Uint8Array {
@@ -204,6 +204,9 @@ describe('sim layers split over threads besides Conv and MatMul', () => {
         out('nhwc', [1, 48, 48, 32]),
         out('cat_chan', [1, 64, 48, 48]),
         out('cat_last', [1, 32, 48, 96]),
+        out('rmean', [1, 32, 48, 1]),
+        out('rsum', [1, 32, 1, 1]),
+        out('rmax', [1, 1, 48, 48]),
       ],
       initializers: [
         f32('three', [], [3]),
@@ -217,6 +220,7 @@ describe('sim layers split over threads besides Conv and MatMul', () => {
         makeTensor('axes', 'int64', [1], [3n]),
         makeTensor('steps', 'int64', [1], [-1n]),
         makeTensor('xShape', 'int64', [4], X.map(BigInt)),
+        makeTensor('sumAxes', 'int64', [2], [2n, 3n]),
       ],
       nodes: [
         { op: 'Sigmoid', inputs: ['x'], outputs: ['sig'] },
@@ -242,6 +246,10 @@ describe('sim layers split over threads besides Conv and MatMul', () => {
         // Concat: along channels (batch 1: one row, split into ranges), along the last axis.
         { op: 'Concat', inputs: ['x', 'sig'], outputs: ['cat_chan'], attributes: { axis: 1 } },
         { op: 'Concat', inputs: ['tanh', 'x'], outputs: ['cat_last'], attributes: { axis: -1 } },
+        // Reductions over trailing axes split by outputs; over the channels, one walk.
+        { op: 'ReduceMean', inputs: ['x'], outputs: ['rmean'], attributes: { axes: [-1] } },
+        { op: 'ReduceSum', inputs: ['x', 'sumAxes'], outputs: ['rsum'] },
+        { op: 'ReduceMax', inputs: ['x'], outputs: ['rmax'], attributes: { axes: [1] } },
       ],
     });
   }

@@ -184,13 +184,14 @@ describe('sim layers split over threads besides Conv and MatMul', () => {
    * axis (split by rows), Resize nearest and linear (by output rows), Pow, Sigmoid, Tanh, Exp
    * and a broadcast Add (by element ranges), BatchNormalization (by planes), Transpose, a
    * reversing Slice and Expand (by output rows), Concat (by output ranges), ReduceMean and
-   * ReduceSum over trailing axes (by outputs), each large enough for the sim to split it; in
+   * ReduceSum over trailing axes (by outputs), a batched MatMul (by products), each large
+   * enough for the sim to split it; in
    * float16, the Casts at the edges split too.
    */
   function layersNet(): Uint8Array {
     const f32 = (name: string, dims: number[], values: number[]) => makeTensor(name, 'float32', dims, values);
     const out = (name: string, shape: number[], dtype: 'float32' | 'int64' = 'float32') => ({ name, dtype, shape });
-    const same = ['sig', 'tanh', 'exp', 'pow', 'add', 'bn', 'reversed', 'expanded', 'sm_last', 'sm_mid', 'sm_chan', 'lsm', 'maxpool', 'avgpool'];
+    const same = ['sig', 'tanh', 'exp', 'pow', 'add', 'bn', 'reversed', 'expanded', 'sm_last', 'sm_mid', 'sm_chan', 'lsm', 'maxpool', 'avgpool', 'mmb'];
     return makeModel({
       inputs: [{ name: 'x', dtype: 'float32', shape: X }],
       outputs: [
@@ -250,6 +251,8 @@ describe('sim layers split over threads besides Conv and MatMul', () => {
         { op: 'ReduceMean', inputs: ['x'], outputs: ['rmean'], attributes: { axes: [-1] } },
         { op: 'ReduceSum', inputs: ['x', 'sumAxes'], outputs: ['rsum'] },
         { op: 'ReduceMax', inputs: ['x'], outputs: ['rmax'], attributes: { axes: [1] } },
+        // 32 products of 48 x 48 by 48 x 48, each too small to split: split by products.
+        { op: 'MatMul', inputs: ['x', 'x'], outputs: ['mmb'] },
       ],
     });
   }
@@ -380,6 +383,7 @@ describe('sim activation fusion', () => {
         { name: 'y', dtype: 'float32', shape: [1, 32, 40, 40] },
         { name: 'z', dtype: 'float32', shape: [1, 32, 40, 40] },
         { name: 'd', dtype: 'float32', shape: [1, 32, 40, 40] },
+        { name: 'h', dtype: 'float32', shape: [1, 32, 40, 40] },
       ],
       initializers: [w('w', [32, 16, 3, 3], 1), w('b', [32], 2), w('wd', [32, 1, 3, 3], 3), c('k', 0.25), c('lo', -0.5), c('hi', 0.75), c('three', 3), c('six', 6)],
       nodes: [
@@ -398,6 +402,10 @@ describe('sim activation fusion', () => {
         // Depthwise Conv on a value another layer also reads: only the activation after it fuses.
         { op: 'Conv', inputs: ['z', 'wd'], outputs: ['dc'], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 32 } },
         { op: 'LeakyRelu', inputs: ['dc'], outputs: ['d'], attributes: { alpha: 0.2 } },
+        // The HardSwish operator (opset 14), then a scalar Mul.
+        { op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['c3'], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+        { op: 'HardSwish', inputs: ['c3'], outputs: ['hsw'] },
+        { op: 'Mul', inputs: ['hsw', 'k'], outputs: ['h'] },
       ],
     });
   }
@@ -410,7 +418,7 @@ describe('sim activation fusion', () => {
     process.env.TNRT_SIM_NO_FUSION = '1';
     try {
       const separate = await runWith(model, 1, x);
-      for (const name of ['y', 'z', 'd']) {
+      for (const name of ['y', 'z', 'd', 'h']) {
         expect(Buffer.compare(Buffer.from(fused1[name]!), Buffer.from(separate[name]!)), name).toBe(0);
         expect(Buffer.compare(Buffer.from(fused2[name]!), Buffer.from(separate[name]!)), name).toBe(0);
       }

@@ -235,6 +235,9 @@ void SimExecutionContext::planFusion() {
       } else if (t == "HardSigmoid") {
         op = {PostOp::kHardSigmoid, next.attrFloat("alpha", 0.2f), next.attrFloat("beta", 0.5f)};
         ok = true;
+      } else if (t == "HardSwish") {
+        op.kind = PostOp::kHardSwish;
+        ok = next.inputs.size() == 1;
       } else if (t == "Clip") {
         op.kind = PostOp::kClip;
         ok = which == 0 && clipBounds(next, &op.a, &op.b);

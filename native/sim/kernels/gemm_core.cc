@@ -298,6 +298,12 @@ void applyPostOps(const PostOp* ops, int32_t count, float* c, int64_t ldc, int64
           }
           break;
         }
+        case PostOp::kHardSwish:
+          for (int64_t j = 0; j < cols; ++j) {
+            const float v = r[j] * (1.0f / 6.0f) + 0.5f;
+            r[j] = r[j] * (v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v));
+          }
+          break;
         case PostOp::kBatchNorm: {
           const float mean = ops[k].channel[0][ch], stddev = ops[k].channel[1][ch];
           const float scale = ops[k].channel[2][ch], bias = ops[k].channel[3][ch];

@@ -34,6 +34,8 @@ struct PostOp {
     // x * Clip(x + a, b, c) / d: the Add, Clip, Mul, Div nodes that exporters (paddle2onnx,
     // older PyTorch) write for HardSwish, computed in that order.
     kHardSwishChain,
+    // The HardSwish operator: x * clamp(x * (1/6) + 0.5, 0, 1), as activation.cc computes it.
+    kHardSwish,
     // BatchNormalization per output channel k: (x - mean[k]) / stddev[k] * scale[k] + bias[k]
     // with channel = {mean, stddev, scale, bias}, as normalization.cc computes it.
     kBatchNorm,

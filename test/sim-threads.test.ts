@@ -183,13 +183,15 @@ describe('sim layers split over threads besides Conv and MatMul', () => {
    * Pooling (split by planes), Softmax and LogSoftmax along the last, a middle and the channel
    * axis (split by rows), Resize nearest and linear (by output rows), Pow, Sigmoid, Tanh, Exp
    * and a broadcast Add (by element ranges), BatchNormalization (by planes), Transpose, a
-   * reversing Slice and Expand (by output rows), each large enough for the sim to split it; in
+   * reversing Slice and Expand (by output rows), Concat (by output ranges), ReduceMean and
+   * ReduceSum over trailing axes (by outputs), a batched MatMul (by products), each large
+   * enough for the sim to split it; in
    * float16, the Casts at the edges split too.
    */
   function layersNet(): Uint8Array {
     const f32 = (name: string, dims: number[], values: number[]) => makeTensor(name, 'float32', dims, values);
     const out = (name: string, shape: number[], dtype: 'float32' | 'int64' = 'float32') => ({ name, dtype, shape });
-    const same = ['sig', 'tanh', 'exp', 'pow', 'add', 'bn', 'reversed', 'expanded', 'sm_last', 'sm_mid', 'sm_chan', 'lsm', 'maxpool', 'avgpool'];
+    const same = ['sig', 'tanh', 'exp', 'pow', 'add', 'bn', 'reversed', 'expanded', 'sm_last', 'sm_mid', 'sm_chan', 'lsm', 'maxpool', 'avgpool', 'mmb'];
     return makeModel({
       inputs: [{ name: 'x', dtype: 'float32', shape: X }],
       outputs: [
@@ -201,6 +203,11 @@ describe('sim layers split over threads besides Conv and MatMul', () => {
         out('nearest', [1, 32, 96, 96]),
         out('linear', [1, 32, 96, 96]),
         out('nhwc', [1, 48, 48, 32]),
+        out('cat_chan', [1, 64, 48, 48]),
+        out('cat_last', [1, 32, 48, 96]),
+        out('rmean', [1, 32, 48, 1]),
+        out('rsum', [1, 32, 1, 1]),
+        out('rmax', [1, 1, 48, 48]),
       ],
       initializers: [
         f32('three', [], [3]),
@@ -214,6 +221,7 @@ describe('sim layers split over threads besides Conv and MatMul', () => {
         makeTensor('axes', 'int64', [1], [3n]),
         makeTensor('steps', 'int64', [1], [-1n]),
         makeTensor('xShape', 'int64', [4], X.map(BigInt)),
+        makeTensor('sumAxes', 'int64', [2], [2n, 3n]),
       ],
       nodes: [
         { op: 'Sigmoid', inputs: ['x'], outputs: ['sig'] },
@@ -236,6 +244,15 @@ describe('sim layers split over threads besides Conv and MatMul', () => {
         { op: 'Transpose', inputs: ['x'], outputs: ['nhwc'], attributes: { perm: [0, 2, 3, 1] } },
         { op: 'Slice', inputs: ['x', 'starts', 'ends', 'axes', 'steps'], outputs: ['reversed'] },
         { op: 'Expand', inputs: ['gap', 'xShape'], outputs: ['expanded'] },
+        // Concat: along channels (batch 1: one row, split into ranges), along the last axis.
+        { op: 'Concat', inputs: ['x', 'sig'], outputs: ['cat_chan'], attributes: { axis: 1 } },
+        { op: 'Concat', inputs: ['tanh', 'x'], outputs: ['cat_last'], attributes: { axis: -1 } },
+        // Reductions over trailing axes split by outputs; over the channels, one walk.
+        { op: 'ReduceMean', inputs: ['x'], outputs: ['rmean'], attributes: { axes: [-1] } },
+        { op: 'ReduceSum', inputs: ['x', 'sumAxes'], outputs: ['rsum'] },
+        { op: 'ReduceMax', inputs: ['x'], outputs: ['rmax'], attributes: { axes: [1] } },
+        // 32 products of 48 x 48 by 48 x 48, each too small to split: split by products.
+        { op: 'MatMul', inputs: ['x', 'x'], outputs: ['mmb'] },
       ],
     });
   }
@@ -366,6 +383,7 @@ describe('sim activation fusion', () => {
         { name: 'y', dtype: 'float32', shape: [1, 32, 40, 40] },
         { name: 'z', dtype: 'float32', shape: [1, 32, 40, 40] },
         { name: 'd', dtype: 'float32', shape: [1, 32, 40, 40] },
+        { name: 'h', dtype: 'float32', shape: [1, 32, 40, 40] },
       ],
       initializers: [w('w', [32, 16, 3, 3], 1), w('b', [32], 2), w('wd', [32, 1, 3, 3], 3), c('k', 0.25), c('lo', -0.5), c('hi', 0.75), c('three', 3), c('six', 6)],
       nodes: [
@@ -384,6 +402,10 @@ describe('sim activation fusion', () => {
         // Depthwise Conv on a value another layer also reads: only the activation after it fuses.
         { op: 'Conv', inputs: ['z', 'wd'], outputs: ['dc'], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 32 } },
         { op: 'LeakyRelu', inputs: ['dc'], outputs: ['d'], attributes: { alpha: 0.2 } },
+        // The HardSwish operator (opset 14), then a scalar Mul.
+        { op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['c3'], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+        { op: 'HardSwish', inputs: ['c3'], outputs: ['hsw'] },
+        { op: 'Mul', inputs: ['hsw', 'k'], outputs: ['h'] },
       ],
     });
   }
@@ -396,12 +418,95 @@ describe('sim activation fusion', () => {
     process.env.TNRT_SIM_NO_FUSION = '1';
     try {
       const separate = await runWith(model, 1, x);
-      for (const name of ['y', 'z', 'd']) {
+      for (const name of ['y', 'z', 'd', 'h']) {
         expect(Buffer.compare(Buffer.from(fused1[name]!), Buffer.from(separate[name]!)), name).toBe(0);
         expect(Buffer.compare(Buffer.from(fused2[name]!), Buffer.from(separate[name]!)), name).toBe(0);
       }
     } finally {
       delete process.env.TNRT_SIM_NO_FUSION;
+    }
+  });
+});
+
+describe('sim products with one column', () => {
+  const C = 640;
+  /**
+   * Pointwise Convs on a 1x1 map (squeeze-and-excitation layers) and a MatMul by one column:
+   * each also runs on a copy with two equal columns, which takes the tiled product. K = 640
+   * spans three of the product's K blocks; 512 x 640 multiply-adds split over the threads.
+   */
+  function columnNet(): Uint8Array {
+    const w = (name: string, dims: number[], seed: number) => makeTensor(name, 'float32', dims, randomFloats(dims.reduce((a, b) => a * b, 1), seed));
+    const i64 = (name: string, values: number[]) => makeTensor(name, 'int64', [values.length], values.map(BigInt));
+    return makeModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: [1, C, 1, 2] }],
+      outputs: [
+        { name: 'one', dtype: 'float32', shape: [1, 512, 1, 1] },
+        { name: 'wide', dtype: 'float32', shape: [1, 512, 1, 2] },
+        { name: 'hs1', dtype: 'float32', shape: [1, 44, 1, 1] },
+        { name: 'hs2', dtype: 'float32', shape: [1, 44, 1, 2] },
+        { name: 'strided', dtype: 'float32', shape: [1, 16, 1, 1] },
+        { name: 'mm1', dtype: 'float32', shape: [300, 1] },
+        { name: 'mm2', dtype: 'float32', shape: [300, 2] },
+      ],
+      initializers: [
+        w('w1', [512, C, 1, 1], 61),
+        w('b1', [512], 62),
+        w('w2', [44, C, 1, 1], 63),
+        w('w3', [16, C, 3, 3], 64),
+        w('wm', [300, C], 65),
+        i64('starts', [0]),
+        i64('ends', [1]),
+        i64('axes', [3]),
+        i64('col', [C, 1]),
+        i64('cols', [C, 2]),
+      ],
+      nodes: [
+        { op: 'Slice', inputs: ['x', 'starts', 'ends', 'axes'], outputs: ['x1'] },
+        { op: 'Conv', inputs: ['x1', 'w1', 'b1'], outputs: ['one'] },
+        { op: 'Conv', inputs: ['x', 'w1', 'b1'], outputs: ['wide'] },
+        // Fused into the Conv: applied to the one column as to the tiles.
+        { op: 'Conv', inputs: ['x1', 'w2'], outputs: ['c2'] },
+        { op: 'HardSigmoid', inputs: ['c2'], outputs: ['hs1'], attributes: { alpha: 0.3, beta: 0.4 } },
+        { op: 'Conv', inputs: ['x', 'w2'], outputs: ['c3'] },
+        { op: 'HardSigmoid', inputs: ['c3'], outputs: ['hs2'], attributes: { alpha: 0.3, beta: 0.4 } },
+        // A padded, strided 3x3 window on the 1x1 map: its column comes from the im2col packer.
+        { op: 'Conv', inputs: ['x1', 'w3'], outputs: ['strided'], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] } },
+        { op: 'Reshape', inputs: ['x1', 'col'], outputs: ['xc'] },
+        { op: 'MatMul', inputs: ['wm', 'xc'], outputs: ['mm1'] },
+        { op: 'Reshape', inputs: ['x', 'cols'], outputs: ['xcs'] },
+        { op: 'MatMul', inputs: ['wm', 'xcs'], outputs: ['mm2'] },
+      ],
+    });
+  }
+
+  it('computes each element as the tiled product does, on 1 and 2 threads, and matches onnxruntime', async () => {
+    const model = columnNet();
+    const column = randomFloats(C, 66);
+    const x = new Float32Array(2 * C);
+    for (let c = 0; c < C; c++) x[2 * c] = x[2 * c + 1] = column[c]!;
+    const engine = await buildEngine(model, { backend: 'sim' });
+    const run = async (threads: number) => {
+      using session = await InferenceSession.create(engine, { backend: 'sim', threads });
+      const out = await session.run({ x: new Tensor('float32', x, [1, C, 1, 2]) });
+      return Object.fromEntries(Object.entries(out).map(([n, t]) => [n, t.data as Float32Array]));
+    };
+    const one = await run(1);
+    const two = await run(2);
+    for (const name of Object.keys(one)) expect(Buffer.compare(Buffer.from(two[name]!.buffer), Buffer.from(one[name]!.buffer)), name).toBe(0);
+    // Both columns of the wide products hold the one-column product's values, bit for bit.
+    const evenOdd = (wide: Float32Array) => [wide.filter((_, i) => i % 2 === 0), wide.filter((_, i) => i % 2 === 1)];
+    for (const [single, wide] of [['one', 'wide'], ['hs1', 'hs2'], ['mm1', 'mm2']] as const) {
+      for (const half of evenOdd(one[wide]!)) expect(Buffer.compare(Buffer.from(half.buffer), Buffer.from(one[single]!.slice().buffer)), `${single} vs ${wide}`).toBe(0);
+    }
+    const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3 });
+    try {
+      const expected = await session.run({ x: new ort.Tensor('float32', x, [1, C, 1, 2]) });
+      // Sums of 640 (5760 for the 3x3) products of values in [-1, 1): float32 sums in another
+      // order differ by ~eps * sum |terms|, a few 1e-5 absolute.
+      for (const [name, t] of Object.entries(expected)) expectClose(one[name]!, t.data as Float32Array, 1e-4, 1e-4);
+    } finally {
+      await session.release();
     }
   });
 });

@@ -37,6 +37,12 @@ SimExecutionContext::SimExecutionContext(std::shared_ptr<const SimEngine> engine
   scratch_.pool = &threadPool_;
   const char* profile = std::getenv("TNRT_SIM_PROFILE");
   profileOps_ = profile && *profile && *profile != '0';
+  if (profileOps_) {
+    constexpr int kReads = 256;
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < kReads; ++i) threadCpuSeconds();
+    cpuClockCost_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / kReads;
+  }
   const Graph& graph = engine_->graph();
   const ShapeInference& constants = engine_->constants();
   slots_.resize(graph.values.size());
@@ -229,6 +235,9 @@ void SimExecutionContext::planFusion() {
       } else if (t == "HardSigmoid") {
         op = {PostOp::kHardSigmoid, next.attrFloat("alpha", 0.2f), next.attrFloat("beta", 0.5f)};
         ok = true;
+      } else if (t == "HardSwish") {
+        op.kind = PostOp::kHardSwish;
+        ok = next.inputs.size() == 1;
       } else if (t == "Clip") {
         op.kind = PostOp::kClip;
         ok = which == 0 && clipBounds(next, &op.a, &op.b);
@@ -294,6 +303,8 @@ SimExecutionContext::~SimExecutionContext() {
   const double total = all.wall;
   std::fprintf(stderr, "[sim profile] %d thread(s), %.3f ms in kernels, %.3f ms CPU, %.3f ms CPU in split runs\n",
                threadPool_.threads(), total * 1e3, all.cpu * 1e3, all.split * 1e3);
+  std::fprintf(stderr, "[sim profile] a thread CPU clock read costs %.2f us, taken off each step's CPU time\n",
+               cpuClockCost_ * 1e6);
   std::fprintf(stderr, "[sim profile] %llu split runs, %llu tasks, %llu of them on the pool's other threads\n",
                static_cast<unsigned long long>(threadPool_.splitRuns()),
                static_cast<unsigned long long>(threadPool_.splitTasks()),
@@ -306,14 +317,23 @@ SimExecutionContext::~SimExecutionContext() {
   std::vector<size_t> order(opTime_.size());
   for (size_t s = 0; s < order.size(); ++s) order[s] = s;
   std::sort(order.begin(), order.end(), [&](size_t x, size_t y) { return opTime_[x].wall > opTime_[y].wall; });
-  for (size_t r = 0; r < std::min<size_t>(12, order.size()); ++r) {
-    const Node& node = *engine_->steps()[order[r]].node;
+  const auto describe = [&](size_t s) {
+    const Node& node = *engine_->steps()[s].node;
     std::string shapes;
     for (int32_t id : node.inputs)
       if (id >= 0) shapes += dimsToString(slots_[static_cast<size_t>(id)].shape) + " ";
-    std::fprintf(stderr, "[sim profile] %10.3f ms %s %s-> %s\n", opTime_[order[r]].wall * 1e3, node.label().c_str(),
-                 shapes.c_str(), node.outputs[0] >= 0 ? dimsToString(slots_[static_cast<size_t>(node.outputs[0])].shape).c_str() : "");
-  }
+    return node.label() + " " + shapes + "-> " +
+           (node.outputs[0] >= 0 ? dimsToString(slots_[static_cast<size_t>(node.outputs[0])].shape) : std::string());
+  };
+  for (size_t r = 0; r < std::min<size_t>(12, order.size()); ++r)
+    std::fprintf(stderr, "[sim profile] %10.3f ms %s\n", opTime_[order[r]].wall * 1e3, describe(order[r]).c_str());
+  // On more than one thread, the steps whose runs stayed on the calling thread for the most
+  // CPU time: the serial part that a kernel's split could still take.
+  if (threadPool_.threads() <= 1) return;
+  const auto unsplit = [&](size_t s) { return opTime_[s].cpu - opTime_[s].split; };
+  std::sort(order.begin(), order.end(), [&](size_t x, size_t y) { return unsplit(x) > unsplit(y); });
+  for (size_t r = 0; r < std::min<size_t>(12, order.size()) && unsplit(order[r]) > 0; ++r)
+    std::fprintf(stderr, "[sim profile] %10.3f ms CPU unsplit %s\n", unsplit(order[r]) * 1e3, describe(order[r]).c_str());
 }
 
 size_t SimExecutionContext::acquire(size_t bytes) {
@@ -585,14 +605,18 @@ std::vector<HostTensor> SimExecutionContext::execute(const std::vector<HostTenso
   const ThreadPool::HotPhase hot(threadPool_);
   if (profileOps_) {
     opTime_.resize(stepArgs_.size());
+    // One CPU clock read per step, shared by the end of a step and the start of the next: the
+    // interval between two reads holds one read's cost, which is taken off.
+    double cpuBefore = threadCpuSeconds();
     for (size_t s = 0; s < stepArgs_.size(); ++s) {
       const uint64_t splitsBefore = threadPool_.splitRuns();
-      const double cpu0 = threadCpuSeconds();
       const auto start = std::chrono::steady_clock::now();
       runStep(s);
       StepProfile& p = opTime_[s];
       p.wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      const double cpu = threadCpuSeconds() - cpu0;
+      const double cpuAfter = threadCpuSeconds();
+      const double cpu = std::max(0.0, cpuAfter - cpuBefore - cpuClockCost_);
+      cpuBefore = cpuAfter;
       p.cpu += cpu;
       ++p.calls;
       if (threadPool_.splitRuns() != splitsBefore) p.split += cpu;

@@ -106,6 +106,10 @@ class SimExecutionContext : public ExecutionContext {
   // TNRT_SIM_PROFILE=1: seconds and calls per operator type, printed to stderr when the
   // context is destroyed (the sim has no profiler interface; this finds where time goes).
   bool profileOps_ = false;
+  // What one read of the thread CPU clock costs (seconds): the profile takes one per step and
+  // subtracts it, as on some machines (a VM's clock_gettime system call) it costs more than a
+  // small layer's work.
+  double cpuClockCost_ = 0;
   // Per step: seconds of wall clock and of the calling thread's CPU (which other processes on
   // the machine do not inflate), runs, and the CPU seconds of the runs that handed work to the
   // pool's other threads (the rest ran on the calling thread alone).

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "../thread_pool.h"
+
 #include "../checked_math.h"
 #include "movement_util.h"
 
@@ -55,21 +57,37 @@ void inferConcat(const Node& node, const std::vector<ValueRef>& in, std::vector<
   (*out)[0].shape = std::move(result);
 }
 
-void runConcat(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out, KernelScratch&) {
+void runConcat(const Node& node, const std::vector<ValueRef>& in, const std::vector<OutputRef>& out,
+               KernelScratch& scratch) {
   const Dims& od = *out[0].shape;
   const size_t axis = static_cast<size_t>(normalizeAxis(node, concatAxis(node), od.size()));
   const size_t esize = elementSize(out[0].dtype);
   const int64_t outer = rangeVolume(od, 0, axis), inner = rangeVolume(od, axis + 1, od.size());
-  const size_t outRow = static_cast<size_t>(od[axis] * inner) * esize;
+  const int64_t rowElems = od[axis] * inner;  // one output row: every input's block, in order
+  if (outer == 0 || rowElems == 0) return;
+  // Where each input's block starts inside an output row, in elements (the last: the row's end).
+  // (The ranges read it through a pointer: a thread_local named inside them would be each
+  // pool thread's own, empty copy.)
+  thread_local std::vector<int64_t> startsStorage;
+  startsStorage.assign(in.size() + 1, 0);
+  for (size_t k = 0; k < in.size(); ++k) startsStorage[k + 1] = startsStorage[k] + (*in[k].shape)[axis] * inner;
+  const int64_t* const starts = startsStorage.data();
   auto* dst = static_cast<uint8_t*>(out[0].data);
-  size_t at = 0;  // byte offset of this input's block inside each output row
-  for (const ValueRef& v : in) {
-    const size_t row = static_cast<size_t>((*v.shape)[axis] * inner) * esize;
-    const auto* src = static_cast<const uint8_t*>(v.data);
-    if (row)
-      for (int64_t o = 0; o < outer; ++o) std::memcpy(dst + o * outRow + at, src + o * row, row);
-    at += row;
-  }
+  // A pure copy, split into ranges of the output (a channel Concat of batch 1 is one row):
+  // any split gives the same bytes.
+  parallelRanges(scratch.pool, outer * rowElems, 1, [&](int64_t lo, int64_t hi) {
+    int64_t o = lo / rowElems, j = lo % rowElems;
+    size_t k = 0;
+    for (int64_t e = lo; e < hi;) {
+      while (starts[k + 1] <= j) ++k;  // the input whose block holds column j (empty ones skipped)
+      const int64_t len = std::min(hi - e, starts[k + 1] - j);
+      const int64_t block = starts[k + 1] - starts[k];
+      const auto* src = static_cast<const uint8_t*>(in[k].data) + static_cast<size_t>(o * block + j - starts[k]) * esize;
+      std::memcpy(dst + static_cast<size_t>(o * rowElems + j) * esize, src, static_cast<size_t>(len) * esize);
+      e += len, j += len;
+      if (j == rowElems) j = 0, ++o, k = 0;
+    }
+  });
 }
 
 // ---- Split ----

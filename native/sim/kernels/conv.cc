@@ -545,17 +545,36 @@ struct DirectWeights {
   const float* bias;
 };
 
-DirectWeights packDirectWeights(const float* w, const float* bias, int64_t M, int64_t K) {
+void packDirectW(const float* w, int64_t M, int64_t K, std::vector<float>* packed) {
+  const int64_t blocks = (M + kDirectMB - 1) / kDirectMB;
+  packed->assign(static_cast<size_t>(blocks * K * kDirectMB), 0.0f);
+  for (int64_t m = 0; m < M; ++m) {
+    float* dst = packed->data() + (m / kDirectMB) * K * kDirectMB + m % kDirectMB;
+    for (int64_t k = 0; k < K; ++k) dst[k * kDirectMB] = w[m * K + k];
+  }
+}
+
+// Constant weights (`cache` set) are packed on the first call and kept: repacking them ran on
+// the calling thread before every split layer. The bias is a few floats, packed each call.
+DirectWeights packDirectWeights(const float* w, const void* source, const float* bias, int64_t M, int64_t K,
+                                PackedWeights* cache) {
   thread_local std::vector<float> packedW, packedBias;
   const int64_t blocks = (M + kDirectMB - 1) / kDirectMB;
-  packedW.assign(static_cast<size_t>(blocks * K * kDirectMB), 0.0f);
-  packedBias.assign(static_cast<size_t>(blocks * kDirectMB), 0.0f);
-  for (int64_t m = 0; m < M; ++m) {
-    float* dst = packedW.data() + (m / kDirectMB) * K * kDirectMB + m % kDirectMB;
-    for (int64_t k = 0; k < K; ++k) dst[k * kDirectMB] = w[m * K + k];
-    if (bias) packedBias[static_cast<size_t>(m)] = bias[m];
+  const float* pw;
+  if (cache) {
+    if (cache->source != source || !cache->direct || cache->M != M || cache->K != K) {
+      packDirectW(w, M, K, &cache->data);
+      cache->source = source, cache->direct = true, cache->groups = 1, cache->M = M, cache->K = K;
+    }
+    pw = cache->data.data();
+  } else {
+    packDirectW(w, M, K, &packedW);
+    pw = packedW.data();
   }
-  return {packedW.data(), packedBias.data()};
+  packedBias.assign(static_cast<size_t>(blocks * kDirectMB), 0.0f);
+  if (bias)
+    for (int64_t m = 0; m < M; ++m) packedBias[static_cast<size_t>(m)] = bias[m];
+  return {pw, packedBias.data()};
 }
 
 // Below this many multiply-adds an image's convolution stays on one thread (as a GEMM's does,
@@ -725,7 +744,7 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
   ThreadPool* imagePool = N >= 2 * threads || imageWork < kMinSplitImageMacs ? scratch.pool : nullptr;
   // float16 too: its operands are float32 copies by now (IS-Net's float16 layers).
   if (directConvFits(g, group, C, M, kvol) && !directOff()) {
-    const DirectWeights pw = packDirectWeights(f.w, f.b, M, C * kvol);
+    const DirectWeights pw = packDirectWeights(f.w, in[1].data, f.b, M, C * kvol, scratch.packedWeights);
     parallelRanges(imagePool, N, imageWork, [&](int64_t lo, int64_t hi) {
       for (int64_t n = lo; n < hi; ++n) directConv(f.x + n * C * inVol, pw, f.y + n * M * outVol, g, C, M, scratch);
     });
@@ -739,11 +758,11 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
     // by the weights' own bytes: float16 weights are widened into scratch that every layer
     // reuses.
     PackedWeights& p = *scratch.packedWeights;
-    if (p.source != in[1].data || p.groups != group || p.M != Mg || p.K != K) {
+    if (p.source != in[1].data || p.direct || p.groups != group || p.M != Mg || p.K != K) {
       const size_t size = packedASize(Mg, K);
       p.data.resize(size * static_cast<size_t>(group));
       for (int64_t grp = 0; grp < group; ++grp) packWholeA(f.w + grp * Mg * K, K, Mg, K, p.data.data() + grp * size);
-      p.source = in[1].data, p.groups = group, p.M = Mg, p.K = K;
+      p.source = in[1].data, p.direct = false, p.groups = group, p.M = Mg, p.K = K;
     }
     packedW = p.data.data();
   }
@@ -857,8 +876,14 @@ void convTransposeTyped(const Node& node, const std::vector<ValueRef>& in, const
   for (int64_t n = 0; n < N; ++n) {
     for (int64_t grp = 0; grp < group; ++grp) {
       float* y = f.y + (n * M + grp * Mg) * outVol;
-      for (int64_t m = 0; m < Mg; ++m) std::fill(y + m * outVol, y + (m + 1) * outVol, f.b ? f.b[grp * Mg + m] : 0.0f);
-      if (Cg == 0 || inVol == 0) continue;
+      // Output channels [lo, hi) start at their bias; col2im then adds into them.
+      const auto fillBias = [&](int64_t lo, int64_t hi) {
+        for (int64_t m = lo; m < hi; ++m) std::fill(y + m * outVol, y + (m + 1) * outVol, f.b ? f.b[grp * Mg + m] : 0.0f);
+      };
+      if (Cg == 0 || inVol == 0) {
+        fillBias(0, Mg);
+        continue;
+      }
       GemmArgs a;
       a.M = Mg * kvol, a.N = inVol, a.K = Cg;
       a.A = f.w + grp * Cg * Mg * kvol, a.lda = Mg * kvol, a.transA = true;
@@ -869,11 +894,14 @@ void convTransposeTyped(const Node& node, const std::vector<ValueRef>& in, const
       // Output channels scatter into disjoint planes, so they split over the threads.
       const int threads = scratch.pool ? scratch.pool->threads() : 1;
       const int64_t chunks = threads > 1 && Mg * kvol * inVol >= (int64_t{1} << 16) ? std::min<int64_t>(Mg, 2 * threads) : 1;
+      // Each chunk fills its own channels too (a serial pass over the whole output before).
       if (chunks <= 1) {
+        fillBias(0, Mg);
         col2im(col, g, Mg, y);
       } else {
         scratch.pool->forEach(chunks, [&](int64_t t) {
           const int64_t lo = Mg * t / chunks, hi = Mg * (t + 1) / chunks;
+          fillBias(lo, hi);
           col2im(col + lo * kvol * inVol, g, hi - lo, y + lo * outVol);
         });
       }

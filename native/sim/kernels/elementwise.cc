@@ -142,7 +142,12 @@ void runBinary(const Node& node, const std::vector<ValueRef>& in, const std::vec
   b.shape = &shapeB;
   dispatchArithmetic(node, in[0].dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    binaryLoop<Elem<T>, Elem<T>, Elem<T>, true>(in[0], b, out[0], Op{}, scratch.pool, 1);
+    // Operands of the output's shape (or scalars) run a flat loop, about an add an element; a
+    // broadcast one (a squeeze-and-excitation Mul by [N, C, 1, 1]) walks rows with an
+    // odometer, measured at twice that on the OCR models' maps.
+    const int64_t n = volume(*out[0].shape), na = volume(*in[0].shape), nb = volume(shapeB);
+    const int64_t cost = (na == n || na == 1) && (nb == n || nb == 1) ? 1 : 2;
+    binaryLoop<Elem<T>, Elem<T>, Elem<T>, true>(in[0], b, out[0], Op{}, scratch.pool, cost);
   });
 }
 

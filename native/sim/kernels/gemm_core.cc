@@ -298,6 +298,12 @@ void applyPostOps(const PostOp* ops, int32_t count, float* c, int64_t ldc, int64
           }
           break;
         }
+        case PostOp::kHardSwish:
+          for (int64_t j = 0; j < cols; ++j) {
+            const float v = r[j] * (1.0f / 6.0f) + 0.5f;
+            r[j] = r[j] * (v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v));
+          }
+          break;
         case PostOp::kBatchNorm: {
           const float mean = ops[k].channel[0][ch], stddev = ops[k].channel[1][ch];
           const float scale = ops[k].channel[2][ch], bias = ops[k].channel[3][ch];
@@ -368,6 +374,137 @@ void sgemmRange(const GemmArgs& g, int64_t m0, int64_t m1, int64_t n0, int64_t n
   }
 }
 
+// ---- one column of C (a Conv on a 1x1 map: squeeze-and-excitation layers) ----------------
+//
+// The micro-kernels compute a whole MR x NR tile whatever the tile's width, so a product with
+// one column did NR times its multiply-adds (32x on AVX-512) after packing B as wide. Here each
+// group of kGemvPanels row panels walks K once, every element of C with the operations the
+// micro-kernel gives it: per K block of kKC a sum from 0 in k order (an FMA where the chosen
+// kernel uses one, else a multiply and an add), then alpha * sum stored onto the bias (or 0)
+// or added onto C, as storeEdge does. The results are bitwise those of the tiled path.
+constexpr int64_t kGemvPanels = 4;
+
+// P panels of MR rows: sums into registers (a local array the compiler vectorizes over the
+// rows), written to `out` once.
+template <int64_t MR, int64_t P, bool kFma>
+__attribute__((always_inline)) inline void gemvPanelsFixed(const float* __restrict pa, int64_t K,
+                                                           const float* __restrict b, int64_t k0, int64_t kc,
+                                                           float* __restrict out) {
+  float acc[P][MR] = {};
+  for (int64_t k = k0; k < k0 + kc; ++k) {
+    const float bk = b[k];
+    for (int64_t p = 0; p < P; ++p) {
+      const float* __restrict a = pa + p * MR * K + k * MR;
+      for (int64_t i = 0; i < MR; ++i) {
+        if constexpr (kFma) acc[p][i] = __builtin_fmaf(a[i], bk, acc[p][i]);
+        else acc[p][i] += a[i] * bk;
+      }
+    }
+  }
+  for (int64_t p = 0; p < P; ++p)
+    for (int64_t i = 0; i < MR; ++i) out[p * MR + i] = acc[p][i];
+}
+
+template <int64_t MR, bool kFma>
+__attribute__((always_inline)) inline void gemvPanelsBody(const float* pa, int64_t K, int64_t panels, const float* b,
+                                                          int64_t k0, int64_t kc, float* out) {
+  static_assert(kGemvPanels == 4, "the cases below");
+  switch (panels) {
+    case 1: return gemvPanelsFixed<MR, 1, kFma>(pa, K, b, k0, kc, out);
+    case 2: return gemvPanelsFixed<MR, 2, kFma>(pa, K, b, k0, kc, out);
+    case 3: return gemvPanelsFixed<MR, 3, kFma>(pa, K, b, k0, kc, out);
+    default: return gemvPanelsFixed<MR, 4, kFma>(pa, K, b, k0, kc, out);
+  }
+}
+
+template <int64_t MR>
+void gemvPanelsPlain(const float* pa, int64_t K, int64_t panels, const float* b, int64_t k0, int64_t kc, float* acc) {
+  gemvPanelsBody<MR, false>(pa, K, panels, b, k0, kc, acc);
+}
+
+#if defined(__x86_64__)
+template <int64_t MR>
+__attribute__((target("avx2,fma"))) void gemvPanelsFma(const float* pa, int64_t K, int64_t panels, const float* b,
+                                                       int64_t k0, int64_t kc, float* acc) {
+  gemvPanelsBody<MR, true>(pa, K, panels, b, k0, kc, acc);
+}
+#endif
+
+using GemvPanelsFn = void (*)(const float* pa, int64_t K, int64_t panels, const float* b, int64_t k0, int64_t kc,
+                              float* acc);
+
+// The panel loop that matches the chosen micro-kernel (null: none does, use the tiles).
+GemvPanelsFn gemvPanelsFor(const KernelChoice& kc0) {
+  if (kc0.fn == microGeneric) return gemvPanelsPlain<kGenericMR>;
+#if defined(__x86_64__)
+  if (kc0.fn == microAvx512) return gemvPanelsFma<kAvx512MR>;
+  if (kc0.fn == microAvx2) return gemvPanelsFma<kAvx2MR>;
+#endif
+  return nullptr;
+}
+
+// Rows [m0, m1) of the one-column product (m0 on a panel boundary), on the calling thread.
+// `b` is B's column, K values; `pa` A packed whole (packedASize layout) from row m0's panel.
+void gemvRange(const GemmArgs& g, const float* pa, const float* b, int64_t m0, int64_t m1) {
+  const FlushDenormals flush;
+  const KernelChoice& kc0 = kernelChoice();
+  const int64_t MR = kc0.mr, K = g.K;
+  const GemvPanelsFn panelsFn = gemvPanelsFor(kc0);
+  float acc[kGemvPanels * kAvx512MR > kGemvPanels * kAvx2MR ? kGemvPanels * kAvx512MR : kGemvPanels * kAvx2MR];
+  for (int64_t r0 = m0; r0 < m1; r0 += kGemvPanels * MR) {
+    const int64_t rows = std::min(kGemvPanels * MR, m1 - r0);
+    const int64_t panels = (rows + MR - 1) / MR;
+    const float* p = pa + (r0 - m0) * K;
+    for (int64_t pc = 0; pc < K; pc += kKC) {
+      const int64_t kc = std::min(kKC, K - pc);
+      panelsFn(p, K, panels, b, pc, kc, acc);
+      const bool load = g.accumulate || pc > 0;
+      for (int64_t i = 0; i < rows; ++i) {
+        float* c = g.C + (r0 + i) * g.ldc;
+        const float v = g.alpha * acc[i];
+        *c = load ? *c + v : v + (g.rowBias ? g.rowBias[r0 + i] : 0.0f);
+      }
+    }
+    if (g.postCount) applyPostOps(g.post, g.postCount, g.C + r0 * g.ldc, g.ldc, rows, 1, g.postChannel0 + r0);
+  }
+}
+
+// C = A x (one column of B). False when the tiled path must run (no matching panel loop).
+bool sgemv(const GemmArgs& g, int64_t parallelMinMacs) {
+  const KernelChoice& kc0 = kernelChoice();
+  if (!gemvPanelsFor(kc0)) return false;
+  const int64_t MR = kc0.mr, K = g.K, M = g.M;
+  // B's column, dense.
+  thread_local std::vector<float> column;
+  column.resize(static_cast<size_t>(K));
+  if (g.packB) {
+    for (int64_t pc = 0; pc < K; pc += kKC) g.packB(g.packCtx, pc, std::min(kKC, K - pc), 0, 1, 1, column.data() + pc);
+  } else {
+    for (int64_t k = 0; k < K; ++k) column[static_cast<size_t>(k)] = g.transB ? g.B[k] : g.B[k * g.ldb];
+  }
+  const float* pa = g.packedA;
+  thread_local std::vector<float> packed;
+  if (!pa) {
+    packed.resize(static_cast<size_t>((M + MR - 1) / MR * MR * K));
+    packA(g, 0, M, 0, K, MR, packed.data());
+    pa = packed.data();
+  }
+  const int threads = g.pool ? g.pool->threads() : 1;
+  const int64_t panelRows = kGemvPanels * MR;
+  const int64_t groups = (M + panelRows - 1) / panelRows;
+  const int64_t ranges = threads > 1 && M * K >= parallelMinMacs ? std::min<int64_t>(groups, 2 * threads) : 1;
+  if (ranges <= 1) {
+    gemvRange(g, pa, column.data(), 0, M);
+    return true;
+  }
+  const float* b = column.data();
+  g.pool->forEach(ranges, [&](int64_t r) {
+    const int64_t lo = std::min(M, groups * r / ranges * panelRows), hi = std::min(M, groups * (r + 1) / ranges * panelRows);
+    if (lo < hi) gemvRange(g, pa + lo * K, b, lo, hi);
+  });
+  return true;
+}
+
 // Below this many multiply-adds a product stays on one thread: waking another costs more.
 constexpr int64_t kParallelMinMacs = int64_t{1} << 18;
 // A range narrower than this repacks A (or B) for too little work.
@@ -384,6 +521,7 @@ void sgemm(const GemmArgs& g) {
         std::fill(g.C + i * g.ldc, g.C + i * g.ldc + g.N, g.rowBias ? g.rowBias[i] : 0.0f);
     return;
   }
+  if (g.N == 1 && sgemv(g, kParallelMinMacs)) return;
   const int threads = g.pool ? g.pool->threads() : 1;
   if (threads <= 1 || g.M * g.N * g.K < kParallelMinMacs) {
     sgemmRange(g, 0, g.M, 0, g.N);

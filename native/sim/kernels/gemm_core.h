@@ -34,6 +34,8 @@ struct PostOp {
     // x * Clip(x + a, b, c) / d: the Add, Clip, Mul, Div nodes that exporters (paddle2onnx,
     // older PyTorch) write for HardSwish, computed in that order.
     kHardSwishChain,
+    // The HardSwish operator: x * clamp(x * (1/6) + 0.5, 0, 1), as activation.cc computes it.
+    kHardSwish,
     // BatchNormalization per output channel k: (x - mean[k]) / stddev[k] * scale[k] + bias[k]
     // with channel = {mean, stddev, scale, bias}, as normalization.cc computes it.
     kBatchNorm,
@@ -99,6 +101,8 @@ void packWholeA(const float* A, int64_t lda, int64_t M, int64_t K, float* dst);
 struct PackedWeights {
   const void* source = nullptr;  // the weights as the model holds them (float32 or float16)
   int64_t groups = 0, M = 0, K = 0;
+  // The direct convolution's layout (conv.cc) rather than packWholeA's.
+  bool direct = false;
   std::vector<float> data;
 };
 

@@ -6,6 +6,7 @@
 
 #include "gemm_core.h"
 #include "kernel_util.h"
+#include "../thread_pool.h"
 
 namespace tnrt {
 namespace sim {
@@ -108,6 +109,25 @@ void matMulTyped(const ValueRef& va, const ValueRef& vb, const OutputRef& vy, Ke
   auto* Ystore = static_cast<typename E::Storage*>(vy.data);
   Cmp* Y = std::is_same_v<T, Cmp> ? reinterpret_cast<Cmp*>(Ystore)
                                   : KernelScratch::as<Cmp>(scratch.c, static_cast<size_t>(M * N));
+  if constexpr (std::is_same_v<T, Cmp>) {
+    // Many small products (attention's per-head products, each below the size at which one
+    // product splits): whole products per thread. Each is computed as it would be alone
+    // (sgemm's results do not depend on its split), so results are the same for any split.
+    if (numBatches >= 2 && parallelChunks(scratch.pool, numBatches, M * N * K) > 1) {
+      parallelRanges(scratch.pool, numBatches, M * N * K, [&](int64_t lo, int64_t hi) {
+        for (int64_t n = lo; n < hi; ++n) {
+          int64_t oa = 0, ob = 0, rest = n;
+          for (size_t d = batch.size(); d-- > 0;) {
+            const int64_t i = rest % batch[d];
+            rest /= batch[d];
+            oa += i * sa[d], ob += i * sb[d];
+          }
+          gemmCore<Cmp>(A + oa * M * K, B + ob * K * N, Y + n * M * N, M, K, N, nullptr);
+        }
+      });
+      return;
+    }
+  }
   int64_t offA = 0, offB = 0;
   for (int64_t n = 0; n < numBatches; ++n) {
     Cmp* y = std::is_same_v<T, Cmp> ? Y + n * M * N : Y;

@@ -9,6 +9,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "../thread_pool.h"
 #include "kernel_util.h"
 
 namespace tnrt {
@@ -168,7 +169,7 @@ void reduceTyped(const Node& node, const std::vector<ValueRef>& in, const Output
     for (int64_t j = 0; j < m; ++j)
       if (!std::isfinite(shift[j])) shift[j] = 0;
   }
-  walkReduced(x, kept, [&](int64_t i, int64_t off) {
+  const auto fold = [&](int64_t i, int64_t off) {
     const C v = E::load(px, static_cast<size_t>(i));
     Acc& a = acc[off];
     if constexpr (kKind == ReduceKind::kMax || kKind == ReduceKind::kMin) {
@@ -193,7 +194,25 @@ void reduceTyped(const Node& node, const std::vector<ValueRef>& in, const Output
       else if constexpr (kKind == ReduceKind::kL2 || kKind == ReduceKind::kSumSquare) a = wrapAdd(a, wrapMul(w, w));
       else a = wrapAdd(a, w);
     }
-  });
+  };
+  // Reduced axes that all come after the kept ones (a layer norm's mean over the last axis):
+  // output j folds the contiguous inputs [j * count, (j + 1) * count), in the order the walk
+  // below visits them, so the outputs split over the pool with bitwise the same sums, and
+  // the flat loop skips the walk's per-element index bookkeeping.
+  bool trailing = kKind != ReduceKind::kLogSumExp, seenReduced = false;
+  for (size_t i = 0; i < rank; ++i) {
+    if (x[i] == 1) continue;  // either way, no element moves
+    if (plan.reduced[i]) seenReduced = true;
+    else if (seenReduced) trailing = false;
+  }
+  if (trailing) {
+    parallelRanges(scratch.pool, m, 2 * count, [&](int64_t j0, int64_t j1) {
+      for (int64_t j = j0; j < j1; ++j)
+        for (int64_t t = 0; t < count; ++t) fold(j * count + t, j);
+    });
+  } else {
+    walkReduced(x, kept, fold);
+  }
   auto* py = static_cast<typename E::Storage*>(out.data);
   for (int64_t j = 0; j < m; ++j) {
     Acc r = acc[j];

@@ -433,6 +433,13 @@ __attribute__((target("avx2,fma"))) void gemvPanelsFma(const float* pa, int64_t 
 using GemvPanelsFn = void (*)(const float* pa, int64_t K, int64_t panels, const float* b, int64_t k0, int64_t kc,
                               float* acc);
 
+// The most rows any micro-kernel's panel has: the size of gemvRange's accumulators.
+#if defined(__x86_64__)
+constexpr int64_t kMaxMR = std::max({kGenericMR, kAvx512MR, kAvx2MR});
+#else
+constexpr int64_t kMaxMR = kGenericMR;
+#endif
+
 // The panel loop that matches the chosen micro-kernel (null: none does, use the tiles).
 GemvPanelsFn gemvPanelsFor(const KernelChoice& kc0) {
   if (kc0.fn == microGeneric) return gemvPanelsPlain<kGenericMR>;
@@ -450,7 +457,7 @@ void gemvRange(const GemmArgs& g, const float* pa, const float* b, int64_t m0, i
   const KernelChoice& kc0 = kernelChoice();
   const int64_t MR = kc0.mr, K = g.K;
   const GemvPanelsFn panelsFn = gemvPanelsFor(kc0);
-  float acc[kGemvPanels * kAvx512MR > kGemvPanels * kAvx2MR ? kGemvPanels * kAvx512MR : kGemvPanels * kAvx2MR];
+  float acc[kGemvPanels * kMaxMR];
   for (int64_t r0 = m0; r0 < m1; r0 += kGemvPanels * MR) {
     const int64_t rows = std::min(kGemvPanels * MR, m1 - r0);
     const int64_t panels = (rows + MR - 1) / MR;

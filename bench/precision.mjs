@@ -24,7 +24,7 @@ import { buildEngine, CALIBRATION_METHODS, convertToFloat16, InferenceSession, L
 import { makeModel, makeTensor } from 'tensorrt-node/onnx';
 
 import { compare, fixInputs, isCached, loadModel, makeContext } from '../test/zoo/harness.mjs';
-import { manifest } from '../test/zoo/models.mjs';
+import { manifest, V4_CHUNK, vadChunks } from '../test/zoo/models.mjs';
 import { documentImage, sceneImage, textLineImage } from '../test/zoo/signals.mjs';
 
 const TARGET = 0.99;
@@ -136,6 +136,9 @@ const pages = () => PAGES.map((lines) => ({ x: documentImage(320, 160, lines).to
  * Models whose manifest gives too few inputs of one shape for separate calibration and
  * validation sets get more from the zoo's own generators, at the manifest's first shape.
  */
+/** silero v4's h and c before the first chunk; every later chunk gets the float32 run's. */
+const zeroState = { dtype: 'float32', data: new Float32Array(2 * 64), dims: [2, 1, 64] };
+
 const MORE_INPUTS = {
   'PP-OCRv4 text detection': pages,
   'PP-OCRv3 text detection (ch)': pages,
@@ -144,6 +147,10 @@ const MORE_INPUTS = {
   'PP-OCRv3 text recognition (en)': textLines,
   'PP-OCRv4 text recognition (en)': textLines,
   // Two more scenes (the manifest's is seed 5): 1024 x 1024 is slow on the sim, so few inputs.
+  // vad-web's 1536-sample frames cut the manifest's 3 s into 31 chunks; 6 s more, from two
+  // other voices (the state carried on, as over a pause), give it as many as v5 and v6 get.
+  'silero VAD v4 (legacy)': () =>
+    [12, 13].flatMap((voice) => vadChunks(voice, V4_CHUNK).map((chunk) => ({ input: { dtype: 'float32', data: chunk, dims: [1, V4_CHUNK] }, h: zeroState, c: zeroState }))),
   'IS-Net background removal (img.ly medium)': () => [6, 7].map((seed) => ({ input: sceneImage(1024, 1024, seed).toNCHW([128 / 255, 128 / 255, 128 / 255], [256 / 255, 256 / 255, 256 / 255]) })),
 };
 

@@ -234,7 +234,7 @@ describe("method 'auto': end to end", () => {
     }
     const kept: Feeds[] = [];
     const seen: Feeds[] = [];
-    const wrapped = keepingFirstBatches(data(), ['x'], 3, kept);
+    const wrapped = keepingFirstBatches(data(), ['x'], { atLeast: 3, atMost: 3, bytes: 0 }, kept);
     // A generator reads once; so does the wrapper (it is an iterator too).
     expect(typeof (wrapped as { next?: unknown }).next).toBe('function');
     for await (const b of wrapped as AsyncIterable<Feeds>) seen.push(b);
@@ -265,10 +265,26 @@ describe("method 'auto': end to end", () => {
     expect(a2.message).toBe(e2.message);
   });
 
+  it('keeps small batches past the first ones, up to a byte budget and a count', async () => {
+    // Each batch's input is 2 float32 values: 8 bytes.
+    const batches = [0, 1, 2, 3, 4, 5].map((i) => ({ x: new Tensor('float32', Float32Array.of(i, -i), [1, 2]) }));
+    const keep = async (limit: { atLeast: number; atMost: number; bytes: number }) => {
+      const kept: Feeds[] = [];
+      for await (const _ of keepingFirstBatches(batches, ['x'], limit, kept) as AsyncIterable<Feeds>);
+      return kept.map((b) => (b.x!.data as Float32Array)[0]);
+    };
+    // Two kept whatever their size (16 bytes, over a budget of 12), then none.
+    expect(await keep({ atLeast: 2, atMost: 6, bytes: 12 })).toEqual([0, 1]);
+    // Two, then a third while 24 bytes fit; the fourth would make 32.
+    expect(await keep({ atLeast: 2, atMost: 6, bytes: 24 })).toEqual([0, 1, 2]);
+    // Never more than atMost, however many bytes are allowed.
+    expect(await keep({ atLeast: 2, atMost: 4, bytes: 1e9 })).toEqual([0, 1, 2, 3]);
+  });
+
   it('keeps restartable data restartable, keeping batches from the first pass only', async () => {
     const batches = [0, 1, 2, 3].map((i) => ({ x: new Tensor('float32', Float32Array.of(i, -i), [1, 2]) }));
     const kept: Feeds[] = [];
-    const wrapped = keepingFirstBatches(batches, ['x'], 8, kept) as AsyncIterable<Feeds>;
+    const wrapped = keepingFirstBatches(batches, ['x'], { atLeast: 8, atMost: 8, bytes: 0 }, kept) as AsyncIterable<Feeds>;
     expect(typeof (wrapped as { next?: unknown }).next).toBe('undefined');
     for (let pass = 0; pass < 2; pass++) {
       const seen: Feeds[] = [];

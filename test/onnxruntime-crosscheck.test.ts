@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { buildEngine, InferenceSession, Runtime, ShapeError, Tensor } from '../lib/index.js';
+import { makeModel, makeTensor } from '../lib/onnx/model-builder.js';
 import { lenetModel, mobileModel, resnetBlockModel } from './fixtures/cnn-models.js';
 import { randomFloats } from './fixtures/models.js';
 import { expectClose, runOnnxRuntime } from './fixtures/oracle.js';
@@ -56,6 +57,56 @@ describe('CNNs built in code, random inputs: sim = onnxruntime', () => {
   it('depthwise/pointwise convolutions, HardSwish, Concat, Resize, Transpose, Reshape', async () => {
     expect(await compareWithOnnxRuntime(mobileModel(), { x: [1, 8, 16, 16] }, 3)).toBe(true);
   });
+});
+
+describe('depthwise convolutions of many geometries: sim = onnxruntime, and the same on 1 and 2 threads', () => {
+  // The sim has three depthwise kernels, picked by the map's width and the channel count
+  // (16 channels per vector block on narrow maps, a padded plane per channel on wide ones, a
+  // general loop on tiny ones): these cross every boundary, with partial channel blocks,
+  // strides, dilations, asymmetric pads, batches, and BatchNormalization + HardSwish fused in.
+  const cases: { c: number; h: number; w: number; k: number; stride?: number; dilation?: number; pads?: number[]; n?: number; fused?: boolean }[] = [
+    { c: 336, h: 6, w: 14, k: 3, fused: true },
+    { c: 17, h: 5, w: 9, k: 3, pads: [0, 1, 2, 1] },
+    { c: 40, h: 24, w: 56, k: 5, stride: 2, fused: true },
+    { c: 33, h: 11, w: 13, k: 3, dilation: 2, n: 2 },
+    { c: 48, h: 3, w: 7, k: 5, fused: true },
+    { c: 24, h: 9, w: 70, k: 3, stride: 2 },
+    { c: 16, h: 12, w: 80, k: 7 },
+    { c: 8, h: 10, w: 20, k: 3, fused: true },
+    { c: 32, h: 2, w: 3, k: 3, pads: [2, 2, 2, 2] },
+  ];
+  for (const { c, h, w, k, stride = 1, dilation = 1, pads, n = 1, fused = false } of cases) {
+    const p = pads ?? [((k - 1) * dilation) >> 1, ((k - 1) * dilation) >> 1, ((k - 1) * dilation) >> 1, ((k - 1) * dilation) >> 1];
+    it(`${n}x${c}x${h}x${w}, ${k}x${k}, stride ${stride}, dilation ${dilation}, pads ${p.join(',')}${fused ? ', BatchNormalization + HardSwish' : ''}`, async () => {
+      const oh = Math.floor((h + p[0]! + p[2]! - (k - 1) * dilation - 1) / stride) + 1;
+      const ow = Math.floor((w + p[1]! + p[3]! - (k - 1) * dilation - 1) / stride) + 1;
+      const conv = { op: 'Conv', name: 'dw', inputs: ['x', 'w', 'b'], outputs: [fused ? 'c' : 'y'], attributes: { group: c, kernel_shape: [k, k], strides: [stride, stride], dilations: [dilation, dilation], pads: p } };
+      const model = makeModel({
+        inputs: [{ name: 'x', dtype: 'float32', shape: [n, c, h, w] }],
+        outputs: [{ name: 'y', dtype: 'float32', shape: [n, c, oh, ow] }],
+        initializers: [
+          makeTensor('w', 'float32', [c, 1, k, k], randomFloats(c * k * k, c + k)),
+          makeTensor('b', 'float32', [c], randomFloats(c, c)),
+          makeTensor('scale', 'float32', [c], randomFloats(c, c + 1).map((v) => 1 + Math.abs(v))),
+          makeTensor('shift', 'float32', [c], randomFloats(c, c + 2)),
+          makeTensor('variance', 'float32', [c], randomFloats(c, c + 3).map((v) => 0.5 + Math.abs(v))),
+        ],
+        nodes: fused
+          ? [conv, { op: 'BatchNormalization', name: 'bn', inputs: ['c', 'scale', 'shift', 'shift', 'variance'], outputs: ['d'] }, { op: 'HardSwish', name: 'hs', inputs: ['d'], outputs: ['y'] }]
+          : [conv],
+      });
+      expect(await compareWithOnnxRuntime(model, { x: [n, c, h, w] }, c * h)).toBe(true);
+      const engine = await buildEngine(model, { backend: 'sim' });
+      const x = new Tensor('float32', randomFloats(n * c * h * w, w), [n, c, h, w]);
+      const outputs = [];
+      for (const threads of [1, 2]) {
+        const session = await InferenceSession.create(engine, { backend: 'sim', threads });
+        outputs.push((await session.run({ x })).y!.data);
+        session.dispose();
+      }
+      expect(outputs[1]).toEqual(outputs[0]);
+    });
+  }
 });
 
 describe('dynamic shapes on a CNN', () => {

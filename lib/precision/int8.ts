@@ -24,7 +24,7 @@ import { upgradeOpset } from '../onnx/opset/upgrade-opset.js';
 import { inferElemTypes } from '../onnx/value-types.js';
 import { parseShapeSpec, type ShapeMap } from '../shapes.js';
 import { expectBytes, expectFunction, expectObject, expectOneOf, expectString, invalid } from '../validate.js';
-import { AUTO_BATCHES, bestSingle, chooseByLayerOutput, chooseEndToEnd, keepingFirstBatches, leastTensorErrorSet, singleMethodSet } from './auto-calibration.js';
+import { AUTO_KEEP, bestSingle, chooseByLayerOutput, chooseEndToEnd, keepingFirstBatches, leastTensorErrorSet, singleMethodSet } from './auto-calibration.js';
 import { convertGraphToFloat16 } from './float16.js';
 import { GraphConstants, insertQdq } from './qdq-insertion.js';
 import { COMPUTE_OPS, measureFlops, type NodeFlops } from './compute-flops.js';
@@ -364,7 +364,7 @@ export async function quantizeInt8WithReport(model: Uint8Array | ArrayBufferLike
     const inputs = graph.input.map((i) => i.name).filter((n) => !initializers.has(n));
     // 'auto' weighs its candidates on the first batches again, after calibration has read them.
     const kept: Feeds[] = [];
-    const data = o.method === 'auto' ? keepingFirstBatches(o.data!, inputs, AUTO_BATCHES, kept) : o.data!;
+    const data = o.method === 'auto' ? keepingFirstBatches(o.data!, inputs, AUTO_KEEP, kept) : o.data!;
     const { histograms } = await collectStatistics(m, inputs, plan.activations, data, {
       backend: o.backend,
       shapes: o.shapes,

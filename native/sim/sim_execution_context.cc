@@ -37,6 +37,8 @@ SimExecutionContext::SimExecutionContext(std::shared_ptr<const SimEngine> engine
   scratch_.pool = &threadPool_;
   const char* profile = std::getenv("TNRT_SIM_PROFILE");
   profileOps_ = profile && *profile && *profile != '0';
+  // TNRT_SIM_PROFILE=N (N > 1): the N slowest layers rather than 12.
+  if (profileOps_ && std::atoi(profile) > 1) profileLayers_ = static_cast<size_t>(std::atoi(profile));
   if (profileOps_) {
     constexpr int kReads = 256;
     const auto start = std::chrono::steady_clock::now();
@@ -325,7 +327,7 @@ SimExecutionContext::~SimExecutionContext() {
     return node.label() + " " + shapes + "-> " +
            (node.outputs[0] >= 0 ? dimsToString(slots_[static_cast<size_t>(node.outputs[0])].shape) : std::string());
   };
-  for (size_t r = 0; r < std::min<size_t>(12, order.size()); ++r)
+  for (size_t r = 0; r < std::min<size_t>(profileLayers_, order.size()); ++r)
     std::fprintf(stderr, "[sim profile] %10.3f ms %s\n", opTime_[order[r]].wall * 1e3, describe(order[r]).c_str());
   // On more than one thread, the steps whose runs stayed on the calling thread for the most
   // CPU time: the serial part that a kernel's split could still take.

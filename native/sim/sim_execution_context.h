@@ -106,6 +106,7 @@ class SimExecutionContext : public ExecutionContext {
   // TNRT_SIM_PROFILE=1: seconds and calls per operator type, printed to stderr when the
   // context is destroyed (the sim has no profiler interface; this finds where time goes).
   bool profileOps_ = false;
+  size_t profileLayers_ = 12;  // how many of the slowest layers it lists
   // What one read of the thread CPU clock costs (seconds): the profile takes one per step and
   // subtracts it, as on some machines (a VM's clock_gettime system call) it costs more than a
   // small layer's work.

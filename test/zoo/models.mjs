@@ -27,7 +27,7 @@ const VAD_SECONDS = 3;
 const VAD_RATE = 16000;
 
 /** Consecutive chunks of `size` samples of speech-like 16 kHz audio, as vad-web cuts its frames. */
-function vadChunks(seed, size) {
+export function vadChunks(seed, size) {
   const audio = speechLike(VAD_SECONDS, { seed, peak: 0.5 });
   const chunks = [];
   for (let at = 0; at + size <= audio.length; at += size) chunks.push(audio.subarray(at, at + size));
@@ -49,7 +49,7 @@ const sileroAt16k = (shapes) => ({
 });
 
 // vad-web's legacy (v4) model takes 1536-sample frames (96 ms) by default; v5 and v6 take 512.
-const V4_CHUNK = 1536;
+export const V4_CHUNK = 1536;
 const V5_CHUNK = 512;
 
 const sileroV4 = {

@@ -440,6 +440,132 @@ void depthwise(const float* x, const float* w, float bias, float* y, const Windo
   }
 }
 
+// Depthwise 2-D convolution on small maps, kDepthwiseLanes channels at a time: one vector
+// lane per channel, as TensorRT's and onnxruntime's channel-blocked layouts do. On maps a few
+// columns wide (PP-OCRv3's 6x14 and 3x7 layers, most of its depthwise time) the per-channel
+// kernels above run one short chain of dependent multiply-adds per row and pay a padded copy
+// per channel; here every output position is an independent vector of channels, four of them
+// in flight, and the copy (a transpose into a zero-padded [row][column][lane] tile) is made
+// once per block. Each output still sums bias, then every tap in (kh, kw) order, as
+// depthwiseChannel does (taps over the padding add zero products).
+constexpr int64_t kDepthwiseLanes = 16;
+
+#if defined(__GNUC__)
+typedef float Lanes __attribute__((vector_size(kDepthwiseLanes * sizeof(float))));
+// Inlined into depthwiseLanes' per-ISA clones (a lambda would be compiled once, for the
+// baseline). Writes through a pointer: a returned vector would change the ABI between clones.
+__attribute__((always_inline)) inline void fmaLanes(Lanes* acc, const float* w, const float* x) {
+  Lanes a, b;
+  std::memcpy(&a, w, sizeof a);
+  std::memcpy(&b, x, sizeof b);
+  *acc += a * b;
+}
+#endif
+
+// Channels [c0, c0 + lanes) of one image (lanes <= kDepthwiseLanes): x and y at channel c0,
+// w at channel c0's taps, bias at c0's (or null). `tile` and `out` are the caller's scratch.
+TNRT_SIM_CPU_CLONES
+void depthwiseLanes(const float* x, const float* w, const float* bias, float* y, int64_t lanes, const Window3& g,
+                    std::vector<float>& tile, std::vector<float>& out) {
+  constexpr int64_t L = kDepthwiseLanes;
+  const int64_t H = g.in[1], W = g.in[2], OH = g.out[1], OW = g.out[2], KH = g.kernel[1], KW = g.kernel[2];
+  const int64_t sh = g.stride[1], sw = g.stride[2], dh = g.dilation[1], dw = g.dilation[2];
+  const int64_t pt = g.padBegin[1], pl = g.padBegin[2];
+  const int64_t Hp = (OH - 1) * sh + (KH - 1) * dh + 1, Wp = (OW - 1) * sw + (KW - 1) * dw + 1;
+  const int64_t inVol = H * W, outVol = OH * OW, taps = KH * KW;
+  // The tile, then the taps' weights and the bias, lane-interleaved (unused lanes zero).
+  tile.assign(static_cast<size_t>((Hp * Wp + taps + 1) * L), 0.0f);
+  float* t = tile.data();
+  for (int64_t r = 0; r < Hp; ++r) {
+    const int64_t ih = r - pt;
+    if (ih < 0 || ih >= H) continue;
+    const int64_t c0 = std::max<int64_t>(0, pl), c1 = std::min(Wp, pl + W);
+    for (int64_t l = 0; l < lanes; ++l) {
+      const float* src = x + l * inVol + ih * W - pl;
+      float* dst = t + r * Wp * L + l;
+      for (int64_t c = c0; c < c1; ++c) dst[c * L] = src[c];
+    }
+  }
+  float* wt = t + Hp * Wp * L;
+  for (int64_t l = 0; l < lanes; ++l) {
+    for (int64_t k = 0; k < taps; ++k) wt[k * L + l] = w[l * taps + k];
+    wt[taps * L + l] = bias ? bias[l] : 0.0f;
+  }
+  out.resize(static_cast<size_t>(outVol * L));
+  float* o = out.data();
+#if defined(__GNUC__)
+  Lanes b;
+  std::memcpy(&b, wt + taps * L, sizeof b);
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    const float* rows = t + oh * sh * Wp * L;
+    int64_t ow = 0;
+    // Four positions at a time: four independent chains of multiply-adds.
+    for (; ow + 4 <= OW; ow += 4) {
+      Lanes a0 = b, a1 = b, a2 = b, a3 = b;
+      for (int64_t kh = 0; kh < KH; ++kh) {
+        const float* r = rows + kh * dh * Wp * L + ow * sw * L;
+        for (int64_t kw = 0; kw < KW; ++kw) {
+          const float* wv = wt + (kh * KW + kw) * L;
+          const float* p = r + kw * dw * L;
+          fmaLanes(&a0, wv, p);
+          fmaLanes(&a1, wv, p + sw * L);
+          fmaLanes(&a2, wv, p + 2 * sw * L);
+          fmaLanes(&a3, wv, p + 3 * sw * L);
+        }
+      }
+      float* d = o + (oh * OW + ow) * L;
+      std::memcpy(d, &a0, sizeof a0);
+      std::memcpy(d + L, &a1, sizeof a1);
+      std::memcpy(d + 2 * L, &a2, sizeof a2);
+      std::memcpy(d + 3 * L, &a3, sizeof a3);
+    }
+    for (; ow < OW; ++ow) {
+      Lanes a = b;
+      for (int64_t kh = 0; kh < KH; ++kh)
+        for (int64_t kw = 0; kw < KW; ++kw) fmaLanes(&a, wt + (kh * KW + kw) * L, rows + (kh * dh * Wp + ow * sw + kw * dw) * L);
+      std::memcpy(o + (oh * OW + ow) * L, &a, sizeof a);
+    }
+  }
+#else
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    for (int64_t ow = 0; ow < OW; ++ow) {
+      float a[L];
+      for (int64_t l = 0; l < L; ++l) a[l] = wt[taps * L + l];
+      for (int64_t kh = 0; kh < KH; ++kh)
+        for (int64_t kw = 0; kw < KW; ++kw) {
+          const float* wv = wt + (kh * KW + kw) * L;
+          const float* p = t + ((oh * sh + kh * dh) * Wp + ow * sw + kw * dw) * L;
+          for (int64_t l = 0; l < L; ++l) a[l] += wv[l] * p[l];
+        }
+      std::memcpy(o + (oh * OW + ow) * L, a, sizeof a);
+    }
+  }
+#endif
+  // Back to one plane per channel.
+  for (int64_t l = 0; l < lanes; ++l) {
+    float* dst = y + l * outVol;
+    for (int64_t i = 0; i < outVol; ++i) dst[i] = o[i * L + l];
+  }
+}
+
+// Whether depthwiseLanes takes a layer: 2-D, non-negative pads, one output channel per input
+// channel, and a map too narrow for depthwisePlane's four column blocks (below 64 columns it
+// has fewer chains in flight; PP-OCRv3's detector ran fastest with this bound) but with at
+// least as many channels as a block has lanes.
+// TNRT_SIM_DEPTHWISE_LANES=0 keeps every depthwise layer on the per-channel kernels (for comparisons).
+bool lanesOff() {
+  static const bool off = [] {
+    const char* v = std::getenv("TNRT_SIM_DEPTHWISE_LANES");
+    return v && *v == '0';
+  }();
+  return off;
+}
+
+bool depthwiseLanesFit(const Window3& g, int64_t channels) {
+  return g.in[0] == 1 && g.kernel[0] == 1 && g.out[0] == 1 && g.padBegin[1] >= 0 && g.padBegin[2] >= 0 &&
+         g.out[2] < 4 * kDepthwiseCols && channels >= kDepthwiseLanes;
+}
+
 // ---- direct convolution (few output channels, unit width stride) ---------------------------
 
 // With few output channels the implicit GEMM spends as long packing its im2col panels as
@@ -712,6 +838,30 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
   bool pointwise = kvol == 1;
   for (int i = 0; i < 3; ++i) pointwise = pointwise && g.stride[i] == 1 && g.padBegin[i] == 0 && g.padEnd[i] == 0;
 
+  if (Cg == 1 && group > 1 && M == C && depthwiseLanesFit(g, C) && !lanesOff()) {
+    // Blocks of channels are independent: split them over the threads in a few contiguous runs.
+    const int64_t perImage = (C + kDepthwiseLanes - 1) / kDepthwiseLanes, blocks = N * perImage;
+    const auto runBlocks = [&](int64_t lo, int64_t hi) {
+      const FlushDenormals flush;
+      thread_local std::vector<float> tile, out;
+      for (int64_t k = lo; k < hi; ++k) {
+        const int64_t n = k / perImage, c0 = (k % perImage) * kDepthwiseLanes, lanes = std::min(kDepthwiseLanes, C - c0);
+        float* y = f.y + (n * C + c0) * outVol;
+        depthwiseLanes(f.x + (n * C + c0) * inVol, f.w + c0 * kvol, f.b ? f.b + c0 : nullptr, y, lanes, g, tile, out);
+        if (scratch.postCount) applyPostOps(scratch.post, scratch.postCount, y, outVol, lanes, outVol, c0);
+      }
+    };
+    const int threads = scratch.pool ? scratch.pool->threads() : 1;
+    const int64_t work = N * C * outVol * kvol;
+    const int64_t chunks = threads > 1 && work >= (int64_t{1} << 16) ? std::min<int64_t>(blocks, 4 * threads) : 1;
+    if (chunks <= 1) {
+      runBlocks(0, blocks);
+    } else {
+      scratch.pool->forEach(chunks, [&](int64_t t) { runBlocks(blocks * t / chunks, blocks * (t + 1) / chunks); });
+    }
+    finishOutput<T>(f, out);
+    return;
+  }
   if (Cg == 1 && group > 1) {
     // Channels are independent: split them over the threads in a few contiguous runs.
     const int64_t channels = N * M;

@@ -241,11 +241,13 @@ void leakyReluRow(float* r, int64_t cols, float alpha) {
 
 }  // namespace
 
-// Compiled for baseline x86-64 only (no FMA), so that alpha * x + beta rounds twice, as the
-// operators' own kernels in activation.cc and elementwise.cc do: fused results are bitwise
-// those of the separate layers.
-void applyPostOps(const PostOp* ops, int32_t count, float* c, int64_t ldc, int64_t rows, int64_t cols,
-                  int64_t channel0) {
+// Compiled per ISA (each op is one pass over a row, and every Conv's output takes them) but
+// without fused multiply-adds, so that alpha * x + beta rounds twice, as the operators' own
+// kernels in activation.cc and elementwise.cc do: fused results are bitwise those of the
+// separate layers.
+TNRT_SIM_CPU_CLONES TNRT_SIM_NO_FMA void applyPostOps(const PostOp* ops, int32_t count, float* c, int64_t ldc,
+                                                      int64_t rows, int64_t cols, int64_t channel0) {
+  TNRT_SIM_NO_FMA_BODY
   for (int64_t i = 0; i < rows; ++i) {
     float* r = c + i * ldc;
     const int64_t ch = channel0 + i;

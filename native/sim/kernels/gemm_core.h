@@ -120,6 +120,20 @@ void sgemm(const GemmArgs& args);
 #define TNRT_SIM_CPU_CLONES
 #endif
 
+// For a cloned loop that must round each multiply and each add on its own, as kernels built
+// for baseline x86-64 (no FMA) do: in the AVX-512 clone the compiler would fuse a * b + c.
+// The attribute goes before the function, the body macro first in its body.
+#if defined(__clang__)
+#define TNRT_SIM_NO_FMA
+#define TNRT_SIM_NO_FMA_BODY _Pragma("clang fp contract(off)")
+#elif defined(__GNUC__)
+#define TNRT_SIM_NO_FMA __attribute__((optimize("fp-contract=off")))
+#define TNRT_SIM_NO_FMA_BODY
+#else
+#define TNRT_SIM_NO_FMA
+#define TNRT_SIM_NO_FMA_BODY
+#endif
+
 // Name of the micro-kernel the CPU dispatch picked ("avx512f", "avx2+fma", "generic").
 const char* sgemmKernelName();
 

@@ -640,9 +640,13 @@ std::vector<HostTensor> SimExecutionContext::execute(const std::vector<HostTenso
     // An output the context computed into its own buffer is handed over rather than copied:
     // the binding copies it into an ArrayBuffer anyway, and a copy here held a large output
     // three times at once (buffer, copy, ArrayBuffer). The buffer is regrown on the next call.
+    // Not when the buffer is much larger than the output (a small output best-fitted into a
+    // buffer that a large tensor used earlier in the call): handing it over made the next call
+    // allocate and zero that large buffer again (PP-OCRv3's detector: its 200 KB map in a
+    // buffer of 1.2 MB, regrown every call); the copy is of the output's bytes only.
     const int64_t b = bufferOf_[static_cast<size_t>(rootOf_[static_cast<size_t>(graph.outputs[i])])];
     std::vector<uint8_t>* ownPtr = b >= 0 ? &pool_[static_cast<size_t>(b)] : nullptr;
-    if (ownPtr && !ownPtr->empty() && slot.data == ownPtr->data() && ownPtr->size() >= bytes) {
+    if (ownPtr && !ownPtr->empty() && slot.data == ownPtr->data() && ownPtr->size() >= bytes && ownPtr->size() <= 2 * bytes) {
       std::vector<uint8_t>& own = *ownPtr;
       own.resize(bytes);
       out.data.swap(own);

@@ -66,11 +66,20 @@ void broadcastLoop(const void* dataA, const Dims& shapeA, const void* dataB, con
     return;
   }
   // General case: walk the outer dims with an odometer; the innermost dim is a strided loop.
-  const size_t rank = os.size();
-  int64_t sa[kMaxRank], sb[kMaxRank], idx[kMaxRank] = {};
+  // Trailing dims that both operands read alike (each either contiguous across them or
+  // broadcast along all of them) merge into that inner loop first: x[1,96,40,80] * s[1,96,1,1]
+  // is 96 rows of 3200 (a scalar each for s), not 3840 rows of 80 with a stride-0 operand.
+  int64_t dims[kMaxRank], sa[kMaxRank], sb[kMaxRank], idx[kMaxRank] = {};
+  size_t rank = os.size();
   broadcastStrides(shapeA, os, sa);
   broadcastStrides(shapeB, os, sb);
-  const int64_t inner = os[rank - 1];
+  std::copy(os.begin(), os.end(), dims);
+  while (rank >= 2 && sa[rank - 2] == sa[rank - 1] * dims[rank - 1] && sb[rank - 2] == sb[rank - 1] * dims[rank - 1]) {
+    dims[rank - 2] *= dims[rank - 1];
+    sa[rank - 2] = sa[rank - 1], sb[rank - 2] = sb[rank - 1];
+    --rank;
+  }
+  const int64_t inner = dims[rank - 1];
   const int64_t ia = sa[rank - 1], ib = sb[rank - 1];
   int64_t offA = 0, offB = 0;
   for (int64_t o = 0; o < n; o += inner) {
@@ -81,6 +90,21 @@ void broadcastLoop(const void* dataA, const Dims& shapeA, const void* dataB, con
         halfRow(pa + offA, ia, pb + offB, ib, po + o, inner, op);
         done = true;
       }
+    } else {
+      // The common rows (contiguous, or one side a scalar) as loops the compiler vectorizes.
+      if (ia == 1 && ib == 0) {
+        const auto vb = EB::load(pb, static_cast<size_t>(offB));
+        for (int64_t j = 0; j < inner; ++j) EO::store(po, static_cast<size_t>(o + j), op(EA::load(pa, static_cast<size_t>(offA + j)), vb));
+        done = true;
+      } else if (ia == 0 && ib == 1) {
+        const auto va = EA::load(pa, static_cast<size_t>(offA));
+        for (int64_t j = 0; j < inner; ++j) EO::store(po, static_cast<size_t>(o + j), op(va, EB::load(pb, static_cast<size_t>(offB + j))));
+        done = true;
+      } else if (ia == 1 && ib == 1) {
+        for (int64_t j = 0; j < inner; ++j)
+          EO::store(po, static_cast<size_t>(o + j), op(EA::load(pa, static_cast<size_t>(offA + j)), EB::load(pb, static_cast<size_t>(offB + j))));
+        done = true;
+      }
     }
     for (int64_t j = 0; !done && j < inner; ++j)
       EO::store(po, static_cast<size_t>(o + j), op(EA::load(pa, static_cast<size_t>(offA + j * ia)),
@@ -88,9 +112,9 @@ void broadcastLoop(const void* dataA, const Dims& shapeA, const void* dataB, con
     for (size_t d = rank - 1; d-- > 0;) {
       offA += sa[d];
       offB += sb[d];
-      if (++idx[d] < os[d]) break;
-      offA -= sa[d] * os[d];
-      offB -= sb[d] * os[d];
+      if (++idx[d] < dims[d]) break;
+      offA -= sa[d] * dims[d];
+      offB -= sb[d] * dims[d];
       idx[d] = 0;
     }
   }

@@ -360,7 +360,12 @@ __attribute__((always_inline)) inline void depthwiseBlocks(const float* row, int
   }
   for (int b = 0; b < NB; ++b) {
     const int64_t n = std::min(kDepthwiseCols, cols - b * kDepthwiseCols);
-    for (int64_t j = 0; j < n; ++j) yr[b * kDepthwiseCols + j] = acc[b][j];
+    // A whole block is one vector store; element by element, 16 extracts.
+    if (n == kDepthwiseCols) {
+      std::memcpy(yr + b * kDepthwiseCols, &acc[b], sizeof acc[b]);
+    } else {
+      for (int64_t j = 0; j < n; ++j) yr[b * kDepthwiseCols + j] = acc[b][j];
+    }
   }
 }
 #endif
@@ -374,16 +379,24 @@ void depthwisePlane(const float* x, const float* w, float bias, float* y, const 
   const int64_t OWr = (OW + kDepthwiseCols - 1) / kDepthwiseCols * kDepthwiseCols;
   const int64_t Wp = (OWr - 1) * SW + (KW - 1) * dw + 1, Hp = (OH - 1) * sh + (KH - 1) * dh + 1;
   thread_local std::vector<float> plane;
-  // One block past the last row: stride 2 loads 2 x kDepthwiseCols inputs and uses the even ones.
-  plane.assign(static_cast<size_t>(Hp * Wp + kDepthwiseCols), 0.0f);
+  // One block past the last row: stride 2 loads 2 x kDepthwiseCols inputs and uses the even
+  // ones. Rows are copied whole and only the padding around them zeroed: a plane-wide fill
+  // then copy cost as much as the taps on PP-OCRv3's 24x56 maps.
+  plane.resize(static_cast<size_t>(Hp * Wp + kDepthwiseCols));
+  float* const pp = plane.data();
   const int64_t c0 = std::min(Wp, pl), c1 = std::min(Wp, pl + W);
   for (int64_t r = 0; r < Hp; ++r) {
     const int64_t ih = r - pt;
-    if (ih < 0 || ih >= H) continue;
-    const float* src = x + ih * W - pl;
-    float* dst = plane.data() + r * Wp;
-    for (int64_t c = c0; c < c1; ++c) dst[c] = src[c];
+    float* dst = pp + r * Wp;
+    if (ih < 0 || ih >= H) {
+      std::fill(dst, dst + Wp, 0.0f);
+      continue;
+    }
+    std::fill(dst, dst + c0, 0.0f);
+    if (c1 > c0) std::memcpy(dst + c0, x + ih * W + (c0 - pl), static_cast<size_t>(c1 - c0) * sizeof(float));
+    std::fill(dst + std::max(c0, c1), dst + Wp, 0.0f);
   }
+  std::fill(pp + Hp * Wp, pp + Hp * Wp + kDepthwiseCols, 0.0f);
   const float* p = plane.data();
   for (int64_t oh = 0; oh < OH; ++oh) {
     // Kernel rows over padding rows add only zeros: skipped, as on small maps (2 or 3 rows
@@ -441,7 +454,7 @@ void depthwise(const float* x, const float* w, float bias, float* y, const Windo
 }
 
 // Depthwise 2-D convolution on small maps, kDepthwiseLanes channels at a time: one vector
-// lane per channel, as TensorRT's and onnxruntime's channel-blocked layouts do. On maps a few
+// lane per channel, as channel-blocked layouts (NCHWc) do. On maps a few
 // columns wide (PP-OCRv3's 6x14 and 3x7 layers, most of its depthwise time) the per-channel
 // kernels above run one short chain of dependent multiply-adds per row and pay a padded copy
 // per channel; here every output position is an independent vector of channels, four of them
@@ -548,10 +561,6 @@ void depthwiseLanes(const float* x, const float* w, const float* bias, float* y,
   }
 }
 
-// Whether depthwiseLanes takes a layer: 2-D, non-negative pads, one output channel per input
-// channel, and a map too narrow for depthwisePlane's four column blocks (below 64 columns it
-// has fewer chains in flight; PP-OCRv3's detector ran fastest with this bound) but with at
-// least as many channels as a block has lanes.
 // TNRT_SIM_DEPTHWISE_LANES=0 keeps every depthwise layer on the per-channel kernels (for comparisons).
 bool lanesOff() {
   static const bool off = [] {
@@ -561,9 +570,13 @@ bool lanesOff() {
   return off;
 }
 
+// Whether depthwiseLanes takes a layer: 2-D, non-negative pads, at least a block's worth of
+// channels, and a map at most one column block wide or too small for depthwisePlane (past
+// that its transposes cost more than the per-channel kernel's copy: even at 20 columns,
+// behind at 28; 5.7x faster on 3x7 maps, 1.2x on 6x14).
 bool depthwiseLanesFit(const Window3& g, int64_t channels) {
   return g.in[0] == 1 && g.kernel[0] == 1 && g.out[0] == 1 && g.padBegin[1] >= 0 && g.padBegin[2] >= 0 &&
-         g.out[2] < 4 * kDepthwiseCols && channels >= kDepthwiseLanes;
+         channels >= kDepthwiseLanes && (g.out[2] <= kDepthwiseCols || g.out[1] * g.out[2] < 32);
 }
 
 // ---- direct convolution (few output channels, unit width stride) ---------------------------

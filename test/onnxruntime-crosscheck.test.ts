@@ -109,6 +109,39 @@ describe('depthwise convolutions of many geometries: sim = onnxruntime, and the 
   }
 });
 
+describe('broadcast arithmetic: sim = onnxruntime', () => {
+  // The sim merges trailing dims that both operands read alike and runs contiguous and
+  // scalar rows as vector loops: every pattern of one operand broadcast along some dims.
+  const pairs: [number[], number[]][] = [
+    [[1, 96, 40, 80], [1, 96, 1, 1]],
+    [[1, 96, 1, 1], [1, 96, 12, 28]],
+    [[2, 3, 4, 5], [3, 1, 5]],
+    [[2, 3, 4, 5], [2, 1, 4, 1]],
+    [[4, 1, 6], [1, 5, 1]],
+    [[3, 7], [7]],
+    [[2, 3, 4], [2, 3, 4]],
+    [[5, 1, 1, 8], [5, 3, 2, 8]],
+  ];
+  for (const [a, b] of pairs) {
+    for (const op of ['Add', 'Sub', 'Mul', 'Div']) {
+      it(`${op} [${a.join(',')}] with [${b.join(',')}]`, async () => {
+        const rank = Math.max(a.length, b.length);
+        const pad = (d: number[]) => [...Array<number>(rank - d.length).fill(1), ...d];
+        const out = pad(a).map((x, i) => Math.max(x, pad(b)[i]!));
+        const model = makeModel({
+          inputs: [
+            { name: 'a', dtype: 'float32', shape: a },
+            { name: 'b', dtype: 'float32', shape: b },
+          ],
+          outputs: [{ name: 'y', dtype: 'float32', shape: out }],
+          nodes: [{ op, name: 'op', inputs: ['a', 'b'], outputs: ['y'] }],
+        });
+        expect(await compareWithOnnxRuntime(model, { a, b }, a.length * 7 + b.length)).toBe(true);
+      });
+    }
+  }
+});
+
 describe('dynamic shapes on a CNN', () => {
   it('selects a profile per context, refuses shapes outside it with the range, and output shapes follow inputs', async () => {
     const model = resnetBlockModel();

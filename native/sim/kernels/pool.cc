@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "gemm_core.h"
 #include "kernel_util.h"
@@ -294,17 +295,16 @@ void inferGlobalPool(const Node& node, const std::vector<ValueRef>& in, std::vec
 
 constexpr int64_t kPoolLanes = 16;
 
-// The sum (or maximum, NaN winning) of a plane's n values, in kPoolLanes partial results
-// combined pairwise; divided by n for the average. Compiled per ISA: each step is one vector
-// add (or compare) with no multiply to fuse.
 template <bool kMax>
 inline float poolStep(float acc, float v) {
   if constexpr (kMax) return (v > acc || v != v) ? v : acc;
   else return acc + v;
 }
 
+// The sum (or maximum, NaN winning) of a plane's n values, in kPoolLanes partial results
+// combined pairwise; divided by n for the average.
 template <typename E, bool kMax>
-TNRT_SIM_CPU_CLONES float reducePlane(const typename E::Storage* x, int64_t n) {
+inline float reducePlane(const typename E::Storage* x, int64_t n) {
   float lanes[kPoolLanes];
   for (int64_t j = 0; j < kPoolLanes; ++j) lanes[j] = kMax ? -std::numeric_limits<float>::infinity() : 0.0f;
   int64_t i = 0;
@@ -314,6 +314,17 @@ TNRT_SIM_CPU_CLONES float reducePlane(const typename E::Storage* x, int64_t n) {
   for (int64_t width = kPoolLanes / 2; width > 0; width /= 2)
     for (int64_t j = 0; j < width; ++j) lanes[j] = poolStep<kMax>(lanes[j], lanes[j + width]);
   return kMax ? lanes[0] : lanes[0] / static_cast<float>(n);
+}
+
+// float32 planes, compiled per ISA (each step is one vector add or compare, nothing to fuse;
+// Clang clones no templates, hence these two).
+TNRT_SIM_CPU_CLONES float averageFloatPlane(const float* x, int64_t n) { return reducePlane<Elem<float>, false>(x, n); }
+TNRT_SIM_CPU_CLONES float maxFloatPlane(const float* x, int64_t n) { return reducePlane<Elem<float>, true>(x, n); }
+
+template <typename E, bool kMax>
+float poolPlane(const typename E::Storage* x, int64_t n) {
+  if constexpr (std::is_same_v<E, Elem<float>>) return kMax ? maxFloatPlane(x, n) : averageFloatPlane(x, n);
+  else return reducePlane<E, kMax>(x, n);
 }
 
 template <typename T, bool kMax>
@@ -328,7 +339,7 @@ void globalPoolTyped(const ValueRef& vx, const OutputRef& vy, ThreadPool* pool) 
   // vectors rather than one chain of dependent adds, three adds' time an element (the
   // classifier's 2x48x3x96 average took ~13 us on one thread). Large maps split over planes.
   parallelRanges(pool, planes, n, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) E::store(y, static_cast<size_t>(p), reducePlane<E, kMax>(x + p * n, n));
+    for (int64_t p = p0; p < p1; ++p) E::store(y, static_cast<size_t>(p), poolPlane<E, kMax>(x + p * n, n));
   });
 }
 

@@ -11,6 +11,12 @@
 //   npm run bench:precision -- --filter silero    models whose name matches
 //   npm run bench:precision -- --no-zoo           the test network only
 //   npm run bench:precision -- --int8-only        only the int8 methods (no fp16, no target)
+//   npm run bench:precision -- --float-budget --filter silero
+//       instead of the table: every set of a model's Conv/Gemm/MatMul layers that could stay
+//       float with at least 70% of those FLOPs left in INT8 (the other quantized ops float or
+//       not), quantized with each single method's scales; the best worst-output cosine each
+//       method reaches. Where the best is under 0.99, no choice of float layers meets the
+//       target within the FLOP goal, whatever the search.
 //
 // Calibration and validation batches: a model's steps (stateful models' state carried from
 // the float32 run, as their users' code does), the largest group of one input shape; with 5 or
@@ -18,6 +24,9 @@
 // one, it does both (marked "same" in the table: the cosine then measures fitting, not
 // generalization). The OCR detectors and recognizers and IS-Net get more pages, lines and
 // scenes from the zoo's generators (MORE_INPUTS).
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { buildEngine, CALIBRATION_METHODS, convertToFloat16, InferenceSession, Logger, quantizeInt8, quantizeInt8WithReport, Tensor } from 'tensorrt-node';
@@ -31,7 +40,7 @@ const TARGET = 0.99;
 // The float16 conversion names each node it keeps float32 through its logger; the table is what counts here.
 const quiet = new Logger({ minSeverity: 'error' });
 const chatty = new Logger({ minSeverity: 'info' });
-const { values } = parseArgs({ options: { filter: { type: 'string' }, 'no-zoo': { type: 'boolean' }, 'no-network': { type: 'boolean' }, 'int8-only': { type: 'boolean' } } });
+const { values } = parseArgs({ options: { filter: { type: 'string' }, 'no-zoo': { type: 'boolean' }, 'no-network': { type: 'boolean' }, 'int8-only': { type: 'boolean' }, 'float-budget': { type: 'boolean' } } });
 const filter = values.filter ? new RegExp(values.filter, 'i') : undefined;
 
 /** Runs `bytes` (built with `build`: shapes or profiles) on the sim over every batch. */
@@ -71,6 +80,41 @@ function worstCosine(reference, runs) {
 }
 
 const seconds = (start) => (performance.now() - start) / 1000;
+
+/** The --float-budget search (see the top of this file); returns its lines. */
+async function floatBudget(name, bytes, build, calibration, validation) {
+  const INT8_SHARE = 0.7;
+  const reference = await runAll(bytes, build, validation);
+  // The FLOPs per layer, from a report that keeps nothing float (target 0).
+  const { report } = await quantizeInt8WithReport(bytes, { calibrationData: calibration, method: 'minmax', backend: 'sim', accuracy: { minCosine: 0, validationData: validation } });
+  const flops = new Map(report.flops.nodes.map((f) => [f.node, f.flops]));
+  const compute = report.int8Nodes.filter((n) => (flops.get(n) ?? 0) > 0);
+  const others = report.int8Nodes.filter((n) => !compute.includes(n));
+  const total = report.flops.total;
+  if (compute.length > 16) return [`${name}: ${compute.length} Conv/Gemm/MatMul layers, too many sets to try`];
+  const lines = [`${name}: ${compute.length} Conv/Gemm/MatMul layers (${compute.map((n) => `${n} ${((100 * flops.get(n)) / total).toFixed(1)}%`).join(', ')}), ${others.length} other quantized ops`];
+  for (const method of ['entropy', 'minmax', 'percentile']) {
+    // Scales from one calibration, read back for every set (the accuracy search does the same).
+    const cache = join(tmpdir(), `tensorrt-node-float-budget-${process.pid}-${method}.cache`);
+    await quantizeInt8(bytes, { calibrationData: calibration, method, backend: 'sim', calibrationCache: { write: cache } });
+    let best = { cosine: -Infinity };
+    let sets = 0;
+    for (let mask = 0; mask < 1 << compute.length; mask++) {
+      const kept = compute.filter((_, i) => mask & (1 << i));
+      const floatFlops = kept.reduce((a, n) => a + flops.get(n), 0);
+      if (floatFlops > (1 - INT8_SHARE) * total) continue;
+      for (const exclude of [kept, [...kept, ...others]]) {
+        const quantized = await quantizeInt8(bytes, { calibrationCache: { read: cache }, method, backend: 'sim', exclude: { nodeNames: exclude }, logger: quiet });
+        const cosine = worstCosine(reference, await runAll(quantized, build, validation));
+        sets++;
+        if (cosine > best.cosine) best = { cosine, exclude, share: 1 - floatFlops / total };
+      }
+    }
+    rmSync(cache, { force: true });
+    lines.push(`  ${method}: ${sets} sets; best ${best.cosine.toFixed(4)} with ${(100 * best.share).toFixed(1)}% INT8 FLOPs, float: ${best.exclude.join(', ') || 'nothing'}`);
+  }
+  return lines;
+}
 
 /** Every measurement of one model, given its float bytes, build options and batches. */
 async function measure(name, bytes, build, calibration, validation, same) {
@@ -208,6 +252,7 @@ async function zooRow(entry, context) {
   const steps = { ...input, steps: given.map((s) => Object.fromEntries(Object.entries(s).filter(([n]) => !(n in constants)))) };
   const build = entry.build ?? {};
   const { calibration, validation, same } = await zooBatches(entry, bytes, steps, build);
+  if (values['float-budget']) return { name: entry.name, budget: await floatBudget(entry.name, bytes, build, calibration, validation) };
   return measure(entry.name, bytes, build, calibration, validation, same);
 }
 
@@ -285,7 +330,7 @@ const header = [
   `| model | calib/val batches | fp16 | ${CALIBRATION_METHODS.map((m) => `int8 ${m} (calib time)`).join(' | ')} | target ${TARGET}: method, cosine | layers kept float | INT8 FLOP share | search time | target ${TARGET} from entropy |`,
   `| --- | --- | --- | ${CALIBRATION_METHODS.map(() => '---').join(' | ')} | --- | --- | --- | --- | --- |`,
 ];
-if (!values['no-network'] && (!filter || filter.test('test network'))) {
+if (!values['no-network'] && !values['float-budget'] && (!filter || filter.test('test network'))) {
   const bytes = convNetwork();
   const batch = () => ({ x: new Tensor('float32', random(3 * 64 * 64, 1), [1, 3, 64, 64]) });
   const calibration = Array.from({ length: 100 }, batch);
@@ -304,11 +349,12 @@ if (!values['no-zoo']) {
     process.stderr.write(`${entry.name}...\n`);
     try {
       rows.push(await zooRow(entry, context));
-      process.stderr.write(`${line(rows.at(-1))}\n`);
+      if (!values['float-budget']) process.stderr.write(`${line(rows.at(-1))}\n`);
     } catch (error) {
       process.stderr.write(`${entry.name}: ${error.message.split('\n')[0]}\n`);
       rows.push({ name: entry.name, failed: error.message.split('\n')[0] });
     }
   }
 }
-console.log([...header, ...rows.map((r) => (r.failed ? `| ${r.name} | failed: ${r.failed} |` : line(r)))].join('\n'));
+if (values['float-budget']) console.log(rows.flatMap((r) => r.budget ?? [`${r.name}: failed: ${r.failed}`]).join('\n'));
+else console.log([...header, ...rows.map((r) => (r.failed ? `| ${r.name} | failed: ${r.failed} |` : line(r)))].join('\n'));

@@ -4,9 +4,11 @@
 // into a small functor.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 
+#include "gemm_core.h"
 #include "kernel_util.h"
 #include "../thread_pool.h"
 
@@ -29,6 +31,53 @@ void inferFloatUnary(const Node& node, const std::vector<ValueRef>& in, std::vec
   (*out)[0].shape = *in[0].shape;
 }
 
+// e^x for x <= 0 (NaN passes through), in plain arithmetic the compiler vectorizes, unlike a
+// call to std::exp: x = n ln2 + r with |r| <= ln2 / 2, e^r by its Taylor series to r^7 / 7!
+// (truncation under 2e-9 relative), times 2^n built in the exponent bits (in two factors, so
+// that each stays a normal float where e^x is subnormal). Below -104 e^x rounds to zero in
+// float; x is held there, which gives that zero (and -inf gives it too).
+inline float expNonPositive(float x) {
+  x = x < -104.0f ? -104.0f : x;
+  // Rounds x / ln2 to the nearest integer: adding 1.5 x 2^23 leaves no fraction bits.
+  constexpr float kRound = 12582912.0f;
+  const float n = (x * 1.44269504088896341f + kRound) - kRound;
+  // ln2 in two parts, the first with few enough bits that n * part is exact.
+  const float r = (x - n * 0.693145751953125f) - n * 1.42860682030941723e-6f;
+  float p = 1.0f / 5040.0f;
+  p = p * r + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const int32_t n1 = static_cast<int32_t>(n) / 2, n2 = static_cast<int32_t>(n) - n1;
+  const int32_t bits1 = (n1 + 127) * (1 << 23), bits2 = (n2 + 127) * (1 << 23);
+  float scale1, scale2;
+  std::memcpy(&scale1, &bits1, sizeof scale1);
+  std::memcpy(&scale2, &bits2, sizeof scale2);
+  return p * scale1 * scale2;
+}
+
+// 1 / (1 + e^-x) from e = e^-|x|, which never overflows: 1 / (1 + e) for x >= 0, e / (1 + e)
+// below. Branch-free, so that a row of them vectorizes.
+inline float sigmoidValue(float x) {
+  const float e = expNonPositive(x < 0.0f ? x : -x);
+  const float r = 1.0f / (1.0f + e);
+  return x >= 0.0f ? r : e * r;
+}
+
+struct SigmoidOp {
+  float operator()(float x) const { return sigmoidValue(x); }
+};
+
+// A float32 row of sigmoids, compiled per ISA.
+TNRT_SIM_CPU_CLONES void sigmoidRow(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = sigmoidValue(x[i]);
+}
+struct TanhOp {
+  float operator()(float x) const { return std::tanh(x); }
+};
 // Elements are independent: a large tensor splits into contiguous ranges over the context's
 // threads (same operation per element, so the result does not depend on the split). `cost`
 // is an element's rough cost in adds (parallelChunks): 1 for a compare or a multiply-add, 8
@@ -51,6 +100,8 @@ void unaryLoop(const ValueRef& x, const OutputRef& y, Op op, ThreadPool* pool, i
         for (int64_t j = 0; j < m; ++j) buf[j] = op(buf[j]);
         narrowToHalves(buf, m, py + i);
       }
+    } else if constexpr (std::is_same_v<T, float> && std::is_same_v<Op, SigmoidOp>) {
+      sigmoidRow(px + lo, py + lo, hi - lo);
     } else {
       for (int64_t i = lo; i < hi; ++i) E::store(py, static_cast<size_t>(i), op(E::load(px, static_cast<size_t>(i))));
     }
@@ -61,17 +112,7 @@ struct ReluOp {
   template <typename C>
   C operator()(C x) const { return x > C{0} ? x : C{0}; }
 };
-struct SigmoidOp {
-  float operator()(float x) const {
-    // Two forms so that exp() never overflows for large |x|.
-    if (x >= 0.0f) return 1.0f / (1.0f + std::exp(-x));
-    float e = std::exp(x);
-    return e / (1.0f + e);
-  }
-};
-struct TanhOp {
-  float operator()(float x) const { return std::tanh(x); }
-};
+
 struct LeakyReluOp {
   float alpha;
   explicit LeakyReluOp(const Node& n) : alpha(n.attrFloat("alpha", 0.01f)) {}

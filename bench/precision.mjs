@@ -115,7 +115,7 @@ async function floatBudget(name, bytes, build, calibration, validation) {
     for (const mask of masks) {
       const kept = compute.filter((_, i) => mask & (1 << i));
       const floatFlops = kept.reduce((a, n) => a + flops.get(n), 0);
-      for (const exclude of [kept, [...kept, ...others]]) {
+      for (const exclude of others.length > 0 ? [kept, [...kept, ...others]] : [kept]) {
         const quantized = await quantizeInt8(bytes, { calibrationCache: { read: cache }, method, backend: 'sim', exclude: { nodeNames: exclude }, logger: quiet });
         const cosine = worstCosine(reference, await runAll(quantized, build, validation));
         sets++;

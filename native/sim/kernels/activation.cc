@@ -33,16 +33,17 @@ void inferFloatUnary(const Node& node, const std::vector<ValueRef>& in, std::vec
 
 // e^x for x <= 0 (NaN passes through), in plain arithmetic the compiler vectorizes, unlike a
 // call to std::exp: x = n ln2 + r with |r| <= ln2 / 2, e^r by its Taylor series to r^7 / 7!
-// (truncation under 2e-9 relative), times 2^n built in the exponent bits (in two factors, so
+// (truncation under 1e-8 relative), times 2^n built in the exponent bits (in two factors, so
 // that each stays a normal float where e^x is subnormal). Below -104 e^x rounds to zero in
-// float; x is held there, which gives that zero (and -inf gives it too).
+// float; x is held there, which gives that zero (and -inf gives it too). A NaN is held there
+// too for the arithmetic (converting it to an integer is undefined) and returned at the end.
 inline float expNonPositive(float x) {
-  x = x < -104.0f ? -104.0f : x;
+  const float xc = x >= -104.0f ? x : -104.0f;
   // Rounds x / ln2 to the nearest integer: adding 1.5 x 2^23 leaves no fraction bits.
   constexpr float kRound = 12582912.0f;
-  const float n = (x * 1.44269504088896341f + kRound) - kRound;
+  const float n = (xc * 1.44269504088896341f + kRound) - kRound;
   // ln2 in two parts, the first with few enough bits that n * part is exact.
-  const float r = (x - n * 0.693145751953125f) - n * 1.42860682030941723e-6f;
+  const float r = (xc - n * 0.693145751953125f) - n * 1.42860682030941723e-6f;
   float p = 1.0f / 5040.0f;
   p = p * r + 1.0f / 720.0f;
   p = p * r + 1.0f / 120.0f;
@@ -51,12 +52,13 @@ inline float expNonPositive(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  const int32_t n1 = static_cast<int32_t>(n) / 2, n2 = static_cast<int32_t>(n) - n1;
-  const int32_t bits1 = (n1 + 127) * (1 << 23), bits2 = (n2 + 127) * (1 << 23);
+  // n is in [-150, 0]: each half in [-75, 0], a normal exponent.
+  const int32_t ni = static_cast<int32_t>(n), n1 = ni / 2, n2 = ni - n1;
+  const uint32_t bits1 = static_cast<uint32_t>(n1 + 127) << 23, bits2 = static_cast<uint32_t>(n2 + 127) << 23;
   float scale1, scale2;
   std::memcpy(&scale1, &bits1, sizeof scale1);
   std::memcpy(&scale2, &bits2, sizeof scale2);
-  return p * scale1 * scale2;
+  return x == x ? p * scale1 * scale2 : x;
 }
 
 // 1 / (1 + e^-x) from e = e^-|x|, which never overflows: 1 / (1 + e) for x >= 0, e / (1 + e)
@@ -71,8 +73,10 @@ struct SigmoidOp {
   float operator()(float x) const { return sigmoidValue(x); }
 };
 
-// A float32 row of sigmoids, compiled per ISA.
-TNRT_SIM_CPU_CLONES void sigmoidRow(const float* x, float* y, int64_t n) {
+// A float32 row of sigmoids, compiled per ISA without fused multiply-adds: the same bits on
+// every x86-64 machine, and as the float16 path's scalar loop computes them.
+TNRT_SIM_CPU_CLONES TNRT_SIM_NO_FMA void sigmoidRow(const float* x, float* y, int64_t n) {
+  TNRT_SIM_NO_FMA_BODY
   for (int64_t i = 0; i < n; ++i) y[i] = sigmoidValue(x[i]);
 }
 struct TanhOp {

@@ -239,14 +239,14 @@ void leakyReluRow(float* r, int64_t cols, float alpha) {
   for (; j < cols; ++j) r[j] = r[j] >= 0.0f ? r[j] : alpha * r[j];
 }
 
-}  // namespace
-
-// Compiled per ISA (each op is one pass over a row, and every Conv's output takes them) but
-// without fused multiply-adds, so that alpha * x + beta rounds twice, as the operators' own
-// kernels in activation.cc and elementwise.cc do: fused results are bitwise those of the
-// separate layers.
-TNRT_SIM_CPU_CLONES TNRT_SIM_NO_FMA void applyPostOps(const PostOp* ops, int32_t count, float* c, int64_t ldc,
-                                                      int64_t rows, int64_t cols, int64_t channel0) {
+// applyPostOps' body, compiled per ISA (each op is one pass over a row, and every Conv's
+// output takes them) but without fused multiply-adds, so that alpha * x + beta rounds twice,
+// as the operators' own kernels in activation.cc and elementwise.cc do: fused results are
+// bitwise those of the separate layers. Internal, behind the plain applyPostOps: Clang before
+// 18 gives an exported multiversioned function no symbol under its plain name, so conv.cc
+// could not link against it.
+TNRT_SIM_CPU_CLONES TNRT_SIM_NO_FMA void postOpsCloned(const PostOp* ops, int32_t count, float* c, int64_t ldc,
+                                                       int64_t rows, int64_t cols, int64_t channel0) {
   TNRT_SIM_NO_FMA_BODY
   for (int64_t i = 0; i < rows; ++i) {
     float* r = c + i * ldc;
@@ -315,6 +315,12 @@ TNRT_SIM_CPU_CLONES TNRT_SIM_NO_FMA void applyPostOps(const PostOp* ops, int32_t
       }
     }
   }
+}
+
+}  // namespace
+
+void applyPostOps(const PostOp* ops, int32_t count, float* c, int64_t ldc, int64_t rows, int64_t cols, int64_t channel0) {
+  postOpsCloned(ops, count, c, ldc, rows, cols, channel0);
 }
 
 const char* sgemmKernelName() { return kernelChoice().name; }

@@ -122,13 +122,17 @@ void sgemm(const GemmArgs& args);
 
 // For a cloned loop that must round each multiply and each add on its own, as kernels built
 // for baseline x86-64 (no FMA) do: in the AVX-512 clone the compiler would fuse a * b + c.
-// The attribute goes before the function, the body macro first in its body.
+// The attribute goes before the function, the body macro first in its body. Empty where
+// nothing is cloned: there every kernel is compiled alike (on aarch64, with contraction), and
+// fused results stay bitwise the separate layers that way.
+#if defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__)) && !defined(TNRT_SIM_NO_CPU_CLONES)
 #if defined(__clang__)
 #define TNRT_SIM_NO_FMA
 #define TNRT_SIM_NO_FMA_BODY _Pragma("clang fp contract(off)")
-#elif defined(__GNUC__)
+#else
 #define TNRT_SIM_NO_FMA __attribute__((optimize("fp-contract=off")))
 #define TNRT_SIM_NO_FMA_BODY
+#endif
 #else
 #define TNRT_SIM_NO_FMA
 #define TNRT_SIM_NO_FMA_BODY

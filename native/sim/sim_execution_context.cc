@@ -275,16 +275,16 @@ bool SimExecutionContext::fuseBatchNorm(const Node& bn, int64_t channels, PostOp
     if (!s.data || s.dtype != DataType::kFloat32 || s.shape.size() != 1 || s.shape[0] != channels) return false;
     p[k - 1] = static_cast<const float*>(s.data);
   }
-  // normalization.cc's standard deviation, sqrt(var + eps) in float32, computed once here.
+  // normalization.cc's per-channel multiplier and offset, computed once here.
   const float eps = bn.attrFloat("epsilon", 1e-5f);
-  std::vector<float> stddev(static_cast<size_t>(channels));
-  for (size_t k = 0; k < stddev.size(); ++k) stddev[k] = std::sqrt(p[3][k] + eps);
-  fusedParams_.push_back(std::move(stddev));  // the vector's storage does not move with it
+  std::vector<float> affine(2 * static_cast<size_t>(channels));
+  float* a = affine.data();
+  float* b = a + channels;
+  for (int64_t k = 0; k < channels; ++k) batchNormAffine(p[0][k], p[1][k], p[2][k], p[3][k], eps, &a[k], &b[k]);
+  fusedParams_.push_back(std::move(affine));  // the vector's storage does not move with it
   *op = {PostOp::kBatchNorm};
-  op->channel[0] = p[2];
-  op->channel[1] = fusedParams_.back().data();
-  op->channel[2] = p[0];
-  op->channel[3] = p[1];
+  op->channel[0] = fusedParams_.back().data();
+  op->channel[1] = fusedParams_.back().data() + channels;
   return true;
 }
 

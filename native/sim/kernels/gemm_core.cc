@@ -307,9 +307,8 @@ TNRT_SIM_CPU_CLONES TNRT_SIM_NO_FMA void postOpsCloned(const PostOp* ops, int32_
           }
           break;
         case PostOp::kBatchNorm: {
-          const float mean = ops[k].channel[0][ch], stddev = ops[k].channel[1][ch];
-          const float scale = ops[k].channel[2][ch], bias = ops[k].channel[3][ch];
-          for (int64_t j = 0; j < cols; ++j) r[j] = (r[j] - mean) / stddev * scale + bias;
+          const float scale = ops[k].channel[0][ch], shift = ops[k].channel[1][ch];
+          for (int64_t j = 0; j < cols; ++j) r[j] = r[j] * scale + shift;
           break;
         }
       }

@@ -7,6 +7,7 @@
 // of the input straight into the panel format, so the column matrix is never materialized.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -36,14 +37,24 @@ struct PostOp {
     kHardSwishChain,
     // The HardSwish operator: x * clamp(x * (1/6) + 0.5, 0, 1), as activation.cc computes it.
     kHardSwish,
-    // BatchNormalization per output channel k: (x - mean[k]) / stddev[k] * scale[k] + bias[k]
-    // with channel = {mean, stddev, scale, bias}, as normalization.cc computes it.
+    // BatchNormalization per output channel k: x * a[k] + b[k] with channel = {a, b} from
+    // batchNormAffine(), as normalization.cc computes it.
     kBatchNorm,
   } kind;
   float a = 0, b = 0;  // alpha / lo / the constant operand; beta / hi
   float c = 0, d = 0;
   const float* channel[4] = {nullptr, nullptr, nullptr, nullptr};
 };
+
+// BatchNormalization as one multiply and one add per element, as TensorRT folds it:
+// a = scale / sqrt(var + eps), b = bias - mean * a, in float32. normalization.cc and the
+// Conv fusion (sim_execution_context.cc) both take theirs from here, so that a fused result
+// is bitwise the separate layer's. (It was (x - mean) / sqrt(var + eps) * scale + bias: a
+// divide per element, most of a fused Conv's epilogue on PP-OCR's 1x1 layers.)
+inline void batchNormAffine(float scale, float bias, float mean, float var, float eps, float* a, float* b) {
+  *a = scale / std::sqrt(var + eps);
+  *b = bias - mean * *a;
+}
 
 // Applies ops[0..count) in order to the rows x cols block at c (row stride ldc); row i holds
 // output channel channel0 + i (per-channel ops read their vectors there).

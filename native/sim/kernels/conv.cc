@@ -843,6 +843,17 @@ void directConv(const float* x, const DirectWeights& pw, float* y, const Window3
   }
 }
 
+// Depthwise units (channels, or blocks of them) are independent: `run(lo, hi)` over a few
+// contiguous runs of the `units`, split over the threads when the layer's `work` (multiply-adds)
+// is worth it.
+template <typename Run>
+void depthwiseRuns(ThreadPool* pool, int64_t units, int64_t work, const Run& run) {
+  const int threads = pool ? pool->threads() : 1;
+  const int64_t chunks = threads > 1 && work >= (int64_t{1} << 16) ? std::min<int64_t>(units, 4 * threads) : 1;
+  if (chunks <= 1) return run(0, units);
+  pool->forEach(chunks, [&](int64_t t) { run(units * t / chunks, units * (t + 1) / chunks); });
+}
+
 template <typename T>
 void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRef& out, KernelScratch& scratch) {
   const Dims& xs = *in[0].shape;
@@ -864,7 +875,6 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
   for (int i = 0; i < 3; ++i) pointwise = pointwise && g.stride[i] == 1 && g.padBegin[i] == 0 && g.padEnd[i] == 0;
 
   if (Cg == 1 && group > 1 && M == C && depthwiseLanesFit(g, C) && !lanesOff()) {
-    // Blocks of channels are independent: split them over the threads in a few contiguous runs.
     const int64_t perImage = (C + kDepthwiseLanes - 1) / kDepthwiseLanes, blocks = N * perImage;
     const auto runBlocks = [&](int64_t lo, int64_t hi) {
       const FlushDenormals flush;
@@ -876,19 +886,11 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
         if (scratch.postCount) applyPostOps(scratch.post, scratch.postCount, y, outVol, lanes, outVol, c0);
       }
     };
-    const int threads = scratch.pool ? scratch.pool->threads() : 1;
-    const int64_t work = N * C * outVol * kvol;
-    const int64_t chunks = threads > 1 && work >= (int64_t{1} << 16) ? std::min<int64_t>(blocks, 4 * threads) : 1;
-    if (chunks <= 1) {
-      runBlocks(0, blocks);
-    } else {
-      scratch.pool->forEach(chunks, [&](int64_t t) { runBlocks(blocks * t / chunks, blocks * (t + 1) / chunks); });
-    }
+    depthwiseRuns(scratch.pool, blocks, N * C * outVol * kvol, runBlocks);
     finishOutput<T>(f, out);
     return;
   }
   if (Cg == 1 && group > 1) {
-    // Channels are independent: split them over the threads in a few contiguous runs.
     const int64_t channels = N * M;
     const auto runChannels = [&](int64_t lo, int64_t hi) {
       const FlushDenormals flush;
@@ -898,14 +900,7 @@ void convTyped(const Node& node, const std::vector<ValueRef>& in, const OutputRe
         if (scratch.postCount) applyPostOps(scratch.post, scratch.postCount, f.y + c * outVol, outVol, 1, outVol, m);
       }
     };
-    const int threads = scratch.pool ? scratch.pool->threads() : 1;
-    const int64_t work = channels * outVol * kvol;
-    const int64_t chunks = threads > 1 && work >= (int64_t{1} << 16) ? std::min<int64_t>(channels, 4 * threads) : 1;
-    if (chunks <= 1) {
-      runChannels(0, channels);
-    } else {
-      scratch.pool->forEach(chunks, [&](int64_t t) { runChannels(channels * t / chunks, channels * (t + 1) / chunks); });
-    }
+    depthwiseRuns(scratch.pool, channels, channels * outVol * kvol, runChannels);
     finishOutput<T>(f, out);
     return;
   }

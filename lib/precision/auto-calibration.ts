@@ -63,10 +63,10 @@ export const AUTO_KEEP: KeepLimit = { atLeast: 16, atMost: 64, bytes: 16 * 1024 
 /**
  * `data`, passed through unchanged, with copies of its first batches (as many as `limit`
  * allows) kept in `kept` as the first pass over it goes by: calibration reads the data, and
- * 'auto' needs some of it again. Data that restarts when iterated again stays restartable (later passes keep nothing
- * more); data that reads once (an iterator, such as a generator) stays an iterator; data that
- * only a second read can tell (a stream) stays so: calibration tells them apart
- * (collect-statistics.ts rereading()) as it does for the caller's own data.
+ * 'auto' needs some of it again. Data that restarts when iterated again stays restartable
+ * (later passes keep nothing more); data that reads once (an iterator, such as a generator)
+ * stays an iterator; data that only a second read can tell (a stream) stays so: calibration
+ * tells them apart (collect-statistics.ts rereading()) as it does for the caller's own data.
  */
 export function keepingFirstBatches(data: CalibrationData, inputs: readonly string[], limit: KeepLimit, kept: Feeds[]): CalibrationData {
   let passes = 0;

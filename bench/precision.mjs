@@ -24,7 +24,7 @@
 // more, even steps calibrate and odd steps validate; with 2 to 4, the last one validates; with
 // one, it does both (marked "same" in the table: the cosine then measures fitting, not
 // generalization). The OCR detectors and recognizers and IS-Net get more pages, lines and
-// scenes from the zoo's generators (MORE_INPUTS).
+// scenes from the zoo's generators, silero VAD v4 more audio (MORE_INPUTS).
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -849,7 +849,7 @@ void directConv(const float* x, const DirectWeights& pw, float* y, const Window3
 template <typename Run>
 void depthwiseRuns(ThreadPool* pool, int64_t units, int64_t work, const Run& run) {
   const int threads = pool ? pool->threads() : 1;
-  const int64_t chunks = threads > 1 && work >= (int64_t{1} << 16) ? std::min<int64_t>(units, 4 * threads) : 1;
+  const int64_t chunks = work >= (int64_t{1} << 16) ? balancedRanges(units, 4 * threads, threads) : 1;
   if (chunks <= 1) return run(0, units);
   pool->forEach(chunks, [&](int64_t t) { run(units * t / chunks, units * (t + 1) / chunks); });
 }
@@ -1063,7 +1063,7 @@ void convTransposeTyped(const Node& node, const std::vector<ValueRef>& in, const
       sgemm(a);
       // Output channels scatter into disjoint planes, so they split over the threads.
       const int threads = scratch.pool ? scratch.pool->threads() : 1;
-      const int64_t chunks = threads > 1 && Mg * kvol * inVol >= (int64_t{1} << 16) ? std::min<int64_t>(Mg, 2 * threads) : 1;
+      const int64_t chunks = Mg * kvol * inVol >= (int64_t{1} << 16) ? balancedRanges(Mg, 2 * threads, threads) : 1;
       // Each chunk fills its own channels too (a serial pass over the whole output before).
       if (chunks <= 1) {
         fillBias(0, Mg);

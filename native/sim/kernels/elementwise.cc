@@ -79,7 +79,8 @@ void binaryLoop(const ValueRef& a, const ValueRef& b, const OutputRef& out, Op o
   const int64_t n = volume(os);
   size_t d = 0;
   while (d < os.size() && os[d] == 1) ++d;
-  const int64_t chunks = d < os.size() ? std::min<int64_t>(parallelChunks(pool, n, cost), os[d]) : 1;
+  // At most os[d] ranges: a count balanced over the threads for that extent.
+  const int64_t chunks = d < os.size() ? balancedRanges(os[d], parallelChunks(pool, n, cost), pool ? pool->threads() : 1) : 1;
   if (chunks <= 1) {
     [[maybe_unused]] const Guard guard;  // see denormals.h: a subnormal operand costs ~100 cycles
     broadcastLoop<EA, EB, EO>(a.data, *a.shape, b.data, *b.shape, out.data, os, op);

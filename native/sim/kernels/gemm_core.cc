@@ -506,7 +506,7 @@ bool sgemv(const GemmArgs& g, int64_t parallelMinMacs) {
   const int threads = g.pool ? g.pool->threads() : 1;
   const int64_t panelRows = kGemvPanels * MR;
   const int64_t groups = (M + panelRows - 1) / panelRows;
-  const int64_t ranges = threads > 1 && M * K >= parallelMinMacs ? std::min<int64_t>(groups, 2 * threads) : 1;
+  const int64_t ranges = M * K >= parallelMinMacs ? balancedRanges(groups, 2 * threads, threads) : 1;
   if (ranges <= 1) {
     gemvRange(g, pa, column.data(), 0, M);
     return true;
@@ -542,14 +542,15 @@ void sgemm(const GemmArgs& g) {
     return;
   }
   const KernelChoice& kc0 = kernelChoice();
-  // Twice as many ranges as threads, so that a thread slowed by another process on a shared
-  // machine hands its second range to one that is done.
+  // Up to twice as many ranges as threads, so that a thread slowed by another process on a
+  // shared machine hands its second range to one that is done; balancedRanges picks a count
+  // that leaves no thread an extra range.
   const int64_t want = 2 * threads;
   const bool byCols = g.N >= kMinRangeCols * threads || g.N >= g.M;
   const int64_t extent = byCols ? g.N : g.M, unit = byCols ? kc0.nr : kc0.mr;
   const int64_t minRange = byCols ? kMinRangeCols : kMinRangeRows;
   const int64_t units = (extent + unit - 1) / unit;
-  const int64_t ranges = std::max<int64_t>(1, std::min<int64_t>(want, extent / minRange));
+  const int64_t ranges = balancedRanges(units, std::min<int64_t>(want, extent / minRange), threads);
   if (ranges == 1) {
     sgemmRange(g, 0, g.M, 0, g.N);
     return;

@@ -5,7 +5,8 @@
 // 1-thread ratio beside onnxruntime's (what a second thread buys on this machine at all), and
 // how far the outputs are apart. Each ratio is the median of its per-round ratios: two
 // configurations timed one after the other in a round share the machine's state of that
-// moment, which on a shared virtual machine drifts by tens of percent from minute to minute. Networks: the convolution-heavy real
+// moment, which on a shared virtual machine drifts by tens of percent from minute to minute.
+// Networks: the convolution-heavy real
 // models of the zoo (test/zoo/models.mjs, when cached: `npm run zoo -- --fetch-only`), the
 // pytorch-converted cases of ONNX's test data that the sim can build, and ResNet-style blocks
 // made here. The goals on the zoo models: sim <= 1.5x ort on 1 and on 2 threads, and
